@@ -1,0 +1,132 @@
+"""GraphQL queries and mutations of accounts: thin doors onto the accounts service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.accounts import service
+from app.accounts.models import WILDCARD
+from app.accounts.types import ApiToken, Role, RoleBinding, User
+from app.graphql.context import Info
+from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+
+
+@strawberry.input
+class CreateUserInput:
+    email: str
+    name: str
+    super_admin: bool | None = False
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RoleBindingPayload:
+    role_binding: RoleBinding | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ApiTokenPayload:
+    api_token: ApiToken | None = None
+    token: str | None = strawberry.field(
+        default=None, description="The secret; shown only in this answer, never again."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeletePayload:
+    deleted: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def deleted_payload(errors: list[UserError]) -> DeletePayload:
+    return DeletePayload(deleted=False, errors=errors)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller.")
+    async def me(self, info: Info) -> User:
+        access = await info.context.access()
+        assert access.user is not None
+        return User.of(access.user)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a user (super-admins only).")
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        access = await info.context.access()
+
+        async def run() -> UserPayload:
+            user = await service.create_user(access, input.email, input.name,
+                                             bool(input.super_admin))
+            return UserPayload(user=User.of(user))
+
+        return await mutate(run, lambda errors: UserPayload(errors=errors))
+
+    @strawberry.mutation(description="Grant a role; `*` stands for every application/environment.")
+    async def grant_role(
+        self, info: Info, email: str, role: Role,  # type: ignore[valid-type]
+        application: str | None = "*", environment: str | None = "*",
+    ) -> RoleBindingPayload:
+        access = await info.context.access()
+
+        async def run() -> RoleBindingPayload:
+            binding = await service.grant_role(
+                access, email, role, application or WILDCARD, environment or WILDCARD
+            )
+            return RoleBindingPayload(role_binding=RoleBinding.of(binding))
+
+        return await mutate(run, lambda errors: RoleBindingPayload(errors=errors))
+
+    @strawberry.mutation(description="Remove a role binding.")
+    async def revoke_role(
+        self, info: Info, email: str, role: Role,  # type: ignore[valid-type]
+        application: str | None = "*", environment: str | None = "*",
+    ) -> DeletePayload:
+        access = await info.context.access()
+
+        async def run() -> DeletePayload:
+            await service.revoke_role(
+                access, email, role, application or WILDCARD, environment or WILDCARD
+            )
+            return DeletePayload(deleted=True)
+
+        return await mutate(run, deleted_payload)
+
+    @strawberry.mutation(
+        description="Create an API token for yourself (super-admins: for anyone by email)."
+    )
+    async def create_api_token(
+        self, info: Info, name: str, email: str | None = UNSET,
+        expires_at: datetime | None = UNSET,
+    ) -> ApiTokenPayload:
+        access = await info.context.access()
+
+        async def run() -> ApiTokenPayload:
+            token, secret = await service.create_api_token(
+                access, name, unset_to_none(email), unset_to_none(expires_at)
+            )
+            return ApiTokenPayload(api_token=ApiToken.of(token), token=secret)
+
+        return await mutate(run, lambda errors: ApiTokenPayload(errors=errors))
+
+    @strawberry.mutation(description="Revoke one of your tokens (super-admins: any token).")
+    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        access = await info.context.access()
+
+        async def run() -> DeletePayload:
+            await service.revoke_api_token(access, parse_id(id, "id"))
+            return DeletePayload(deleted=True)
+
+        return await mutate(run, deleted_payload)
+

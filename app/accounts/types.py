@@ -1,0 +1,68 @@
+"""GraphQL types of people, tokens and roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.accounts import models
+from app.graphql.context import Info
+from app.graphql.loaders import by_id, grouped
+
+Role = strawberry.enum(models.Role, description="What a role binding lets its holder do.")
+
+
+def user_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("user_by_id", lambda: by_id(models.User))
+
+
+@strawberry.type(description="A role held on an application and environment (`*`: all).")
+class RoleBinding:
+    role: Role  # type: ignore[valid-type]
+    application: str
+    environment: str
+
+    @classmethod
+    def of(cls, row: models.RoleBinding) -> RoleBinding:
+        return cls(role=row.role, application=row.application, environment=row.environment)
+
+
+@strawberry.type(description="A person who uses Hoist.")
+class User:
+    id: strawberry.ID
+    email: str
+    name: str
+    super_admin: bool
+
+    @classmethod
+    def of(cls, row: models.User) -> User:
+        return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name,
+                   super_admin=row.super_admin)
+
+    @strawberry.field(description="Every role binding the user holds.")
+    async def roles(self, info: Info) -> list[RoleBinding]:
+        loader = info.context.loaders.get(
+            "role_bindings_by_user", lambda: grouped(models.RoleBinding, "user_id")
+        )
+        return [RoleBinding.of(r) for r in await loader.load(int(self.id))]
+
+
+async def load_user(info: Info, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    row = await user_by_id(info).load(user_id)
+    return User.of(row) if row else None
+
+
+@strawberry.type(description="An API token; its secret is shown only once, at creation.")
+class ApiToken:
+    id: strawberry.ID
+    name: str
+    expires_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: models.ApiToken) -> ApiToken:
+        return cls(id=strawberry.ID(str(row.id)), name=row.name, expires_at=row.expires_at,
+                   created_at=row.created_at)

@@ -1,0 +1,21 @@
+"""The audit log: every state change with actor, time and data (SPEC §8)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class AuditEvent(Model):
+    id = fields.IntField(primary_key=True)
+    at = fields.DatetimeField(auto_now_add=True)
+    actor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.User", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=64, db_index=True)
+    application = fields.CharField(max_length=50, null=True, db_index=True)
+    environment = fields.CharField(max_length=50, null=True)
+    data = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "audit_events"

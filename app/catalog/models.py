@@ -1,0 +1,132 @@
+"""Applications, environments, workflows with their CD pipelines, images, stage runs (SPEC §1)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Trigger(StrEnum):
+    AUTOMATIC = "AUTOMATIC"
+    MANUAL = "MANUAL"
+
+
+class Stage(StrEnum):
+    PRE = "PRE"
+    DEPLOY = "DEPLOY"
+    POST = "POST"
+
+
+class StageStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class Application(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=50, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "applications"
+
+
+class Environment(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=50, unique=True)
+    production = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "environments"
+
+
+class Workflow(Model):
+    id = fields.IntField(primary_key=True)
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "hoist.Application", related_name="workflows", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=50)
+    ci_pipeline = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "workflows"
+        unique_together = (("application", "name"),)
+
+
+class CdPipeline(Model):
+    id = fields.IntField(primary_key=True)
+    workflow: fields.ForeignKeyRelation[Workflow] = fields.ForeignKeyField(
+        "hoist.Workflow", related_name="cd_pipelines", on_delete=fields.CASCADE
+    )
+    # Denormalised from the workflow so the database enforces one pipeline per app+env.
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "hoist.Application", related_name="cd_pipelines", on_delete=fields.CASCADE
+    )
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
+        "hoist.Environment", related_name="cd_pipelines", on_delete=fields.RESTRICT
+    )
+    parent: fields.ForeignKeyNullableRelation[CdPipeline] = fields.ForeignKeyField(
+        "hoist.CdPipeline", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    # Tree order within the workflow: a parent always comes before its children.
+    position = fields.IntField(default=0)
+    pre_stage = fields.BooleanField(default=False)
+    post_stage = fields.BooleanField(default=False)
+    trigger = fields.CharEnumField(Trigger, max_length=16, default=Trigger.MANUAL)
+    deployment_approval_count = fields.IntField(default=0)
+    filter_pass_condition = fields.TextField(null=True)
+    filter_fail_condition = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "cd_pipelines"
+        unique_together = (("application", "environment"),)
+
+
+class Image(Model):
+    id = fields.IntField(primary_key=True)
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "hoist.Application", related_name="images", on_delete=fields.CASCADE
+    )
+    workflow: fields.ForeignKeyRelation[Workflow] = fields.ForeignKeyField(
+        "hoist.Workflow", related_name="images", on_delete=fields.CASCADE
+    )
+    image = fields.CharField(max_length=500)
+    digest = fields.CharField(max_length=100, null=True)
+    labels = fields.JSONField(default=list)
+    git_commits = fields.JSONField(default=list)
+    built_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.User", related_name="built_images", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "images"
+        indexes = (("workflow", "id"),)
+
+
+class StageRun(Model):
+    """One report of one stage. The latest report per (image, environment, stage) counts."""
+
+    id = fields.IntField(primary_key=True)
+    image: fields.ForeignKeyRelation[Image] = fields.ForeignKeyField(
+        "hoist.Image", related_name="stage_runs", on_delete=fields.CASCADE
+    )
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
+        "hoist.Environment", related_name="stage_runs", on_delete=fields.CASCADE
+    )
+    stage = fields.CharEnumField(Stage, max_length=8)
+    status = fields.CharEnumField(StageStatus, max_length=16)
+    reported_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.User", related_name="stage_reports", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "stage_runs"
+        indexes = (("image", "environment", "stage"),)

@@ -1,0 +1,218 @@
+"""GraphQL queries and mutations of the catalog: thin doors onto the catalog service."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.catalog import models, service
+from app.catalog.types import (
+    Application,
+    Environment,
+    Image,
+    Stage,
+    StageRun,
+    StageStatus,
+    Trigger,
+    Workflow,
+)
+from app.errors import DomainError
+from app.graphql.context import Info
+from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+
+
+@strawberry.input
+class CdPipelineInput:
+    environment: str
+    parent_environment: str | None = UNSET
+    pre_stage: bool | None = False
+    post_stage: bool | None = False
+    trigger: Trigger | None = models.Trigger.MANUAL  # type: ignore[valid-type]
+    deployment_approval_count: int | None = 0
+    filter_pass_condition: str | None = UNSET
+    filter_fail_condition: str | None = UNSET
+
+    def spec(self) -> service.CdPipelineSpec:
+        return service.CdPipelineSpec(
+            environment=self.environment,
+            parent_environment=unset_to_none(self.parent_environment),
+            pre_stage=bool(self.pre_stage),
+            post_stage=bool(self.post_stage),
+            trigger=self.trigger or models.Trigger.MANUAL,
+            deployment_approval_count=self.deployment_approval_count or 0,
+            filter_pass_condition=unset_to_none(self.filter_pass_condition),
+            filter_fail_condition=unset_to_none(self.filter_fail_condition),
+        )
+
+
+@strawberry.input
+class CreateWorkflowInput:
+    application: str
+    name: str
+    ci_pipeline: str
+    cd_pipelines: list[CdPipelineInput]
+
+
+@strawberry.input
+class GitCommitInput:
+    repo: str
+    branch: str | None = UNSET
+    commit_hash: str | None = UNSET
+    commit_message: str | None = UNSET
+    author: str | None = UNSET
+
+    def spec(self) -> service.GitCommitSpec:
+        return service.GitCommitSpec(
+            self.repo, *map(unset_to_none, (self.branch, self.commit_hash,
+                                            self.commit_message, self.author))
+        )
+
+
+@strawberry.input
+class RegisterImageInput:
+    application: str
+    workflow: str
+    image: str
+    digest: str | None = UNSET
+    labels: list[str] | None = strawberry.field(default_factory=list)
+    git_commits: list[GitCommitInput] | None = strawberry.field(default_factory=list)
+    built_by: str | None = strawberry.field(
+        default=UNSET, description="Email of the user who triggered the build; default: you."
+    )
+
+
+@strawberry.input
+class StageResultInput:
+    image_id: strawberry.ID
+    environment: str
+    stage: Stage  # type: ignore[valid-type]
+    status: StageStatus  # type: ignore[valid-type]
+
+
+@strawberry.type
+class ApplicationPayload:
+    application: Application | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class EnvironmentPayload:
+    environment: Environment | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class WorkflowPayload:
+    workflow: Workflow | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ImagePayload:
+    image: Image | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class StageRunPayload:
+    stage_run: StageRun | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The applications you hold a role on, by name.")
+    async def applications(self, info: Info) -> list[Application]:
+        access = await info.context.access()
+        visible = access.visible_applications()
+        rows = models.Application.all().order_by("name")
+        if visible is not None:
+            rows = rows.filter(name__in=sorted(visible))
+        return [Application.of(a) for a in await rows]
+
+    @strawberry.field(description="One application; null when unknown or not visible to you.")
+    async def application(self, info: Info, name: str) -> Application | None:
+        access = await info.context.access()
+        if not access.can_view(name):
+            return None
+        row = await models.Application.get_or_none(name=name)
+        return Application.of(row) if row else None
+
+    @strawberry.field(description="Every environment, by name.")
+    async def environments(self, info: Info) -> list[Environment]:
+        await info.context.access()
+        return [Environment.of(e) for e in await models.Environment.all().order_by("name")]
+
+    @strawberry.field(description="One image; null when unknown or not visible to you.")
+    async def image(self, info: Info, id: strawberry.ID) -> Image | None:
+        access = await info.context.access()
+        try:
+            return Image.of(await service.get_visible_image(access, parse_id(id, "id")))
+        except DomainError:
+            return None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an application (super-admins only).")
+    async def create_application(self, info: Info, name: str) -> ApplicationPayload:
+        access = await info.context.access()
+
+        async def run() -> ApplicationPayload:
+            return ApplicationPayload(
+                application=Application.of(await service.create_application(access, name))
+            )
+
+        return await mutate(run, lambda errors: ApplicationPayload(errors=errors))
+
+    @strawberry.mutation(description="Create an environment (super-admins only).")
+    async def create_environment(
+        self, info: Info, name: str, production: bool | None = False
+    ) -> EnvironmentPayload:
+        access = await info.context.access()
+
+        async def run() -> EnvironmentPayload:
+            env = await service.create_environment(access, name, bool(production))
+            return EnvironmentPayload(environment=Environment.of(env))
+
+        return await mutate(run, lambda errors: EnvironmentPayload(errors=errors))
+
+    @strawberry.mutation(description="Create a workflow with its CD pipeline tree (super-admins).")
+    async def create_workflow(self, info: Info, input: CreateWorkflowInput) -> WorkflowPayload:
+        access = await info.context.access()
+
+        async def run() -> WorkflowPayload:
+            workflow = await service.create_workflow(
+                access, input.application, input.name, input.ci_pipeline,
+                [p.spec() for p in input.cd_pipelines],
+            )
+            return WorkflowPayload(workflow=Workflow.of(workflow))
+
+        return await mutate(run, lambda errors: WorkflowPayload(errors=errors))
+
+    @strawberry.mutation(description="Record an image built by a workflow's CI (BUILD_DEPLOY).")
+    async def register_image(self, info: Info, input: RegisterImageInput) -> ImagePayload:
+        access = await info.context.access()
+
+        async def run() -> ImagePayload:
+            image = await service.register_image(
+                access, input.application, input.workflow, input.image,
+                unset_to_none(input.digest), list(input.labels or []),
+                [c.spec() for c in input.git_commits or []],
+                unset_to_none(input.built_by),
+            )
+            return ImagePayload(image=Image.of(image))
+
+        return await mutate(run, lambda errors: ImagePayload(errors=errors))
+
+    @strawberry.mutation(description="Report a stage's outcome for an image (BUILD_DEPLOY).")
+    async def record_stage_result(self, info: Info, input: StageResultInput) -> StageRunPayload:
+        access = await info.context.access()
+
+        async def run() -> StageRunPayload:
+            run_row = await service.record_stage_result(
+                access, parse_id(input.image_id, "imageId"), input.environment,
+                input.stage, input.status,
+            )
+            return StageRunPayload(stage_run=StageRun.of(run_row))
+
+        return await mutate(run, lambda errors: StageRunPayload(errors=errors))

@@ -1,0 +1,294 @@
+"""Applications, environments, workflows, images and stage results (SPEC §1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.accounts.access import Access
+from app.accounts.models import Role, User
+from app.audit.service import record
+from app.catalog import repository
+from app.catalog.models import (
+    Application,
+    CdPipeline,
+    Environment,
+    Image,
+    Stage,
+    StageRun,
+    StageStatus,
+    Trigger,
+    Workflow,
+)
+from app.errors import ErrorCode, DomainError, ErrorCollector, conflict, not_found, validation
+from app.policies import cel
+from app.validation import check_count, check_name
+
+
+async def create_application(access: Access, name: str) -> Application:
+    """Create an application; super-admins only."""
+    access.require_super_admin()
+    if error := check_name(name, "name"):
+        raise error
+    if await Application.exists(name=name):
+        raise conflict(f"an application named {name!r} already exists", "name")
+    app = await Application.create(name=name)
+    await record(access, "application.created", application=name)
+    return app
+
+
+async def create_environment(access: Access, name: str, production: bool) -> Environment:
+    """Create an environment; super-admins only."""
+    access.require_super_admin()
+    if error := check_name(name, "name"):
+        raise error
+    if await Environment.exists(name=name):
+        raise conflict(f"an environment named {name!r} already exists", "name")
+    env = await Environment.create(name=name, production=production)
+    await record(access, "environment.created", environment=name, production=production)
+    return env
+
+
+@dataclass(frozen=True)
+class CdPipelineSpec:
+    environment: str
+    parent_environment: str | None = None
+    pre_stage: bool = False
+    post_stage: bool = False
+    trigger: Trigger = Trigger.MANUAL
+    deployment_approval_count: int = 0
+    filter_pass_condition: str | None = None
+    filter_fail_condition: str | None = None
+
+
+def check_condition(expression: str | None, field: str) -> DomainError | None:
+    """A CEL condition that cannot be saved, as an INVALID_CONDITION error naming the field."""
+    if expression is None or not expression.strip():
+        return None
+    message = cel.validate_condition(expression)
+    if message is None:
+        return None
+    return DomainError(ErrorCode.INVALID_CONDITION, f"{field}: {message}", field)
+
+
+def _tree_order(specs: list[CdPipelineSpec], errors: ErrorCollector) -> list[int]:
+    """Indexes of `specs` with every parent before its children; reports cycles."""
+    index = {s.environment: i for i, s in enumerate(specs)}
+    ordered: list[int] = []
+    state: dict[int, str] = {}
+
+    def visit(i: int) -> None:
+        if state.get(i) == "done":
+            return
+        if state.get(i) == "visiting":
+            errors.add(validation(
+                f"cdPipelines form a cycle through {specs[i].environment!r}",
+                f"cdPipelines[{i}].parentEnvironment",
+            ))
+            return
+        state[i] = "visiting"
+        parent = specs[i].parent_environment
+        if parent is not None and parent in index:
+            visit(index[parent])
+        state[i] = "done"
+        ordered.append(i)
+
+    for i in range(len(specs)):
+        visit(i)
+    return ordered
+
+
+async def create_workflow(
+    access: Access, application: str, name: str, ci_pipeline: str, specs: list[CdPipelineSpec]
+) -> Workflow:
+    """Create a workflow and its CD pipeline tree, or nothing with every bad field listed."""
+    access.require_super_admin()
+    errors = ErrorCollector()
+    app = await Application.get_or_none(name=application)
+    if app is None:
+        errors.add(not_found(f"no application named {application!r}", "application"))
+    if error := check_name(name, "name"):
+        errors.add(error)
+    elif app is not None and await Workflow.exists(application_id=app.id, name=name):
+        errors.add(conflict(f"{application} already has a workflow named {name!r}", "name"))
+    if not ci_pipeline.strip() or len(ci_pipeline) > 100:
+        errors.add(validation("ciPipeline must be 1-100 characters long", "ciPipeline"))
+
+    names = [s.environment for s in specs]
+    environments = {e.name: e for e in await Environment.filter(name__in=names)}
+    taken = set()
+    if app is not None:
+        taken = set(await repository.environments_with_pipeline(app.id, names))
+    seen: set[str] = set()
+    for i, spec in enumerate(specs):
+        at = f"cdPipelines[{i}]"
+        if spec.environment not in environments:
+            errors.add(not_found(f"no environment named {spec.environment!r}",
+                                 f"{at}.environment"))
+        elif spec.environment in seen:
+            errors.add(validation(f"environment {spec.environment!r} is listed twice",
+                                  f"{at}.environment"))
+        elif spec.environment in taken:
+            errors.add(conflict(
+                f"{application} already has a CD pipeline in {spec.environment!r}",
+                f"{at}.environment",
+            ))
+        seen.add(spec.environment)
+        parent = spec.parent_environment
+        if parent is not None and (parent not in names or parent == spec.environment):
+            errors.add(validation(
+                f"parentEnvironment {parent!r} must be another environment of this workflow",
+                f"{at}.parentEnvironment",
+            ))
+        if error := check_count(spec.deployment_approval_count,
+                                f"{at}.deploymentApprovalCount"):
+            errors.add(error)
+        for expression, field in (
+            (spec.filter_pass_condition, f"{at}.filterPassCondition"),
+            (spec.filter_fail_condition, f"{at}.filterFailCondition"),
+        ):
+            if error := check_condition(expression, field):
+                errors.add(error)
+    order = _tree_order(specs, errors)
+    errors.raise_if_any()
+    assert app is not None
+
+    workflow = await Workflow.create(application_id=app.id, name=name, ci_pipeline=ci_pipeline)
+    created: dict[str, CdPipeline] = {}
+    for position, i in enumerate(order):
+        spec = specs[i]
+        parent = created.get(spec.parent_environment) if spec.parent_environment else None
+        created[spec.environment] = await CdPipeline.create(
+            workflow_id=workflow.id,
+            application_id=app.id,
+            environment_id=environments[spec.environment].id,
+            parent_id=parent.id if parent else None,
+            position=position,
+            pre_stage=spec.pre_stage,
+            post_stage=spec.post_stage,
+            trigger=spec.trigger,
+            deployment_approval_count=spec.deployment_approval_count,
+            filter_pass_condition=_blank_to_none(spec.filter_pass_condition),
+            filter_fail_condition=_blank_to_none(spec.filter_fail_condition),
+        )
+    await record(
+        access, "workflow.created", application=application, workflow=name,
+        cd_pipelines=[specs[i].environment for i in order],
+    )
+    return workflow
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value if value and value.strip() else None
+
+
+@dataclass(frozen=True)
+class GitCommitSpec:
+    repo: str
+    branch: str | None = None
+    commit_hash: str | None = None
+    commit_message: str | None = None
+    author: str | None = None
+
+
+async def register_image(
+    access: Access,
+    application: str,
+    workflow: str,
+    image: str,
+    digest: str | None,
+    labels: list[str],
+    git_commits: list[GitCommitSpec],
+    built_by: str | None,
+) -> Image:
+    """Record an image built by a workflow's CI pipeline; builtBy defaults to the caller."""
+    app = await Application.get_or_none(name=application)
+    if app is None or not access.can_view(application):
+        raise not_found(f"no application named {application!r}", "application")
+    access.require_role(Role.BUILD_DEPLOY, application)
+    errors = ErrorCollector()
+    wf = await Workflow.get_or_none(application_id=app.id, name=workflow)
+    if wf is None:
+        errors.add(not_found(f"{application} has no workflow named {workflow!r}", "workflow"))
+    image = image.strip()
+    if not image or len(image) > 500 or any(c.isspace() for c in image):
+        errors.add(validation("image must be a reference like registry/repository:tag", "image"))
+    if digest is not None and (not digest.strip() or len(digest) > 100):
+        errors.add(validation("digest must be 1-100 characters long", "digest"))
+    for i, label in enumerate(labels):
+        if not label.strip() or len(label) > 100:
+            errors.add(validation("a label must be 1-100 characters long", f"labels[{i}]"))
+    for i, commit in enumerate(git_commits):
+        if not commit.repo.strip():
+            errors.add(validation("repo must not be empty", f"gitCommits[{i}].repo"))
+    builder: User | None = access.user
+    if built_by is not None:
+        builder = await User.get_or_none(email=built_by.strip().lower())
+        if builder is None:
+            errors.add(not_found(f"no user with email {built_by!r}", "builtBy"))
+    errors.raise_if_any()
+    assert wf is not None
+    created = await Image.create(
+        application_id=app.id,
+        workflow_id=wf.id,
+        image=image,
+        digest=digest,
+        labels=labels,
+        git_commits=[
+            {"repo": c.repo, "branch": c.branch, "commitHash": c.commit_hash,
+             "commitMessage": c.commit_message, "author": c.author}
+            for c in git_commits
+        ],
+        built_by_id=builder.id if builder else None,
+    )
+    await record(access, "image.registered", application=application, image_id=created.id,
+                 image=image, workflow=workflow)
+    return created
+
+
+async def get_visible_image(access: Access, image_id: int, field: str = "imageId") -> Image:
+    """The image with the id, when the caller may see it; else NOT_FOUND."""
+    image = await Image.get_or_none(id=image_id).select_related("application")
+    if image is None or not access.can_view(image.application.name):
+        raise not_found(f"no image with id {image_id}", field)
+    return image
+
+
+async def record_stage_result(
+    access: Access, image_id: int, environment: str, stage: Stage, status: StageStatus
+) -> StageRun:
+    """Record one stage's outcome for an image in an environment of its workflow."""
+    image = await get_visible_image(access, image_id)
+    access.require_role(Role.BUILD_DEPLOY, image.application.name, environment)
+    pipeline = await repository.pipeline_in_workflow(image.workflow_id, environment)
+    if pipeline is None:
+        raise not_found(
+            f"the image's workflow has no CD pipeline in environment {environment!r}",
+            "environment",
+        )
+    if stage not in configured_stages(pipeline):
+        raise validation(
+            f"the CD pipeline in {environment!r} has no {stage.value} stage", "stage"
+        )
+    run = await StageRun.create(
+        image_id=image.id, environment_id=pipeline.environment_id, stage=stage, status=status,
+        reported_by_id=access.user_id,
+    )
+    await record(access, "stage.reported", application=image.application.name,
+                 environment=environment, image_id=image.id, stage=stage.value,
+                 status=status.value)
+    return run
+
+
+def configured_stages(pipeline: CdPipeline) -> list[Stage]:
+    stages = [Stage.DEPLOY]
+    if pipeline.pre_stage:
+        stages.insert(0, Stage.PRE)
+    if pipeline.post_stage:
+        stages.append(Stage.POST)
+    return stages
+
+
+async def passed_all_stages(image_id: int, pipeline: CdPipeline) -> bool:
+    """True when the latest run of every stage the pipeline has configured succeeded."""
+    latest = await repository.latest_stage_statuses(image_id, pipeline.environment_id)
+    return all(latest.get(stage) == StageStatus.SUCCEEDED for stage in configured_stages(pipeline))

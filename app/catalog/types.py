@@ -1,0 +1,227 @@
+"""GraphQL types of the catalog."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.accounts.types import User, load_user
+from app.catalog import models
+from app.graphql.context import Info
+from app.graphql.loaders import by_id, grouped
+from app.policies.cel import split_reference
+
+if TYPE_CHECKING:
+    from app.policies.types import PromotionPolicy
+
+Trigger = strawberry.enum(models.Trigger, description="How a CD pipeline starts.")
+Stage = strawberry.enum(models.Stage, description="A stage of a CD pipeline.")
+StageStatus = strawberry.enum(models.StageStatus, description="The outcome of a stage run.")
+
+
+def environment_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("environment_by_id", lambda: by_id(models.Environment))
+
+
+def application_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("application_by_id", lambda: by_id(models.Application))
+
+
+def workflow_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("workflow_by_id", lambda: by_id(models.Workflow))
+
+
+def image_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("image_by_id", lambda: by_id(models.Image))
+
+
+@strawberry.type(description="A place images are deployed to (dev, staging, prod...).")
+class Environment:
+    id: strawberry.ID
+    name: str
+    production: bool
+
+    @classmethod
+    def of(cls, row: models.Environment) -> Environment:
+        return cls(id=strawberry.ID(str(row.id)), name=row.name, production=row.production)
+
+
+async def load_environment(info: Info, environment_id: int) -> Environment:
+    row = await environment_by_id(info).load(environment_id)
+    return Environment.of(row)
+
+
+@strawberry.type(description="A deployable thing with its workflows.")
+class Application:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def of(cls, row: models.Application) -> Application:
+        return cls(id=strawberry.ID(str(row.id)), name=row.name)
+
+    @strawberry.field(description="The application's workflows, oldest first.")
+    async def workflows(self, info: Info) -> list[Workflow]:
+        loader = info.context.loaders.get(
+            "workflows_by_application", lambda: grouped(models.Workflow, "application_id")
+        )
+        return [Workflow.of(w) for w in await loader.load(int(self.id))]
+
+
+async def load_application(info: Info, application_id: int) -> Application:
+    return Application.of(await application_by_id(info).load(application_id))
+
+
+@strawberry.type(description="A CI pipeline and the tree of CD pipelines its images go through.")
+class Workflow:
+    id: strawberry.ID
+    name: str
+    ci_pipeline: str
+
+    @classmethod
+    def of(cls, row: models.Workflow) -> Workflow:
+        return cls(id=strawberry.ID(str(row.id)), name=row.name, ci_pipeline=row.ci_pipeline)
+
+    @strawberry.field(description="CD pipelines in tree order: every parent before its children.")
+    async def cd_pipelines(self, info: Info) -> list[CdPipeline]:
+        loader = info.context.loaders.get(
+            "cd_pipelines_by_workflow",
+            lambda: grouped(models.CdPipeline, "workflow_id", order_by="position"),
+        )
+        return [CdPipeline.of(p) for p in await loader.load(int(self.id))]
+
+
+async def load_workflow(info: Info, workflow_id: int) -> Workflow:
+    return Workflow.of(await workflow_by_id(info).load(workflow_id))
+
+
+@strawberry.type(description="How one environment of a workflow receives images.")
+class CdPipeline:
+    id: strawberry.ID
+    pre_stage: bool
+    post_stage: bool
+    trigger: Trigger  # type: ignore[valid-type]
+    deployment_approval_count: int
+    filter_pass_condition: str | None
+    filter_fail_condition: str | None
+    environment_id: strawberry.Private[int]
+    application_id: strawberry.Private[int]
+    parent_id: strawberry.Private[int | None]
+
+    @classmethod
+    def of(cls, row: models.CdPipeline) -> CdPipeline:
+        return cls(
+            id=strawberry.ID(str(row.id)), pre_stage=row.pre_stage, post_stage=row.post_stage,
+            trigger=row.trigger, deployment_approval_count=row.deployment_approval_count,
+            filter_pass_condition=row.filter_pass_condition,
+            filter_fail_condition=row.filter_fail_condition,
+            environment_id=row.environment_id, application_id=row.application_id,
+            parent_id=row.parent_id,
+        )
+
+    @strawberry.field
+    async def environment(self, info: Info) -> Environment:
+        return await load_environment(info, self.environment_id)
+
+    @strawberry.field(description="The environment this pipeline follows; null: it follows CI.")
+    async def parent_environment(self, info: Info) -> Environment | None:
+        if self.parent_id is None:
+            return None
+        loader = info.context.loaders.get("cd_pipeline_by_id", lambda: by_id(models.CdPipeline))
+        parent = await loader.load(self.parent_id)
+        return await load_environment(info, parent.environment_id)
+
+    @strawberry.field(description="The promotion policy applied to this application+environment.")
+    async def policy(
+        self, info: Info
+    ) -> Annotated[PromotionPolicy, strawberry.lazy("app.policies.types")] | None:
+        from app.policies.types import load_policy_of_pair
+
+        return await load_policy_of_pair(info, self.application_id, self.environment_id)
+
+
+@strawberry.type(description="A commit an image was built from.")
+class GitCommit:
+    repo: str
+    branch: str | None
+    commit_hash: str | None
+    commit_message: str | None
+    author: str | None
+
+
+@strawberry.type(description="A container image built by a workflow's CI pipeline.")
+class Image:
+    id: strawberry.ID
+    image: str
+    digest: str | None
+    labels: list[str]
+    created_at: datetime
+    git_commit_rows: strawberry.Private[list[dict[str, str | None]]]
+    built_by_id: strawberry.Private[int | None]
+    application_id: strawberry.Private[int]
+    workflow_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: models.Image) -> Image:
+        return cls(
+            id=strawberry.ID(str(row.id)), image=row.image, digest=row.digest,
+            labels=list(row.labels), created_at=row.created_at,
+            git_commit_rows=list(row.git_commits), built_by_id=row.built_by_id,
+            application_id=row.application_id, workflow_id=row.workflow_id,
+        )
+
+    @strawberry.field(description="Everything before the tag (or the digest).")
+    def repository(self) -> str:
+        return split_reference(self.image)[0]
+
+    @strawberry.field(description="The tag; empty for an image referenced by digest only.")
+    def tag(self) -> str:
+        return split_reference(self.image)[1]
+
+    @strawberry.field
+    def git_commits(self) -> list[GitCommit]:
+        return [
+            GitCommit(repo=c["repo"] or "", branch=c.get("branch"), commit_hash=c.get("commitHash"),
+                      commit_message=c.get("commitMessage"), author=c.get("author"))
+            for c in self.git_commit_rows
+        ]
+
+    @strawberry.field(description="The user who triggered the build.")
+    async def built_by(self, info: Info) -> User | None:
+        return await load_user(info, self.built_by_id)
+
+    @strawberry.field
+    async def application(self, info: Info) -> Application:
+        return await load_application(info, self.application_id)
+
+    @strawberry.field
+    async def workflow(self, info: Info) -> Workflow:
+        return await load_workflow(info, self.workflow_id)
+
+
+async def load_image(info: Info, image_id: int) -> Image:
+    return Image.of(await image_by_id(info).load(image_id))
+
+
+@strawberry.type(description="The reported outcome of one stage of a CD pipeline for an image.")
+class StageRun:
+    id: strawberry.ID
+    stage: Stage  # type: ignore[valid-type]
+    status: StageStatus  # type: ignore[valid-type]
+    environment_id: strawberry.Private[int]
+    image_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: models.StageRun) -> StageRun:
+        return cls(id=strawberry.ID(str(row.id)), stage=row.stage, status=row.status,
+                   environment_id=row.environment_id, image_id=row.image_id)
+
+    @strawberry.field
+    async def environment(self, info: Info) -> Environment:
+        return await load_environment(info, self.environment_id)
+
+    @strawberry.field
+    async def image(self, info: Info) -> Image:
+        return await load_image(info, self.image_id)

@@ -1,0 +1,95 @@
+"""Tortoise configuration, migrations, and the boundary transaction with after-commit hooks."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.transactions import in_transaction
+
+from app.settings import Settings, get_settings
+
+MODEL_MODULES = [
+    "app.accounts.models",
+    "app.catalog.models",
+    "app.policies.models",
+    "app.promotions.models",
+    "app.outbox.models",
+    "app.audit.models",
+]
+
+
+def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
+    """The Tortoise config for `database_url` (default: the settings' database)."""
+    url = database_url or get_settings().resolved_database_url
+    return {
+        "connections": {"default": url},
+        "apps": {
+            "hoist": {
+                "models": MODEL_MODULES,
+                "migrations": "app.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# `tortoise -c app.db.TORTOISE_ORM makemigrations` reads this.
+TORTOISE_ORM = tortoise_config()
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """The embedded default keeps its SQLite file (and broker folders) in the data folder."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+async def migrate(database_url: str | None = None) -> None:
+    """Apply every migration not yet applied, then close the connections it opened."""
+    ensure_data_dir(get_settings())
+    try:
+        await tortoise_migrate(config=tortoise_config(database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+_after_commit: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar(
+    "hoist_after_commit", default=None
+)
+
+
+def after_commit(callback: AfterCommit) -> None:
+    """Run `callback` once the surrounding unit of work has committed (never if it rolls back)."""
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("after_commit() called outside unit_of_work()")
+    pending.append(callback)
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[None]:
+    """The transaction a door (mutation, task, command) opens; services never commit.
+
+    Callbacks registered with `after_commit` run after a successful commit, so a job
+    is never handed to a worker before the row it refers to is visible.
+    """
+    outer = _after_commit.get()
+    if outer is not None:  # nested: the outermost unit of work owns the commit
+        async with in_transaction():
+            yield
+        return
+    callbacks: list[AfterCommit] = []
+    token = _after_commit.set(callbacks)
+    try:
+        async with in_transaction():
+            yield
+    finally:
+        _after_commit.reset(token)
+    for callback in callbacks:
+        await callback()

@@ -1,0 +1,48 @@
+"""The request context: the caller (resolved from the Bearer token) and per-request loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from strawberry.types import Info as StrawberryInfo
+
+from app.accounts.access import Access
+from app.accounts.models import User
+from app.accounts.service import authenticate
+from app.errors import Unauthenticated
+from app.graphql.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Request | None
+    user: User | None
+    _access: Access | None = None
+    loaders: Loaders = field(default_factory=Loaders)
+
+    async def access(self) -> Access:
+        """The caller's rights; UNAUTHENTICATED when the request carries no valid token."""
+        if self.user is None:
+            raise Unauthenticated(
+                "a valid API token is required: send 'Authorization: Bearer <token>'"
+            )
+        if self._access is None:
+            self._access = await Access.of(self.user)
+        return self._access
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+async def build_context(request: Request) -> Context:
+    return Context(request=request, user=await authenticate(bearer_token(request)))
+
+
+Info = StrawberryInfo[Context, Any]

@@ -1,0 +1,77 @@
+"""Turning domain errors into UserError payloads and auth failures into coded GraphQL errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry import UNSET
+from graphql import GraphQLError
+
+from app.db import unit_of_work
+from app.errors import (
+    DomainError,
+    DomainErrors,
+    ErrorCode,
+    Forbidden,
+    Unauthenticated,
+    not_found,
+)
+
+ErrorCodeType = strawberry.enum(ErrorCode, name="ErrorCode")
+
+# Exceptions whose message a client may see; each carries its `extensions.code`.
+_EXPECTED = (Unauthenticated, Forbidden, DomainError)
+
+
+@strawberry.type(description="A problem with the input; nothing was written.")
+class UserError:
+    code: ErrorCodeType  # type: ignore[valid-type]
+    message: str
+    field: str | None = strawberry.field(description="The input field at fault, dotted path.")
+
+    @classmethod
+    def of(cls, error: DomainError) -> UserError:
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+def user_errors(exc: DomainError | DomainErrors) -> list[UserError]:
+    errors = exc.errors if isinstance(exc, DomainErrors) else [exc]
+    return [UserError.of(e) for e in errors]
+
+
+P = TypeVar("P")
+
+
+async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserError]], P]) -> P:
+    """Run a mutation in one transaction; domain errors roll it back and become UserErrors."""
+    try:
+        async with unit_of_work():
+            return await fn()
+    except (DomainError, DomainErrors) as exc:
+        return failed(user_errors(exc))
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Errors a client should see as they are: validation, auth, and bad input."""
+    original = error.original_error
+    return original is None or isinstance(original, _EXPECTED)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    return not is_expected(error)
+
+
+
+def parse_id(value: str, field: str) -> int:
+    """A GraphQL ID as a row id; anything else is an id nothing has."""
+    try:
+        return int(value)
+    except ValueError:
+        raise not_found(f"{value!r} is not a known id", field) from None
+
+
+def unset_to_none(value: Any) -> Any:
+    """Optional arguments without a default arrive as UNSET when omitted."""
+    return None if value is UNSET else value

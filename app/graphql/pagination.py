@@ -1,0 +1,83 @@
+"""Cursor connections: newest first, `first` at most 100, `after` an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from tortoise.queryset import QuerySet
+
+from app.errors import validation
+
+MAX_PAGE = 100
+N = TypeVar("N")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    page_info: PageInfo
+    total_count: int
+
+
+def encode_cursor(row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "id":
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise validation("after is not a cursor this list gave out", "after")
+
+
+def check_first(first: int) -> None:
+    if not 1 <= first <= MAX_PAGE:
+        raise validation(f"first must be between 1 and {MAX_PAGE} (got {first})", "first")
+
+
+async def paginate(
+    queryset: QuerySet[Any],
+    first: int,
+    after: str | None,
+    convert: Callable[[Sequence[Any]], Awaitable[list[N]]] | Callable[[Any], N],
+    *,
+    batch: bool = False,
+) -> Connection[N]:
+    """One page of `queryset`, newest (highest id) first.
+
+    `convert` turns one row into its GraphQL type, or with `batch=True` the whole page
+    at once (for pages that need extra per-page queries, never per-row ones).
+    """
+    check_first(first)
+    total = await queryset.count()
+    page = queryset
+    if after is not None:
+        page = page.filter(id__lt=decode_cursor(after))
+    rows = await page.order_by("-id").limit(first + 1)
+    has_next = len(rows) > first
+    rows = rows[:first]
+    nodes = await convert(rows) if batch else [convert(r) for r in rows]  # type: ignore[misc]
+    edges = [Edge(cursor=encode_cursor(r.id), node=n) for r, n in zip(rows, nodes, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        total_count=total,
+    )

@@ -1,0 +1,54 @@
+"""The root schema, assembled from each domain's queries and mutations."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from app.accounts import schema as accounts
+from app.catalog import schema as catalog
+from app.graphql.errors import is_expected, should_mask
+from app.policies import schema as policies
+from app.settings import get_settings
+
+log = logging.getLogger("hoist.graphql")
+
+Query = merge_types("Query", (accounts.Query, catalog.Query, policies.Query))
+Mutation = merge_types("Mutation", (accounts.Mutation, catalog.Mutation, policies.Mutation))
+
+
+class HoistSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log crashes with their traceback; expected errors are answers, not incidents."""
+        for error in errors:
+            if not is_expected(error):
+                log.error("GraphQL resolver failed: %s", error.message,
+                          exc_info=error.original_error)
+
+
+def build_schema() -> HoistSchema:
+    settings = get_settings()
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: MaskErrors(should_mask_error=should_mask,
+                           error_message="Internal error; it has been logged."),
+    ]
+    return HoistSchema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+schema = build_schema()

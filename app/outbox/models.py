@@ -1,0 +1,21 @@
+"""Jobs for workers, written in the same transaction as the change that needs them (SPEC §8)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OutboxJob(Model):
+    id = fields.IntField(primary_key=True)
+    task = fields.CharField(max_length=100)
+    payload = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # Last time the job was handed to the broker; the relay re-sends old ones.
+    handed_over_at = fields.DatetimeField(null=True)
+    handovers = fields.IntField(default=0)
+    done_at = fields.DatetimeField(null=True, db_index=True)
+    last_error = fields.TextField(null=True)
+
+    class Meta:
+        table = "outbox_jobs"

@@ -1,0 +1,44 @@
+"""Promotion policies and the (application, environment) pairs they apply to (SPEC §3)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class PromotionPolicy(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=50, unique=True)
+    description = fields.CharField(max_length=300, null=True)
+    pass_condition = fields.TextField(null=True)
+    fail_condition = fields.TextField(null=True)
+    approver_count = fields.IntField(default=0)
+    allow_request_from_approve = fields.BooleanField(default=False)
+    allow_image_builder_from_approve = fields.BooleanField(default=False)
+    allow_approver_from_deploy = fields.BooleanField(default=False)
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "promotion_policies"
+
+
+class PolicyBinding(Model):
+    """The policy of one (application, environment) pair, at most one per pair."""
+
+    id = fields.IntField(primary_key=True)
+    policy: fields.ForeignKeyRelation[PromotionPolicy] = fields.ForeignKeyField(
+        "hoist.PromotionPolicy", related_name="bindings", on_delete=fields.CASCADE
+    )
+    application: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.Application", related_name="policy_bindings", on_delete=fields.CASCADE
+    )
+    environment: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.Environment", related_name="policy_bindings", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "policy_bindings"
+        unique_together = (("application", "environment"),)

@@ -1,0 +1,188 @@
+"""GraphQL queries and mutations of promotion policies (super-admins only)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.accounts.schema import DeletePayload, deleted_payload
+from app.errors import ErrorCollector, validation
+from app.graphql.context import Info
+from app.graphql.errors import UNSET, UserError, mutate, unset_to_none
+from app.policies import manifest as manifests
+from app.policies import models, service
+from app.policies.types import PolicyBinding, PromotionPolicy
+
+
+@strawberry.input
+class PromotionPolicyInput:
+    name: str
+    description: str | None = UNSET
+    pass_condition: str | None = UNSET
+    fail_condition: str | None = UNSET
+    approver_count: int | None = 0
+    allow_request_from_approve: bool | None = False
+    allow_image_builder_from_approve: bool | None = False
+    allow_approver_from_deploy: bool | None = False
+
+
+@strawberry.input(description="Only the fields you set change; set a condition to \"\" to drop it.")
+class PromotionPolicyPatch:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    pass_condition: str | None = strawberry.UNSET
+    fail_condition: str | None = strawberry.UNSET
+    approver_count: int | None = strawberry.UNSET
+    allow_request_from_approve: bool | None = strawberry.UNSET
+    allow_image_builder_from_approve: bool | None = strawberry.UNSET
+    allow_approver_from_deploy: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class AppEnvInput:
+    app_name: str
+    env_name: str
+
+
+@strawberry.type
+class PromotionPolicyPayload:
+    policy: PromotionPolicy | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ApplyPolicyPayload:
+    bindings: list[PolicyBinding] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+_NOT_NULL = {"name", "approver_count", "allow_request_from_approve",
+             "allow_image_builder_from_approve", "allow_approver_from_deploy"}
+
+
+def _patch(patch: PromotionPolicyPatch) -> dict[str, object]:
+    """The fields the caller set; null is refused where the field cannot be absent."""
+    values: dict[str, object] = {}
+    errors = ErrorCollector()
+    for name, value in vars(patch).items():
+        if value is strawberry.UNSET:
+            continue
+        if value is None and name in _NOT_NULL:
+            camel = strawberry.utils.str_converters.to_camel_case(name)
+            errors.add(validation(f"{camel} cannot be null", camel))
+        values[name] = value
+    errors.raise_if_any()
+    return values
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Every promotion policy, by name (super-admins).")
+    async def promotion_policies(self, info: Info) -> list[PromotionPolicy]:
+        (await info.context.access()).require_super_admin()
+        return [PromotionPolicy.of(p)
+                for p in await models.PromotionPolicy.all().order_by("name")]
+
+    @strawberry.field(description="One promotion policy by name (super-admins).")
+    async def promotion_policy(self, info: Info, name: str) -> PromotionPolicy | None:
+        (await info.context.access()).require_super_admin()
+        row = await models.PromotionPolicy.get_or_none(name=name)
+        return PromotionPolicy.of(row) if row else None
+
+    @strawberry.field(description="Policy bindings, filtered by application, environment, policy.")
+    async def policy_bindings(
+        self, info: Info, application: str | None = UNSET, environment: str | None = UNSET,
+        policy: str | None = UNSET,
+    ) -> list[PolicyBinding]:
+        (await info.context.access()).require_super_admin()
+        application, environment, policy = map(unset_to_none, (application, environment, policy))
+        rows = models.PolicyBinding.all()
+        if application is not None:
+            rows = rows.filter(application__name=application)
+        if environment is not None:
+            rows = rows.filter(environment__name=environment)
+        if policy is not None:
+            rows = rows.filter(policy__name=policy)
+        return [PolicyBinding.of(b) for b in await rows.order_by("id")]
+
+
+def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:
+    return service.PolicyFields(
+        name=input.name, description=unset_to_none(input.description),
+        pass_condition=unset_to_none(input.pass_condition),
+        fail_condition=unset_to_none(input.fail_condition),
+        approver_count=input.approver_count if input.approver_count is not None else 0,
+        allow_request_from_approve=bool(input.allow_request_from_approve),
+        allow_image_builder_from_approve=bool(input.allow_image_builder_from_approve),
+        allow_approver_from_deploy=bool(input.allow_approver_from_deploy),
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a promotion policy at version 1.")
+    async def create_promotion_policy(
+        self, info: Info, input: PromotionPolicyInput
+    ) -> PromotionPolicyPayload:
+        access = await info.context.access()
+
+        async def run() -> PromotionPolicyPayload:
+            policy = await service.create_policy(access, _policy_fields(input))
+            return PromotionPolicyPayload(policy=PromotionPolicy.of(policy))
+
+        return await mutate(run, lambda errors: PromotionPolicyPayload(errors=errors))
+
+    @strawberry.mutation(
+        description="Change a policy (version + 1); its pending requests are re-evaluated."
+    )
+    async def update_promotion_policy(
+        self, info: Info, name: str, input: PromotionPolicyPatch
+    ) -> PromotionPolicyPayload:
+        access = await info.context.access()
+
+        async def run() -> PromotionPolicyPayload:
+            policy = await service.update_policy(access, name, _patch(input))
+            return PromotionPolicyPayload(policy=PromotionPolicy.of(policy))
+
+        return await mutate(run, lambda errors: PromotionPolicyPayload(errors=errors))
+
+    @strawberry.mutation(description="Delete a policy; pending requests it governed turn STALE.")
+    async def delete_promotion_policy(self, info: Info, name: str) -> DeletePayload:
+        access = await info.context.access()
+
+        async def run() -> DeletePayload:
+            await service.delete_policy(access, name)
+            return DeletePayload(deleted=True)
+
+        return await mutate(run, deleted_payload)
+
+    @strawberry.mutation(
+        description="Apply a policy to pairs (null: un-apply), all or nothing."
+    )
+    async def apply_promotion_policy(
+        self, info: Info, policy: str | None, application_environments: list[AppEnvInput]
+    ) -> ApplyPolicyPayload:
+        access = await info.context.access()
+
+        async def run() -> ApplyPolicyPayload:
+            pairs = [service.Pair(p.app_name, p.env_name) for p in application_environments]
+            bindings = await service.apply_policy(access, policy, pairs)
+            return ApplyPolicyPayload(bindings=[PolicyBinding.of(b) for b in bindings])
+
+        return await mutate(run, lambda errors: ApplyPolicyPayload(errors=errors))
+
+    @strawberry.mutation(description="Apply the YAML manifest the CLI reads (SPEC §3).")
+    async def apply_policy_manifest(self, info: Info, manifest: str) -> ApplyPolicyPayload:
+        access = await info.context.access()
+
+        async def run() -> ApplyPolicyPayload:
+            access.require_super_admin()
+            parsed = manifests.parse(manifest)
+            bindings = await service.apply_policy(
+                access, parsed.policy_name, parsed.pairs,
+                field="spec.payload.applicationEnvironments",
+                policy_field="spec.payload.applyToPolicyName",
+            )
+            return ApplyPolicyPayload(bindings=[PolicyBinding.of(b) for b in bindings])
+
+        return await mutate(run, lambda errors: ApplyPolicyPayload(errors=errors))
+

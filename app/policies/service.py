@@ -1,0 +1,222 @@
+"""Promotion policies: rules at save, versions, applying to (application, environment) pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from app.accounts.access import Access
+from app.audit.service import record
+from app.catalog.models import Application, CdPipeline, Environment
+from app.catalog.service import check_condition
+from app.errors import DomainError, ErrorCollector, conflict, not_found, validation
+from app.policies import cel, repository
+from app.policies.models import PolicyBinding, PromotionPolicy
+from app.promotions import effects
+from app.validation import check_count, check_name
+
+
+@dataclass(frozen=True)
+class PolicyFields:
+    """A policy's editable fields, by their API names' meaning."""
+
+    name: str
+    description: str | None = None
+    pass_condition: str | None = None
+    fail_condition: str | None = None
+    approver_count: int = 0
+    allow_request_from_approve: bool = False
+    allow_image_builder_from_approve: bool = False
+    allow_approver_from_deploy: bool = False
+
+
+# API field names, used to name the field at fault in errors.
+_API_NAMES = {
+    "name": "name", "description": "description", "pass_condition": "passCondition",
+    "fail_condition": "failCondition", "approver_count": "approverCount",
+}
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value if value is not None and value.strip() else None
+
+
+def _validate(values: PolicyFields) -> PolicyFields:
+    """The fields as stored (blank conditions become absent), or every bad field listed."""
+    values = replace(
+        values,
+        pass_condition=_blank_to_none(values.pass_condition),
+        fail_condition=_blank_to_none(values.fail_condition),
+    )
+    errors = ErrorCollector()
+    if error := check_name(values.name, "name", min_len=3):
+        errors.add(error)
+    if values.description is not None and len(values.description) > 300:
+        errors.add(validation("description must be at most 300 characters long", "description"))
+    for attr in ("pass_condition", "fail_condition"):
+        if error := check_condition(getattr(values, attr), _API_NAMES[attr]):
+            errors.add(error)
+    if error := check_count(values.approver_count, "approverCount"):
+        errors.add(error)
+    errors.raise_if_any()
+    return values
+
+
+async def get_policy(name: str, field: str = "name") -> PromotionPolicy:
+    policy = await PromotionPolicy.get_or_none(name=name)
+    if policy is None:
+        raise not_found(f"no promotion policy named {name!r}", field)
+    return policy
+
+
+async def create_policy(access: Access, values: PolicyFields) -> PromotionPolicy:
+    """Create a policy at version 1 (super-admins only)."""
+    access.require_super_admin()
+    values = _validate(values)
+    if await PromotionPolicy.exists(name=values.name):
+        raise conflict(f"a promotion policy named {values.name!r} already exists", "name")
+    policy = await PromotionPolicy.create(**{f.name: getattr(values, f.name)
+                                             for f in fields(values)})
+    await record(access, "policy.created", policy=policy.name, version=1, **_audit(values))
+    return policy
+
+
+def _audit(values: PolicyFields) -> dict[str, object]:
+    return {f.name: getattr(values, f.name) for f in fields(values) if f.name != "name"}
+
+
+async def update_policy(access: Access, name: str, patch: dict[str, object]) -> PromotionPolicy:
+    """Change a policy (version + 1) and re-evaluate its open requests in the same transaction.
+
+    `patch` holds only the fields the caller set; a condition set to "" is removed.
+    """
+    access.require_super_admin()
+    policy = await get_policy(name)
+    current = PolicyFields(**{f.name: getattr(policy, f.name) for f in fields(PolicyFields)})
+    values = _validate(replace(current, **patch))
+    if values.name != policy.name and await PromotionPolicy.exists(name=values.name):
+        raise conflict(f"a promotion policy named {values.name!r} already exists", "name")
+    for f in fields(values):
+        setattr(policy, f.name, getattr(values, f.name))
+    policy.version += 1
+    await policy.save()
+    await record(access, "policy.updated", policy=policy.name, previous_name=name,
+                 version=policy.version, **_audit(values))
+    return policy
+
+
+async def delete_policy(access: Access, name: str) -> None:
+    """Delete a policy; the pending requests of the pairs it governed turn STALE."""
+    access.require_super_admin()
+    policy = await get_policy(name)
+    pairs = await repository.pairs_of_policy(policy.id)
+    await effects.pairs_lost_policy(access, pairs, f"policy {policy.name!r} was deleted")
+    await PolicyBinding.filter(policy_id=policy.id).delete()
+    await policy.delete()
+    await record(access, "policy.deleted", policy=name)
+
+
+@dataclass(frozen=True)
+class Pair:
+    application: str
+    environment: str
+
+
+async def apply_policy(
+    access: Access,
+    policy_name: str | None,
+    pairs: list[Pair],
+    *,
+    field: str = "applicationEnvironments",
+    policy_field: str = "policy",
+) -> list[PolicyBinding]:
+    """Make `policy_name` (None: no policy) govern every pair, all or nothing."""
+    access.require_super_admin()
+    errors = ErrorCollector()
+    policy = None
+    if policy_name is not None:
+        policy = await PromotionPolicy.get_or_none(name=policy_name)
+        if policy is None:
+            errors.add(not_found(f"no promotion policy named {policy_name!r}", policy_field))
+    pairs = list(dict.fromkeys(pairs))  # the same pair twice is asked once
+    apps = {a.name: a for a in await Application.filter(name__in=[p.application for p in pairs])}
+    envs = {e.name: e for e in await Environment.filter(name__in=[p.environment for p in pairs])}
+    with_pipeline = await repository.pairs_with_pipeline(
+        [a.id for a in apps.values()], [e.id for e in envs.values()]
+    )
+    if not pairs:
+        errors.add(validation("name at least one application/environment pair", field))
+    for i, pair in enumerate(pairs):
+        if error := _bad_pair(pair, apps, envs, with_pipeline, f"{field}[{i}]"):
+            errors.add(error)
+    errors.raise_if_any()
+
+    bindings: list[PolicyBinding] = []
+    for pair in pairs:
+        app, env = apps[pair.application], envs[pair.environment]
+        binding = await PolicyBinding.get_or_none(application_id=app.id, environment_id=env.id)
+        if binding is not None and policy is not None and binding.policy_id == policy.id:
+            bindings.append(binding)  # re-applying the same policy changes nothing
+            continue
+        if binding is not None:
+            await effects.pairs_lost_policy(
+                access, [(app.id, env.id)],
+                f"the policy of {app.name}/{env.name} was "
+                + ("changed" if policy is not None else "removed"),
+            )
+        if policy is None:
+            if binding is not None:
+                await binding.delete()
+        elif binding is None:
+            binding = await PolicyBinding.create(
+                policy_id=policy.id, application_id=app.id, environment_id=env.id
+            )
+        else:
+            binding.policy_id = policy.id
+            await binding.save(update_fields=["policy_id"])
+        if binding is not None and policy is not None:
+            bindings.append(binding)
+        await record(access, "policy.applied" if policy else "policy.unapplied",
+                     application=app.name, environment=env.name,
+                     policy=policy.name if policy else None)
+    return bindings
+
+
+def _bad_pair(
+    pair: Pair,
+    apps: dict[str, Application],
+    envs: dict[str, Environment],
+    with_pipeline: set[tuple[int, int]],
+    field: str,
+) -> DomainError | None:
+    app, env = apps.get(pair.application), envs.get(pair.environment)
+    if app is None:
+        return not_found(f"no application named {pair.application!r}", f"{field}.appName")
+    if env is None:
+        return not_found(f"no environment named {pair.environment!r}", f"{field}.envName")
+    if (app.id, env.id) not in with_pipeline:
+        return validation(
+            f"{pair.application} has no CD pipeline in {pair.environment!r}", f"{field}.envName"
+        )
+    return None
+
+
+async def policy_of_pair(application_id: int, environment_id: int) -> PromotionPolicy | None:
+    """The policy that governs (application, environment) now, if any."""
+    binding = await PolicyBinding.get_or_none(
+        application_id=application_id, environment_id=environment_id
+    ).select_related("policy")
+    return binding.policy if binding else None
+
+
+def compiled(policy: PromotionPolicy) -> cel.CompiledConditions:
+    """The policy version's conditions, compiled once and reused."""
+    return cel.compile_conditions(
+        ("policy", policy.id, policy.version), policy.pass_condition, policy.fail_condition
+    )
+
+
+def pipeline_filter(pipeline: CdPipeline) -> cel.CompiledConditions:
+    """A CD pipeline's filter conditions, compiled once per pipeline and text."""
+    return cel.compile_conditions(
+        ("pipeline", pipeline.id), pipeline.filter_pass_condition, pipeline.filter_fail_condition
+    )

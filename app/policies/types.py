@@ -1,0 +1,104 @@
+"""GraphQL types of promotion policies."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.catalog import models as catalog
+from app.catalog.types import application_by_id, environment_by_id
+from app.graphql.context import Info
+from app.graphql.loaders import by_id, grouped
+from app.policies import models
+
+
+def _binding_by_pair(info: Info):  # type: ignore[no-untyped-def]
+    """Bindings by (application id, environment id)."""
+    from strawberry.dataloader import DataLoader
+
+    async def load(keys: list[tuple[int, int]]) -> list[models.PolicyBinding | None]:
+        rows = await models.PolicyBinding.filter(
+            application_id__in=[k[0] for k in keys], environment_id__in=[k[1] for k in keys]
+        )
+        found = {(r.application_id, r.environment_id): r for r in rows}
+        return [found.get(k) for k in keys]
+
+    return info.context.loaders.get("policy_binding_by_pair", lambda: DataLoader(load_fn=load))
+
+
+def policy_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("policy_by_id", lambda: by_id(models.PromotionPolicy))
+
+
+@strawberry.type(description="The policy of one application+environment pair.")
+class PolicyBinding:
+    application_id: strawberry.Private[int]
+    environment_id: strawberry.Private[int]
+    policy_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: models.PolicyBinding) -> PolicyBinding:
+        return cls(application_id=row.application_id, environment_id=row.environment_id,
+                   policy_id=row.policy_id)
+
+    @strawberry.field
+    async def app_name(self, info: Info) -> str:
+        app: catalog.Application = await application_by_id(info).load(self.application_id)
+        return app.name
+
+    @strawberry.field
+    async def env_name(self, info: Info) -> str:
+        env: catalog.Environment = await environment_by_id(info).load(self.environment_id)
+        return env.name
+
+    @strawberry.field
+    async def policy(self, info: Info) -> PromotionPolicy:
+        return PromotionPolicy.of(await policy_by_id(info).load(self.policy_id))
+
+
+@strawberry.type(description="Conditions and approval rules for promoting images to a target.")
+class PromotionPolicy:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    pass_condition: str | None = strawberry.field(description="CEL; the image must meet it.")
+    fail_condition: str | None = strawberry.field(
+        description="CEL; an image meeting it is blocked (it wins over passCondition)."
+    )
+    approver_count: int = strawberry.field(description="Approvals needed, 0-6.")
+    allow_request_from_approve: bool = strawberry.field(
+        description="May the requester approve their own request?"
+    )
+    allow_image_builder_from_approve: bool = strawberry.field(
+        description="May the user who built the image approve it?"
+    )
+    allow_approver_from_deploy: bool = strawberry.field(
+        description="May an approver of the promotion deploy the image?"
+    )
+    version: int = strawberry.field(description="1 when created, one more on every update.")
+
+    @classmethod
+    def of(cls, row: models.PromotionPolicy) -> PromotionPolicy:
+        return cls(
+            id=strawberry.ID(str(row.id)), name=row.name, description=row.description,
+            pass_condition=row.pass_condition, fail_condition=row.fail_condition,
+            approver_count=row.approver_count,
+            allow_request_from_approve=row.allow_request_from_approve,
+            allow_image_builder_from_approve=row.allow_image_builder_from_approve,
+            allow_approver_from_deploy=row.allow_approver_from_deploy, version=row.version,
+        )
+
+    @strawberry.field(description="The pairs this policy governs.")
+    async def bindings(self, info: Info) -> list[PolicyBinding]:
+        loader = info.context.loaders.get(
+            "policy_bindings_by_policy", lambda: grouped(models.PolicyBinding, "policy_id")
+        )
+        return [PolicyBinding.of(b) for b in await loader.load(int(self.id))]
+
+
+async def load_policy_of_pair(
+    info: Info, application_id: int, environment_id: int
+) -> PromotionPolicy | None:
+    binding = await _binding_by_pair(info).load((application_id, environment_id))
+    if binding is None:
+        return None
+    return PromotionPolicy.of(await policy_by_id(info).load(binding.policy_id))

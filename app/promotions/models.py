@@ -1,0 +1,99 @@
+"""Promotion requests and the approvals and rejections given on them (SPEC §4, §5)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class PromotionStatus(StrEnum):
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    PROMOTING = "PROMOTING"
+    PROMOTED = "PROMOTED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    STALE = "STALE"
+
+
+OPEN_STATUSES = (
+    PromotionStatus.AWAITING_APPROVAL,
+    PromotionStatus.PROMOTING,
+    PromotionStatus.PROMOTED,
+)
+
+
+class SourceType(StrEnum):
+    CI = "CI"
+    ENVIRONMENT = "ENVIRONMENT"
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+
+
+class PromotionRequest(Model):
+    id = fields.IntField(primary_key=True)
+    image: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.Image", related_name="promotion_requests", on_delete=fields.CASCADE
+    )
+    application: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.Application", related_name="promotion_requests", on_delete=fields.CASCADE
+    )
+    workflow: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.Workflow", related_name="promotion_requests", on_delete=fields.CASCADE
+    )
+    source_type = fields.CharEnumField(SourceType, max_length=16)
+    source_environment: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.Environment", related_name="promotions_from", null=True,
+        on_delete=fields.RESTRICT,
+    )
+    target_environment: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.Environment", related_name="promotions_to", on_delete=fields.RESTRICT
+    )
+    status = fields.CharEnumField(PromotionStatus, max_length=32)
+    # "<image id>:<target environment id>" while the request is open, else NULL: the
+    # unique index on it is how the database keeps one open request per (image, target)
+    # on both Postgres and SQLite, whatever the concurrency.
+    open_key = fields.CharField(max_length=64, null=True, unique=True)
+    requested_by: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.User", related_name="promotion_requests", on_delete=fields.RESTRICT
+    )
+    comment = fields.TextField(null=True)
+    # The policy may be deleted later; the request keeps its name and version.
+    policy: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.PromotionPolicy", related_name="requests", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    policy_name = fields.CharField(max_length=50)
+    policy_version = fields.IntField()
+    required_approvals = fields.IntField()
+    evaluation = fields.JSONField(default=dict)
+    stale_reason = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    promoted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "promotion_requests"
+        indexes = (("status", "target_environment"), ("application", "status"))
+
+
+class PromotionDecision(Model):
+    id = fields.IntField(primary_key=True)
+    request: fields.ForeignKeyRelation[PromotionRequest] = fields.ForeignKeyField(
+        "hoist.PromotionRequest", related_name="decisions", on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "hoist.User", related_name="promotion_decisions", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(DecisionKind, max_length=16)
+    comment = fields.TextField(null=True)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "promotion_decisions"
+        # One approval per user per request, enforced by the database.
+        unique_together = (("request", "user", "kind"),)

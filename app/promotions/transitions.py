@@ -1,0 +1,53 @@
+"""State changes of promotion requests, each a conditional UPDATE so racing callers can't double up.
+
+`UPDATE ... WHERE status = <expected>` changes the row for exactly one caller; the
+others see zero rows changed. This works the same on Postgres and SQLite, unlike
+`SELECT ... FOR UPDATE`, which SQLite ignores.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.accounts.access import Access
+from app.audit.service import record
+from app.promotions.models import PromotionRequest, PromotionStatus
+
+# Leaving these states frees the (image, target) pair for a new request.
+_CLOSING = {PromotionStatus.CANCELLED, PromotionStatus.REJECTED, PromotionStatus.STALE}
+
+
+async def move(
+    access: Access,
+    request_id: int,
+    expected: PromotionStatus,
+    to: PromotionStatus,
+    *,
+    stale_reason: str | None = None,
+) -> bool:
+    """Move a request from `expected` to `to`; False when another caller got there first."""
+    changes: dict[str, object] = {"status": to, "updated_at": datetime.now(UTC)}
+    if to in _CLOSING:
+        changes["open_key"] = None
+    if stale_reason is not None:
+        changes["stale_reason"] = stale_reason
+    if to == PromotionStatus.PROMOTED:
+        changes["promoted_at"] = datetime.now(UTC)
+    changed = await PromotionRequest.filter(id=request_id, status=expected).update(**changes)
+    if not changed:
+        return False
+    request = await PromotionRequest.get(id=request_id).select_related(
+        "application", "target_environment"
+    )
+    await record(
+        access, f"promotion.{to.value.lower()}", application=request.application.name,
+        environment=request.target_environment.name, request_id=request_id,
+        previous=expected.value, reason=stale_reason,
+    )
+    return True
+
+
+async def mark_stale(access: Access, request_id: int, reason: str) -> bool:
+    """An awaiting request whose policy no longer holds can never be approved: STALE."""
+    return await move(access, request_id, PromotionStatus.AWAITING_APPROVAL,
+                      PromotionStatus.STALE, stale_reason=reason)

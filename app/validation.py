@@ -1,0 +1,26 @@
+"""Field rules shared by several domains."""
+
+from __future__ import annotations
+
+import re
+
+from app.errors import DomainError, validation
+
+_NAME = re.compile(r"^[a-z0-9-]+$")
+
+
+def check_name(value: str, field: str, *, min_len: int = 2, max_len: int = 50) -> DomainError | None:
+    """Names of applications, environments, workflows and policies: lowercase, digits, '-'."""
+    if not min_len <= len(value) <= max_len:
+        return validation(f"{field} must be {min_len}-{max_len} characters long", field)
+    if not _NAME.match(value):
+        return validation(
+            f"{field} may contain only lowercase letters, digits and '-' (got {value!r})", field
+        )
+    return None
+
+
+def check_count(value: int, field: str, *, low: int = 0, high: int = 6) -> DomainError | None:
+    if not low <= value <= high:
+        return validation(f"{field} must be between {low} and {high} (got {value})", field)
+    return None
