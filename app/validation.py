@@ -9,7 +9,9 @@ from app.errors import DomainError, validation
 _NAME = re.compile(r"^[a-z0-9-]+$")
 
 
-def check_name(value: str, field: str, *, min_len: int = 2, max_len: int = 50) -> DomainError | None:
+def check_name(
+    value: str, field: str, *, min_len: int = 2, max_len: int = 50
+) -> DomainError | None:
     """Names of applications, environments, workflows and policies: lowercase, digits, '-'."""
     if not min_len <= len(value) <= max_len:
         return validation(f"{field} must be {min_len}-{max_len} characters long", field)

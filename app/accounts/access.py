@@ -12,7 +12,7 @@ _VIEW_ROLES = frozenset(Role)
 
 
 def _matches(pattern: str, value: str) -> bool:
-    return pattern == WILDCARD or pattern == value
+    return pattern in (WILDCARD, value)
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ async def revoke_role(
 async def create_api_token(
     access: Access, name: str, email: str | None, expires_at: datetime | None
 ) -> tuple[ApiToken, str]:
-    """A new token for the caller (or, for super-admins, for `email`); the secret is returned once."""
+    """A new token for the caller (super-admins: for `email`); the secret is returned once."""
     if access.user is None:
         raise Forbidden("the system has no tokens")
     owner = access.user

@@ -107,7 +107,7 @@ class Image(Model):
 
     class Meta:
         table = "images"
-        indexes = (("workflow", "id"),)
+        indexes = (("workflow_id", "id"),)
 
 
 class StageRun(Model):
@@ -129,4 +129,4 @@ class StageRun(Model):
 
     class Meta:
         table = "stage_runs"
-        indexes = (("image", "environment", "stage"),)
+        indexes = (("image_id", "environment_id", "stage"),)

@@ -19,7 +19,7 @@ from app.catalog.models import (
     Trigger,
     Workflow,
 )
-from app.errors import ErrorCode, DomainError, ErrorCollector, conflict, not_found, validation
+from app.errors import DomainError, ErrorCode, ErrorCollector, conflict, not_found, validation
 from app.policies import cel
 from app.validation import check_count, check_name
 

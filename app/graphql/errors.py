@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
-from strawberry import UNSET
 from graphql import GraphQLError
+from strawberry import UNSET
 
 from app.db import unit_of_work
 from app.errors import (

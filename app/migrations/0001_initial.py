@@ -179,7 +179,7 @@ class Migration(migrations.Migration):
                 ('built_by', fields.ForeignKeyField('hoist.User', source_field='built_by_id', null=True, db_constraint=True, to_field='id', related_name='built_images', on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'images', 'app': 'hoist', 'indexes': [Index(fields=['workflow', 'id'])], 'pk_attr': 'id'},
+            options={'table': 'images', 'app': 'hoist', 'indexes': [Index(fields=['workflow_id', 'id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -206,7 +206,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('promoted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'promotion_requests', 'app': 'hoist', 'indexes': [Index(fields=['status', 'target_environment']), Index(fields=['application', 'status'])], 'pk_attr': 'id'},
+            options={'table': 'promotion_requests', 'app': 'hoist', 'indexes': [Index(fields=['status', 'target_environment_id']), Index(fields=['application_id', 'status'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -233,7 +233,7 @@ class Migration(migrations.Migration):
                 ('reported_by', fields.ForeignKeyField('hoist.User', source_field='reported_by_id', null=True, db_constraint=True, to_field='id', related_name='stage_reports', on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'stage_runs', 'app': 'hoist', 'indexes': [Index(fields=['image', 'environment', 'stage'])], 'pk_attr': 'id', 'table_description': 'One report of one stage. The latest report per (image, environment, stage) counts.'},
+            options={'table': 'stage_runs', 'app': 'hoist', 'indexes': [Index(fields=['image_id', 'environment_id', 'stage'])], 'pk_attr': 'id', 'table_description': 'One report of one stage. The latest report per (image, environment, stage) counts.'},
             bases=['Model'],
         ),
     ]

@@ -78,7 +78,7 @@ class PromotionRequest(Model):
 
     class Meta:
         table = "promotion_requests"
-        indexes = (("status", "target_environment"), ("application", "status"))
+        indexes = (("status", "target_environment_id"), ("application_id", "status"))
 
 
 class PromotionDecision(Model):

@@ -1,0 +1,115 @@
+"""Shared fixtures: a migrated database on SQLite and on Postgres, and a GraphQL client.
+
+Tests that take `db` (or anything built on it) run once per backend. Postgres is the
+machine's real server; it is skipped when down, unless HOIST_TEST_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from tortoise import Tortoise, connections
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from app import db as app_db
+from app.accounts.access import SYSTEM, Access
+from app.accounts.models import Role, User
+from app.accounts.service import create_api_token, create_user, grant_role
+from app.asgi import create_app
+from tests.support.graphql import GraphQLClient
+from tests.support.services import POSTGRES_URL, require
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+async def reset_postgres(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                   ) -> AsyncIterator[str]:
+    """Migrate an empty database from scratch, then keep Tortoise open on it for the session."""
+    if request.param == "postgres":
+        require("PostgreSQL", "127.0.0.1", 5432)
+        url = POSTGRES_URL
+        await reset_postgres(url)
+    else:
+        path: Path = tmp_path_factory.mktemp("sqlite") / "hoist.sqlite3"
+        url = f"sqlite://{path}"
+    await app_db.migrate(url)
+    await Tortoise.init(config=app_db.tortoise_config(url))
+    yield request.param
+    # Tortoise caches each model's SQL by connection *name*, not dialect: forget it so
+    # the next backend (same name "default") builds its own.
+    EXECUTOR_CACHE.clear()
+    await Tortoise._reset_apps()
+    await Tortoise.close_connections()
+
+
+async def _truncate(backend: str) -> None:
+    conn = connections.get("default")
+    tables = [m._meta.db_table for m in Tortoise.apps["hoist"].values()]
+    if backend == "postgres":
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    else:
+        script = "".join(f'DELETE FROM "{t}";' for t in tables)
+        await conn.execute_script(script + "DELETE FROM sqlite_sequence;")
+
+
+@pytest.fixture
+async def db(database: str) -> AsyncIterator[str]:
+    """An empty, migrated database for one test; yields the backend's name."""
+    await _truncate(database)
+    yield database
+
+
+@pytest.fixture
+async def gql(db: str) -> AsyncIterator[GraphQLClient]:
+    transport = httpx.ASGITransport(app=create_app(manage_database=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hoist.test") as http:
+        yield GraphQLClient(http)
+
+
+class People:
+    """Makes users with roles and API tokens, straight through the services."""
+
+    async def user(
+        self, email: str, *roles: tuple[Role, str, str], super_admin: bool = False
+    ) -> tuple[User, str]:
+        user = await create_user(SYSTEM, email, email.split("@")[0], super_admin)
+        for role, application, environment in roles:
+            await grant_role(SYSTEM, email, role, application, environment)
+        _, secret = await create_api_token(Access(user), "test", None, None)
+        return user, secret
+
+    async def token(self, email: str, *roles: tuple[Role, str, str]) -> str:
+        return (await self.user(email, *roles))[1]
+
+    async def admin(self, email: str = "admin@example.com") -> str:
+        return (await self.user(email, super_admin=True))[1]
+
+
+@pytest.fixture
+def people(db: str) -> People:
+    return People()
+
+
+@pytest.fixture
+async def admin(people: People) -> str:
+    """The API token of a super-admin."""
+    return await people.admin()
+
+
+def pipeline(environment: str, parent: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"environment": environment, "parentEnvironment": parent, **extra}
