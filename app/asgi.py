@@ -15,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from app.db import tortoise_config
 from app.graphql.schema import schema
 from app.graphql.view import ASSET_PACKAGES, HoistGraphQL
+from app.outbox.runner import job_runner
 from app.settings import get_settings
 
 log = logging.getLogger("hoist")
@@ -44,7 +45,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
         if not manage_database:
             yield
             return
-        async with RegisterTortoise(app, config=tortoise_config()):
+        async with RegisterTortoise(app, config=tortoise_config()), job_runner(get_settings()):
             yield
 
     graphql = HoistGraphQL(schema)

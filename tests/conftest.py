@@ -1,11 +1,13 @@
 """Shared fixtures: a migrated database on SQLite and on Postgres, and a GraphQL client.
 
 Tests that take `db` (or anything built on it) run once per backend. Postgres is the
-machine's real server; it is skipped when down, unless HOIST_TEST_REQUIRE_SERVICES=1.
+machine's real server (a scratch database per test run, made from the `test` one's
+server); it is skipped when down, unless HOIST_TEST_REQUIRE_SERVICES=1.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,10 +29,25 @@ from tests.support.services import POSTGRES_URL, require
 BACKENDS = ["sqlite", "postgres"]
 
 
-async def reset_postgres(url: str) -> None:
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+def _dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+async def create_scratch_database(url: str, name: str) -> str:
+    """A new empty database beside the one in `url` (so parallel test runs never collide)."""
+    conn = await asyncpg.connect(_dsn(url))
     try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_scratch_database(url: str, name: str) -> None:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
 
@@ -39,10 +56,10 @@ async def reset_postgres(url: str) -> None:
 async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                    ) -> AsyncIterator[str]:
     """Migrate an empty database from scratch, then keep Tortoise open on it for the session."""
+    scratch = f"hoist_test_{os.getpid()}"
     if request.param == "postgres":
         require("PostgreSQL", "127.0.0.1", 5432)
-        url = POSTGRES_URL
-        await reset_postgres(url)
+        url = await create_scratch_database(POSTGRES_URL, scratch)
     else:
         path: Path = tmp_path_factory.mktemp("sqlite") / "hoist.sqlite3"
         url = f"sqlite://{path}"
@@ -54,6 +71,8 @@ async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     EXECUTOR_CACHE.clear()
     await Tortoise._reset_apps()
     await Tortoise.close_connections()
+    if request.param == "postgres":
+        await drop_scratch_database(POSTGRES_URL, scratch)
 
 
 async def _truncate(backend: str) -> None:
@@ -63,8 +82,13 @@ async def _truncate(backend: str) -> None:
         quoted = ", ".join(f'"{t}"' for t in tables)
         await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
     else:
+        # Foreign keys off: RESTRICT (a CD pipeline's parent) refuses deleting a parent row
+        # before its children, whatever order the tables are emptied in.
         script = "".join(f'DELETE FROM "{t}";' for t in tables)
-        await conn.execute_script(script + "DELETE FROM sqlite_sequence;")
+        await conn.execute_script(
+            f"PRAGMA foreign_keys = OFF;{script}DELETE FROM sqlite_sequence;"
+            "PRAGMA foreign_keys = ON;"
+        )
 
 
 @pytest.fixture

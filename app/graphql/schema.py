@@ -20,12 +20,17 @@ from app.accounts import schema as accounts
 from app.catalog import schema as catalog
 from app.graphql.errors import is_expected, should_mask
 from app.policies import schema as policies
+from app.promotions import schema as promotions
 from app.settings import get_settings
 
 log = logging.getLogger("hoist.graphql")
 
-Query = merge_types("Query", (accounts.Query, catalog.Query, policies.Query))
-Mutation = merge_types("Mutation", (accounts.Mutation, catalog.Mutation, policies.Mutation))
+Query = merge_types(
+    "Query", (accounts.Query, catalog.Query, policies.Query, promotions.Query)
+)
+Mutation = merge_types(
+    "Mutation", (accounts.Mutation, catalog.Mutation, policies.Mutation, promotions.Mutation)
+)
 
 
 class HoistSchema(strawberry.Schema):

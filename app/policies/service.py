@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from tortoise.exceptions import IntegrityError
+
 from app.accounts.access import Access
 from app.audit.service import record
-from app.catalog.models import Application, CdPipeline, Environment
+from app.catalog.models import Application, Environment
 from app.catalog.service import check_condition
 from app.errors import DomainError, ErrorCollector, conflict, not_found, validation
-from app.policies import cel, repository
+from app.policies import repository
 from app.policies.models import PolicyBinding, PromotionPolicy
 from app.promotions import effects
 from app.validation import check_count, check_name
@@ -61,6 +63,10 @@ def _validate(values: PolicyFields) -> PolicyFields:
     return values
 
 
+def _name_taken(name: str) -> DomainError:
+    return conflict(f"a promotion policy named {name!r} already exists", "name")
+
+
 async def get_policy(name: str, field: str = "name") -> PromotionPolicy:
     policy = await PromotionPolicy.get_or_none(name=name)
     if policy is None:
@@ -73,9 +79,14 @@ async def create_policy(access: Access, values: PolicyFields) -> PromotionPolicy
     access.require_super_admin()
     values = _validate(values)
     if await PromotionPolicy.exists(name=values.name):
-        raise conflict(f"a promotion policy named {values.name!r} already exists", "name")
-    policy = await PromotionPolicy.create(**{f.name: getattr(values, f.name)
-                                             for f in fields(values)})
+        raise _name_taken(values.name)
+    try:
+        policy = await PromotionPolicy.create(**{f.name: getattr(values, f.name)
+                                                 for f in fields(values)})
+    except IntegrityError:
+        # Two admins creating the same name at once: the unique index decides, and the
+        # loser gets the same answer as when the name was already taken.
+        raise _name_taken(values.name) from None
     await record(access, "policy.created", policy=policy.name, version=1, **_audit(values))
     return policy
 
@@ -94,13 +105,17 @@ async def update_policy(access: Access, name: str, patch: dict[str, object]) -> 
     current = PolicyFields(**{f.name: getattr(policy, f.name) for f in fields(PolicyFields)})
     values = _validate(replace(current, **patch))
     if values.name != policy.name and await PromotionPolicy.exists(name=values.name):
-        raise conflict(f"a promotion policy named {values.name!r} already exists", "name")
+        raise _name_taken(values.name)
     for f in fields(values):
         setattr(policy, f.name, getattr(values, f.name))
     policy.version += 1
-    await policy.save()
+    try:
+        await policy.save()
+    except IntegrityError:  # renamed to a name another admin took a moment ago
+        raise _name_taken(values.name) from None
     await record(access, "policy.updated", policy=policy.name, previous_name=name,
                  version=policy.version, **_audit(values))
+    await effects.policy_updated(access, policy)
     return policy
 
 
@@ -137,7 +152,6 @@ async def apply_policy(
         policy = await PromotionPolicy.get_or_none(name=policy_name)
         if policy is None:
             errors.add(not_found(f"no promotion policy named {policy_name!r}", policy_field))
-    pairs = list(dict.fromkeys(pairs))  # the same pair twice is asked once
     apps = {a.name: a for a in await Application.filter(name__in=[p.application for p in pairs])}
     envs = {e.name: e for e in await Environment.filter(name__in=[p.environment for p in pairs])}
     with_pipeline = await repository.pairs_with_pipeline(
@@ -145,10 +159,12 @@ async def apply_policy(
     )
     if not pairs:
         errors.add(validation("name at least one application/environment pair", field))
+    # Checked before de-duplicating, so `field[i]` is the index in the caller's own list.
     for i, pair in enumerate(pairs):
-        if error := _bad_pair(pair, apps, envs, with_pipeline, f"{field}[{i}]"):
+        for error in _bad_pair(pair, apps, envs, with_pipeline, f"{field}[{i}]"):
             errors.add(error)
     errors.raise_if_any()
+    pairs = list(dict.fromkeys(pairs))  # the same pair twice is applied once
 
     bindings: list[PolicyBinding] = []
     for pair in pairs:
@@ -157,6 +173,8 @@ async def apply_policy(
         if binding is not None and policy is not None and binding.policy_id == policy.id:
             bindings.append(binding)  # re-applying the same policy changes nothing
             continue
+        if binding is None and policy is None:
+            continue  # un-applying a pair that has no policy changes nothing either
         if binding is not None:
             await effects.pairs_lost_policy(
                 access, [(app.id, env.id)],
@@ -187,36 +205,20 @@ def _bad_pair(
     envs: dict[str, Environment],
     with_pipeline: set[tuple[int, int]],
     field: str,
-) -> DomainError | None:
+) -> list[DomainError]:
+    """What is wrong with one pair: an unknown application and environment are both named."""
     app, env = apps.get(pair.application), envs.get(pair.environment)
+    errors: list[DomainError] = []
     if app is None:
-        return not_found(f"no application named {pair.application!r}", f"{field}.appName")
-    if env is None:
-        return not_found(f"no environment named {pair.environment!r}", f"{field}.envName")
-    if (app.id, env.id) not in with_pipeline:
-        return validation(
-            f"{pair.application} has no CD pipeline in {pair.environment!r}", f"{field}.envName"
+        errors.append(
+            not_found(f"no application named {pair.application!r}", f"{field}.appName")
         )
-    return None
-
-
-async def policy_of_pair(application_id: int, environment_id: int) -> PromotionPolicy | None:
-    """The policy that governs (application, environment) now, if any."""
-    binding = await PolicyBinding.get_or_none(
-        application_id=application_id, environment_id=environment_id
-    ).select_related("policy")
-    return binding.policy if binding else None
-
-
-def compiled(policy: PromotionPolicy) -> cel.CompiledConditions:
-    """The policy version's conditions, compiled once and reused."""
-    return cel.compile_conditions(
-        ("policy", policy.id, policy.version), policy.pass_condition, policy.fail_condition
-    )
-
-
-def pipeline_filter(pipeline: CdPipeline) -> cel.CompiledConditions:
-    """A CD pipeline's filter conditions, compiled once per pipeline and text."""
-    return cel.compile_conditions(
-        ("pipeline", pipeline.id), pipeline.filter_pass_condition, pipeline.filter_fail_condition
-    )
+    if env is None:
+        errors.append(
+            not_found(f"no environment named {pair.environment!r}", f"{field}.envName")
+        )
+    if app is not None and env is not None and (app.id, env.id) not in with_pipeline:
+        errors.append(validation(
+            f"{pair.application} has no CD pipeline in {pair.environment!r}", f"{field}.envName"
+        ))
+    return errors

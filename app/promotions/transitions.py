@@ -11,7 +11,10 @@ from datetime import UTC, datetime
 
 from app.accounts.access import Access
 from app.audit.service import record
+from app.outbox import service as outbox
 from app.promotions.models import PromotionRequest, PromotionStatus
+
+PROMOTE_JOB = "promotions.promote"
 
 # Leaving these states frees the (image, target) pair for a new request.
 _CLOSING = {PromotionStatus.CANCELLED, PromotionStatus.REJECTED, PromotionStatus.STALE}
@@ -51,3 +54,12 @@ async def mark_stale(access: Access, request_id: int, reason: str) -> bool:
     """An awaiting request whose policy no longer holds can never be approved: STALE."""
     return await move(access, request_id, PromotionStatus.AWAITING_APPROVAL,
                       PromotionStatus.STALE, stale_reason=reason)
+
+
+async def start_promoting(access: Access, request_id: int) -> bool:
+    """AWAITING_APPROVAL → PROMOTING exactly once, with the promote job in the same transaction."""
+    if not await move(access, request_id, PromotionStatus.AWAITING_APPROVAL,
+                      PromotionStatus.PROMOTING):
+        return False
+    await outbox.enqueue(PROMOTE_JOB, request_id=request_id)
+    return True

@@ -1,0 +1,151 @@
+"""The checks of promoting one image to one target (SPEC §4, steps 1-6), shared by
+`promoteImage` and its dry run `promotionPreview`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.accounts.access import Access
+from app.accounts.models import Role
+from app.catalog.models import CdPipeline, Environment, Image
+from app.catalog.repository import pipelines_of_workflow
+from app.catalog.service import passed_all_stages
+from app.errors import validation
+from app.policies import cel
+from app.policies.models import PromotionPolicy
+from app.policies.programs import policy_program
+from app.policies.repository import policy_of_pair
+from app.promotions.models import PromotionRequest, PromotionStatus, SourceType
+from app.promotions.outcomes import PromoteOutcome
+
+
+@dataclass(frozen=True)
+class Source:
+    type: SourceType
+    environment: str | None = None
+
+    def describe(self) -> str:
+        return "CI" if self.type == SourceType.CI else f"environment {self.environment}"
+
+
+def image_variables(image: Image) -> dict[str, Any]:
+    return cel.image_variables(image.image, list(image.labels), list(image.git_commits),
+                               image.digest)
+
+
+def open_key(image_id: int, environment_id: int) -> str:
+    return f"{image_id}:{environment_id}"
+
+
+@dataclass
+class Verdict:
+    """What promoting to one target would do; `ok` when a request would be created."""
+
+    environment: str
+    outcome: PromoteOutcome
+    message: str
+    pipeline: CdPipeline | None = None
+    policy: PromotionPolicy | None = None
+    evaluation: cel.Evaluation | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (PromoteOutcome.PROMOTING, PromoteOutcome.AWAITING_APPROVAL)
+
+
+class PromotionChecks:
+    """The image's workflow tree and source, loaded once for all targets of one call."""
+
+    def __init__(self, access: Access, image: Image, source: Source) -> None:
+        self.access = access
+        self.image = image
+        self.source = source
+        self.pipelines: dict[str, CdPipeline] = {}
+        self.by_id: dict[int, CdPipeline] = {}
+        self.source_pipeline: CdPipeline | None = None
+        self.passed_at_source = True
+
+    @classmethod
+    async def load(cls, access: Access, image: Image, source: Source) -> PromotionChecks:
+        if source.type == SourceType.ENVIRONMENT and not source.environment:
+            raise validation("a source of type ENVIRONMENT needs an environment",
+                             "source.environment")
+        checks = cls(access, image, source)
+        rows = await pipelines_of_workflow(image.workflow_id)
+        environments = {e.id: e.name for e in await Environment.filter(
+            id__in=[p.environment_id for p in rows])}
+        checks.pipelines = {environments[p.environment_id]: p for p in rows}
+        checks.by_id = {p.id: p for p in rows}
+        if source.type == SourceType.ENVIRONMENT:
+            checks.source_pipeline = checks.pipelines.get(source.environment or "")
+            checks.passed_at_source = checks.source_pipeline is not None and (
+                await passed_all_stages(image.id, checks.source_pipeline)
+            )
+        return checks
+
+    def _follows_source(self, target: CdPipeline) -> bool:
+        """True when `target` lies below the source in the pipeline tree (CI is the root)."""
+        if self.source_pipeline is None:
+            return True
+        parent_id = target.parent_id
+        while parent_id is not None:
+            if parent_id == self.source_pipeline.id:
+                return True
+            parent_id = self.by_id[parent_id].parent_id
+        return False
+
+    async def check(self, target: str) -> Verdict:
+        """Steps 1-6 of SPEC §4 for one target, in order; the first that fails answers."""
+        app = self.image.application.name
+        pipeline = self.pipelines.get(target)
+        if pipeline is None:
+            return Verdict(target, PromoteOutcome.NOT_IN_WORKFLOW,
+                           f"environment {target!r} has no CD pipeline in this image's workflow")
+        if self.source.type == SourceType.ENVIRONMENT:
+            if not self.passed_at_source:
+                return Verdict(target, PromoteOutcome.NOT_PASSED_AT_SOURCE,
+                               f"the image has not passed all stages of {self.source.environment}")
+            if target == self.source.environment:
+                return Verdict(target, PromoteOutcome.SAME_AS_SOURCE,
+                               "the target is the source environment")
+            if not self._follows_source(pipeline):
+                return Verdict(target, PromoteOutcome.ORDER_MISMATCH,
+                               f"{target} does not come after {self.source.environment} "
+                               "in the pipeline tree")
+        if not self.access.has_role(Role.BUILD_DEPLOY, app, target):
+            return Verdict(target, PromoteOutcome.FORBIDDEN,
+                           f"you need BUILD_DEPLOY on {app}/{target}")
+        policy = await policy_of_pair(self.image.application_id, pipeline.environment_id)
+        if policy is None:
+            return Verdict(target, PromoteOutcome.POLICY_NOT_CONFIGURED,
+                           f"no promotion policy applies to {app}/{target}")
+        existing = await PromotionRequest.get_or_none(
+            open_key=open_key(self.image.id, pipeline.environment_id)
+        )
+        if existing is not None:
+            return already(target, existing)
+        if await passed_all_stages(self.image.id, pipeline):
+            return Verdict(target, PromoteOutcome.ALREADY_AT_TARGET,
+                           f"the image already passed all stages of {target}")
+        variables = image_variables(self.image)
+        evaluation = policy_program(policy).evaluate(variables)
+        if not evaluation.eligible:
+            return Verdict(target, PromoteOutcome.BLOCKED_BY_POLICY,
+                           f"blocked by policy {policy.name}: {evaluation.reason}",
+                           pipeline, policy, evaluation, variables)
+        if policy.approver_count == 0:
+            outcome, message = PromoteOutcome.PROMOTING, "no approval needed: promoting"
+        else:
+            outcome = PromoteOutcome.AWAITING_APPROVAL
+            message = f"waiting for {policy.approver_count} approval(s)"
+        return Verdict(target, outcome, message, pipeline, policy, evaluation, variables)
+
+
+def already(target: str, existing: PromotionRequest) -> Verdict:
+    if existing.status == PromotionStatus.AWAITING_APPROVAL:
+        return Verdict(target, PromoteOutcome.ALREADY_REQUESTED,
+                       f"request {existing.id} for this image and target awaits approval")
+    return Verdict(target, PromoteOutcome.ALREADY_PROMOTED,
+                   f"request {existing.id} already promoted this image to {target}")

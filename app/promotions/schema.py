@@ -1,0 +1,227 @@
+"""GraphQL queries and mutations of promotions: thin doors onto the promotions service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import strawberry
+
+from app.accounts.access import Access
+from app.accounts.types import User
+from app.catalog import models as catalog
+from app.catalog.types import Environment, Image
+from app.db import unit_of_work
+from app.errors import DomainError, not_found
+from app.graphql.context import Info
+from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.pagination import Connection, paginate
+from app.policies.models import PolicyBinding
+from app.policies.types import PromotionPolicy
+from app.promotions import models, repository, service
+from app.promotions.checks import Source
+from app.promotions.types import (
+    ConditionResult,
+    DecisionPayload,
+    DecisionResult,
+    PromoteImagePayload,
+    PromoteResult,
+    PromotionPreview,
+    PromotionRequest,
+    PromotionStatus,
+    PromotionTarget,
+    SourceType,
+)
+
+
+@strawberry.input(description="CI, or an environment of the image's workflow.")
+class ImageSourceInput:
+    type: SourceType  # type: ignore[valid-type]
+    environment: str | None = UNSET
+
+    def source(self) -> Source:
+        return Source(self.type, unset_to_none(self.environment))
+
+
+@strawberry.type
+class PromotionRequestPayload:
+    request: PromotionRequest | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _workflow(access: Access, application: str, workflow: str) -> catalog.Workflow:
+    if not access.can_view(application):
+        raise not_found(f"no application named {application!r}", "application")
+    row = await catalog.Workflow.get_or_none(application__name=application, name=workflow)
+    if row is None:
+        raise not_found(f"{application} has no workflow named {workflow!r}", "workflow")
+    return row
+
+
+def _request_result(result: service.PromoteResult) -> PromoteResult:
+    return PromoteResult(
+        environment=result.environment, outcome=result.outcome, message=result.message,
+        request=PromotionRequest.of(result.request) if result.request else None,
+    )
+
+
+def _decision_payload(results: Sequence[service.DecisionResult]) -> DecisionPayload:
+    return DecisionPayload(results=[
+        DecisionResult(request_id=strawberry.ID(r.request_id), outcome=r.outcome,
+                       message=r.message,
+                       request=PromotionRequest.of(r.request) if r.request else None)
+        for r in results
+    ])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Images you may pick to promote: CI's newest first, or those "
+                      "that passed all stages of a source environment.")
+    async def promotable_images(
+        self, info: Info, application: str, workflow: str, source: ImageSourceInput,
+        first: int | None = 20, after: str | None = UNSET,
+    ) -> Connection[Image]:
+        access = await info.context.access()
+        wf = await _workflow(access, application, workflow)
+        images = repository.images_of_workflow(wf.id)
+        src = source.source()
+        if src.type == models.SourceType.ENVIRONMENT:
+            pipeline = await catalog.CdPipeline.get_or_none(
+                workflow_id=wf.id, environment__name=src.environment or "")
+            if pipeline is None:
+                raise not_found(f"workflow {workflow} has no CD pipeline in "
+                                f"{src.environment!r}", "source.environment")
+            passed = await repository.images_passed_at(wf.id, pipeline.environment_id)
+            images = images.filter(id__in=passed)
+        return await paginate(images, first or 20, unset_to_none(after), Image.of)
+
+    @strawberry.field(description="The workflow's environments that have a promotion policy.")
+    async def promotion_targets(
+        self, info: Info, application: str, workflow: str
+    ) -> list[PromotionTarget]:
+        access = await info.context.access()
+        wf = await _workflow(access, application, workflow)
+        pipelines = await catalog.CdPipeline.filter(workflow_id=wf.id).order_by(
+            "position").select_related("environment")
+        bindings = {b.environment_id: b for b in await PolicyBinding.filter(
+            application_id=wf.application_id,
+            environment_id__in=[p.environment_id for p in pipelines],
+        ).select_related("policy")}
+        return [
+            PromotionTarget(environment=Environment.of(p.environment),
+                            policy=PromotionPolicy.of(bindings[p.environment_id].policy))
+            for p in pipelines if p.environment_id in bindings
+        ]
+
+    @strawberry.field(description="A dry run of promoteImage: per target, what it would answer.")
+    async def promotion_preview(
+        self, info: Info, image_id: strawberry.ID, source: ImageSourceInput,
+        target_environments: list[str],
+    ) -> list[PromotionPreview]:
+        access = await info.context.access()
+        previews = await service.preview_promotion(
+            access, parse_id(image_id, "imageId"), source.source(), target_environments)
+        return [
+            PromotionPreview(
+                environment=p.verdict.environment, outcome=p.verdict.outcome,
+                message=p.verdict.message,
+                pass_condition=ConditionResult.of(
+                    p.verdict.evaluation.pass_condition if p.verdict.evaluation else None),
+                fail_condition=ConditionResult.of(
+                    p.verdict.evaluation.fail_condition if p.verdict.evaluation else None),
+                required_approvals=p.verdict.policy.approver_count if p.verdict.policy else None,
+                eligible_approvers=[User.of(u) for u in p.eligible_approvers],
+            )
+            for p in previews
+        ]
+
+    @strawberry.field(description="Requests awaiting approval; by default only those you could "
+                      "approve now.")
+    async def pending_approvals(
+        self, info: Info, application: str | None = UNSET,
+        target_environment: str | None = UNSET, pending_with_me: bool | None = True,
+        first: int | None = 20, after: str | None = UNSET,
+    ) -> Connection[PromotionRequest]:
+        access = await info.context.access()
+        rows = repository.visible(models.PromotionRequest.filter(
+            status=models.PromotionStatus.AWAITING_APPROVAL), access)
+        if (app := unset_to_none(application)) is not None:
+            rows = rows.filter(application__name=app)
+        if (env := unset_to_none(target_environment)) is not None:
+            rows = rows.filter(target_environment__name=env)
+        if pending_with_me is not False:
+            rows = repository.pending_with(access, rows)
+        return await paginate(rows, first or 20, unset_to_none(after), PromotionRequest.of)
+
+    @strawberry.field(description="Promotion requests of the applications you can see.")
+    async def promotion_requests(
+        self, info: Info, application: str | None = UNSET,
+        status: list[PromotionStatus] | None = UNSET,  # type: ignore[valid-type]
+        first: int | None = 20, after: str | None = UNSET,
+    ) -> Connection[PromotionRequest]:
+        access = await info.context.access()
+        rows = repository.visible(models.PromotionRequest.all(), access)
+        if (app := unset_to_none(application)) is not None:
+            rows = rows.filter(application__name=app)
+        if (statuses := unset_to_none(status)) is not None:
+            rows = rows.filter(status__in=list(statuses))
+        return await paginate(rows, first or 20, unset_to_none(after), PromotionRequest.of)
+
+    @strawberry.field(description="One request; null when unknown or not visible to you.")
+    async def promotion_request(self, info: Info, id: strawberry.ID) -> PromotionRequest | None:
+        access = await info.context.access()
+        try:
+            row = await models.PromotionRequest.get_or_none(id=parse_id(id, "id"))
+        except DomainError:
+            return None
+        if row is None:
+            return None
+        app = await catalog.Application.get(id=row.application_id)
+        return PromotionRequest.of(row) if access.can_view(app.name) else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Promote an image to one or more targets; one outcome each.")
+    async def promote_image(
+        self, info: Info, image_id: strawberry.ID, source: ImageSourceInput,
+        target_environments: list[str], comment: str | None = UNSET,
+    ) -> PromoteImagePayload:
+        access = await info.context.access()
+        async with unit_of_work():
+            results = await service.promote_image(
+                access, parse_id(image_id, "imageId"), source.source(), target_environments,
+                unset_to_none(comment),
+            )
+        return PromoteImagePayload(results=[_request_result(r) for r in results])
+
+    @strawberry.mutation(description="Approve requests; one outcome each.")
+    async def approve_promotion_requests(
+        self, info: Info, request_ids: list[strawberry.ID], comment: str | None = UNSET
+    ) -> DecisionPayload:
+        access = await info.context.access()
+        async with unit_of_work():
+            results = await service.approve(access, list(request_ids), unset_to_none(comment))
+        return _decision_payload(results)
+
+    @strawberry.mutation(description="Reject requests with a reason; one outcome each.")
+    async def reject_promotion_requests(
+        self, info: Info, request_ids: list[strawberry.ID], reason: str
+    ) -> DecisionPayload:
+        access = await info.context.access()
+        async with unit_of_work():
+            results = await service.reject(access, list(request_ids), reason)
+        return _decision_payload(results)
+
+    @strawberry.mutation(description="Withdraw a request awaiting approval (requester or "
+                         "super-admin).")
+    async def cancel_promotion_request(
+        self, info: Info, request_id: strawberry.ID
+    ) -> PromotionRequestPayload:
+        access = await info.context.access()
+
+        async def run() -> PromotionRequestPayload:
+            request = await service.cancel(access, request_id)
+            return PromotionRequestPayload(request=PromotionRequest.of(request))
+
+        return await mutate(run, lambda errors: PromotionRequestPayload(errors=errors))

@@ -1,0 +1,268 @@
+"""Promoting images and deciding on promotion requests (SPEC §4, §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.accounts.access import SYSTEM, Access
+from app.accounts.models import Role, User
+from app.audit.service import record
+from app.catalog.service import get_visible_image
+from app.errors import DomainError, ErrorCode, Forbidden, not_found
+from app.outbox import service as outbox
+from app.policies import cel
+from app.policies.repository import policy_of_pair
+from app.promotions import repository, transitions
+from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
+from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
+from app.promotions.models import PromotionStatus as Status
+from app.promotions.outcomes import DecisionOutcome, PromoteOutcome
+from app.promotions.rules import approval_blocker
+
+
+@dataclass
+class PromoteResult:
+    environment: str
+    outcome: PromoteOutcome
+    message: str
+    request: PromotionRequest | None = None
+
+
+def _evaluation_record(verdict: Verdict) -> dict[str, Any]:
+    evaluation = verdict.evaluation
+    assert evaluation is not None
+
+    def condition(result: cel.ConditionResult | None) -> dict[str, Any] | None:
+        if result is None:
+            return None
+        return {"expression": result.expression, "result": result.result, "error": result.error}
+
+    return {
+        "variables": verdict.variables,
+        "eligible": evaluation.eligible,
+        "passCondition": condition(evaluation.pass_condition),
+        "failCondition": condition(evaluation.fail_condition),
+    }
+
+
+async def promote_image(
+    access: Access, image_id: int, source: Source, targets: list[str], comment: str | None
+) -> list[PromoteResult]:
+    """One outcome per target, in the order asked; one target failing never stops the others."""
+    image = await get_visible_image(access, image_id)
+    checks = await PromotionChecks.load(access, image, source)
+    results = []
+    for target in targets:
+        verdict = await checks.check(target)
+        if not verdict.ok:
+            results.append(PromoteResult(target, verdict.outcome, verdict.message))
+            continue
+        results.append(await _create_request(access, checks, verdict, comment))
+    return results
+
+
+async def _create_request(
+    access: Access, checks: PromotionChecks, verdict: Verdict, comment: str | None
+) -> PromoteResult:
+    image, policy, pipeline = checks.image, verdict.policy, verdict.pipeline
+    assert policy is not None and pipeline is not None and access.user is not None
+    status = Status.PROMOTING if verdict.outcome == PromoteOutcome.PROMOTING else (
+        Status.AWAITING_APPROVAL)
+    key = open_key(image.id, pipeline.environment_id)
+    try:
+        # A savepoint: losing the race for the pair must not spoil the other targets.
+        async with in_transaction():
+            request = await PromotionRequest.create(
+                image_id=image.id, application_id=image.application_id,
+                workflow_id=image.workflow_id, source_type=checks.source.type,
+                source_environment_id=(checks.source_pipeline.environment_id
+                                       if checks.source_pipeline else None),
+                target_environment_id=pipeline.environment_id, status=status, open_key=key,
+                requested_by_id=access.user.id, comment=comment, policy_id=policy.id,
+                policy_name=policy.name, policy_version=policy.version,
+                required_approvals=policy.approver_count,
+                evaluation=_evaluation_record(verdict),
+            )
+    except IntegrityError:
+        # The database's one-open-request rule: someone else's request won the pair.
+        existing = await PromotionRequest.get(open_key=key)
+        lost = already(verdict.environment, existing)
+        return PromoteResult(verdict.environment, lost.outcome, lost.message)
+    await record(access, "promotion.requested", application=image.application.name,
+                 environment=verdict.environment, request_id=request.id, image_id=image.id,
+                 source=checks.source.describe(), policy=policy.name,
+                 policy_version=policy.version, status=status.value)
+    if status == Status.PROMOTING:
+        await outbox.enqueue(transitions.PROMOTE_JOB, request_id=request.id)
+    return PromoteResult(verdict.environment, verdict.outcome, verdict.message, request)
+
+
+@dataclass
+class Preview:
+    verdict: Verdict
+    eligible_approvers: list[User] = field(default_factory=list)
+
+
+async def preview_promotion(
+    access: Access, image_id: int, source: Source, targets: list[str]
+) -> list[Preview]:
+    """What promote_image would answer for each target, writing nothing."""
+    image = await get_visible_image(access, image_id)
+    checks = await PromotionChecks.load(access, image, source)
+    previews = []
+    for target in targets:
+        verdict = await checks.check(target)
+        approvers: list[User] = []
+        if verdict.policy is not None:
+            approvers = await repository.eligible_approvers(
+                image.application.name, target, verdict.policy,
+                requester_id=access.user_id, builder_id=image.built_by_id,
+            )
+        previews.append(Preview(verdict, approvers))
+    return previews
+
+
+async def complete_promotion(request_id: int) -> None:
+    """The promote job: PROMOTING → PROMOTED while the request's policy still governs the pair."""
+    request = await PromotionRequest.get_or_none(id=request_id)
+    if request is None or request.status != Status.PROMOTING:
+        return  # already done (or gone): running the job twice changes nothing
+    policy = await policy_of_pair(request.application_id, request.target_environment_id)
+    if policy is None or policy.id != request.policy_id:
+        await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.STALE,
+                               stale_reason="its policy no longer applies to the target")
+        return
+    await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED)
+
+
+@dataclass
+class DecisionResult:
+    request_id: str
+    outcome: DecisionOutcome
+    message: str
+    request: PromotionRequest | None = None
+
+
+async def _visible_request(access: Access, request_id: str) -> PromotionRequest | None:
+    try:
+        pk = int(request_id)
+    except ValueError:
+        return None
+    request = await PromotionRequest.get_or_none(id=pk).select_related(
+        "application", "target_environment", "image"
+    )
+    if request is None or not access.can_view(request.application.name):
+        return None
+    return request
+
+
+async def _lock_pending(request: PromotionRequest) -> bool:
+    """Take the request's row lock (Postgres) while it is still awaiting approval.
+
+    Approvals of one request then run one after another, so the one that reaches the
+    quorum always sees every earlier approval; SQLite serialises writers anyway.
+    """
+    touched = await PromotionRequest.filter(
+        id=request.id, status=Status.AWAITING_APPROVAL
+    ).update(updated_at=datetime.now(UTC))
+    return bool(touched)
+
+
+async def _decide(
+    access: Access, request_id: str, kind: DecisionKind, comment: str | None
+) -> DecisionResult:
+    request = await _visible_request(access, request_id)
+    if request is None:
+        return DecisionResult(request_id, DecisionOutcome.NOT_FOUND,
+                              f"no promotion request with id {request_id}")
+    app, env = request.application.name, request.target_environment.name
+
+    def result(outcome: DecisionOutcome, message: str) -> DecisionResult:
+        return DecisionResult(request_id, outcome, message, request)
+
+    if request.status != Status.AWAITING_APPROVAL or not await _lock_pending(request):
+        await request.refresh_from_db(fields=["status"])
+        return result(DecisionOutcome.NOT_PENDING, f"the request is {request.status.value}")
+    if not access.has_role(Role.ARTIFACT_PROMOTER, app, env):
+        return result(DecisionOutcome.FORBIDDEN, f"you need ARTIFACT_PROMOTER on {app}/{env}")
+    policy = await policy_of_pair(request.application_id, request.target_environment_id)
+    if policy is None or policy.id != request.policy_id:
+        reason = f"policy {request.policy_name} no longer applies to {app}/{env}"
+        await transitions.mark_stale(access, request.id, reason)
+        await request.refresh_from_db()
+        return result(DecisionOutcome.STALE, reason)
+    approver_ids = await repository.approver_ids(request.id)
+    blocker = approval_blocker(
+        access, application=app, environment=env, requested_by_id=request.requested_by_id,
+        built_by_id=request.image.built_by_id, policy=policy,
+        approver_ids=approver_ids if kind == DecisionKind.APPROVE else set(),
+    )
+    if blocker is not None:
+        return result(DecisionOutcome(blocker[0]), blocker[1])
+    assert access.user is not None
+    await PromotionDecision.create(request_id=request.id, user_id=access.user.id, kind=kind,
+                                   comment=comment)
+    if kind == DecisionKind.REJECT:
+        await transitions.move(access, request.id, Status.AWAITING_APPROVAL, Status.REJECTED)
+        await request.refresh_from_db()
+        return result(DecisionOutcome.REJECTED, "the request is rejected")
+    await record(access, "promotion.approved", application=app, environment=env,
+                 request_id=request.id, comment=comment)
+    approvals = len(approver_ids) + 1
+    promoting = approvals >= policy.approver_count and await transitions.start_promoting(
+        access, request.id
+    )
+    await request.refresh_from_db()
+    if promoting:
+        return result(DecisionOutcome.PROMOTING, "quorum reached: promoting")
+    return result(DecisionOutcome.APPROVED,
+                  f"approved ({len(approver_ids) + 1} of {policy.approver_count})")
+
+
+async def _each(
+    access: Access, request_ids: list[str], kind: DecisionKind, comment: str | None
+) -> list[DecisionResult]:
+    results = []
+    for request_id in request_ids:
+        try:
+            async with in_transaction():  # a savepoint per request: one failing spoils none
+                results.append(await _decide(access, request_id, kind, comment))
+        except IntegrityError:  # the same user's approval raced in twice
+            results.append(DecisionResult(request_id, DecisionOutcome.ALREADY_APPROVED,
+                                          "you have already approved this request"))
+    return results
+
+
+async def approve(access: Access, request_ids: list[str], comment: str | None
+                  ) -> list[DecisionResult]:
+    """Approve each request; the approval that reaches the quorum moves it to PROMOTING."""
+    return await _each(access, request_ids, DecisionKind.APPROVE, comment)
+
+
+async def reject(access: Access, request_ids: list[str], reason: str) -> list[DecisionResult]:
+    """Reject each request with a reason; the requester is told."""
+    if not reason.strip():
+        raise DomainError(ErrorCode.VALIDATION, "a reason is required to reject", "reason")
+    return await _each(access, request_ids, DecisionKind.REJECT, reason.strip())
+
+
+async def cancel(access: Access, request_id: str) -> PromotionRequest:
+    """The requester (or a super-admin) withdraws a request still awaiting approval."""
+    request = await _visible_request(access, request_id)
+    if request is None:
+        raise not_found(f"no promotion request with id {request_id}", "requestId")
+    if request.requested_by_id != access.user_id and not access.is_super_admin:
+        raise Forbidden("only the requester or a super-admin may cancel a request")
+    if not await transitions.move(access, request.id, Status.AWAITING_APPROVAL,
+                                  Status.CANCELLED):
+        await request.refresh_from_db(fields=["status"])
+        raise DomainError(ErrorCode.NOT_PENDING,
+                          f"only a request awaiting approval can be cancelled; "
+                          f"this one is {request.status.value}", "requestId")
+    await request.refresh_from_db()
+    return request

@@ -1,0 +1,136 @@
+"""A small world for promotion tests: app `shop`, workflow dev → staging → prod, people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.accounts.access import SYSTEM
+from app.accounts.models import Role
+from app.catalog import service as catalog
+from app.catalog.models import Image, Stage, StageStatus, Trigger
+from app.db import unit_of_work
+from app.outbox.models import OutboxJob
+from app.outbox.service import run_job
+from app.policies import service as policies
+from app.promotions.models import PromotionRequest
+from tests.conftest import People
+from tests.support.graphql import GraphQLClient
+
+PROMOTE = """
+mutation($image: ID!, $source: ImageSourceInput!, $targets: [String!]!, $comment: String) {
+  promoteImage(imageId: $image, source: $source, targetEnvironments: $targets, comment: $comment) {
+    results { environment outcome message request { id status } }
+  }
+}"""
+
+APPROVE = """
+mutation($ids: [ID!]!, $comment: String) {
+  approvePromotionRequests(requestIds: $ids, comment: $comment) {
+    results { requestId outcome message request { id status } }
+  }
+}"""
+
+REJECT = """
+mutation($ids: [ID!]!, $reason: String!) {
+  rejectPromotionRequests(requestIds: $ids, reason: $reason) {
+    results { requestId outcome message request { id status rejection { user { email } comment } } }
+  }
+}"""
+
+CANCEL = """
+mutation($id: ID!) {
+  cancelPromotionRequest(requestId: $id) { request { id status } errors { code message } }
+}"""
+
+CI = {"type": "CI"}
+
+
+def env_source(name: str) -> dict[str, str]:
+    return {"type": "ENVIRONMENT", "environment": name}
+
+
+@dataclass
+class World:
+    gql: GraphQLClient
+    people: People
+    admin: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    async def user(self, name: str, *roles: tuple[Role, str, str]) -> str:
+        user, token = await self.people.user(f"{name}@example.com", *roles)
+        self.tokens[name], self.user_ids[name] = token, user.id
+        return token
+
+    async def image(self, tag: str = "1.0", built_by: str | None = "builder",
+                    labels: list[str] | None = None) -> int:
+        async with unit_of_work():
+            image = await catalog.register_image(
+                SYSTEM, "shop", "main", f"registry.example.com/shop:{tag}", None,
+                labels or [], [catalog.GitCommitSpec("https://git.example.com/shop", "main")],
+                f"{built_by}@example.com" if built_by else None,
+            )
+        return image.id
+
+    async def pass_stages(self, image_id: int, environment: str) -> None:
+        stages = {"dev": [Stage.DEPLOY], "staging": [Stage.PRE, Stage.DEPLOY],
+                  "prod": [Stage.DEPLOY]}[environment]
+        async with unit_of_work():
+            for stage in stages:
+                await catalog.record_stage_result(SYSTEM, image_id, environment, stage,
+                                                  StageStatus.SUCCEEDED)
+
+    async def policy(self, name: str = "fast-lane", *targets: str, **values: Any) -> None:
+        async with unit_of_work():
+            await policies.create_policy(SYSTEM, policies.PolicyFields(name=name, **values))
+            if targets:
+                await policies.apply_policy(
+                    SYSTEM, name, [policies.Pair("shop", t) for t in targets])
+
+    async def promote(self, token: str, image_id: int, targets: list[str],
+                      source: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        data = await self.gql(PROMOTE, {"image": str(image_id), "source": source or CI,
+                                        "targets": targets, "comment": "hotfix"}, token=token)
+        return data["promoteImage"]["results"]
+
+    async def decide(self, token: str, ids: list[int], reason: str | None = None
+                     ) -> list[dict[str, Any]]:
+        if reason is None:
+            data = await self.gql(APPROVE, {"ids": [str(i) for i in ids]}, token=token)
+            return data["approvePromotionRequests"]["results"]
+        data = await self.gql(REJECT, {"ids": [str(i) for i in ids], "reason": reason},
+                              token=token)
+        return data["rejectPromotionRequests"]["results"]
+
+    async def request_status(self, request_id: int) -> str:
+        return (await PromotionRequest.get(id=request_id)).status.value
+
+
+async def build_world(gql: GraphQLClient, people: People, admin: str) -> World:
+    async with unit_of_work():
+        await catalog.create_application(SYSTEM, "shop")
+        for name in ("dev", "staging", "prod"):
+            await catalog.create_environment(SYSTEM, name, name == "prod")
+        await catalog.create_workflow(SYSTEM, "shop", "main", "shop-ci", [
+            catalog.CdPipelineSpec("dev", trigger=Trigger.AUTOMATIC),
+            catalog.CdPipelineSpec("staging", "dev", pre_stage=True),
+            catalog.CdPipelineSpec("prod", "staging"),
+        ])
+    world = World(gql, people, admin)
+    await world.user("builder", (Role.BUILD_DEPLOY, "shop", "*"))
+    await world.user("dev", (Role.BUILD_DEPLOY, "shop", "*"))
+    await world.user("approver", (Role.ARTIFACT_PROMOTER, "shop", "prod"))
+    await world.user("approver2", (Role.ARTIFACT_PROMOTER, "*", "*"))
+    await world.user("viewer", (Role.VIEWER, "shop", "*"))
+    return world
+
+
+async def drain() -> int:
+    """Run every job not done yet, as a worker would (the same function Celery tasks call)."""
+    ran = 0
+    while ids := await OutboxJob.filter(done_at__isnull=True).order_by("id").values_list(
+            "id", flat=True):
+        for job_id in ids:
+            ran += await run_job(job_id)
+    return ran

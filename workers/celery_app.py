@@ -1,0 +1,49 @@
+"""The Celery app: broker from HOIST_BROKER_URL, no results, late acks, one job at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from celery import Celery
+
+from app.outbox.models import OutboxJob
+from app.settings import get_settings
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("hoist", broker=settings.broker_url or "memory://", include=["workers.tasks"])
+    app.conf.update(
+        task_ignore_result=True,
+        # A job is acknowledged only after it ran; a worker killed mid-job gets it redelivered.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        # Hand-over must fail fast when the broker is down: the outbox relay retries later.
+        broker_connection_timeout=2,
+        task_publish_retry=False,
+        beat_schedule={
+            "outbox-relay": {
+                "task": "outbox.relay",
+                "schedule": settings.outbox_relay_interval_seconds,
+            },
+        },
+    )
+    return app
+
+
+celery = make_celery()
+
+
+class CeleryDispatcher:
+    """Hands committed outbox jobs to Celery; the task name is the job's name."""
+
+    async def submit(self, job: OutboxJob) -> None:
+        await asyncio.to_thread(_send, job.task, job.id)
+
+
+def _send(task: str, job_id: int) -> Any:
+    return celery.send_task(task, args=[job_id], retry=False)
