@@ -27,6 +27,8 @@ from tests.support.graphql import GraphQLClient
 from tests.support.services import POSTGRES_URL, require
 
 BACKENDS = ["sqlite", "postgres"]
+# The URL of each backend's database, for tests that start other processes on it.
+DATABASE_URLS: dict[str, str] = {}
 
 
 def _dsn(url: str) -> str:
@@ -65,6 +67,7 @@ async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         url = f"sqlite://{path}"
     await app_db.migrate(url)
     await Tortoise.init(config=app_db.tortoise_config(url))
+    DATABASE_URLS[request.param] = url
     yield request.param
     # Tortoise caches each model's SQL by connection *name*, not dialect: forget it so
     # the next backend (same name "default") builds its own.
@@ -96,6 +99,12 @@ async def db(database: str) -> AsyncIterator[str]:
     """An empty, migrated database for one test; yields the backend's name."""
     await _truncate(database)
     yield database
+
+
+@pytest.fixture
+def db_url(db: str) -> str:
+    """The URL of the test's database, for worker and server subprocesses."""
+    return DATABASE_URLS[db]
 
 
 @pytest.fixture

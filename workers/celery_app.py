@@ -11,9 +11,10 @@ from app.outbox.models import OutboxJob
 from app.settings import get_settings
 
 
-def make_celery() -> Celery:
+def make_celery(broker_url: str | None = None) -> Celery:
     settings = get_settings()
-    app = Celery("hoist", broker=settings.broker_url or "memory://", include=["workers.tasks"])
+    broker = broker_url or settings.broker_url or "memory://"
+    app = Celery("hoist", broker=broker, include=["workers.tasks"])
     app.conf.update(
         task_ignore_result=True,
         # A job is acknowledged only after it ran; a worker killed mid-job gets it redelivered.
@@ -41,9 +42,12 @@ celery = make_celery()
 class CeleryDispatcher:
     """Hands committed outbox jobs to Celery; the task name is the job's name."""
 
+    def __init__(self, app: Celery = celery) -> None:
+        self.app = app
+
     async def submit(self, job: OutboxJob) -> None:
-        await asyncio.to_thread(_send, job.task, job.id)
+        # Publishing blocks on the network: keep it off the event loop.
+        await asyncio.to_thread(self._send, job.task, job.id)
 
-
-def _send(task: str, job_id: int) -> Any:
-    return celery.send_task(task, args=[job_id], retry=False)
+    def _send(self, task: str, job_id: int) -> Any:
+        return self.app.send_task(task, args=[job_id], retry=False)

@@ -43,6 +43,26 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, log_level=get_settings().log_level.lower())
 
 
+def worker(
+    concurrency: int = typer.Option(2, help="Worker processes."),
+    beat: bool = typer.Option(True, help="Also run the periodic outbox relay (one worker only)."),
+) -> None:
+    """A standalone Celery worker for HOIST_BROKER_URL (redis://...)."""
+    settings = get_settings()
+    if not settings.broker_url:
+        typer.echo("error: set HOIST_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without it "
+                   "`hoist serve` runs the worker in-process", err=True)
+        raise typer.Exit(2)
+    from workers.celery_app import celery
+
+    db.ensure_data_dir(settings)
+    argv = ["worker", f"--loglevel={settings.log_level.upper()}",
+            f"--concurrency={concurrency}", "--pool=prefork"]
+    if beat:
+        argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
+    celery.worker_main(argv)
+
+
 @admin.command("bootstrap")
 def bootstrap(
     email: str = typer.Option(..., "--email", help="Email of the first super-admin."),
@@ -74,4 +94,5 @@ def bootstrap(
 def register(cli: typer.Typer) -> None:
     cli.command()(migrate)
     cli.command()(serve)
+    cli.command()(worker)
     cli.add_typer(admin, name="admin")

@@ -8,7 +8,7 @@ from typing import Any
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
 from app.catalog import service as catalog
-from app.catalog.models import Image, Stage, StageStatus, Trigger
+from app.catalog.models import Stage, StageStatus, Trigger
 from app.db import unit_of_work
 from app.outbox.models import OutboxJob
 from app.outbox.service import run_job

@@ -1,0 +1,57 @@
+"""The embedded default (`hoist serve` alone: SQLite, in-process worker, no Redis) promotes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from tests.support.live_server import LiveServer, live_server  # noqa: F401 (fixture)
+
+SETUP = """mutation {
+  createApplication(name: "shop") { errors { message } }
+  dev: createEnvironment(name: "dev") { errors { message } }
+  prod: createEnvironment(name: "prod", production: true) { errors { message } }
+}"""
+WORKFLOW = """mutation { createWorkflow(input: { application: "shop", name: "main",
+  ciPipeline: "ci", cdPipelines: [{environment: "dev"}, {environment: "prod",
+  parentEnvironment: "dev"}] }) { errors { message } } }"""
+POLICY = """mutation {
+  createPromotionPolicy(input: {name: "fast-lane"}) { errors { message } }
+  applyPromotionPolicy(policy: "fast-lane",
+    applicationEnvironments: [{appName: "shop", envName: "prod"}]) { errors { message } }
+  registerImage(input: {application: "shop", workflow: "main",
+    image: "registry.example.com/shop:1.0"}) { image { id } errors { message } }
+}"""
+
+
+def call(server: LiveServer, query: str, variables: dict[str, Any] | None = None
+         ) -> dict[str, Any]:
+    response = httpx.post(f"{server.url}/graphql", json={"query": query,
+                                                         "variables": variables or {}},
+                          headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    body = response.json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+def test_embedded_worker_promotes_without_redis(live_server: LiveServer) -> None:  # noqa: F811
+    call(live_server, SETUP)
+    call(live_server, WORKFLOW)
+    data = call(live_server, POLICY)
+    image = data["registerImage"]["image"]["id"]
+    result = call(live_server, """mutation($i: ID!) { promoteImage(imageId: $i,
+        source: {type: CI}, targetEnvironments: ["prod"]) { results { outcome
+        request { id } } } }""", {"i": image})["promoteImage"]["results"][0]
+    assert result["outcome"] == "PROMOTING"
+    deadline = time.monotonic() + 30
+    status = "PROMOTING"
+    while status != "PROMOTED":  # observe the server's worker, bounded by a deadline
+        assert time.monotonic() < deadline, "the embedded worker did not promote in 30 s"
+        time.sleep(0.05)
+        status = call(live_server, "query($id: ID!) { promotionRequest(id: $id) { status } }",
+                      {"id": result["request"]["id"]})["promotionRequest"]["status"]
+    history = call(live_server, "query($id: ID!) { promotionRequest(id: $id) { promotedAt } }",
+                   {"id": result["request"]["id"]})
+    assert history["promotionRequest"]["promotedAt"] is not None

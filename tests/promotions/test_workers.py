@@ -1,0 +1,81 @@
+"""Promotion jobs run by real worker processes: Celery on Redis, and the relay after an outage."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from app.outbox import service as outbox
+from app.outbox.models import OutboxJob
+from tests.promotions.world import World
+from tests.support.processes import PrivateRedis, celery_worker
+from tests.support.services import REDIS_URL, require
+from tests.support.waiting import eventually
+from workers.celery_app import CeleryDispatcher, make_celery
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A database of the machine's Redis of this test run's own, emptied first."""
+    require("Redis", "127.0.0.1", 6379)
+    url = REDIS_URL.rsplit("/", 1)[0] + f"/{os.getpid() % 15 + 1}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def dispatch_to() -> Iterator[None]:
+    yield
+    outbox.set_dispatcher(None)
+
+
+async def promoted(world: World, request_id: int) -> bool:
+    return await world.request_status(request_id) == "PROMOTED"
+
+
+async def test_celery_worker_on_redis_promotes(
+    world: World, db_url: str, redis_url: str, tmp_path: Path, dispatch_to: None
+) -> None:
+    outbox.set_dispatcher(CeleryDispatcher(make_celery(redis_url)))
+    await world.policy("fast-lane", "prod")
+    image = await world.image()
+    with celery_worker(tmp_path, db_url, redis_url):
+        [r] = await world.promote(world.tokens["dev"], image, ["prod"])
+        assert r["outcome"] == "PROMOTING"
+        request_id = int(r["request"]["id"])
+        await eventually(lambda: promoted(world, request_id), what="PROMOTED by the worker")
+    job = await OutboxJob.get(task="promotions.promote")
+    assert job.done_at is not None and job.handovers == 1
+
+
+async def test_relay_hands_over_a_job_the_broker_missed(
+    world: World, db_url: str, tmp_path: Path, dispatch_to: None
+) -> None:
+    broker = PrivateRedis(tmp_path)
+    broker.start()
+    outbox.set_dispatcher(CeleryDispatcher(make_celery(broker.url)))
+    await world.policy("fast-lane", "prod")
+    image = await world.image()
+    broker.stop()
+    try:
+        [r] = await world.promote(world.tokens["dev"], image, ["prod"])
+        # The request is committed and answered even though the broker is down.
+        assert r["outcome"] == "PROMOTING"
+        request_id = int(r["request"]["id"])
+        job = await OutboxJob.get(task="promotions.promote")
+        assert job.handed_over_at is None and job.last_error
+        broker.start()
+        with celery_worker(tmp_path, db_url, broker.url):
+            assert await outbox.relay(older_than=timedelta(0)) == 1
+            await eventually(lambda: promoted(world, request_id), what="PROMOTED after relay")
+        await job.refresh_from_db()
+        assert job.done_at is not None and job.handovers == 1
+        # Nothing left for the relay: the job is done once.
+        assert await outbox.relay(older_than=timedelta(0)) == 0
+    finally:
+        broker.stop()

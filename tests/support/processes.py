@@ -1,0 +1,86 @@
+"""Real processes for tests: a Celery worker (`hoist worker`) and a private Redis server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+from tests.support.services import free_port
+
+HOIST = Path(sys.executable).with_name("hoist")
+
+
+def hoist_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment without the caller's HOIST_ settings, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOIST_")}
+    env.update({"HOIST_DATA_DIR": str(data_dir), "HOIST_LOG_LEVEL": "INFO", **settings})
+    return env
+
+
+@contextmanager
+def celery_worker(data_dir: Path, database_url: str, broker_url: str,
+                  *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`hoist worker` as a subprocess, stopped (warm, then killed) on exit."""
+    log = data_dir / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(HOIST), "worker", "--concurrency", "1", "--no-beat", *extra],
+            env=hoist_env(data_dir, HOIST_DATABASE_URL=database_url,
+                          HOIST_BROKER_URL=broker_url),
+            cwd=data_dir, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port, that a test may stop and start."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while True:  # readiness: poll until it answers PING
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
