@@ -14,6 +14,7 @@ from app.accounts.models import Role, User
 from app.audit.service import record
 from app.catalog.service import get_visible_image
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
+from app.notifications.service import request_status_changed
 from app.outbox import service as outbox
 from app.policies import cel
 from app.policies.repository import policy_of_pair
@@ -97,6 +98,7 @@ async def _create_request(
                  environment=verdict.environment, request_id=request.id, image_id=image.id,
                  source=checks.source.describe(), policy=policy.name,
                  policy_version=policy.version, status=status.value)
+    await request_status_changed(request.id, status)
     if status == Status.PROMOTING:
         await outbox.enqueue(transitions.PROMOTE_JOB, request_id=request.id)
     return PromoteResult(verdict.environment, verdict.outcome, verdict.message, request)

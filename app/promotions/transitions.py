@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from app.accounts.access import Access
 from app.audit.service import record
+from app.notifications.service import request_status_changed
 from app.outbox import service as outbox
 from app.promotions.models import PromotionRequest, PromotionStatus
 
@@ -47,6 +48,7 @@ async def move(
         environment=request.target_environment.name, request_id=request_id,
         previous=expected.value, reason=stale_reason,
     )
+    await request_status_changed(request_id, to)
     return True
 
 
