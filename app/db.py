@@ -20,6 +20,8 @@ MODEL_MODULES = [
     "app.promotions.models",
     "app.outbox.models",
     "app.audit.models",
+    "app.deployments.models",
+    "app.notifications.models",
 ]
 
 

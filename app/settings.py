@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where `npm ci` puts GraphiQL and React (the README's commands run it).
@@ -42,6 +43,60 @@ class Settings(BaseSettings):
     )
     embedded_poll_seconds: float = Field(
         0.05, description="Polling interval of the in-process worker's filesystem broker.",
+    )
+
+    deploy_executor: Literal["noop", "webhook"] = Field(
+        "noop", description="noop: report every stage succeeded at once; webhook: POST to a "
+        "deployer that reports back with recordStageResult.",
+    )
+    deploy_webhook_url: str | None = Field(None, description="Where the webhook executor POSTs.")
+    deploy_webhook_secret: str | None = Field(
+        None, description="Key of the body's HMAC-SHA256 signature (X-Hoist-Signature).",
+    )
+    deploy_webhook_timeout_seconds: float = Field(10.0, description="Timeout of one POST.")
+    deploy_webhook_attempts: int = Field(
+        4, description="Tries for a POST that fails transiently (network, 429, 5xx).",
+    )
+    deploy_webhook_backoff_seconds: float = Field(
+        0.5, description="First wait between tries; it doubles each time.",
+    )
+
+    # Email notifications (SPEC §7); app/notifications/delivery.py explains the retries.
+    email_backend: Literal["console", "smtp", "ses"] = Field(
+        "console", description="console: write emails to the log; smtp: aiosmtplib; "
+        "ses: Amazon SES v2.",
+    )
+    email_sender: str = Field(
+        "Hoist <hoist@localhost>", description="From address of every email.",
+    )
+    email_max_attempts: int = Field(
+        5, ge=1, description="Tries of one email before it is FAILED (transient errors only).",
+    )
+    email_retry_base_seconds: float = Field(
+        30.0, ge=0, description="Wait before the first retry; it doubles with each attempt.",
+    )
+    email_claim_timeout_seconds: float = Field(
+        300.0, gt=0, description="An email claimed by a worker that stopped this long ago is "
+        "FAILED as of unknown delivery, never sent again.",
+    )
+    smtp_host: str = Field("localhost", description="SMTP server.")
+    smtp_port: int = Field(25, description="SMTP port (465 for tls, 587 for starttls).")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="none: plain, starttls: upgrade (required), tls: TLS from the start.",
+    )
+    smtp_user: str | None = Field(None, description="SMTP login (unset: no AUTH).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_timeout: float = Field(10.0, gt=0, description="Timeout of each SMTP command, seconds.")
+    ses_region: str | None = Field(
+        None, description="AWS region of SES (unset: the AWS default chain's region).",
+    )
+    ses_access_key_id: str | None = Field(
+        None, description="AWS key id (unset: the default AWS credential chain).",
+    )
+    ses_secret_access_key: SecretStr | None = Field(None, description="AWS secret key.")
+    ses_configuration_set: str | None = Field(None, description="SES configuration set to use.")
+    ses_endpoint_url: str | None = Field(
+        None, description="Another SES endpoint (tests point it at moto).",
     )
 
     # Client side of the `hoist` CLI (commands that talk to a server over HTTP).

@@ -6,7 +6,7 @@ import re
 
 from app.errors import DomainError, validation
 
-_NAME = re.compile(r"^[a-z0-9-]+$")
+_NAME = re.compile(r"[a-z0-9-]+")
 
 
 def check_name(
@@ -15,7 +15,7 @@ def check_name(
     """Names of applications, environments, workflows and policies: lowercase, digits, '-'."""
     if not min_len <= len(value) <= max_len:
         return validation(f"{field} must be {min_len}-{max_len} characters long", field)
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):  # not match(): "$" lets a trailing newline through
         return validation(
             f"{field} may contain only lowercase letters, digits and '-' (got {value!r})", field
         )

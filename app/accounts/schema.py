@@ -51,6 +51,11 @@ def deleted_payload(errors: list[UserError]) -> DeletePayload:
     return DeletePayload(deleted=False, errors=errors)
 
 
+def _scope(name: str | None) -> str:
+    """Null means the default, `*`; an empty name stays empty (unknown), never a wildcard."""
+    return WILDCARD if name is None else name
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The caller.")
@@ -82,7 +87,7 @@ class Mutation:
 
         async def run() -> RoleBindingPayload:
             binding = await service.grant_role(
-                access, email, role, application or WILDCARD, environment or WILDCARD
+                access, email, role, _scope(application), _scope(environment)
             )
             return RoleBindingPayload(role_binding=RoleBinding.of(binding))
 
@@ -97,7 +102,7 @@ class Mutation:
 
         async def run() -> DeletePayload:
             await service.revoke_role(
-                access, email, role, application or WILDCARD, environment or WILDCARD
+                access, email, role, _scope(application), _scope(environment)
             )
             return DeletePayload(deleted=True)
 

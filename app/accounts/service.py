@@ -60,9 +60,10 @@ async def bootstrap_super_admin(email: str, name: str | None) -> tuple[User, str
     user = await User.get_or_none(email=email.strip().lower())
     if user is None:
         user = await create_user(SYSTEM, email, name or email.split("@")[0], super_admin=True)
-    elif not user.super_admin:
-        user.super_admin = True
-        await user.save(update_fields=["super_admin"])
+    elif not user.super_admin or not user.active:
+        # Bootstrap is also the way back in: a deactivated admin's new token must work.
+        user.super_admin = user.active = True
+        await user.save(update_fields=["super_admin", "active"])
         await record(SYSTEM, "user.promoted_to_super_admin", user=user.email)
     _, secret = await create_api_token(Access(user), "bootstrap", None, None)
     return user, secret

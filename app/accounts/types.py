@@ -40,12 +40,18 @@ class User:
         return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name,
                    super_admin=row.super_admin)
 
-    @strawberry.field(description="Every role binding the user holds.")
+    @strawberry.field(
+        description="The user's role bindings on applications you may see (yours: all of them)."
+    )
     async def roles(self, info: Info) -> list[RoleBinding]:
+        access = await info.context.access()
         loader = info.context.loaders.get(
             "role_bindings_by_user", lambda: grouped(models.RoleBinding, "user_id")
         )
-        return [RoleBinding.of(r) for r in await loader.load(int(self.id))]
+        # Reads are filtered (SPEC §2): another user's bindings must not name applications
+        # the caller holds no role on. Each of the caller's own bindings passes this check.
+        rows = await loader.load(int(self.id))
+        return [RoleBinding.of(r) for r in rows if access.can_view(r.application)]
 
 
 async def load_user(info: Info, user_id: int | None) -> User | None:

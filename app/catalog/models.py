@@ -125,6 +125,10 @@ class StageRun(Model):
     reported_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "hoist.User", related_name="stage_reports", null=True, on_delete=fields.SET_NULL
     )
+    # The deployment whose progress this run reports, when one was under way.
+    deployment: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.Deployment", related_name="stage_runs", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

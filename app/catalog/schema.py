@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.catalog import models, service
+from app.catalog.repository import get_visible_image
 from app.catalog.types import (
     Application,
     Environment,
@@ -146,7 +147,7 @@ class Query:
     async def image(self, info: Info, id: strawberry.ID) -> Image | None:
         access = await info.context.access()
         try:
-            return Image.of(await service.get_visible_image(access, parse_id(id, "id")))
+            return Image.of(await get_visible_image(access, parse_id(id, "id")))
         except DomainError:
             return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from app.accounts.access import Access
@@ -19,6 +20,9 @@ from app.catalog.models import (
     Trigger,
     Workflow,
 )
+from app.catalog.repository import get_visible_image
+from app.catalog.stages import configured_stages
+from app.deployments import service as deployments
 from app.errors import DomainError, ErrorCode, ErrorCollector, conflict, not_found, validation
 from app.policies import cel
 from app.validation import check_count, check_name
@@ -87,7 +91,8 @@ def _tree_order(specs: list[CdPipelineSpec], errors: ErrorCollector) -> list[int
             return
         state[i] = "visiting"
         parent = specs[i].parent_environment
-        if parent is not None and parent in index:
+        # Being one's own parent is reported once, by create_workflow, not as a cycle too.
+        if parent is not None and parent in index and parent != specs[i].environment:
             visit(index[parent])
         state[i] = "done"
         ordered.append(i)
@@ -181,6 +186,19 @@ def _blank_to_none(value: str | None) -> str | None:
     return value if value and value.strip() else None
 
 
+# An image reference as `docker pull` reads it: [registry[:port]/]path[:tag][@digest], with
+# a tag or a digest (or both) required, so the reference names one build.
+_HOST_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_REGISTRY = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
+_IMAGE_REFERENCE = re.compile(
+    rf"(?:{_REGISTRY}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    rf"(?::{_TAG}@{_DIGEST}|:{_TAG}|@{_DIGEST})"
+)
+
+
 @dataclass(frozen=True)
 class GitCommitSpec:
     repo: str
@@ -201,17 +219,22 @@ async def register_image(
     built_by: str | None,
 ) -> Image:
     """Record an image built by a workflow's CI pipeline; builtBy defaults to the caller."""
-    app = await Application.get_or_none(name=application)
-    if app is None or not access.can_view(application):
-        raise not_found(f"no application named {application!r}", "application")
+    # The right is checked on the name first: a caller without it gets FORBIDDEN whether
+    # or not the application exists, so the answer reveals no names.
     access.require_role(Role.BUILD_DEPLOY, application)
+    app = await Application.get_or_none(name=application)
+    if app is None:
+        raise not_found(f"no application named {application!r}", "application")
     errors = ErrorCollector()
     wf = await Workflow.get_or_none(application_id=app.id, name=workflow)
     if wf is None:
         errors.add(not_found(f"{application} has no workflow named {workflow!r}", "workflow"))
     image = image.strip()
-    if not image or len(image) > 500 or any(c.isspace() for c in image):
-        errors.add(validation("image must be a reference like registry/repository:tag", "image"))
+    if len(image) > 500 or not _IMAGE_REFERENCE.fullmatch(image):
+        errors.add(validation(
+            "image must be a reference like registry/repository:tag or repository@sha256:...",
+            "image",
+        ))
     if digest is not None and (not digest.strip() or len(digest) > 100):
         errors.add(validation("digest must be 1-100 characters long", "digest"))
     for i, label in enumerate(labels):
@@ -242,15 +265,8 @@ async def register_image(
     )
     await record(access, "image.registered", application=application, image_id=created.id,
                  image=image, workflow=workflow)
+    await deployments.image_built(created)
     return created
-
-
-async def get_visible_image(access: Access, image_id: int, field: str = "imageId") -> Image:
-    """The image with the id, when the caller may see it; else NOT_FOUND."""
-    image = await Image.get_or_none(id=image_id).select_related("application")
-    if image is None or not access.can_view(image.application.name):
-        raise not_found(f"no image with id {image_id}", field)
-    return image
 
 
 async def record_stage_result(
@@ -276,19 +292,5 @@ async def record_stage_result(
     await record(access, "stage.reported", application=image.application.name,
                  environment=environment, image_id=image.id, stage=stage.value,
                  status=status.value)
+    await deployments.stage_reported(pipeline, run)
     return run
-
-
-def configured_stages(pipeline: CdPipeline) -> list[Stage]:
-    stages = [Stage.DEPLOY]
-    if pipeline.pre_stage:
-        stages.insert(0, Stage.PRE)
-    if pipeline.post_stage:
-        stages.append(Stage.POST)
-    return stages
-
-
-async def passed_all_stages(image_id: int, pipeline: CdPipeline) -> bool:
-    """True when the latest run of every stage the pipeline has configured succeeded."""
-    latest = await repository.latest_stage_statuses(image_id, pipeline.environment_id)
-    return all(latest.get(stage) == StageStatus.SUCCEEDED for stage in configured_stages(pipeline))

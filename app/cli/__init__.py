@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from app.cli import server
+from app.cli import client, server
 
 cli = typer.Typer(
     help="Hoist: promote container images across environments under promotion policies.",
@@ -14,6 +14,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 server.register(cli)
+client.register(cli)
 
 
 def _split_short_equals(argv: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError
 from strawberry import UNSET
+from tortoise.exceptions import IntegrityError
 
 from app.db import unit_of_work
 from app.errors import (
@@ -21,8 +22,10 @@ from app.errors import (
 
 ErrorCodeType = strawberry.enum(ErrorCode, name="ErrorCode")
 
-# Exceptions whose message a client may see; each carries its `extensions.code`.
-_EXPECTED = (Unauthenticated, Forbidden, DomainError)
+# Exceptions whose message a client may see: ours carry their `extensions.code`; a
+# GraphQLError is graphql-core's or Strawberry's own word on bad input (a variable of
+# the wrong type arrives wrapped in one), written for clients.
+_EXPECTED = (Unauthenticated, Forbidden, DomainError, GraphQLError)
 
 
 @strawberry.type(description="A problem with the input; nothing was written.")
@@ -51,6 +54,12 @@ async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserErro
             return await fn()
     except (DomainError, DomainErrors) as exc:
         return failed(user_errors(exc))
+    except IntegrityError:
+        # A unique constraint lost a race the service's own checks could not see (two
+        # callers creating the same name at once): the same answer as a plain duplicate.
+        return failed([UserError(code=ErrorCode.CONFLICT, field=None,
+                                 message="this conflicts with a change made at the same "
+                                         "time; reload and try again")])
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -63,13 +72,19 @@ def should_mask(error: GraphQLError) -> bool:
     return not is_expected(error)
 
 
+# Row ids are 32-bit integer columns; a bigger number would fail in the database driver.
+_MAX_ID = 2**31 - 1
+
 
 def parse_id(value: str, field: str) -> int:
     """A GraphQL ID as a row id; anything else is an id nothing has."""
     try:
-        return int(value)
+        row_id = int(value)
     except ValueError:
-        raise not_found(f"{value!r} is not a known id", field) from None
+        row_id = 0
+    if not 1 <= row_id <= _MAX_ID:
+        raise not_found(f"{value!r} is not a known id", field)
+    return row_id
 
 
 def unset_to_none(value: Any) -> Any:

@@ -17,20 +17,25 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.accounts import schema as accounts
+from app.audit import schema as audit
 from app.catalog import schema as catalog
+from app.deployments import schema as deployments
 from app.graphql.errors import is_expected, should_mask
+from app.notifications import schema as notifications
 from app.policies import schema as policies
 from app.promotions import schema as promotions
 from app.settings import get_settings
 
 log = logging.getLogger("hoist.graphql")
 
-Query = merge_types(
-    "Query", (accounts.Query, catalog.Query, policies.Query, promotions.Query)
-)
-Mutation = merge_types(
-    "Mutation", (accounts.Mutation, catalog.Mutation, policies.Mutation, promotions.Mutation)
-)
+Query = merge_types("Query", (
+    accounts.Query, catalog.Query, policies.Query, promotions.Query, deployments.Query,
+    audit.Query, notifications.Query,
+))
+Mutation = merge_types("Mutation", (
+    accounts.Mutation, catalog.Mutation, policies.Mutation, promotions.Mutation,
+    deployments.Mutation,
+))
 
 
 class HoistSchema(strawberry.Schema):

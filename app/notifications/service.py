@@ -1,9 +1,116 @@
-"""Email notifications about promotion requests (SPEC §7)."""
+"""Email notifications about promotion requests (SPEC §7): who gets which email.
+
+`request_status_changed` runs inside the transaction of every request state change, so
+the emails exist exactly when the change does (and vanish with its rollback). It only
+writes rows and a job; app/notifications/delivery.py sends them.
+"""
 
 from __future__ import annotations
 
-from app.promotions.models import PromotionStatus
+import logging
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.accounts.models import User
+from app.catalog.models import Environment
+from app.notifications import content
+from app.notifications.delivery import SEND_JOB
+from app.notifications.models import Notification, NotificationEvent
+from app.outbox import service as outbox
+from app.policies.models import PromotionPolicy
+from app.promotions.models import (
+    DecisionKind,
+    PromotionDecision,
+    PromotionRequest,
+    PromotionStatus,
+    SourceType,
+)
+from app.promotions.repository import eligible_approvers
+from app.settings import get_settings
+
+log = logging.getLogger("hoist.notifications")
+
+# The states that email someone; the others (PROMOTING, CANCELLED) email nobody.
+_EVENTS = {
+    PromotionStatus.AWAITING_APPROVAL: NotificationEvent.APPROVAL_REQUESTED,
+    PromotionStatus.PROMOTED: NotificationEvent.PROMOTED,
+    PromotionStatus.REJECTED: NotificationEvent.REJECTED,
+    PromotionStatus.STALE: NotificationEvent.STALE,
+}
+
+
+def _person(user: User) -> str:
+    return f"{user.name} <{user.email}>"
+
+
+async def _facts(request: PromotionRequest) -> content.RequestFacts:
+    source = "CI"
+    if request.source_type == SourceType.ENVIRONMENT and request.source_environment_id:
+        source = (await Environment.get(id=request.source_environment_id)).name
+    decisions = await PromotionDecision.filter(request_id=request.id).select_related(
+        "user").order_by("id")
+    approvers = tuple(_person(d.user) for d in decisions if d.kind == DecisionKind.APPROVE)
+    rejection = next((d for d in reversed(decisions) if d.kind == DecisionKind.REJECT), None)
+    return content.RequestFacts(
+        request_id=request.id,
+        application=request.application.name,
+        environment=request.target_environment.name,
+        image=request.image.image,
+        source=source,
+        requester=_person(request.requested_by),
+        comment=request.comment,
+        policy=request.policy_name,
+        required_approvals=request.required_approvals,
+        approvers=approvers,
+        link=content.request_link(get_settings().public_url, request.id),
+        rejected_by=_person(rejection.user) if rejection else None,
+        rejection_reason=rejection.comment if rejection else None,
+        stale_reason=request.stale_reason,
+    )
+
+
+async def recipients(request: PromotionRequest, event: NotificationEvent) -> list[User]:
+    """Approvers for a new request (the promotionPreview set), else the requester if active."""
+    if event == NotificationEvent.APPROVAL_REQUESTED:
+        policy = await PromotionPolicy.get_or_none(id=request.policy_id)
+        if policy is None:
+            return []
+        return await eligible_approvers(
+            request.application.name, request.target_environment.name, policy,
+            requester_id=request.requested_by_id, builder_id=request.image.built_by_id,
+        )
+    requester: User = request.requested_by
+    return [requester] if requester.active else []
 
 
 async def request_status_changed(request_id: int, status: PromotionStatus) -> None:
     """Called in the transaction of every request state change (and of its creation)."""
+    event = _EVENTS.get(status)
+    if event is None:
+        return
+    request = await PromotionRequest.get(id=request_id).select_related(
+        "application", "target_environment", "image", "requested_by")
+    people = await recipients(request, event)
+    if not people:
+        log.warning("promotion request %s is %s and nobody is there to email", request_id,
+                    status.value)
+        return
+    facts = await _facts(request)
+    now = datetime.now(UTC)
+    ids = []
+    for person in people:
+        email = content.render(event, facts, person.name)
+        try:
+            async with in_transaction():  # a savepoint: a duplicate must not spoil the change
+                row = await Notification.create(
+                    request_id=request.id, event=event, recipient=person.email,
+                    subject=email.subject, text_body=email.text, html_body=email.html,
+                    next_attempt_at=now,
+                )
+        except IntegrityError:
+            continue  # this (request, recipient, event) has its email already
+        ids.append(row.id)
+    if ids:
+        await outbox.enqueue(SEND_JOB, notification_ids=ids)

@@ -10,7 +10,7 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
 
 # Modules whose import registers handlers; every process that runs jobs imports them all.
-HANDLER_MODULES = ("app.promotions.jobs",)
+HANDLER_MODULES = ("app.promotions.jobs", "app.deployments.jobs", "app.notifications.jobs")
 
 
 def job(name: str) -> Callable[[Handler], Handler]:

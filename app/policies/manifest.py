@@ -12,6 +12,30 @@ from app.policies.service import Pair
 
 KIND = "artifactPromotionPolicy"
 MAX_BYTES = 1_000_000
+# A real manifest is 5 levels deep. PyYAML composes recursively and its scanner does work
+# per open level for every token, so "[[[[..." would otherwise cost seconds of CPU and
+# then a RecursionError.
+MAX_DEPTH = 32
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses documents nested deeper than MAX_DEPTH, early and cheaply."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                line = self.peek_event().start_mark.line + 1
+                raise DomainError(
+                    ErrorCode.INVALID_MANIFEST,
+                    f"the manifest is nested more than {MAX_DEPTH} levels deep (line {line})",
+                    "manifest",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 @dataclass(frozen=True)
@@ -42,19 +66,48 @@ def _string(node: Node, field: str) -> str:
     return str(node.value)
 
 
+def _position(text: str, index: int) -> str:
+    """`line L, column C` (1-based) of a character index, for errors that only know the index."""
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _syntax_error(text: str, exc: yaml.YAMLError) -> DomainError:
+    """One line naming where the YAML broke and why (PyYAML's own text spans several lines)."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        # Raised for characters YAML forbids (NUL, lone surrogates...): it knows an index only.
+        return _error(f"YAML syntax error at {_position(text, exc.position)}: "
+                      f"character #x{exc.character:04x} is not allowed in YAML",
+                      "manifest")
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context:
+            # PyYAML splits one sentence in two ("expected a single document in the stream",
+            # "but found another document"), or gives the problem ("expected <block end>")
+            # a context ("while parsing a block mapping") without which it is unclear.
+            started = exc.context_mark
+            since = f" from line {started.line + 1}" if started else ""
+            if exc.problem.startswith("but "):
+                what = f"{exc.context}, {exc.problem}"
+            else:
+                what = f"{exc.problem} ({exc.context}{since})"
+        return _error(f"YAML syntax error{where}: {what}", "manifest")
+    return _error(f"YAML syntax error: {' '.join(str(exc).split())}", "manifest")
+
+
 def parse(text: str) -> Manifest:
     """The policy name and pairs of a manifest, or an INVALID_MANIFEST error."""
-    if len(text.encode()) > MAX_BYTES:
+    # surrogatepass: a JSON request may carry lone surrogates ("\ud800"); they must reach
+    # the YAML reader (which refuses them with a position) instead of crashing here.
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise _error("the manifest is larger than 1 MB", "manifest")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise _error(f"YAML syntax error at {line}{exc.problem or exc.context}",
-                     "manifest") from None
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise _error(f"YAML syntax error: {exc}", "manifest") from None
+        raise _syntax_error(text, exc) from None
     if root is None:
         raise _error("the manifest is empty", "manifest")
     api_version = _child(root, "apiVersion", "")
@@ -62,7 +115,8 @@ def parse(text: str) -> Manifest:
         raise _error("apiVersion must be v1", "apiVersion", api_version)
     kind = _child(root, "kind", "")
     if _string(kind, "kind") != KIND:
-        raise _error(f"kind must be {KIND} (got {kind.value!r})", "kind", kind)
+        # Clipped: the value is the client's text and may be as long as the manifest.
+        raise _error(f"kind must be {KIND} (got {kind.value[:60]!r})", "kind", kind)
     payload = _child(_child(root, "spec", ""), "payload", "spec")
     policy_name = _string(_child(payload, "applyToPolicyName", "spec.payload"),
                           "spec.payload.applyToPolicyName")

@@ -159,11 +159,18 @@ class Mutation:
         description="Apply a policy to pairs (null: un-apply), all or nothing."
     )
     async def apply_promotion_policy(
-        self, info: Info, policy: str | None, application_environments: list[AppEnvInput]
+        self, info: Info, *, policy: str | None = UNSET,
+        application_environments: list[AppEnvInput],
     ) -> ApplyPolicyPayload:
         access = await info.context.access()
 
         async def run() -> ApplyPolicyPayload:
+            access.require_super_admin()
+            if policy is UNSET:
+                # Left out is not the same as null: a script that forgot the argument must
+                # not silently strip the pairs of their policy.
+                raise validation("name the policy to apply, or pass null to un-apply",
+                                 "policy")
             pairs = [service.Pair(p.app_name, p.env_name) for p in application_environments]
             bindings = await service.apply_policy(access, policy, pairs)
             return ApplyPolicyPayload(bindings=[PolicyBinding.of(b) for b in bindings])

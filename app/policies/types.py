@@ -87,12 +87,17 @@ class PromotionPolicy:
             allow_approver_from_deploy=row.allow_approver_from_deploy, version=row.version,
         )
 
-    @strawberry.field(description="The pairs this policy governs.")
+    @strawberry.field(description="The pairs this policy governs (of applications you see).")
     async def bindings(self, info: Info) -> list[PolicyBinding]:
+        access = await info.context.access()
         loader = info.context.loaders.get(
             "policy_bindings_by_policy", lambda: grouped(models.PolicyBinding, "policy_id")
         )
-        return [PolicyBinding.of(b) for b in await loader.load(int(self.id))]
+        bindings = [PolicyBinding.of(b) for b in await loader.load(int(self.id))]
+        if access.visible_applications() is None:
+            return bindings
+        # A policy reached through one application must not reveal the others' names.
+        return [b for b in bindings if access.can_view(await b.app_name(info))]
 
 
 async def load_policy_of_pair(

@@ -10,7 +10,7 @@ from app.accounts.access import Access
 from app.accounts.models import Role
 from app.catalog.models import CdPipeline, Environment, Image
 from app.catalog.repository import pipelines_of_workflow
-from app.catalog.service import passed_all_stages
+from app.catalog.stages import passed_all_stages
 from app.errors import validation
 from app.policies import cel
 from app.policies.models import PromotionPolicy

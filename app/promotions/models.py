@@ -72,6 +72,8 @@ class PromotionRequest(Model):
     required_approvals = fields.IntField()
     evaluation = fields.JSONField(default=dict)
     stale_reason = fields.TextField(null=True)
+    # Why the AUTOMATIC deployment after promotion was not made (filter, approvals).
+    auto_deploy_blocked_reason = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     promoted_at = fields.DatetimeField(null=True)

@@ -12,7 +12,7 @@ from app.accounts.access import Access
 from app.accounts.models import WILDCARD, Role, RoleBinding, User
 from app.catalog.models import Image, Stage, StageRun, StageStatus
 from app.catalog.repository import pipelines_of_workflow
-from app.catalog.service import configured_stages
+from app.catalog.stages import configured_stages
 from app.policies.models import PromotionPolicy
 from app.promotions.models import (
     DecisionKind,

@@ -12,7 +12,8 @@ from tortoise.transactions import in_transaction
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role, User
 from app.audit.service import record
-from app.catalog.service import get_visible_image
+from app.catalog.repository import get_visible_image
+from app.deployments import service as deployments
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.notifications.service import request_status_changed
 from app.outbox import service as outbox
@@ -139,7 +140,8 @@ async def complete_promotion(request_id: int) -> None:
         await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.STALE,
                                stale_reason="its policy no longer applies to the target")
         return
-    await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED)
+    if await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED):
+        await deployments.after_promotion(request)
 
 
 @dataclass
@@ -187,11 +189,16 @@ async def _decide(
     def result(outcome: DecisionOutcome, message: str) -> DecisionResult:
         return DecisionResult(request_id, outcome, message, request)
 
-    if request.status != Status.AWAITING_APPROVAL or not await _lock_pending(request):
+    async def not_pending() -> DecisionResult:
         await request.refresh_from_db(fields=["status"])
         return result(DecisionOutcome.NOT_PENDING, f"the request is {request.status.value}")
+
+    if request.status != Status.AWAITING_APPROVAL:
+        return await not_pending()
     if not access.has_role(Role.ARTIFACT_PROMOTER, app, env):
         return result(DecisionOutcome.FORBIDDEN, f"you need ARTIFACT_PROMOTER on {app}/{env}")
+    if not await _lock_pending(request):  # another decision got there first
+        return await not_pending()
     policy = await policy_of_pair(request.application_id, request.target_environment_id)
     if policy is None or policy.id != request.policy_id:
         reason = f"policy {request.policy_name} no longer applies to {app}/{env}"

@@ -65,6 +65,9 @@ class PromotionRequest:
     comment: str | None
     policy_version: int = strawberry.field(description="The policy version it was judged under.")
     stale_reason: str | None
+    auto_deploy_blocked_reason: str | None = strawberry.field(
+        description="Why the AUTOMATIC deployment after promotion was not made."
+    )
     created_at: datetime
     promoted_at: datetime | None
     row: strawberry.Private[models.PromotionRequest]
@@ -73,6 +76,7 @@ class PromotionRequest:
     def of(cls, row: models.PromotionRequest) -> PromotionRequest:
         return cls(id=strawberry.ID(str(row.id)), status=row.status, comment=row.comment,
                    policy_version=row.policy_version, stale_reason=row.stale_reason,
+                   auto_deploy_blocked_reason=row.auto_deploy_blocked_reason,
                    created_at=row.created_at, promoted_at=row.promoted_at, row=row)
 
     @strawberry.field

@@ -34,6 +34,10 @@ def dispatch_to() -> Iterator[None]:
     outbox.set_dispatcher(None)
 
 
+async def all_jobs_done() -> bool:
+    return not await OutboxJob.filter(done_at__isnull=True).exists()
+
+
 async def promoted(world: World, request_id: int) -> bool:
     return await world.request_status(request_id) == "PROMOTED"
 
@@ -73,6 +77,8 @@ async def test_relay_hands_over_a_job_the_broker_missed(
         with celery_worker(tmp_path, db_url, broker.url):
             assert await outbox.relay(older_than=timedelta(0)) == 1
             await eventually(lambda: promoted(world, request_id), what="PROMOTED after relay")
+            # The promote job wrote the requester's email job (SPEC §7): let it finish too.
+            await eventually(all_jobs_done, what="every outbox job done")
         await job.refresh_from_db()
         assert job.done_at is not None and job.handovers == 1
         # Nothing left for the relay: the job is done once.

@@ -8,7 +8,7 @@ from typing import Any
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
 from app.catalog import service as catalog
-from app.catalog.models import Stage, StageStatus, Trigger
+from app.catalog.models import Stage, StageStatus
 from app.db import unit_of_work
 from app.outbox.models import OutboxJob
 from app.outbox.service import run_job
@@ -107,15 +107,17 @@ class World:
         return (await PromotionRequest.get(id=request_id)).status.value
 
 
-async def build_world(gql: GraphQLClient, people: People, admin: str) -> World:
+async def build_world(gql: GraphQLClient, people: People, admin: str,
+                      **prod: Any) -> World:
+    """The world; `prod` holds CdPipelineSpec options of the prod pipeline."""
     async with unit_of_work():
         await catalog.create_application(SYSTEM, "shop")
         for name in ("dev", "staging", "prod"):
             await catalog.create_environment(SYSTEM, name, name == "prod")
         await catalog.create_workflow(SYSTEM, "shop", "main", "shop-ci", [
-            catalog.CdPipelineSpec("dev", trigger=Trigger.AUTOMATIC),
+            catalog.CdPipelineSpec("dev"),
             catalog.CdPipelineSpec("staging", "dev", pre_stage=True),
-            catalog.CdPipelineSpec("prod", "staging"),
+            catalog.CdPipelineSpec("prod", "staging", **prod),
         ])
     world = World(gql, people, admin)
     await world.user("builder", (Role.BUILD_DEPLOY, "shop", "*"))
@@ -123,6 +125,8 @@ async def build_world(gql: GraphQLClient, people: People, admin: str) -> World:
     await world.user("approver", (Role.ARTIFACT_PROMOTER, "shop", "prod"))
     await world.user("approver2", (Role.ARTIFACT_PROMOTER, "*", "*"))
     await world.user("viewer", (Role.VIEWER, "shop", "*"))
+    await world.user("gatekeeper", (Role.DEPLOYMENT_APPROVER, "shop", "prod"))
+    await world.user("gatekeeper2", (Role.DEPLOYMENT_APPROVER, "shop", "*"))
     return world
 
 

@@ -1,0 +1,56 @@
+"""The audit log query (super-admins)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import strawberry
+
+from app.accounts.types import User, load_user
+from app.audit import models
+from app.graphql.context import Info
+from app.graphql.errors import UNSET, unset_to_none
+from app.graphql.pagination import Connection, paginate
+
+
+@strawberry.type(description="One state change: who did what, when, with its data as JSON.")
+class AuditEvent:
+    id: strawberry.ID
+    at: datetime
+    action: str
+    application: str | None
+    environment: str | None
+    data: str = strawberry.field(description="The change's details, a JSON object.")
+    actor_id: strawberry.Private[int | None]
+
+    @classmethod
+    def of(cls, row: models.AuditEvent) -> AuditEvent:
+        return cls(id=strawberry.ID(str(row.id)), at=row.at, action=row.action,
+                   application=row.application, environment=row.environment,
+                   data=json.dumps(row.data, sort_keys=True, default=str),
+                   actor_id=row.actor_id)
+
+    @strawberry.field(description="Who did it; null when Hoist itself did (workers, triggers).")
+    async def actor(self, info: Info) -> User | None:
+        return await load_user(info, self.actor_id)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The audit log, newest first (super-admins). `actor` is an "
+                      "email; `action` matches exactly or, ending in '.', as a prefix.")
+    async def audit_log(
+        self, info: Info, application: str | None = UNSET, actor: str | None = UNSET,
+        action: str | None = UNSET, first: int | None = 20, after: str | None = UNSET,
+    ) -> Connection[AuditEvent]:
+        (await info.context.access()).require_super_admin()
+        rows = models.AuditEvent.all()
+        if (app := unset_to_none(application)) is not None:
+            rows = rows.filter(application=app)
+        if (email := unset_to_none(actor)) is not None:
+            rows = rows.filter(actor__email=email.strip().lower())
+        if (name := unset_to_none(action)) is not None:
+            rows = rows.filter(action__startswith=name) if name.endswith(".") else rows.filter(
+                action=name)
+        return await paginate(rows, first or 20, unset_to_none(after), AuditEvent.of)

@@ -1,0 +1,149 @@
+"""Which images may deploy to an environment, and why not (SPEC §6). Always say why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.catalog.models import CdPipeline, Image
+from app.catalog.stages import passed_all_stages
+from app.deployments.models import (
+    ACTIVE_STATUSES,
+    Deployment,
+    DeploymentApproval,
+    DeploymentStatus,
+)
+from app.errors import ErrorCode
+from app.policies.programs import filter_program
+from app.promotions.checks import image_variables
+from app.promotions.models import PromotionRequest, PromotionStatus
+from app.promotions.repository import images_passed_at
+
+# deployableImages lists at most this many images, newest first.
+MAX_CANDIDATES = 100
+
+
+@dataclass
+class Candidate:
+    """An image that reached the environment: by the normal path, by promotion, or both."""
+
+    image: Image
+    normal_path: bool
+    promotion: PromotionRequest | None = None
+
+    @property
+    def promoted_only(self) -> bool:
+        """Reached by promotion alone: the promotion's rules (approver may deploy) apply."""
+        return not self.normal_path and self.promotion is not None
+
+
+@dataclass
+class Assessment:
+    candidate: Candidate | None
+    approvals: int
+    required: int
+    # (code, reason) of every rule the image fails, in SPEC §6's order; empty: deployable.
+    failures: list[tuple[ErrorCode, str]] = field(default_factory=list)
+
+    @property
+    def deployable(self) -> bool:
+        return not self.failures
+
+    @property
+    def reasons(self) -> list[str]:
+        return [reason for _, reason in self.failures]
+
+
+async def _promotions_to(pipeline: CdPipeline, image_ids: list[int] | None
+                         ) -> dict[int, PromotionRequest]:
+    rows = PromotionRequest.filter(
+        application_id=pipeline.application_id, target_environment_id=pipeline.environment_id,
+        status=PromotionStatus.PROMOTED,
+    )
+    if image_ids is not None:
+        rows = rows.filter(image_id__in=image_ids)
+    return {r.image_id: r for r in await rows}
+
+
+async def candidates(pipeline: CdPipeline) -> list[Candidate]:
+    """Every image that may go to the pipeline's environment, newest first."""
+    images = Image.filter(workflow_id=pipeline.workflow_id)
+    if pipeline.parent_id is not None:
+        parent = await CdPipeline.get(id=pipeline.parent_id)
+        images = images.filter(
+            id__in=await images_passed_at(pipeline.workflow_id, parent.environment_id))
+    normal = {i.id: i for i in await images.order_by("-id").limit(MAX_CANDIDATES)}
+    promoted = await _promotions_to(pipeline, None)
+    extra = await Image.filter(id__in=[i for i in promoted if i not in normal])
+    found = [Candidate(image, True, promoted.get(image.id)) for image in normal.values()]
+    found += [Candidate(image, False, promoted[image.id]) for image in extra]
+    found.sort(key=lambda c: c.image.id, reverse=True)
+    return found[:MAX_CANDIDATES]
+
+
+async def candidate(pipeline: CdPipeline, image: Image) -> Candidate | None:
+    """The image as a candidate for the pipeline's environment, or None when it can't go there."""
+    normal = image.workflow_id == pipeline.workflow_id
+    if normal and pipeline.parent_id is not None:
+        parent = await CdPipeline.get(id=pipeline.parent_id)
+        normal = await passed_all_stages(image.id, parent)
+    promotion = (await _promotions_to(pipeline, [image.id])).get(image.id)
+    if not normal and promotion is None:
+        return None
+    return Candidate(image, normal, promotion)
+
+
+class Target:
+    """An environment's pipeline with what judging images there needs, loaded in two queries."""
+
+    def __init__(self, pipeline: CdPipeline, environment: str, approvals: dict[int, int],
+                 latest: Deployment | None) -> None:
+        self.pipeline = pipeline
+        self.environment = environment
+        self.approvals = approvals
+        self.latest = latest
+
+    @classmethod
+    async def load(cls, pipeline: CdPipeline, environment: str, image_ids: list[int]
+                   ) -> Target:
+        approvals: dict[int, int] = {}
+        for image_id in await DeploymentApproval.filter(
+                image_id__in=image_ids, environment_id=pipeline.environment_id,
+        ).values_list("image_id", flat=True):
+            approvals[image_id] = approvals.get(image_id, 0) + 1
+        latest = await Deployment.filter(
+            application_id=pipeline.application_id, environment_id=pipeline.environment_id,
+        ).exclude(status=DeploymentStatus.FAILED).order_by("-id").first()
+        return cls(pipeline, environment, approvals, latest)
+
+    def _already_there(self, image: Image) -> str | None:
+        latest = self.latest
+        if latest is None or latest.image_id != image.id:
+            return None
+        if latest.status in ACTIVE_STATUSES:
+            return f"deployment {latest.id} of this image is in progress"
+        return f"already running here (deployment {latest.id})"
+
+    def assess(self, image: Image, found: Candidate | None) -> Assessment:
+        """The rules of SPEC §6 for one image, each failing one with its code and reason."""
+        pipeline = self.pipeline
+        approvals = self.approvals.get(image.id, 0)
+        result = Assessment(found, approvals, pipeline.deployment_approval_count)
+        if found is None:
+            result.failures.append((
+                ErrorCode.NOT_DEPLOYABLE,
+                f"the image has not reached {self.environment}: it neither passed the "
+                "previous stage nor was promoted there"))
+            return result
+        if busy := self._already_there(image):
+            result.failures.append((ErrorCode.NOT_DEPLOYABLE, busy))
+        evaluation = filter_program(pipeline).evaluate(image_variables(image))
+        if not evaluation.eligible:
+            result.failures.append((
+                ErrorCode.FILTER_BLOCKED,
+                f"blocked by the filter condition of {self.environment}: {evaluation.reason}"))
+        if approvals < pipeline.deployment_approval_count:
+            result.failures.append((
+                ErrorCode.DEPLOYMENT_APPROVAL_REQUIRED,
+                f"needs {pipeline.deployment_approval_count} deployment approval(s), "
+                f"has {approvals}"))
+        return result

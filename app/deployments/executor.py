@@ -1,0 +1,120 @@
+"""The deployment executor (a worker job): `noop` reports every stage succeeded at once;
+`webhook` POSTs a signed JSON body and the deployer reports back with recordStageResult.
+
+Webhook deliveries are at-least-once: a worker that dies after the POST but before its
+commit has the job run again. Receivers deduplicate by `X-Hoist-Delivery` (the deployment id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from app.accounts.access import SYSTEM
+from app.audit.service import record
+from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, StageStatus
+from app.catalog.stages import configured_stages
+from app.deployments import service
+from app.deployments.models import Deployment, DeploymentStatus
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("hoist.deployments")
+
+SIGNATURE_HEADER = "X-Hoist-Signature"
+DELIVERY_HEADER = "X-Hoist-Delivery"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header's value: `sha256=` and the hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def execute(deployment_id: int) -> None:
+    """Run a QUEUED deployment; any other state means it already ran (idempotent)."""
+    deployment = await Deployment.get_or_none(id=deployment_id)
+    if deployment is None or deployment.status != DeploymentStatus.QUEUED:
+        return
+    pipeline = await CdPipeline.get(application_id=deployment.application_id,
+                                    environment_id=deployment.environment_id)
+    settings = get_settings()
+    if settings.deploy_executor == "webhook":
+        await _webhook(deployment, pipeline, settings)
+    else:
+        await _noop(deployment, pipeline)
+
+
+async def _noop(deployment: Deployment, pipeline: CdPipeline) -> None:
+    await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED).update(
+        status=DeploymentStatus.RUNNING)
+    for stage in configured_stages(pipeline):
+        run = await StageRun.create(image_id=deployment.image_id,
+                                    environment_id=deployment.environment_id, stage=stage,
+                                    status=StageStatus.SUCCEEDED, deployment_id=deployment.id)
+        await service.stage_reported(pipeline, run)
+
+
+async def payload(deployment: Deployment, pipeline: CdPipeline, settings: Settings
+                  ) -> dict[str, Any]:
+    image = await Image.get(id=deployment.image_id)
+    app = await Application.get(id=deployment.application_id)
+    env = await Environment.get(id=deployment.environment_id)
+    return {
+        "event": "deployment",
+        "deploymentId": str(deployment.id),
+        "application": app.name,
+        "environment": env.name,
+        "image": {"id": str(image.id), "image": image.image, "digest": image.digest},
+        "stages": [s.value for s in configured_stages(pipeline)],
+        "promotionRequestId": (str(deployment.promotion_request_id)
+                               if deployment.promotion_request_id else None),
+        "reportTo": f"{settings.public_url.rstrip('/')}/graphql",
+    }
+
+
+def _transient(response: httpx.Response) -> bool:
+    return response.status_code == 429 or response.status_code >= 500
+
+
+async def _webhook(deployment: Deployment, pipeline: CdPipeline, settings: Settings) -> None:
+    if not settings.deploy_webhook_url or not settings.deploy_webhook_secret:
+        await _fail(deployment, "HOIST_DEPLOY_WEBHOOK_URL and HOIST_DEPLOY_WEBHOOK_SECRET "
+                                "must be set for the webhook executor")
+        return
+    body = json.dumps(await payload(deployment, pipeline, settings)).encode()
+    headers = {"Content-Type": "application/json", DELIVERY_HEADER: str(deployment.id),
+               SIGNATURE_HEADER: sign(settings.deploy_webhook_secret, body)}
+    error = "no attempt made"
+    async with httpx.AsyncClient(timeout=settings.deploy_webhook_timeout_seconds) as client:
+        for attempt in range(settings.deploy_webhook_attempts):
+            if attempt:
+                await asyncio.sleep(settings.deploy_webhook_backoff_seconds * 2 ** (attempt - 1))
+            try:
+                response = await client.post(settings.deploy_webhook_url, content=body,
+                                             headers=headers)
+            except httpx.TransportError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.is_success:
+                await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED
+                                        ).update(status=DeploymentStatus.RUNNING)
+                return
+            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            if not _transient(response):
+                break
+    await _fail(deployment, f"webhook failed: {error}")
+
+
+async def _fail(deployment: Deployment, error: str) -> None:
+    log.warning("deployment %s failed: %s", deployment.id, error)
+    changed = await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED).update(
+        status=DeploymentStatus.FAILED, error=error[:1000])
+    if changed:
+        app = await Application.get(id=deployment.application_id)
+        await record(SYSTEM, "deployment.failed", application=app.name,
+                     deployment_id=deployment.id, error=error[:1000])

@@ -1,0 +1,68 @@
+"""GraphQL queries and mutations of deployments: thin doors onto the deployments service."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.deployments import models, service
+from app.deployments.types import (
+    DeployableImage,
+    Deployment,
+    DeploymentApprovalPayload,
+    DeploymentPayload,
+)
+from app.graphql.context import Info
+from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
+from app.graphql.pagination import Connection, paginate
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Every image that may go to the environment, with reasons.")
+    async def deployable_images(self, info: Info, application: str, environment: str
+                                ) -> list[DeployableImage]:
+        access = await info.context.access()
+        return [DeployableImage.of(a)
+                for a in await service.deployable_images(access, application, environment)]
+
+    @strawberry.field(description="Deployments newest first, with where promoted images came "
+                      "from.")
+    async def deployment_history(
+        self, info: Info, application: str, environment: str | None = UNSET,
+        first: int | None = 20, after: str | None = UNSET,
+    ) -> Connection[Deployment]:
+        access = await info.context.access()
+        access.require_view(application)
+        rows = models.Deployment.filter(application__name=application)
+        if (env := unset_to_none(environment)) is not None:
+            rows = rows.filter(environment__name=env)
+        return await paginate(rows, first or 20, unset_to_none(after), Deployment.of)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Give an Image Deployment Approval (DEPLOYMENT_APPROVER).")
+    async def approve_deployment(
+        self, info: Info, application: str, environment: str, image_id: strawberry.ID
+    ) -> DeploymentApprovalPayload:
+        access = await info.context.access()
+
+        async def run() -> DeploymentApprovalPayload:
+            await service.approve_deployment(access, application, environment,
+                                             parse_id(image_id, "imageId"))
+            return DeploymentApprovalPayload(approved=True)
+
+        return await mutate(run, lambda errors: DeploymentApprovalPayload(errors=errors))
+
+    @strawberry.mutation(description="Deploy an image to an environment (BUILD_DEPLOY).")
+    async def deploy_image(
+        self, info: Info, application: str, environment: str, image_id: strawberry.ID
+    ) -> DeploymentPayload:
+        access = await info.context.access()
+
+        async def run() -> DeploymentPayload:
+            deployment = await service.deploy_image(access, application, environment,
+                                                    parse_id(image_id, "imageId"))
+            return DeploymentPayload(deployment=Deployment.of(deployment))
+
+        return await mutate(run, lambda errors: DeploymentPayload(errors=errors))

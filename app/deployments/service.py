@@ -1,0 +1,197 @@
+"""Deploying images: deployment approvals, the checks of SPEC §6, AUTOMATIC triggers."""
+
+from __future__ import annotations
+
+from app.accounts.access import SYSTEM, Access
+from app.accounts.models import Role
+from app.audit.service import record
+from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, Trigger
+from app.catalog.repository import get_visible_image
+from app.catalog.stages import configured_stages, passed_all_stages
+from app.deployments.eligibility import Assessment, Candidate, Target, candidate, candidates
+from app.deployments.models import (
+    ACTIVE_STATUSES,
+    Deployment,
+    DeploymentApproval,
+    DeploymentStatus,
+)
+from app.errors import DomainError, ErrorCode, conflict, not_found
+from app.outbox import service as outbox
+from app.policies.repository import policy_of_pair
+from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
+
+EXECUTE_JOB = "deployments.execute"
+
+
+async def pipeline_of(application: str, environment: str) -> CdPipeline:
+    """The application's CD pipeline in the environment, or NOT_FOUND naming the field."""
+    app = await Application.get_or_none(name=application)
+    if app is None:
+        raise not_found(f"no application named {application!r}", "application")
+    pipeline = await CdPipeline.get_or_none(application_id=app.id,
+                                            environment__name=environment)
+    if pipeline is None:
+        raise not_found(f"{application} has no CD pipeline in {environment!r}", "environment")
+    return pipeline
+
+
+async def deployable_images(access: Access, application: str, environment: str
+                            ) -> list[Assessment]:
+    """Every image that may go to the environment, each with why or why not."""
+    access.require_view(application)
+    pipeline = await pipeline_of(application, environment)
+    found = await candidates(pipeline)
+    target = await Target.load(pipeline, environment, [c.image.id for c in found])
+    return [target.assess(c.image, c) for c in found]
+
+
+async def _assess_one(pipeline: CdPipeline, environment: str, image: Image) -> Assessment:
+    target = await Target.load(pipeline, environment, [image.id])
+    return target.assess(image, await candidate(pipeline, image))
+
+
+async def approve_deployment(access: Access, application: str, environment: str,
+                             image_id: int) -> None:
+    """A DEPLOYMENT_APPROVER's Image Deployment Approval of an image for the environment."""
+    access.require_view(application)
+    access.require_role(Role.DEPLOYMENT_APPROVER, application, environment)
+    pipeline = await pipeline_of(application, environment)
+    image = await _image_of(access, pipeline, image_id)
+    if access.user is None:
+        raise DomainError(ErrorCode.VALIDATION, "the system does not approve deployments")
+    if image.built_by_id == access.user_id:
+        raise DomainError(ErrorCode.BUILDER_CANNOT_APPROVE,
+                          "the image's builder cannot approve its deployment", "imageId")
+    if await candidate(pipeline, image) is None:
+        raise DomainError(ErrorCode.NOT_DEPLOYABLE,
+                          f"the image has not reached {environment}", "imageId")
+    if await DeploymentApproval.exists(image_id=image.id, environment_id=pipeline.environment_id,
+                                       user_id=access.user.id):
+        raise conflict("you have already approved this image for this environment", "imageId")
+    await DeploymentApproval.create(image_id=image.id, environment_id=pipeline.environment_id,
+                                    user_id=access.user.id)
+    await record(access, "deployment.approved", application=application,
+                 environment=environment, image_id=image.id)
+
+
+async def _image_of(access: Access, pipeline: CdPipeline, image_id: int) -> Image:
+    image = await get_visible_image(access, image_id)
+    if image.application_id != pipeline.application_id:
+        raise not_found(f"no image with id {image_id} in this application", "imageId")
+    return image
+
+
+async def _approved_the_promotion(user_id: int | None, request: PromotionRequest) -> bool:
+    return await PromotionDecision.exists(request_id=request.id, user_id=user_id,
+                                          kind=DecisionKind.APPROVE)
+
+
+async def deploy_image(access: Access, application: str, environment: str,
+                       image_id: int) -> Deployment:
+    """Deploy after the checks of SPEC §6, in order; the executor runs it after commit."""
+    access.require_view(application)
+    access.require_role(Role.BUILD_DEPLOY, application, environment)
+    pipeline = await pipeline_of(application, environment)
+    image = await _image_of(access, pipeline, image_id)
+    assessment = await _assess_one(pipeline, environment, image)
+    if not assessment.deployable:
+        code, reason = assessment.failures[0]
+        raise DomainError(code, reason, "imageId")
+    found = assessment.candidate
+    assert found is not None
+    if found.promoted_only and found.promotion is not None:
+        # The policy that governs the pair now decides; with none, the promotion's own.
+        policy = await policy_of_pair(pipeline.application_id, pipeline.environment_id)
+        if policy is None and found.promotion.policy_id is not None:
+            await found.promotion.fetch_related("policy")
+            policy = found.promotion.policy
+        allowed = policy is not None and policy.allow_approver_from_deploy
+        if not allowed and await _approved_the_promotion(access.user_id, found.promotion):
+            raise DomainError(ErrorCode.APPROVER_CANNOT_DEPLOY,
+                              "you approved this image's promotion, and the policy does not "
+                              "let approvers deploy it", "imageId")
+    return await _start(access, pipeline, environment, found)
+
+
+async def _start(access: Access, pipeline: CdPipeline, environment: str,
+                 found: Candidate) -> Deployment:
+    deployment = await Deployment.create(
+        application_id=pipeline.application_id, environment_id=pipeline.environment_id,
+        image_id=found.image.id, deployed_by_id=access.user_id,
+        promotion_request_id=found.promotion.id if found.promoted_only and found.promotion
+        else None,
+    )
+    app = await Application.get(id=pipeline.application_id)
+    await record(access, "deployment.created", application=app.name, environment=environment,
+                 deployment_id=deployment.id, image_id=found.image.id,
+                 promotion_request_id=deployment.promotion_request_id)
+    await outbox.enqueue(EXECUTE_JOB, deployment_id=deployment.id)
+    return deployment
+
+
+async def auto_deploy(pipeline: CdPipeline, image: Image) -> str | None:
+    """Deploy as the system to an AUTOMATIC pipeline; the reason it was not made, if not."""
+    environment = (await Environment.get(id=pipeline.environment_id)).name
+    assessment = await _assess_one(pipeline, environment, image)
+    if assessment.deployable and assessment.candidate is not None:
+        await _start(SYSTEM, pipeline, environment, assessment.candidate)
+        return None
+    reason = "; ".join(assessment.reasons)
+    app = await Application.get(id=pipeline.application_id)
+    await record(SYSTEM, "deployment.auto_blocked", application=app.name,
+                 environment=environment, image_id=image.id, reason=reason)
+    return reason
+
+
+async def after_promotion(request: PromotionRequest) -> None:
+    """A PROMOTED image goes on to an AUTOMATIC target; a block is noted on the request."""
+    pipeline = await CdPipeline.get(application_id=request.application_id,
+                                    environment_id=request.target_environment_id)
+    if pipeline.trigger != Trigger.AUTOMATIC:
+        return
+    reason = await auto_deploy(pipeline, await Image.get(id=request.image_id))
+    if reason is not None:
+        await PromotionRequest.filter(id=request.id).update(auto_deploy_blocked_reason=reason)
+
+
+async def image_built(image: Image) -> None:
+    """A new CI image goes to the workflow's AUTOMATIC pipelines that follow CI."""
+    for pipeline in await CdPipeline.filter(workflow_id=image.workflow_id, parent_id=None,
+                                            trigger=Trigger.AUTOMATIC):
+        await auto_deploy(pipeline, image)
+
+
+async def stage_reported(pipeline: CdPipeline, run: StageRun) -> None:
+    """A stage run moves the deployment under way; passing all stages feeds AUTOMATIC children."""
+    deployment = await Deployment.filter(
+        image_id=run.image_id, environment_id=run.environment_id, status__in=ACTIVE_STATUSES,
+    ).order_by("-id").first()
+    if deployment is not None:
+        await StageRun.filter(id=run.id).update(deployment_id=deployment.id)
+        await _follow_stages(deployment, pipeline)
+    if await passed_all_stages(run.image_id, pipeline):
+        image = await Image.get(id=run.image_id)
+        for child in await CdPipeline.filter(parent_id=pipeline.id, trigger=Trigger.AUTOMATIC):
+            await auto_deploy(child, image)
+
+
+async def _follow_stages(deployment: Deployment, pipeline: CdPipeline) -> None:
+    """The deployment's status follows the latest run of each configured stage."""
+    latest: dict[str, str] = {}
+    for stage, status in await StageRun.filter(deployment_id=deployment.id).order_by(
+            "id").values_list("stage", "status"):
+        latest[stage] = status
+    stages = [s.value for s in configured_stages(pipeline)]
+    if any(latest.get(s) == "FAILED" for s in stages):
+        status = DeploymentStatus.FAILED
+    elif all(latest.get(s) == "SUCCEEDED" for s in stages):
+        status = DeploymentStatus.SUCCEEDED
+    else:
+        status = DeploymentStatus.RUNNING
+    if status != deployment.status:
+        changed = await Deployment.filter(id=deployment.id, status__in=ACTIVE_STATUSES).update(
+            status=status)
+        if changed:
+            app = await Application.get(id=deployment.application_id)
+            await record(SYSTEM, f"deployment.{status.value.lower()}", application=app.name,
+                         deployment_id=deployment.id)

@@ -1,0 +1,122 @@
+"""GraphQL types of deployments and deployable images."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.accounts.types import User, load_user
+from app.catalog.types import Environment, Image, load_environment, load_image
+from app.deployments import models
+from app.deployments.eligibility import Assessment
+from app.graphql.context import Info
+from app.graphql.errors import UserError
+from app.graphql.loaders import by_id
+from app.promotions import models as promotions
+from app.promotions.types import SourceType, decisions_by_request
+
+DeploymentStatus = strawberry.enum(models.DeploymentStatus,
+                                   description="Where a deployment stands.")
+
+
+def request_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("promotion_request_by_id",
+                                    lambda: by_id(promotions.PromotionRequest))
+
+
+@strawberry.type(description="How a promoted image got to the environment.")
+class PromotedFrom:
+    source_type: SourceType  # type: ignore[valid-type]
+    request_id: strawberry.ID
+    row: strawberry.Private[promotions.PromotionRequest]
+
+    @classmethod
+    def of(cls, row: promotions.PromotionRequest) -> PromotedFrom:
+        return cls(source_type=row.source_type, request_id=strawberry.ID(str(row.id)), row=row)
+
+    @strawberry.field(description="The environment it was promoted from; null for CI.")
+    async def source_environment(self, info: Info) -> str | None:
+        env_id = self.row.source_environment_id
+        return (await load_environment(info, env_id)).name if env_id else None
+
+    @strawberry.field(description="Who approved the promotion.")
+    async def approvers(self, info: Info) -> list[User]:
+        decisions = await decisions_by_request(info).load(self.row.id)
+        users = [await load_user(info, d.user_id) for d in decisions
+                 if d.kind == promotions.DecisionKind.APPROVE]
+        return [u for u in users if u is not None]
+
+
+async def load_promoted_from(info: Info, request_id: int | None) -> PromotedFrom | None:
+    if request_id is None:
+        return None
+    row = await request_by_id(info).load(request_id)
+    return PromotedFrom.of(row) if row else None
+
+
+@strawberry.type(description="An image that may go to an environment, and why it can't yet.")
+class DeployableImage:
+    image: Image
+    deployable: bool
+    reasons: list[str] = strawberry.field(description="Empty when deployable; else every "
+                                                      "reason it is not.")
+    deployment_approvals: int
+    required_deployment_approvals: int
+    promotion_id: strawberry.Private[int | None]
+
+    @classmethod
+    def of(cls, assessment: Assessment) -> DeployableImage:
+        found = assessment.candidate
+        assert found is not None
+        return cls(image=Image.of(found.image), deployable=assessment.deployable,
+                   reasons=assessment.reasons, deployment_approvals=assessment.approvals,
+                   required_deployment_approvals=assessment.required,
+                   promotion_id=found.promotion.id if found.promoted_only and found.promotion
+                   else None)
+
+    @strawberry.field(description="Null when it came by the normal path.")
+    async def promoted_from(self, info: Info) -> PromotedFrom | None:
+        return await load_promoted_from(info, self.promotion_id)
+
+
+@strawberry.type(description="One deployment of an image to an environment.")
+class Deployment:
+    id: strawberry.ID
+    status: DeploymentStatus  # type: ignore[valid-type]
+    created_at: datetime
+    error: str | None = strawberry.field(description="Why it failed, when the executor says.")
+    row: strawberry.Private[models.Deployment]
+
+    @classmethod
+    def of(cls, row: models.Deployment) -> Deployment:
+        return cls(id=strawberry.ID(str(row.id)), status=row.status, created_at=row.created_at,
+                   error=row.error, row=row)
+
+    @strawberry.field
+    async def image(self, info: Info) -> Image:
+        return await load_image(info, self.row.image_id)
+
+    @strawberry.field
+    async def environment(self, info: Info) -> Environment:
+        return await load_environment(info, self.row.environment_id)
+
+    @strawberry.field(description="Who deployed; null when Hoist did (AUTOMATIC trigger).")
+    async def deployed_by(self, info: Info) -> User | None:
+        return await load_user(info, self.row.deployed_by_id)
+
+    @strawberry.field(description="Null for the normal path.")
+    async def promoted_from(self, info: Info) -> PromotedFrom | None:
+        return await load_promoted_from(info, self.row.promotion_request_id)
+
+
+@strawberry.type
+class DeploymentApprovalPayload:
+    approved: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeploymentPayload:
+    deployment: Deployment | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,132 @@
+"""What the emails say: subject, plain text and HTML, from the facts of one request.
+
+Every value in the HTML part goes through html.escape: comments, reasons and names
+come from users, and an email client must show them as text, never run them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from app.notifications.models import NotificationEvent
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What an email about one promotion request tells, read when the event happens."""
+
+    request_id: int
+    application: str
+    environment: str
+    image: str
+    source: str
+    requester: str
+    comment: str | None
+    policy: str
+    required_approvals: int
+    approvers: tuple[str, ...]
+    link: str
+    rejected_by: str | None = None
+    rejection_reason: str | None = None
+    stale_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+
+
+_SUBJECTS = {
+    NotificationEvent.APPROVAL_REQUESTED: "Image promotion approval requested",
+    NotificationEvent.PROMOTED: "Image promoted",
+    NotificationEvent.REJECTED: "Image promotion rejected",
+    NotificationEvent.STALE: "Image promotion request is stale",
+}
+
+
+def request_link(public_url: str, request_id: int) -> str:
+    """The dashboard's page of a request: <HOIST_PUBLIC_URL>/ui/requests/<id>."""
+    return f"{public_url.rstrip('/')}/ui/requests/{request_id}"
+
+
+def subject(event: NotificationEvent, facts: RequestFacts) -> str:
+    return (f"{_SUBJECTS[event]} | Application: {facts.application} | "
+            f"Target environment: {facts.environment}")
+
+
+def _headline(event: NotificationEvent, facts: RequestFacts) -> str:
+    if event == NotificationEvent.APPROVAL_REQUESTED:
+        return (f"{facts.requester} asks to promote an image to {facts.environment}. "
+                "You can approve or reject the request.")
+    if event == NotificationEvent.PROMOTED:
+        return f"Your promotion request #{facts.request_id} is done: the image was promoted."
+    if event == NotificationEvent.REJECTED:
+        return (f"Your promotion request #{facts.request_id} was rejected by "
+                f"{facts.rejected_by or 'an approver'}.")
+    return (f"Your promotion request #{facts.request_id} is stale: it can no longer be "
+            "approved. Promote the image again if it is still needed.")
+
+
+def _reason(event: NotificationEvent, facts: RequestFacts) -> tuple[str, str] | None:
+    """The line that says why, for the outcomes that have one."""
+    if event == NotificationEvent.REJECTED:
+        return "Reason", facts.rejection_reason or "(none given)"
+    if event == NotificationEvent.STALE:
+        return "Reason", facts.stale_reason or "(none recorded)"
+    return None
+
+
+def _details(event: NotificationEvent, facts: RequestFacts) -> list[tuple[str, str]]:
+    approvals = f"{len(facts.approvers)} of {facts.required_approvals}"
+    if facts.approvers:
+        approvals += f" ({', '.join(facts.approvers)})"
+    rows = [
+        ("Application", facts.application),
+        ("Target environment", facts.environment),
+        ("Image", facts.image),
+        ("Source", facts.source),
+        ("Requested by", facts.requester),
+        ("Comment", facts.comment or "(none)"),
+        ("Policy", facts.policy),
+        ("Approvals", approvals),
+    ]
+    reason = _reason(event, facts)
+    return [reason, *rows] if reason else rows
+
+
+def _text(greeting: str, headline: str, rows: list[tuple[str, str]], link: str) -> str:
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [greeting, "", headline, ""]
+    lines += [f"{label + ':':<{width}}{value}" for label, value in rows]
+    lines += ["", f"Open the request: {link}", "", "-- Hoist"]
+    return "\n".join(lines) + "\n"
+
+
+def _html(greeting: str, headline: str, rows: list[tuple[str, str]], link: str) -> str:
+    cells = "".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0">{escape(label)}</th>'
+        f'<td style="white-space:pre-wrap">{escape(value)}</td></tr>'
+        for label, value in rows
+    )
+    return (
+        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">"
+        f"<p>{escape(greeting)}</p><p>{escape(headline)}</p>"
+        f"<table>{cells}</table>"
+        f'<p><a href="{escape(link)}">Open the request</a></p>'
+        "<p>-- Hoist</p></body></html>"
+    )
+
+
+def render(event: NotificationEvent, facts: RequestFacts, recipient_name: str) -> Email:
+    """The email about `event` for one recipient: subject, plain text and HTML."""
+    greeting = f"Hello {recipient_name},"
+    headline = _headline(event, facts)
+    rows = _details(event, facts)
+    return Email(
+        subject=subject(event, facts),
+        text=_text(greeting, headline, rows, facts.link),
+        html=_html(greeting, headline, rows, facts.link),
+    )

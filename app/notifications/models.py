@@ -1,0 +1,53 @@
+"""Emails about promotion requests: one row per (request, recipient, event), its own outbox."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class NotificationEvent(StrEnum):
+    APPROVAL_REQUESTED = "APPROVAL_REQUESTED"
+    PROMOTED = "PROMOTED"
+    REJECTED = "REJECTED"
+    STALE = "STALE"
+
+
+class NotificationState(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class Notification(Model):
+    """One email. Rendered when the event happens, so it tells what was true then."""
+
+    id = fields.IntField(primary_key=True)
+    request: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.PromotionRequest", related_name="notifications", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    event = fields.CharEnumField(NotificationEvent, max_length=32)
+    recipient = fields.CharField(max_length=254)
+    subject = fields.CharField(max_length=400)
+    text_body = fields.TextField()
+    html_body = fields.TextField()
+    state = fields.CharEnumField(NotificationState, max_length=16,
+                                 default=NotificationState.PENDING)
+    attempts = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    # A PENDING email is tried again from this time on (exponential backoff).
+    next_attempt_at = fields.DatetimeField()
+    # Set by the worker sending it right now (a conditional UPDATE), so no other sends it.
+    claimed_by = fields.CharField(max_length=32, null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notifications"
+        # At most one email per (request, recipient, event), whatever runs twice.
+        unique_together = (("request", "recipient", "event"),)
+        indexes = (("state", "next_attempt_at"),)

@@ -1,0 +1,57 @@
+"""GraphQL types of notification emails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.graphql.context import Info
+from app.graphql.loaders import by_id
+from app.notifications import models
+from app.promotions import models as promotions
+from app.promotions.types import PromotionRequest
+
+NotificationState = strawberry.enum(
+    models.NotificationState,
+    description="PENDING: not sent yet (or waiting for a retry), SENT, FAILED: given up.",
+)
+
+
+def promotion_request_by_id(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.get("promotion_request_by_id",
+                                    lambda: by_id(promotions.PromotionRequest))
+
+
+@strawberry.type(description="One email Hoist sends about a promotion request, and its fate.")
+class Notification:
+    id: strawberry.ID
+    event: str = strawberry.field(
+        description="APPROVAL_REQUESTED (to approvers), PROMOTED, REJECTED or STALE "
+        "(to the requester).")
+    recipient: str = strawberry.field(description="The email address it goes to.")
+    subject: str
+    state: NotificationState  # type: ignore[valid-type]
+    attempts: int = strawberry.field(description="Tries so far.")
+    error: str | None = strawberry.field(description="Why the last try failed.")
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When a PENDING email is tried next (null once SENT or FAILED).")
+    request_id: strawberry.Private[int | None]
+
+    @classmethod
+    def of(cls, row: models.Notification) -> Notification:
+        pending = row.state == models.NotificationState.PENDING
+        return cls(id=strawberry.ID(str(row.id)), event=row.event.value,
+                   recipient=row.recipient, subject=row.subject, state=row.state,
+                   attempts=row.attempts, error=row.error, created_at=row.created_at,
+                   sent_at=row.sent_at, next_attempt_at=row.next_attempt_at if pending else None,
+                   request_id=row.request_id)
+
+    @strawberry.field(description="The request it is about (null once that is deleted).")
+    async def request(self, info: Info) -> PromotionRequest | None:
+        if self.request_id is None:
+            return None
+        row = await promotion_request_by_id(info).load(self.request_id)
+        return PromotionRequest.of(row) if row else None

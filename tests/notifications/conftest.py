@@ -1,0 +1,44 @@
+"""Notification tests: one real SMTP server per module, Hoist's settings pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from app.outbox import service as outbox
+from tests.conftest import People
+from tests.notifications.helpers import PUBLIC_URL, SENDER, configure
+from tests.notifications.mailbox import Mailbox, SmtpServer
+from tests.promotions.world import World, build_world
+from tests.support.graphql import GraphQLClient
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Mailbox:
+    """The module's SMTP server, emptied, with Hoist sending to it."""
+    smtp_server.mailbox.clear()
+    configure(monkeypatch, email_backend="smtp", smtp_host="127.0.0.1",
+              smtp_port=smtp_server.port, smtp_security="none", email_sender=SENDER,
+              public_url=PUBLIC_URL)
+    return smtp_server.mailbox
+
+
+@pytest.fixture
+async def world(gql: GraphQLClient, people: People, admin: str) -> World:
+    return await build_world(gql, people, admin)
+
+
+@pytest.fixture
+def no_dispatcher() -> Iterator[None]:
+    """For tests that set a dispatcher: none again afterwards."""
+    yield
+    outbox.set_dispatcher(None)

@@ -1,0 +1,41 @@
+"""Helpers of notification tests: settings for one test, a worker's pass over the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.notifications.models import Notification
+from app.outbox.models import OutboxJob
+from app.outbox.service import run_job
+from app.settings import get_settings
+
+SENDER = "Hoist <hoist@example.com>"
+PUBLIC_URL = "https://hoist.example.com"
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, **values: Any) -> None:
+    """Change settings for one test (restored after it), as HOIST_ variables would."""
+    settings = get_settings()
+    for name, value in values.items():
+        assert hasattr(settings, name), name
+        monkeypatch.setattr(settings, name, value)
+
+
+async def run_jobs() -> int:
+    """One pass of a worker over every job not done yet (what the relay would hand over)."""
+    ran = 0
+    for job_id in await OutboxJob.filter(done_at__isnull=True).order_by("id").values_list(
+            "id", flat=True):
+        ran += await run_job(job_id)
+    return ran
+
+
+async def open_jobs() -> int:
+    return await OutboxJob.filter(done_at__isnull=True).count()
+
+
+async def notifications(**filters: Any) -> list[Notification]:
+    return await Notification.filter(**filters).order_by("id")
+

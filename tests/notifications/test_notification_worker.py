@@ -1,0 +1,68 @@
+"""The whole path with real processes: API writes, Celery on Redis delivers to an SMTP server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import redis
+
+from app.notifications.models import NotificationState
+from app.outbox import service as outbox
+from app.outbox.models import OutboxJob
+from tests.notifications.helpers import PUBLIC_URL, SENDER, notifications
+from tests.notifications.mailbox import Mailbox, SmtpServer
+from tests.promotions.world import World
+from tests.support.processes import celery_worker
+from tests.support.services import REDIS_URL, require
+from tests.support.waiting import eventually
+from workers.celery_app import CeleryDispatcher, make_celery
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A database of the machine's Redis of this test run's own, emptied first."""
+    require("Redis", "127.0.0.1", 6379)
+    url = REDIS_URL.rsplit("/", 1)[0] + f"/{os.getpid() % 15 + 1}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+async def test_celery_worker_emails_approvers_then_the_requester(
+    world: World, db_url: str, redis_url: str, tmp_path: Path, mailbox: Mailbox,
+    smtp_server: SmtpServer, no_dispatcher: None,
+) -> None:
+    # The worker reads its settings like any deployment: here from .env in its folder.
+    (tmp_path / ".env").write_text(
+        f"HOIST_EMAIL_BACKEND=smtp\nHOIST_SMTP_HOST=127.0.0.1\n"
+        f"HOIST_SMTP_PORT={smtp_server.port}\nHOIST_SMTP_SECURITY=none\n"
+        f'HOIST_EMAIL_SENDER="{SENDER}"\nHOIST_PUBLIC_URL={PUBLIC_URL}\n')
+    outbox.set_dispatcher(CeleryDispatcher(make_celery(redis_url)))
+    await world.policy("careful", "prod", approver_count=1)
+    image = await world.image()
+
+    async def received(count: int) -> bool:
+        return len(mailbox.received) >= count
+
+    async def all_done() -> bool:
+        return not await OutboxJob.filter(done_at__isnull=True).exists()
+
+    with celery_worker(tmp_path, db_url, redis_url):
+        [r] = await world.promote(world.tokens["dev"], image, ["prod"])
+        request_id = int(r["request"]["id"])
+        await eventually(lambda: received(2), what="the approvers' emails")
+        [d] = await world.decide(world.tokens["approver"], [request_id])
+        assert d["outcome"] == "PROMOTING"
+        await eventually(lambda: received(3), what="the requester's email")
+        await eventually(all_done, what="every outbox job done")
+
+    assert await world.request_status(request_id) == "PROMOTED"
+    assert mailbox.recipients() == ["approver2@example.com", "approver@example.com",
+                                    "dev@example.com"]
+    [promoted] = mailbox.to("dev@example.com")
+    assert promoted.subject == "Image promoted | Application: shop | Target environment: prod"
+    assert promoted.message["From"] == SENDER
+    assert f"{PUBLIC_URL}/ui/requests/{request_id}" in promoted.text
+    rows = await notifications()
+    assert [(r.state, r.attempts) for r in rows] == [(NotificationState.SENT, 1)] * 3

@@ -1,0 +1,52 @@
+"""Catalog set-up for tests, straight through the services, and row counts of every table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+
+from app.accounts.access import SYSTEM
+from app.catalog import service
+from app.catalog.models import Image
+from app.catalog.service import CdPipelineSpec
+
+# shop: dev -> staging (with a pre-deploy stage) -> prod; blog: dev only.
+SHOP_PIPELINES = [
+    CdPipelineSpec("dev"),
+    CdPipelineSpec("staging", "dev", pre_stage=True),
+    CdPipelineSpec("prod", "staging", deployment_approval_count=1),
+]
+
+
+async def make_catalog() -> None:
+    """Applications shop and blog, environments dev/staging/prod, workflow `main` of each."""
+    for name in ("shop", "blog"):
+        await service.create_application(SYSTEM, name)
+    for name in ("dev", "staging", "prod"):
+        await service.create_environment(SYSTEM, name, production=name == "prod")
+    await service.create_workflow(SYSTEM, "shop", "main", "shop-ci", SHOP_PIPELINES)
+    await service.create_workflow(SYSTEM, "blog", "main", "blog-ci", [CdPipelineSpec("dev")])
+
+
+async def make_image(application: str = "shop", built_by: str | None = None) -> Image:
+    """An image of the application's `main` workflow, registered by the system."""
+    return await service.register_image(
+        SYSTEM, application, "main", f"registry.example.com/{application}:1.0.0",
+        None, [], [], built_by,
+    )
+
+
+async def row_counts() -> dict[str, int]:
+    """Rows in every table of Hoist, to show a refused mutation wrote nothing."""
+    counts: dict[str, int] = {}
+    for model in Tortoise.apps["hoist"].values():
+        counts[model._meta.db_table] = await model.all().count()
+    return counts
+
+
+def denied(body: dict[str, Any]) -> str:
+    """The code of a whole-operation refusal: one top-level error and no data."""
+    assert body.get("data") is None, body
+    assert body.get("errors"), body
+    return str(body["errors"][0]["extensions"]["code"])

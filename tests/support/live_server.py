@@ -1,0 +1,110 @@
+"""The real server as a subprocess (`hoist serve`), for end-to-end tests of HTTP clients.
+
+Use the `live_server` fixture (module-scoped: one server per test module) by importing
+it into a conftest.py. It runs the embedded default: a SQLite file in a fresh data
+folder, the in-process worker, no Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.services import free_port
+
+HOIST = Path(sys.executable).with_name("hoist")  # the venv's console script
+READY_WITHIN_SECONDS = 30.0
+STOP_WITHIN_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    token: str  # a super-admin's
+    data_dir: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """An environment for `hoist` client commands against this server."""
+        return {**server_env(self.data_dir), "HOIST_URL": self.url, "HOIST_TOKEN": self.token,
+                **extra}
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    """The caller's environment without its HOIST_ settings (a developer's database or
+    broker must not leak in), pointed at `data_dir`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOIST_")}
+    env["HOIST_DATA_DIR"] = str(data_dir)
+    env["HOIST_LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Poll /healthz until it answers, the process dies, or time runs out (readiness, not sync)."""
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"hoist serve exited with {process.returncode}:\n"
+                               f"{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.05)
+    raise RuntimeError(f"hoist serve was not ready within {READY_WITHIN_SECONDS:.0f} s:\n"
+                       f"{log.read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_WITHIN_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def bootstrap_admin(data_dir: Path, email: str = "admin@example.com") -> str:
+    """`hoist admin bootstrap`; the token is the last line it prints."""
+    result = subprocess.run(
+        [str(HOIST), "admin", "bootstrap", "--email", email],
+        env=server_env(data_dir), cwd=data_dir, capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("live-server")
+    log = data_dir / "server.log"
+    # A free port can be taken between asking and binding; a second try settles that.
+    for attempt in range(3):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as out:
+            # cwd is the data folder, so a developer's .env in the checkout is not read.
+            process = subprocess.Popen(
+                [str(HOIST), "serve", "--port", str(port)], env=server_env(data_dir),
+                cwd=data_dir, stdout=out, stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_until_ready(process, url, log)
+            break
+        except RuntimeError:
+            _stop(process)
+            if attempt == 2 or "address already in use" not in log.read_text():
+                raise
+    try:
+        yield LiveServer(url=url, token=bootstrap_admin(data_dir), data_dir=data_dir)
+    finally:
+        _stop(process)
