@@ -41,9 +41,6 @@ class Settings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(
         15.0, description="How often the periodic outbox relay runs.",
     )
-    embedded_poll_seconds: float = Field(
-        0.05, description="Polling interval of the in-process worker's filesystem broker.",
-    )
 
     deploy_executor: Literal["noop", "webhook"] = Field(
         "noop", description="noop: report every stage succeeded at once; webhook: POST to a "

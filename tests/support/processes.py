@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,16 +11,8 @@ from pathlib import Path
 
 import redis
 
+from tests.support.live_server import HOIST, server_env
 from tests.support.services import free_port
-
-HOIST = Path(sys.executable).with_name("hoist")
-
-
-def hoist_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """The environment without the caller's HOIST_ settings, plus `settings`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOIST_")}
-    env.update({"HOIST_DATA_DIR": str(data_dir), "HOIST_LOG_LEVEL": "INFO", **settings})
-    return env
 
 
 @contextmanager
@@ -33,8 +23,8 @@ def celery_worker(data_dir: Path, database_url: str, broker_url: str,
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(HOIST), "worker", "--concurrency", "1", "--no-beat", *extra],
-            env=hoist_env(data_dir, HOIST_DATABASE_URL=database_url,
-                          HOIST_BROKER_URL=broker_url),
+            env={**server_env(data_dir), "HOIST_LOG_LEVEL": "INFO",
+                 "HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": broker_url},
             cwd=data_dir, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
