@@ -26,6 +26,7 @@ def make_celery(broker_url: str | None = None) -> Celery:
         # Hand-over must fail fast when the broker is down: the outbox relay retries later.
         broker_connection_timeout=2,
         task_publish_retry=False,
+        broker_transport_options={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
         beat_schedule={
             "outbox-relay": {
                 "task": "outbox.relay",

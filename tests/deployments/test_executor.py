@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -21,42 +18,10 @@ from app.settings import get_settings
 from tests.conftest import People
 from tests.deployments.conftest import deploy, make_world, promoted_image
 from tests.promotions.world import drain
+from tests.support.deployer import Deployer
 from tests.support.graphql import GraphQLClient
 
 SECRET = "s3cret"
-
-
-class Deployer:
-    """A deployer's webhook endpoint on loopback: records each POST, answers from a script."""
-
-    def __init__(self, answers: list[int]) -> None:
-        self.answers = answers
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        deployer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                deployer.received.append((dict(self.headers), body))
-                status = deployer.answers.pop(0) if deployer.answers else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/deploy"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Deployer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,20 +73,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def bootstrap_admin(data_dir: Path, email: str = "admin@example.com") -> str:
+def bootstrap_admin(data_dir: Path, email: str = "admin@example.com", **settings: str) -> str:
     """`hoist admin bootstrap`; the token is the last line it prints."""
     result = subprocess.run(
         [str(HOIST), "admin", "bootstrap", "--email", email],
-        env=server_env(data_dir), cwd=data_dir, capture_output=True, text=True, timeout=60,
-        check=False,
+        env={**server_env(data_dir), **settings}, cwd=data_dir, capture_output=True, text=True,
+        timeout=60, check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("live-server")
+@contextmanager
+def running_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
+    """`hoist serve` on a free port with extra HOIST_ `settings` (a database URL, a broker),
+    and a bootstrapped super-admin; stopped on exit."""
     log = data_dir / "server.log"
     # A free port can be taken between asking and binding; a second try settles that.
     for attempt in range(3):
@@ -94,8 +96,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         with log.open("wb") as out:
             # cwd is the data folder, so a developer's .env in the checkout is not read.
             process = subprocess.Popen(
-                [str(HOIST), "serve", "--port", str(port)], env=server_env(data_dir),
-                cwd=data_dir, stdout=out, stderr=subprocess.STDOUT,
+                [str(HOIST), "serve", "--port", str(port)],
+                env={**server_env(data_dir), **settings}, cwd=data_dir, stdout=out,
+                stderr=subprocess.STDOUT,
             )
         try:
             _wait_until_ready(process, url, log)
@@ -105,6 +108,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             if attempt == 2 or "address already in use" not in log.read_text():
                 raise
     try:
-        yield LiveServer(url=url, token=bootstrap_admin(data_dir), data_dir=data_dir)
+        yield LiveServer(url=url, token=bootstrap_admin(data_dir, **settings),
+                         data_dir=data_dir)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The embedded default: SQLite in a fresh data folder, the in-process worker."""
+    with running_server(tmp_path_factory.mktemp("live-server")) as server:
+        yield server

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,26 +19,37 @@ from tests.support.services import free_port
 
 
 @contextmanager
-def celery_worker(data_dir: Path, database_url: str, broker_url: str,
-                  *extra: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`hoist worker` as a subprocess, stopped (warm, then killed) on exit."""
+def celery_worker(data_dir: Path, database_url: str, broker_url: str, *, beat: bool = False,
+                  **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`hoist worker` as a subprocess (its own process group), stopped on exit."""
     log = data_dir / "worker.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
-            [str(HOIST), "worker", "--concurrency", "1", "--no-beat", *extra],
+            [str(HOIST), "worker", "--concurrency", "1", "--beat" if beat else "--no-beat"],
             env={**server_env(data_dir), "HOIST_LOG_LEVEL": "INFO",
-                 "HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": broker_url},
-            cwd=data_dir, stdout=out, stderr=subprocess.STDOUT,
+                 "HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": broker_url,
+                 **settings},
+            cwd=data_dir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop a process and its children (a Celery worker's pool), killing them if need be."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    # Pool children may outlive a SIGKILLed parent: make sure none is left.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 class PrivateRedis:

@@ -1,0 +1,152 @@
+"""Fault tests on real processes: broker outage, a worker killed mid-task, a dropped
+database connection. Each restores what it broke (they use private servers and databases)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from tests.support.deployer import Deployer
+from tests.support.http_api import Api
+from tests.support.live_server import running_server
+from tests.support.processes import PrivateRedis, celery_worker, stop_group
+
+# The relay re-sends a job not done after 1 s, checking every second.
+FAST_RELAY = {"HOIST_OUTBOX_RELAY_AFTER_SECONDS": "1", "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "1"}
+
+
+def until(check: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    """Observe another process's progress; the deadline only bounds a failure."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s"
+        time.sleep(0.1)
+
+
+def count(api: Api, status: str) -> int:
+    data = api("query($s: [PromotionStatus!]) { promotionRequests(status: $s) { totalCount } }",
+               {"s": [status]})
+    return int(data["promotionRequests"]["totalCount"])
+
+
+def test_redis_outage_during_fifty_promotions_loses_nothing(
+    pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url,
+                **FAST_RELAY}
+    with running_server(tmp_path, **settings) as server, \
+            celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **FAST_RELAY):
+        admin = Api(server.url, server.token)
+        admin.catalog(approvals=0)
+        dev = admin.user("dev@example.com", ("BUILD_DEPLOY", "shop", "*"))
+        images = [admin.image(f"1.{i}") for i in range(50)]
+        private_redis.stop()
+        outcomes = [dev.promote(image, ["prod"])[0]["outcome"] for image in images]
+        assert outcomes == ["PROMOTING"] * 50, "answered while the broker is down"
+        assert count(admin, "PROMOTED") == 0
+        private_redis.start()
+        until(lambda: count(admin, "PROMOTED") == 50, what="50 requests PROMOTED")
+        assert count(admin, "PROMOTING") == 0
+        total = admin("{ promotionRequests { totalCount } }")["promotionRequests"]["totalCount"]
+        assert total == 50, "nothing doubled"
+        audit = admin('{ auditLog(action: "promotion.promoted", first: 100) { totalCount } }')
+        assert audit["auditLog"]["totalCount"] == 50, "each promoted exactly once"
+
+
+def test_worker_killed_mid_task_finishes_once_after_a_new_worker_starts(
+    pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    with Deployer(hold_first=True) as deployer:
+        executor = {"HOIST_DEPLOY_EXECUTOR": "webhook", "HOIST_DEPLOY_WEBHOOK_URL": deployer.url,
+                    "HOIST_DEPLOY_WEBHOOK_SECRET": "s3cret", **FAST_RELAY}
+        settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url,
+                    **executor}
+        with running_server(tmp_path, **settings) as server:
+            admin = Api(server.url, server.token)
+            admin.catalog(approvals=0)
+            dev = admin.user("dev@example.com", ("BUILD_DEPLOY", "shop", "*"))
+            image = admin.image("1.0")
+            with celery_worker(tmp_path, pg_url, private_redis.url, **executor) as worker:
+                [result] = dev.promote(image, ["prod"])
+                request = result["request"]["id"]
+                until(lambda: dev.request_status(request) == "PROMOTED", what="PROMOTED")
+                deployed = dev("""mutation($i: ID!) { deployImage(application: "shop",
+                    environment: "prod", imageId: $i) { deployment { id } errors { message } }
+                    }""", {"i": image})["deployImage"]
+                deployment = deployed["deployment"]["id"]
+                assert deployer.first_arrived.wait(timeout=60), "the worker never called"
+                stop_group(worker, sig=9)  # SIGKILL, mid-task: the POST is still open
+            deployer.release()
+            status = """query { deploymentHistory(application: "shop") { edges { node {
+                id status } } } }"""
+            [node] = [e["node"] for e in admin(status)["deploymentHistory"]["edges"]]
+            assert node == {"id": deployment, "status": "QUEUED"}, "the kill lost the commit"
+            with celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **executor):
+                until(lambda: admin(status)["deploymentHistory"]["edges"][0]["node"]["status"]
+                      == "RUNNING", what="deployment handed to the deployer again")
+            audit = admin('{ auditLog(action: "deployment.", first: 100) { edges { node { '
+                          "action } } } }")["auditLog"]["edges"]
+            assert [e["node"]["action"] for e in audit] == ["deployment.created"]
+            # Deliveries are at-least-once: the deployer saw the same delivery id twice.
+            ids = {headers["X-Hoist-Delivery"] for headers, _ in deployer.received}
+            assert ids == {deployment} and len(deployer.received) == 2
+            assert json.loads(deployer.received[-1][1])["deploymentId"] == deployment
+
+
+def test_dropped_database_connection_mid_request_writes_nothing(
+    pg_url: str, tmp_path: Path
+) -> None:
+    with running_server(tmp_path, HOIST_DATABASE_URL=pg_url) as server:
+        admin = Api(server.url, server.token)
+        admin("""mutation { createApplication(name: "shop") { errors { message } }
+            dev: createEnvironment(name: "dev") { errors { message } } }""")
+        create = """mutation { createWorkflow(input: {application: "shop", name: "main",
+            ciPipeline: "ci", cdPipelines: [{environment: "dev"}]}) {
+            workflow { id } errors { message } } }"""
+        answer: dict[str, httpx.Response] = {}
+        asyncio.run(_drop_mid_request(pg_url, lambda: answer.update(r=admin.raw(create))))
+        response = answer["r"]
+        assert response.status_code == 200
+        body = response.json()
+        assert body["data"] is None
+        assert body["errors"][0]["message"] == "Internal error; it has been logged."
+        assert "Traceback" not in response.text and "asyncpg" not in response.text
+        apps = admin('{ application(name: "shop") { workflows { name } } }')
+        assert apps["application"]["workflows"] == [], "the workflow row was rolled back"
+        # The pool replaces the dropped connection: the same mutation now works.
+        assert admin(create)["createWorkflow"]["errors"] == []
+
+
+async def _drop_mid_request(pg_url: str, send: Callable[[], object]) -> None:
+    """Block the request on a lock after its first INSERT, then kill its connection."""
+    dsn = pg_url.replace("postgres://", "postgresql://", 1)
+    locker = await asyncpg.connect(dsn)
+    try:
+        await locker.execute("BEGIN; LOCK TABLE cd_pipelines IN SHARE MODE")
+        thread = threading.Thread(target=send)
+        thread.start()
+        deadline = time.monotonic() + 30
+        pid = None
+        while pid is None:
+            assert time.monotonic() < deadline, "the request never waited on the lock"
+            pid = await locker.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            await asyncio.sleep(0.05)
+        inserted = await locker.fetchval("SELECT count(*) FROM pg_locks l JOIN pg_class c "
+                                         "ON c.oid = l.relation WHERE l.pid = $1 AND "
+                                         "c.relname = 'workflows' AND l.mode = "
+                                         "'RowExclusiveLock'", pid)
+        assert inserted == 1, "the request had written its workflow row before it blocked"
+        await locker.execute("SELECT pg_terminate_backend($1)", pid)
+        await locker.execute("ROLLBACK")
+        await asyncio.to_thread(thread.join, 30)
+    finally:
+        await locker.close()
