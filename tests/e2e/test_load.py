@@ -1,0 +1,38 @@
+"""A short load run on Postgres with a Redis worker: no server errors, no broken invariants."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bench.load import Actors, drive, invariants
+from tests.support.http_api import Api
+from tests.support.live_server import running_server
+from tests.support.processes import PrivateRedis, celery_worker
+
+
+def test_mixed_load_keeps_the_invariants(
+    pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url}
+    with running_server(tmp_path, **settings) as server, \
+            celery_worker(tmp_path, pg_url, private_redis.url):
+        admin = Api(server.url, server.token)
+        admin.catalog(approvals=2)
+        builders = [admin.user(f"dev{i}@example.com", ("BUILD_DEPLOY", "shop", "*")).token
+                    for i in range(3)]
+        approvers = [admin.user(f"ap{i}@example.com", ("ARTIFACT_PROMOTER", "shop", "prod"))
+                     .token for i in range(4)]
+        images = [admin.image(f"1.{i}") for i in range(40)]
+        report = asyncio.run(drive(server.url, Actors(builders, approvers, images),
+                                   clients=40, seconds=6))
+    print("\n".join(report.lines()))
+    assert report.server_errors == []
+    assert set(report.statuses) == {200}
+    assert {"promote", "pending", "approve"} <= set(report.latencies), "the mix ran"
+    assert asyncio.run(invariants(pg_url)) == {
+        "open requests sharing an (image, target)": 0,
+        "users who approved one request twice": 0,
+        "requests with more approvals than approvers": 0,
+        "promoted without their quorum": 0,
+    }
