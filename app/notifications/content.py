@@ -53,6 +53,7 @@ def request_link(public_url: str, request_id: int) -> str:
 
 
 def subject(event: NotificationEvent, facts: RequestFacts) -> str:
+    """`<what happened> | Application: <app> | Target environment: <env>`."""
     return (f"{_SUBJECTS[event]} | Application: {facts.application} | "
             f"Target environment: {facts.environment}")
 

@@ -119,6 +119,7 @@ async def deliver(notification_ids: list[int], settings: Settings, *,
 
 
 def outgoing(row: Notification, settings: Settings) -> OutgoingEmail:
+    """The stored email as a provider sends it."""
     return OutgoingEmail(notification_id=row.id, sender=settings.email_sender,
                          recipient=row.recipient, subject=row.subject, text=row.text_body,
                          html=row.html_body)

@@ -49,6 +49,7 @@ class Provider:
         """Connect; raise DeliveryError (transient) when the service can't be reached."""
 
     async def send(self, email: OutgoingEmail) -> None:
+        """Send one email; raise DeliveryError when it did not go."""
         raise NotImplementedError
 
     async def close(self) -> None:

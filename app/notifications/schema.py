@@ -23,4 +23,4 @@ class Query:
         rows = models.Notification.all()
         if (wanted := unset_to_none(state)) is not None:
             rows = rows.filter(state=wanted)
-        return await paginate(rows, first or 20, unset_to_none(after), Notification.of)
+        return await paginate(rows, first, unset_to_none(after), Notification.of)

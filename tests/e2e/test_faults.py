@@ -150,3 +150,47 @@ async def _drop_mid_request(pg_url: str, send: Callable[[], object]) -> None:
         await asyncio.to_thread(thread.join, 30)
     finally:
         await locker.close()
+
+
+def test_smtp_outage_delays_emails_but_sends_each_once(
+    pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    from tests.notifications.mailbox import SmtpServer
+
+    smtp = SmtpServer()  # its port is chosen, but nothing listens there yet
+    mail = {"HOIST_EMAIL_BACKEND": "smtp", "HOIST_SMTP_HOST": "127.0.0.1",
+            "HOIST_SMTP_PORT": str(smtp.port), "HOIST_SMTP_TIMEOUT": "2",
+            "HOIST_EMAIL_RETRY_BASE_SECONDS": "0.5", **FAST_RELAY}
+    settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url, **mail}
+    notifications = "{ notifications(first: 50) { edges { node { recipient state attempts } } } }"
+    with running_server(tmp_path, **settings) as server, \
+            celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **mail):
+        admin = Api(server.url, server.token)
+        admin.catalog(approvals=1)
+        dev = admin.user("dev@example.com", ("BUILD_DEPLOY", "shop", "*"))
+        admin.user("ap1@example.com", ("ARTIFACT_PROMOTER", "shop", "prod"))
+        admin.user("ap2@example.com", ("ARTIFACT_PROMOTER", "shop", "*"))
+        [r] = dev.promote(admin.image("1.0"), ["prod"])
+        assert r["outcome"] == "AWAITING_APPROVAL"
+
+        def nodes() -> list[dict[str, object]]:
+            return [e["node"] for e in admin(notifications)["notifications"]["edges"]]
+
+        until(lambda: len(nodes()) == 2 and all(int(str(n["attempts"])) >= 1 for n in nodes()),
+              what="a failed first attempt at each email")
+        assert {n["state"] for n in nodes()} == {"PENDING"}, "kept for a retry, not failed"
+        smtp.start()
+        try:
+            until(lambda: {n["state"] for n in nodes()} == {"SENT"}, what="emails SENT")
+            until(lambda: asyncio.run(_jobs_not_done(pg_url)) == 0, what="outbox drained")
+            assert smtp.mailbox.recipients() == ["ap1@example.com", "ap2@example.com"]
+        finally:
+            smtp.stop()
+
+
+async def _jobs_not_done(pg_url: str) -> int:
+    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM outbox_jobs WHERE done_at IS NULL"))
+    finally:
+        await conn.close()

@@ -49,6 +49,8 @@ async def test_one_email_to_each_eligible_approver_and_nobody_else(
     assert mailbox.recipients() == eligible == ["approver2@example.com",
                                                 "approver@example.com"]
     assert all(len(m.rcpt_tos) == 1 for m in mailbox.received)  # nobody sees the others
+    for blocked in ("admin", "maker", "asker", "elsewhere", "gone"):
+        assert mailbox.to(f"{blocked}@example.com") == [], blocked
     rows = await notifications(request_id=request_id)
     assert [(r.event, r.state, r.attempts) for r in rows] == [
         (NotificationEvent.APPROVAL_REQUESTED, NotificationState.SENT, 1)] * 2

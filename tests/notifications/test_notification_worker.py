@@ -33,15 +33,15 @@ async def test_celery_worker_emails_approvers_then_the_requester(
     world: World, db_url: str, redis_url: str, tmp_path: Path, mailbox: Mailbox,
     smtp_server: SmtpServer, no_dispatcher: None,
 ) -> None:
-    # The worker reads its settings like any deployment: here from .env in its folder. It
-    # runs the periodic relay as `hoist worker` does by default, every half second: on
-    # SQLite shared by two processes, a job can meet "database is locked", and the relay
-    # is what hands such a job over again (SPEC §8).
-    (tmp_path / ".env").write_text(
-        f"HOIST_EMAIL_BACKEND=smtp\nHOIST_SMTP_HOST=127.0.0.1\n"
-        f"HOIST_SMTP_PORT={smtp_server.port}\nHOIST_SMTP_SECURITY=none\n"
-        f'HOIST_EMAIL_SENDER="{SENDER}"\nHOIST_PUBLIC_URL={PUBLIC_URL}\n'
-        "HOIST_OUTBOX_RELAY_AFTER_SECONDS=0.5\nHOIST_OUTBOX_RELAY_INTERVAL_SECONDS=0.5\n")
+    # The worker runs the periodic relay, as `hoist worker` does by default, every half
+    # second: on SQLite shared by two processes a job can meet "database is locked", and
+    # the relay is what hands such a job over again (SPEC §8).
+    settings = {
+        "HOIST_EMAIL_BACKEND": "smtp", "HOIST_SMTP_HOST": "127.0.0.1",
+        "HOIST_SMTP_PORT": str(smtp_server.port), "HOIST_SMTP_SECURITY": "none",
+        "HOIST_EMAIL_SENDER": SENDER, "HOIST_PUBLIC_URL": PUBLIC_URL,
+        "HOIST_OUTBOX_RELAY_AFTER_SECONDS": "0.5", "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "0.5",
+    }
     outbox.set_dispatcher(CeleryDispatcher(make_celery(redis_url)))
     await world.policy("careful", "prod", approver_count=1)
     image = await world.image()
@@ -52,7 +52,7 @@ async def test_celery_worker_emails_approvers_then_the_requester(
     async def all_done() -> bool:
         return not await OutboxJob.filter(done_at__isnull=True).exists()
 
-    with celery_worker(tmp_path, db_url, redis_url, "--beat"):
+    with celery_worker(tmp_path, db_url, redis_url, beat=True, **settings):
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
         request_id = int(r["request"]["id"])
         await eventually(lambda: received(2), what="the approvers' emails")

