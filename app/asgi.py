@@ -17,6 +17,7 @@ from app.graphql.schema import schema
 from app.graphql.view import ASSET_PACKAGES, HoistGraphQL
 from app.outbox.runner import job_runner
 from app.settings import get_settings
+from app.ui.routes import ui_routes
 
 log = logging.getLogger("hoist")
 
@@ -55,6 +56,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/assets/{package}/{path:path}", asset),
             Route("/healthz", health),
+            *ui_routes(),  # the dashboard: static files that use /graphql
         ],
         lifespan=lifespan,
     )

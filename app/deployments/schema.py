@@ -36,7 +36,7 @@ class Query:
         rows = models.Deployment.filter(application__name=application)
         if (env := unset_to_none(environment)) is not None:
             rows = rows.filter(environment__name=env)
-        return await paginate(rows, first or 20, unset_to_none(after), Deployment.of)
+        return await paginate(rows, first, unset_to_none(after), Deployment.of)
 
 
 @strawberry.type

@@ -53,10 +53,8 @@ async def _assess_one(pipeline: CdPipeline, environment: str, image: Image) -> A
 async def approve_deployment(access: Access, application: str, environment: str,
                              image_id: int) -> None:
     """A DEPLOYMENT_APPROVER's Image Deployment Approval of an image for the environment."""
-    access.require_view(application)
-    access.require_role(Role.DEPLOYMENT_APPROVER, application, environment)
-    pipeline = await pipeline_of(application, environment)
-    image = await _image_of(access, pipeline, image_id)
+    pipeline, image = await _target_and_image(access, Role.DEPLOYMENT_APPROVER, application,
+                                              environment, image_id)
     if access.user is None:
         raise DomainError(ErrorCode.VALIDATION, "the system does not approve deployments")
     if image.built_by_id == access.user_id:
@@ -74,11 +72,15 @@ async def approve_deployment(access: Access, application: str, environment: str,
                  environment=environment, image_id=image.id)
 
 
-async def _image_of(access: Access, pipeline: CdPipeline, image_id: int) -> Image:
+async def _target_and_image(access: Access, role: Role, application: str, environment: str,
+                            image_id: int) -> tuple[CdPipeline, Image]:
+    """FORBIDDEN without `role` on the pair (top-level); then the pipeline and the image."""
+    access.require_role(role, application, environment)
+    pipeline = await pipeline_of(application, environment)
     image = await get_visible_image(access, image_id)
     if image.application_id != pipeline.application_id:
         raise not_found(f"no image with id {image_id} in this application", "imageId")
-    return image
+    return pipeline, image
 
 
 async def _approved_the_promotion(user_id: int | None, request: PromotionRequest) -> bool:
@@ -89,10 +91,8 @@ async def _approved_the_promotion(user_id: int | None, request: PromotionRequest
 async def deploy_image(access: Access, application: str, environment: str,
                        image_id: int) -> Deployment:
     """Deploy after the checks of SPEC §6, in order; the executor runs it after commit."""
-    access.require_view(application)
-    access.require_role(Role.BUILD_DEPLOY, application, environment)
-    pipeline = await pipeline_of(application, environment)
-    image = await _image_of(access, pipeline, image_id)
+    pipeline, image = await _target_and_image(access, Role.BUILD_DEPLOY, application,
+                                              environment, image_id)
     assessment = await _assess_one(pipeline, environment, image)
     if not assessment.deployable:
         code, reason = assessment.failures[0]

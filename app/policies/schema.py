@@ -8,8 +8,8 @@ from app.accounts.schema import DeletePayload, deleted_payload
 from app.errors import ErrorCollector, validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, unset_to_none
+from app.policies import cel, models, service
 from app.policies import manifest as manifests
-from app.policies import models, service
 from app.policies.types import PolicyBinding, PromotionPolicy
 
 
@@ -103,6 +103,13 @@ class Query:
         if policy is not None:
             rows = rows.filter(policy__name=policy)
         return [PolicyBinding.of(b) for b in await rows.order_by("id")]
+
+    @strawberry.field(description="Check a CEL condition without saving anything: null when "
+                      "it may be saved, else the message saving it would give (editors call "
+                      "this as the user types).")
+    async def validate_condition(self, info: Info, expression: str) -> str | None:
+        await info.context.access()  # signed in: it costs CPU, so not for anonymous callers
+        return cel.validate_condition(expression)
 
 
 def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:

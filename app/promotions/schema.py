@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import strawberry
 
@@ -93,7 +94,7 @@ class Query:
                                 f"{src.environment!r}", "source.environment")
             passed = await repository.images_passed_at(wf.id, pipeline.environment_id)
             images = images.filter(id__in=passed)
-        return await paginate(images, first or 20, unset_to_none(after), Image.of)
+        return await paginate(images, first, unset_to_none(after), Image.of)
 
     @strawberry.field(description="The workflow's environments that have a promotion policy.")
     async def promotion_targets(
@@ -141,17 +142,22 @@ class Query:
         self, info: Info, application: str | None = UNSET,
         target_environment: str | None = UNSET, pending_with_me: bool | None = True,
         first: int | None = 20, after: str | None = UNSET,
+        workflow: Annotated[str | None, strawberry.argument(
+            description="Only requests for images of this workflow (with `application`)."
+        )] = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
         rows = repository.visible(models.PromotionRequest.filter(
             status=models.PromotionStatus.AWAITING_APPROVAL), access)
         if (app := unset_to_none(application)) is not None:
             rows = rows.filter(application__name=app)
+        if (wf := unset_to_none(workflow)) is not None:
+            rows = rows.filter(image__workflow__name=wf)
         if (env := unset_to_none(target_environment)) is not None:
             rows = rows.filter(target_environment__name=env)
         if pending_with_me is not False:
             rows = repository.pending_with(access, rows)
-        return await paginate(rows, first or 20, unset_to_none(after), PromotionRequest.of)
+        return await paginate(rows, first, unset_to_none(after), PromotionRequest.of)
 
     @strawberry.field(description="Promotion requests of the applications you can see.")
     async def promotion_requests(
@@ -165,7 +171,7 @@ class Query:
             rows = rows.filter(application__name=app)
         if (statuses := unset_to_none(status)) is not None:
             rows = rows.filter(status__in=list(statuses))
-        return await paginate(rows, first or 20, unset_to_none(after), PromotionRequest.of)
+        return await paginate(rows, first, unset_to_none(after), PromotionRequest.of)
 
     @strawberry.field(description="One request; null when unknown or not visible to you.")
     async def promotion_request(self, info: Info, id: strawberry.ID) -> PromotionRequest | None:

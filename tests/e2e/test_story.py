@@ -19,7 +19,8 @@ from tests.support.http_api import Api
 from tests.support.live_server import HOIST, LiveServer, running_server, server_env
 from tests.support.processes import PrivateRedis, celery_worker
 
-APPROVAL_SUBJECT = "Image promotion approval requested | Application: shop | Target environment: prod"
+APPROVAL_SUBJECT = ("Image promotion approval requested | Application: shop | "
+                    "Target environment: prod")
 MANIFEST = """apiVersion: v1
 kind: artifactPromotionPolicy
 spec:

@@ -1,0 +1,1 @@
+"""The web dashboard: static HTML, CSS and JavaScript modules that use only /graphql."""

@@ -1,0 +1,30 @@
+// A connection list that grows with "Load more", following pageInfo.endCursor.
+import { busy, errorSlot, h, showError } from "./dom.js";
+
+// load(after) → a connection; each node goes through renderNode(node, list).
+export async function pagedList({ container, load, renderNode, empty = "Nothing here." }) {
+  const list = h("div", { class: "list" });
+  const more = h("button", { class: "secondary", hidden: true }, "Load more");
+  const slot = errorSlot();
+  const footer = h("div", { class: "pager" }, more, h("span", { class: "muted count" }), slot);
+  container.replaceChildren(list, footer);
+  let after = null;
+  let shown = 0;
+
+  async function page() {
+    const connection = await load(after);
+    for (const edge of connection.edges) renderNode(edge.node, list);
+    shown += connection.edges.length;
+    after = connection.pageInfo.endCursor ?? after;
+    more.hidden = !connection.pageInfo.hasNextPage;
+    footer.querySelector(".count").textContent = connection.totalCount
+      ? `${shown} of ${connection.totalCount} shown` : "";
+    if (!connection.totalCount) list.replaceChildren(h("p", { class: "muted empty" }, empty));
+  }
+  more.addEventListener("click", () => busy(more, slot, page));
+  try {
+    await page();
+  } catch (error) {
+    showError(slot, error);
+  }
+}

@@ -1,0 +1,39 @@
+// Promotion policies (super-admins): the list, with where each one applies.
+import { gql } from "./api.js";
+import { clear, h, loading, pageTitle } from "./dom.js";
+import { href } from "./router.js";
+import { me } from "./session.js";
+
+export const POLICY_FIELDS = `name description passCondition failCondition approverCount
+  allowRequestFromApprove allowImageBuilderFromApprove allowApproverFromDeploy version
+  bindings { appName envName }`;
+
+export async function renderPolicies(view) {
+  const title = pageTitle("Promotion policies");
+  if (!me().superAdmin) {
+    clear(view, title, h("p", { class: "muted" }, "Policies are managed by super-admins."));
+    return;
+  }
+  clear(view, title, loading());
+  const { promotionPolicies } = await gql(`{ promotionPolicies { ${POLICY_FIELDS} } }`);
+  const code = (text) => (text ? h("code", {}, text) : h("span", { class: "muted" }, "—"));
+  const flags = (p) => [
+    p.allowRequestFromApprove && "requester may approve",
+    p.allowImageBuilderFromApprove && "builder may approve",
+    p.allowApproverFromDeploy && "approver may deploy",
+  ].filter(Boolean).join(", ") || "—";
+  clear(view, title,
+    h("p", {}, h("a", { class: "button primary", href: href("new-policy") }, "New policy")),
+    promotionPolicies.length ? h("table", { class: "table policies" },
+      h("thead", {}, h("tr", {}, ["Name", "Pass condition", "Fail condition", "Approvals",
+        "Allowed", "Version", "Applied to"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, promotionPolicies.map((p) => h("tr", { "data-policy": p.name },
+        h("td", {}, h("a", { href: href("policies", p.name) }, p.name),
+          p.description && h("div", { class: "muted small" }, p.description)),
+        h("td", {}, code(p.passCondition)), h("td", {}, code(p.failCondition)),
+        h("td", {}, String(p.approverCount)), h("td", { class: "small" }, flags(p)),
+        h("td", {}, `v${p.version}`),
+        h("td", { class: "small" }, p.bindings.map((b) => `${b.appName}/${b.envName}`)
+          .join(", ") || "—")))))
+      : h("p", { class: "muted empty" }, "No policy yet. Without one, nothing can be promoted."));
+}

@@ -1,0 +1,59 @@
+// One promotion request (emails link here): its story so far, and what you can do now.
+import { gql } from "./api.js";
+import { badge, busy, clear, errorSlot, h, loading, pageTitle, when } from "./dom.js";
+import { imageSummary, sourceText } from "./image.js";
+import { approvalsText, approve, cancelControl, decisionLine, isMine, rejectControl,
+  REQUEST_FIELDS } from "./requests.js";
+import { href } from "./router.js";
+
+const REQUEST = `query($id: ID!) { promotionRequest(id: $id) { ${REQUEST_FIELDS} } }`;
+
+export async function renderRequest(view, { id }) {
+  const title = () => pageTitle(h("a", { href: "#/" }, "Applications"), `Request #${id}`);
+  clear(view, title(), loading());
+  const { promotionRequest: r } = await gql(REQUEST, { id });
+  if (!r) {
+    clear(view, title(), h("p", { class: "error" },
+      `No promotion request #${id}, or it is of an application you hold no role on.`));
+    return;
+  }
+  const notices = h("div", { class: "notices", "aria-live": "polite" });
+  const decided = async (results) => {
+    await renderRequest(view, { id });
+    view.querySelector(".notices").append(...results.map(decisionLine));
+  };
+  const facts = [
+    ["Status", badge(r.status, r.status.toLowerCase())],
+    ["Application", h("a", { href: href("apps", r.application.name) }, r.application.name)],
+    ["From", sourceText(r.source)],
+    ["To", r.targetEnvironment.name],
+    ["Requested by", [r.requestedBy.name, " ", when(r.createdAt)]],
+    ["Comment", r.comment ?? "—"],
+    ["Policy", r.policy ? `${r.policy.name} (version ${r.policyVersion})` : "deleted"],
+    ["Approvals", [approvalsText(r), r.approvals.length > 0 && h("ul", { class: "plain" },
+      r.approvals.map((a) => h("li", {}, a.user.name, " ", when(a.at),
+        a.comment ? ` — ${a.comment}` : "")))]],
+    r.rejection && ["Rejected", [r.rejection.user.name, " ", when(r.rejection.at), ": ",
+      r.rejection.comment ?? ""]],
+    r.staleReason && ["Stale because", r.staleReason],
+    r.promotedAt && ["Promoted", when(r.promotedAt)],
+    r.autoDeployBlockedReason && ["Not deployed automatically", r.autoDeployBlockedReason],
+  ].filter(Boolean);
+  const actions = h("div", { class: "actions" });
+  if (r.status === "AWAITING_APPROVAL") {
+    if (r.canApprove) {
+      const button = h("button", { class: "primary" }, "Approve");
+      const slot = errorSlot();
+      button.addEventListener("click", () => busy(button, slot, async () =>
+        decided(await approve([r.id], null))));
+      actions.append(button, slot, rejectControl(r, decided));
+    } else {
+      actions.append(h("span", { class: "muted" }, r.cannotApproveReason ?? ""));
+    }
+    if (isMine(r)) actions.append(cancelControl(r, decided));
+  }
+  clear(view, title(), notices,
+    h("section", { class: "card" }, imageSummary(r.image),
+      h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+      actions));
+}

@@ -1,0 +1,262 @@
+"""The dashboard at /ui, clicked through in headless Chromium against the real server.
+
+Each screen is photographed on the way (see `shoot`): `make screenshots` refreshes the
+README's pictures from these tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import Locator, Page, expect
+
+from tests.ui.conftest import Shoot, SignIn
+from tests.ui.scenario import Shop
+
+
+def card(page: Page | Locator, tag: str) -> Locator:
+    return page.locator(f'.image-card[data-tag="{tag}"]')
+
+
+def test_pages_are_static_files_with_a_strict_policy(shop: Shop) -> None:
+    with httpx.Client(base_url=shop.url) as http:
+        shell = http.get("/ui/")
+        module = http.get("/ui/static/js/api.js")
+        linked = http.get("/ui/requests/7")  # the link in approval emails
+        assert http.get("/ui", follow_redirects=False).headers["location"] == "/ui/"
+        assert http.get("/ui/static/js/missing.js").status_code == 404
+    assert shell.status_code == 200 and '<script type="module"' in shell.text
+    assert "script-src 'self'" in shell.headers["content-security-policy"]
+    assert module.headers["content-type"].startswith("text/javascript")
+    assert "script-src 'self'" in module.headers["content-security-policy"]
+    assert linked.status_code == 200 and linked.text == shell.text
+
+
+def test_sign_in_out_and_an_unaccepted_token(
+    shop: Shop, sign_in: SignIn, shoot: Shoot
+) -> None:
+    page = sign_in(shop.tokens["sam"])
+    expect(page.locator(".who")).to_have_text("Sam Signout (sam@example.com)")
+    expect(page.get_by_role("link", name="shop")).to_be_visible()
+    expect(page.get_by_role("link", name="Policies")).to_have_count(0)  # not a super-admin
+    shoot(page, "02-applications")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    assert page.evaluate("sessionStorage.length") == 0
+
+    page.get_by_label("API token").fill("hoist_not-a-real-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_contain_text("Your token was not accepted")
+    shoot(page, "01-sign-in")
+
+    # A token revoked while signed in: the next request brings the sign-in back.
+    page.get_by_label("API token").fill(shop.tokens["sam"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="shop")).to_be_visible()
+    shop.api("mutation($id: ID!) { revokeApiToken(id: $id) { deleted errors { message } } }",
+             shop.admin, id=shop.token_ids["sam"])
+    page.get_by_role("link", name="shop").click()
+    expect(page.get_by_role("status")).to_contain_text("Your token was not accepted")
+    expect(page.get_by_label("API token")).to_be_visible()
+
+
+def test_promote_from_ci_approve_deploy_and_see_history(
+    shop: Shop, sign_in: SignIn, shoot: Shoot
+) -> None:
+    dana = sign_in(shop.tokens["dana"])
+    dana.get_by_role("link", name="shop").click()
+    workflow = dana.locator('[data-workflow="main"]')
+    nodes = workflow.locator(".node.env")
+    expect(nodes).to_have_count(3)
+    expect(nodes.locator(".node-name")).to_have_text(["dev", "staging", "prod"])  # tree order
+    expect(workflow.locator('[data-env="dev"] .last-deployed')).to_contain_text("1.4.1")
+    expect(workflow.locator('[data-env="prod"] .last-deployed')).to_have_text("nothing deployed")
+    shoot(dana, "03-build-deploy")
+
+    # Promote 1.4.1 from CI straight to prod: the policy wants one approval.
+    workflow.get_by_role("button", name="Promote").click()
+    dialog = dana.get_by_role("dialog")
+    expect(dialog.locator(".image-card")).to_have_count(3)
+    expect(card(dialog, "1.5.0-rc1").locator(".commit")).to_contain_text(
+        "Try <b>new</b> search <img src=x>")  # markup from the API shows as text
+    expect(dialog.locator(".commit b")).to_have_count(0)
+    promote_to = dialog.get_by_role("button", name="Promote to…")
+    expect(promote_to).to_be_disabled()
+    card(dialog, "1.4.1").get_by_role("button", name="Select").click()
+    expect(card(dialog, "1.4.1")).to_have_class(re.compile("selected"))
+    shoot(dana, "04-promote-select-image")
+    promote_to.click()
+    prod = dialog.locator('.target[data-env="prod"]')
+    expect(prod).to_contain_text("needs 1 approval(s)")
+    expect(prod).to_contain_text("Can approve: Avery Approver")
+    prod.get_by_role("checkbox").check()
+    dialog.get_by_label("Comment").fill("VAT hotfix for the invoice run")
+    shoot(dana, "05-promote-to")
+    dialog.get_by_role("button", name="Promote Image").click()
+    expect(dialog.locator('.result[data-env="prod"]')).to_contain_text("AWAITING_APPROVAL")
+    request_link = dialog.locator('.result[data-env="prod"] a')
+    request_id = re.sub(r"\D", "", request_link.inner_text())
+
+    # The rc image is blocked by the policy's fail condition, and the preview says so.
+    dialog.get_by_role("button", name="← Back to images").click()
+    card(dialog, "1.5.0-rc1").get_by_role("button", name="Select").click()
+    promote_to.click()
+    blocked = dialog.locator('.target[data-env="prod"]')
+    expect(blocked).to_contain_text("blocked by policy")
+    expect(blocked).to_contain_text('"rc" in imageLabels')
+    expect(blocked.get_by_role("checkbox")).to_be_disabled()
+    shoot(dana, "06-promote-blocked")
+
+    # The requester sees the request pending, with Cancel but without approving.
+    dialog.get_by_role("tab", name="Approval Pending").click()
+    dialog.get_by_label("Only those pending with me").uncheck()
+    mine = dialog.locator(f'tr[data-request="{request_id}"]')
+    expect(mine).to_contain_text("0/1 approval(s)")
+    expect(mine.get_by_role("button", name="Cancel request")).to_be_visible()
+    expect(mine.get_by_role("button", name="Reject")).to_have_count(0)
+    dialog.get_by_role("button", name="Close").click()
+
+    # Avery approves in a browser of her own.
+    avery = sign_in(shop.tokens["avery"])
+    avery.get_by_role("link", name="shop").click()
+    avery.locator('[data-workflow="main"]').get_by_role("button", name="Promote").click()
+    dialog = avery.get_by_role("dialog")
+    dialog.get_by_role("tab", name="Approval Pending").click()
+    row = dialog.locator(f'tr[data-request="{request_id}"]')
+    expect(row).to_contain_text("CI")
+    expect(row).to_contain_text("Dana Developer")
+    expect(row).to_contain_text("you can approve")
+    expect(dialog.locator(".comment")).to_contain_text("VAT hotfix for the invoice run")
+    shoot(avery, "07-approval-pending")
+    dialog.get_by_role("button", name="Approve for…").click()
+    expect(dialog.get_by_role("checkbox", name="prod")).to_be_checked()
+    dialog.get_by_role("button", name="Approve", exact=True).click()
+    expect(dialog.locator(".notice")).to_contain_text("PROMOTING")
+    expect(dialog.locator(".empty")).to_have_text("Nothing is waiting for your approval.")
+    shop.eventually(lambda: shop.request_status(request_id) == "PROMOTED", "the promotion")
+
+    # Dana deploys the promoted image to prod.
+    dana.goto(f"{shop.url}/ui/#/apps/shop/envs/prod/deploy")
+    promoted = card(dana, "1.4.1")
+    expect(promoted.locator(".promoted")).to_have_text(
+        f"promoted from CI · request #{request_id} · approved by Avery Approver")
+    promoted.get_by_role("button", name="Deploy").click()
+    expect(dana.locator(".notice")).to_contain_text("Deploying 1.4.1 to prod")
+    shoot(dana, "08-deploy")
+    shop.eventually(lambda: shop.deployments("prod")[0]["status"] == "SUCCEEDED",
+                    "the deployment to prod")
+
+    dana.get_by_role("link", name="see Deployment History").click()
+    entry = dana.locator(".history-row").first
+    expect(entry).to_contain_text("1.4.1")
+    expect(entry).to_contain_text("SUCCEEDED")
+    expect(entry).to_contain_text("by Dana Developer")
+    expect(entry.locator(".promoted")).to_have_text(
+        f"promoted from CI · request #{request_id} · approved by Avery Approver")
+    shoot(dana, "09-history")
+
+    # The email's link to the request opens the request page.
+    dana.goto(f"{shop.url}/ui/requests/{request_id}")
+    expect(dana.locator(".facts")).to_contain_text("PROMOTED")
+    expect(dana.locator(".facts")).to_contain_text("1/1 approval(s)")
+
+
+def test_images_that_cannot_deploy_say_why(shop: Shop, sign_in: SignIn, shoot: Shoot) -> None:
+    dana = sign_in(shop.tokens["dana"])
+    dana.goto(f"{shop.url}/ui/#/apps/shop/envs/dev/deploy")
+    rc = card(dana, "1.5.0-rc1")
+    expect(rc.locator(".reasons")).to_contain_text("blocked by the filter condition of dev")
+    expect(rc.get_by_role("button", name="Deploy")).to_be_disabled()
+
+    dana.goto(f"{shop.url}/ui/#/apps/shop/envs/staging/deploy")
+    image = card(dana, "1.4.0")
+    expect(image.locator(".reasons")).to_have_text("needs 1 deployment approval(s), has 0")
+    expect(image.locator(".approvals")).to_have_text("deployment approvals 0/1")
+    expect(image.get_by_role("button", name="Deploy")).to_be_disabled()
+    expect(image.get_by_role("button", name="Approve deployment")).to_have_count(0)
+    shoot(dana, "10-deploy-reasons")
+
+    gale = sign_in(shop.tokens["gale"])
+    gale.goto(f"{shop.url}/ui/#/apps/shop/envs/staging/deploy")
+    card(gale, "1.4.0").get_by_role("button", name="Approve deployment").click()
+    expect(card(gale, "1.4.0").locator(".approvals")).to_have_text("deployment approvals 1/1")
+    expect(card(gale, "1.4.0").get_by_role("button", name="Deploy")).to_have_count(0)
+
+    dana.reload()
+    expect(card(dana, "1.4.0").get_by_role("button", name="Deploy")).to_be_enabled()
+
+
+def test_super_admin_writes_a_policy_with_live_validation(
+    shop: Shop, sign_in: SignIn, shoot: Shoot
+) -> None:
+    admin = sign_in(shop.admin)
+    admin.get_by_role("link", name="Policies").click()
+    row = admin.locator('tr[data-policy="prod-hotfix"]')
+    expect(row).to_contain_text("shop/staging, shop/prod")
+    expect(row).to_contain_text('"rc" in imageLabels')
+
+    admin.get_by_role("link", name="New policy").click()
+    admin.get_by_label("Name").fill("tagged-releases")
+    admin.get_by_label("Description").fill("Only version tags")
+    passing = admin.get_by_label("Pass condition (CEL): the image must meet it")
+    passing.press_sequentially('containerImageTag.startsWith("v"')
+    message = admin.locator(".field", has=passing).locator(".error")
+    expect(message).to_contain_text("column")
+    admin.get_by_label("Approvals needed").fill("2")
+    shoot(admin, "12-policy-form")
+    admin.get_by_role("button", name="Create policy").click()
+    expect(message).to_contain_text("passCondition")  # the server refused it too
+
+    passing.press("End")
+    passing.press_sequentially(")")
+    expect(admin.locator(".field", has=passing).locator(".ok")).to_have_text("✓ valid")
+    admin.get_by_role("button", name="Create policy").click()
+    expect(admin.get_by_role("heading", name="Applied to")).to_be_visible()
+
+    pair = admin.locator('[data-pair="shop/dev"]')
+    pair.get_by_role("checkbox").check()
+    admin.get_by_role("button", name="Apply tagged-releases").click()
+    expect(admin.locator('[data-pair="shop/dev"]')).to_contain_text("policy: tagged-releases")
+
+    admin.get_by_role("link", name="Promotion policies").click()
+    expect(admin.locator('tr[data-policy="tagged-releases"]')).to_contain_text("shop/dev")
+    shoot(admin, "11-policies")
+
+
+def test_reject_needs_a_reason_and_the_requester_may_cancel(
+    shop: Shop, sign_in: SignIn
+) -> None:
+    promote = ("mutation($image: ID!, $env: String!) { promoteImage(imageId: $image, "
+               "source: {type: CI}, targetEnvironments: [$env]) { results { request { id } } } }")
+    ids = {env: shop.api(promote, shop.tokens["dana"], image=shop.images["1.4.0"], env=env)
+           ["promoteImage"]["results"][0]["request"]["id"] for env in ("staging", "prod")}
+
+    avery = sign_in(shop.tokens["avery"])
+    avery.get_by_role("link", name="shop").click()
+    avery.get_by_role("button", name="Promote").click()
+    dialog = avery.get_by_role("dialog")
+    dialog.get_by_role("tab", name="Approval Pending").click()
+    dialog.get_by_label("Show requests").select_option("staging")
+    row = dialog.locator(f'tr[data-request="{ids["staging"]}"]')
+    expect(dialog.locator(f'tr[data-request="{ids["prod"]}"]')).to_have_count(0)
+    row.get_by_role("button", name="Reject").click()
+    row.get_by_role("button", name="Confirm reject").click()
+    expect(row.get_by_role("alert")).to_have_text("Give a reason: the requester will read it.")
+    row.get_by_label("Reason for rejecting").fill("1.4.0 lacks the VAT fix")
+    row.get_by_role("button", name="Confirm reject").click()
+    expect(dialog.locator(".notice")).to_contain_text("REJECTED")
+    assert shop.request_status(ids["staging"]) == "REJECTED"
+
+    dana = sign_in(shop.tokens["dana"])
+    dana.get_by_role("link", name="shop").click()
+    dana.get_by_role("button", name="Promote").click()
+    dialog = dana.get_by_role("dialog")
+    dialog.get_by_role("tab", name="Approval Pending").click()
+    dialog.get_by_label("Only those pending with me").uncheck()
+    dialog.locator(f'tr[data-request="{ids["prod"]}"]').get_by_role(
+        "button", name="Cancel request").click()
+    expect(dialog.locator(".notice")).to_contain_text("CANCELLED")
+    expect(dialog.locator(f'tr[data-request="{ids["prod"]}"]')).to_have_count(0)
+    assert shop.request_status(ids["prod"]) == "CANCELLED"
