@@ -285,6 +285,67 @@ class Api:
         return data
 
 
+Cpu = tuple[float, dict[int, float], dict[int, float]]  # server; worker's and Postgres' by pid
+
+
+class CpuMeter:
+    """CPU time used by `hoist serve`, by `hoist worker` (its process group: Celery's pool
+    children too) and by the Postgres backends of the bench's database.
+
+    Unlike wall-clock figures it hardly moves when other work shares the machine, so it is
+    the figure to compare between runs (Linux: read from /proc).
+    """
+
+    def __init__(self, server_pid: int, worker_pid: int, database_url: str) -> None:
+        self.server_pid = server_pid
+        self.worker_pid = worker_pid  # also its process group: started in a session of its own
+        self.database_url = database_url
+        self.db: asyncpg.Connection | None = None
+
+    async def open(self) -> None:
+        self.db = await asyncpg.connect(self.database_url)
+
+    async def close(self) -> None:
+        if self.db is not None:
+            await self.db.close()
+
+    @staticmethod
+    def _stat(pid: int | str) -> list[str]:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:  # gone (a closed connection's backend) or not Linux
+            return []
+        return stat.rsplit(")", 1)[1].split()  # fields after the command name
+
+    @classmethod
+    def _cpu(cls, pid: int) -> float:
+        fields = cls._stat(pid)
+        if not fields:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def _group(self) -> dict[int, float]:
+        pids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit()]
+        return {pid: self._cpu(pid) for pid in pids
+                if (fields := self._stat(pid)) and fields[2] == str(self.worker_pid)}
+
+    async def sample(self) -> Cpu:
+        assert self.db is not None
+        pids = await self.db.fetch("SELECT pid FROM pg_stat_activity WHERE datname = "
+                                   "current_database() AND pid <> pg_backend_pid()")
+        return (self._cpu(self.server_pid), self._group(),
+                {r["pid"]: self._cpu(r["pid"]) for r in pids})
+
+    async def since(self, before: Cpu) -> tuple[float, float, float]:
+        """(server, worker, Postgres) CPU seconds since `before`."""
+        server, worker, backends = await self.sample()
+
+        def grown(now: dict[int, float], then: dict[int, float]) -> float:
+            return sum(cpu - then.get(pid, 0.0) for pid, cpu in now.items())
+
+        return server - before[0], grown(worker, before[1]), grown(backends, before[2])
+
+
 ME = "{ me { id } }"
 
 CREATE_APPLICATION = """
@@ -387,6 +448,7 @@ class World:
     api: Api
     http: httpx.AsyncClient
     admin: str
+    meter: CpuMeter
     tokens: dict[str, str] = field(default_factory=dict)
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None,
@@ -480,6 +542,9 @@ class Rate:
     count: int
     seconds: float
     latencies: list[float]
+    server_cpu: float  # seconds, all calls
+    worker_cpu: float
+    postgres_cpu: float
 
     @property
     def per_second(self) -> float:
@@ -488,10 +553,16 @@ class Rate:
     def line(self, baseline: Rate | None = None) -> str:
         ratio = f"{self.per_second / baseline.per_second:9.2f}x" if baseline else f"{'':10}"
         return (f"{self.name:28}{self.count:>7,}{self.per_second:>10.1f}/s{ratio}"
-                f"{ms(percentile(self.latencies, 50))}{ms(percentile(self.latencies, 95))}")
+                f"{ms(percentile(self.latencies, 50))}{ms(percentile(self.latencies, 95))}"
+                f"{ms(self.server_cpu / self.count)}{ms(self.worker_cpu / self.count)}"
+                f"{ms(self.postgres_cpu / self.count)}")
 
 
-async def rate(api: Api, token: str, name: str, clients: int,
+RATE_HEADER = (f"{'':28}{'calls':>7}{'rate':>12}{'vs me':>10}{'p50':>11}{'p95':>11}"
+               f"{'CPU: server':>14}{'worker':>11}{'Postgres':>11}  (per call)")
+
+
+async def rate(api: Api, meter: CpuMeter, token: str, name: str, clients: int,
                calls: Sequence[Callable[[httpx.AsyncClient], Awaitable[Any]]]) -> Rate:
     """Run `calls` with `clients` concurrent clients; wall-clock rate and per-call latency."""
     queue: asyncio.Queue[Callable[[httpx.AsyncClient], Awaitable[Any]]] = asyncio.Queue()
@@ -512,10 +583,12 @@ async def rate(api: Api, token: str, name: str, clients: int,
     ready = asyncio.Event()
     tasks = [asyncio.create_task(client()) for _ in range(clients)]
     await asyncio.sleep(0.2)
+    cpu = await meter.sample()
     started = time.perf_counter()
     ready.set()
     await asyncio.gather(*tasks)
-    return Rate(name, len(calls), time.perf_counter() - started, latencies)
+    seconds = time.perf_counter() - started
+    return Rate(name, len(calls), seconds, latencies, *await meter.since(cpu))
 
 
 async def throughput(world: World, sizes: Sizes) -> list[Rate]:
@@ -530,7 +603,7 @@ async def throughput(world: World, sizes: Sizes) -> list[Rate]:
     async def me(http: httpx.AsyncClient) -> None:
         await api(http, promoter, ME)
 
-    baseline = await rate(api, promoter, "{ me { id } }", sizes.clients,
+    baseline = await rate(api, world.meter, promoter, "{ me { id } }", sizes.clients,
                           [me] * sizes.trivial_requests)
 
     request_ids: list[str] = []
@@ -545,7 +618,7 @@ async def throughput(world: World, sizes: Sizes) -> list[Rate]:
                 request_ids.append(result["request"]["id"])
         return call
 
-    promoted = await rate(api, promoter, "promoteImage (1 target)", sizes.clients,
+    promoted = await rate(api, world.meter, promoter, "promoteImage (1 target)", sizes.clients,
                           [promote(i) for i in images])
 
     def approve(request_id: str) -> Callable[[httpx.AsyncClient], Awaitable[None]]:
@@ -555,9 +628,9 @@ async def throughput(world: World, sizes: Sizes) -> list[Rate]:
             outcomes[f"approve:{outcome}"] = outcomes.get(f"approve:{outcome}", 0) + 1
         return call
 
-    approved = await rate(api, approver, "approvePromotionRequests (1)", sizes.clients,
+    approved = await rate(api, world.meter, approver, "approvePromotionRequests (1)", sizes.clients,
                           [approve(i) for i in request_ids])
-    print(f"{'':28}{'calls':>7}{'rate':>12}{'vs me':>10}{'p50':>11}{'p95':>11}")
+    print(RATE_HEADER)
     print(baseline.line())
     print(promoted.line(baseline))
     print(approved.line(baseline))
@@ -618,6 +691,25 @@ CLOSED = (("PROMOTED", 60), ("REJECTED", 15), ("STALE", 10), ("CANCELLED", 15))
 
 
 @dataclass
+class Rows:
+    """Rows for COPY, with the ids they will have."""
+
+    next_ids: dict[str, int]
+    images: list[tuple[Any, ...]] = field(default_factory=list)
+    requests: list[tuple[Any, ...]] = field(default_factory=list)
+    decisions: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def new_id(self, table: str) -> int:
+        self.next_ids[table] += 1
+        return self.next_ids[table]
+
+    def decide(self, request_id: int, user_id: int, kind: str, at: datetime,
+               comment: str | None = None) -> None:
+        self.decisions.append((self.new_id("promotion_decisions"), request_id, user_id, kind,
+                               comment, at + timedelta(minutes=10)))
+
+
+@dataclass
 class BulkLoader:
     """Realistic promotion requests straight into Postgres with COPY: 20 applications,
     2-3 targets each under two policies, several requesters and builders, approvals so far;
@@ -632,89 +724,17 @@ class BulkLoader:
         add = awaiting - self.awaiting
         if add <= 0:
             return
-        ids = {t: await db.fetchval(f"SELECT COALESCE(MAX(id), 0) FROM {t}")
-               for t in ("images", "promotion_requests", "promotion_decisions")}
-        images: list[tuple[Any, ...]] = []
-        requests: list[tuple[Any, ...]] = []
-        decisions: list[tuple[Any, ...]] = []
-        c = self.catalog
-        svc_ids = [c.apps[name] for name in svc_names()]
-        people = [c.users[f"dev{n}"] for n in range(5)]
-        reviewer, lead, lead2 = c.users["reviewer"], c.users["lead"], c.users["lead2"]
-        # The pairs the reviewer holds ARTIFACT_PROMOTER on (see set_up).
-        reviewer_pairs = {(c.apps[svc_names()[0]], c.envs["prod"]),
-                          (c.apps[svc_names()[1]], c.envs["prod"])} | {
-            pair for pair in c.pairs if pair[0] == c.apps[svc_names()[2]]}
-        start = datetime.now(UTC) - timedelta(days=90)
-        total = 2 * add  # awaiting ones, then as many closed ones
-        made = {"AWAITING_APPROVAL": 0, "closed": 0}
-        while made["AWAITING_APPROVAL"] < add or made["closed"] < add:
-            # Open and closed requests interleave, as they do over months of use.
-            left_open = add - made["AWAITING_APPROVAL"]
-            open_now = self.rng.random() * (left_open + add - made["closed"]) < left_open
-            app_id = self.rng.choice(svc_ids)
-            targets = [env for (a, env) in c.pairs if a == app_id]
-            ids["images"] += 1
-            image_id = ids["images"]
-            at = start + timedelta(seconds=(made["AWAITING_APPROVAL"] + made["closed"])
-                                   * 90 * 86400 / total)
-            roll = self.rng.random()
-            builder = c.users["ci-bot"] if roll < 0.8 else reviewer if roll < 0.85 else None
-            tag = f"{image_id // 1000}.{image_id % 1000 // 10}.{image_id % 10}"
-            app_name = next(n for n, i in c.apps.items() if i == app_id)
-            images.append((
-                image_id, app_id, c.workflows[app_id],
-                f"registry.example.com/{app_name}:{tag}", None,
-                json.dumps(self.rng.sample(["stable", "release-1.2", "canary", "hotfix"], 2)),
-                json.dumps([{"repo": f"https://git.example.com/{app_name}", "branch": "main",
-                             "commitHash": f"{image_id:040x}", "commitMessage": "change",
-                             "author": "dev@example.com"}]),
-                builder, at))
-            for env_id in self.rng.sample(targets, self.rng.choice((1, 1, 2))):
-                kind = "AWAITING_APPROVAL" if open_now else "closed"
-                if made[kind] >= add:
-                    break
-                made[kind] += 1
-                ids["promotion_requests"] += 1
-                rid = ids["promotion_requests"]
-                status = "AWAITING_APPROVAL" if open_now else self.rng.choices(
-                    [s for s, _ in CLOSED], [w for _, w in CLOSED])[0]
-                policy_id, policy_name, required, version = c.pairs[(app_id, env_id)]
-                source_env = c.parents[(app_id, env_id)] if self.rng.random() < 0.3 else None
-                requester = reviewer if self.rng.random() < 0.05 else self.rng.choice(people)
-                requests.append((
-                    rid, image_id, app_id, c.workflows[app_id],
-                    "ENVIRONMENT" if source_env else "CI", source_env, env_id, status,
-                    f"{image_id}:{env_id}" if status in ("AWAITING_APPROVAL", "PROMOTED")
-                    else None,
-                    requester, "hotfix for the incident", policy_id, policy_name, version,
-                    required, json.dumps({"variables": {"containerImageTag": tag},
-                                          "eligible": True, "passCondition": None,
-                                          "failCondition": None}),
-                    "its policy changed" if status == "STALE" else None, at, at,
-                    at + timedelta(minutes=30) if status == "PROMOTED" else None))
-                second = reviewer if (app_id, env_id) in reviewer_pairs else lead2
-                approvers: list[int] = []
-                if status == "PROMOTED":
-                    approvers = [lead, second][:required]
-                elif status == "AWAITING_APPROVAL" and required > 1:
-                    roll = self.rng.random()
-                    approvers = [lead] if roll < 0.3 else [second] if roll < 0.4 else []
-                for user in approvers:
-                    ids["promotion_decisions"] += 1
-                    decisions.append((ids["promotion_decisions"], rid, user, "APPROVE", None,
-                                      at + timedelta(minutes=10)))
-                if status == "REJECTED":
-                    ids["promotion_decisions"] += 1
-                    decisions.append((ids["promotion_decisions"], rid, lead, "REJECT",
-                                      "not this one", at + timedelta(minutes=10)))
+        rows = Rows({t: await db.fetchval(f"SELECT COALESCE(MAX(id), 0) FROM {t}")
+                     for t in ("images", "promotion_requests", "promotion_decisions")})
+        self.generate(rows, add)
         async with db.transaction():
-            await db.copy_records_to_table("images", records=images, columns=IMAGE_COLUMNS)
-            await db.copy_records_to_table("promotion_requests", records=requests,
+            await db.copy_records_to_table("images", records=rows.images,
+                                           columns=IMAGE_COLUMNS)
+            await db.copy_records_to_table("promotion_requests", records=rows.requests,
                                            columns=REQUEST_COLUMNS)
-            await db.copy_records_to_table("promotion_decisions", records=decisions,
+            await db.copy_records_to_table("promotion_decisions", records=rows.decisions,
                                            columns=DECISION_COLUMNS)
-            for table in ("images", "promotion_requests", "promotion_decisions"):
+            for table in rows.next_ids:
                 await db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                  f"(SELECT MAX(id) FROM {table}))")
         # The steady state autovacuum keeps a live database in: statistics and visibility
@@ -726,16 +746,89 @@ class BulkLoader:
             await db.execute("ANALYZE")
         self.awaiting = awaiting
 
+    def generate(self, rows: Rows, add: int) -> None:
+        """`add` awaiting and `add` closed requests, on images of their own."""
+        c, rng = self.catalog, self.rng
+        names = {i: n for n, i in c.apps.items()}
+        svc_ids = [c.apps[name] for name in svc_names()]
+        people = [c.users[f"dev{n}"] for n in range(5)]
+        reviewer, lead, lead2 = c.users["reviewer"], c.users["lead"], c.users["lead2"]
+        # The pairs the reviewer holds ARTIFACT_PROMOTER on (see set_up).
+        reviewer_pairs = {(c.apps[svc_names()[0]], c.envs["prod"]),
+                          (c.apps[svc_names()[1]], c.envs["prod"])} | {
+            pair for pair in c.pairs if pair[0] == c.apps[svc_names()[2]]}
+        start = datetime.now(UTC) - timedelta(days=90)
+        made = {"open": 0, "closed": 0}
+        while made["open"] < add or made["closed"] < add:
+            # Open and closed requests interleave, as they do over months of use.
+            left_open = add - made["open"]
+            kind = "open" if rng.random() * (left_open + add - made["closed"]) < left_open \
+                else "closed"
+            app_id = rng.choice(svc_ids)
+            image_id = rows.new_id("images")
+            at = start + timedelta(days=90 * (made["open"] + made["closed"]) / (2 * add))
+            roll = rng.random()
+            builder = c.users["ci-bot"] if roll < 0.8 else reviewer if roll < 0.85 else None
+            tag = f"{image_id // 1000}.{image_id % 1000 // 10}.{image_id % 10}"
+            app = names[app_id]
+            rows.images.append((
+                image_id, app_id, c.workflows[app_id], f"registry.example.com/{app}:{tag}", None,
+                json.dumps(rng.sample(["stable", "release-1.2", "canary", "hotfix"], 2)),
+                json.dumps([{"repo": f"https://git.example.com/{app}", "branch": "main",
+                             "commitHash": f"{image_id:040x}", "commitMessage": "change",
+                             "author": "dev@example.com"}]),
+                builder, at))
+            targets = [env for (a, env) in c.pairs if a == app_id]
+            for env_id in rng.sample(targets, rng.choice((1, 1, 2))):
+                if made[kind] >= add:
+                    break
+                made[kind] += 1
+                request_id = rows.new_id("promotion_requests")
+                status = "AWAITING_APPROVAL" if kind == "open" else rng.choices(
+                    [s for s, _ in CLOSED], [w for _, w in CLOSED])[0]
+                policy_id, policy_name, required, version = c.pairs[(app_id, env_id)]
+                source_env = c.parents[(app_id, env_id)] if rng.random() < 0.3 else None
+                rows.requests.append((
+                    request_id, image_id, app_id, c.workflows[app_id],
+                    "ENVIRONMENT" if source_env else "CI", source_env, env_id, status,
+                    f"{image_id}:{env_id}" if status in ("AWAITING_APPROVAL", "PROMOTED")
+                    else None,
+                    reviewer if rng.random() < 0.05 else rng.choice(people),
+                    "hotfix for the incident", policy_id, policy_name, version, required,
+                    json.dumps({"variables": {"containerImageTag": tag}, "eligible": True,
+                                "passCondition": None, "failCondition": None}),
+                    "its policy changed" if status == "STALE" else None, at, at,
+                    at + timedelta(minutes=30) if status == "PROMOTED" else None))
+                second = reviewer if (app_id, env_id) in reviewer_pairs else lead2
+                approvers: list[int] = []
+                if status == "PROMOTED":
+                    approvers = [lead, second][:required]
+                elif status == "AWAITING_APPROVAL" and required > 1:
+                    roll = rng.random()  # some awaiting requests have 1 of 2 approvals
+                    approvers = [lead] if roll < 0.3 else [second] if roll < 0.4 else []
+                for user in approvers:
+                    rows.decide(request_id, user, "APPROVE", at)
+                if status == "REJECTED":
+                    rows.decide(request_id, lead, "REJECT", at, "not this one")
+
 
 @dataclass
 class Latency:
     label: str
     samples: list[float]
     total_count: int
+    server_cpu: float  # seconds, all samples
+    postgres_cpu: float
 
     def line(self) -> str:
+        calls = len(self.samples)
         return (f"{self.label:40}{self.total_count:>9,}{ms(percentile(self.samples, 50))}"
-                f"{ms(percentile(self.samples, 95))}")
+                f"{ms(percentile(self.samples, 95))}{ms(self.server_cpu / calls)}"
+                f"{ms(self.postgres_cpu / calls)}")
+
+
+LATENCY_HEADER = (f"{'':40}{'total':>9}{'p50':>11}{'p95':>11}{'CPU: server':>14}"
+                  f"{'Postgres':>11}  (per call)")
 
 
 async def time_query(world: World, token: str, variables: dict[str, Any], samples: int,
@@ -746,14 +839,16 @@ async def time_query(world: World, token: str, variables: dict[str, Any], sample
         for _ in range(3):  # warm-up: connection, the server's caches, Postgres' buffers
             data = await api(http, token, PENDING, variables)
         timings = []
+        cpu = await world.meter.sample()
         for _ in range(samples):
             started = time.perf_counter()
             await api(http, token, PENDING, variables)
             timings.append(time.perf_counter() - started)
+        server_cpu, _, postgres_cpu = await world.meter.since(cpu)
     page = data["pendingApprovals"]
     if len(page["edges"]) != 20:
         raise BenchError(f"{label}: expected a full page, got {len(page['edges'])} rows")
-    return Latency(label, timings, page["totalCount"])
+    return Latency(label, timings, page["totalCount"], server_cpu, postgres_cpu)
 
 
 async def middle_awaiting_id(db: asyncpg.Connection) -> int:
@@ -800,7 +895,7 @@ async def pending_approvals(world: World, stack: Stack, sizes: Sizes, explain: b
             print(f"\n{size:,} AWAITING_APPROVAL requests ({rows:,} requests in all) loaded "
                   f"and vacuumed in {time.perf_counter() - started:.1f} s")
             middle = await middle_awaiting_id(db)
-            print(f"{'':40}{'total':>9}{'p50':>11}{'p95':>11}")
+            print(LATENCY_HEADER)
             figures[size] = []
             for case in CASES:
                 variables: dict[str, Any] = {"mine": case.mine}
@@ -852,7 +947,7 @@ class SqlProbe:
         page = rows.filter(id__lt=middle) if case.later else rows
         return rows.count(), page.order_by("-id").limit(21)
 
-    async def explain(self, query: Any) -> tuple[float, list[str], str]:
+    async def explain(self, query: Any) -> tuple[float, int, list[str], str]:
         from tortoise import Tortoise
 
         query.sql()  # builds query.query (params_inline=True misses a subquery's parameters)
@@ -863,10 +958,14 @@ class SqlProbe:
             _, rows = await conn.execute_query(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
             plan = [row["QUERY PLAN"] for row in rows]
             runs.append(float(plan[-1].split(":")[1].split()[0]))  # "Execution Time: 1.2 ms"
-        return percentile(runs, 50), plan, f"-- {sql}\n-- parameters: {params}"
+        # Pages read by the whole plan: unlike time, the same on a busy machine and a quiet one.
+        buffers = next((line for line in plan if "Buffers:" in line), "")
+        hits = sum(int(part.split("=")[1]) for part in buffers.split() if "=" in part)
+        return percentile(runs, 50), hits, plan, f"-- {sql}\n-- parameters: {params}"
 
     async def report(self, figures: list[Latency], middle: int, plans: bool) -> None:
-        print(f"\nin Postgres (EXPLAIN ANALYZE, median of 3){'count':>13}{'page':>11}")
+        print(f"\nin Postgres (EXPLAIN ANALYZE, median of 3){'count':>13}{'buffers':>9}"
+              f"{'page':>11}{'buffers':>9}")
         shown: list[str] = []
         for case, latency in zip(CASES, figures, strict=True):
             count_query, _ = await self.queries(case, middle)
@@ -874,9 +973,10 @@ class SqlProbe:
                 raise BenchError(f"{case.label}: the rebuilt SQL counts {counted}, the API "
                                  f"said {latency.total_count}: the app's query changed")
             count_query, page_query = await self.queries(case, middle)  # a query runs once
-            count_ms, count_plan, count_sql = await self.explain(count_query)
-            page_ms, page_plan, page_sql = await self.explain(page_query)
-            print(f"{case.label:40}{count_ms:>9.1f} ms{page_ms:>8.1f} ms")
+            count_ms, count_buffers, count_plan, count_sql = await self.explain(count_query)
+            page_ms, page_buffers, page_plan, page_sql = await self.explain(page_query)
+            print(f"{case.label:40}{count_ms:>9.1f} ms{count_buffers:>9,}{page_ms:>8.1f} ms"
+                  f"{page_buffers:>9,}")
             if plans and case.user == "reviewer" and not case.later:
                 shown += [f"\n== {case.label}: count ==", count_sql, *count_plan,
                           f"\n== {case.label}: page ==", page_sql, *page_plan]
@@ -901,8 +1001,11 @@ async def auto_promotion(world: World, stack: Stack, sizes: Sizes) -> AutoPromot
     promoter = world.tokens["promoter"]
     images = await world.images(SHOP, sizes.auto_promotions + 3, "4", sizes.clients)
     result = AutoPromotion([], [])
+    cpu = await world.meter.sample()
     async with api.client() as http:
         for n, image in enumerate(images):
+            if n == 3:
+                cpu = await world.meter.sample()
             data = await api(http, promoter, PROMOTE, {"image": image, "targets": ["staging"]})
             answered = time.perf_counter()
             outcome = data["promoteImage"]["results"][0]
@@ -927,8 +1030,10 @@ async def auto_promotion(world: World, stack: Stack, sizes: Sizes) -> AutoPromot
             created = datetime.fromisoformat(seen["createdAt"])
             promoted = datetime.fromisoformat(seen["promotedAt"])
             result.server.append((promoted - created).total_seconds())
+    _, worker_cpu, _ = await world.meter.since(cpu)
     print(f"{sizes.auto_promotions} promotions, one at a time, status polled every "
-          f"{POLL_SECONDS * 1000:.0f} ms")
+          f"{POLL_SECONDS * 1000:.0f} ms; worker CPU per promotion "
+          f"{worker_cpu / sizes.auto_promotions * 1000:.1f} ms (all its processes)")
     print(f"{'':44}{'p50':>11}{'p95':>11}{'max':>11}")
     for label, values in (("answered -> poll sees PROMOTED", result.observed),
                           ("server: promotedAt - createdAt", result.server)):
@@ -949,22 +1054,27 @@ async def run(sizes: Sizes, parts: set[str], explain: bool, analyze_all: bool,
     async with running_stack(keep_logs) as stack:
         print(f"server {stack.url}, database {stack.database}")
         api = Api(stack.url)
-        async with api.client() as http:
-            world = World(api, http, stack.admin_token)
-            heading("1. set-up through GraphQL")
-            setup_started = time.perf_counter()
-            await set_up(world)
-            print(f"users, {SVC_COUNT + 1} applications, workflows, 4 policies: "
-                  f"{time.perf_counter() - setup_started:.1f} s")
-            if "throughput" in parts:
-                await throughput(world, sizes)
-                stack.check_alive()
-            if "pending" in parts:
-                await pending_approvals(world, stack, sizes, explain, analyze_all)
-                stack.check_alive()
-            if "auto" in parts:
-                await auto_promotion(world, stack, sizes)
-                stack.check_alive()
+        meter = CpuMeter(stack.server.pid, stack.worker.pid, stack.database_url)
+        await meter.open()
+        try:
+            async with api.client() as http:
+                world = World(api, http, stack.admin_token, meter)
+                heading("1. set-up through GraphQL")
+                setup_started = time.perf_counter()
+                await set_up(world)
+                print(f"users, {SVC_COUNT + 1} applications, workflows, 4 policies: "
+                      f"{time.perf_counter() - setup_started:.1f} s")
+                if "throughput" in parts:
+                    await throughput(world, sizes)
+                    stack.check_alive()
+                if "pending" in parts:
+                    await pending_approvals(world, stack, sizes, explain, analyze_all)
+                    stack.check_alive()
+                if "auto" in parts:
+                    await auto_promotion(world, stack, sizes)
+                    stack.check_alive()
+        finally:
+            await meter.close()
     print(f"\ndone in {time.perf_counter() - started:.0f} s; processes and database removed")
 
 

@@ -99,3 +99,6 @@ class PromotionDecision(Model):
         table = "promotion_decisions"
         # One approval per user per request, enforced by the database.
         unique_together = (("request", "user", "kind"),)
+        # pendingApprovals' "not yet approved by me" subquery reads one user's approvals; the
+        # unique index above leads with the request and can't serve it (bench/promotion.py).
+        indexes = (("user_id", "kind", "request_id"),)
