@@ -152,3 +152,87 @@ async def invariants(dsn: str) -> dict[str, int]:
         }
     finally:
         await conn.close()
+
+
+SETUP = """mutation {
+  createApplication(name: "shop") { errors { message } }
+  dev: createEnvironment(name: "dev") { errors { message } }
+  staging: createEnvironment(name: "staging") { errors { message } }
+  prod: createEnvironment(name: "prod", production: true) { errors { message } }
+}"""
+WORKFLOW = """mutation { createWorkflow(input: {application: "shop", name: "main",
+  ciPipeline: "ci", cdPipelines: [{environment: "dev"}, {environment: "staging",
+  parentEnvironment: "dev"}, {environment: "prod", parentEnvironment: "staging"}]}) {
+  errors { message } } }"""
+POLICY = """mutation { createPromotionPolicy(input: {name: "lane", approverCount: 2}) {
+  errors { message } }
+  applyPromotionPolicy(policy: "lane", applicationEnvironments: [{appName: "shop",
+  envName: "prod"}]) { errors { message } } }"""
+
+
+async def set_up(url: str, admin: str, images: int) -> Actors:
+    """The catalog, 3 builders, 4 approvers and `images` images, through GraphQL."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        async def call(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+            response = await http.post("/graphql", json={"query": query,
+                                                         "variables": variables or {}},
+                                       headers={"Authorization": f"Bearer {admin}"})
+            body = response.json()
+            assert not body.get("errors"), body
+            return body["data"]
+
+        for query in (SETUP, WORKFLOW, POLICY):
+            await call(query)
+
+        async def user(email: str, role: str, env: str) -> str:
+            await call("""mutation($e: String!) { createUser(input: {email: $e, name: $e}) {
+                errors { message } } }""", {"e": email})
+            await call("""mutation($e: String!, $r: Role!, $n: String) { grantRole(email: $e,
+                role: $r, application: "shop", environment: $n) { errors { message } } }""",
+                       {"e": email, "r": role, "n": env})
+            data = await call("""mutation($e: String!) { createApiToken(name: "load",
+                email: $e) { token } }""", {"e": email})
+            return str(data["createApiToken"]["token"])
+
+        builders = [await user(f"dev{i}@example.com", "BUILD_DEPLOY", "*") for i in range(3)]
+        approvers = [await user(f"ap{i}@example.com", "ARTIFACT_PROMOTER", "prod")
+                     for i in range(4)]
+        ids = []
+        for i in range(images):
+            data = await call("""mutation($i: String!) { registerImage(input: {
+                application: "shop", workflow: "main", image: $i}) { image { id } } }""",
+                              {"i": f"registry.example.com/shop:1.{i}"})
+            ids.append(str(data["registerImage"]["image"]["id"]))
+    return Actors(builders, approvers, ids)
+
+
+async def main(clients: int, seconds: float, images: int) -> int:
+    from bench.promotion import running_stack
+
+    async with running_stack(keep_logs=False) as stack:
+        actors = await set_up(stack.url, stack.admin_token, images)
+        print(f"{clients} clients for {seconds:.0f} s against {stack.url} "
+              f"(Postgres + Redis worker), {images} images")
+        report = await drive(stack.url, actors, clients, seconds)
+        for line in report.lines():
+            print(line)
+        for name, count in (await invariants(stack.database_url)).items():
+            print(f"  invariant {name}: {count} violation(s)")
+        for message in report.server_errors[:10]:
+            print(f"  server error: {message}")
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+    from pathlib import Path
+
+    # Run as a script: make `bench.promotion` importable from the project root.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--images", type=int, default=300)
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.clients, args.seconds, args.images)))

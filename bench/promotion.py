@@ -591,6 +591,10 @@ async def rate(api: Api, meter: CpuMeter, token: str, name: str, clients: int,
     return Rate(name, len(calls), seconds, latencies, *await meter.since(cpu))
 
 
+THROUGHPUT_PENDING = """{ pendingApprovals(first: 20) { totalCount edges { node { id
+  image { tag } targetEnvironment { name } requestedBy { email } canApprove } } } }"""
+
+
 async def throughput(world: World, sizes: Sizes) -> list[Rate]:
     heading(f"2. promote + approve throughput over HTTP ({sizes.clients} concurrent clients)")
     api = world.api
@@ -628,17 +632,24 @@ async def throughput(world: World, sizes: Sizes) -> list[Rate]:
             outcomes[f"approve:{outcome}"] = outcomes.get(f"approve:{outcome}", 0) + 1
         return call
 
-    approved = await rate(api, world.meter, approver, "approvePromotionRequests (1)", sizes.clients,
-                          [approve(i) for i in request_ids])
+    # Read while the requests await approval: the approver's default view, a page of 20.
+    async def pending(http: httpx.AsyncClient) -> None:
+        await api(http, approver, THROUGHPUT_PENDING)
+
+    listed = await rate(api, world.meter, approver, "pendingApprovals (first 20)",
+                        sizes.clients, [pending] * sizes.trivial_requests)
+    approved = await rate(api, world.meter, approver, "approvePromotionRequests (1)",
+                          sizes.clients, [approve(i) for i in request_ids])
     print(RATE_HEADER)
     print(baseline.line())
     print(promoted.line(baseline))
+    print(listed.line(baseline))
     print(approved.line(baseline))
     print("outcomes:", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     if outcomes.get("AWAITING_APPROVAL") != len(images) or \
             outcomes.get("approve:PROMOTING") != len(images):
         raise BenchError(f"unexpected outcomes: {outcomes}")
-    return [baseline, promoted, approved]
+    return [baseline, promoted, listed, approved]
 
 
 # --------------------------------------------------------------------------------------
