@@ -1,12 +1,13 @@
-"""A short load run on Postgres with a Redis worker: no server errors, no broken invariants."""
+"""A short load run on Postgres with a Redis worker: no server errors, no broken invariants.
+
+The same driver as `bench/load.py` (which runs 200 clients for 30 s by hand)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from bench.load import Actors, drive, invariants
-from tests.support.http_api import Api
+from bench.load import drive, invariants, set_up
 from tests.support.live_server import running_server
 from tests.support.processes import PrivateRedis, celery_worker
 
@@ -17,15 +18,8 @@ def test_mixed_load_keeps_the_invariants(
     settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url}
     with running_server(tmp_path, **settings) as server, \
             celery_worker(tmp_path, pg_url, private_redis.url):
-        admin = Api(server.url, server.token)
-        admin.catalog(approvals=2)
-        builders = [admin.user(f"dev{i}@example.com", ("BUILD_DEPLOY", "shop", "*")).token
-                    for i in range(3)]
-        approvers = [admin.user(f"ap{i}@example.com", ("ARTIFACT_PROMOTER", "shop", "prod"))
-                     .token for i in range(4)]
-        images = [admin.image(f"1.{i}") for i in range(40)]
-        report = asyncio.run(drive(server.url, Actors(builders, approvers, images),
-                                   clients=40, seconds=6))
+        actors = asyncio.run(set_up(server.url, server.token, images=40))
+        report = asyncio.run(drive(server.url, actors, clients=40, seconds=6))
     print("\n".join(report.lines()))
     assert report.server_errors == []
     assert set(report.statuses) == {200}
