@@ -147,16 +147,11 @@ class Query:
         )] = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
-        rows = repository.visible(models.PromotionRequest.filter(
-            status=models.PromotionStatus.AWAITING_APPROVAL), access)
-        if (app := unset_to_none(application)) is not None:
-            rows = rows.filter(application__name=app)
-        if (wf := unset_to_none(workflow)) is not None:
-            rows = rows.filter(image__workflow__name=wf)
-        if (env := unset_to_none(target_environment)) is not None:
-            rows = rows.filter(target_environment__name=env)
-        if pending_with_me is not False:
-            rows = repository.pending_with(access, rows)
+        rows = await repository.pending_requests(
+            access, application=unset_to_none(application), workflow=unset_to_none(workflow),
+            environment=unset_to_none(target_environment),
+            pending_with_me=pending_with_me is not False,
+        )
         return await paginate(rows, first, unset_to_none(after), PromotionRequest.of)
 
     @strawberry.field(description="Promotion requests of the applications you can see.")
@@ -166,9 +161,7 @@ class Query:
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
-        rows = repository.visible(models.PromotionRequest.all(), access)
-        if (app := unset_to_none(application)) is not None:
-            rows = rows.filter(application__name=app)
+        rows = await repository.visible_requests(access, unset_to_none(application))
         if (statuses := unset_to_none(status)) is not None:
             rows = rows.filter(status__in=list(statuses))
         return await paginate(rows, first, unset_to_none(after), PromotionRequest.of)
