@@ -8,6 +8,9 @@ from app.errors import DomainError, validation
 
 _NAME = re.compile(r"[a-z0-9-]+")
 
+# Row ids are 32-bit integer columns; a bigger number would fail in the database driver.
+MAX_ROW_ID = 2**31 - 1
+
 
 def check_name(
     value: str, field: str, *, min_len: int = 2, max_len: int = 50
@@ -26,3 +29,15 @@ def check_count(value: int, field: str, *, low: int = 0, high: int = 6) -> Domai
     if not low <= value <= high:
         return validation(f"{field} must be between {low} and {high} (got {value})", field)
     return None
+
+
+def storable(text: str) -> bool:
+    """Text both databases can store: no NUL (Postgres refuses it) and no lone surrogate
+    (it cannot be encoded as UTF-8). Decoders such as JSON and YAML let either through."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

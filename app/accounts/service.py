@@ -131,8 +131,13 @@ async def create_api_token(
     if expires_at is not None:
         if expires_at.tzinfo is None:
             expires_at = expires_at.replace(tzinfo=UTC)
-        if expires_at <= datetime.now(UTC):
-            errors.add(validation("expiresAt must be in the future", "expiresAt"))
+        try:
+            expires_at = expires_at.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-14:00 is later than any UTC datetime
+            errors.add(validation("expiresAt is out of range", "expiresAt"))
+        else:
+            if expires_at <= datetime.now(UTC):
+                errors.add(validation("expiresAt must be in the future", "expiresAt"))
     errors.raise_if_any()
     secret = tokens.new_secret()
     try:

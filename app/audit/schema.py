@@ -39,7 +39,8 @@ class AuditEvent:
 @strawberry.type
 class Query:
     @strawberry.field(description="The audit log, newest first (super-admins). `actor` is an "
-                      "email; `action` matches exactly or, ending in '.', as a prefix.")
+                      "email; `action` matches exactly or, ending in '.', as a prefix; "
+                      "both ignore case.")
     async def audit_log(
         self, info: Info, application: str | None = UNSET, actor: str | None = UNSET,
         action: str | None = UNSET, first: int | None = 20, after: str | None = UNSET,
@@ -51,6 +52,9 @@ class Query:
         if (email := unset_to_none(actor)) is not None:
             rows = rows.filter(actor__email=email.strip().lower())
         if (name := unset_to_none(action)) is not None:
+            # Actions are lowercase; SQLite's LIKE (the prefix match) ignores case and
+            # Postgres' does not, so the filter is lowercased to answer alike on both.
+            name = name.lower()
             rows = rows.filter(action__startswith=name) if name.endswith(".") else rows.filter(
                 action=name)
-        return await paginate(rows, first or 20, unset_to_none(after), AuditEvent.of)
+        return await paginate(rows, first, unset_to_none(after), AuditEvent.of)

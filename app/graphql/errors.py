@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry import UNSET
+from strawberry.extensions import MaskErrors
 from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import ValidationError as ColumnValidationError
 
 from app.db import unit_of_work
 from app.errors import (
@@ -18,7 +21,9 @@ from app.errors import (
     Forbidden,
     Unauthenticated,
     not_found,
+    validation,
 )
+from app.validation import MAX_ROW_ID
 
 ErrorCodeType = strawberry.enum(ErrorCode, name="ErrorCode")
 
@@ -39,6 +44,19 @@ class UserError:
         return cls(code=error.code, message=error.message, field=error.field)
 
 
+_TOO_LONG = re.compile(r"(\w+): Length of '.*' (\d+) > (\d+)", re.DOTALL)
+
+
+def bad_value(exc: ColumnValidationError) -> DomainError:
+    """Tortoise checks a value against its column even in a filter, so a name longer than
+    any stored one (`application(name: <51 characters>)`) fails there: the client's input."""
+    match = _TOO_LONG.fullmatch(str(exc))
+    if match is None:
+        return validation("a value is not one Hoist can store or look up")
+    field, length, limit = match.groups()
+    return validation(f"{field} may be at most {limit} characters long (got {length})", field)
+
+
 def user_errors(exc: DomainError | DomainErrors) -> list[UserError]:
     errors = exc.errors if isinstance(exc, DomainErrors) else [exc]
     return [UserError.of(e) for e in errors]
@@ -54,6 +72,8 @@ async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserErro
             return await fn()
     except (DomainError, DomainErrors) as exc:
         return failed(user_errors(exc))
+    except ColumnValidationError as exc:
+        return failed(user_errors(bad_value(exc)))
     except IntegrityError:
         # A unique constraint lost a race the service's own checks could not see (two
         # callers creating the same name at once): the same answer as a plain duplicate.
@@ -63,17 +83,27 @@ async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserErro
 
 
 def is_expected(error: GraphQLError) -> bool:
-    """Errors a client should see as they are: validation, auth, and bad input."""
+    """Errors that are answers, not incidents: validation, auth, and bad input."""
     original = error.original_error
-    return original is None or isinstance(original, _EXPECTED)
+    return original is None or isinstance(original, (*_EXPECTED, ColumnValidationError))
 
 
 def should_mask(error: GraphQLError) -> bool:
-    return not is_expected(error)
+    """Crashes are masked; a value too long for its column is reworded (see MaskCrashes)."""
+    return not is_expected(error) or isinstance(error.original_error, ColumnValidationError)
 
 
-# Row ids are 32-bit integer columns; a bigger number would fail in the database driver.
-_MAX_ID = 2**31 - 1
+class MaskCrashes(MaskErrors):
+    """Strawberry's masking, except that Tortoise's refusal of a too-long value (raised
+    outside `mutate`, e.g. in a query's filter) becomes a VALIDATION error saying so."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not isinstance(error.original_error, ColumnValidationError):
+            return super().anonymise_error(error)
+        bad = bad_value(error.original_error)
+        return GraphQLError(bad.message, nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path,
+                            extensions=bad.extensions)
 
 
 def parse_id(value: str, field: str) -> int:
@@ -82,7 +112,7 @@ def parse_id(value: str, field: str) -> int:
         row_id = int(value)
     except ValueError:
         row_id = 0
-    if not 1 <= row_id <= _MAX_ID:
+    if not 1 <= row_id <= MAX_ROW_ID:
         raise not_found(f"{value!r} is not a known id", field)
     return row_id
 

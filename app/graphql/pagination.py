@@ -10,8 +10,10 @@ import strawberry
 from tortoise.queryset import QuerySet
 
 from app.errors import validation
+from app.validation import MAX_ROW_ID
 
 MAX_PAGE = 100
+DEFAULT_PAGE = 20
 N = TypeVar("N")
 
 
@@ -41,8 +43,9 @@ def encode_cursor(row_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "id":
-            return int(value)
+        # Bounded like ids: a forged "id:99999999999" would overflow the database driver.
+        if kind == "id" and 1 <= (row_id := int(value)) <= MAX_ROW_ID:
+            return row_id
     except (ValueError, UnicodeDecodeError):
         pass
     raise validation("after is not a cursor this list gave out", "after")
@@ -55,7 +58,7 @@ def check_first(first: int) -> None:
 
 async def paginate(
     queryset: QuerySet[Any],
-    first: int,
+    first: int | None,
     after: str | None,
     convert: Callable[[Sequence[Any]], Awaitable[list[N]]] | Callable[[Any], N],
     *,
@@ -64,8 +67,10 @@ async def paginate(
     """One page of `queryset`, newest (highest id) first.
 
     `convert` turns one row into its GraphQL type, or with `batch=True` the whole page
-    at once (for pages that need extra per-page queries, never per-row ones).
+    at once (for pages that need extra per-page queries, never per-row ones). `first` null
+    means the default page; 0 is refused like any other number outside 1-100.
     """
+    first = DEFAULT_PAGE if first is None else first
     check_first(first)
     total = await queryset.count()
     page = queryset

@@ -8,7 +8,6 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -20,7 +19,7 @@ from app.accounts import schema as accounts
 from app.audit import schema as audit
 from app.catalog import schema as catalog
 from app.deployments import schema as deployments
-from app.graphql.errors import is_expected, should_mask
+from app.graphql.errors import MaskCrashes, is_expected, should_mask
 from app.notifications import schema as notifications
 from app.policies import schema as policies
 from app.promotions import schema as promotions
@@ -55,8 +54,8 @@ def build_schema() -> HoistSchema:
         lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: MaskErrors(should_mask_error=should_mask,
-                           error_message="Internal error; it has been logged."),
+        lambda: MaskCrashes(should_mask_error=should_mask,
+                            error_message="Internal error; it has been logged."),
     ]
     return HoistSchema(query=Query, mutation=Mutation, extensions=extensions)
 

@@ -206,9 +206,16 @@ def _eval_error_message(error: BaseException) -> str:
     while (
         len(args) >= 3 and args[0] == "evaluation error" and isinstance(args[2], tuple) and args[2]
     ):
+        if args[1] in (AttributeError, NameError):
+            # celpy's generated code misses a helper (``macro_reduce``): its words would
+            # only name celpy's insides.
+            return "this expression is not supported"
         args = args[2]
     if not args:
         return type(error).__name__
+    if isinstance(args[0], type):
+        # e.g. timestamp("x"): celpy reports pendulum's ParserError class, not a message.
+        return "a value could not be converted (not a valid timestamp, duration or number)"
     message = str(args[0])
     detail = args[2][0] if len(args) >= 3 and isinstance(args[2], tuple) and args[2] else None
     if message == "unbound function" and detail is not None:

@@ -9,6 +9,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from app.errors import DomainError, ErrorCode
 from app.policies.service import Pair
+from app.validation import storable
 
 KIND = "artifactPromotionPolicy"
 MAX_BYTES = 1_000_000
@@ -54,15 +55,22 @@ def _child(node: Node, key: str, path: str) -> Node:
     field = f"{path}.{key}" if path else key
     if not isinstance(node, MappingNode):
         raise _error(f"{path or 'the manifest'} must be a mapping", path or "manifest", node)
-    for key_node, value in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.value == key:
-            return value
-    raise _error(f"missing field {field}", field, node)
+    found = [(k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == key]
+    if len(found) > 1:
+        # YAML wants unique keys; readers disagree on which one wins (PyYAML, so the CLI:
+        # the last), so a repeated key would apply something other than what the CLI saw.
+        raise _error(f"{field} is given more than once", field, found[1][0])
+    if not found:
+        raise _error(f"missing field {field}", field, node)
+    return found[0][1]
 
 
 def _string(node: Node, field: str) -> str:
     if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:str" or not node.value:
         raise _error(f"{field} must be a non-empty string", field, node)
+    if not storable(node.value):  # "\0" or "\ud800" escapes in a quoted YAML string
+        raise _error(f"{field} may not contain the NUL character or lone surrogates", field,
+                     node)
     return str(node.value)
 
 

@@ -25,6 +25,7 @@ from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequ
 from app.promotions.models import PromotionStatus as Status
 from app.promotions.outcomes import DecisionOutcome, PromoteOutcome
 from app.promotions.rules import approval_blocker
+from app.validation import MAX_ROW_ID
 
 
 @dataclass
@@ -156,6 +157,8 @@ async def _visible_request(access: Access, request_id: str) -> PromotionRequest 
     try:
         pk = int(request_id)
     except ValueError:
+        return None
+    if not 1 <= pk <= MAX_ROW_ID:  # a bigger number would fail in the database driver
         return None
     request = await PromotionRequest.get_or_none(id=pk).select_related(
         "application", "target_environment", "image"
