@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -33,7 +33,12 @@ class Edge(Generic[N]):
 class Connection(Generic[N]):
     edges: list[Edge[N]]
     page_info: PageInfo
-    total_count: int
+    matching: strawberry.Private[QuerySet[Any]]
+
+    @strawberry.field(description="Rows matching across all pages; counted only when asked "
+                      "(a count over a large table is the dearest part of a page).")
+    async def total_count(self) -> int:
+        return await self.matching.count()
 
 
 def encode_cursor(row_id: int) -> str:
@@ -60,29 +65,22 @@ async def paginate(
     queryset: QuerySet[Any],
     first: int | None,
     after: str | None,
-    convert: Callable[[Sequence[Any]], Awaitable[list[N]]] | Callable[[Any], N],
-    *,
-    batch: bool = False,
+    convert: Callable[[Any], N],
 ) -> Connection[N]:
-    """One page of `queryset`, newest (highest id) first.
-
-    `convert` turns one row into its GraphQL type, or with `batch=True` the whole page
-    at once (for pages that need extra per-page queries, never per-row ones). `first` null
-    means the default page; 0 is refused like any other number outside 1-100.
-    """
+    """One page of `queryset`, newest (highest id) first, each row turned into its
+    GraphQL type by `convert`. `first` null means the default page; 0 is refused like any
+    other number outside 1-100."""
     first = DEFAULT_PAGE if first is None else first
     check_first(first)
-    total = await queryset.count()
     page = queryset
     if after is not None:
         page = page.filter(id__lt=decode_cursor(after))
     rows = await page.order_by("-id").limit(first + 1)
     has_next = len(rows) > first
     rows = rows[:first]
-    nodes = await convert(rows) if batch else [convert(r) for r in rows]  # type: ignore[misc]
-    edges = [Edge(cursor=encode_cursor(r.id), node=n) for r, n in zip(rows, nodes, strict=True)]
+    edges = [Edge(cursor=encode_cursor(r.id), node=convert(r)) for r in rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-        total_count=total,
+        matching=queryset,
     )
