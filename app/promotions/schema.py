@@ -50,7 +50,8 @@ class PromotionRequestPayload:
 
 
 async def _workflow(access: Access, application: str, workflow: str) -> catalog.Workflow:
-    if not access.can_view(application):
+    if not access.can_view(application) or not await catalog.Application.exists(
+            name=application):
         raise not_found(f"no application named {application!r}", "application")
     row = await catalog.Workflow.get_or_none(application__name=application, name=workflow)
     if row is None:

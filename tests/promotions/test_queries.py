@@ -196,3 +196,9 @@ async def test_preview_answers_like_promote_and_writes_nothing(world: World) -> 
     assert await PromotionRequest.all().count() == 0
     [real] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert real["outcome"] == prod["outcome"]
+
+
+async def test_unknown_application_is_named_as_such(world: World) -> None:
+    body = await world.gql.raw('{ promotionTargets(application: "nope", workflow: "main") '
+                               "{ environment { name } } }", token=world.admin)
+    assert body["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "application"}
