@@ -7,18 +7,16 @@ from typing import Annotated
 
 import strawberry
 
-from app.accounts.access import Access
 from app.accounts.types import User
 from app.catalog import models as catalog
 from app.catalog.types import Environment, Image
 from app.db import unit_of_work
-from app.errors import DomainError, not_found
+from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
 from app.graphql.pagination import Connection, paginate
-from app.policies.models import PolicyBinding
 from app.policies.types import PromotionPolicy
-from app.promotions import models, repository, service
+from app.promotions import choices, models, repository, service
 from app.promotions.checks import Source
 from app.promotions.types import (
     ConditionResult,
@@ -49,16 +47,6 @@ class PromotionRequestPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-async def _workflow(access: Access, application: str, workflow: str) -> catalog.Workflow:
-    if not access.can_view(application) or not await catalog.Application.exists(
-            name=application):
-        raise not_found(f"no application named {application!r}", "application")
-    row = await catalog.Workflow.get_or_none(application__name=application, name=workflow)
-    if row is None:
-        raise not_found(f"{application} has no workflow named {workflow!r}", "workflow")
-    return row
-
-
 def _request_result(result: service.PromoteResult) -> PromoteResult:
     return PromoteResult(
         environment=result.environment, outcome=result.outcome, message=result.message,
@@ -84,17 +72,8 @@ class Query:
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[Image]:
         access = await info.context.access()
-        wf = await _workflow(access, application, workflow)
-        images = repository.images_of_workflow(wf.id)
-        src = source.source()
-        if src.type == models.SourceType.ENVIRONMENT:
-            pipeline = await catalog.CdPipeline.get_or_none(
-                workflow_id=wf.id, environment__name=src.environment or "")
-            if pipeline is None:
-                raise not_found(f"workflow {workflow} has no CD pipeline in "
-                                f"{src.environment!r}", "source.environment")
-            passed = await repository.images_passed_at(wf.id, pipeline.environment_id)
-            images = images.filter(id__in=passed)
+        images = await choices.promotable_images(access, application, workflow,
+                                                 source.source())
         return await paginate(images, first, unset_to_none(after), Image.of)
 
     @strawberry.field(description="The workflow's environments that have a promotion policy.")
@@ -102,18 +81,8 @@ class Query:
         self, info: Info, application: str, workflow: str
     ) -> list[PromotionTarget]:
         access = await info.context.access()
-        wf = await _workflow(access, application, workflow)
-        pipelines = await catalog.CdPipeline.filter(workflow_id=wf.id).order_by(
-            "position").select_related("environment")
-        bindings = {b.environment_id: b for b in await PolicyBinding.filter(
-            application_id=wf.application_id,
-            environment_id__in=[p.environment_id for p in pipelines],
-        ).select_related("policy")}
-        return [
-            PromotionTarget(environment=Environment.of(p.environment),
-                            policy=PromotionPolicy.of(bindings[p.environment_id].policy))
-            for p in pipelines if p.environment_id in bindings
-        ]
+        return [PromotionTarget(environment=Environment.of(env), policy=PromotionPolicy.of(policy))
+                for env, policy in await choices.promotion_targets(access, application, workflow)]
 
     @strawberry.field(description="A dry run of promoteImage: per target, what it would answer.")
     async def promotion_preview(

@@ -21,7 +21,11 @@ from app.policies import cel
 from app.policies.repository import policy_of_pair
 from app.promotions import repository, transitions
 from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
-from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
+from app.promotions.models import (
+    DecisionKind,
+    PromotionDecision,
+    PromotionRequest,
+)
 from app.promotions.models import PromotionStatus as Status
 from app.promotions.outcomes import DecisionOutcome, PromoteOutcome
 from app.promotions.rules import approval_blocker
@@ -278,3 +282,4 @@ async def cancel(access: Access, request_id: str) -> PromotionRequest:
                           f"this one is {request.status.value}", "requestId")
     await request.refresh_from_db()
     return request
+
