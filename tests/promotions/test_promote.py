@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.accounts.models import Role
 from app.outbox.models import OutboxJob
 from app.promotions.models import PromotionRequest
-from tests.promotions.world import CI, World, drain, env_source
+from tests.promotions.world import World, drain, env_source
 
 
 async def test_no_approvals_needed_promotes_through_the_job(world: World) -> None:
@@ -195,7 +195,19 @@ async def test_source_environment_required_for_environment_source(world: World) 
 
 
 async def test_ci_source_ignores_environment(world: World) -> None:
-    await world.policy("fast-lane", "prod")
+    await world.policy("fast-lane", "prod", "staging")
     image = await world.image()
-    [r] = await world.promote(world.tokens["dev"], image, ["prod"], CI)
-    assert r["outcome"] == "PROMOTING"
+    # The image has passed no stage of staging: were the environment read, prod would be
+    # NOT_PASSED_AT_SOURCE and staging SAME_AS_SOURCE.
+    ci_naming_staging = {"type": "CI", "environment": "staging"}
+    results = await world.promote(world.tokens["dev"], image, ["prod", "staging"],
+                                  ci_naming_staging)
+    assert [(r["environment"], r["outcome"]) for r in results] == [
+        ("prod", "PROMOTING"), ("staging", "PROMOTING")]
+    for r in results:
+        data = await world.gql("query($id: ID!) { promotionRequest(id: $id) { source { type "
+                               "environment } } }", {"id": r["request"]["id"]},
+                               token=world.tokens["viewer"])
+        assert data["promotionRequest"]["source"] == {"type": "CI", "environment": None}
+        row = await PromotionRequest.get(id=int(r["request"]["id"]))
+        assert row.source_environment_id is None
