@@ -1,14 +1,40 @@
 # The README's two commands: `make serve` and `make test`. Each does all the set-up.
+#
+# Installs are locked: uv.lock pins every Python package (the dev extra's too) and
+# `uv sync --frozen` installs exactly that set into .venv. After editing the dependencies
+# in pyproject.toml run `make lock` (uv lock) and commit uv.lock with the change: CI runs
+# `make lock-check` and fails while the lock is out of date.
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup browser serve test screenshots lint schema
+# uv itself comes from PyPI, pinned, into a folder of this checkout (no root, no PATH
+# changes); `make UV=uv ...` uses another one instead.
+UV_VERSION := 0.13.9
+UV_HOME := .tools/uv-$(UV_VERSION)
+UV ?= $(UV_HOME)/bin/uv
+ifeq ($(UV),$(UV_HOME)/bin/uv)
+UV_DEP := $(UV)
+endif
+# Only PyPI is reachable where Hoist is built: use the local python3, never download one.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+.PHONY: setup browser serve test screenshots lint schema lock lock-check
+
+$(UV_HOME)/bin/uv:
+	@echo "installing uv $(UV_VERSION) from PyPI into $(UV_HOME)"
+	$(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+	  --target $(UV_HOME) uv==$(UV_VERSION)
+
+# --seed puts pip into a new venv too, for tools that expect one; `uv sync` keeps it.
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV_DEP)
+	@if [ pyproject.toml -nt uv.lock ]; then \
+	  echo "note: pyproject.toml is newer than uv.lock; if you changed dependencies," \
+	       "run 'make lock' and commit uv.lock (installing the locked set)"; \
+	fi
+	@[ -x $(PY) ] || $(UV) venv -q --seed --python $(PYTHON) $(VENV)
+	$(UV) sync -q --frozen --extra dev --python $(PYTHON)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -17,8 +43,19 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
+# Re-resolve uv.lock after editing dependencies in pyproject.toml (then `make setup`).
+lock: | $(UV_DEP)
+	$(UV) lock
+
+lock-check: | $(UV_DEP)
+	@$(UV) lock --check || { echo "uv.lock is out of date with pyproject.toml:" \
+	  "run 'make lock' and commit uv.lock" >&2; exit 1; }
+
+# `make serve HOST=0.0.0.0 PORT=9000` (given on the command line) overrides HOIST_HOST and
+# HOIST_PORT; links in emails follow that address unless HOIST_PUBLIC_URL is set.
 serve: setup
-	$(VENV)/bin/hoist serve
+	$(VENV)/bin/hoist serve $(if $(filter command line,$(origin HOST)),--host '$(HOST)') \
+	  $(if $(filter command line,$(origin PORT)),--port '$(PORT)')
 
 # The dashboard's browser tests (tests/ui) drive the system's Chromium through Playwright
 # (Playwright cannot download its own browsers here). Installed with apt-get when missing
