@@ -8,13 +8,14 @@ server); it is skipped when down, unless HOIST_TEST_REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import redis
 from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
@@ -24,6 +25,7 @@ from app.accounts.models import Role, User
 from app.accounts.service import create_api_token, create_user, grant_role
 from app.asgi import create_app
 from tests.support.graphql import GraphQLClient
+from tests.support.processes import PrivateRedis, running_redis
 from tests.support.services import POSTGRES_URL, require
 
 BACKENDS = ["sqlite", "postgres"]
@@ -142,6 +144,20 @@ def people(db: str) -> People:
 async def admin(people: People) -> str:
     """The API token of a super-admin."""
     return await people.admin()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    """A redis-server of this test run's own on a free port: never the machine's Redis."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: PrivateRedis) -> str:
+    """The URL of the run's private Redis, emptied for this test (it is nobody else's)."""
+    redis.Redis(port=redis_server.port).flushdb()
+    return redis_server.url
 
 
 def pipeline(environment: str, parent: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
-import redis
 
 from app.notifications.models import NotificationState
 from app.outbox import service as outbox
@@ -15,18 +11,8 @@ from tests.notifications.helpers import PUBLIC_URL, SENDER, notifications
 from tests.notifications.mailbox import Mailbox, SmtpServer
 from tests.promotions.world import World
 from tests.support.processes import celery_worker
-from tests.support.services import REDIS_URL, require
 from tests.support.waiting import eventually
 from workers.celery_app import CeleryDispatcher, make_celery
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """A database of the machine's Redis of this test run's own, emptied first."""
-    require("Redis", "127.0.0.1", 6379)
-    url = REDIS_URL.rsplit("/", 1)[0] + f"/{os.getpid() % 15 + 1}"
-    redis.Redis.from_url(url).flushdb()
-    return url
 
 
 async def test_celery_worker_emails_approvers_then_the_requester(

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 
 from app.outbox import service as outbox
 from app.outbox.models import OutboxJob
 from tests.promotions.world import World
 from tests.support.processes import PrivateRedis, celery_worker
-from tests.support.services import REDIS_URL, require
 from tests.support.waiting import eventually
 from workers.celery_app import CeleryDispatcher, make_celery
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """A database of the machine's Redis of this test run's own, emptied first."""
-    require("Redis", "127.0.0.1", 6379)
-    url = REDIS_URL.rsplit("/", 1)[0] + f"/{os.getpid() % 15 + 1}"
-    redis.Redis.from_url(url).flushdb()
-    return url
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import redis
 
 from tests.support.live_server import HOIST, server_env
-from tests.support.services import free_port
+from tests.support.services import free_port, require_program
 
 
 @contextmanager
@@ -65,8 +64,7 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed"
+        binary = require_program("redis-server")
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.workdir)],
@@ -88,3 +86,14 @@ class PrivateRedis:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+@contextmanager
+def running_redis(workdir: Path) -> Iterator[PrivateRedis]:
+    """A started PrivateRedis, stopped on exit."""
+    server = PrivateRedis(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
