@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -21,6 +22,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    tls: bool = False  # the message came over an encrypted connection
 
     @property
     def subject(self) -> str:
@@ -95,21 +97,35 @@ class Mailbox:
         message = email.message_from_bytes(envelope.original_content or envelope.content,
                                            policy=default)
         assert isinstance(message, EmailMessage)
+        # After STARTTLS (or on an implicit-TLS port) the transport is the TLS one.
+        tls = server.transport.get_extra_info("ssl_object") is not None
         with self._lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message,
+                                          tls))
         return "250 Message accepted for delivery"
 
 
 class SmtpServer:
-    """An aiosmtpd Controller on 127.0.0.1 and a port picked here (port 0 does not work)."""
+    """An aiosmtpd Controller on 127.0.0.1 and a port picked here (port 0 does not work).
 
-    def __init__(self, port: int | None = None) -> None:
+    `starttls`: offer STARTTLS with this context and refuse MAIL before it; `implicit_tls`:
+    speak TLS from the first byte (the `tls` security mode, port 465 style).
+    """
+
+    def __init__(self, port: int | None = None, *, starttls: ssl.SSLContext | None = None,
+                 implicit_tls: ssl.SSLContext | None = None) -> None:
         self.mailbox = Mailbox()
         self.port = port or free_port()
         self.controller: Controller | None = None
+        self.starttls = starttls
+        self.implicit_tls = implicit_tls
 
     def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        tls: dict[str, Any] = {}
+        if self.starttls is not None:
+            tls = {"tls_context": self.starttls, "require_starttls": True}
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
+                                     ssl_context=self.implicit_tls, **tls)
         self.controller.start()  # returns once the server answers
 
     def stop(self) -> None:
