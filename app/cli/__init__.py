@@ -1,4 +1,8 @@
-"""The `hoist` command: server commands (serve, migrate, admin) and API client commands."""
+"""The `hoist` command: server commands (serve, migrate, admin) and API client commands.
+
+The client commands live in one module per concept (users, catalog, apply, policies,
+promote, deploy) and share app/cli/api.py: the GraphQL call, flag parsing and output.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,23 @@ import sys
 
 import typer
 
-from app.cli import client, server
+from app.cli import api, apply, catalog, deploy, policies, promote, server, users, verbs
 
 cli = typer.Typer(
-    help="Hoist: promote container images across environments under promotion policies.",
+    help="Hoist: promote container images across environments under promotion policies. "
+    "Client commands read HOIST_URL and HOIST_TOKEN and take -o json for scripts. "
+    + api.EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 server.register(cli)
-client.register(cli)
+promote.register(cli)
+deploy.register(cli)
+for name, group in verbs.GROUPS.items():
+    cli.add_typer(group, name=name)
+cli.add_typer(apply.apply, name="apply")
+# Imported for the commands they add to the verb groups.
+__all__ = ["catalog", "cli", "main", "policies", "users"]
 
 
 def _split_short_equals(argv: list[str]) -> list[str]:

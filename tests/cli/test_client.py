@@ -1,11 +1,9 @@
-"""The `hoist` client commands, run as a user would: a subprocess against the real server."""
+"""The policy commands of `hoist` against the real server (in-process runs, and the console
+script where its own argument handling is under test)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,8 @@ import httpx
 import pytest
 
 from app.cli import _split_short_equals
-from tests.support.live_server import HOIST, LiveServer, server_env
+from tests.cli.runner import failed, hoist, hoist_process, succeeded
+from tests.support.live_server import LiveServer
 from tests.support.services import free_port
 
 MANIFEST = """\
@@ -68,27 +67,6 @@ def folder(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-def hoist(server: LiveServer, cwd: Path, *args: str, **env: str
-          ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(HOIST), *args], env=server.env(**env), cwd=cwd,
-                          capture_output=True, text=True, timeout=60, check=False)
-
-
-def succeeded(result: subprocess.CompletedProcess[str]) -> str:
-    assert (result.returncode, result.stderr) == (0, ""), result
-    return result.stdout
-
-
-def failed(result: subprocess.CompletedProcess[str], status: int, *phrases: str) -> str:
-    """stderr of a command that must fail with `status`, saying each phrase, no traceback."""
-    assert result.returncode == status, result
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.stdout == "", result.stdout  # nothing that looks like success
-    for phrase in phrases:
-        assert phrase in result.stderr, result.stderr
-    return result.stderr
-
-
 def test_policy_lifecycle(server: LiveServer, folder: Path) -> None:
     first = manifest(folder, "applyPolicy.yaml", "example-policy", ("app1", "env-demo"))
     out = succeeded(hoist(
@@ -114,7 +92,8 @@ def test_policy_lifecycle(server: LiveServer, folder: Path) -> None:
     assert "bindings:" in text and "app1/env-demo" in text
 
     other = manifest(folder, "other.yaml", "example-policy", ("app2", "env-demo"))
-    assert succeeded(hoist(server, folder, "apply", "policy", f"-p={other.name}")) == (
+    # The console script itself, for the seed's `-p=path` form.
+    assert succeeded(hoist_process(server, folder, "apply", "policy", f"-p={other.name}")) == (
         "applied example-policy to app2/env-demo\n")
     # The other spellings of the option; re-applying the same policy is a quiet success.
     for args in (["-p", other.name], ["--path", other.name], [f"--path={other.name}"]):
@@ -215,7 +194,7 @@ def test_apply_reports_manifest_problems(server: LiveServer, folder: Path) -> No
     failed(hoist(server, folder, "apply", "policy", "--path", str(deep)), 1,
            "nested more than 32 levels")
     failed(hoist(server, folder, "create", "imagePromotionPolicy", "--name=deep-policy",
-                 f"--applyPath={deep}"), 1, "nested more than 32 levels", "was not kept")
+                 f"--applyPath={deep}"), 1, "nested more than 32 levels", "nothing was created")
     failed(hoist(server, folder, "apply", "policy", "-p=nowhere.yaml"), 2,
            "manifest file 'nowhere.yaml' does not exist")
     failed(hoist(server, folder, "apply", "policy", "-p", str(folder)), 2,
@@ -252,18 +231,30 @@ def test_short_option_with_equals_is_split() -> None:
         "apply", "policy", "-p", "a=b.yaml", "--path=x", "-p", "y"]
 
 
-def test_client_module_imports_no_service_layer_or_orm(tmp_path: Path) -> None:
-    """client.py talks HTTP only; loaded alone, it must not pull in services or Tortoise."""
-    source = Path(importlib.util.find_spec("app.cli.client").origin)  # type: ignore[arg-type,union-attr]
-    probe = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('client', {str(source)!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(module)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tortoise'\n"
-        "             or m.startswith(('app.policies', 'app.catalog', 'app.accounts',\n"
-        "                              'app.promotions', 'app.db', 'app.graphql'))))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            env=server_env(tmp_path), cwd=tmp_path, check=True, timeout=60)
-    assert result.stdout.strip() == "[]"
+def created_policies(server: LiveServer) -> list[str]:
+    """The policies the audit log says were ever created (deleted ones too)."""
+    events = graphql(server, """{ auditLog(action: "policy.created", first: 100)
+                                 { edges { node { data } } } }""")["auditLog"]["edges"]
+    return [e["node"]["data"] for e in events]
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("apiVersion: v1\nkind: artifactPromotionPolicy\nspec: [payload\n",
+     "YAML syntax error at line 4"),
+    (MANIFEST.format(pairs="      - appName: app1\n          envName: env-demo",
+                     policy="readfirst-policy"),
+     "check the indentation of line 7 and the line above (line 6)"),
+    (MANIFEST.format(pairs="      - appName: app1", policy="readfirst-policy"),
+     "missing field spec.payload.applicationEnvironments[0].envName (line 6)"),
+])
+def test_create_reads_and_checks_the_manifest_before_creating(
+    server: LiveServer, folder: Path, text: str, says: str
+) -> None:
+    """Issue 12 item 11: a bad manifest used to create the policy and delete it again."""
+    path = folder / "bad.yaml"
+    path.write_text(text)
+    failed(hoist(server, folder, "create", "imagePromotionPolicy", "--name=readfirst-policy",
+                 f"--applyPath={path}"), 1, says, "INVALID_MANIFEST", "nothing was created")
+    failed(hoist(server, folder, "get", "policy", "readfirst-policy"), 1, "no promotion policy")
+    # Not created and deleted again: never created at all.
+    assert not [e for e in created_policies(server) if "readfirst-policy" in e]

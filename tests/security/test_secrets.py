@@ -21,7 +21,7 @@ import pytest
 
 from app.accounts import tokens
 from app.accounts.service import bootstrap_super_admin
-from app.cli.client import POLICY_FIELDS
+from app.cli.policies import POLICY_FIELDS
 from app.db import unit_of_work
 from tests.security.world import snapshot
 from tests.support.graphql import GraphQLClient

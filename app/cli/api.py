@@ -1,0 +1,223 @@
+"""What every `hoist` client command shares: the GraphQL call, flag parsing and output.
+
+Client commands are an API client like any script: they POST GraphQL to `<url>/graphql`
+with `Authorization: Bearer <token>` and never touch the database, so they work against a
+remote server and obey the same permissions. Hence no import of services or the ORM in
+any client module (tests/cli/test_layers.py checks it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import pydantic
+import typer
+
+from app.settings import get_settings
+
+# Exit status, the same for every client command (and listed in `hoist --help`).
+EXIT_REFUSED = 1
+EXIT_USAGE = 2  # click's own usage errors exit 2 as well
+EXIT_AUTH = 3
+EXIT_UNREACHABLE = 4
+EXIT_CODES = (
+    "Exit status of the client commands: 0 done; 1 refused (by the server, a manifest the "
+    "server would refuse, or one item of several that failed: every message on stderr, "
+    "and nothing written unless the command says which items were done); 2 bad usage "
+    "(a flag value, an unreadable file); 3 not signed in or not allowed; 4 no usable "
+    "answer from the server."
+)
+
+TIMEOUT_SECONDS = 30.0
+MAX_PAGE = 100  # the API's largest page
+USER_ERRORS = "errors { code message field }"
+BOOL = "true|false"  # every boolean flag takes one, default false
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+    id = "id"
+
+
+# Help texts avoid square brackets: typer's rich help would read them as markup.
+UrlOption = Annotated[str | None, typer.Option(
+    "--url", help="Server to talk to (default: HOIST_URL, else http://127.0.0.1:8000).")]
+TokenOption = Annotated[str | None, typer.Option(
+    "--token", help="API token (default: HOIST_TOKEN; prefer it, options show in ps).")]
+OutputOption = Annotated[Output, typer.Option(
+    "--output", "-o", help="text for people, json for scripts, id: only the id(s).")]
+
+
+def fail(message: str, status: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(status)
+
+
+class Api:
+    """One server and token; `call` answers a query's `data` or exits with the errors."""
+
+    def __init__(self, url: str | None, token: str | None) -> None:
+        try:
+            settings = get_settings()
+        except pydantic.ValidationError as exc:
+            fail(f"bad HOIST_ setting: {' '.join(str(exc).split())}", EXIT_USAGE)
+        self.url = (url or settings.url).rstrip("/")
+        self.token = token or settings.token
+
+    def call(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        endpoint = f"{self.url}/graphql"
+        try:
+            response = httpx.post(endpoint, json={"query": query, "variables": variables or {}},
+                                  headers=headers, timeout=TIMEOUT_SECONDS)
+        except httpx.TimeoutException:
+            fail(f"the Hoist server at {self.url} did not answer within "
+                 f"{TIMEOUT_SECONDS:.0f} seconds", EXIT_UNREACHABLE)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # ConnectError's text is the OS's ("[Errno 111] Connection refused").
+            fail(f"cannot reach the Hoist server at {self.url}: {exc}", EXIT_UNREACHABLE)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
+            fail(f"{endpoint} did not answer with GraphQL (HTTP {response.status_code}); "
+                 "is that a Hoist server?", EXIT_UNREACHABLE)
+        if body.get("errors"):
+            self._top_level_errors(body["errors"])
+        if not isinstance(body.get("data"), dict):
+            fail(f"{endpoint} answered without data (HTTP {response.status_code})",
+                 EXIT_UNREACHABLE)
+        return body["data"]
+
+    def mutate(self, query: str, variables: dict[str, Any], name: str,
+               lines: Callable[[str | None], int | None] | None = None) -> dict[str, Any]:
+        """A mutation's payload; its UserErrors printed and exit 1 when there are any."""
+        payload: dict[str, Any] = self.call(query, variables)[name]
+        if payload.get("errors"):
+            print_user_errors(payload["errors"], lines)
+            raise typer.Exit(EXIT_REFUSED)
+        return payload
+
+    def pages(self, query: str, variables: dict[str, Any], path: list[str]
+              ) -> list[dict[str, Any]]:
+        """Every node of a connection, page after page (`query` takes $first and $after)."""
+        nodes: list[dict[str, Any]] = []
+        after = None
+        while True:
+            data: Any = self.call(query, {**variables, "first": MAX_PAGE, "after": after})
+            for key in path:
+                data = data[key]
+            nodes += [edge["node"] for edge in data["edges"]]
+            if not data["pageInfo"]["hasNextPage"]:
+                return nodes
+            after = data["pageInfo"]["endCursor"]
+
+    def _top_level_errors(self, errors: list[dict[str, Any]]) -> NoReturn:
+        codes = {(e.get("extensions") or {}).get("code") for e in errors}
+        for error in errors:
+            code = (error.get("extensions") or {}).get("code")
+            typer.echo(f"error: {error.get('message')}" + (f" ({code})" if code else ""),
+                       err=True)
+        if "UNAUTHENTICATED" in codes:
+            hint = ("the server did not accept the token; check HOIST_TOKEN or --token"
+                    if self.token else "no token given; set HOIST_TOKEN or pass --token "
+                    "(`hoist admin bootstrap` prints the first one)")
+            typer.echo(f"hint: {hint}", err=True)
+        raise typer.Exit(EXIT_AUTH if codes & {"UNAUTHENTICATED", "FORBIDDEN"} else EXIT_REFUSED)
+
+
+def print_user_errors(errors: list[dict[str, Any]],
+                      lines: Callable[[str | None], int | None] | None = None) -> None:
+    """One line per UserError; `lines` maps a field to a manifest line, when there is one."""
+    for error in errors:
+        where = f", field {error['field']}" if error.get("field") else ""
+        line = lines(error.get("field")) if lines else None
+        at = f", line {line}" if line else ""
+        typer.echo(f"error: {error['message']} [{error['code']}{where}{at}]", err=True)
+
+
+def parse_bool(flag: str, value: str | None) -> bool | None:
+    """`true`/`false` (any case); the CLI asks for explicit values, nothing is guessed."""
+    if value is None:
+        return None
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    fail(f"{flag} must be true or false (got {value!r})", EXIT_USAGE)
+
+
+def parse_int(flag: str, value: str | None) -> int | None:
+    """A whole number; its range is the server's rule, so the server checks it."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        fail(f"{flag} must be a whole number (got {value!r})", EXIT_USAGE)
+
+
+def parse_list(values: list[str] | None) -> list[str]:
+    """A repeatable flag whose values may also be comma-separated: `--x a,b --x c`."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def read_file(path: Path, what: str = "manifest file") -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{what} {str(path)!r} does not exist", EXIT_USAGE)
+    except UnicodeDecodeError:
+        fail(f"{what} {str(path)!r} is not UTF-8 text", EXIT_USAGE)
+    except OSError as exc:
+        fail(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}", EXIT_USAGE)
+
+
+def one_line(text: str | None, width: int = 40) -> str:
+    if not text:
+        return "-"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def emit(output: Output, data: Any, text: Callable[[], str]) -> None:
+    """Print `data` as JSON, its id(s), or the text `text()` makes, per `-o`."""
+    if output is Output.json:
+        typer.echo(json.dumps(data, indent=2))
+    elif output is Output.id:
+        items = data if isinstance(data, list) else [data]
+        if any(not isinstance(item, dict) or "id" not in item for item in items):
+            fail("this command prints nothing with an id; use -o text or -o json", EXIT_USAGE)
+        for item in items:
+            typer.echo(item["id"])
+    else:
+        shown = text()
+        if shown:
+            typer.echo(shown)
+
+
+def rows_or_none(header: list[str], rows: list[list[str]], nothing: str) -> str:
+    """A table, or one line saying there is nothing to show (an empty table reads as a bug)."""
+    return table([header, *rows]) if rows else nothing
+
+
+def show(value: Any) -> str:
+    """A cell: `-` for null, true/false for booleans (as the flags take them)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

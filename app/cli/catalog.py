@@ -1,0 +1,203 @@
+"""The catalog: `hoist create application|environment`, `hoist get
+applications|environments|workflows`, and for CI scripts `hoist register image` and
+`hoist record stage`. Workflows are made from a file: `hoist apply -f` (app/cli/apply.py)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.api import (
+    BOOL,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    USER_ERRORS,
+    Api,
+    Output,
+    OutputOption,
+    TokenOption,
+    UrlOption,
+    emit,
+    fail,
+    parse_bool,
+    rows_or_none,
+    show,
+)
+from app.cli.verbs import create, get, record, register
+
+PIPELINE_FIELDS = """environment { name } parentEnvironment { name } preStage postStage trigger
+  deploymentApprovalCount filterPassCondition filterFailCondition policy { name }"""
+WORKFLOW_FIELDS = f"id name ciPipeline cdPipelines {{ {PIPELINE_FIELDS} }}"
+IMAGE_FIELDS = """id image digest repository tag labels createdAt builtBy { email }
+  gitCommits { repo branch commitHash commitMessage author }"""
+
+ApplicationOption = Annotated[str, typer.Option("--application", help="The application.")]
+
+
+class Stage(StrEnum):
+    PRE = "PRE"
+    DEPLOY = "DEPLOY"
+    POST = "POST"
+
+
+class StageStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@create.command("application")
+def create_application(
+    name: Annotated[str, typer.Option("--name", help="2-50 of a-z, 0-9, '-'.")],
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Create an application (super-admins only)."""
+    created = Api(url, token).mutate(
+        f"""mutation CreateApplication($name: String!) {{
+              createApplication(name: $name) {{ application {{ id name }} {USER_ERRORS} }} }}""",
+        {"name": name}, "createApplication",
+    )["application"]
+    emit(output, created, lambda: f"created application {created['name']}")
+
+
+@create.command("environment")
+def create_environment(
+    name: Annotated[str, typer.Option("--name", help="2-50 of a-z, 0-9, '-'.")],
+    production: Annotated[str | None, typer.Option(
+        "--production", metavar=BOOL, help="A production environment (default false).")] = None,
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Create an environment (super-admins only)."""
+    created = Api(url, token).mutate(
+        f"""mutation CreateEnvironment($name: String!, $production: Boolean) {{
+              createEnvironment(name: $name, production: $production) {{
+                environment {{ id name production }} {USER_ERRORS} }} }}""",
+        {"name": name, "production": bool(parse_bool("--production", production))},
+        "createEnvironment",
+    )["environment"]
+    kind = " (production)" if created["production"] else ""
+    emit(output, created, lambda: f"created environment {created['name']}{kind}")
+
+
+@get.command("applications")
+def get_applications(
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """List the applications you hold a role on, with their workflows."""
+    apps = Api(url, token).call(
+        "query Applications { applications { id name workflows { name } } }")["applications"]
+    emit(output, apps, lambda: rows_or_none(
+        ["NAME", "WORKFLOWS"],
+        [[a["name"], ", ".join(w["name"] for w in a["workflows"]) or "-"] for a in apps],
+        "no applications"))
+
+
+@get.command("environments")
+def get_environments(
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """List every environment."""
+    envs = Api(url, token).call(
+        "query Environments { environments { id name production } }")["environments"]
+    emit(output, envs, lambda: rows_or_none(
+        ["NAME", "PRODUCTION"], [[e["name"], show(e["production"])] for e in envs],
+        "no environments"))
+
+
+def pipeline_line(pipeline: dict[str, Any]) -> str:
+    follows = (pipeline["parentEnvironment"] or {}).get("name") or "CI"
+    extras = [pipeline["trigger"]]
+    if pipeline["deploymentApprovalCount"]:
+        extras.append(f"{pipeline['deploymentApprovalCount']} deployment approval(s)")
+    if pipeline["policy"]:
+        extras.append(f"policy {pipeline['policy']['name']}")
+    return f"  {pipeline['environment']['name']} (after {follows}; {', '.join(extras)})"
+
+
+@get.command("workflows")
+def get_workflows(
+    application: ApplicationOption,
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Show an application's workflows and their CD pipelines, parents first."""
+    app = Api(url, token).call(
+        f"""query Workflows($name: String!) {{
+              application(name: $name) {{ workflows {{ {WORKFLOW_FIELDS} }} }} }}""",
+        {"name": application},
+    )["application"]
+    if app is None:
+        fail(f"no application named {application!r} (or you hold no role on it)",
+             EXIT_REFUSED)
+    workflows = app["workflows"]
+    emit(output, workflows, lambda: "\n".join(
+        f"{w['name']} (CI {w['ciPipeline']})\n" + "\n".join(map(pipeline_line, w["cdPipelines"]))
+        for w in workflows) or f"{application} has no workflows")
+
+
+def git_commit(value: str) -> dict[str, Any]:
+    """One --gitCommit: a JSON object such as {"repo": "...", "commitHash": "..."}."""
+    try:
+        commit = json.loads(value)
+    except ValueError:
+        commit = None
+    if not isinstance(commit, dict):
+        fail(f"--gitCommit must be a JSON object like {{\"repo\": \"https://...\", "
+             f"\"branch\": \"main\", \"commitHash\": \"...\"}} (got {value[:60]!r})", EXIT_USAGE)
+    return commit
+
+
+@register.command("image")
+def register_image(
+    application: ApplicationOption,
+    workflow: Annotated[str, typer.Option("--workflow", help="The workflow whose CI built it.")],
+    image: Annotated[str, typer.Option("--image", help="registry/repository:tag")],
+    digest: Annotated[str | None, typer.Option("--digest")] = None,
+    labels: Annotated[list[str] | None, typer.Option(
+        "--label", help="A release label; repeat the flag for more.")] = None,
+    git_commits: Annotated[list[str] | None, typer.Option(
+        "--gitCommit", help='JSON: {"repo", "branch", "commitHash", "commitMessage", '
+        '"author"}; repeat for more.')] = None,
+    built_by: Annotated[str | None, typer.Option(
+        "--builtBy", help="Email of who triggered the build (default: you).")] = None,
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Record an image a workflow's CI built (BUILD_DEPLOY); prints its id."""
+    image_input: dict[str, Any] = {
+        "application": application, "workflow": workflow, "image": image,
+        "labels": labels or [], "gitCommits": [git_commit(c) for c in git_commits or []],
+    }
+    if digest is not None:
+        image_input["digest"] = digest
+    if built_by is not None:
+        image_input["builtBy"] = built_by
+    created = Api(url, token).mutate(
+        f"""mutation RegisterImage($input: RegisterImageInput!) {{
+              registerImage(input: $input) {{ image {{ {IMAGE_FIELDS} }} {USER_ERRORS} }} }}""",
+        {"input": image_input}, "registerImage",
+    )["image"]
+    emit(output, created, lambda: f"registered image {created['id']}: {created['image']}")
+
+
+@record.command("stage")
+def record_stage(
+    image_id: Annotated[str, typer.Option("--image", help="The image's id.")],
+    environment: Annotated[str, typer.Option("--environment")],
+    stage: Annotated[Stage, typer.Option("--stage", case_sensitive=False)],
+    status: Annotated[StageStatus, typer.Option("--status", case_sensitive=False)],
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Report one stage's outcome for an image in an environment (BUILD_DEPLOY)."""
+    run = Api(url, token).mutate(
+        f"""mutation RecordStage($input: StageResultInput!) {{
+              recordStageResult(input: $input) {{
+                stageRun {{ id stage status environment {{ name }} image {{ id image }} }}
+                {USER_ERRORS} }} }}""",
+        {"input": {"imageId": image_id, "environment": environment, "stage": stage.value,
+                   "status": status.value}},
+        "recordStageResult",
+    )["stageRun"]
+    emit(output, run, lambda: (f"recorded {run['stage']} {run['status']} for image "
+                               f"{run['image']['id']} in {run['environment']['name']}"))
