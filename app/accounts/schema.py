@@ -8,9 +8,11 @@ import strawberry
 
 from app.accounts import service
 from app.accounts.models import WILDCARD
+from app.accounts.models import User as UserModel
 from app.accounts.types import ApiToken, Role, RoleBinding, User
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.pagination import DEFAULT_PAGE, Connection, paginate
 
 
 @strawberry.input
@@ -63,6 +65,14 @@ class Query:
         access = await info.context.access()
         assert access.user is not None
         return User.of(access.user)
+
+    @strawberry.field(description="Every user, newest first (super-admins only).")
+    async def users(
+        self, info: Info, first: int | None = DEFAULT_PAGE, after: str | None = UNSET
+    ) -> Connection[User]:
+        access = await info.context.access()
+        access.require_super_admin()
+        return await paginate(UserModel.all(), first, unset_to_none(after), User.of)
 
 
 @strawberry.type

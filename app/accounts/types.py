@@ -53,6 +53,19 @@ class User:
         rows = await loader.load(int(self.id))
         return [RoleBinding.of(r) for r in rows if access.can_view(r.application)]
 
+    @strawberry.field(
+        description="The user's API tokens, oldest first, revoked ones included (never a "
+        "secret); null unless they are yours or you are a super-admin."
+    )
+    async def api_tokens(self, info: Info) -> list[ApiToken] | None:
+        access = await info.context.access()
+        if access.user_id != int(self.id) and not access.is_super_admin:
+            return None
+        loader = info.context.loaders.get(
+            "api_tokens_by_user", lambda: grouped(models.ApiToken, "user_id")
+        )
+        return [ApiToken.of(t) for t in await loader.load(int(self.id))]
+
 
 async def load_user(info: Info, user_id: int | None) -> User | None:
     if user_id is None:
@@ -67,8 +80,13 @@ class ApiToken:
     name: str
     expires_at: datetime | None
     created_at: datetime
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
 
     @classmethod
     def of(cls, row: models.ApiToken) -> ApiToken:
         return cls(id=strawberry.ID(str(row.id)), name=row.name, expires_at=row.expires_at,
-                   created_at=row.created_at)
+                   created_at=row.created_at, revoked_at=row.revoked_at)
+
+    @strawberry.field(description="True once revoked; a revoked token is refused.")
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
