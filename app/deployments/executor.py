@@ -3,6 +3,12 @@
 
 Webhook deliveries are at-least-once: a worker that dies after the POST but before its
 commit has the job run again. Receivers deduplicate by `X-Hoist-Delivery` (the deployment id).
+
+Each POST is signed over `<timestamp>.<body>` with the timestamp sent in
+`X-Hoist-Timestamp`, so a receiver that refuses timestamps older than 5 minutes refuses a
+captured delivery replayed later (as Stripe's and Slack's webhooks do). The receiver's
+answer body is never stored: a deployment's `error`, which VIEWERs read, holds Hoist's
+own words and the status code only.
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ import hashlib
 import hmac
 import json
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import httpx
 
+from app import clock
 from app.accounts.access import SYSTEM
 from app.audit.service import record
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, StageStatus
@@ -27,12 +35,35 @@ from app.settings import Settings, get_settings
 log = logging.getLogger("hoist.deployments")
 
 SIGNATURE_HEADER = "X-Hoist-Signature"
+TIMESTAMP_HEADER = "X-Hoist-Timestamp"
 DELIVERY_HEADER = "X-Hoist-Delivery"
+# What the README tells receivers to accept; Hoist signs each try afresh, so its own
+# retries always fall inside it.
+REPLAY_WINDOW_SECONDS = 300
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value: `sha256=` and the hex HMAC-SHA256 of the raw body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value: `sha256=` and the hex HMAC-SHA256, keyed with the
+    secret, of the ASCII timestamp (Unix seconds), a dot, and the raw body."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, deployment_id: int, body: bytes) -> dict[str, str]:
+    """The headers of one POST, signed now."""
+    timestamp = int(clock.now().timestamp())
+    return {"Content-Type": "application/json", DELIVERY_HEADER: str(deployment_id),
+            TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body)}
+
+
+def answer_reason(status: int) -> str:
+    """A refusal in Hoist's words: the code and its standard phrase, never the receiver's
+    text (that can hold anything, and VIEWERs read the deployment's error)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "non-standard status"
+    return f"HTTP {status} {phrase}"
 
 
 async def execute(deployment_id: int) -> None:
@@ -87,24 +118,33 @@ async def _webhook(deployment: Deployment, pipeline: CdPipeline, settings: Setti
                                 "must be set for the webhook executor")
         return
     body = json.dumps(await payload(deployment, pipeline, settings)).encode()
-    headers = {"Content-Type": "application/json", DELIVERY_HEADER: str(deployment.id),
-               SIGNATURE_HEADER: sign(settings.deploy_webhook_secret, body)}
     error = "no attempt made"
     async with httpx.AsyncClient(timeout=settings.deploy_webhook_timeout_seconds) as client:
         for attempt in range(settings.deploy_webhook_attempts):
             if attempt:
                 await asyncio.sleep(settings.deploy_webhook_backoff_seconds * 2 ** (attempt - 1))
+            headers = signed_headers(settings.deploy_webhook_secret, deployment.id, body)
             try:
                 response = await client.post(settings.deploy_webhook_url, content=body,
                                              headers=headers)
+            except httpx.TimeoutException as exc:
+                error = f"no answer within {settings.deploy_webhook_timeout_seconds:g} s"
+                log.warning("deployment %s: webhook timed out (%s)", deployment.id,
+                            type(exc).__name__)
+                continue
             except httpx.TransportError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                # The exception's text may carry the URL (and a token in it): logs only.
+                error = f"could not reach the webhook ({type(exc).__name__})"
+                log.warning("deployment %s: webhook unreachable: %s", deployment.id, exc)
                 continue
             if response.is_success:
                 await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED
                                         ).update(status=DeploymentStatus.RUNNING)
                 return
-            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            error = answer_reason(response.status_code)
+            # For the operator, in the server log only: the start of what the receiver said.
+            log.warning("deployment %s: webhook answered %s: %r", deployment.id, error,
+                        response.text[:200])
             if not _transient(response):
                 break
     await _fail(deployment, f"webhook failed: {error}")

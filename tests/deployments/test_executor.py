@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +19,7 @@ from app.settings import get_settings
 from tests.conftest import People
 from tests.deployments.conftest import deploy, make_world, promoted_image
 from tests.promotions.world import drain
-from tests.support.deployer import Deployer
+from tests.support.deployer import Deployer, verify
 from tests.support.graphql import GraphQLClient
 
 SECRET = "s3cret"
@@ -60,7 +61,8 @@ async def test_webhook_is_signed_retried_and_followed_by_stage_reports(
     deployment_id = int(result["deployment"]["id"])
     assert len(deployer.received) == 2, "one transient failure, then delivered"
     headers, body = deployer.received[-1]
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    signed = headers["X-Hoist-Timestamp"].encode() + b"." + body
+    expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert headers["X-Hoist-Signature"] == expected
     assert headers["X-Hoist-Delivery"] == str(deployment_id)
     sent = json.loads(body)
@@ -77,6 +79,54 @@ async def test_webhook_is_signed_retried_and_followed_by_stage_reports(
     await world.gql(report, {"i": str(image), "s": "POST", "st": "SUCCEEDED"},
                     token=world.tokens["dev"])
     assert (await Deployment.get(id=deployment_id)).status == "SUCCEEDED"
+
+
+async def test_a_receiver_that_checks_timestamp_and_signature_takes_the_delivery(
+    gql: GraphQLClient, people: People, admin: str, webhook: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = await make_world(gql, people, admin)
+    image, _ = await promoted_image(world)
+    with Deployer([503], secret=SECRET) as deployer:
+        monkeypatch.setattr(get_settings(), "deploy_webhook_url", deployer.url)
+        result = await deploy(world, world.tokens["dev"], image)
+        await drain()
+    # The receiver (the README's recipe) refused nothing, the retry included.
+    assert deployer.rejected == 0 and len(deployer.received) == 2
+    deployment = await Deployment.get(id=int(result["deployment"]["id"]))
+    assert deployment.status == "RUNNING"
+    headers, body = deployer.received[-1]
+    sent_at = int(headers["X-Hoist-Timestamp"])
+    assert abs(time.time() - sent_at) < 60
+    assert verify(SECRET, headers, body)
+    # Captured and replayed later, the same delivery is refused; so is a changed stamp.
+    assert not verify(SECRET, headers, body, now=sent_at + 301)
+    assert not verify(SECRET, {**headers, "X-Hoist-Timestamp": str(sent_at + 200)}, body,
+                      now=sent_at + 200)
+
+
+async def test_the_receivers_answer_is_not_kept_where_viewers_read(
+    gql: GraphQLClient, people: People, admin: str, webhook: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = await make_world(gql, people, admin)
+    image, _ = await promoted_image(world)
+    leak = b"Traceback: connect(postgres://deployer:hunter2@10.0.0.5/deploys) failed"
+    with Deployer([500, 403], body=leak) as deployer:
+        monkeypatch.setattr(get_settings(), "deploy_webhook_url", deployer.url)
+        await deploy(world, world.tokens["dev"], image)
+        await drain()
+    assert len(deployer.received) == 2
+    history = await world.gql(
+        '{ deploymentHistory(application: "shop") { edges { node { status error } } } }',
+        token=world.tokens["viewer"])
+    [node] = [e["node"] for e in history["deploymentHistory"]["edges"]]
+    assert node == {"status": "FAILED", "error": "webhook failed: HTTP 403 Forbidden"}
+    audit = await world.gql('{ auditLog(action: "deployment.failed") { edges { node { data } '
+                            "} } }", token=world.admin)
+    [event] = audit["auditLog"]["edges"]
+    assert "hunter2" not in event["node"]["data"]
+    assert json.loads(event["node"]["data"])["error"] == "webhook failed: HTTP 403 Forbidden"
 
 
 async def test_webhook_permanent_failure_fails_the_deployment(
