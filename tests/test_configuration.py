@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {f"HOIST_{name.upper()}" for name in Settings.model_fields}
 NAME = re.compile(r"\bHOIST_[A-Z0-9_]+\b")
 # Names the test suite itself reads (never the application).
-TEST_ONLY = {"HOIST_TEST_REQUIRE_SERVICES", "HOIST_TEST_POSTGRES_URL", "HOIST_TEST_REDIS_URL"}
+TEST_ONLY = {"HOIST_TEST_REQUIRE_SERVICES", "HOIST_TEST_POSTGRES_URL"}
 
 
 def names_in(path: str) -> set[str]:
