@@ -53,9 +53,11 @@ lock-check: | $(UV_DEP)
 
 # `make serve HOST=0.0.0.0 PORT=9000` (given on the command line) overrides HOIST_HOST and
 # HOIST_PORT; links in emails follow that address unless HOIST_PUBLIC_URL is set.
+SERVE_ARGS := $(if $(filter command line,$(origin HOST)),--host '$(HOST)') \
+	$(if $(filter command line,$(origin PORT)),--port '$(PORT)')
+
 serve: setup
-	$(VENV)/bin/hoist serve $(if $(filter command line,$(origin HOST)),--host '$(HOST)') \
-	  $(if $(filter command line,$(origin PORT)),--port '$(PORT)')
+	$(VENV)/bin/hoist serve $(strip $(SERVE_ARGS))
 
 # The dashboard's browser tests (tests/ui) drive the system's Chromium through Playwright
 # (Playwright cannot download its own browsers here). Installed with apt-get when missing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
@@ -42,8 +43,45 @@ def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
     }
 
 
-# `tortoise -c app.db.TORTOISE_ORM makemigrations` reads this.
-TORTOISE_ORM = tortoise_config()
+def __getattr__(name: str) -> Any:
+    """`tortoise -c app.db.TORTOISE_ORM makemigrations` reads TORTOISE_ORM. It is built when
+    read, not at import, so that a bad HOIST_ setting is reported by the command that uses
+    it (as one line, app/cli/server.py) rather than as a traceback of `import app.db`."""
+    if name == "TORTOISE_ORM":
+        return tortoise_config()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file a SQLite URL names (as Tortoise reads it), or None for another database."""
+    scheme, _, rest = database_url.partition("://")
+    if scheme != "sqlite":
+        return None
+    path = rest.split("?", 1)[0]
+    return None if path in {"", ":memory:"} else Path(path)
+
+
+def describe_database(database_url: str) -> str:
+    """Which database a URL is, for people: a SQLite file's full path, or the URL with its
+    password masked (in the user part or a `password=` parameter), never the password.
+
+    Taken apart by hand, not with urllib, so that a URL urllib refuses (an unencoded `@` or
+    `/` in the password, a bad port) still has its password masked rather than printed.
+    """
+    file = sqlite_file(database_url)
+    if file is not None:
+        return f"SQLite file {file.resolve()}"
+    scheme, sep, rest = database_url.partition("://")
+    if not sep:
+        return "a database URL without a scheme://"
+    rest, qmark, query = rest.partition("?")
+    userinfo, at, host = rest.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    params = [p.split("=", 1) for p in query.split("&")] if query else []
+    query = "&".join(f"{p[0]}=***" if p[0].lower() in {"password", "pass"} else "=".join(p)
+                     for p in params)
+    return f"{scheme}://{userinfo}{at}{host}{qmark}{query}"
 
 
 def ensure_data_dir(settings: Settings) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from tortoise import Tortoise
 
 from app import db
-from app.settings import get_settings
+from app.settings import Settings, get_settings, served_url
 
 admin = typer.Typer(help="Administration straight against the database.", no_args_is_help=True)
 
@@ -21,26 +23,76 @@ def configure_logging() -> None:
     )
 
 
+def checked_settings() -> Settings:
+    """The settings, or a one-line error per bad HOIST_ variable (named, its value not
+    echoed: it may be a password) and exit code 2 instead of a traceback."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "HOIST_" + "_".join(str(part) for part in error["loc"]).upper()
+            typer.echo(f"error: {name}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def database_in_use() -> Path | None:
+    """Say (on stderr) which database this command uses; the SQLite file it is about to
+    create, if there is none yet, is returned so that `created_database` can say so."""
+    url = get_settings().resolved_database_url
+    file = db.sqlite_file(url)
+    if file is not None and not file.exists():
+        return file
+    typer.echo(f"database: {db.describe_database(url)}", err=True)
+    return None
+
+
+def created_database(file: Path | None, hint: bool = False) -> None:
+    if file is None or not file.exists():
+        return
+    typer.echo(f"database: created a new, empty SQLite database at {file.resolve()}", err=True)
+    if hint:
+        # The usual slip: bootstrapping from another folder than the server runs in, where
+        # the relative default data folder is a different, new one.
+        settings = get_settings()
+        typer.echo(f"note: no HOIST_DATABASE_URL is set and the data folder is "
+                   f"{settings.data_dir} (relative to {Path.cwd()}); if your server uses "
+                   "another database, run this where it runs or set HOIST_DATA_DIR or "
+                   "HOIST_DATABASE_URL as it has them", err=True)
+
+
 def migrate() -> None:
     """Apply database migrations."""
+    checked_settings()
     configure_logging()
+    new = database_in_use()
     asyncio.run(db.migrate())
+    created_database(new)
     typer.echo("migrations applied")
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    host: str | None = typer.Option(
+        None, help="Address to listen on.  [default: HOIST_HOST, else 127.0.0.1]"),
+    port: int | None = typer.Option(
+        None, min=1, max=65535, help="Port to listen on.  [default: HOIST_PORT, else 8000]"),
 ) -> None:
     """Apply migrations and serve GraphQL (and GraphiQL) at /graphql."""
+    settings = checked_settings()  # first: importing the app reads the settings
     import uvicorn
 
     from app.asgi import create_app
 
+    # Before anything reads public_url: links in emails must follow the address served.
+    settings.serve_at(host or settings.host, port or settings.port)
     configure_logging()
+    new = database_in_use()
     asyncio.run(db.migrate())
-    typer.echo(f"Hoist serving at http://{host}:{port}/graphql")
-    uvicorn.run(create_app(), host=host, port=port, log_level=get_settings().log_level.lower())
+    created_database(new)
+    typer.echo(f"Hoist serving at {served_url(settings.host, settings.port)}/graphql "
+               f"(listening on {settings.host}:{settings.port}; links in emails: "
+               f"{settings.public_url})")
+    uvicorn.run(create_app(), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower())
 
 
 def worker(
@@ -48,7 +100,7 @@ def worker(
     beat: bool = typer.Option(True, help="Also run the periodic outbox relay (one worker only)."),
 ) -> None:
     """A standalone Celery worker for HOIST_BROKER_URL (redis://...)."""
-    settings = get_settings()
+    settings = checked_settings()
     if not settings.broker_url:
         typer.echo("error: set HOIST_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without it "
                    "`hoist serve` runs the worker in-process", err=True)
@@ -56,6 +108,10 @@ def worker(
     from workers.celery_app import celery
 
     db.ensure_data_dir(settings)
+    missing = database_in_use()
+    if missing is not None:  # the worker migrates nothing: `hoist serve` / `hoist migrate` do
+        typer.echo(f"database: SQLite file {missing.resolve()} (not there yet: `hoist serve` "
+                   "or `hoist migrate` creates it)", err=True)
     argv = ["worker", f"--loglevel={settings.log_level.upper()}",
             f"--concurrency={concurrency}", "--pool=prefork"]
     if beat:
@@ -72,6 +128,9 @@ def bootstrap(
     from app.accounts.service import bootstrap_super_admin
     from app.errors import DomainError
 
+    checked_settings()
+    new = database_in_use()
+
     async def run() -> tuple[str, str]:
         await db.migrate()
         await Tortoise.init(config=db.tortoise_config())
@@ -87,6 +146,8 @@ def bootstrap(
     except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        created_database(new, hint=True)
     typer.echo(f"super-admin {user_email} is ready; API token (shown once):")
     typer.echo(secret)
 
