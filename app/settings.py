@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where `npm ci` puts GraphiQL and React (the README's commands run it).
@@ -25,7 +25,15 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         None, description="Celery broker (redis://...). Unset: an in-process worker is used.",
     )
-    public_url: str = Field("http://127.0.0.1:8000", description="Base of links in emails.")
+    host: str = Field(
+        "127.0.0.1", min_length=1, max_length=253,
+        description="Address `hoist serve` listens on (0.0.0.0: every interface).",
+    )
+    port: int = Field(8000, ge=1, le=65535, description="Port `hoist serve` listens on.")
+    public_url: str = Field(
+        "", max_length=2000, description="Base of links Hoist hands out (emails, the webhook's "
+        "reportTo); unset: http://HOST:PORT, the address served (localhost for 0.0.0.0).",
+    )
     log_level: str = Field("INFO", description="Python logging level.")
     node_modules: Path = Field(
         _REPO_NODE_MODULES, description="Folder holding the GraphiQL/React npm packages.",
@@ -100,11 +108,37 @@ class Settings(BaseSettings):
     url: str = Field("http://127.0.0.1:8000", description="Server the CLI talks to.")
     token: str | None = Field(None, description="API token the CLI sends.")
 
+    # True while public_url is derived from host and port, so it follows `serve --port`.
+    _public_url_follows_address: bool = PrivateAttr(False)
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        if not self.public_url:
+            self._public_url_follows_address = True
+            self.public_url = served_url(self.host, self.port)
+        return self
+
+    def serve_at(self, host: str, port: int) -> None:
+        """`hoist serve --host/--port` override HOIST_HOST/HOIST_PORT for this process; a
+        public URL derived from them follows, so links point where the server really is."""
+        self.host, self.port = host, port
+        if self._public_url_follows_address:
+            self.public_url = served_url(host, port)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite://{(self.data_dir / 'hoist.sqlite3').resolve()}"
+
+def served_url(host: str, port: int) -> str:
+    """http://host:port as a browser reaches it: a wildcard address is not one to link to."""
+    if host in {"0.0.0.0", "::", "[::]"}:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
 
 @lru_cache
 def get_settings() -> Settings:
