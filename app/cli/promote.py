@@ -8,6 +8,7 @@ were done, as the API does them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -54,8 +55,9 @@ def source_text(source: dict[str, Any]) -> str:
     return source["environment"] if source["type"] == "ENVIRONMENT" else "CI"
 
 
-def report(results: list[dict[str, Any]], ok: tuple[str, ...], name: str,
-           output: Output) -> None:
+def report(results: list[dict[str, Any]], ok: tuple[str, ...],
+           label: Callable[[dict[str, Any]], str], output: Output,
+           *, name_request: bool = False) -> None:
     """Print every outcome; refused ones on stderr; exit 1 when any was refused."""
     refused = [r for r in results if r["outcome"] not in ok]
     if output is Output.json:
@@ -63,12 +65,12 @@ def report(results: list[dict[str, Any]], ok: tuple[str, ...], name: str,
     else:
         done = [r["request"] for r in results if r["outcome"] in ok and r.get("request")]
         emit(output, done, lambda: "\n".join(
-            f"{r[name]}: {r['outcome']}" + (f" (request {r['request']['id']})"
-                                           if r.get("request") else "")
+            f"{label(r)}: {r['outcome']}" + (f" (request {r['request']['id']})"
+                                             if name_request and r.get("request") else "")
             + (f": {r['message']}" if r["message"] else "")
             for r in results if r["outcome"] in ok))
     for r in refused:
-        typer.echo(f"error: {r[name]}: {r['message']} [{r['outcome']}]", err=True)
+        typer.echo(f"error: {label(r)}: {r['message']} [{r['outcome']}]", err=True)
     if refused:
         raise typer.Exit(EXIT_REFUSED)
 
@@ -99,7 +101,7 @@ def promote(
         {"imageId": image_id, "source": source_input(source), "targets": environments,
          "comment": comment},
     )["promoteImage"]["results"]
-    report(results, PROMOTED, "environment", output)
+    report(results, PROMOTED, lambda r: r["environment"], output, name_request=True)
 
 
 def approve(
@@ -149,7 +151,7 @@ def decide(api: Api, mutation: str, note: str, text: str | None, request_ids: li
                 results {{ requestId outcome message request {{ {REQUEST_FIELDS} }} }} }} }}""",
         {"ids": parse_list(request_ids), "note": text},
     )[mutation]["results"]
-    report(results, DECIDED, "requestId", output)
+    report(results, DECIDED, lambda r: f"request {r['requestId']}", output)
 
 
 def reject(
