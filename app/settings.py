@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(
         15.0, description="How often the periodic outbox relay runs.",
     )
+    outbox_max_attempts: int = Field(
+        10, ge=1, description="Handler runs of one job that may fail before it is DEAD.",
+    )
+    outbox_retry_base_seconds: float = Field(
+        5.0, ge=0, description="Wait after a job's handler first fails; it doubles each time.",
+    )
+    outbox_retry_max_seconds: float = Field(
+        600.0, ge=0, description="Longest wait between two runs of a failing job.",
+    )
 
     deploy_executor: Literal["noop", "webhook"] = Field(
         "noop", description="noop: report every stage succeeded at once; webhook: POST to a "
@@ -56,7 +65,8 @@ class Settings(BaseSettings):
     )
     deploy_webhook_url: str | None = Field(None, description="Where the webhook executor POSTs.")
     deploy_webhook_secret: str | None = Field(
-        None, description="Key of the body's HMAC-SHA256 signature (X-Hoist-Signature).",
+        None, description="Key of the HMAC-SHA256 signature over timestamp and body "
+        "(X-Hoist-Signature, X-Hoist-Timestamp).",
     )
     deploy_webhook_timeout_seconds: float = Field(10.0, description="Timeout of one POST.")
     deploy_webhook_attempts: int = Field(
@@ -80,9 +90,13 @@ class Settings(BaseSettings):
     email_retry_base_seconds: float = Field(
         30.0, ge=0, description="Wait before the first retry; it doubles with each attempt.",
     )
+    email_retry_max_seconds: float = Field(
+        300.0, ge=0, description="Longest wait between two tries of an email; an unreachable "
+        "mail server is retried at this pace for as long as it is down, using no attempts.",
+    )
     email_claim_timeout_seconds: float = Field(
         300.0, gt=0, description="An email claimed by a worker that stopped this long ago is "
-        "FAILED as of unknown delivery, never sent again.",
+        "UNKNOWN (maybe delivered), never sent again by itself.",
     )
     smtp_host: str = Field("localhost", description="SMTP server.")
     smtp_port: int = Field(25, description="SMTP port (465 for tls, 587 for starttls).")

@@ -10,7 +10,18 @@ import sys
 
 import typer
 
-from app.cli import api, apply, catalog, deploy, policies, promote, server, users, verbs
+from app.cli import (
+    api,
+    apply,
+    catalog,
+    deploy,
+    operations,
+    policies,
+    promote,
+    server,
+    users,
+    verbs,
+)
 
 cli = typer.Typer(
     help="Hoist: promote container images across environments under promotion policies. "
@@ -25,6 +36,7 @@ deploy.register(cli)
 for name, group in verbs.GROUPS.items():
     cli.add_typer(group, name=name)
 cli.add_typer(apply.apply, name="apply")
+operations.register(cli)  # retry, resend; and `get jobs`, `get notifications`
 # Imported for the commands they add to the verb groups.
 __all__ = ["catalog", "cli", "main", "policies", "users"]
 

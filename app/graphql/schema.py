@@ -21,6 +21,7 @@ from app.catalog import schema as catalog
 from app.deployments import schema as deployments
 from app.graphql.errors import MaskCrashes, is_expected, should_mask
 from app.notifications import schema as notifications
+from app.outbox import schema as outbox
 from app.policies import schema as policies
 from app.promotions import schema as promotions
 from app.settings import get_settings
@@ -29,11 +30,11 @@ log = logging.getLogger("hoist.graphql")
 
 Query = merge_types("Query", (
     accounts.Query, catalog.Query, policies.Query, promotions.Query, deployments.Query,
-    audit.Query, notifications.Query,
+    audit.Query, notifications.Query, outbox.Query,
 ))
 Mutation = merge_types("Mutation", (
     accounts.Mutation, catalog.Mutation, policies.Mutation, promotions.Mutation,
-    deployments.Mutation,
+    deployments.Mutation, notifications.Mutation, outbox.Mutation,
 ))
 
 

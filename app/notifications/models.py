@@ -19,6 +19,8 @@ class NotificationState(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+    # The worker sending it stopped mid-send: the server may or may not have taken it.
+    UNKNOWN = "UNKNOWN"
 
 
 class Notification(Model):
@@ -37,6 +39,9 @@ class Notification(Model):
     state = fields.CharEnumField(NotificationState, max_length=16,
                                  default=NotificationState.PENDING)
     attempts = fields.IntField(default=0)
+    # Tries that never reached the provider (connection refused, timeout, DNS failure):
+    # they use no attempt, so an outage of any length loses no email; they space retries.
+    unreachable_tries = fields.IntField(default=0, db_default=0)
     error = fields.TextField(null=True)
     # A PENDING email is tried again from this time on (exponential backoff).
     next_attempt_at = fields.DatetimeField()

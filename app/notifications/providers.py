@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import logging
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -35,11 +36,15 @@ class OutgoingEmail:
 
 
 class DeliveryError(Exception):
-    """Sending failed; `permanent` when trying again can never help."""
+    """Sending failed; `permanent` when trying again can never help; `unreachable` when
+    the mail service could not be reached at all (connection refused, timeout, DNS), so
+    nothing was said about this email and the try costs it no attempt."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable
 
 
 class Provider:
@@ -88,6 +93,17 @@ def _smtp_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def _unreachable(exc: Exception) -> bool:
+    """A network-level failure to reach the server: refused, timed out, no such host, or
+    dropped. Not a TLS failure (certificate, protocol: a configuration problem) nor an
+    SMTP answer such as a refused login; a 4xx greeting ("421 busy") is an outage too."""
+    if isinstance(exc, ssl.SSLError):
+        return False
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return isinstance(exc, aiosmtplib.SMTPConnectResponseError) and exc.code < 500
+    return isinstance(exc, OSError)
+
+
 class SmtpProvider(Provider):
     """aiosmtplib, one connection for the batch (reopened if the server drops it)."""
 
@@ -111,7 +127,8 @@ class SmtpProvider(Provider):
                 await smtp.login(s.smtp_user, password)
         except (aiosmtplib.SMTPException, OSError) as exc:
             smtp.close()
-            raise DeliveryError(f"SMTP {s.smtp_host}:{s.smtp_port}: {_smtp_error(exc)}") from exc
+            raise DeliveryError(f"SMTP {s.smtp_host}:{s.smtp_port}: {_smtp_error(exc)}",
+                                unreachable=_unreachable(exc)) from exc
         return smtp
 
     async def send(self, email: OutgoingEmail) -> None:
@@ -172,7 +189,10 @@ def ses_error(exc: Exception) -> DeliveryError:
         transient = code in _SES_TRANSIENT or status == 429 or status >= 500
         return DeliveryError(f"SES {code}: {error.get('Message', '')}", permanent=not transient)
     # Connection refused, timeouts, no credentials found: nothing reached SES.
-    return DeliveryError(f"SES: {type(exc).__name__}: {exc}")
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    return DeliveryError(f"SES: {type(exc).__name__}: {exc}", unreachable=isinstance(
+        exc, (EndpointConnectionError, ConnectTimeoutError)))
 
 
 class SesProvider(Provider):

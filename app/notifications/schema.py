@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from app.errors import validation
 from app.graphql.context import Info
-from app.graphql.errors import UNSET, unset_to_none
+from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
 from app.graphql.pagination import Connection, paginate
-from app.notifications import models
-from app.notifications.types import Notification, NotificationState
+from app.notifications import models, resend
+from app.notifications.types import Notification, NotificationState, ResendNotificationsPayload
 
 
 @strawberry.type
@@ -24,3 +25,23 @@ class Query:
         if (wanted := unset_to_none(state)) is not None:
             rows = rows.filter(state=wanted)
         return await paginate(rows, first, unset_to_none(after), Notification.of)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Send FAILED or UNKNOWN emails again, with a fresh set "
+                         "of attempts (super-admins only; 1-100 ids, all or nothing). An "
+                         "UNKNOWN one may then reach its recipient twice.")
+    async def resend_notifications(self, info: Info, ids: list[strawberry.ID]
+                                   ) -> ResendNotificationsPayload:
+        access = await info.context.access()
+
+        async def run() -> ResendNotificationsPayload:
+            if len(ids) > resend.MAX_RESEND:  # before parsing thousands of ids
+                raise validation(f"ids must list 1 to {resend.MAX_RESEND} notifications "
+                                 f"(got {len(ids)})", "ids")
+            rows = await resend.resend(
+                access, [parse_id(i, f"ids.{n}") for n, i in enumerate(ids)])
+            return ResendNotificationsPayload(notifications=[Notification.of(r) for r in rows])
+
+        return await mutate(run, lambda errors: ResendNotificationsPayload(errors=errors))

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from app.graphql.context import Info
+from app.graphql.errors import UserError
 from app.graphql.loaders import by_id
 from app.notifications import models
 from app.promotions import models as promotions
@@ -14,7 +15,11 @@ from app.promotions.types import PromotionRequest
 
 NotificationState = strawberry.enum(
     models.NotificationState,
-    description="PENDING: not sent yet (or waiting for a retry), SENT, FAILED: given up.",
+    description="PENDING: not sent yet (or waiting for a retry, however long the mail "
+    "service is unreachable); SENT; FAILED: refused for good or out of attempts; UNKNOWN: "
+    "in doubt, the worker sending it stopped mid-send, so it may or may not have been "
+    "delivered and is not sent again by itself. FAILED and UNKNOWN ones can be resent "
+    "(resendNotifications).",
 )
 
 
@@ -32,7 +37,10 @@ class Notification:
     recipient: str = strawberry.field(description="The email address it goes to.")
     subject: str
     state: NotificationState  # type: ignore[valid-type]
-    attempts: int = strawberry.field(description="Tries so far.")
+    attempts: int = strawberry.field(description="Tries that reached the mail service.")
+    unreachable_tries: int = strawberry.field(
+        description="Tries that found the mail service unreachable (refused, timeout, DNS); "
+        "they use no attempt.")
     error: str | None = strawberry.field(description="Why the last try failed.")
     created_at: datetime
     sent_at: datetime | None
@@ -45,7 +53,8 @@ class Notification:
         pending = row.state == models.NotificationState.PENDING
         return cls(id=strawberry.ID(str(row.id)), event=row.event.value,
                    recipient=row.recipient, subject=row.subject, state=row.state,
-                   attempts=row.attempts, error=row.error, created_at=row.created_at,
+                   attempts=row.attempts, unreachable_tries=row.unreachable_tries,
+                   error=row.error, created_at=row.created_at,
                    sent_at=row.sent_at, next_attempt_at=row.next_attempt_at if pending else None,
                    request_id=row.request_id)
 
@@ -55,3 +64,10 @@ class Notification:
             return None
         row = await promotion_request_by_id(info).load(self.request_id)
         return PromotionRequest.of(row) if row else None
+
+
+@strawberry.type
+class ResendNotificationsPayload:
+    notifications: list[Notification] = strawberry.field(
+        default_factory=list, description="The emails, PENDING again.")
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -15,7 +15,16 @@ class OutboxJob(Model):
     handed_over_at = fields.DatetimeField(null=True)
     handovers = fields.IntField(default=0)
     done_at = fields.DatetimeField(null=True, db_index=True)
+    # Why the last hand-over or handler run failed (a handler's exception, shortened).
     last_error = fields.TextField(null=True)
+    # Handler runs that raised; after HOIST_OUTBOX_MAX_ATTEMPTS of them the job is dead.
+    attempts = fields.IntField(default=0, db_default=0)
+    # A job whose handler failed is not handed over again before this (backoff).
+    retry_at = fields.DatetimeField(null=True)
+    # Set when the job gave up: it is never run again unless a super-admin retries it.
+    dead_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox_jobs"
+        # The health check counts dead jobs among every job ever written.
+        indexes = (("dead_at",),)

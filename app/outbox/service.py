@@ -4,21 +4,36 @@ A job is handed to a dispatcher (Celery, or the embedded worker) only after the
 transaction that wrote it has committed. When the hand-over fails (broker down,
 process killed), the row stays not done and the periodic relay hands it over again.
 Handlers are idempotent, so a job that runs twice does nothing the second time.
+
+A handler that raises is a failed *attempt*: its transaction rolls back, the error and
+the count are kept on the row, and the relay hands the job over again only after a
+backoff (HOIST_OUTBOX_RETRY_BASE_SECONDS, doubling, at most
+HOIST_OUTBOX_RETRY_MAX_SECONDS). After HOIST_OUTBOX_MAX_ATTEMPTS failed attempts the job
+is DEAD: never run again until a super-admin retries it (app/outbox/admin.py), and
+counted by /healthz. So a poison job costs a bounded number of runs, not one per relay
+interval forever.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from tortoise.expressions import F, Q
 
+from app import clock
+from app.accounts.access import Access
+from app.audit.service import record
 from app.db import after_commit, unit_of_work
+from app.errors import DomainError, ErrorCode, not_found
 from app.outbox.models import OutboxJob
 from app.outbox.registry import load_handlers
+from app.settings import Settings, get_settings
 
 log = logging.getLogger("hoist.outbox")
+
+_ERROR_LIMIT = 1000
 
 
 class Dispatcher(Protocol):
@@ -53,18 +68,26 @@ async def hand_over(job: OutboxJob) -> bool:
         await OutboxJob.filter(id=job.id).update(last_error=str(exc)[:500])
         return False
     await OutboxJob.filter(id=job.id).update(
-        handed_over_at=datetime.now(UTC), handovers=F("handovers") + 1
+        handed_over_at=clock.now(), handovers=F("handovers") + 1
     )
     return True
 
 
+def due_jobs(older_than: timedelta) -> Any:
+    """Jobs a worker should get now: not done, not dead, past their backoff, and not
+    handed over within `older_than` (a job in a worker's hands is left to it)."""
+    now = clock.now()
+    cutoff = now - older_than
+    return OutboxJob.filter(
+        Q(handed_over_at__isnull=True) | Q(handed_over_at__lt=cutoff),
+        Q(retry_at__isnull=True) | Q(retry_at__lte=now),
+        done_at__isnull=True, dead_at__isnull=True, created_at__lt=cutoff,
+    )
+
+
 async def relay(older_than: timedelta) -> int:
     """Hand over again every job not done and not handed over within `older_than`."""
-    cutoff = datetime.now(UTC) - older_than
-    stuck = await OutboxJob.filter(
-        Q(handed_over_at__isnull=True) | Q(handed_over_at__lt=cutoff),
-        done_at__isnull=True, created_at__lt=cutoff,
-    ).order_by("id").limit(500)
+    stuck = await due_jobs(older_than).order_by("id").limit(500)
     handed = 0
     for job in stuck:
         handed += await hand_over(job)
@@ -73,16 +96,115 @@ async def relay(older_than: timedelta) -> int:
     return handed
 
 
+def backoff(attempts: int, settings: Settings) -> timedelta:
+    """Wait after the `attempts`-th failed run: base, doubling, never more than the cap."""
+    seconds = settings.outbox_retry_base_seconds * 2 ** min(max(attempts - 1, 0), 32)
+    return timedelta(seconds=min(seconds, settings.outbox_retry_max_seconds))
+
+
+def describe_error(exc: BaseException) -> str:
+    """What an operator sees of a handler's failure: its type and message, shortened."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text[:_ERROR_LIMIT]
+
+
 async def run_job(job_id: int) -> bool:
-    """Run a job's handler and mark it done, in one transaction; a done job is skipped."""
+    """Run a job's handler and mark it done, in one transaction; a done or dead job, or
+    one still in its backoff, is skipped. A handler that raises leaves the job not done,
+    its failure recorded (see the module's docstring); True only when this run did it."""
     handlers = load_handlers()
-    async with unit_of_work():
-        job = await OutboxJob.get_or_none(id=job_id)
-        if job is None or job.done_at is not None:
-            return False
-        await handlers[job.task](job.payload)
-        # Conditional, so two workers racing on one job can't both count it done.
-        done = await OutboxJob.filter(id=job_id, done_at__isnull=True).update(
-            done_at=datetime.now(UTC)
-        )
-        return bool(done)
+    try:
+        async with unit_of_work():
+            job = await OutboxJob.get_or_none(id=job_id)
+            if job is None or job.done_at is not None or job.dead_at is not None:
+                return False
+            if job.retry_at is not None and job.retry_at > clock.now():
+                # A stale second delivery, before the backoff is over: the relay hands the
+                # job over again once it is due, and this run would only burn an attempt.
+                return False
+            await handlers[job.task](job.payload)
+            # Conditional, so two workers racing on one job can't both count it done.
+            done = await OutboxJob.filter(id=job_id, done_at__isnull=True).update(
+                done_at=clock.now()
+            )
+            return bool(done)
+    except Exception as exc:  # the handler's work rolled back with its transaction
+        await record_failure(job_id, exc)
+        return False
+
+
+async def record_failure(job_id: int, exc: Exception, settings: Settings | None = None
+                         ) -> None:
+    """Count a failed run of a job not done: back off, or DEAD after the last attempt."""
+    settings = settings or get_settings()
+    job = await OutboxJob.get_or_none(id=job_id)
+    if job is None or job.done_at is not None or job.dead_at is not None:
+        # Done already: what failed ran after the commit (an after-commit callback).
+        log.exception("outbox job %s failed after it was done", job_id, exc_info=exc)
+        return
+    attempts = job.attempts + 1
+    now = clock.now()
+    values: dict[str, Any] = {"attempts": attempts, "last_error": describe_error(exc),
+                              # No longer in a worker's hands: the relay gives it out again.
+                              "handed_over_at": None}
+    if attempts >= settings.outbox_max_attempts:
+        values["dead_at"] = now
+        log.error("outbox job %s (%s) is DEAD after %d failed attempts", job_id, job.task,
+                  attempts, exc_info=exc)
+    else:
+        values["retry_at"] = now + backoff(attempts, settings)
+        log.warning("outbox job %s (%s) failed (attempt %d of %d), retried after %s",
+                    job_id, job.task, attempts, settings.outbox_max_attempts,
+                    values["retry_at"].isoformat(), exc_info=exc)
+    # Conditional on the count read: two workers failing one run at once count it once.
+    await OutboxJob.filter(id=job_id, attempts=job.attempts, done_at__isnull=True).update(
+        **values)
+
+
+PENDING, DONE, DEAD = "PENDING", "DONE", "DEAD"
+
+
+def state_of(job: OutboxJob) -> str:
+    """PENDING (maybe waiting for a retry), DONE, or DEAD (gave up)."""
+    if job.done_at is not None:
+        return DONE
+    return DEAD if job.dead_at is not None else PENDING
+
+
+def jobs_in_state(state: str | None) -> Any:
+    """The jobs in `state` (every job for None), as a query to page through."""
+    rows = OutboxJob.all()
+    if state == DEAD:
+        return rows.filter(dead_at__isnull=False, done_at__isnull=True)
+    if state == DONE:
+        return rows.filter(done_at__isnull=False)
+    if state == PENDING:
+        return rows.filter(dead_at__isnull=True, done_at__isnull=True)
+    return rows
+
+
+async def dead_job_count() -> int:
+    """How many jobs gave up (the health check reports it)."""
+    return await jobs_in_state(DEAD).count()
+
+
+async def retry_dead_job(access: Access, job_id: int) -> OutboxJob:
+    """A super-admin gives a DEAD job a fresh set of attempts; it is handed over after
+    commit. Its last error stays visible (a new failure replaces it)."""
+    access.require_super_admin()
+    job = await OutboxJob.get_or_none(id=job_id)
+    if job is None:
+        raise not_found(f"no worker job has id {job_id}", "id")
+    if job.dead_at is None:
+        state = "done" if job.done_at is not None else "still being tried"
+        raise DomainError(ErrorCode.NOT_DEAD, f"job {job_id} is not DEAD ({state}): only a "
+                          "job that gave up can be retried", "id")
+    retried = await OutboxJob.filter(id=job_id, dead_at__isnull=False).update(
+        dead_at=None, attempts=0, retry_at=None, handed_over_at=None)
+    if not retried:  # another super-admin retried it a moment ago
+        raise DomainError(ErrorCode.NOT_DEAD, f"job {job_id} was retried already", "id")
+    await record(access, "outbox.job_retried", job_id=job_id, task=job.task,
+                 attempts=job.attempts, last_error=job.last_error)
+    await job.refresh_from_db()
+    after_commit(lambda: hand_over(job))
+    return job

@@ -10,6 +10,7 @@ from app.notifications.models import Notification
 from app.outbox.models import OutboxJob
 from app.outbox.service import run_job
 from app.settings import get_settings
+from tests.promotions.world import due_job_ids
 
 SENDER = "Hoist <hoist@example.com>"
 PUBLIC_URL = "https://hoist.example.com"
@@ -26,8 +27,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, **values: Any) -> None:
 async def run_jobs() -> int:
     """One pass of a worker over every job not done yet (what the relay would hand over)."""
     ran = 0
-    for job_id in await OutboxJob.filter(done_at__isnull=True).order_by("id").values_list(
-            "id", flat=True):
+    for job_id in await due_job_ids():
         ran += await run_job(job_id)
     return ran
 

@@ -97,7 +97,9 @@ async def test_ses_unreachable_is_retried_later(
     await request_approval(world)
     await run_jobs()
     rows = await notifications()
-    assert [(r.state, r.attempts) for r in rows] == [(NotificationState.PENDING, 1)] * 2
+    # Nothing reached SES: no attempt used, and the second email was not tried in vain.
+    assert [(r.state, r.attempts, r.unreachable_tries) for r in rows] == [
+        (NotificationState.PENDING, 0, 1)] * 2
     assert all("SES" in (r.error or "") for r in rows)
     assert await open_jobs() == 1
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise.expressions import Q
+
+from app import clock
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
 from app.catalog import service as catalog
@@ -131,10 +134,18 @@ async def build_world(gql: GraphQLClient, people: People, admin: str,
 
 
 async def drain() -> int:
-    """Run every job not done yet, as a worker would (the same function Celery tasks call)."""
+    """Run every job due, as a worker would (the same function Celery tasks call), until
+    none is left; a job whose handler failed waits for its backoff, so it is not rerun."""
     ran = 0
-    while ids := await OutboxJob.filter(done_at__isnull=True).order_by("id").values_list(
-            "id", flat=True):
+    while ids := await due_job_ids():
         for job_id in ids:
             ran += await run_job(job_id)
     return ran
+
+
+async def due_job_ids() -> list[int]:
+    """Jobs not done, not dead, and past their backoff, oldest first."""
+    return await OutboxJob.filter(
+        Q(retry_at__isnull=True) | Q(retry_at__lte=clock.now()),
+        done_at__isnull=True, dead_at__isnull=True,
+    ).order_by("id").values_list("id", flat=True)

@@ -1,0 +1,80 @@
+"""GraphQL doors of the outbox: super-admins see worker jobs that gave up and retry them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from app.graphql.context import Info
+from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.pagination import Connection, paginate
+from app.outbox import models, service
+
+
+@strawberry.enum(description="Where a worker job stands.")
+class OutboxJobState(Enum):
+    PENDING = strawberry.enum_value(service.PENDING, description=(
+        "Not done yet; after a failed run it waits until retryAt."))
+    DONE = strawberry.enum_value(service.DONE, description="Done.")
+    DEAD = strawberry.enum_value(service.DEAD, description=(
+        "Its handler failed HOIST_OUTBOX_MAX_ATTEMPTS times: not run again unless a "
+        "super-admin retries it (retryOutboxJob)."))
+
+
+@strawberry.type(description="One job for the workers (promote, send emails, deploy).")
+class OutboxJob:
+    id: strawberry.ID
+    task: str = strawberry.field(description="The job's name, e.g. notifications.send.")
+    state: OutboxJobState
+    attempts: int = strawberry.field(description="Runs whose handler failed (since the last "
+                                     "retry by a super-admin).")
+    last_error: str | None = strawberry.field(
+        description="Why the last run or hand-over to the broker failed.")
+    created_at: datetime
+    retry_at: datetime | None = strawberry.field(
+        description="A failed PENDING job is not run again before this.")
+    dead_at: datetime | None = strawberry.field(description="When it gave up.")
+    done_at: datetime | None
+
+    @classmethod
+    def of(cls, row: models.OutboxJob) -> OutboxJob:
+        state = OutboxJobState(service.state_of(row))
+        return cls(id=strawberry.ID(str(row.id)), task=row.task, state=state,
+                   attempts=row.attempts, last_error=row.last_error, created_at=row.created_at,
+                   retry_at=row.retry_at if state == OutboxJobState.PENDING else None,
+                   dead_at=row.dead_at, done_at=row.done_at)
+
+
+@strawberry.type
+class RetryOutboxJobPayload:
+    job: OutboxJob | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Worker jobs newest first, DEAD ones by default "
+                      "(super-admins only).")
+    async def outbox_jobs(
+        self, info: Info, state: OutboxJobState | None = OutboxJobState.DEAD,
+        first: int | None = 20, after: str | None = UNSET,
+    ) -> Connection[OutboxJob]:
+        (await info.context.access()).require_super_admin()
+        rows = service.jobs_in_state(state.value if state else None)
+        return await paginate(rows, first, unset_to_none(after), OutboxJob.of)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Run a DEAD job again with a fresh set of attempts "
+                         "(super-admins only); NOT_DEAD for any other job.")
+    async def retry_outbox_job(self, info: Info, id: strawberry.ID) -> RetryOutboxJobPayload:
+        access = await info.context.access()
+
+        async def run() -> RetryOutboxJobPayload:
+            job = await service.retry_dead_job(access, parse_id(id, "id"))
+            return RetryOutboxJobPayload(job=OutboxJob.of(job))
+
+        return await mutate(run, lambda errors: RetryOutboxJobPayload(errors=errors))
