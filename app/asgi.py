@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
+from app.body_limit import BodyLimit
 from app.db import tortoise_config
 from app.graphql.schema import schema
-from app.graphql.view import ASSET_PACKAGES, HoistGraphQL
+from app.graphql.view import HoistGraphQL, graphiql_asset
+from app.health import health_routes
 from app.outbox.runner import job_runner
 from app.settings import get_settings
 from app.ui.routes import ui_routes
-
-log = logging.getLogger("hoist")
-
-
-async def asset(request: Request) -> Response:
-    """GraphiQL's scripts and styles, from the npm packages the set-up command installed."""
-    package, path = request.path_params["package"], request.path_params["path"]
-    if path not in ASSET_PACKAGES.get(package, set()):
-        return PlainTextResponse("not found", status_code=404)
-    file = get_settings().node_modules / package / path
-    if not file.is_file():
-        log.error("GraphiQL asset %s is missing: run `npm ci` (the README's set-up does)", file)
-        return PlainTextResponse("asset not installed", status_code=404)
-    return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
-
-
-async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 def create_app(*, manage_database: bool = True) -> Starlette:
@@ -53,10 +35,12 @@ def create_app(*, manage_database: bool = True) -> Starlette:
     return Starlette(
         routes=[
             # A Route, not a Mount: a Mount answers POST /graphql with a 307 redirect.
+            # GET brings HEAD along (uptime checkers); HoistGraphQL answers it.
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/assets/{package}/{path:path}", asset),
-            Route("/healthz", health),
+            Route("/assets/{package}/{path:path}", graphiql_asset),
+            *health_routes(),
             *ui_routes(),  # the dashboard: static files that use /graphql
         ],
+        middleware=[Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)],
         lifespan=lifespan,
     )

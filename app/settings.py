@@ -39,9 +39,28 @@ class Settings(BaseSettings):
         _REPO_NODE_MODULES, description="Folder holding the GraphiQL/React npm packages.",
     )
 
-    graphql_max_depth: int = Field(12, description="Deepest allowed GraphQL query.")
-    graphql_max_aliases: int = Field(30, description="Most aliases in one GraphQL document.")
-    graphql_max_tokens: int = Field(5000, description="Most tokens in one GraphQL document.")
+    # Limits of one request (README "Reliability and limits"); app/graphql/limits.py.
+    graphql_max_depth: int = Field(
+        12, ge=1, description="Deepest allowed GraphQL query: fields with a selection set "
+        "nested in one another, fragments expanded (introspection fields not counted).",
+    )
+    graphql_max_aliases: int = Field(
+        30, ge=0, description="Most aliases in one GraphQL document, a fragment's counted at "
+        "each spread.",
+    )
+    graphql_max_tokens: int = Field(5000, ge=1, description="Most tokens in one GraphQL document.")
+    graphql_max_fragments: int = Field(
+        100, ge=0, description="Most fragment definitions in one GraphQL document, and "
+        "separately most fragment spreads (`...Name`).",
+    )
+    graphql_max_selections: int = Field(
+        5000, ge=1, description="Most fields one GraphQL document selects once every fragment "
+        "spread is expanded (refuses short documents that stand for huge ones).",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest HTTP request body, in bytes; a bigger one "
+        "is refused with 413 before it is read further.",
+    )
 
     outbox_relay_after_seconds: float = Field(
         30.0, description="A job not done this long after it was written is handed over again.",

@@ -8,9 +8,8 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
-    QueryDepthLimiter,
 )
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -20,6 +19,12 @@ from app.audit import schema as audit
 from app.catalog import schema as catalog
 from app.deployments import schema as deployments
 from app.graphql.errors import MaskCrashes, is_expected, should_mask
+from app.graphql.limits import (
+    BoundedParserCache,
+    BoundedValidationCache,
+    DocumentLimits,
+    limit_rules,
+)
 from app.notifications import schema as notifications
 from app.outbox import schema as outbox
 from app.policies import schema as policies
@@ -51,10 +56,18 @@ class HoistSchema(strawberry.Schema):
 
 def build_schema() -> HoistSchema:
     settings = get_settings()
+    # Built once, here: the same rule objects on every request let ValidationCache hit.
+    rules = limit_rules(DocumentLimits(
+        max_depth=settings.graphql_max_depth, max_aliases=settings.graphql_max_aliases,
+        max_fragments=settings.graphql_max_fragments,
+        max_selections=settings.graphql_max_selections,
+    ))
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        # Before the parser cache: it sets the parse option the cache is keyed on.
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        BoundedParserCache,
+        lambda: AddValidationRules(rules),
+        BoundedValidationCache,
         lambda: MaskCrashes(should_mask_error=should_mask,
                             error_message="Internal error; it has been logged."),
     ]

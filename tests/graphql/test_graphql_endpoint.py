@@ -28,7 +28,8 @@ async def test_graphiql_is_served_from_local_assets(gql: GraphQLClient) -> None:
         assert url.startswith("/assets/"), url
         response = await gql.http.get(url)
         assert response.status_code == 200, url
-        assert len(response.content) > 1000, url
+        # npm's bundles are big; Hoist's own page script, style and icon are small.
+        assert len(response.content) > (100 if url.startswith("/assets/hoist/") else 1000), url
 
 
 @pytest.mark.parametrize(
