@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from app import clock as app_clock
 from app.outbox import service as outbox
 from tests.conftest import People
-from tests.notifications.helpers import PUBLIC_URL, SENDER, configure
+from tests.notifications.helpers import PUBLIC_URL, SENDER, Clock, configure
 from tests.notifications.mailbox import Mailbox, SmtpServer
 from tests.promotions.world import World, build_world
 from tests.support.graphql import GraphQLClient
@@ -42,3 +43,12 @@ def no_dispatcher() -> Iterator[None]:
     """For tests that set a dispatcher: none again afterwards."""
     yield
     outbox.set_dispatcher(None)
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Hoist's time rules read this clock during the test; the system clock afterwards."""
+    fake = Clock()
+    app_clock.set_source(fake.now)
+    yield fake
+    app_clock.set_source(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -39,3 +40,17 @@ async def open_jobs() -> int:
 async def notifications(**filters: Any) -> list[Notification]:
     return await Notification.filter(**filters).order_by("id")
 
+
+
+class Clock:
+    """The time Hoist reads (app.clock), moved by the test: it starts at the real time and
+    advances only when told, so an hour-long outage takes a moment."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
