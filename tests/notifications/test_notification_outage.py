@@ -4,6 +4,9 @@ capped interval without using up attempts, and once it is back every email arriv
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,6 +17,7 @@ from tests.notifications.helpers import Clock, configure, notifications, open_jo
 from tests.notifications.mailbox import Mailbox, SmtpServer
 from tests.notifications.test_notification_delivery import APPROVERS, request_approval
 from tests.promotions.world import World
+from tests.support.services import free_port
 
 RELAY_EVERY = 30  # seconds: the default HOIST_OUTBOX_RELAY_AFTER_SECONDS, when the relay
 # hands over the continuation job of emails still PENDING
@@ -56,3 +60,31 @@ async def test_a_twenty_minute_outage_then_every_email_arrives_once(
     assert await open_jobs() == 0
     assert mailbox.received == []
 
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """Takes TCP connections and never says a word: an SMTP greeting that never comes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("failure", ["refused", "timeout", "dns"])
+async def test_an_unreachable_mail_server_costs_no_attempt(
+    world: World, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    with silent_server() as silent:
+        where = {"refused": {"smtp_port": free_port()},
+                 "timeout": {"smtp_port": silent, "smtp_timeout": 0.3},
+                 "dns": {"smtp_host": "no-such-host.invalid", "smtp_timeout": 5}}[failure]
+        configure(monkeypatch, email_max_attempts=1, **where)
+        await request_approval(world)
+        await run_jobs()
+    rows = await notifications()
+    # With a single attempt allowed, anything that used it would be FAILED now.
+    assert [(r.state, r.attempts, r.unreachable_tries) for r in rows] == [
+        (NotificationState.PENDING, 0, 1)] * 2
+    assert all("unreachable" in (r.error or "") for r in rows)
