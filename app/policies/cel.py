@@ -9,8 +9,12 @@ celpy facts this module is built around (checked against cel-python 0.5):
   the process uses exactly ONE ``celpy.Environment`` (``CompiledRunner``), created
   lazily by :func:`get_environment`. Anything else in Hoist that needs CEL must use it.
 * ``CompiledRunner`` evaluates through the *module globals* of ``celpy.evaluation``
-  and through per-program mutable state, so evaluation is not thread-safe; every
-  compile and evaluate below runs under one lock (uncontended under asyncio).
+  and through per-program mutable state, so its ``evaluate`` is not thread-safe.
+  Hoist runs the compiled code itself (cel_budget.py) in private globals, under a cost
+  budget, which is thread-safe; compiling still runs under one lock.
+* Saved conditions are bounded at save by size, macro nesting and types (cel_check.py),
+  and evaluated off the event loop in batches (:func:`evaluate_many`), each evaluation
+  under :data:`~app.policies.cel_limits.RUNTIME_BUDGET`.
 * Unknown variables, unknown functions and malformed macros are only noticed at
   evaluation (or transpile) time, with long, Python-flavoured messages; validation
   therefore walks the parse tree itself and writes short messages of its own.
@@ -20,13 +24,16 @@ celpy facts this module is built around (checked against cel-python 0.5):
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
 import threading
-from collections.abc import Hashable, Mapping
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import celpy
 import celpy.celtypes as celtypes
@@ -34,6 +41,15 @@ import lark
 import re2
 from celpy.celparser import CELParseError, CELParser
 from celpy.evaluation import CELSyntaxError, TranspilerTree, base_functions, celstr
+
+from app.policies import cel_budget, cel_check
+from app.policies.cel_budget import BudgetExceeded, Meter
+from app.policies.cel_limits import (
+    EVALUATION_THREADS,
+    MAX_BATCH_SECONDS,
+    RUNTIME_BUDGET,
+    VALIDATION_BUDGET,
+)
 
 KNOWN_VARIABLES: tuple[str, ...] = (
     "containerImage",
@@ -84,6 +100,8 @@ _CEL_TYPE_NAMES: tuple[tuple[type, str], ...] = (
 
 # celpy prints values in errors as e.g. StringType('main'); users wrote 'main'.
 _CELTYPE_REPR = re.compile(r"\b(?:String|Int|Uint|Double|Bool|Bytes)Type\((.*?)\)")
+
+_R = TypeVar("_R")
 
 _lock = threading.RLock()
 _environment: celpy.Environment | None = None
@@ -385,13 +403,18 @@ def _sample_activations() -> list[dict[str, object]]:
 def validate_condition(expression: str) -> str | None:
     """Check a condition before it is saved: None when acceptable, else a short message.
 
-    Refuses syntax errors (with line and column), names outside
-    :data:`KNOWN_VARIABLES`, unknown functions, malformed macros, and expressions that
-    never produce a boolean on sample images. Errors that only happen at run time for
+    In order, cheapest first: the length limit (before parsing), syntax errors (with
+    line and column), the node, macro-count and macro-nesting limits, names outside
+    :data:`KNOWN_VARIABLES`, unknown functions, malformed macros, type errors (with the
+    position of the faulty sub-expression), and finally a trial evaluation on sample
+    images under the validation budget (a condition that never yields a boolean, or that
+    exceeds the budget even on them, is refused). Errors that only happen at run time for
     some images (a missing map key) are allowed: they make that image not eligible.
     """
     if _absent(expression):
         return None  # callers treat blank as "no condition"
+    if problem := cel_check.check_length(expression):
+        return problem
     env = get_environment()
     try:
         with _lock:
@@ -402,7 +425,8 @@ def validate_condition(expression: str) -> str | None:
         return "expression is nested too deeply"
 
     try:
-        problem = _check_names(tree, frozenset())
+        problem = (cel_check.check_cost(tree) or _check_names(tree, frozenset())
+                   or _check_types(tree))
     except RecursionError:
         return "expression is nested too deeply"
     if problem:
@@ -417,10 +441,14 @@ def validate_condition(expression: str) -> str | None:
         return _clip(f"invalid expression: {_eval_error_message(error)}")
 
     result_types: list[str] = []
+    # One deadline for all samples: validateCondition is open to every signed-in user.
+    deadline = time.monotonic() + VALIDATION_BUDGET.seconds
     for variables in _sample_activations():
         try:
-            with _lock:
-                value = program.evaluate(celpy.json_to_cel(variables))
+            value = cel_budget.run(program, celpy.json_to_cel(variables),
+                                   Meter(VALIDATION_BUDGET, deadline))
+        except BudgetExceeded as error:
+            return _clip(f"{error} (on a small sample image)")
         except Exception:
             continue  # run-time errors are allowed at save; they decide per image
         if _is_bool(value):
@@ -429,6 +457,26 @@ def validate_condition(expression: str) -> str | None:
     if result_types:
         return f"condition must evaluate to a boolean, got {result_types[0]}"
     return None
+
+
+def _check_types(tree: lark.Tree) -> str | None:
+    try:
+        return cel_check.check_types(tree)
+    except RecursionError:
+        raise
+    except Exception:
+        # A gap in the checker must not make a condition unsaveable: the run-time checks
+        # still make a wrongly typed condition's images not eligible.
+        logging.getLogger(__name__).exception("CEL type check failed")
+        return None
+
+
+async def off_loop(function: Callable[..., _R], *args: Any) -> _R:
+    """Run ``function(*args)`` on the CEL threads: validating a condition (parsing up to
+    2,000 characters, the trial evaluations) takes milliseconds other requests should not
+    wait for."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(), function, *args)
 
 
 # ------------------------------------------------------------------------ evaluation
@@ -477,12 +525,13 @@ class _Condition:
             return cls(expression, None, f"invalid expression: {_eval_error_message(error)}")
         return cls(expression, program, None)
 
-    def run(self, activation: celtypes.Value) -> ConditionResult:
+    def run(self, activation: celtypes.Value, deadline: float | None) -> ConditionResult:
         if self.program is None:
             return ConditionResult(self.expression, None, self.error)
         try:
-            with _lock:
-                value = self.program.evaluate(activation)
+            value = cel_budget.run(self.program, activation, Meter(RUNTIME_BUDGET, deadline))
+        except BudgetExceeded as error:
+            return ConditionResult(self.expression, None, str(error))
         except Exception as error:  # celpy reports everything as CELEvalError; be safe
             return ConditionResult(self.expression, None, _eval_error_message(error))
         if not _is_bool(value):
@@ -503,17 +552,24 @@ class CompiledConditions:
         self._pass = _Condition.build(pass_condition)
         self._fail = _Condition.build(fail_condition)
 
-    def evaluate(self, variables: Mapping[str, object]) -> Evaluation:
+    @property
+    def empty(self) -> bool:
+        """No condition: every image is eligible, nothing to evaluate."""
+        return self._pass is None and self._fail is None
+
+    def evaluate(self, variables: Mapping[str, object], deadline: float | None = None
+                 ) -> Evaluation:
         """Decide eligibility for one image's variables (see :func:`image_variables`).
 
         Eligible when fail is absent or false AND pass is absent or true; fail wins;
-        an error in either condition makes the image not eligible.
+        an error in either condition, or going over the run-time budget, makes the image
+        not eligible. Runs on the calling thread: servers use :func:`evaluate_many`.
         """
-        if self._pass is None and self._fail is None:
+        if self.empty:
             return Evaluation(True, None, None, None)
         activation = celpy.json_to_cel(dict(variables))
-        passed = self._pass.run(activation) if self._pass else None
-        failed = self._fail.run(activation) if self._fail else None
+        passed = self._pass.run(activation, deadline) if self._pass else None
+        failed = self._fail.run(activation, deadline) if self._fail else None
 
         reason: str | None = None
         if failed is not None and failed.error is not None:
@@ -544,3 +600,66 @@ def compile_conditions(
     (a stale version number, say) can never return programs for the wrong conditions.
     """
     return _compile_cached(cache_key, pass_condition, fail_condition)
+
+
+# ------------------------------------------------------------- off the event loop
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """Threads of their own, so slow conditions never queue behind (or block) the default
+    executor that the rest of the process uses."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(EVALUATION_THREADS, thread_name_prefix="hoist-cel")
+        return _pool
+
+
+Job = tuple[CompiledConditions, Mapping[str, object]]
+
+
+def _evaluate_batch(jobs: Sequence[Job], deadline: float) -> list[Evaluation]:
+    return [conditions.evaluate(variables, deadline) for conditions, variables in jobs]
+
+
+def _over_budget(conditions: CompiledConditions) -> Evaluation:
+    """The verdict when a batch did not come back in time."""
+    error = (f"{cel_budget.BUDGET_EXCEEDED}: the evaluations took longer than "
+             f"{MAX_BATCH_SECONDS:g} s")
+    failed = conditions._fail
+    if failed is not None:
+        result = ConditionResult(failed.expression, None, error)
+        return Evaluation(False, None, result, f"fail condition error: {error}")
+    passed = conditions._pass
+    assert passed is not None
+    result = ConditionResult(passed.expression, None, error)
+    return Evaluation(False, result, None, f"pass condition error: {error}")
+
+
+async def evaluate_many(jobs: Sequence[Job]) -> list[Evaluation]:
+    """Evaluate (conditions, image variables) pairs off the event loop, in one batch.
+
+    One thread hop for the whole batch, not one per image. Each evaluation has the
+    run-time budget; the batch as a whole stops evaluating after MAX_BATCH_SECONDS (the
+    remaining images are not eligible with the budget reason). The wait is bounded as
+    well, in case an evaluation blocks somewhere the budget is not checked.
+    """
+    if all(conditions.empty for conditions, _ in jobs):
+        return [Evaluation(True, None, None, None) for _ in jobs]
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + MAX_BATCH_SECONDS
+    future = loop.run_in_executor(_executor(), _evaluate_batch, list(jobs), deadline)
+    try:
+        return await asyncio.wait_for(future, timeout=MAX_BATCH_SECONDS + 5.0)
+    except TimeoutError:
+        return [Evaluation(True, None, None, None) if conditions.empty
+                else _over_budget(conditions) for conditions, _ in jobs]
+
+
+async def evaluate_one(conditions: CompiledConditions,
+                       variables: Mapping[str, object]) -> Evaluation:
+    """One image, off the event loop (see :func:`evaluate_many`)."""
+    [evaluation] = await evaluate_many([(conditions, variables)])
+    return evaluation

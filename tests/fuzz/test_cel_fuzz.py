@@ -172,3 +172,104 @@ def test_a_condition_celpy_cannot_run_is_explained() -> None:
     assert cel.validate_condition(condition) == "reduce() is not supported, at line 1, column 13"
     verdict = evaluate(condition, None, cel.image_variables("registry/app:v1", [], []))
     assert verdict.reason == "pass condition error: this expression is not supported"
+
+
+# ----------------------------------------------------------- the static type check
+# Expressions built from typed pieces, then combined with operators and functions at
+# random, so that both well-typed and ill-typed combinations occur. Whatever the type
+# check accepts must never meet a type error ("no such overload") when it runs.
+#
+# celpy also says "no such overload" when an *error value* (a missing key inside a ?:
+# branch, say) reaches a function, whatever the types. So the pieces here are total on
+# the images below (labels never empty, the repo always present, no division, regexes
+# and patterns that always compile): any "no such overload" left is a type error.
+
+_KEY = '"https://github.com/example/app"'
+_typed: dict[str, st.SearchStrategy[str]] = {}
+
+
+def _of(kind: str) -> st.SearchStrategy[str]:
+    return st.deferred(lambda: _typed[kind])
+
+
+_typed["string"] = st.one_of(
+    st.sampled_from(["containerImage", "containerRepository", "containerImageTag", '"v1"',
+                     "''", "imageLabels[0]", f"gitCommitDetails[{_KEY}].branch",
+                     f"gitCommitDetails[{_KEY}].author"]),
+    st.builds(lambda a, b: f"({a} + {b})", _of("string"), _of("string")),
+    st.builds(lambda a: f"string({a})", st.one_of(_of("int"), _of("double"), _of("bool"))),
+    st.builds(lambda a, b, c: f"({a} ? {b} : {c})", _of("bool"), _of("string"), _of("string")),
+)
+_typed["int"] = st.one_of(
+    st.sampled_from(["0", "1", "-7", "size(imageLabels)", "size(gitCommitDetails)",
+                     "containerImage.size()"]),
+    st.builds(lambda a: f"size({a})", _of("string")),
+    st.builds(lambda a, op, b: f"({a} {op} {b})", _of("int"), st.sampled_from("+-*"),
+              _of("int")),
+    st.builds(lambda a: f"int({a})", st.one_of(_of("double"), _of("uint"))),
+)
+_TOTAL_BINARY = ["+", "-", "==", "!=", "<", "<=", ">", ">=", "&&", "||", "in"]
+_typed["uint"] = st.one_of(st.sampled_from(["1u", "0u"]),
+                           st.builds(lambda a: f"uint(size({a}))", _of("string")))
+_typed["double"] = st.one_of(st.sampled_from(["1.5", "-0.5"]),
+                             st.builds(lambda a: f"double({a})", _of("int")))
+_typed["list"] = st.one_of(
+    st.sampled_from(["imageLabels", '["a", "b"]', "[]"]),
+    st.builds(lambda a, b: f"({a} + {b})", _of("list"), _of("list")),
+    st.builds(lambda a, b: f"{a}.filter(x, {b})", _of("list"),
+              st.sampled_from(['x != ""', 'x.startsWith("r")', "size(x) > 2"])),
+    st.builds(lambda a, b: f"{a}.map(y, {b})", _of("list"),
+              st.sampled_from(['y + "!"', "y", "containerImage"])),
+)
+_typed["bool"] = st.one_of(
+    st.sampled_from(["true", "false", '"stable" in imageLabels', f"{_KEY} in gitCommitDetails",
+                     "has(gitCommitDetails.x)"]),
+    st.builds(lambda a, op, b: f"({a} {op} {b})", _of("string"),
+              st.sampled_from(["==", "!=", "<", ">="]), _of("string")),
+    st.builds(lambda a, op, b: f"({a} {op} {b})", _of("int"),
+              st.sampled_from(["==", "<", ">"]), _of("int")),
+    st.builds(lambda a, m, b: f"{a}.{m}({b})", _of("string"),
+              st.sampled_from(["startsWith", "endsWith", "contains", "matches"]), _of("string")),
+    st.builds(lambda a, m, b: f"{a}.{m}(z, {b})", _of("list"),
+              st.sampled_from(["all", "exists", "exists_one"]),
+              st.sampled_from(['z == "stable"', "size(z) > 1", 'z.endsWith("1")'])),
+    st.builds(lambda a, op, b: f"({a} {op} {b})", _of("bool"), st.sampled_from(["&&", "||"]),
+              _of("bool")),
+    st.builds(lambda a: f"!{a}", _of("bool")),
+)
+_any_typed = st.one_of(*(_of(kind) for kind in ("string", "int", "uint", "double", "list",
+                                                "bool")))
+# Ill-typed on purpose, some of the time: any operand with any operator or function.
+mixed = st.one_of(
+    _of("bool"),
+    st.builds(lambda a, op, b: f"{a} {op} {b}", _any_typed, st.sampled_from(_TOTAL_BINARY),
+              _any_typed),
+    st.builds(lambda f, a: f"{f}({a}) == {f}({a})", st.sampled_from(
+        ["size", "int", "uint", "double", "string", "bytes", "type", "duration"]), _any_typed),
+    st.builds(lambda a, m, b: f"{a}.{m}({b})", _any_typed, st.sampled_from(
+        ["startsWith", "contains", "matches", "size"]), _any_typed),
+    st.builds(lambda a, b: f"{a}[{b}] == {a}[{b}]", _any_typed, _any_typed),
+    st.builds(lambda a, m, b: f"{a}.{m}(w, w {b})", _any_typed,
+              st.sampled_from(["all", "exists", "map", "filter"]),
+              st.sampled_from(['== "a"', "> 1", "+ 1", '+ "x" == "y"'])),
+)
+
+
+_word = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
+typed_images = st.builds(
+    cel.image_variables,
+    st.builds(lambda repo, tag: f"registry.example.com/{repo}:{tag}", _word, _word),
+    st.lists(_word, min_size=1, max_size=4),
+    st.builds(lambda branch: [{"repo": _KEY.strip('"'), "branch": branch, "author": "a"}],
+              _word),
+)
+
+
+@settings(CEL, max_examples=examples(400))
+@given(mixed, typed_images)
+def test_accepted_conditions_never_meet_a_type_error(expression: str,
+                                                     image: dict[str, Any]) -> None:
+    if cel.validate_condition(expression) is not None:
+        return
+    verdict = evaluate(expression, None, image)
+    assert "no such overload" not in (verdict.reason or ""), (expression, verdict.reason)
