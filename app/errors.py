@@ -17,6 +17,9 @@ class ErrorCode(StrEnum):
     DEPLOYMENT_APPROVAL_REQUIRED = "DEPLOYMENT_APPROVAL_REQUIRED"
     APPROVER_CANNOT_DEPLOY = "APPROVER_CANNOT_DEPLOY"
     BUILDER_CANNOT_APPROVE = "BUILDER_CANNOT_APPROVE"
+    # A field the caller may not set (e.g. builtBy naming someone else without a CI
+    # identity); the whole operation being off limits is a top-level FORBIDDEN instead.
+    FORBIDDEN = "FORBIDDEN"
     NOT_DEAD = "NOT_DEAD"
     NOT_RESENDABLE = "NOT_RESENDABLE"
 

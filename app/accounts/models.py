@@ -22,6 +22,11 @@ class User(Model):
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=100)
     super_admin = fields.BooleanField(default=False)
+    # A dedicated account for a CI system (set at creation only, by a super-admin): the one
+    # kind of caller, besides super-admins, that may name another user as an image's
+    # builder. A flag on the account rather than a role or a token scope: see
+    # app/catalog/builders.py for why.
+    ci_identity = fields.BooleanField(default=False, db_default=False)
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

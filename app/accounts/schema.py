@@ -20,6 +20,10 @@ class CreateUserInput:
     email: str
     name: str
     super_admin: bool | None = False
+    ci_identity: bool | None = strawberry.field(
+        default=False, description="Make a dedicated account for a CI system (only at "
+        "creation): it may name another user as an image's builtBy."
+    )
 
 
 @strawberry.type
@@ -83,7 +87,8 @@ class Mutation:
 
         async def run() -> UserPayload:
             user = await service.create_user(access, input.email, input.name,
-                                             bool(input.super_admin))
+                                             bool(input.super_admin),
+                                             ci_identity=bool(input.ci_identity))
             return UserPayload(user=User.of(user))
 
         return await mutate(run, lambda errors: UserPayload(errors=errors))

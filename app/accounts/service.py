@@ -38,8 +38,9 @@ async def get_user_by_email(email: str, field: str = "email") -> User:
     return user
 
 
-async def create_user(access: Access, email: str, name: str, super_admin: bool = False) -> User:
-    """Create a user; only super-admins may."""
+async def create_user(access: Access, email: str, name: str, super_admin: bool = False,
+                      *, ci_identity: bool = False) -> User:
+    """Create a user (with `ci_identity`: a CI system's account); only super-admins may."""
     access.require_super_admin()
     email = email.strip().lower()
     errors = ErrorCollector()
@@ -50,8 +51,10 @@ async def create_user(access: Access, email: str, name: str, super_admin: bool =
     errors.raise_if_any()
     if await User.exists(email=email):
         raise conflict(f"a user with email {email!r} already exists", "email")
-    user = await User.create(email=email, name=name.strip(), super_admin=super_admin)
-    await record(access, "user.created", user=email, super_admin=super_admin)
+    user = await User.create(email=email, name=name.strip(), super_admin=super_admin,
+                             ci_identity=ci_identity)
+    await record(access, "user.created", user=email, super_admin=super_admin,
+                 ci_identity=ci_identity)
     return user
 
 

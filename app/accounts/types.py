@@ -34,11 +34,15 @@ class User:
     email: str
     name: str
     super_admin: bool
+    ci_identity: bool = strawberry.field(
+        description="A dedicated account for a CI system: it may register images naming "
+                    "another user as builtBy, and does not count as their builder itself."
+    )
 
     @classmethod
     def of(cls, row: models.User) -> User:
         return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name,
-                   super_admin=row.super_admin)
+                   super_admin=row.super_admin, ci_identity=row.ci_identity)
 
     @strawberry.field(
         description="The user's role bindings on applications you may see (yours: all of them)."

@@ -103,6 +103,13 @@ class Image(Model):
     built_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "hoist.User", related_name="built_images", null=True, on_delete=fields.SET_NULL
     )
+    # Who called registerImage (null: Hoist itself, or an image older than this column),
+    # and whether that caller was a CI identity then: the registrant of a non-CI
+    # registration counts as a builder too (app/catalog/builders.py).
+    registered_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "hoist.User", related_name="registered_images", null=True, on_delete=fields.SET_NULL
+    )
+    registered_by_ci = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

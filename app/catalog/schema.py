@@ -77,7 +77,8 @@ class RegisterImageInput:
     labels: list[str] | None = strawberry.field(default_factory=list)
     git_commits: list[GitCommitInput] | None = strawberry.field(default_factory=list)
     built_by: str | None = strawberry.field(
-        default=UNSET, description="Email of the user who triggered the build; default: you."
+        default=UNSET, description="Email of the user who triggered the build; default: you. "
+        "Only a CI identity or a super-admin may name someone else (FORBIDDEN otherwise)."
     )
 
 

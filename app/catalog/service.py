@@ -208,6 +208,24 @@ class GitCommitSpec:
     author: str | None = None
 
 
+async def _named_builder(access: Access, built_by: str) -> User:
+    """The user `builtBy` names. Only a CI identity or a super-admin may name someone else
+    (app/catalog/builders.py); anyone else is refused before the email is looked up, so
+    the answer does not tell which emails exist."""
+    email = built_by.strip().lower()
+    me = access.user
+    if me is not None and email == me.email:
+        return me
+    if not (access.is_super_admin or (me is not None and me.ci_identity)):
+        raise DomainError(ErrorCode.FORBIDDEN, "only a CI identity or a super-admin may "
+                          "name another user as builtBy; leave it out to be the builder",
+                          "builtBy")
+    builder = await User.get_or_none(email=email)
+    if builder is None:
+        raise not_found(f"no user with email {built_by!r}", "builtBy")
+    return builder
+
+
 async def register_image(
     access: Access,
     application: str,
@@ -218,7 +236,8 @@ async def register_image(
     git_commits: list[GitCommitSpec],
     built_by: str | None,
 ) -> Image:
-    """Record an image built by a workflow's CI pipeline; builtBy defaults to the caller."""
+    """Record an image built by a workflow's CI pipeline, and who registered it; builtBy
+    defaults to the caller."""
     # The right is checked on the name first: a caller without it gets FORBIDDEN whether
     # or not the application exists, so the answer reveals no names.
     access.require_role(Role.BUILD_DEPLOY, application)
@@ -245,9 +264,10 @@ async def register_image(
             errors.add(validation("repo must not be empty", f"gitCommits[{i}].repo"))
     builder: User | None = access.user
     if built_by is not None:
-        builder = await User.get_or_none(email=built_by.strip().lower())
-        if builder is None:
-            errors.add(not_found(f"no user with email {built_by!r}", "builtBy"))
+        try:
+            builder = await _named_builder(access, built_by)
+        except DomainError as error:
+            errors.add(error)
     errors.raise_if_any()
     assert wf is not None
     created = await Image.create(
@@ -262,9 +282,11 @@ async def register_image(
             for c in git_commits
         ],
         built_by_id=builder.id if builder else None,
+        registered_by_id=access.user_id,
+        registered_by_ci=bool(access.user and access.user.ci_identity),
     )
     await record(access, "image.registered", application=application, image_id=created.id,
-                 image=image, workflow=workflow)
+                 image=image, workflow=workflow, built_by=builder.email if builder else None)
     await deployments.image_built(created)
     return created
 

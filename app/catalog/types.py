@@ -160,6 +160,8 @@ class Image:
     created_at: datetime
     git_commit_rows: strawberry.Private[list[dict[str, str | None]]]
     built_by_id: strawberry.Private[int | None]
+    registered_by_id: strawberry.Private[int | None]
+    registered_by_ci: strawberry.Private[bool]
     application_id: strawberry.Private[int]
     workflow_id: strawberry.Private[int]
 
@@ -169,6 +171,7 @@ class Image:
             id=strawberry.ID(str(row.id)), image=row.image, digest=row.digest,
             labels=list(row.labels), created_at=row.created_at,
             git_commit_rows=list(row.git_commits), built_by_id=row.built_by_id,
+            registered_by_id=row.registered_by_id, registered_by_ci=row.registered_by_ci,
             application_id=row.application_id, workflow_id=row.workflow_id,
         )
 
@@ -191,6 +194,12 @@ class Image:
     @strawberry.field(description="The user who triggered the build.")
     async def built_by(self, info: Info) -> User | None:
         return await load_user(info, self.built_by_id)
+
+    @strawberry.field(description="The user who registered the image (null: Hoist itself, or "
+                      "an image registered before this was recorded). Unless it is a CI "
+                      "identity, it counts as a builder for the separation-of-duty flags.")
+    async def registered_by(self, info: Info) -> User | None:
+        return await load_user(info, self.registered_by_id)
 
     @strawberry.field
     async def application(self, info: Info) -> Application:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role
 from app.audit.service import record
+from app.catalog.builders import builders_of
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, Trigger
 from app.catalog.repository import get_visible_image
 from app.catalog.stages import configured_stages, passed_all_stages
@@ -42,12 +43,13 @@ async def deployable_images(access: Access, application: str, environment: str
     pipeline = await pipeline_of(application, environment)
     found = await candidates(pipeline)
     target = await Target.load(pipeline, environment, [c.image.id for c in found])
-    return [target.assess(c.image, c) for c in found]
+    return await target.assess_all([(c.image, c) for c in found])
 
 
 async def _assess_one(pipeline: CdPipeline, environment: str, image: Image) -> Assessment:
     target = await Target.load(pipeline, environment, [image.id])
-    return target.assess(image, await candidate(pipeline, image))
+    [assessment] = await target.assess_all([(image, await candidate(pipeline, image))])
+    return assessment
 
 
 async def approve_deployment(access: Access, application: str, environment: str,
@@ -57,7 +59,7 @@ async def approve_deployment(access: Access, application: str, environment: str,
                                               environment, image_id)
     if access.user is None:
         raise DomainError(ErrorCode.VALIDATION, "the system does not approve deployments")
-    if image.built_by_id == access.user_id:
+    if access.user_id in builders_of(image):
         raise DomainError(ErrorCode.BUILDER_CANNOT_APPROVE,
                           "the image's builder cannot approve its deployment", "imageId")
     if await candidate(pipeline, image) is None:

@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import User
+from app.catalog.builders import builders_of
 from app.catalog.models import Environment
 from app.notifications import content
 from app.notifications.delivery import SEND_JOB
@@ -79,7 +80,7 @@ async def recipients(request: PromotionRequest, event: NotificationEvent) -> lis
             return []
         return await eligible_approvers(
             request.application.name, request.target_environment.name, policy,
-            requester_id=request.requested_by_id, builder_id=request.image.built_by_id,
+            requester_id=request.requested_by_id, builder_ids=builders_of(request.image),
         )
     requester: User = request.requested_by
     return [requester] if requester.active else []

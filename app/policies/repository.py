@@ -2,8 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from tortoise.expressions import F
+
 from app.catalog.models import CdPipeline
 from app.policies.models import PolicyBinding, PromotionPolicy
+
+
+async def lock_policy(name: str) -> PromotionPolicy | None:
+    """The policy named `name`, read after taking its row's write lock for the transaction.
+
+    The lock is a write that changes nothing (`SET version = version`) rather than
+    `SELECT ... FOR UPDATE`, which SQLite drops: on Postgres it holds the row until commit,
+    and a caller waiting behind it re-checks the name once the holder commits; on SQLite
+    it takes the database's write lock. Either way the read that follows sees the content
+    the previous writer committed, and nobody else writes the row until this
+    transaction ends.
+    """
+    if not await PromotionPolicy.filter(name=name).update(version=F("version")):
+        return None
+    return await PromotionPolicy.get_or_none(name=name)
+
+
+async def compare_and_set(policy_id: int, version: int, values: dict[str, object]) -> bool:
+    """Write `values` as version `version + 1` if the row is still at `version`."""
+    written = await PromotionPolicy.filter(id=policy_id, version=version).update(
+        **values, version=version + 1, updated_at=datetime.now(UTC)
+    )
+    return bool(written)
 
 
 async def pairs_of_policy(policy_id: int) -> list[tuple[int, int]]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.accounts.schema import DeletePayload, deleted_payload
 from app.errors import ErrorCollector, validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, unset_to_none
-from app.policies import cel, models, service
+from app.policies import cel, cel_limits, models, service
 from app.policies import manifest as manifests
 from app.policies.types import PolicyBinding, PromotionPolicy
 
@@ -104,12 +106,19 @@ class Query:
             rows = rows.filter(policy__name=policy)
         return [PolicyBinding.of(b) for b in await rows.order_by("id")]
 
-    @strawberry.field(description="Check a CEL condition without saving anything: null when "
-                      "it may be saved, else the message saving it would give (editors call "
-                      "this as the user types).")
+    @strawberry.field(description=(
+        "Check a CEL condition without saving anything: null when it may be saved, else the "
+        "message saving it would give (editors call this as the user types). Open to every "
+        "signed-in user, so it is bounded like saving: at most "
+        f"{cel_limits.MAX_EXPRESSION_CHARS} characters and {cel_limits.MAX_EXPRESSION_NODES} "
+        f"operators and operands, comprehensions (all, exists, exists_one, map, filter) "
+        f"nested at most {cel_limits.MAX_MACRO_NESTING} deep and at most "
+        f"{cel_limits.MAX_MACROS} of them, a type check, and a trial run on sample images "
+        f"under a small budget ({cel_limits.VALIDATION_BUDGET.steps} steps, "
+        f"{cel_limits.VALIDATION_BUDGET.seconds:g} s), off the event loop."))
     async def validate_condition(self, info: Info, expression: str) -> str | None:
         await info.context.access()  # signed in: it costs CPU, so not for anonymous callers
-        return cel.validate_condition(expression)
+        return await cel.off_loop(cel.validate_condition, expression)
 
 
 def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:
@@ -142,12 +151,18 @@ class Mutation:
         description="Change a policy (version + 1); its pending requests are re-evaluated."
     )
     async def update_promotion_policy(
-        self, info: Info, name: str, input: PromotionPolicyPatch
+        self, info: Info, name: str, input: PromotionPolicyPatch,
+        if_version: Annotated[int | None, strawberry.argument(
+            description="Change the policy only if it is still at this version (the one you "
+                        "read); otherwise nothing changes and the answer is a CONFLICT error "
+                        "on ifVersion. Left out: the patch applies to the latest version.")
+        ] = UNSET,
     ) -> PromotionPolicyPayload:
         access = await info.context.access()
 
         async def run() -> PromotionPolicyPayload:
-            policy = await service.update_policy(access, name, _patch(input))
+            policy = await service.update_policy(access, name, _patch(input),
+                                                 if_version=unset_to_none(if_version))
             return PromotionPolicyPayload(policy=PromotionPolicy.of(policy))
 
         return await mutate(run, lambda errors: PromotionPolicyPayload(errors=errors))

@@ -67,10 +67,11 @@ def _name_taken(name: str) -> DomainError:
     return conflict(f"a promotion policy named {name!r} already exists", "name")
 
 
-async def get_policy(name: str, field: str = "name") -> PromotionPolicy:
-    policy = await PromotionPolicy.get_or_none(name=name)
+async def _locked_policy(name: str) -> PromotionPolicy:
+    """The policy, its row locked until the transaction ends (repository.lock_policy)."""
+    policy = await repository.lock_policy(name)
     if policy is None:
-        raise not_found(f"no promotion policy named {name!r}", field)
+        raise not_found(f"no promotion policy named {name!r}", "name")
     return policy
 
 
@@ -95,24 +96,39 @@ def _audit(values: PolicyFields) -> dict[str, object]:
     return {f.name: getattr(values, f.name) for f in fields(values) if f.name != "name"}
 
 
-async def update_policy(access: Access, name: str, patch: dict[str, object]) -> PromotionPolicy:
+async def update_policy(access: Access, name: str, patch: dict[str, object], *,
+                        if_version: int | None = None) -> PromotionPolicy:
     """Change a policy (version + 1) and re-evaluate its open requests in the same transaction.
 
-    `patch` holds only the fields the caller set; a condition set to "" is removed.
+    `patch` holds only the fields the caller set; a condition set to "" is removed. With
+    `if_version`, the change is made only while the policy is still at that version:
+    CONFLICT otherwise, so an editor never overwrites a change it has not seen.
     """
     access.require_super_admin()
-    policy = await get_policy(name)
+    # Every version names exactly one content (SPEC §3), also when admins update at the
+    # same moment: the row is locked first, so concurrent updates run one after another,
+    # each patching what the previous one committed. A bare compare-and-set with retries
+    # would work too, but under N concurrent updates all but one lose each round.
+    policy = await _locked_policy(name)
+    if if_version is not None and policy.version != if_version:
+        raise conflict(f"policy {name} is at version {policy.version}, not {if_version}: it "
+                       "changed since you read it; reload it and try again", "ifVersion")
     current = PolicyFields(**{f.name: getattr(policy, f.name) for f in fields(PolicyFields)})
     values = _validate(replace(current, **patch))
     if values.name != policy.name and await PromotionPolicy.exists(name=values.name):
         raise _name_taken(values.name)
-    for f in fields(values):
-        setattr(policy, f.name, getattr(values, f.name))
-    policy.version += 1
     try:
-        await policy.save()
+        # Compare-and-set on the version as well: should the lock not hold (another
+        # process writing the row without taking it), the change is refused, never lost.
+        written = await repository.compare_and_set(
+            policy.id, policy.version, {f.name: getattr(values, f.name) for f in fields(values)}
+        )
     except IntegrityError:  # renamed to a name another admin took a moment ago
         raise _name_taken(values.name) from None
+    if not written:
+        raise conflict(f"policy {name} changed while this update was being made; try again",
+                       "ifVersion" if if_version is not None else "name")
+    policy = await PromotionPolicy.get(id=policy.id)
     await record(access, "policy.updated", policy=policy.name, previous_name=name,
                  version=policy.version, **_audit(values))
     await effects.policy_updated(access, policy)
@@ -122,7 +138,9 @@ async def update_policy(access: Access, name: str, patch: dict[str, object]) -> 
 async def delete_policy(access: Access, name: str) -> None:
     """Delete a policy; the pending requests of the pairs it governed turn STALE."""
     access.require_super_admin()
-    policy = await get_policy(name)
+    # Locked first, in the same order as an update (policy row, then its requests), so a
+    # delete racing an update of the same policy waits instead of deadlocking.
+    policy = await _locked_policy(name)
     pairs = await repository.pairs_of_policy(policy.id)
     await effects.pairs_lost_policy(access, pairs, f"policy {policy.name!r} was deleted")
     await PolicyBinding.filter(policy_id=policy.id).delete()

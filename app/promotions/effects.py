@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.accounts.access import Access
+from app.policies import cel
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
 from app.promotions import repository, transitions
@@ -24,18 +25,28 @@ async def pairs_lost_policy(access: Access, pairs: list[tuple[int, int]], reason
 async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
     """Awaiting requests of the policy: no longer eligible → STALE; quorum now met → PROMOTING."""
     program = policy_program(policy)
-    for request in await repository.awaiting_of_policy(policy.id):
-        evaluation = program.evaluate(image_variables(request.image))
+    requests = await repository.awaiting_of_policy(policy.id)
+    # One batch off the event loop for all of them (SPEC §3: bounded, never on the loop).
+    evaluations = await cel.evaluate_many(
+        [(program, image_variables(request.image)) for request in requests])
+    for request, evaluation in zip(requests, evaluations, strict=True):
         if not evaluation.eligible:
             await transitions.mark_stale(
                 access, request.id,
                 f"policy {policy.name} version {policy.version}: {evaluation.reason}",
             )
             continue
-        # The request now runs under the new version: its approval count follows it.
-        await PromotionRequest.filter(id=request.id).update(
+        # The request now runs under the new version: its approval count follows it. Only
+        # while it still awaits approval: the list above was read before a concurrent
+        # decision (approve, reject, cancel) may have moved it on, and a request that left
+        # AWAITING_APPROVAL keeps the count and version it left under (SPEC §3).
+        followed = await PromotionRequest.filter(
+            id=request.id, status=PromotionStatus.AWAITING_APPROVAL
+        ).update(
             policy_name=policy.name, policy_version=policy.version,
             required_approvals=policy.approver_count,
         )
+        if not followed:
+            continue
         if len(await repository.approver_ids(request.id)) >= policy.approver_count:
             await transitions.start_promoting(access, request.id)

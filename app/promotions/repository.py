@@ -10,6 +10,7 @@ from tortoise.queryset import QuerySet
 
 from app.accounts.access import Access
 from app.accounts.models import WILDCARD, Role, RoleBinding, User
+from app.catalog.builders import not_built_by
 from app.catalog.models import (
     Application,
     Environment,
@@ -49,7 +50,7 @@ async def eligible_approvers(
     policy: PromotionPolicy,
     *,
     requester_id: int | None,
-    builder_id: int | None,
+    builder_ids: frozenset[int],
 ) -> list[User]:
     """Active users holding ARTIFACT_PROMOTER on the pair (wildcards too) whom the policy's
     flags don't block. Super-admins are not listed just for being super-admins."""
@@ -63,8 +64,8 @@ async def eligible_approvers(
     )
     if requester_id is not None and not policy.allow_request_from_approve:
         users = users.exclude(id=requester_id)
-    if builder_id is not None and not policy.allow_image_builder_from_approve:
-        users = users.exclude(id=builder_id)
+    if builder_ids and not policy.allow_image_builder_from_approve:
+        users = users.exclude(id__in=sorted(builder_ids))
     return await users.order_by("email")
 
 
@@ -134,8 +135,7 @@ async def _approvable_by(access: Access, rows: QuerySet[PromotionRequest]
         rows = rows.filter(reduce(or_, scopes))
     return rows.filter(
         Q(policy__allow_request_from_approve=True) | ~Q(requested_by_id=me),
-        Q(policy__allow_image_builder_from_approve=True) | Q(image__built_by_id__isnull=True)
-        | ~Q(image__built_by_id=me),
+        Q(policy__allow_image_builder_from_approve=True) | not_built_by(me, "image__"),
     ).exclude(id__in=Subquery(PromotionDecision.filter(
         user_id=me, kind=DecisionKind.APPROVE).values("request_id")))
 

@@ -13,13 +13,14 @@ def approval_blocker(
     application: str,
     environment: str,
     requested_by_id: int,
-    built_by_id: int | None,
+    builder_ids: frozenset[int],
     policy: PromotionPolicy,
     approver_ids: set[int],
 ) -> tuple[str, str] | None:
     """(outcome code, message) that stops the caller approving, or None when they may.
 
-    The separation-of-duty flags apply to super-admins too.
+    The separation-of-duty flags apply to super-admins too. `builder_ids` is
+    `app.catalog.builders.builders_of(image)`.
     """
     if not access.has_role(Role.ARTIFACT_PROMOTER, application, environment):
         return "FORBIDDEN", f"you need ARTIFACT_PROMOTER on {application}/{environment}"
@@ -28,7 +29,7 @@ def approval_blocker(
         return "REQUESTER_CANNOT_APPROVE", (
             f"policy {policy.name} does not let the requester approve their own request"
         )
-    if me is not None and me == built_by_id and not policy.allow_image_builder_from_approve:
+    if me is not None and me in builder_ids and not policy.allow_image_builder_from_approve:
         return "BUILDER_CANNOT_APPROVE", (
             f"policy {policy.name} does not let the image's builder approve it"
         )

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role, User
 from app.audit.service import record
+from app.catalog.builders import builders_of
 from app.catalog.repository import get_visible_image
 from app.deployments import service as deployments
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
@@ -64,8 +65,8 @@ async def promote_image(
     image = await get_visible_image(access, image_id)
     checks = await PromotionChecks.load(access, image, source)
     results = []
-    for target in targets:
-        verdict = await checks.check(target)
+    for verdict in await checks.check_all(targets):
+        target = verdict.environment
         if not verdict.ok:
             results.append(PromoteResult(target, verdict.outcome, verdict.message))
             continue
@@ -123,13 +124,13 @@ async def preview_promotion(
     image = await get_visible_image(access, image_id)
     checks = await PromotionChecks.load(access, image, source)
     previews = []
-    for target in targets:
-        verdict = await checks.check(target)
+    for verdict in await checks.check_all(targets):
+        target = verdict.environment
         approvers: list[User] = []
         if verdict.policy is not None:
             approvers = await repository.eligible_approvers(
                 image.application.name, target, verdict.policy,
-                requester_id=access.user_id, builder_id=image.built_by_id,
+                requester_id=access.user_id, builder_ids=builders_of(image),
             )
         previews.append(Preview(verdict, approvers))
     return previews
@@ -215,7 +216,7 @@ async def _decide(
     approver_ids = await repository.approver_ids(request.id)
     blocker = approval_blocker(
         access, application=app, environment=env, requested_by_id=request.requested_by_id,
-        built_by_id=request.image.built_by_id, policy=policy,
+        builder_ids=builders_of(request.image), policy=policy,
         approver_ids=approver_ids if kind == DecisionKind.APPROVE else set(),
     )
     if blocker is not None:

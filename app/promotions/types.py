@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from app.accounts.types import User, load_user
+from app.catalog.builders import builders_of
 from app.catalog.types import (
     Application,
     Environment,
@@ -144,7 +145,7 @@ class PromotionRequest:
         approvals = await self._decisions(info, models.DecisionKind.APPROVE)
         blocker = approval_blocker(
             access, application=app.name, environment=env.name,
-            requested_by_id=self.row.requested_by_id, built_by_id=image.built_by_id,
+            requested_by_id=self.row.requested_by_id, builder_ids=builders_of(image),
             policy=policy, approver_ids={d.user_id for d in approvals},
         )
         return blocker[1] if blocker else None

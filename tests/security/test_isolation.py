@@ -166,7 +166,9 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
                                                "stage": Enum("DEPLOY"),
                                                "status": Enum("FAILED")}})],
         "createPromotionPolicy": [Probe({"input": {"name": "blog-steal"}})],
-        "updatePromotionPolicy": [Probe({"name": POLICY, "input": {"approverCount": 0}})],
+        "updatePromotionPolicy": [Probe({"name": POLICY, "input": {"approverCount": 0}}),
+                                  Probe({"name": POLICY, "input": {"approverCount": 0},
+                                         "ifVersion": 1})],
         "deletePromotionPolicy": [Probe({"name": POLICY})],
         "applyPromotionPolicy": [Probe({"policy": "shop-policy", "applicationEnvironments": [
             {"appName": APP, "envName": "prod"}]})],
