@@ -13,11 +13,12 @@ import re
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from app import limits
 from app.errors import DomainError, ErrorCode
 from app.validation import storable
 
 API_VERSION = "v1"
-MAX_BYTES = 1_000_000
+MAX_BYTES = limits.MANIFEST_BYTES  # in UTF-8; PyYAML is slow, see app/limits.py
 # A real manifest is 5 levels deep. PyYAML composes recursively and its scanner does work
 # per open level for every token, so "[[[[..." would otherwise cost seconds of CPU and
 # then a RecursionError.
@@ -225,8 +226,9 @@ def compose(text: str) -> Node:
     """The manifest's YAML node tree, or an INVALID_MANIFEST error naming line and column."""
     # surrogatepass: a JSON request may carry lone surrogates ("\ud800"); they must reach
     # the YAML reader (which refuses them with a position) instead of crashing here.
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        raise error("the manifest is larger than 1 MB", "manifest")
+    # Characters first: no copy is encoded of a text that is too big whatever its bytes.
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise error(f"the manifest is larger than {MAX_BYTES} bytes", "manifest")
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:

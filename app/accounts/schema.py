@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
+from app import limits
 from app.accounts import service
 from app.accounts.models import WILDCARD
 from app.accounts.models import User as UserModel
@@ -17,8 +19,8 @@ from app.graphql.pagination import DEFAULT_PAGE, Connection, paginate
 
 @strawberry.input
 class CreateUserInput:
-    email: str
-    name: str
+    email: str = strawberry.field(description=limits.text_note(limits.EMAIL))
+    name: str = strawberry.field(description=limits.text_note(limits.USER_NAME))
     super_admin: bool | None = False
     ci_identity: bool | None = strawberry.field(
         default=False, description="Make a dedicated account for a CI system (only at "
@@ -127,8 +129,10 @@ class Mutation:
         description="Create an API token for yourself (super-admins: for anyone by email)."
     )
     async def create_api_token(
-        self, info: Info, name: str, email: str | None = UNSET,
-        expires_at: datetime | None = UNSET,
+        self, info: Info,
+        name: Annotated[str, strawberry.argument(
+            description="What the token is for. " + limits.text_note(limits.TOKEN_NAME))],
+        email: str | None = UNSET, expires_at: datetime | None = UNSET,
     ) -> ApiTokenPayload:
         access = await info.context.access()
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
+from app import limits
 from app.accounts import tokens
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import WILDCARD, ApiToken, Role, RoleBinding, User
@@ -44,10 +45,12 @@ async def create_user(access: Access, email: str, name: str, super_admin: bool =
     access.require_super_admin()
     email = email.strip().lower()
     errors = ErrorCollector()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if error := limits.check_text(email, "email", limits.EMAIL):
+        errors.add(error)  # said apart: the value is not echoed when it is this long
+    elif not _EMAIL.match(email):
         errors.add(validation(f"email {email!r} is not an email address", "email"))
-    if not name.strip() or len(name) > 100:
-        errors.add(validation("name must be 1-100 characters long", "name"))
+    if not name.strip() or len(name) > limits.USER_NAME:
+        errors.add(validation(f"name must be 1-{limits.USER_NAME} characters long", "name"))
     errors.raise_if_any()
     if await User.exists(email=email):
         raise conflict(f"a user with email {email!r} already exists", "email")
@@ -129,8 +132,8 @@ async def create_api_token(
         access.require_super_admin()
         owner = await get_user_by_email(email)
     errors = ErrorCollector()
-    if not name.strip() or len(name) > 100:
-        errors.add(validation("name must be 1-100 characters long", "name"))
+    if not name.strip() or len(name) > limits.TOKEN_NAME:
+        errors.add(validation(f"name must be 1-{limits.TOKEN_NAME} characters long", "name"))
     if expires_at is not None:
         if expires_at.tzinfo is None:
             expires_at = expires_at.replace(tzinfo=UTC)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
+from app import limits
 from app.catalog import models, service
 from app.catalog.repository import get_visible_image
 from app.catalog.types import (
@@ -20,6 +23,9 @@ from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
 
+_NAME_NOTE = "Lowercase letters, digits and '-'. " + limits.text_note(limits.NAME)
+_NEW_NAME = Annotated[str, strawberry.argument(description=_NAME_NOTE)]
+
 
 @strawberry.input
 class CdPipelineInput:
@@ -29,8 +35,10 @@ class CdPipelineInput:
     post_stage: bool | None = False
     trigger: Trigger | None = models.Trigger.MANUAL  # type: ignore[valid-type]
     deployment_approval_count: int | None = 0
-    filter_pass_condition: str | None = UNSET
-    filter_fail_condition: str | None = UNSET
+    filter_pass_condition: str | None = strawberry.field(
+        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION))
+    filter_fail_condition: str | None = strawberry.field(
+        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION))
 
     def spec(self) -> service.CdPipelineSpec:
         return service.CdPipelineSpec(
@@ -48,18 +56,22 @@ class CdPipelineInput:
 @strawberry.input
 class CreateWorkflowInput:
     application: str
-    name: str
-    ci_pipeline: str
-    cd_pipelines: list[CdPipelineInput]
+    name: str = strawberry.field(description=_NAME_NOTE)
+    ci_pipeline: str = strawberry.field(description=limits.text_note(limits.CI_PIPELINE))
+    cd_pipelines: list[CdPipelineInput] = strawberry.field(description=limits.list_note())
 
 
 @strawberry.input
 class GitCommitInput:
-    repo: str
-    branch: str | None = UNSET
-    commit_hash: str | None = UNSET
-    commit_message: str | None = UNSET
-    author: str | None = UNSET
+    repo: str = strawberry.field(description=limits.text_note(limits.GIT_REPO))
+    branch: str | None = strawberry.field(
+        default=UNSET, description=limits.text_note(limits.GIT_BRANCH))
+    commit_hash: str | None = strawberry.field(
+        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_HASH))
+    commit_message: str | None = strawberry.field(
+        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_MESSAGE))
+    author: str | None = strawberry.field(
+        default=UNSET, description=limits.text_note(limits.GIT_AUTHOR))
 
     def spec(self) -> service.GitCommitSpec:
         return service.GitCommitSpec(
@@ -72,10 +84,15 @@ class GitCommitInput:
 class RegisterImageInput:
     application: str
     workflow: str
-    image: str
-    digest: str | None = UNSET
-    labels: list[str] | None = strawberry.field(default_factory=list)
-    git_commits: list[GitCommitInput] | None = strawberry.field(default_factory=list)
+    image: str = strawberry.field(
+        description="registry/repository:tag or repository@sha256:... "
+        + limits.text_note(limits.IMAGE))
+    digest: str | None = strawberry.field(
+        default=UNSET, description=limits.text_note(limits.DIGEST))
+    labels: list[str] | None = strawberry.field(
+        default_factory=list, description=limits.list_note(item_len=limits.LABEL))
+    git_commits: list[GitCommitInput] | None = strawberry.field(
+        default_factory=list, description=limits.list_note())
     built_by: str | None = strawberry.field(
         default=UNSET, description="Email of the user who triggered the build; default: you. "
         "Only a CI identity or a super-admin may name someone else (FORBIDDEN otherwise)."
@@ -156,7 +173,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create an application (super-admins only).")
-    async def create_application(self, info: Info, name: str) -> ApplicationPayload:
+    async def create_application(self, info: Info, name: _NEW_NAME) -> ApplicationPayload:
         access = await info.context.access()
 
         async def run() -> ApplicationPayload:
@@ -168,7 +185,7 @@ class Mutation:
 
     @strawberry.mutation(description="Create an environment (super-admins only).")
     async def create_environment(
-        self, info: Info, name: str, production: bool | None = False
+        self, info: Info, name: _NEW_NAME, production: bool | None = False
     ) -> EnvironmentPayload:
         access = await info.context.access()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app import limits
 from app.accounts.access import Access
 from app.accounts.models import Role, User
 from app.audit.service import record
@@ -68,6 +69,9 @@ def check_condition(expression: str | None, field: str) -> DomainError | None:
     """A CEL condition that cannot be saved, as an INVALID_CONDITION error naming the field."""
     if expression is None or not expression.strip():
         return None
+    # Only the length here, before the parser sees the text; cel.py bounds the cost.
+    if error := limits.check_text(expression, field, limits.CONDITION):
+        return error
     message = cel.validate_condition(expression)
     if message is None:
         return None
@@ -107,6 +111,9 @@ async def create_workflow(
 ) -> Workflow:
     """Create a workflow and its CD pipeline tree, or nothing with every bad field listed."""
     access.require_super_admin()
+    # Before the environments are looked up and each pipeline checked.
+    if error := limits.check_list(specs, "cdPipelines"):
+        raise error
     errors = ErrorCollector()
     app = await Application.get_or_none(name=application)
     if app is None:
@@ -115,8 +122,9 @@ async def create_workflow(
         errors.add(error)
     elif app is not None and await Workflow.exists(application_id=app.id, name=name):
         errors.add(conflict(f"{application} already has a workflow named {name!r}", "name"))
-    if not ci_pipeline.strip() or len(ci_pipeline) > 100:
-        errors.add(validation("ciPipeline must be 1-100 characters long", "ciPipeline"))
+    if not ci_pipeline.strip() or len(ci_pipeline) > limits.CI_PIPELINE:
+        errors.add(validation(f"ciPipeline must be 1-{limits.CI_PIPELINE} characters long",
+                              "ciPipeline"))
 
     names = [s.environment for s in specs]
     environments = {e.name: e for e in await Environment.filter(name__in=names)}
@@ -226,6 +234,32 @@ async def _named_builder(access: Access, built_by: str) -> User:
     return builder
 
 
+_GIT_FIELDS = (("repo", "repo", limits.GIT_REPO), ("branch", "branch", limits.GIT_BRANCH),
+               ("commit_hash", "commitHash", limits.GIT_COMMIT_HASH),
+               ("commit_message", "commitMessage", limits.GIT_COMMIT_MESSAGE),
+               ("author", "author", limits.GIT_AUTHOR))
+
+
+def _check_image_sizes(image: str, digest: str | None, labels: list[str],
+                       git_commits: list[GitCommitSpec]) -> None:
+    """Every size limit of what CI sends, all reported at once, before any lookup."""
+    errors = ErrorCollector()
+    for error in (
+        limits.check_text(image, "image", limits.IMAGE),
+        limits.check_text(digest, "digest", limits.DIGEST),
+        limits.check_list(labels, "labels"),
+        limits.check_list(git_commits, "gitCommits"),
+    ):
+        if error is not None:
+            errors.add(error)
+    for i, commit in enumerate(git_commits[:limits.MAX_ITEMS]):
+        for attr, name, max_len in _GIT_FIELDS:
+            if error := limits.check_text(getattr(commit, attr), f"gitCommits[{i}].{name}",
+                                          max_len):
+                errors.add(error)
+    errors.raise_if_any()
+
+
 async def register_image(
     access: Access,
     application: str,
@@ -241,6 +275,7 @@ async def register_image(
     # The right is checked on the name first: a caller without it gets FORBIDDEN whether
     # or not the application exists, so the answer reveals no names.
     access.require_role(Role.BUILD_DEPLOY, application)
+    _check_image_sizes(image, digest, labels, git_commits)
     app = await Application.get_or_none(name=application)
     if app is None:
         raise not_found(f"no application named {application!r}", "application")
@@ -257,8 +292,9 @@ async def register_image(
     if digest is not None and (not digest.strip() or len(digest) > 100):
         errors.add(validation("digest must be 1-100 characters long", "digest"))
     for i, label in enumerate(labels):
-        if not label.strip() or len(label) > 100:
-            errors.add(validation("a label must be 1-100 characters long", f"labels[{i}]"))
+        if not label.strip() or len(label) > limits.LABEL:
+            errors.add(validation(f"a label must be 1-{limits.LABEL} characters long",
+                                  f"labels[{i}]"))
     for i, commit in enumerate(git_commits):
         if not commit.repo.strip():
             errors.add(validation("repo must not be empty", f"gitCommits[{i}].repo"))

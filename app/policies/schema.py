@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from app import limits
 from app.accounts.schema import DeletePayload, deleted_payload
 from app.errors import ErrorCollector, validation
 from app.graphql.context import Info
@@ -14,13 +15,17 @@ from app.policies import cel, cel_limits, models, service
 from app.policies import manifest as manifests
 from app.policies.types import PolicyBinding, PromotionPolicy
 
+_NAME = f"Lowercase letters, digits and '-', 3-{limits.NAME} characters."
+_DESCRIPTION = limits.text_note(limits.DESCRIPTION)
+_CONDITION = "CEL. " + limits.text_note(limits.CONDITION)
+
 
 @strawberry.input
 class PromotionPolicyInput:
-    name: str
-    description: str | None = UNSET
-    pass_condition: str | None = UNSET
-    fail_condition: str | None = UNSET
+    name: str = strawberry.field(description=_NAME)
+    description: str | None = strawberry.field(default=UNSET, description=_DESCRIPTION)
+    pass_condition: str | None = strawberry.field(default=UNSET, description=_CONDITION)
+    fail_condition: str | None = strawberry.field(default=UNSET, description=_CONDITION)
     approver_count: int | None = 0
     allow_request_from_approve: bool | None = False
     allow_image_builder_from_approve: bool | None = False
@@ -29,10 +34,13 @@ class PromotionPolicyInput:
 
 @strawberry.input(description="Only the fields you set change; set a condition to \"\" to drop it.")
 class PromotionPolicyPatch:
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    pass_condition: str | None = strawberry.UNSET
-    fail_condition: str | None = strawberry.UNSET
+    name: str | None = strawberry.field(default=strawberry.UNSET, description=_NAME)
+    description: str | None = strawberry.field(default=strawberry.UNSET,
+                                               description=_DESCRIPTION)
+    pass_condition: str | None = strawberry.field(default=strawberry.UNSET,
+                                                  description=_CONDITION)
+    fail_condition: str | None = strawberry.field(default=strawberry.UNSET,
+                                                  description=_CONDITION)
     approver_count: int | None = strawberry.UNSET
     allow_request_from_approve: bool | None = strawberry.UNSET
     allow_image_builder_from_approve: bool | None = strawberry.UNSET
@@ -116,9 +124,12 @@ class Query:
         f"{cel_limits.MAX_MACROS} of them, a type check, and a trial run on sample images "
         f"under a small budget ({cel_limits.VALIDATION_BUDGET.steps} steps, "
         f"{cel_limits.VALIDATION_BUDGET.seconds:g} s), off the event loop."))
-    async def validate_condition(self, info: Info, expression: str) -> str | None:
+    async def validate_condition(
+        self, info: Info,
+        expression: Annotated[str, strawberry.argument(description=_CONDITION)],
+    ) -> str | None:
         await info.context.access()  # signed in: it costs CPU, so not for anonymous callers
-        return await cel.off_loop(cel.validate_condition, expression)
+        return await cel.off_loop(service.condition_problem, expression)
 
 
 def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:
@@ -182,7 +193,8 @@ class Mutation:
     )
     async def apply_promotion_policy(
         self, info: Info, *, policy: str | None = UNSET,
-        application_environments: list[AppEnvInput],
+        application_environments: Annotated[list[AppEnvInput], strawberry.argument(
+            description=limits.list_note())],
     ) -> ApplyPolicyPayload:
         access = await info.context.access()
 
@@ -200,7 +212,12 @@ class Mutation:
         return await mutate(run, lambda errors: ApplyPolicyPayload(errors=errors))
 
     @strawberry.mutation(description="Apply the YAML manifest the CLI reads (SPEC §3).")
-    async def apply_policy_manifest(self, info: Info, manifest: str) -> ApplyPolicyPayload:
+    async def apply_policy_manifest(
+        self, info: Info,
+        manifest: Annotated[str, strawberry.argument(description=(
+            f"The YAML text. At most {limits.MANIFEST_BYTES} bytes (UTF-8) and "
+            f"{limits.MAX_ITEMS} applicationEnvironments."))],
+    ) -> ApplyPolicyPayload:
         access = await info.context.access()
 
         async def run() -> ApplyPolicyPayload:

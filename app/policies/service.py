@@ -6,12 +6,13 @@ from dataclasses import dataclass, fields, replace
 
 from tortoise.exceptions import IntegrityError
 
+from app import limits
 from app.accounts.access import Access
 from app.audit.service import record
 from app.catalog.models import Application, Environment
 from app.catalog.service import check_condition
 from app.errors import DomainError, ErrorCollector, conflict, not_found, validation
-from app.policies import repository
+from app.policies import cel, repository
 from app.policies.models import PolicyBinding, PromotionPolicy
 from app.promotions import effects
 from app.validation import check_count, check_name
@@ -52,8 +53,8 @@ def _validate(values: PolicyFields) -> PolicyFields:
     errors = ErrorCollector()
     if error := check_name(values.name, "name", min_len=3):
         errors.add(error)
-    if values.description is not None and len(values.description) > 300:
-        errors.add(validation("description must be at most 300 characters long", "description"))
+    if error := limits.check_text(values.description, "description", limits.DESCRIPTION):
+        errors.add(error)
     for attr in ("pass_condition", "fail_condition"):
         if error := check_condition(getattr(values, attr), _API_NAMES[attr]):
             errors.add(error)
@@ -61,6 +62,14 @@ def _validate(values: PolicyFields) -> PolicyFields:
         errors.add(error)
     errors.raise_if_any()
     return values
+
+
+def condition_problem(expression: str) -> str | None:
+    """What saving `expression` as a condition would answer; None when it may be saved."""
+    # The length first: the parser never sees a text longer than any condition may be.
+    if error := limits.check_text(expression, "expression", limits.CONDITION):
+        return error.message
+    return cel.validate_condition(expression)
 
 
 def _name_taken(name: str) -> DomainError:
@@ -164,6 +173,8 @@ async def apply_policy(
 ) -> list[PolicyBinding]:
     """Make `policy_name` (None: no policy) govern every pair, all or nothing."""
     access.require_super_admin()
+    if error := limits.check_list(pairs, field):  # before the names are looked up
+        raise error
     errors = ErrorCollector()
     policy = None
     if policy_name is not None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from app import limits
 from app.accounts.types import User
 from app.catalog import models as catalog
 from app.catalog.types import Environment, Image
@@ -30,6 +31,15 @@ from app.promotions.types import (
     PromotionTarget,
     SourceType,
 )
+
+_TARGETS = Annotated[list[str], strawberry.argument(
+    description="The target environments' names. " + limits.list_note(item_len=limits.NAME))]
+_REQUEST_IDS = Annotated[list[strawberry.ID], strawberry.argument(
+    description=limits.list_note(item_len=limits.ID))]
+_COMMENT = Annotated[str | None, strawberry.argument(
+    description="Shown with the request and in its emails. " + limits.text_note(limits.COMMENT))]
+_APPROVAL_COMMENT = Annotated[str | None, strawberry.argument(
+    description="Kept with each approval. " + limits.text_note(limits.COMMENT))]
 
 
 @strawberry.input(description="CI, or an environment of the image's workflow.")
@@ -87,7 +97,7 @@ class Query:
     @strawberry.field(description="A dry run of promoteImage: per target, what it would answer.")
     async def promotion_preview(
         self, info: Info, image_id: strawberry.ID, source: ImageSourceInput,
-        target_environments: list[str],
+        target_environments: _TARGETS,
     ) -> list[PromotionPreview]:
         access = await info.context.access()
         previews = await service.preview_promotion(
@@ -127,10 +137,15 @@ class Query:
     @strawberry.field(description="Promotion requests of the applications you can see.")
     async def promotion_requests(
         self, info: Info, application: str | None = UNSET,
-        status: list[PromotionStatus] | None = UNSET,  # type: ignore[valid-type]
+        status: Annotated[
+            list[PromotionStatus] | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only requests in one of these states. "
+                                + limits.list_note()),
+        ] = UNSET,
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
+        limits.refuse(limits.check_list(unset_to_none(status), "status"))
         rows = await repository.visible_requests(access, unset_to_none(application))
         if (statuses := unset_to_none(status)) is not None:
             rows = rows.filter(status__in=list(statuses))
@@ -154,7 +169,7 @@ class Mutation:
     @strawberry.mutation(description="Promote an image to one or more targets; one outcome each.")
     async def promote_image(
         self, info: Info, image_id: strawberry.ID, source: ImageSourceInput,
-        target_environments: list[str], comment: str | None = UNSET,
+        target_environments: _TARGETS, comment: _COMMENT = UNSET,
     ) -> PromoteImagePayload:
         access = await info.context.access()
         async with unit_of_work():
@@ -166,7 +181,7 @@ class Mutation:
 
     @strawberry.mutation(description="Approve requests; one outcome each.")
     async def approve_promotion_requests(
-        self, info: Info, request_ids: list[strawberry.ID], comment: str | None = UNSET
+        self, info: Info, request_ids: _REQUEST_IDS, comment: _APPROVAL_COMMENT = UNSET
     ) -> DecisionPayload:
         access = await info.context.access()
         async with unit_of_work():
@@ -175,7 +190,9 @@ class Mutation:
 
     @strawberry.mutation(description="Reject requests with a reason; one outcome each.")
     async def reject_promotion_requests(
-        self, info: Info, request_ids: list[strawberry.ID], reason: str
+        self, info: Info, request_ids: _REQUEST_IDS,
+        reason: Annotated[str, strawberry.argument(
+            description="Required; told to the requester. " + limits.text_note(limits.REASON))],
     ) -> DecisionPayload:
         access = await info.context.access()
         async with unit_of_work():

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app import limits
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role, User
 from app.audit.service import record
@@ -31,6 +32,11 @@ from app.promotions.models import PromotionStatus as Status
 from app.promotions.outcomes import DecisionOutcome, PromoteOutcome
 from app.promotions.rules import approval_blocker
 from app.validation import MAX_ROW_ID
+
+
+def _check_targets(targets: list[str]) -> None:
+    """Before anything is loaded: each target costs checks and, in a preview, a query."""
+    limits.refuse(limits.check_list(targets, "targetEnvironments", item_len=limits.NAME))
 
 
 @dataclass
@@ -62,6 +68,8 @@ async def promote_image(
     access: Access, image_id: int, source: Source, targets: list[str], comment: str | None
 ) -> list[PromoteResult]:
     """One outcome per target, in the order asked; one target failing never stops the others."""
+    _check_targets(targets)
+    limits.refuse(limits.check_text(comment, "comment", limits.COMMENT))
     image = await get_visible_image(access, image_id)
     checks = await PromotionChecks.load(access, image, source)
     results = []
@@ -121,6 +129,7 @@ async def preview_promotion(
     access: Access, image_id: int, source: Source, targets: list[str]
 ) -> list[Preview]:
     """What promote_image would answer for each target, writing nothing."""
+    _check_targets(targets)
     image = await get_visible_image(access, image_id)
     checks = await PromotionChecks.load(access, image, source)
     previews = []
@@ -258,11 +267,15 @@ async def _each(
 async def approve(access: Access, request_ids: list[str], comment: str | None
                   ) -> list[DecisionResult]:
     """Approve each request; the approval that reaches the quorum moves it to PROMOTING."""
+    limits.refuse(limits.check_list(request_ids, "requestIds", item_len=limits.ID),
+                  limits.check_text(comment, "comment", limits.COMMENT))
     return await _each(access, request_ids, DecisionKind.APPROVE, comment)
 
 
 async def reject(access: Access, request_ids: list[str], reason: str) -> list[DecisionResult]:
     """Reject each request with a reason; the requester is told."""
+    limits.refuse(limits.check_list(request_ids, "requestIds", item_len=limits.ID),
+                  limits.check_text(reason, "reason", limits.REASON))
     if not reason.strip():
         raise DomainError(ErrorCode.VALIDATION, "a reason is required to reject", "reason")
     return await _each(access, request_ids, DecisionKind.REJECT, reason.strip())

@@ -108,7 +108,8 @@ def test_pathological_text_is_refused_not_crashed() -> None:
                        ("a: b\nc:\n" + "  - " * 40 + "x\n", "levels deep (line 3)"),
                        ("a: b\n\x00", "line 2, column 1"),
                        ("a: \ud800", "line 1, column 4"),
-                       ("a: " + "x" * manifest.MAX_BYTES, "larger than 1 MB")]:
+                       ("a: " + "x" * manifest.MAX_BYTES,
+                        f"larger than {manifest.MAX_BYTES} bytes")]:
         with pytest.raises(DomainError) as caught:
             manifest.parse(text)
         assert caught.value.code == ErrorCode.INVALID_MANIFEST
