@@ -18,6 +18,7 @@ import ast
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ import pytest
 from app.accounts.service import bootstrap_super_admin
 from app.db import unit_of_work
 from app.deployments.models import DeploymentStatus
+from app.notifications.models import Notification, NotificationState
+from app.outbox.models import OutboxJob
 from app.promotions.models import PromotionRequest, PromotionStatus
 from tests.conftest import People
 from tests.notifications.helpers import configure
@@ -52,8 +55,9 @@ class Expected:
 class Scene:
     """The promotion world plus the GraphQL steps the rows take."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
         self.world = world
+        self.monkeypatch = monkeypatch  # for rows that change a setting for the test
 
     def token(self, name: str) -> str:
         return self.world.admin if name == "admin" else self.world.tokens[name]
@@ -435,6 +439,8 @@ async def stage_fails(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected
 
 @row("deployment.failed", "the executor fails")
 async def executor_fails(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    configure(s.monkeypatch, deploy_executor="webhook", deploy_webhook_url=None,
+              deploy_webhook_secret=None)
     image, _ = await s.promoted_to_prod()
     deployment = await s.deploy("dev", image)
     await mark()
@@ -442,6 +448,41 @@ async def executor_fails(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expec
     return Expected(None, "shop", data={"deployment_id": deployment, "error": (
         "HOIST_DEPLOY_WEBHOOK_URL and HOIST_DEPLOY_WEBHOOK_SECRET must be set for the "
         "webhook executor")})
+
+
+# --- notifications and worker jobs ----------------------------------------------------
+
+@row("notification.resent")
+async def resend_failed_email(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.policy(approvers=1)
+    await s.promote("dev", await s.world.image())  # emails the approvers
+    email = await Notification.filter(recipient="approver@example.com").first()
+    assert email is not None
+    # The scene: its delivery gave up (what a worker records after the last attempt).
+    await Notification.filter(id=email.id).update(
+        state=NotificationState.FAILED, error="550 mailbox unavailable")
+    await mark()
+    await s.mutate("admin", """mutation($ids: [ID!]!) { resendNotifications(ids: $ids) {
+      errors { code message } } }""", {"ids": [str(email.id)]})
+    return Expected("admin@example.com", data={
+        "notification_id": email.id, "recipient": "approver@example.com",
+        "previous_state": "FAILED", "previous_error": "550 mailbox unavailable"})
+
+
+@row("outbox.job_retried")
+async def retry_dead_job(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.policy()
+    await s.promote("dev", await s.world.image())  # writes the promote job
+    job = await OutboxJob.get(task="promotions.promote")
+    # The scene: the job gave up (what the relay records after the last attempt).
+    await OutboxJob.filter(id=job.id).update(dead_at=datetime.now(UTC), attempts=5,
+                                             last_error="RuntimeError: boom")
+    await mark()
+    await s.mutate("admin", """mutation($id: ID!) { retryOutboxJob(id: $id) {
+      errors { code message } } }""", {"id": str(job.id)})
+    return Expected("admin@example.com", data={
+        "job_id": job.id, "task": "promotions.promote", "attempts": 5,
+        "last_error": "RuntimeError: boom"})
 
 
 async def audit_events(action: str, scene: Scene) -> list[dict[str, Any]]:
@@ -456,10 +497,7 @@ async def test_action_is_audited(
     action: str, row_function: Row, world_options: dict[str, Any],
     gql: GraphQLClient, people: People, admin: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if row_function is executor_fails:
-        configure(monkeypatch, deploy_executor="webhook", deploy_webhook_url=None,
-                  deploy_webhook_secret=None)
-    scene = Scene(await build_world(gql, people, admin, **world_options))
+    scene = Scene(await build_world(gql, people, admin, **world_options), monkeypatch)
     before: set[str] = set()
 
     async def mark() -> None:
