@@ -23,7 +23,7 @@ from app.cli.api import (
 )
 from app.cli.verbs import create, get, grant, revoke
 
-USER_FIELDS = "id email name superAdmin roles { role application environment }"
+USER_FIELDS = "id email name superAdmin ciIdentity roles { role application environment }"
 TOKEN_FIELDS = "id name createdAt expiresAt revoked revokedAt"
 
 
@@ -53,18 +53,23 @@ def create_user(
     name: Annotated[str, typer.Option("--name", help="Display name, 1-100 characters.")],
     super_admin: Annotated[str | None, typer.Option(
         "--superAdmin", metavar=BOOL, help="May do everything (default false).")] = None,
+    ci_identity: Annotated[str | None, typer.Option(
+        "--ciIdentity", metavar=BOOL, help="A CI system's own account: it may register "
+        "images naming another user as builder (default false; only at creation).")] = None,
     output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
 ) -> None:
     """Create a user (super-admins only); give them roles with `hoist grant role`."""
     user_input = {"email": email, "name": name,
-                  "superAdmin": bool(parse_bool("--superAdmin", super_admin))}
+                  "superAdmin": bool(parse_bool("--superAdmin", super_admin)),
+                  "ciIdentity": bool(parse_bool("--ciIdentity", ci_identity))}
     user = Api(url, token).mutate(
         f"""mutation CreateUser($input: CreateUserInput!) {{
               createUser(input: $input) {{ user {{ {USER_FIELDS} }} {USER_ERRORS} }} }}""",
         {"input": user_input}, "createUser",
     )["user"]
-    admin = " (super-admin)" if user["superAdmin"] else ""
-    emit(output, user, lambda: f"created user {user['email']}{admin} (id {user['id']})")
+    kind = " (super-admin)" if user["superAdmin"] else ""
+    kind += " (CI identity)" if user["ciIdentity"] else ""
+    emit(output, user, lambda: f"created user {user['email']}{kind} (id {user['id']})")
 
 
 @get.command("users")
@@ -80,8 +85,9 @@ def get_users(
     )
     users.sort(key=lambda u: u["email"])
     emit(output, users, lambda: rows_or_none(
-        ["ID", "EMAIL", "NAME", "SUPER-ADMIN", "ROLES"],
-        [[u["id"], u["email"], u["name"], show(u["superAdmin"]), roles_text(u)] for u in users],
+        ["ID", "EMAIL", "NAME", "SUPER-ADMIN", "CI", "ROLES"],
+        [[u["id"], u["email"], u["name"], show(u["superAdmin"]), show(u["ciIdentity"]),
+          roles_text(u)] for u in users],
         "no users"))
 
 

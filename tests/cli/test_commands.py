@@ -58,7 +58,11 @@ def test_users_roles_and_tokens(live_server: LiveServer, folder: Path) -> None:
         "created user ann@example.com (id 2)\n")
     boss = as_json(run("create", "user", "--email=boss@example.com", "--name", "Boss",
                        "--superAdmin=true", "-o", "json"))
-    assert (boss["email"], boss["superAdmin"], boss["roles"]) == ("boss@example.com", True, [])
+    assert (boss["email"], boss["superAdmin"], boss["ciIdentity"], boss["roles"]) == (
+        "boss@example.com", True, False, [])
+    assert succeeded(run("create", "user", "--email=ci@example.com", "--name=CI",
+                         "--ciIdentity", "true")) == (
+        "created user ci@example.com (CI identity) (id 4)\n")
     failed(run("create", "user", "--email=ann@example.com", "--name=Ann"), 1,
            "a user with email 'ann@example.com' already exists", "CONFLICT", "field email")
     failed(run("create", "user", "--email=ann@example.com", "--name=Ann", "--superAdmin=yes"),
@@ -82,7 +86,7 @@ def test_users_roles_and_tokens(live_server: LiveServer, folder: Path) -> None:
     assert sorted(r["role"] for r in users["ann@example.com"]["roles"]) == [
         "ARTIFACT_PROMOTER", "BUILD_DEPLOY"]
     table = succeeded(run("get", "users")).splitlines()
-    assert table[0].split() == ["ID", "EMAIL", "NAME", "SUPER-ADMIN", "ROLES"]
+    assert table[0].split() == ["ID", "EMAIL", "NAME", "SUPER-ADMIN", "CI", "ROLES"]
     [ann] = [line for line in table if "ann@example.com" in line]
     assert "BUILD_DEPLOY@people-app/*" in ann and "ARTIFACT_PROMOTER@people-app/*" in ann
 
