@@ -9,10 +9,11 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from tortoise.queryset import QuerySet
 
+from app import limits
 from app.errors import validation
 from app.validation import MAX_ROW_ID
 
-MAX_PAGE = 100
+MAX_PAGE = limits.MAX_PAGE
 DEFAULT_PAGE = 20
 N = TypeVar("N")
 

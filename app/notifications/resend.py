@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app import clock
+from app import clock, limits
 from app.accounts.access import Access
 from app.audit.service import record
 from app.errors import DomainError, ErrorCode, not_found, validation
@@ -13,7 +13,7 @@ from app.outbox import service as outbox
 # What a super-admin may send again: given up (FAILED), or in doubt (UNKNOWN: the
 # recipient may then get it twice, which the super-admin decides to risk).
 RESENDABLE = (NotificationState.FAILED, NotificationState.UNKNOWN)
-MAX_RESEND = 100
+MAX_RESEND = limits.MAX_ITEMS  # like every input list
 
 
 async def resend(access: Access, notification_ids: list[int]) -> list[Notification]:

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app import limits
+
 # ------------------------------------------------------------------ at save (static)
 
 # Longest condition text, in characters. Checked before parsing, so a 10 MB expression
 # costs nothing. Real conditions are a few hundred characters.
-MAX_EXPRESSION_CHARS = 2_000
+MAX_EXPRESSION_CHARS = limits.CONDITION  # the services check it first, on every door
 # Parse-tree nodes (operators, operands, calls, literals; the grammar's pass-through
 # levels are not counted).
 MAX_EXPRESSION_NODES = 400
