@@ -93,6 +93,10 @@ def test_users_roles_and_tokens(live_server: LiveServer, folder: Path) -> None:
     assert succeeded(run("revoke", "role", "--email=ann@example.com",
                          "--role=ARTIFACT_PROMOTER", "--application=people-app")) == (
         "revoked ARTIFACT_PROMOTER on people-app/* from ann@example.com\n")
+    assert as_json(run("revoke", "role", "--email=ann@example.com", "--role=BUILD_DEPLOY",
+                       "--application=people-app", "-o", "json")) == {
+        "deleted": True, "email": "ann@example.com", "role": "BUILD_DEPLOY",
+        "application": "people-app", "environment": "*"}
     failed(run("revoke", "role", "--email=ann@example.com", "--role=ARTIFACT_PROMOTER",
                "--application=people-app"), 1,
            "ann@example.com does not hold ARTIFACT_PROMOTER on people-app/*", "NOT_FOUND")
@@ -137,6 +141,8 @@ def test_applications_and_environments(live_server: LiveServer, folder: Path) ->
     created = as_json(run("create", "environment", "--name=cat-prod", "--production=true",
                           "-o", "json"))
     assert (created["name"], created["production"]) == ("cat-prod", True)
+    assert as_json(run("create", "application", "--name=cat-two", "-o", "json"))["name"] == (
+        "cat-two")
     assert succeeded(run("create", "environment", "--name=cat-dev")) == (
         "created environment cat-dev\n")
     failed(run("create", "application", "--name=cat-app"), 1, "already exists", "CONFLICT")
@@ -194,6 +200,15 @@ def test_workflow_manifest(live_server: LiveServer, folder: Path) -> None:
     failed(run("apply", "-f", "missing.yaml"), 2, "manifest file 'missing.yaml' does not exist")
     failed(run("apply", "policy", "-p", str(path), "-f", str(path)), 2)
 
+    # -o json of a created workflow, in another application of the same shape.
+    succeeded(run("create", "application", "--name=wf-json"))
+    for env in ("wf-json-a", "wf-json-b"):
+        succeeded(run("create", "environment", f"--name={env}"))
+    path.write_text(WORKFLOW.format(app="wf-json", staging="wf-json-a", prod="wf-json-b"))
+    created = as_json(run("apply", "-f", str(path), "-o", "json"))
+    assert (created["application"], created["name"],
+            [p["environment"]["name"] for p in created["cdPipelines"]]) == (
+        "wf-json", "main", ["wf-json-a", "wf-json-b"])
     path.write_text(good)
     assert succeeded(run("apply", f"-f={path}")) == (
         "created workflow wf-app/main with CD pipelines wf-staging, wf-prod\n")
@@ -210,6 +225,14 @@ def test_workflow_manifest(live_server: LiveServer, folder: Path) -> None:
     path.write_text(POLICY_MANIFEST.format(app="wf-app", env="wf-prod", policy="wf-policy"))
     assert as_json(run("apply", "-f", str(path), "-o", "json")) == [
         {"appName": "wf-app", "envName": "wf-prod", "policy": {"name": "wf-policy"}}]
+    updated = as_json(run("update", "imagePromotionPolicy", "--name=wf-policy",
+                          "--approverCount", "2", "-o", "json"))
+    assert (updated["version"], updated["approverCount"], updated["bindings"]) == (
+        2, 2, [{"appName": "wf-app", "envName": "wf-prod"}])
+    failed(run("update", "imagePromotionPolicy", "--name=wf-policy"), 2,
+           "name at least one field to change")
+    failed(run("update", "imagePromotionPolicy", "--name=ghost-policy", "--approverCount=1"), 1,
+           "no promotion policy named 'ghost-policy'")
 
 
 def test_images_and_stage_results(live_server: LiveServer, folder: Path) -> None:
