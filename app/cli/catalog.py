@@ -32,7 +32,7 @@ PIPELINE_FIELDS = """environment { name } parentEnvironment { name } preStage po
   deploymentApprovalCount filterPassCondition filterFailCondition policy { name }"""
 WORKFLOW_FIELDS = f"id name ciPipeline cdPipelines {{ {PIPELINE_FIELDS} }}"
 IMAGE_FIELDS = """id image digest repository tag labels createdAt builtBy { email }
-  gitCommits { repo branch commitHash commitMessage author }"""
+  registeredBy { email } gitCommits { repo branch commitHash commitMessage author }"""
 
 ApplicationOption = Annotated[str, typer.Option("--application", help="The application.")]
 
@@ -161,7 +161,8 @@ def register_image(
         "--gitCommit", help='JSON: {"repo", "branch", "commitHash", "commitMessage", '
         '"author"}; repeat for more.')] = None,
     built_by: Annotated[str | None, typer.Option(
-        "--builtBy", help="Email of who triggered the build (default: you).")] = None,
+        "--builtBy", help="Email of who triggered the build (default: you); naming someone "
+        "else needs a CI identity or a super-admin.")] = None,
     output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
 ) -> None:
     """Record an image a workflow's CI built (BUILD_DEPLOY); prints its id."""

@@ -176,6 +176,9 @@ def update_policy(
     allow_request_from_approve: RequesterOption = None,
     allow_image_builder_from_approve: BuilderOption = None,
     allow_approver_from_deploy: DeployerOption = None,
+    if_version: Annotated[str | None, typer.Option(
+        "--ifVersion", metavar="N", help="Change it only if it is still at version N (the "
+        "one you read); otherwise nothing changes (CONFLICT).")] = None,
     output: OutputOption = Output.text,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -190,11 +193,13 @@ def update_policy(
     if not patch:
         fail("name at least one field to change (see --help)", EXIT_USAGE)
     policy = Api(url, token).mutate(
-        f"""mutation UpdatePolicy($name: String!, $input: PromotionPolicyPatch!) {{
-              updatePromotionPolicy(name: $name, input: $input) {{
+        f"""mutation UpdatePolicy($name: String!, $input: PromotionPolicyPatch!,
+                                  $ifVersion: Int) {{
+              updatePromotionPolicy(name: $name, input: $input, ifVersion: $ifVersion) {{
                 policy {{ {POLICY_FIELDS} }} {USER_ERRORS} }}
             }}""",
-        {"name": name, "input": patch}, "updatePromotionPolicy",
+        {"name": name, "input": patch, "ifVersion": parse_int("--ifVersion", if_version)},
+        "updatePromotionPolicy",
     )["policy"]
     emit(output, policy, lambda: f"updated policy {name} (version {policy['version']})")
 
