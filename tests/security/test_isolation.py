@@ -133,6 +133,8 @@ def query_probes(w: TwoApps) -> dict[str, list[Probe]]:
                                            admin_sees_blog=False)],
         "auditLog": [Probe({}), Probe({"application": APP}), Probe({"actor": BOB}),
                      Probe({"action": "promotion."})],
+        # Super-admins only; jobs hold ids and task names, nothing of an application.
+        "outboxJobs": [Probe({"state": Enum("DEAD")}, admin_sees_blog=False)],
     }
 
 
@@ -187,6 +189,9 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
             Probe({"application": APP, "environment": "prod", "imageId": image}),
             Probe({"application": "shop", "environment": "prod", "imageId": image}),
         ],
+        # Super-admins only: refused whole, whatever the ids name.
+        "retryOutboxJob": [Probe({"id": "1"})],
+        "resendNotifications": [Probe({"ids": ["1"]})],
     }
 
 
