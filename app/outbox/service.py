@@ -9,7 +9,7 @@ A handler that raises is a failed *attempt*: its transaction rolls back, the err
 the count are kept on the row, and the relay hands the job over again only after a
 backoff (HOIST_OUTBOX_RETRY_BASE_SECONDS, doubling, at most
 HOIST_OUTBOX_RETRY_MAX_SECONDS). After HOIST_OUTBOX_MAX_ATTEMPTS failed attempts the job
-is DEAD: never run again until a super-admin retries it (app/outbox/admin.py), and
+is DEAD: never run again until a super-admin retries it (retry_dead_job), and
 counted by /healthz. So a poison job costs a bounded number of runs, not one per relay
 interval forever.
 """
