@@ -6,7 +6,10 @@ in the limiters themselves, on the event loop (issue 11: 840 bytes froze the ser
 22 s). Here every fragment is measured once, after the fragments it spreads, and a spread
 adds the stored figures: the cost is linear in the document's length whatever it expands
 to. The expanded figures themselves (fields, aliases) are bounded too, so a document that
-is short but stands for billions of fields is refused before anything runs it.
+is short but stands for billions of fields is refused before anything runs it. So is one
+field selected over and over at one level, which graphql-core's overlap check compares
+pairwise; and a refused document stops the validation at once, before the standard rules
+(the slow ones on such documents) look at a single selection set.
 
 The rule classes are built once per schema (`limit_rules`), so Strawberry's
 ValidationCache sees the same rules on every request and can hit.
@@ -14,8 +17,9 @@ ValidationCache sees the same rules on every request and can hit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -31,11 +35,19 @@ from graphql import (
     ValidationRule,
 )
 from graphql.validation import ASTValidationRule
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import ParserCache, ValidationCache
 
 # Documents longer than this are parsed and validated afresh each time: each cache keeps
 # 128 documents, and 128 distinct megabyte-long ones must not stay in memory.
 CACHEABLE_QUERY_CHARS = 20_000
+
+
+# One response name selected this many times in one selection set (inline fragments and
+# spreads merged into it, as graphql-core's OverlappingFieldsCanBeMergedRule merges them)
+# is no real client's query; that rule compares such fields pairwise, so 1,240 times
+# `me { email }` (5,000 tokens) cost it 4 s on the event loop.
+MAX_REPEATS = 50
 
 
 @dataclass(frozen=True)
@@ -46,19 +58,20 @@ class DocumentLimits:
     max_aliases: int
     max_fragments: int  # fragment definitions, and separately fragment spreads
     max_selections: int  # fields once every fragment spread is expanded
+    max_repeats: int = MAX_REPEATS  # one response name in one selection set
 
 
 @dataclass(frozen=True)
 class Cost:
-    """Depth, aliases and fields of a selection set with its fragments expanded."""
+    """Depth, aliases and fields of a selection set with its fragments expanded; the
+    response names of its own level with how often each is selected there, and the most
+    selected name of any level within it (count, name)."""
 
     depth: int = 0
     aliases: int = 0
     selections: int = 0
-
-    def __add__(self, other: Cost) -> Cost:
-        return Cost(max(self.depth, other.depth), self.aliases + other.aliases,
-                    self.selections + other.selections)
+    names: Mapping[str, int] = field(default_factory=dict)
+    repeated: tuple[int, str] = (0, "")
 
 
 NOTHING = Cost()
@@ -92,21 +105,31 @@ def _measure(selection_set: SelectionSetNode, fragments: dict[str, Cost]) -> Cos
     A spread of a fragment not measured (unknown, or part of a cycle) counts nothing:
     the standard rules refuse such documents anyway.
     """
-    total = NOTHING
+    depth = aliases = selections = 0
+    names: Counter[str] = Counter()
+    repeated = (0, "")
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             inner = (_measure(selection.selection_set, fragments)
                      if selection.selection_set else NOTHING)
-            depth = 0
             if selection.selection_set and not selection.name.value.startswith("__"):
-                depth = 1 + inner.depth
-            total += Cost(depth, inner.aliases + (1 if selection.alias else 0),
-                          inner.selections + 1)
-        elif isinstance(selection, InlineFragmentNode):
-            total += _measure(selection.selection_set, fragments)
-        elif isinstance(selection, FragmentSpreadNode):
-            total += fragments.get(selection.name.value, NOTHING)
-    return total
+                depth = max(depth, 1 + inner.depth)
+            aliases += inner.aliases + (1 if selection.alias else 0)
+            selections += inner.selections + 1
+            names[(selection.alias or selection.name).value] += 1
+        else:  # an inline fragment or a spread: its fields join this level
+            inner = (_measure(selection.selection_set, fragments)
+                     if isinstance(selection, InlineFragmentNode)
+                     else fragments.get(selection.name.value, NOTHING))
+            depth = max(depth, inner.depth)
+            aliases += inner.aliases
+            selections += inner.selections
+            names.update(inner.names)
+        repeated = max(repeated, inner.repeated)
+    if names:
+        name, count = names.most_common(1)[0]
+        repeated = max(repeated, (count, name))
+    return Cost(depth, aliases, selections, names, repeated)
 
 
 def _fragment_order(definitions: dict[str, FragmentDefinitionNode]) -> list[str]:
@@ -151,22 +174,29 @@ def document_problems(document: DocumentNode, limits: DocumentLimits) -> list[st
         costs[name] = _measure(definitions[name].selection_set, costs)
 
     problems: list[str] = []
-    total = NOTHING
+    aliases = selections = 0
+    repeated = (0, "")
     for operation in operations:
         cost = _measure(operation.selection_set, costs)
-        total += cost
+        aliases, selections = aliases + cost.aliases, selections + cost.selections
+        repeated = max(repeated, cost.repeated)
         if cost.depth > limits.max_depth:
             name = operation.name.value if operation.name else "anonymous"
             problems.append(f"'{name}' is {cost.depth} levels deep: it exceeds the maximum "
                             f"query depth of {limits.max_depth}.")
-    if total.aliases > limits.max_aliases:
-        problems.append(f"{_count(total.aliases, limits.max_aliases)} aliases found "
+    if aliases > limits.max_aliases:
+        problems.append(f"{_count(aliases, limits.max_aliases)} aliases found "
                         f"(fragments counted at each spread); at most {limits.max_aliases} "
                         "are allowed.")
-    if total.selections > limits.max_selections:
-        problems.append(f"The document selects {_count(total.selections, limits.max_selections)}"
+    if selections > limits.max_selections:
+        problems.append(f"The document selects {_count(selections, limits.max_selections)}"
                         f" fields once its fragments are expanded; at most "
                         f"{limits.max_selections} are allowed.")
+    count, name = repeated
+    if count > limits.max_repeats:
+        problems.append(f"'{name}' is selected {_count(count, limits.max_repeats)} times in one "
+                        f"selection set (fragments included); at most {limits.max_repeats} "
+                        "are allowed.")
     return problems
 
 
@@ -180,8 +210,14 @@ def limit_rules(limits: DocumentLimits) -> list[type[ASTValidationRule]]:
 
     class DocumentCostRule(ValidationRule):
         def enter_document(self, node: DocumentNode, *_args: Any) -> Any:
-            for problem in document_problems(node, limits):
-                self.report_error(GraphQLError(problem))
+            problems = document_problems(node, limits)
+            if problems:
+                for problem in problems[:-1]:
+                    self.report_error(GraphQLError(problem))
+                # Stop the whole validation here, before any selection set is entered: a
+                # document over the limits is exactly what the standard rules are slow on
+                # (graphql-core keeps the errors and this last one).
+                raise ValidationAbortedError(problems[-1])
             return BREAK  # everything was measured from the document node
 
     return [DocumentCostRule]

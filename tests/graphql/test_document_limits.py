@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from app.graphql.limits import DocumentLimits, document_problems
+from app.graphql.limits import MAX_REPEATS, DocumentLimits, document_problems
 from app.settings import get_settings
 from tests.fuzz.budget import examples
 from tests.support.graphql import GraphQLClient
@@ -43,15 +43,20 @@ async def test_a_fragment_bomb_is_refused_at_once(gql: GraphQLClient) -> None:
     body = await gql.raw(fragment_bomb(30))  # no token: validation comes first
     elapsed = time.perf_counter() - started
     limit = get_settings().graphql_max_selections
-    assert refusal(body) == (f"The document selects more than {10 * limit} fields once its "
-                             f"fragments are expanded; at most {limit} are allowed.")
+    assert body.get("data") is None
+    assert [e["message"] for e in body["errors"]] == [
+        f"The document selects more than {10 * limit} fields once its fragments are "
+        f"expanded; at most {limit} are allowed.",
+        f"'__typename' is selected more than {10 * MAX_REPEATS} times in one selection set "
+        f"(fragments included); at most {MAX_REPEATS} are allowed.",
+    ]
     # Before the fix, 30 levels took hours; 18 levels alone took 0.63 s in the limiters.
     assert elapsed < 2.0, elapsed
 
 
 async def test_fragments_below_the_limits_still_run(gql: GraphQLClient, admin: str) -> None:
-    # 2^10 = 1024 fields, under the expanded-size limit: merged, they are one __typename.
-    assert await gql(fragment_bomb(10), token=admin) == {"__typename": "Query"}
+    # 2^5 = 32 fields, merged into one __typename: under every limit.
+    assert await gql(fragment_bomb(5), token=admin) == {"__typename": "Query"}
 
 
 async def test_fragment_definitions_and_spreads_are_counted(gql: GraphQLClient) -> None:
@@ -100,6 +105,22 @@ async def test_aliases_count_at_every_spread(gql: GraphQLClient, admin: str) -> 
     assert await gql(f"query Q {{ {spreads} }} {fragment}", token=admin) == {"x": "Query"}
 
 
+async def test_one_field_repeated_in_one_selection_set_is_limited(
+    gql: GraphQLClient, admin: str
+) -> None:
+    """graphql-core compares same-named fields pairwise: 1,240 `me { email }` (5,000 tokens)
+    held the event loop for seconds. Spreads and inline fragments merge into the level."""
+    plain = "query Q { " + "me { email } " * (MAX_REPEATS + 1) + "}"
+    assert refusal(await gql.raw(plain)) == (
+        f"'me' is selected {MAX_REPEATS + 1} times in one selection set (fragments "
+        f"included); at most {MAX_REPEATS} are allowed.")
+    spread = ("query Q { me { email } " + "... on Query { ...M } " * MAX_REPEATS + "} "
+              "fragment M on Query { me { email } }")
+    assert "'me' is selected" in refusal(await gql.raw(spread))
+    at_limit = "query Q { " + "me { email } " * MAX_REPEATS + "}"
+    assert await gql(at_limit, token=admin) == {"me": {"email": "admin@example.com"}}
+
+
 async def test_graphiqls_introspection_query_passes(gql: GraphQLClient) -> None:
     """The deepest document real clients send: its introspection fields are not depth-counted
     (graphql-core's own rule bounds those), and its three fragments are small."""
@@ -126,30 +147,41 @@ async def test_the_rules_are_built_once_so_the_caches_hit(gql: GraphQLClient) ->
 
 HUGE = 2**1000
 LIMITS = DocumentLimits(max_depth=HUGE, max_aliases=HUGE, max_fragments=HUGE,
-                        max_selections=HUGE)
+                        max_selections=HUGE, max_repeats=HUGE)
 
 
-def naive(document: str) -> tuple[int, int, int]:
-    """Depth, aliases and fields of the only operation, expanding each spread in place (as
-    Strawberry's limiters did), on documents small enough for that."""
+def naive(document: str) -> tuple[int, int, int, int]:
+    """Depth, aliases, fields and the most repeated response name's count of the only
+    operation, expanding each spread in place (as Strawberry's limiters did), on documents
+    small enough for that."""
     ast = parse(document)
     fragments = {d.name.value: d for d in ast.definitions if d.kind == "fragment_definition"}
     [operation] = [d for d in ast.definitions if d.kind == "operation_definition"]
 
-    def walk(selection_set: Any) -> tuple[int, int, int]:
-        depth = aliases = fields = 0
+    def level(selection_set: Any) -> list[Any]:
+        """The fields of one level, inline fragments and spreads merged in."""
+        fields = []
         for node in selection_set.selections:
             if node.kind == "field":
-                d, a, f = walk(node.selection_set) if node.selection_set else (0, 0, 0)
-                if node.selection_set and not node.name.value.startswith("__"):
-                    depth = max(depth, 1 + d)
-                aliases, fields = aliases + a + (1 if node.alias else 0), fields + f + 1
+                fields.append(node)
             else:
-                inner = (node.selection_set if node.kind == "inline_fragment"
-                         else fragments[node.name.value].selection_set)
-                d, a, f = walk(inner)
-                depth, aliases, fields = max(depth, d), aliases + a, fields + f
-        return depth, aliases, fields
+                fields += level(node.selection_set if node.kind == "inline_fragment"
+                                else fragments[node.name.value].selection_set)
+        return fields
+
+    def walk(selection_set: Any) -> tuple[int, int, int, int]:
+        depth = aliases = count = repeated = 0
+        names: dict[str, int] = {}
+        for node in level(selection_set):
+            d, a, f, r = walk(node.selection_set) if node.selection_set else (0, 0, 0, 0)
+            if node.selection_set and not node.name.value.startswith("__"):
+                depth = max(depth, 1 + d)
+            aliases += a + (1 if node.alias else 0)
+            count += f + 1
+            repeated = max(repeated, r)
+            name = (node.alias or node.name).value
+            names[name] = names.get(name, 0) + 1
+        return depth, aliases, count, max([repeated, *names.values()])
 
     return walk(operation.selection_set)
 
@@ -185,18 +217,21 @@ def fragment_graphs(draw: st.DrawFn) -> str:
 @settings(max_examples=examples(200), deadline=None, database=None)
 @given(document=fragment_graphs())
 def test_memoised_costs_match_a_naive_expansion(document: str) -> None:
-    depth, aliases, fields = naive(document)
-    at = DocumentLimits(max_depth=depth, max_aliases=aliases, max_fragments=10**9,
-                        max_selections=fields)
-    assert document_problems(parse(document), at) == [], document
+    depth, aliases, fields, repeated = naive(document)
+    ast = parse(document)
+
+    def refused(limits: DocumentLimits, words: str) -> bool:
+        return any(words in problem for problem in document_problems(ast, limits))
+
+    at = DocumentLimits(max_depth=depth, max_aliases=aliases, max_fragments=HUGE,
+                        max_selections=fields, max_repeats=repeated)
+    assert document_problems(ast, at) == [], document
     if depth:
-        over = DocumentLimits(depth - 1, 10**9, 10**9, 10**9)
-        assert [p for p in document_problems(parse(document), over) if "deep" in p], document
+        assert refused(DocumentLimits(depth - 1, HUGE, HUGE, HUGE, HUGE), "deep"), document
     if aliases:
-        over = DocumentLimits(10**9, aliases - 1, 10**9, 10**9)
-        assert [p for p in document_problems(parse(document), over) if "aliases" in p]
-    over = DocumentLimits(10**9, 10**9, 10**9, fields - 1)
-    assert [p for p in document_problems(parse(document), over) if "fields" in p], document
+        assert refused(DocumentLimits(HUGE, aliases - 1, HUGE, HUGE, HUGE), "aliases")
+    assert refused(DocumentLimits(HUGE, HUGE, HUGE, fields - 1, HUGE), "fields"), document
+    assert refused(DocumentLimits(HUGE, HUGE, HUGE, HUGE, repeated - 1), "times in one")
 
 
 @pytest.mark.parametrize("levels", [30, 100, 400])

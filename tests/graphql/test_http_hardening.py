@@ -51,8 +51,7 @@ def test_a_fragment_bomb_is_refused_while_healthz_answers(live_server: LiveServe
     assert answers["bomb_seconds"] < ANSWER_WITHIN_SECONDS
     body = response.json()
     assert response.status_code == 200 and body["data"] is None, body
-    [error] = body["errors"]
-    assert "once its fragments are expanded" in error["message"], error
+    assert any("once its fragments are expanded" in e["message"] for e in body["errors"]), body
 
 
 def raw_exchange(url: str, head: bytes, chunks: list[bytes]) -> tuple[int, dict[str, str], bytes]:
