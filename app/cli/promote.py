@@ -8,6 +8,7 @@ were done, as the API does them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -28,7 +29,7 @@ from app.cli.api import (
     parse_list,
     rows_or_none,
 )
-from app.cli.verbs import get
+from app.cli.verbs import get, wait
 
 REQUEST_FIELDS = """id status comment createdAt promotedAt policyVersion staleReason
   requiredApprovals canApprove cannotApproveReason
@@ -244,6 +245,52 @@ def get_requests(
         "no requests"))
     if page["pageInfo"]["hasNextPage"] and output is Output.text:
         typer.echo(f"(more: --after={page['pageInfo']['endCursor']})")
+
+
+FINAL = ("PROMOTED", "CANCELLED", "REJECTED", "STALE")
+POLL_SECONDS = 0.2
+
+
+@wait.command("request")
+def wait_request(
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
+    status: Annotated[str, typer.Option(
+        "--for", help="The state to wait for (default PROMOTED).")] = "PROMOTED",
+    timeout: Annotated[str, typer.Option(
+        "--timeout", metavar="SECONDS", help="Give up after this long (default 60).")] = "60",
+    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+) -> None:
+    """Wait until a request reaches a state, as `kubectl wait` does: workers promote
+    approved requests after the approval answered, so scripts wait for them here.
+
+    Exits 0 when it is in that state, 1 when it reached another final state or the
+    timeout passed first.
+    """
+    wanted = status.upper()
+    if wanted not in STATUSES:
+        fail(f"--for must be one of {', '.join(STATUSES)} (got {status!r})", EXIT_USAGE)
+    seconds = parse_int("--timeout", timeout) or 0
+    if not 1 <= seconds <= 3600:
+        fail(f"--timeout must be 1-3600 seconds (got {timeout})", EXIT_USAGE)
+    api = Api(url, token)
+    deadline = time.monotonic() + seconds
+    while True:
+        request = api.call(
+            f"""query Request($id: ID!) {{ promotionRequest(id: $id) {{ {REQUEST_FIELDS} }} }}""",
+            {"id": request_id})["promotionRequest"]
+        if request is None:
+            fail(f"request {request_id} not found", EXIT_REFUSED)
+        if request["status"] == wanted:
+            emit(output, request, lambda r=request: f"request {r['id']}: {r['status']}")
+            return
+        if request["status"] in FINAL:
+            fail(f"request {request_id} is {request['status']}, it will not become {wanted}"
+                 + (f": {request['staleReason']}" if request.get("staleReason") else ""),
+                 EXIT_REFUSED)
+        if time.monotonic() >= deadline:
+            fail(f"request {request_id} is still {request['status']} after {seconds} s",
+                 EXIT_REFUSED)
+        time.sleep(POLL_SECONDS)
 
 
 def register(cli: typer.Typer) -> None:

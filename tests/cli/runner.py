@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,14 +71,3 @@ def failed(result: Run, status: int, *phrases: str) -> str:
     for phrase in phrases:
         assert phrase in result.stderr, result.stderr
     return result.stderr
-
-
-def until(check: Any, what: str, timeout: float = 30.0) -> Any:
-    """Poll `check()` until it answers something true (another process's progress, e.g.
-    the in-process worker promoting a request); fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (answer := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
-        time.sleep(0.05)
-    return answer

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.runner import as_json, failed, hoist, succeeded, until
+from tests.cli.runner import as_json, failed, hoist, succeeded
 from tests.support.live_server import LiveServer
 from tests.support.services import free_port
 
@@ -331,8 +331,9 @@ def test_the_tour_promote_approve_deploy_history(live_server: LiveServer, folder
            "[FORBIDDEN]")
     approved = as_json(lead("approve", request, "--comment=go", "-o", "json"))
     assert [r["outcome"] for r in approved] == ["PROMOTING"]
-    until(lambda: request in succeeded(dev("get", "requests", "--status=PROMOTED", "-o", "id")
-                                       ).split(), "the worker promoting the request")
+    # The worker promotes it after the approval answered: `hoist wait` waits for that.
+    assert succeeded(dev("wait", "request", request, "--for=PROMOTED")) == (
+        f"request {request}: PROMOTED\n")
 
     # prod wants one Image Deployment Approval, from someone who did not build the image.
     failed(dev("deploy", "--application=shop", "--environment=prod", f"--image={image}"), 1,
@@ -365,7 +366,12 @@ def test_the_tour_promote_approve_deploy_history(live_server: LiveServer, folder
     assert succeeded(lead("reject", to_reject, "--reason=not today")) == (
         f"request {to_reject}: REJECTED: the request is rejected\n")
     failed(lead("approve", to_reject), 1, "[NOT_PENDING]")
+    failed(dev("wait", "request", to_reject), 1,
+           f"request {to_reject} is REJECTED, it will not become PROMOTED")
     to_cancel = succeeded(dev("promote", f"--image={other}", "--to=prod", "-o", "id")).strip()
+    failed(dev("wait", "request", to_cancel, "--timeout=1"), 1,
+           f"request {to_cancel} is still AWAITING_APPROVAL after 1 s")
+    failed(dev("wait", "request", to_cancel, "--timeout=0"), 2, "--timeout must be 1-3600")
     failed(lead("cancel", to_cancel), 3, "only the requester or a super-admin may cancel")
     assert as_json(dev("cancel", to_cancel, "-o", "json"))["status"] == "CANCELLED"
     statuses = {r["id"]: r["status"] for r in as_json(
