@@ -459,7 +459,7 @@ async def setting(gql: GraphQLClient, people: People, admin: str) -> Setting:
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert r["outcome"] == "AWAITING_APPROVAL", r
-    # A second image, so promoting to prod is not ALREADY_REQUESTED... for the first target.
+    # The cases promote a second image: the first one's request already holds prod.
     image = await world.image("2.0")
     async with unit_of_work():
         await catalog.create_environment(SYSTEM, "e0", False)
