@@ -1,4 +1,4 @@
-"""Migration 0005 on a database with rows of the earlier version: new columns take them,
+"""Migration 0006 on a database with rows of the earlier version: new columns take them,
 emails in doubt become UNKNOWN, and stored webhook answers are cut to the status code."""
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ IN_DOUBT = ("the worker sending this email stopped before recording the outcome:
 
 async def main(url):
     config = tortoise_config(url)
-    for target in ("hoist.0004_builder_identity", "hoist.0004_decisions_by_user"):
-        await migrate(config=config, target=target)
-        await Tortoise.close_connections()
+    await migrate(config=config, target="hoist.0005_builder_identity")
+    await Tortoise.close_connections()
     await Tortoise.init(config=config)
     db = connections.get("default")
     email = ("INSERT INTO notifications (event, recipient, subject, text_body, html_body, "

@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 class Migration(migrations.Migration):
     """Who registered an image, and CI identities (issue 11, item 7)."""
 
-    dependencies = [('hoist', '0003_notifications')]
+    dependencies = [('hoist', '0004_decisions_by_user')]
 
     initial = False
 

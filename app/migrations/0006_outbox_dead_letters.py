@@ -27,7 +27,7 @@ class AlterDescription(ops.AlterField):
 class Migration(migrations.Migration):
     """Outbox job attempts and a dead state; email delivery states (issue 11, items 9, 12)."""
 
-    dependencies = [('hoist', '0004_builder_identity')]
+    dependencies = [('hoist', '0005_builder_identity')]
 
     initial = False
 
