@@ -35,8 +35,16 @@ from graphql import (
     ValidationRule,
 )
 from graphql.validation import ASTValidationRule
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import ParserCache, ValidationCache
+
+# graphql-core meters the overlap check's pairwise comparisons and aborts the validation
+# ("Validation aborted.") when the budget runs out. Its default, 500,000 units, is about
+# 0.2 s of event loop on this kind of machine; Hoist's own clients (the dashboard, GraphiQL's
+# introspection) spend nearly none, and 50 `me` fields of 10 subfields each spend 10,000.
+# The module documents assigning this attribute as the way to set it.
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 50_000
 
 # Documents longer than this are parsed and validated afresh each time: each cache keeps
 # 128 documents, and 128 distinct megabyte-long ones must not stay in memory.
