@@ -52,6 +52,8 @@ Args = Callable[[TwoApps], dict[str, Any]]
 # widened would show more than nothing. Lambdas: some need fresh names on every call.
 QUERIES: dict[str, Args] = {
     "me": lambda w: {},
+    "users": lambda w: {},
+    "outboxJobs": lambda w: {},
     "applications": lambda w: {},
     "application": lambda w: {"name": "shop"},
     "environments": lambda w: {},
@@ -122,6 +124,8 @@ MUTATIONS: dict[str, Args] = {
                                     "imageId": str(w.a_image)},
     "deployImage": lambda w: {"application": "shop", "environment": "dev",
                               "imageId": str(w.a_image)},
+    "retryOutboxJob": lambda w: {"id": "1"},
+    "resendNotifications": lambda w: {"ids": ["1"]},
 }
 # Mutations that delete or revoke by what the arguments name (never by a payload).
 DELETES = {"revokeRole", "revokeApiToken", "deletePromotionPolicy", "applyPromotionPolicy"}

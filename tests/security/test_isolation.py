@@ -96,6 +96,8 @@ def query_probes(w: TwoApps) -> dict[str, list[Probe]]:
     image, request, promoted = B(w.b_image), B(w.b_request), B(w.b_promoted_request)
     return {
         "me": [Probe({}, admin_sees_blog=False)],
+        # Super-admins only; a super-admin's list holds blog's people too.
+        "users": [Probe({})],
         "applications": [Probe({})],
         "application": [Probe({"name": APP})],
         "environments": [Probe({}, admin_sees_blog=False)],
