@@ -17,6 +17,7 @@ nothing shared is written any more, evaluations no longer need a process-wide lo
 
 from __future__ import annotations
 
+import builtins
 import contextvars
 import operator
 import re
@@ -49,7 +50,7 @@ class BudgetExceeded(Exception):
 class Meter:
     """The budget of one evaluation and what it has spent so far."""
 
-    __slots__ = ("_allocated", "_budget", "_deadline", "_late", "_steps")
+    __slots__ = ("_allocated", "_budget", "_deadline", "_shared", "_steps")
 
     def __init__(self, budget: Budget, deadline: float | None = None) -> None:
         """``deadline`` (time.monotonic()) is a shared one, e.g. for a batch of images."""
@@ -57,18 +58,17 @@ class Meter:
         self._steps = 0
         self._allocated = 0
         own = time.monotonic() + budget.seconds
-        self._deadline = own
-        self._late = f"it ran longer than {budget.seconds:g} s"
-        if deadline is not None and deadline < own:
-            self._deadline = deadline
-            self._late = "the evaluations of this request ran out of time"
+        self._shared = deadline is not None and deadline < own
+        self._deadline = deadline if self._shared else own  # type: ignore[assignment]
 
     def step(self, count: int = 1) -> None:
         self._steps += count
         if self._steps > self._budget.steps:
             raise BudgetExceeded(f"more than {self._budget.steps:,} steps")
         if time.monotonic() > self._deadline:
-            raise BudgetExceeded(self._late)
+            raise BudgetExceeded("the evaluations of this request ran out of time"
+                                 if self._shared else
+                                 f"it ran longer than {self._budget.seconds:g} s")
 
     def allocate(self, size: int) -> None:
         """Account for a new string, bytes or list of ``size`` elements (before making it)."""
@@ -144,8 +144,10 @@ _EVALUATION = _namespace(
     macro_exists=_macro(evaluation.macro_exists, False),
     macro_exists_one=_macro(evaluation.macro_exists_one, False),
 )
+# The only global names celpy's generated code uses (its templates, celpy 0.5).
 _GLOBALS: dict[str, Any] = {
-    **vars(evaluation),
+    "__builtins__": builtins,
+    "CELEvalError": CELEvalError,
     "celpy": types.SimpleNamespace(celtypes=celtypes, evaluation=_EVALUATION),
     "operator": _namespace(operator, add=_add, mul=_mul),
 }

@@ -40,6 +40,9 @@ NULL = "null_type"
 TYPE = "type"
 TIMESTAMP = "timestamp"
 DURATION = "duration"
+# The element type of an empty list or map literal: it takes the type of whatever it is
+# combined with (``imageLabels + []`` is still a list of strings).
+EMPTY = "empty"
 
 VARIABLE_TYPES: dict[str, Type] = {
     "containerImage": STRING,
@@ -87,6 +90,8 @@ class CheckError(Exception):
 
 
 def type_name(t: Type) -> str:
+    if t == EMPTY:
+        return DYN
     if isinstance(t, tuple):
         return f"{t[0]}({', '.join(type_name(part) for part in t[1:])})"
     return t
@@ -202,13 +207,15 @@ def _problem(node: Node, message: str) -> CheckError:
 
 def _join(types: list[Type]) -> Type:
     """One type for several (list elements, ternary branches): dyn when they differ."""
-    distinct = set(types)
+    distinct = set(types) - {EMPTY}
+    if not distinct:
+        return EMPTY
     return distinct.pop() if len(distinct) == 1 else DYN
 
 
 def _compatible(a: Type, b: Type) -> bool:
     """Could values of these types be compared with == (celpy needs equal types)?"""
-    if a == DYN or b == DYN:
+    if a in (DYN, EMPTY) or b in (DYN, EMPTY):
         return True
     if isinstance(a, tuple) and isinstance(b, tuple):
         return a[0] == b[0] and all(_compatible(x, y) for x, y in zip(a[1:], b[1:], strict=True))
@@ -328,13 +335,13 @@ class _Checker:
 
     def _list_lit(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
         items = node.children[0].children if node.children and node.children[0] else []
-        return ("list", _join([self.infer(i, scope) for i in items]) if items else DYN)
+        return ("list", _join([self.infer(i, scope) for i in items]))
 
     def _map_lit(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
         inits = node.children[0].children if node.children and node.children[0] else []
         keys = [self.infer(k, scope) for k in inits[0::2]]
         values = [self.infer(v, scope) for v in inits[1::2]]
-        return ("map", _join(keys) if keys else DYN, _join(values) if values else DYN)
+        return ("map", _join(keys), _join(values))
 
     # --- members
     def _member_dot(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
@@ -342,8 +349,8 @@ class _Checker:
         t = self.infer(receiver, scope)
         if t == DYN:
             return DYN
-        if _kind(t) == "map" and isinstance(t, tuple) and t[1] in (STRING, DYN):
-            return t[2]
+        if _kind(t) == "map" and isinstance(t, tuple) and t[1] in (STRING, DYN, EMPTY):
+            return _known(t[2])
         raise _problem(node, f"{type_name(t)} has no field {str(field)!r}")
 
     def _member_index(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
@@ -354,12 +361,12 @@ class _Checker:
         if isinstance(t, tuple) and t[0] == "list":
             if i not in (INT, DYN):
                 raise _problem(index, f"a list index must be an int, got {type_name(i)}")
-            return t[1]
+            return _known(t[1])
         if isinstance(t, tuple) and t[0] == "map":
             if not _compatible(t[1], i):
                 raise _problem(index, f"a key of {type_name(t)} must be {type_name(t[1])}, "
                                       f"got {type_name(i)}")
-            return t[2]
+            return _known(t[2])
         raise _problem(node, f"{type_name(t)} cannot be indexed")
 
     def _member_dot_arg(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
@@ -375,7 +382,7 @@ class _Checker:
     def _macro(self, node: lark.Tree, name: str, t: Type, args: list[Node],
                scope: dict[str, Type]) -> Type:
         if isinstance(t, tuple) and t[0] in ("list", "map"):
-            element = t[1]
+            element = _known(t[1])
         elif t == DYN:
             element = DYN
         else:
@@ -386,7 +393,8 @@ class _Checker:
         if name == "map":
             return ("list", body)
         self._need_bool(args[1], body, f"the expression of {name}()")
-        return ("list", element) if name == "filter" else BOOL
+        # filter() keeps the elements, so it keeps their type (an empty literal's too).
+        return ("list", t[1] if isinstance(t, tuple) else DYN) if name == "filter" else BOOL
 
     def _ident_arg(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
         name = str(node.children[0])
@@ -418,6 +426,11 @@ class _Checker:
                 raise _problem(arg, f"{name}() cannot take {type_name(t)} (it takes "
                                     f"{' or '.join(sorted(kinds))})")
         return result
+
+
+def _known(t: Type) -> Type:
+    """An element taken out of a collection: of an empty literal's, nothing is known."""
+    return DYN if t == EMPTY else t
 
 
 def _bare_ident(node: Node) -> str | None:
