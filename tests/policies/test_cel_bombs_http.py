@@ -96,3 +96,24 @@ async def test_a_bomb_saved_before_the_limits_is_stopped_off_the_event_loop(
     assert verdict["passCondition"]["error"] == f"{BUDGET}: more than {steps:,} steps"
     assert verdict["message"] == (
         f"blocked by policy old-bomb: pass condition error: {BUDGET}: more than {steps:,} steps")
+
+
+async def test_validate_condition_stays_open_with_a_tighter_budget_it_documents(
+    gql: GraphQLClient, people: People
+) -> None:
+    """The choice for validateCondition (issue 11 item 2): open to every signed-in user,
+    bounded like saving, with a trial budget far below the run-time one."""
+    viewer = await people.token("viewer@example.com", (Role.VIEWER, "*", "*"))
+    forty = "[" + ", ".join(str(i) for i in range(40)) + "]"
+    costly = f"{forty}.all(a, {forty}.all(b, b >= 0))"  # 1,600 steps: fine at run time
+    steps = cel_limits.VALIDATION_BUDGET.steps
+    assert steps < 1_600 < cel_limits.RUNTIME_BUDGET.steps
+    answer = await gql(VALIDATE, {"e": costly}, token=viewer)
+    assert answer["validateCondition"] == (
+        f"{BUDGET}: more than {steps:,} steps (on a small sample image)")
+
+    fields = (await gql("{ __schema { queryType { fields { name description } } } }",
+                        token=viewer))["__schema"]["queryType"]["fields"]
+    [description] = [f["description"] for f in fields if f["name"] == "validateCondition"]
+    assert "Open to every signed-in user" in description
+    assert f"{steps} steps" in description
