@@ -9,6 +9,7 @@ from typing import Any
 
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
+from app.catalog import service as catalog
 from app.db import unit_of_work
 from app.policies import cel_limits
 from app.policies import service as policies
@@ -117,3 +118,26 @@ async def test_validate_condition_stays_open_with_a_tighter_budget_it_documents(
     [description] = [f["description"] for f in fields if f["name"] == "validateCondition"]
     assert "Open to every signed-in user" in description
     assert f"{steps} steps" in description
+
+
+CREATE_WORKFLOW = """mutation($input: CreateWorkflowInput!) {
+  createWorkflow(input: $input) { workflow { name } errors { code message field } } }"""
+
+
+async def test_cd_filter_conditions_get_the_same_checks(gql: GraphQLClient, admin: str) -> None:
+    async with unit_of_work():
+        await catalog.create_application(SYSTEM, "shop")
+        await catalog.create_environment(SYSTEM, "dev", False)
+    answer = await gql(CREATE_WORKFLOW, {"input": {
+        "application": "shop", "name": "main", "ciPipeline": "shop-ci",
+        "cdPipelines": [{"environment": "dev", "filterPassCondition": "imageLabels + 1",
+                         "filterFailCondition": BOMB}]}}, token=admin)
+    errors = {e["field"]: (e["code"], e["message"]) for e in answer["createWorkflow"]["errors"]}
+    assert errors["cdPipelines[0].filterPassCondition"] == ("INVALID_CONDITION", (
+        "cdPipelines[0].filterPassCondition: type error at line 1, column 1: '+' cannot be "
+        "applied to list(string) and int"))
+    code, message = errors["cdPipelines[0].filterFailCondition"]
+    assert code == "INVALID_CONDITION"
+    assert message.startswith(
+        "cdPipelines[0].filterFailCondition: comprehensions nested too deeply")
+    assert answer["createWorkflow"]["workflow"] is None
