@@ -159,7 +159,8 @@ async def create_workflow(
             (spec.filter_pass_condition, f"{at}.filterPassCondition"),
             (spec.filter_fail_condition, f"{at}.filterFailCondition"),
         ):
-            if error := check_condition(expression, field):
+            # On the CEL threads: parsing and trying out a condition take milliseconds.
+            if error := await cel.off_loop(check_condition, expression, field):
                 errors.add(error)
     order = _tree_order(specs, errors)
     errors.raise_if_any()
