@@ -251,3 +251,14 @@ async def test_evaluate_many_keeps_the_order_of_the_jobs() -> None:
     no = cel.compile_conditions(("test", uuid4()), 'containerImageTag == "0"', None)
     verdicts = await cel.evaluate_many([(yes, IMAGE), (no, IMAGE), (yes, IMAGE)])
     assert [v.eligible for v in verdicts] == [True, False, True]
+
+
+def test_a_shared_deadline_stops_costly_evaluations_but_not_cheap_ones() -> None:
+    """What a batch does once MAX_BATCH_SECONDS have passed: cheap conditions (no steps)
+    still decide, costly ones stop with the budget reason."""
+    past = time.monotonic() - 1
+    costly = cel.compile_conditions(("test", uuid4()), nested(2), None)
+    cheap = cel.compile_conditions(("test", uuid4()), 'containerImageTag == "1.4.2"', None)
+    assert costly.evaluate(IMAGE, past).reason == (
+        f"pass condition error: {BUDGET}: the evaluations of this request ran out of time")
+    assert cheap.evaluate(IMAGE, past).eligible
