@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from tortoise import fields
 from tortoise.models import Model
 
+from app.catalog.kinds import Stage, StageStatus, Trigger
 
-class Trigger(StrEnum):
-    AUTOMATIC = "AUTOMATIC"
-    MANUAL = "MANUAL"
-
-
-class Stage(StrEnum):
-    PRE = "PRE"
-    DEPLOY = "DEPLOY"
-    POST = "POST"
-
-
-class StageStatus(StrEnum):
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
+__all__ = ["Stage", "StageStatus", "Trigger"]  # re-exported: migrations import them here
 
 
 class Application(Model):

@@ -5,11 +5,11 @@ applications|environments|workflows`, and for CI scripts `hoist register image` 
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
+from app.catalog.kinds import Stage, StageStatus
 from app.cli.api import (
     BOOL,
     EXIT_REFUSED,
@@ -35,18 +35,6 @@ IMAGE_FIELDS = """id image digest repository tag labels createdAt builtBy { emai
   registeredBy { email } gitCommits { repo branch commitHash commitMessage author }"""
 
 ApplicationOption = Annotated[str, typer.Option("--application", help="The application.")]
-
-
-class Stage(StrEnum):
-    PRE = "PRE"
-    DEPLOY = "DEPLOY"
-    POST = "POST"
-
-
-class StageStatus(StrEnum):
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
 
 
 @create.command("application")

@@ -20,8 +20,9 @@ CLIENT_MODULES = ["api", "apply", "catalog", "deploy", "policies", "promote", "u
 # What a client module may import from the project: itself, settings, errors, and the
 # manifest readers, which are pure (checked below).
 ALLOWED = {"app.cli", "app.settings", "app.errors", "app.manifests", "app.catalog.manifest",
-           "app.policies.manifest"}
-PURE_READERS = ["app.manifests", "app.catalog.manifest", "app.policies.manifest"]
+           "app.catalog.kinds", "app.policies.manifest"}
+PURE_READERS = ["app.manifests", "app.catalog.manifest", "app.catalog.kinds",
+                "app.policies.manifest"]
 
 
 def project_imports(path: Path) -> set[str]:
