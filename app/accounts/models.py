@@ -39,6 +39,7 @@ class ApiToken(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="tokens", on_delete=fields.CASCADE
     )
+    user_id: int
     name = fields.CharField(max_length=100)
     # SHA-256 of the secret: the secret itself is shown once and never stored.
     token_hash = fields.CharField(max_length=64, unique=True)
@@ -60,6 +61,7 @@ class RoleBinding(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="role_bindings", on_delete=fields.CASCADE
     )
+    user_id: int
     role = fields.CharEnumField(Role, max_length=32)
     application = fields.CharField(max_length=50)
     environment = fields.CharField(max_length=50)

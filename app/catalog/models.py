@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.catalog.kinds import Stage, StageStatus, Trigger
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
 
 __all__ = ["Stage", "StageStatus", "Trigger"]  # re-exported: migrations import them here
 
@@ -34,6 +39,7 @@ class Workflow(Model):
     application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
         "hoist.Application", related_name="workflows", on_delete=fields.CASCADE
     )
+    application_id: int
     name = fields.CharField(max_length=50)
     ci_pipeline = fields.CharField(max_length=100)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -48,16 +54,20 @@ class CdPipeline(Model):
     workflow: fields.ForeignKeyRelation[Workflow] = fields.ForeignKeyField(
         "hoist.Workflow", related_name="cd_pipelines", on_delete=fields.CASCADE
     )
+    workflow_id: int
     # Denormalised from the workflow so the database enforces one pipeline per app+env.
     application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
         "hoist.Application", related_name="cd_pipelines", on_delete=fields.CASCADE
     )
+    application_id: int
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "hoist.Environment", related_name="cd_pipelines", on_delete=fields.RESTRICT
     )
+    environment_id: int
     parent: fields.ForeignKeyNullableRelation[CdPipeline] = fields.ForeignKeyField(
         "hoist.CdPipeline", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     # Tree order within the workflow: a parent always comes before its children.
     position = fields.IntField(default=0)
     pre_stage = fields.BooleanField(default=False)
@@ -78,22 +88,26 @@ class Image(Model):
     application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
         "hoist.Application", related_name="images", on_delete=fields.CASCADE
     )
+    application_id: int
     workflow: fields.ForeignKeyRelation[Workflow] = fields.ForeignKeyField(
         "hoist.Workflow", related_name="images", on_delete=fields.CASCADE
     )
+    workflow_id: int
     image = fields.CharField(max_length=500)
     digest = fields.CharField(max_length=100, null=True)
-    labels = fields.JSONField(default=list)
-    git_commits = fields.JSONField(default=list)
-    built_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    labels: fields.JSONField[list[Any]] = fields.JSONField(default=list)
+    git_commits: fields.JSONField[list[Any]] = fields.JSONField(default=list)
+    built_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="built_images", null=True, on_delete=fields.SET_NULL
     )
+    built_by_id: int | None
     # Who called registerImage (null: Hoist itself, or an image older than this column),
     # and whether that caller was a CI identity then: the registrant of a non-CI
     # registration counts as a builder too (app/catalog/builders.py).
-    registered_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    registered_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="registered_images", null=True, on_delete=fields.SET_NULL
     )
+    registered_by_id: int | None
     registered_by_ci = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -109,18 +123,24 @@ class StageRun(Model):
     image: fields.ForeignKeyRelation[Image] = fields.ForeignKeyField(
         "hoist.Image", related_name="stage_runs", on_delete=fields.CASCADE
     )
+    image_id: int
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "hoist.Environment", related_name="stage_runs", on_delete=fields.CASCADE
     )
+    environment_id: int
     stage = fields.CharEnumField(Stage, max_length=8)
     status = fields.CharEnumField(StageStatus, max_length=16)
-    reported_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    reported_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="stage_reports", null=True, on_delete=fields.SET_NULL
     )
-    # The deployment whose progress this run reports, when one was under way.
-    deployment: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    reported_by_id: int | None
+    # The deployment whose progress this run reports, when one was under way. Typed as any
+    # model: the catalog comes before deployments in the dependency order, so it does not
+    # import their module, even for types.
+    deployment: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
         "hoist.Deployment", related_name="stage_runs", null=True, on_delete=fields.SET_NULL
     )
+    deployment_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+    from app.catalog.models import Application, Environment, Image
+    from app.promotions.models import PromotionRequest
 
 
 class DeploymentStatus(StrEnum):
@@ -20,26 +26,31 @@ ACTIVE_STATUSES = (DeploymentStatus.QUEUED, DeploymentStatus.RUNNING)
 
 class Deployment(Model):
     id = fields.IntField(primary_key=True)
-    application: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
         "hoist.Application", related_name="deployments", on_delete=fields.CASCADE
     )
-    environment: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    application_id: int
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "hoist.Environment", related_name="deployments", on_delete=fields.RESTRICT
     )
-    image: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    environment_id: int
+    image: fields.ForeignKeyRelation[Image] = fields.ForeignKeyField(
         "hoist.Image", related_name="deployments", on_delete=fields.CASCADE
     )
+    image_id: int
     # Null: Hoist itself deployed it (an AUTOMATIC trigger).
-    deployed_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    deployed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="deployments", null=True, on_delete=fields.SET_NULL
     )
+    deployed_by_id: int | None
     status = fields.CharEnumField(DeploymentStatus, max_length=16,
                                   default=DeploymentStatus.QUEUED)
     # Provenance: the promotion that brought the image here, when it came by promotion.
-    promotion_request: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    promotion_request: fields.ForeignKeyNullableRelation[PromotionRequest] = fields.ForeignKeyField(
         "hoist.PromotionRequest", related_name="deployments", null=True,
         on_delete=fields.SET_NULL,
     )
+    promotion_request_id: int | None
     error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -53,15 +64,18 @@ class DeploymentApproval(Model):
     """One user's Image Deployment Approval of an image for an environment."""
 
     id = fields.IntField(primary_key=True)
-    image: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    image: fields.ForeignKeyRelation[Image] = fields.ForeignKeyField(
         "hoist.Image", related_name="deployment_approvals", on_delete=fields.CASCADE
     )
-    environment: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    image_id: int
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "hoist.Environment", related_name="deployment_approvals", on_delete=fields.CASCADE
     )
-    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    environment_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="deployment_approvals", on_delete=fields.CASCADE
     )
+    user_id: int
     at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.promotions.models import PromotionRequest
 
 
 class NotificationEvent(StrEnum):
@@ -27,10 +31,11 @@ class Notification(Model):
     """One email. Rendered when the event happens, so it tells what was true then."""
 
     id = fields.IntField(primary_key=True)
-    request: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    request: fields.ForeignKeyNullableRelation[PromotionRequest] = fields.ForeignKeyField(
         "hoist.PromotionRequest", related_name="notifications", null=True,
         on_delete=fields.SET_NULL,
     )
+    request_id: int | None
     event = fields.CharEnumField(NotificationEvent, max_length=32)
     recipient = fields.CharField(max_length=254)
     subject = fields.CharField(max_length=400)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -9,7 +11,7 @@ from tortoise.models import Model
 class OutboxJob(Model):
     id = fields.IntField(primary_key=True)
     task = fields.CharField(max_length=100)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     # Last time the job was handed to the broker; the relay re-sends old ones.
     handed_over_at = fields.DatetimeField(null=True)

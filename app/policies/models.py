@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.catalog.models import Application, Environment
 
 
 class PromotionPolicy(Model):
@@ -31,12 +36,15 @@ class PolicyBinding(Model):
     policy: fields.ForeignKeyRelation[PromotionPolicy] = fields.ForeignKeyField(
         "hoist.PromotionPolicy", related_name="bindings", on_delete=fields.CASCADE
     )
-    application: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    policy_id: int
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
         "hoist.Application", related_name="policy_bindings", on_delete=fields.CASCADE
     )
-    environment: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    application_id: int
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "hoist.Environment", related_name="policy_bindings", on_delete=fields.CASCADE
     )
+    environment_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+    from app.catalog.models import Application, Environment, Image, Workflow
+    from app.policies.models import PromotionPolicy
 
 
 class PromotionStatus(StrEnum):
@@ -36,41 +42,48 @@ class DecisionKind(StrEnum):
 
 class PromotionRequest(Model):
     id = fields.IntField(primary_key=True)
-    image: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    image: fields.ForeignKeyRelation[Image] = fields.ForeignKeyField(
         "hoist.Image", related_name="promotion_requests", on_delete=fields.CASCADE
     )
-    application: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    image_id: int
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
         "hoist.Application", related_name="promotion_requests", on_delete=fields.CASCADE
     )
-    workflow: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    application_id: int
+    workflow: fields.ForeignKeyRelation[Workflow] = fields.ForeignKeyField(
         "hoist.Workflow", related_name="promotion_requests", on_delete=fields.CASCADE
     )
+    workflow_id: int
     source_type = fields.CharEnumField(SourceType, max_length=16)
-    source_environment: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    source_environment: fields.ForeignKeyNullableRelation[Environment] = fields.ForeignKeyField(
         "hoist.Environment", related_name="promotions_from", null=True,
         on_delete=fields.RESTRICT,
     )
-    target_environment: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    source_environment_id: int | None
+    target_environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "hoist.Environment", related_name="promotions_to", on_delete=fields.RESTRICT
     )
+    target_environment_id: int
     status = fields.CharEnumField(PromotionStatus, max_length=32)
     # "<image id>:<target environment id>" while the request is open, else NULL: the
     # unique index on it is how the database keeps one open request per (image, target)
     # on both Postgres and SQLite, whatever the concurrency.
     open_key = fields.CharField(max_length=64, null=True, unique=True)
-    requested_by: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    requested_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="promotion_requests", on_delete=fields.RESTRICT
     )
+    requested_by_id: int
     comment = fields.TextField(null=True)
     # The policy may be deleted later; the request keeps its name and version.
-    policy: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    policy: fields.ForeignKeyNullableRelation[PromotionPolicy] = fields.ForeignKeyField(
         "hoist.PromotionPolicy", related_name="requests", null=True,
         on_delete=fields.SET_NULL,
     )
+    policy_id: int | None
     policy_name = fields.CharField(max_length=50)
     policy_version = fields.IntField()
     required_approvals = fields.IntField()
-    evaluation = fields.JSONField(default=dict)
+    evaluation: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     stale_reason = fields.TextField(null=True)
     # Why the AUTOMATIC deployment after promotion was not made (filter, approvals).
     auto_deploy_blocked_reason = fields.TextField(null=True)
@@ -88,9 +101,11 @@ class PromotionDecision(Model):
     request: fields.ForeignKeyRelation[PromotionRequest] = fields.ForeignKeyField(
         "hoist.PromotionRequest", related_name="decisions", on_delete=fields.CASCADE
     )
-    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    request_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="promotion_decisions", on_delete=fields.RESTRICT
     )
+    user_id: int
     kind = fields.CharEnumField(DecisionKind, max_length=16)
     comment = fields.TextField(null=True)
     at = fields.DatetimeField(auto_now_add=True)
