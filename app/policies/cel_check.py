@@ -13,7 +13,8 @@ combinations that can never work are refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import cast
 
 import lark
 
@@ -25,9 +26,11 @@ from app.policies.cel_limits import (
     MAX_MACROS,
 )
 
-Node = lark.Tree | lark.Token
+# celpy's parse trees: lark trees whose leaves are tokens.
+Tree = lark.Tree[lark.Token]
+Node = Tree | lark.Token
 # A CEL type: "int", "string", "dyn", ... or ("list", elem) / ("map", key, value).
-Type = str | tuple
+Type = str | tuple["Type", ...]
 
 DYN = "dyn"
 BOOL = "bool"
@@ -98,7 +101,7 @@ def type_name(t: Type) -> str:
 
 
 def _kind(t: Type) -> str:
-    return t[0] if isinstance(t, tuple) else t
+    return str(t[0]) if isinstance(t, tuple) else t
 
 
 def where(node: Node) -> str:
@@ -132,7 +135,7 @@ def check_length(text: str) -> str | None:
             f"{_position_of(text, MAX_EXPRESSION_CHARS)})")
 
 
-def _significant(node: lark.Tree) -> Iterator[lark.Tree]:
+def _significant(node: Tree) -> Iterator[Tree]:
     """Nodes in source order, skipping the grammar's one-child pass-through levels."""
     stack = [node]
     while stack:
@@ -142,15 +145,25 @@ def _significant(node: lark.Tree) -> Iterator[lark.Tree]:
         stack.extend(reversed([c for c in current.children if isinstance(c, lark.Tree)]))
 
 
-def _macro_name(node: lark.Tree) -> str | None:
+def _token(node: Tree, i: int) -> lark.Token:
+    """Child ``i`` of ``node`` where CEL's grammar puts a token (a name, an operator)."""
+    return cast(lark.Token, node.children[i])
+
+
+def _subtree(node: Tree, i: int) -> Tree:
+    """Child ``i`` of ``node`` where CEL's grammar puts a tree (an argument list)."""
+    return cast(Tree, node.children[i])
+
+
+def _macro_name(node: Tree) -> str | None:
     if node.data == "member_dot_arg" and str(node.children[1]) in _MACROS:
         return str(node.children[1])
     return None
 
 
-def check_cost(tree: lark.Tree) -> str | None:
+def check_cost(tree: Tree) -> str | None:
     """Refuse a tree over the node, macro-count or macro-nesting limits."""
-    macros: list[lark.Tree] = []
+    macros: list[Tree] = []
     for count, node in enumerate(_significant(tree), 1):
         if count > MAX_EXPRESSION_NODES:
             return (f"expression is too large: more than {MAX_EXPRESSION_NODES:,} "
@@ -159,7 +172,7 @@ def check_cost(tree: lark.Tree) -> str | None:
             macros.append(node)
     if len(macros) > MAX_MACROS:
         # Pre-order visits a chain's last call first; the user reads left to right.
-        macros.sort(key=lambda m: (m.children[1].line, m.children[1].column))
+        macros.sort(key=lambda m: (_token(m, 1).line, _token(m, 1).column))
         return (f"too many comprehensions: {len(macros)} calls of "
                 f"{', '.join(COMPREHENSION_MACROS)}, at most {MAX_MACROS} (the first one "
                 f"over the limit is at {where(macros[MAX_MACROS].children[1])})")
@@ -190,7 +203,7 @@ def _check_nesting(node: Node, depth: int) -> str | None:
 # ---------------------------------------------------------------------- type check
 
 
-def check_types(tree: lark.Tree) -> str | None:
+def check_types(tree: Tree) -> str | None:
     """The first type error of a name-checked tree, or None when it may be a boolean."""
     try:
         result = _Checker().infer(tree, {}, condition=True)
@@ -253,18 +266,20 @@ class _Checker:
                                                "map_lit", "ident_arg", "dot_ident_arg",
                                                "paren_expr"):
             return self.infer(children[0], scope, condition)
-        method = getattr(self, f"_{data}", None)
+        method: Callable[[Tree, dict[str, Type], bool], Type] | None = getattr(
+            self, f"_{data}", None
+        )
         if method is None:
             return DYN
         return method(node, scope, condition)
 
     # --- logic
-    def _expr(self, node: lark.Tree, scope: dict[str, Type], condition: bool) -> Type:
+    def _expr(self, node: Tree, scope: dict[str, Type], condition: bool) -> Type:
         test, yes, no = node.children
         self._need_bool(test, self.infer(test, scope), "the ?: condition")
         return _join([self.infer(yes, scope, condition), self.infer(no, scope, condition)])
 
-    def _logical(self, node: lark.Tree, scope: dict[str, Type], condition: bool,
+    def _logical(self, node: Tree, scope: dict[str, Type], condition: bool,
                  op: str) -> Type:
         for operand in node.children:
             t = self.infer(operand, scope, condition)
@@ -274,11 +289,11 @@ class _Checker:
                 raise _problem(operand, f"'{op}' takes booleans, got {type_name(t)}")
         return BOOL
 
-    def _conditionalor(self, node: lark.Tree, scope: dict[str, Type], condition: bool
+    def _conditionalor(self, node: Tree, scope: dict[str, Type], condition: bool
                        ) -> Type:
         return self._logical(node, scope, condition, "||")
 
-    def _conditionaland(self, node: lark.Tree, scope: dict[str, Type], condition: bool
+    def _conditionaland(self, node: Tree, scope: dict[str, Type], condition: bool
                         ) -> Type:
         return self._logical(node, scope, condition, "&&")
 
@@ -287,7 +302,7 @@ class _Checker:
             raise _problem(node, f"{what} must be a boolean, got {type_name(t)}")
 
     # --- binary operators: [op_node(left), right]
-    def _binary(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _binary(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         op_node, right = node.children
         assert isinstance(op_node, lark.Tree)
         op = _OPERATORS[op_node.data]
@@ -303,7 +318,7 @@ class _Checker:
 
     _relation = _addition = _multiplication = _binary
 
-    def _unary(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _unary(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         op, operand = node.children
         t = self.infer(operand, scope)
         assert isinstance(op, lark.Tree)
@@ -315,11 +330,11 @@ class _Checker:
         return t
 
     # --- leaves
-    def _literal(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _literal(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         token = node.children[0]
         return _LITERALS.get(token.type, DYN) if isinstance(token, lark.Token) else DYN
 
-    def _ident(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _ident(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         name = str(node.children[0])
         if name in scope:
             return scope[name]
@@ -327,24 +342,24 @@ class _Checker:
             return VARIABLE_TYPES[name]
         return TYPE if name in _TYPE_NAMES else DYN
 
-    def _dot_ident(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _dot_ident(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         return VARIABLE_TYPES.get(str(node.children[0]), DYN)
 
-    def _paren_expr(self, node: lark.Tree, scope: dict[str, Type], condition: bool) -> Type:
+    def _paren_expr(self, node: Tree, scope: dict[str, Type], condition: bool) -> Type:
         return self.infer(node.children[0], scope, condition)
 
-    def _list_lit(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
-        items = node.children[0].children if node.children and node.children[0] else []
+    def _list_lit(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
+        items = _subtree(node, 0).children if node.children and node.children[0] else []
         return ("list", _join([self.infer(i, scope) for i in items]))
 
-    def _map_lit(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
-        inits = node.children[0].children if node.children and node.children[0] else []
+    def _map_lit(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
+        inits = _subtree(node, 0).children if node.children and node.children[0] else []
         keys = [self.infer(k, scope) for k in inits[0::2]]
         values = [self.infer(v, scope) for v in inits[1::2]]
         return ("map", _join(keys), _join(values))
 
     # --- members
-    def _member_dot(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _member_dot(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         receiver, field = node.children
         t = self.infer(receiver, scope)
         if t == DYN:
@@ -353,7 +368,7 @@ class _Checker:
             return _known(t[2])
         raise _problem(node, f"{type_name(t)} has no field {str(field)!r}")
 
-    def _member_index(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _member_index(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         receiver, index = node.children
         t, i = self.infer(receiver, scope), self.infer(index, scope)
         if t == DYN:
@@ -369,9 +384,9 @@ class _Checker:
             return _known(t[2])
         raise _problem(node, f"{type_name(t)} cannot be indexed")
 
-    def _member_dot_arg(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _member_dot_arg(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         receiver, name_token = node.children[0], node.children[1]
-        args = list(node.children[2].children) if len(node.children) > 2 and node.children[2] \
+        args = list(_subtree(node, 2).children) if len(node.children) > 2 and node.children[2] \
             else []
         name = str(name_token)
         t = self.infer(receiver, scope)
@@ -379,7 +394,7 @@ class _Checker:
             return self._macro(node, name, t, args, scope)
         return self._call(node, name, [(receiver, t)] + [(a, self.infer(a, scope)) for a in args])
 
-    def _macro(self, node: lark.Tree, name: str, t: Type, args: list[Node],
+    def _macro(self, node: Tree, name: str, t: Type, args: list[Node],
                scope: dict[str, Type]) -> Type:
         if isinstance(t, tuple) and t[0] in ("list", "map"):
             element = _known(t[1])
@@ -396,9 +411,9 @@ class _Checker:
         # filter() keeps the elements, so it keeps their type (an empty literal's too).
         return ("list", t[1] if isinstance(t, tuple) else DYN) if name == "filter" else BOOL
 
-    def _ident_arg(self, node: lark.Tree, scope: dict[str, Type], _: bool) -> Type:
+    def _ident_arg(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         name = str(node.children[0])
-        args = list(node.children[1].children) if len(node.children) > 1 and node.children[1] \
+        args = list(_subtree(node, 1).children) if len(node.children) > 1 and node.children[1] \
             else []
         if name == "has":
             return BOOL  # has(x.f) is a macro: it never raises, whatever x is
@@ -406,7 +421,7 @@ class _Checker:
 
     _dot_ident_arg = _ident_arg
 
-    def _call(self, node: lark.Tree, name: str, args: list[tuple[Node, Type]]) -> Type:
+    def _call(self, node: Tree, name: str, args: list[tuple[Node, Type]]) -> Type:
         if name in _TIME_PARTS:
             if not 1 <= len(args) <= 2:
                 raise _problem(node, f"{name}() takes a timestamp or duration and an "
