@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import redis
@@ -27,33 +26,11 @@ from app.asgi import create_app
 from tests.support.graphql import GraphQLClient
 from tests.support.processes import PrivateRedis, running_redis
 from tests.support.services import POSTGRES_URL, require
+from tests.support.stack import create_scratch_database, drop_scratch_database
 
 BACKENDS = ["sqlite", "postgres"]
 # The URL of each backend's database, for tests that start other processes on it.
 DATABASE_URLS: dict[str, str] = {}
-
-
-def _dsn(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
-async def create_scratch_database(url: str, name: str) -> str:
-    """A new empty database beside the one in `url` (so parallel test runs never collide)."""
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return url.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_scratch_database(url: str, name: str) -> None:
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

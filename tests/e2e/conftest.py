@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import create_scratch_database, drop_scratch_database
 from tests.support.processes import PrivateRedis
 from tests.support.services import POSTGRES_URL, require
+from tests.support.stack import create_scratch_database, drop_scratch_database
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,17 +16,14 @@ from tests.support.deployer import Deployer
 from tests.support.http_api import Api
 from tests.support.live_server import running_server
 from tests.support.processes import PrivateRedis, celery_worker, stop_group
+from tests.support.waiting import eventually
 
 # The relay re-sends a job not done after 1 s, checking every second.
 FAST_RELAY = {"HOIST_OUTBOX_RELAY_AFTER_SECONDS": "1", "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "1"}
 
 
-def until(check: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
-    """Observe another process's progress; the deadline only bounds a failure."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s"
-        time.sleep(0.1)
+# Fault recovery waits on relays that re-send every second: more time than the default.
+WITHIN_SECONDS = 60.0
 
 
 def count(api: Api, status: str) -> int:
@@ -52,7 +48,7 @@ def test_redis_outage_during_fifty_promotions_loses_nothing(
         assert outcomes == ["PROMOTING"] * 50, "answered while the broker is down"
         assert count(admin, "PROMOTED") == 0
         private_redis.start()
-        until(lambda: count(admin, "PROMOTED") == 50, what="50 requests PROMOTED")
+        eventually(lambda: count(admin, "PROMOTED") == 50, "50 requests PROMOTED", WITHIN_SECONDS)
         assert count(admin, "PROMOTING") == 0
         total = admin("{ promotionRequests { totalCount } }")["promotionRequests"]["totalCount"]
         assert total == 50, "nothing doubled"
@@ -76,7 +72,8 @@ def test_worker_killed_mid_task_finishes_once_after_a_new_worker_starts(
             with celery_worker(tmp_path, pg_url, private_redis.url, **executor) as worker:
                 [result] = dev.promote(image, ["prod"])
                 request = result["request"]["id"]
-                until(lambda: dev.request_status(request) == "PROMOTED", what="PROMOTED")
+                eventually(lambda: dev.request_status(request) == "PROMOTED", "PROMOTED",
+                           WITHIN_SECONDS)
                 deployed = dev("""mutation($i: ID!) { deployImage(application: "shop",
                     environment: "prod", imageId: $i) { deployment { id } errors { message } }
                     }""", {"i": image})["deployImage"]
@@ -89,8 +86,9 @@ def test_worker_killed_mid_task_finishes_once_after_a_new_worker_starts(
             [node] = [e["node"] for e in admin(status)["deploymentHistory"]["edges"]]
             assert node == {"id": deployment, "status": "QUEUED"}, "the kill lost the commit"
             with celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **executor):
-                until(lambda: admin(status)["deploymentHistory"]["edges"][0]["node"]["status"]
-                      == "RUNNING", what="deployment handed to the deployer again")
+                eventually(lambda: admin(status)["deploymentHistory"]["edges"][0]["node"]["status"]
+                           == "RUNNING", "deployment handed to the deployer again",
+                           WITHIN_SECONDS)
             audit = admin('{ auditLog(action: "deployment.", first: 100) { edges { node { '
                           "action } } } }")["auditLog"]["edges"]
             assert [e["node"]["action"] for e in audit] == ["deployment.created"]
@@ -132,14 +130,14 @@ async def _drop_mid_request(pg_url: str, send: Callable[[], object]) -> None:
         await locker.execute("BEGIN; LOCK TABLE cd_pipelines IN SHARE MODE")
         thread = threading.Thread(target=send)
         thread.start()
-        deadline = time.monotonic() + 30
-        pid = None
-        while pid is None:
-            assert time.monotonic() < deadline, "the request never waited on the lock"
-            pid = await locker.fetchval(
+
+        async def waiting_pid() -> int | None:
+            return await locker.fetchval(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-            await asyncio.sleep(0.05)
+
+        await eventually(waiting_pid, "the request waiting on the lock")
+        pid = await waiting_pid()
         inserted = await locker.fetchval("SELECT count(*) FROM pg_locks l JOIN pg_class c "
                                          "ON c.oid = l.relation WHERE l.pid = $1 AND "
                                          "c.relname = 'workflows' AND l.mode = "
@@ -178,15 +176,17 @@ def test_smtp_outage_delays_emails_but_sends_each_once(
             return [e["node"] for e in admin(notifications)["notifications"]["edges"]]
 
         # Nothing listens: each try finds the server unreachable and uses no attempt.
-        until(lambda: len(nodes()) == 2 and all(int(str(n["unreachableTries"])) >= 1
-                                                for n in nodes()),
-              what="a failed first try at each email")
+        eventually(lambda: len(nodes()) == 2 and all(int(str(n["unreachableTries"])) >= 1
+                                                     for n in nodes()),
+                   timeout=WITHIN_SECONDS, what="a failed first try at each email")
         assert {n["state"] for n in nodes()} == {"PENDING"}, "kept for a retry, not failed"
         assert {n["attempts"] for n in nodes()} == {0}
         smtp.start()
         try:
-            until(lambda: {n["state"] for n in nodes()} == {"SENT"}, what="emails SENT")
-            until(lambda: asyncio.run(_jobs_not_done(pg_url)) == 0, what="outbox drained")
+            eventually(lambda: {n["state"] for n in nodes()} == {"SENT"}, "emails SENT",
+                       WITHIN_SECONDS)
+            eventually(lambda: asyncio.run(_jobs_not_done(pg_url)) == 0, "outbox drained",
+                       WITHIN_SECONDS)
             assert smtp.mailbox.recipients() == ["ap1@example.com", "ap2@example.com"]
         finally:
             smtp.stop()

@@ -8,16 +8,12 @@ import asyncio
 from pathlib import Path
 
 from bench.load import drive, invariants, set_up
-from tests.support.live_server import running_server
-from tests.support.processes import PrivateRedis, celery_worker
+from tests.support.stack import running_stack
 
 
-def test_mixed_load_keeps_the_invariants(
-    pg_url: str, private_redis: PrivateRedis, tmp_path: Path
-) -> None:
-    settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url}
-    with running_server(tmp_path, **settings) as server, \
-            celery_worker(tmp_path, pg_url, private_redis.url):
+def test_mixed_load_keeps_the_invariants(pg_url: str, tmp_path: Path) -> None:
+    with running_stack(tmp_path, pg_url) as stack:  # the stack bench/load.py starts too
+        server = stack.server
         actors = asyncio.run(set_up(server.url, server.token, images=40))
         report = asyncio.run(drive(server.url, actors, clients=40, seconds=6))
     print("\n".join(report.lines()))

@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import create_scratch_database, drop_scratch_database
 from tests.support.live_server import running_server
 from tests.support.services import POSTGRES_URL, require
+from tests.support.stack import create_scratch_database, drop_scratch_database
+from tests.support.waiting import eventually
 
 WITHIN_SECONDS = 15.0
-
-
-def until(check: Callable[[], bool], what: str) -> None:
-    """Poll the server's answer; the deadline only bounds a failure."""
-    deadline = time.monotonic() + WITHIN_SECONDS
-    while not check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {WITHIN_SECONDS} s"
-        time.sleep(0.1)
 
 
 def test_readyz_is_503_while_the_database_is_gone_and_200_when_back(tmp_path: Path) -> None:
@@ -40,7 +31,8 @@ def test_readyz_is_503_while_the_database_is_gone_and_200_when_back(tmp_path: Pa
             assert ready.status_code == 200 and ready.json()["status"] == "ok"
 
             asyncio.run(drop_scratch_database(POSTGRES_URL, name))
-            until(lambda: http.get("/readyz").status_code == 503, "readyz going 503")
+            eventually(lambda: http.get("/readyz").status_code == 503, "readyz going 503",
+                       WITHIN_SECONDS, interval=0.1)
             down = http.get("/readyz")
             assert down.headers["content-type"] == "application/json"
             assert down.json() == {"status": "unavailable", "database": "unreachable"}
@@ -48,6 +40,7 @@ def test_readyz_is_503_while_the_database_is_gone_and_200_when_back(tmp_path: Pa
             assert http.get("/healthz").status_code == 200
 
             asyncio.run(create_scratch_database(POSTGRES_URL, name))
-            until(lambda: http.get("/readyz").status_code == 200, "readyz back to 200")
+            eventually(lambda: http.get("/readyz").status_code == 200, "readyz back to 200",
+                       WITHIN_SECONDS, interval=0.1)
     finally:
         asyncio.run(drop_scratch_database(POSTGRES_URL, name))

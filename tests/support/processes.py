@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,16 +14,26 @@ import redis
 
 from tests.support.live_server import HOIST, server_env
 from tests.support.services import free_port, require_program
+from tests.support.waiting import eventually
+
+READY_WITHIN_SECONDS = 10.0
+
+
+def tail(log: Path, chars: int = 3000) -> str:
+    """The end of a process's log, for an error message."""
+    return log.read_text(errors="replace")[-chars:] if log.exists() else ""
 
 
 @contextmanager
 def celery_worker(data_dir: Path, database_url: str, broker_url: str, *, beat: bool = False,
-                  **settings: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`hoist worker` as a subprocess (its own process group), stopped on exit."""
+                  concurrency: int = 1, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`hoist worker` as a subprocess (its own process group), stopped on exit. Tests use
+    one pool process; the benchmarks pass `hoist worker`'s defaults (2, with beat)."""
     log = data_dir / "worker.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [str(HOIST), "worker", "--concurrency", "1", "--beat" if beat else "--no-beat"],
+            [str(HOIST), "worker", "--concurrency", str(concurrency),
+             "--beat" if beat else "--no-beat"],
             env={**server_env(data_dir), "HOIST_LOG_LEVEL": "INFO",
                  "HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": broker_url,
                  **settings},
@@ -65,21 +74,26 @@ class PrivateRedis:
 
     def start(self) -> None:
         binary = require_program("redis-server")
-        self.process = subprocess.Popen(
+        process = self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.workdir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:  # readiness: poll until it answers PING
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {process.returncode}")
             try:
-                if client.ping():
-                    return
+                return bool(client.ping())
             except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.02)
+                return False  # not listening yet
+
+        try:
+            eventually(answers, "redis-server answering PING", READY_WITHIN_SECONDS,
+                       interval=0.02)
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process is not None:

@@ -11,8 +11,9 @@ import re
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
+from tests.support.waiting import eventually
 from tests.ui.conftest import Shoot, SignIn
-from tests.ui.scenario import Shop
+from tests.ui.scenario import READY_WITHIN_SECONDS, Shop
 
 
 def card(page: Page | Locator, tag: str) -> Locator:
@@ -135,7 +136,8 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     dialog.get_by_role("button", name="Approve", exact=True).click()
     expect(dialog.locator(".notice")).to_contain_text("PROMOTING")
     expect(dialog.locator(".empty")).to_have_text("Nothing is waiting for your approval.")
-    shop.eventually(lambda: shop.request_status(request_id) == "PROMOTED", "the promotion")
+    eventually(lambda: shop.request_status(request_id) == "PROMOTED", "the promotion",
+               READY_WITHIN_SECONDS)
 
     # Dana deploys the promoted image to prod.
     dana.goto(f"{shop.url}/ui/#/apps/shop/envs/prod/deploy")
@@ -145,8 +147,8 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     promoted.get_by_role("button", name="Deploy").click()
     expect(dana.locator(".notice")).to_contain_text("Deploying 1.4.1 to prod")
     shoot(dana, "08-deploy")
-    shop.eventually(lambda: shop.deployments("prod")[0]["status"] == "SUCCEEDED",
-                    "the deployment to prod")
+    eventually(lambda: shop.deployments("prod")[0]["status"] == "SUCCEEDED",
+               "the deployment to prod", READY_WITHIN_SECONDS)
 
     dana.get_by_role("link", name="see Deployment History").click()
     entry = dana.locator(".history-row").first
