@@ -34,11 +34,12 @@ class _Loader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                line = self.peek_event().start_mark.line + 1
+                # types-PyYAML leaves Parser.peek_event unannotated (it returns an Event).
+                line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
                 raise DomainError(
                     ErrorCode.INVALID_MANIFEST,
                     f"the manifest is nested more than {MAX_DEPTH} levels deep (line {line})",

@@ -26,7 +26,7 @@ BUILD_DEPLOY on the application, so the flag adds no reach beyond the roles held
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from tortoise.expressions import Q
 
@@ -66,7 +66,14 @@ def not_built_by(user_id: int | None, prefix: str = "") -> Q:
     built, registered, ci = (f"{prefix}built_by_id", f"{prefix}registered_by_id",
                              f"{prefix}registered_by_ci")
     return (
-        (Q(**{f"{built}__isnull": True}) | ~Q(**{built: user_id}))
-        & (Q(**{f"{registered}__isnull": True}) | ~Q(**{registered: user_id})
-           | Q(**{ci: True}))
+        (_where(f"{built}__isnull", True) | ~_where(built, user_id))
+        & (_where(f"{registered}__isnull", True) | ~_where(registered, user_id)
+           | _where(ci, True))
     )
+
+
+def _where(column: str, value: object) -> Q:
+    """`Q(<column>=value)` for a column name made at run time."""
+    # Typed as Any so the unpacking cannot be taken for Q's own `join_type` keyword.
+    filters: dict[str, Any] = {column: value}
+    return Q(**filters)

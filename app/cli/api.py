@@ -91,10 +91,11 @@ class Api:
                  "is that a Hoist server?", EXIT_UNREACHABLE)
         if body.get("errors"):
             self._top_level_errors(body["errors"])
-        if not isinstance(body.get("data"), dict):
+        data = body.get("data")
+        if not isinstance(data, dict):
             fail(f"{endpoint} answered without data (HTTP {response.status_code})",
                  EXIT_UNREACHABLE)
-        return body["data"]
+        return data
 
     def mutate(self, query: str, variables: dict[str, Any], name: str,
                lines: Callable[[str | None], int | None] | None = None) -> dict[str, Any]:

@@ -281,7 +281,10 @@ def wait_request(
         if request is None:
             fail(f"request {request_id} not found", EXIT_REFUSED)
         if request["status"] == wanted:
-            emit(output, request, lambda r=request: f"request {r['id']}: {r['status']}")
+            def text(r: dict[str, Any] = request) -> str:
+                return f"request {r['id']}: {r['status']}"
+
+            emit(output, request, text)
             return
         if request["status"] in FINAL:
             fail(f"request {request_id} is {request['status']}, it will not become {wanted}"

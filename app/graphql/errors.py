@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from strawberry import UNSET
+from strawberry import UNSET as UNSET  # re-exported: the schemas take it from here
 from strawberry.extensions import MaskErrors
 from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as ColumnValidationError

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     BREAK,
@@ -129,7 +129,8 @@ def _measure(selection_set: SelectionSetNode, fragments: dict[str, Cost]) -> Cos
         else:  # an inline fragment or a spread: its fields join this level
             inner = (_measure(selection.selection_set, fragments)
                      if isinstance(selection, InlineFragmentNode)
-                     else fragments.get(selection.name.value, NOTHING))
+                     else fragments.get(cast(FragmentSpreadNode, selection).name.value,
+                                        NOTHING))
             depth = max(depth, inner.depth)
             aliases += inner.aliases
             selections += inner.selections

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 import strawberry
 
@@ -62,7 +63,8 @@ class Query:
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[OutboxJob]:
         (await info.context.access()).require_super_admin()
-        rows = service.jobs_in_state(state.value if state else None)
+        # strawberry.enum unwraps enum_value(): at run time .value is the service's state name.
+        rows = service.jobs_in_state(cast(str, state.value) if state else None)
         return await paginate(rows, first, unset_to_none(after), OutboxJob.of)
 
 

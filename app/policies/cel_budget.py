@@ -24,7 +24,7 @@ import re
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import celpy
 import celpy.celtypes as celtypes
@@ -59,7 +59,7 @@ class Meter:
         self._allocated = 0
         own = time.monotonic() + budget.seconds
         self._shared = deadline is not None and deadline < own
-        self._deadline = deadline if self._shared else own  # type: ignore[assignment]
+        self._deadline: float = deadline if deadline is not None and self._shared else own
 
     def step(self, count: int = 1) -> None:
         self._steps += count
@@ -162,7 +162,7 @@ _HAS = re.compile(r"^(ex_\d+ = lambda activation: )not isinstance\("
 
 def _code(tp: Any) -> types.CodeType:
     """The program's code object, with celpy's has() fixed (compiled once per program)."""
-    code = tp.__dict__.get("_hoist_code")
+    code: types.CodeType | None = tp.__dict__.get("_hoist_code")
     if code is None:
         source = _HAS.sub(r"\1celpy.celtypes.BoolType(not isinstance(\2, CELEvalError))",
                           tp.source_text)
@@ -192,7 +192,8 @@ def run(program: celpy.Runner, context: Mapping[str, Any], meter: Meter) -> celt
         raise CELEvalError("evaluation error", type(error), error.args) from error
     finally:
         _meter.reset(token)
-    value = scope["CEL"]
+    value: object = scope["CEL"]
     if isinstance(value, CELEvalError):
         raise value
-    return value
+    # The transpiled program leaves a CEL value or a CELEvalError in the global CEL.
+    return cast(celtypes.Value, value)
