@@ -1,14 +1,22 @@
-"""Per-request DataLoaders: every relation field goes through one, so lists cost O(1) queries."""
+"""Per-request DataLoaders: every relation field goes through one, so lists cost O(1) queries.
+
+Each relation has one typed factory function in the domain's GraphQL types (for example
+`environment_by_id(info) -> DataLoader[int, Environment | None]`) that asks `Loaders.get`
+for its loader under one name; the loader is made on first use within a request, so two
+fields asking for the same relation share one batch and one cache.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
+K = TypeVar("K")
+V = TypeVar("V")
 M = TypeVar("M", bound=Model)
 
 
@@ -22,15 +30,38 @@ def by_id(model: type[M]) -> DataLoader[int, M | None]:
     return DataLoader(load_fn=load)
 
 
-def grouped(
-    model: type[M], key: str, order_by: str = "id", **filters: Any
-) -> DataLoader[Any, list[M]]:
-    """Rows of `model` grouped by the value of column `key`."""
+def grouped(model: type[M], key: str, order_by: str = "id") -> DataLoader[int, list[M]]:
+    """Rows of `model` grouped by the id in column `key` (a foreign key's `<name>_id`)."""
 
-    async def load(keys: Sequence[Any]) -> list[list[M]]:
-        groups: dict[Any, list[M]] = defaultdict(list)
-        rows = await model.filter(**{f"{key}__in": list(keys)}, **filters).order_by(order_by)
+    async def load(keys: Sequence[int]) -> list[list[M]]:
+        groups: dict[int, list[M]] = defaultdict(list)
+        rows = await model.filter(**{f"{key}__in": list(keys)}).order_by(order_by)
         for row in rows:
+            groups[getattr(row, key)].append(row)
+        return [groups.get(k, []) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def rows_by_id(fetch: Callable[[list[int]], Awaitable[Sequence[M]]]) -> DataLoader[int, M | None]:
+    """Rows by primary key (None for a missing id), read by a repository's `*_by_ids`."""
+
+    async def load(ids: Sequence[int]) -> list[M | None]:
+        rows = {row.pk: row for row in await fetch(list(ids))}
+        return [rows.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def rows_grouped(
+    fetch: Callable[[list[int]], Awaitable[Sequence[M]]], key: str
+) -> DataLoader[int, list[M]]:
+    """Rows grouped by the id in column `key`, read (in the repository's order) by a
+    repository function that takes the list of ids."""
+
+    async def load(keys: Sequence[int]) -> list[list[M]]:
+        groups: dict[int, list[M]] = defaultdict(list)
+        for row in await fetch(list(keys)):
             groups[getattr(row, key)].append(row)
         return [groups.get(k, []) for k in keys]
 
@@ -41,9 +72,12 @@ class Loaders:
     """Loaders built lazily, once per request, named `<thing>_by_<key>`."""
 
     def __init__(self) -> None:
-        self._made: dict[str, DataLoader[Any, Any]] = {}
+        self._made: dict[str, object] = {}
 
-    def get(self, name: str, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
-        if name not in self._made:
-            self._made[name] = make()
-        return self._made[name]
+    def get(self, name: str, make: Callable[[], DataLoader[K, V]]) -> DataLoader[K, V]:
+        made = self._made.get(name)
+        if made is None:
+            made = self._made[name] = make()
+        # One name, one relation: each name is asked for by one typed factory function (and
+        # always with the same `make`), so the loader stored under it has that make's types.
+        return cast("DataLoader[K, V]", made)
