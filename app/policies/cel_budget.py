@@ -23,7 +23,7 @@ import operator
 import re
 import time
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import celpy
@@ -171,7 +171,7 @@ def _code(tp: Any) -> types.CodeType:
     return code
 
 
-def run(program: celpy.Runner, context: Mapping[str, Any], meter: Meter) -> celtypes.Value:
+def run(program: celpy.Runner, context: celtypes.Value, meter: Meter) -> celtypes.Value:
     """Evaluate a CompiledRunner program for one activation, spending from ``meter``.
 
     Raises :class:`BudgetExceeded` when the budget runs out and ``CELEvalError`` for CEL
