@@ -1,6 +1,7 @@
 """Benchmark: emails per second through Hoist's SMTP provider into a local aiosmtpd server.
 
-Run from the project root: ``.venv/bin/python bench/emails.py [--count 500]``. Renders real
+Run from the project root: ``.venv/bin/python bench/emails.py [--count 500] [--smoke]``
+(``--smoke``: 20 emails, a check that the script runs). Renders real
 approval emails (app.notifications.content) and sends them with
 app.notifications.providers.SmtpProvider: once over one connection for the whole batch
 (what the worker does), once with a connection per email, and prints both rates.
@@ -92,4 +93,6 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=500)
-    asyncio.run(main(parser.parse_args().count))
+    parser.add_argument("--smoke", action="store_true", help="20 emails, about a second")
+    args = parser.parse_args()
+    asyncio.run(main(20 if args.smoke else args.count))

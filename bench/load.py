@@ -1,10 +1,11 @@
 """Load: many concurrent clients mixing promote, approve, pendingApprovals and deploy.
 
-Run by hand: ``.venv/bin/python bench/load.py [--clients 200] [--seconds 30]``. It starts
-its own Postgres database, Redis, ``hoist serve`` and ``hoist worker`` (the same stack as
-bench/promotion.py), drives the mix, then prints throughput, latency percentiles per
-operation, server errors, and the invariants checked straight in the database. The test
-suite runs a short version (tests/e2e/test_load.py) through ``drive`` and ``invariants``.
+Run by hand: ``.venv/bin/python bench/load.py [--clients 200] [--seconds 30] [--smoke]``.
+It starts its own Postgres database, Redis, ``hoist serve`` and ``hoist worker`` (the test
+suite's kit, tests/support/stack.py, as bench/promotion does), drives the mix, then
+prints throughput, latency percentiles per operation, server errors, and the invariants
+checked straight in the database. The test suite runs a short version
+(tests/e2e/test_load.py) through ``drive`` and ``invariants``.
 """
 
 from __future__ import annotations
@@ -207,20 +208,23 @@ async def set_up(url: str, admin: str, images: int) -> Actors:
 
 
 async def main(clients: int, seconds: float, images: int) -> int:
-    from bench.promotion import running_stack
+    from bench.promotion.common import bench_stack
 
-    async with running_stack(keep_logs=False) as stack:
-        actors = await set_up(stack.url, stack.admin_token, images)
-        print(f"{clients} clients for {seconds:.0f} s against {stack.url} "
+    async with bench_stack(keep_logs=False) as stack:
+        server = stack.server
+        actors = await set_up(server.url, server.token, images)
+        print(f"{clients} clients for {seconds:.0f} s against {server.url} "
               f"(Postgres + Redis worker), {images} images")
-        report = await drive(stack.url, actors, clients, seconds)
+        report = await drive(server.url, actors, clients, seconds)
         for line in report.lines():
             print(line)
-        for name, count in (await invariants(stack.database_url)).items():
+        violations = await invariants(stack.database_url)
+        for name, count in violations.items():
             print(f"  invariant {name}: {count} violation(s)")
         for message in report.server_errors[:10]:
             print(f"  server error: {message}")
-    return 0
+    # A smoke run must fail loudly when the mix breaks something (figures are not checked).
+    return 1 if report.server_errors or any(violations.values()) else 0
 
 
 if __name__ == "__main__":
@@ -228,11 +232,15 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    # Run as a script: make `bench.promotion` importable from the project root.
+    # Run as a script: make `bench.` and `tests.support` importable from the project root.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--smoke", action="store_true",
+                        help="5 clients for 2 s on 10 images: checks that the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.clients, args.seconds, args.images = 5, 2.0, 10
     sys.exit(asyncio.run(main(args.clients, args.seconds, args.images)))

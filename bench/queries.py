@@ -1,6 +1,6 @@
 """Benchmark: SQL statements per list request, for a page of 1 and a page of 100.
 
-Run from the project root: ``.venv/bin/python bench/queries.py``. Builds a world of 100
+Run from the project root: ``.venv/bin/python bench/queries.py [--smoke]``. Builds a world of 100
 images, promotion requests, deployments, notifications and audit events in a temporary
 SQLite database, asks each list query for one row and for a hundred through the real
 GraphQL endpoint (in process), and prints how many statements each sent. Equal counts
@@ -59,8 +59,8 @@ class Counter(logging.Handler):
         self.count += 1
 
 
-async def build() -> None:
-    """The catalog, a developer with BUILD_DEPLOY, and ROWS images promoted and deployed."""
+async def build(rows: int) -> None:
+    """The catalog, a developer with BUILD_DEPLOY, and `rows` images promoted and deployed."""
     async with db.unit_of_work():
         await catalog.create_application(SYSTEM, "shop")
         for name in ("dev", "prod"):
@@ -74,7 +74,7 @@ async def build() -> None:
         await create_user(SYSTEM, "approver@example.com", "Approver")  # gets the emails
         await grant_role(SYSTEM, "approver@example.com", Role.ARTIFACT_PROMOTER, "shop", "prod")
     dev = await Access.of(user)
-    for i in range(ROWS):
+    for i in range(rows):
         async with db.unit_of_work():
             image = await catalog.register_image(
                 dev, "shop", "main", f"registry.example.com/shop:1.{i}", None, [], [], None)
@@ -82,7 +82,7 @@ async def build() -> None:
             await deploy_image(dev, "shop", "dev", image.id)
 
 
-async def main() -> None:
+async def main(rows: int = ROWS) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hoist-queries-"))
     url = f"sqlite://{folder / 'bench.sqlite3'}"
     await db.migrate(url)
@@ -91,11 +91,11 @@ async def main() -> None:
         async with db.unit_of_work():
             admin = await create_user(SYSTEM, "admin@example.com", "Admin", True)
             _, token = await create_api_token(Access(admin), "bench", None, None)
-        await build()
+        await build(rows)
         logger = logging.getLogger("tortoise.db_client")
         logger.setLevel(logging.DEBUG)
         transport = httpx.ASGITransport(app=create_app(manage_database=False))
-        print(f"SQL statements per list request ({ROWS} rows of each kind):")
+        print(f"SQL statements per list request ({rows} rows of each kind):")
         print(f"  {'query':20} {'first: 1':>9} {'first: 100':>11}")
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
             for name, query in QUERIES.items():
@@ -116,4 +116,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true",
+                        help="5 rows of each kind: checks that the script runs")
+    asyncio.run(main(5 if parser.parse_args().smoke else ROWS))
