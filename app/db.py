@@ -6,13 +6,16 @@ import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, cast
 
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.queryset import ValuesListQuery
 from tortoise.transactions import in_transaction
 
 from app.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 MODEL_MODULES = [
     "app.accounts.models",
@@ -98,7 +101,8 @@ async def migrate(database_url: str | None = None) -> None:
         await Tortoise.close_connections()
 
 
-AfterCommit = Callable[[], Awaitable[None]]
+# What a callback's awaitable returns is not used (a hand-over reports success, say).
+AfterCommit = Callable[[], Awaitable[object]]
 _after_commit: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar(
     "hoist_after_commit", default=None
 )
@@ -133,3 +137,12 @@ async def unit_of_work() -> AsyncIterator[None]:
         _after_commit.reset(token)
     for callback in callbacks:
         await callback()
+
+
+async def column(query: ValuesListQuery[Literal[False]], of: type[T]) -> list[T]:
+    """The values of `query`, a `values_list(<one column>, flat=True)`, as a list of `of`.
+
+    tortoise types every values_list as a list of tuples, whatever `flat` says; this is the
+    one place that says what a flat one holds.
+    """
+    return cast("list[T]", await query)
