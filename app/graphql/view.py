@@ -128,7 +128,11 @@ class HoistGraphQL(GraphQL[Context, None]):
                                      "or lone surrogates (\\ud800-\\udfff)")
         return decoded
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    # Narrower than strawberry's (Request | WebSocket): Hoist mounts no websocket route, so
+    # only HTTP requests arrive here.
+    async def get_context(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Context:
         return await build_context(request)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
