@@ -53,15 +53,15 @@ async def auto_promotion(world: World, stack: Stack, sizes: Sizes) -> AutoPromot
             request_id = outcome["request"]["id"]
             seen: dict[str, Any] = {}
 
-            async def promoted(request_id: str = request_id, seen: dict[str, Any] = seen) -> bool:
+            async def done(request_id: str = request_id, seen: dict[str, Any] = seen) -> bool:
                 stack.check_alive()  # a dead worker fails now, not at the deadline
                 seen.update((await api(http, promoter, REQUEST_STATUS, {"id": request_id})
                              )["promotionRequest"])
-                return seen["status"] == "PROMOTED"
+                return bool(seen["status"] == "PROMOTED")
 
             # The first ones also wait for the worker to start: they are not counted.
             try:
-                await eventually(promoted, f"request {request_id} PROMOTED",
+                await eventually(done, f"request {request_id} PROMOTED",
                                  READY_WITHIN_SECONDS if n < 3 else PROMOTED_WITHIN_SECONDS,
                                  interval=POLL_SECONDS)
             except TimedOut as exc:

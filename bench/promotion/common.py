@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -323,7 +324,8 @@ class World:
             }})
             return str(data["registerImage"]["image"]["id"])
 
-        return await gather_limited([lambda i=i: register(i) for i in range(count)], clients)
+        return await gather_limited([functools.partial(register, i) for i in range(count)],
+                                    clients)
 
 
 async def set_up(world: World, applications: int) -> None:

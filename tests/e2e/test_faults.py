@@ -132,9 +132,10 @@ async def _drop_mid_request(pg_url: str, send: Callable[[], object]) -> None:
         thread.start()
 
         async def waiting_pid() -> int | None:
-            return await locker.fetchval(
+            pid: int | None = await locker.fetchval(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            return pid
 
         await eventually(waiting_pid, "the request waiting on the lock")
         pid = await waiting_pid()

@@ -28,7 +28,7 @@ def eventually(check: Callable[[], Awaitable[object]], what: str,
                timeout: float = DEFAULT_TIMEOUT, *, interval: float = DEFAULT_INTERVAL
                ) -> Coroutine[Any, Any, None]: ...
 @overload
-def eventually(check: Callable[[], object], what: str, timeout: float = DEFAULT_TIMEOUT, *,
+def eventually(check: Callable[[], bool], what: str, timeout: float = DEFAULT_TIMEOUT, *,
                interval: float = DEFAULT_INTERVAL) -> None: ...
 def eventually(check: Callable[[], object], what: str, timeout: float = DEFAULT_TIMEOUT, *,
                interval: float = DEFAULT_INTERVAL) -> Coroutine[Any, Any, None] | None:
