@@ -11,6 +11,7 @@ from tortoise.queryset import QuerySet
 
 from app import limits
 from app.errors import validation
+from app.paging import count_rows, page_rows
 from app.validation import MAX_ROW_ID
 
 MAX_PAGE = limits.MAX_PAGE
@@ -39,7 +40,7 @@ class Connection(Generic[N]):
     @strawberry.field(description="Rows matching across all pages; counted only when asked "
                       "(a count over a large table is the dearest part of a page).")
     async def total_count(self) -> int:
-        return await self.matching.count()
+        return await count_rows(self.matching)
 
 
 def encode_cursor(row_id: int) -> str:
@@ -73,10 +74,7 @@ async def paginate(
     other number outside 1-100."""
     first = DEFAULT_PAGE if first is None else first
     check_first(first)
-    page = queryset
-    if after is not None:
-        page = page.filter(id__lt=decode_cursor(after))
-    rows = await page.order_by("-id").limit(first + 1)
+    rows = await page_rows(queryset, first, None if after is None else decode_cursor(after))
     has_next = len(rows) > first
     rows = rows[:first]
     edges = [Edge(cursor=encode_cursor(r.id), node=convert(r)) for r in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 
@@ -30,3 +30,32 @@ def count_queries() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(counter)
         logger.setLevel(level)
+
+
+async def statements_at_sizes(
+    sizes: Sequence[int],
+    read: Callable[[int], Awaitable[int]],
+    grow: Callable[[int], Awaitable[None]] | None = None,
+) -> list[int]:
+    """The statements `read(size)` sends at each size (smallest first). `grow(size)`, when
+    given, first brings the data to that size (outside the count); `read` returns how many
+    items it got, which must be `size`, so a count is never taken over a short page."""
+    counts = []
+    for size in sizes:
+        if grow is not None:
+            await grow(size)
+        with count_queries() as statements:
+            got = await read(size)
+        assert got == size, f"asked for {size} items, got {got}"
+        counts.append(len(statements))
+    return counts
+
+
+async def assert_flat(
+    read: Callable[[int], Awaitable[int]],
+    grow: Callable[[int], Awaitable[None]] | None = None,
+    sizes: Sequence[int] = (1, 100),
+) -> None:
+    """The statement count of `read` is the same at every size: no query per item."""
+    counts = await statements_at_sizes(sizes, read, grow)
+    assert len(set(counts)) == 1, dict(zip(sizes, counts, strict=True))
