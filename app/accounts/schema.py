@@ -10,7 +10,6 @@ import strawberry
 from app import limits
 from app.accounts import service
 from app.accounts.models import WILDCARD
-from app.accounts.models import User as UserModel
 from app.accounts.types import ApiToken, Role, RoleBinding, User
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
@@ -77,8 +76,7 @@ class Query:
         self, info: Info, first: int | None = DEFAULT_PAGE, after: str | None = UNSET
     ) -> Connection[User]:
         access = await info.context.access()
-        access.require_super_admin()
-        return await paginate(UserModel.all(), first, unset_to_none(after), User.of)
+        return await paginate(service.list_users(access), first, unset_to_none(after), User.of)
 
 
 @strawberry.type

@@ -6,9 +6,10 @@ import re
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 
 from app import limits
-from app.accounts import tokens
+from app.accounts import repository, tokens
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import WILDCARD, ApiToken, Role, RoleBinding, User
 from app.audit.service import record
@@ -30,6 +31,12 @@ async def authenticate(secret: str | None) -> User | None:
     if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
         return None
     return token.user if token.user.active else None
+
+
+def list_users(access: Access) -> QuerySet[User]:
+    """Every user, for a super-admin (FORBIDDEN for anyone else)."""
+    access.require_super_admin()
+    return repository.all_users()
 
 
 async def get_user_by_email(email: str, field: str = "email") -> User:

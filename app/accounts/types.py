@@ -6,15 +6,15 @@ from datetime import datetime
 
 import strawberry
 
-from app.accounts import models
+from app.accounts import models, repository
 from app.graphql.context import Info
-from app.graphql.loaders import by_id, grouped
+from app.graphql.loaders import rows_by_id, rows_grouped
 
 Role = strawberry.enum(models.Role, description="What a role binding lets its holder do.")
 
 
 def user_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("user_by_id", lambda: by_id(models.User))
+    return info.context.loaders.get("user_by_id", lambda: rows_by_id(repository.users_by_ids))
 
 
 @strawberry.type(description="A role held on an application and environment (`*`: all).")
@@ -50,7 +50,8 @@ class User:
     async def roles(self, info: Info) -> list[RoleBinding]:
         access = await info.context.access()
         loader = info.context.loaders.get(
-            "role_bindings_by_user", lambda: grouped(models.RoleBinding, "user_id")
+            "role_bindings_by_user",
+            lambda: rows_grouped(repository.role_bindings_of_users, "user_id"),
         )
         # Reads are filtered (SPEC §2): another user's bindings must not name applications
         # the caller holds no role on. Each of the caller's own bindings passes this check.
@@ -66,7 +67,7 @@ class User:
         if access.user_id != int(self.id) and not access.is_super_admin:
             return None
         loader = info.context.loaders.get(
-            "api_tokens_by_user", lambda: grouped(models.ApiToken, "user_id")
+            "api_tokens_by_user", lambda: rows_grouped(repository.api_tokens_of_users, "user_id")
         )
         return [ApiToken.of(t) for t in await loader.load(int(self.id))]
 
