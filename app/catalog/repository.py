@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.accounts.access import Access
-from app.catalog.models import CdPipeline, Image, Stage, StageRun, StageStatus
+from app.catalog.models import (
+    Application,
+    CdPipeline,
+    Environment,
+    Image,
+    Stage,
+    StageRun,
+    StageStatus,
+    Workflow,
+)
 from app.errors import not_found
 
 
@@ -35,3 +46,50 @@ async def get_visible_image(access: Access, image_id: int, field: str = "imageId
     if image is None or not access.can_view(image.application.name):
         raise not_found(f"no image with id {image_id}", field)
     return image
+
+
+async def applications_by_name(names: set[str] | None) -> list[Application]:
+    """The applications with these names (every one for None), by name."""
+    rows = Application.all().order_by("name")
+    if names is not None:
+        rows = rows.filter(name__in=sorted(names))
+    return await rows
+
+
+async def application_named(name: str) -> Application | None:
+    return await Application.get_or_none(name=name)
+
+
+async def environments_by_name() -> list[Environment]:
+    """Every environment, by name."""
+    return await Environment.all().order_by("name")
+
+
+async def applications_by_ids(ids: Sequence[int]) -> list[Application]:
+    return await Application.filter(id__in=list(ids))
+
+
+async def environments_by_ids(ids: Sequence[int]) -> list[Environment]:
+    return await Environment.filter(id__in=list(ids))
+
+
+async def workflows_by_ids(ids: Sequence[int]) -> list[Workflow]:
+    return await Workflow.filter(id__in=list(ids))
+
+
+async def pipelines_by_ids(ids: Sequence[int]) -> list[CdPipeline]:
+    return await CdPipeline.filter(id__in=list(ids))
+
+
+async def images_by_ids(ids: Sequence[int]) -> list[Image]:
+    return await Image.filter(id__in=list(ids))
+
+
+async def workflows_of_applications(application_ids: Sequence[int]) -> list[Workflow]:
+    """The applications' workflows, oldest first."""
+    return await Workflow.filter(application_id__in=list(application_ids)).order_by("id")
+
+
+async def pipelines_of_workflows(workflow_ids: Sequence[int]) -> list[CdPipeline]:
+    """The workflows' CD pipelines in tree order (parents first)."""
+    return await CdPipeline.filter(workflow_id__in=list(workflow_ids)).order_by("position")

@@ -142,24 +142,18 @@ class Query:
     @strawberry.field(description="The applications you hold a role on, by name.")
     async def applications(self, info: Info) -> list[Application]:
         access = await info.context.access()
-        visible = access.visible_applications()
-        rows = models.Application.all().order_by("name")
-        if visible is not None:
-            rows = rows.filter(name__in=sorted(visible))
-        return [Application.of(a) for a in await rows]
+        return [Application.of(a) for a in await service.visible_applications(access)]
 
     @strawberry.field(description="One application; null when unknown or not visible to you.")
     async def application(self, info: Info, name: str) -> Application | None:
         access = await info.context.access()
-        if not access.can_view(name):
-            return None
-        row = await models.Application.get_or_none(name=name)
+        row = await service.visible_application(access, name)
         return Application.of(row) if row else None
 
     @strawberry.field(description="Every environment, by name.")
     async def environments(self, info: Info) -> list[Environment]:
         await info.context.access()
-        return [Environment.of(e) for e in await models.Environment.all().order_by("name")]
+        return [Environment.of(e) for e in await service.environments()]
 
     @strawberry.field(description="One image; null when unknown or not visible to you.")
     async def image(self, info: Info, id: strawberry.ID) -> Image | None:

@@ -353,3 +353,20 @@ async def record_stage_result(
                  status=status.value)
     await deployments.stage_reported(pipeline, run)
     return run
+
+
+async def visible_applications(access: Access) -> list[Application]:
+    """The applications the caller holds a role on, by name."""
+    return await repository.applications_by_name(access.visible_applications())
+
+
+async def visible_application(access: Access, name: str) -> Application | None:
+    """The application named `name`; None when unknown or not visible to the caller."""
+    if not access.can_view(name):
+        return None
+    return await repository.application_named(name)
+
+
+async def environments() -> list[Environment]:
+    """Every environment, by name (any signed-in caller may read them)."""
+    return await repository.environments_by_name()

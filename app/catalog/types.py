@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.accounts.types import User, load_user
-from app.catalog import models
+from app.catalog import models, repository
 from app.graphql.context import Info
-from app.graphql.loaders import by_id, grouped
+from app.graphql.loaders import rows_by_id, rows_grouped
 from app.policies.cel import split_reference
 
 if TYPE_CHECKING:
@@ -22,19 +22,22 @@ StageStatus = strawberry.enum(models.StageStatus, description="The outcome of a 
 
 
 def environment_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("environment_by_id", lambda: by_id(models.Environment))
+    return info.context.loaders.get("environment_by_id",
+                                    lambda: rows_by_id(repository.environments_by_ids))
 
 
 def application_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("application_by_id", lambda: by_id(models.Application))
+    return info.context.loaders.get("application_by_id",
+                                    lambda: rows_by_id(repository.applications_by_ids))
 
 
 def workflow_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("workflow_by_id", lambda: by_id(models.Workflow))
+    return info.context.loaders.get("workflow_by_id",
+                                    lambda: rows_by_id(repository.workflows_by_ids))
 
 
 def image_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("image_by_id", lambda: by_id(models.Image))
+    return info.context.loaders.get("image_by_id", lambda: rows_by_id(repository.images_by_ids))
 
 
 @strawberry.type(description="A place images are deployed to (dev, staging, prod...).")
@@ -65,7 +68,8 @@ class Application:
     @strawberry.field(description="The application's workflows, oldest first.")
     async def workflows(self, info: Info) -> list[Workflow]:
         loader = info.context.loaders.get(
-            "workflows_by_application", lambda: grouped(models.Workflow, "application_id")
+            "workflows_by_application",
+            lambda: rows_grouped(repository.workflows_of_applications, "application_id"),
         )
         return [Workflow.of(w) for w in await loader.load(int(self.id))]
 
@@ -88,7 +92,7 @@ class Workflow:
     async def cd_pipelines(self, info: Info) -> list[CdPipeline]:
         loader = info.context.loaders.get(
             "cd_pipelines_by_workflow",
-            lambda: grouped(models.CdPipeline, "workflow_id", order_by="position"),
+            lambda: rows_grouped(repository.pipelines_of_workflows, "workflow_id"),
         )
         return [CdPipeline.of(p) for p in await loader.load(int(self.id))]
 
@@ -129,7 +133,8 @@ class CdPipeline:
     async def parent_environment(self, info: Info) -> Environment | None:
         if self.parent_id is None:
             return None
-        loader = info.context.loaders.get("cd_pipeline_by_id", lambda: by_id(models.CdPipeline))
+        loader = info.context.loaders.get("cd_pipeline_by_id",
+                                          lambda: rows_by_id(repository.pipelines_by_ids))
         parent = await loader.load(self.parent_id)
         return await load_environment(info, parent.environment_id)
 
