@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from tortoise.expressions import F
@@ -57,3 +58,43 @@ async def policy_of_pair(application_id: int, environment_id: int) -> PromotionP
         application_id=application_id, environment_id=environment_id
     ).select_related("policy")
     return binding.policy if binding else None
+
+
+async def policies_by_name() -> list[PromotionPolicy]:
+    """Every policy, by name."""
+    return await PromotionPolicy.all().order_by("name")
+
+
+async def policy_named(name: str) -> PromotionPolicy | None:
+    return await PromotionPolicy.get_or_none(name=name)
+
+
+async def bindings_matching(
+    application: str | None, environment: str | None, policy: str | None
+) -> list[PolicyBinding]:
+    """Bindings, oldest first, of the named application, environment and policy (None: any)."""
+    rows = PolicyBinding.all()
+    if application is not None:
+        rows = rows.filter(application__name=application)
+    if environment is not None:
+        rows = rows.filter(environment__name=environment)
+    if policy is not None:
+        rows = rows.filter(policy__name=policy)
+    return await rows.order_by("id")
+
+
+async def policies_by_ids(ids: Sequence[int]) -> list[PromotionPolicy]:
+    return await PromotionPolicy.filter(id__in=list(ids))
+
+
+async def bindings_of_policies(policy_ids: Sequence[int]) -> list[PolicyBinding]:
+    """The policies' bindings, oldest first."""
+    return await PolicyBinding.filter(policy_id__in=list(policy_ids)).order_by("id")
+
+
+async def bindings_of_pairs(pairs: Sequence[tuple[int, int]]) -> list[PolicyBinding]:
+    """Bindings among these (application id, environment id) pairs (a superset query,
+    which the caller matches pair by pair)."""
+    return await PolicyBinding.filter(
+        application_id__in=[a for a, _ in pairs], environment_id__in=[e for _, e in pairs]
+    )

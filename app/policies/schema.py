@@ -11,7 +11,7 @@ from app.accounts.schema import DeletePayload, deleted_payload
 from app.errors import ErrorCollector, validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, unset_to_none
-from app.policies import cel, cel_limits, models, service
+from app.policies import cel, cel_limits, service
 from app.policies import manifest as manifests
 from app.policies.types import PolicyBinding, PromotionPolicy
 
@@ -88,14 +88,12 @@ def _patch(patch: PromotionPolicyPatch) -> dict[str, object]:
 class Query:
     @strawberry.field(description="Every promotion policy, by name (super-admins).")
     async def promotion_policies(self, info: Info) -> list[PromotionPolicy]:
-        (await info.context.access()).require_super_admin()
-        return [PromotionPolicy.of(p)
-                for p in await models.PromotionPolicy.all().order_by("name")]
+        access = await info.context.access()
+        return [PromotionPolicy.of(p) for p in await service.list_policies(access)]
 
     @strawberry.field(description="One promotion policy by name (super-admins).")
     async def promotion_policy(self, info: Info, name: str) -> PromotionPolicy | None:
-        (await info.context.access()).require_super_admin()
-        row = await models.PromotionPolicy.get_or_none(name=name)
+        row = await service.get_policy(await info.context.access(), name)
         return PromotionPolicy.of(row) if row else None
 
     @strawberry.field(description="Policy bindings, filtered by application, environment, policy.")
@@ -103,16 +101,10 @@ class Query:
         self, info: Info, application: str | None = UNSET, environment: str | None = UNSET,
         policy: str | None = UNSET,
     ) -> list[PolicyBinding]:
-        (await info.context.access()).require_super_admin()
-        application, environment, policy = map(unset_to_none, (application, environment, policy))
-        rows = models.PolicyBinding.all()
-        if application is not None:
-            rows = rows.filter(application__name=application)
-        if environment is not None:
-            rows = rows.filter(environment__name=environment)
-        if policy is not None:
-            rows = rows.filter(policy__name=policy)
-        return [PolicyBinding.of(b) for b in await rows.order_by("id")]
+        access = await info.context.access()
+        rows = await service.list_bindings(access, unset_to_none(application),
+                                           unset_to_none(environment), unset_to_none(policy))
+        return [PolicyBinding.of(b) for b in rows]
 
     @strawberry.field(description=(
         "Check a CEL condition without saving anything: null when it may be saved, else the "

@@ -252,3 +252,22 @@ def _bad_pair(
             f"{pair.application} has no CD pipeline in {pair.environment!r}", f"{field}.envName"
         ))
     return errors
+
+
+async def list_policies(access: Access) -> list[PromotionPolicy]:
+    """Every policy, by name (super-admins)."""
+    access.require_super_admin()
+    return await repository.policies_by_name()
+
+
+async def get_policy(access: Access, name: str) -> PromotionPolicy | None:
+    """The policy named `name`, None when unknown (super-admins)."""
+    access.require_super_admin()
+    return await repository.policy_named(name)
+
+
+async def list_bindings(access: Access, application: str | None, environment: str | None,
+                        policy: str | None) -> list[PolicyBinding]:
+    """Bindings, oldest first, filtered by names (None: any) (super-admins)."""
+    access.require_super_admin()
+    return await repository.bindings_matching(application, environment, policy)

@@ -7,8 +7,8 @@ import strawberry
 from app.catalog import models as catalog
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
-from app.graphql.loaders import by_id, grouped
-from app.policies import models
+from app.graphql.loaders import rows_by_id, rows_grouped
+from app.policies import models, repository
 
 
 def _binding_by_pair(info: Info):  # type: ignore[no-untyped-def]
@@ -16,9 +16,7 @@ def _binding_by_pair(info: Info):  # type: ignore[no-untyped-def]
     from strawberry.dataloader import DataLoader
 
     async def load(keys: list[tuple[int, int]]) -> list[models.PolicyBinding | None]:
-        rows = await models.PolicyBinding.filter(
-            application_id__in=[k[0] for k in keys], environment_id__in=[k[1] for k in keys]
-        )
+        rows = await repository.bindings_of_pairs(keys)
         found = {(r.application_id, r.environment_id): r for r in rows}
         return [found.get(k) for k in keys]
 
@@ -26,7 +24,7 @@ def _binding_by_pair(info: Info):  # type: ignore[no-untyped-def]
 
 
 def policy_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("policy_by_id", lambda: by_id(models.PromotionPolicy))
+    return info.context.loaders.get("policy_by_id", lambda: rows_by_id(repository.policies_by_ids))
 
 
 @strawberry.type(description="The policy of one application+environment pair.")
@@ -91,7 +89,8 @@ class PromotionPolicy:
     async def bindings(self, info: Info) -> list[PolicyBinding]:
         access = await info.context.access()
         loader = info.context.loaders.get(
-            "policy_bindings_by_policy", lambda: grouped(models.PolicyBinding, "policy_id")
+            "policy_bindings_by_policy",
+            lambda: rows_grouped(repository.bindings_of_policies, "policy_id"),
         )
         bindings = [PolicyBinding.of(b) for b in await loader.load(int(self.id))]
         if access.visible_applications() is None:
