@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from app.deployments import models, service
+from app.deployments import service
 from app.deployments.types import (
     DeployableImage,
     Deployment,
@@ -32,10 +32,7 @@ class Query:
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[Deployment]:
         access = await info.context.access()
-        access.require_view(application)
-        rows = models.Deployment.filter(application__name=application)
-        if (env := unset_to_none(environment)) is not None:
-            rows = rows.filter(environment__name=env)
+        rows = service.deployment_history(access, application, unset_to_none(environment))
         return await paginate(rows, first, unset_to_none(after), Deployment.of)
 
 

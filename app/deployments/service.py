@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tortoise.queryset import QuerySet
+
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role
 from app.audit.service import record
@@ -9,6 +11,7 @@ from app.catalog.builders import builders_of
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, Trigger
 from app.catalog.repository import get_visible_image
 from app.catalog.stages import configured_stages, passed_all_stages
+from app.deployments import repository
 from app.deployments.eligibility import Assessment, Candidate, Target, candidate, candidates
 from app.deployments.models import (
     ACTIVE_STATUSES,
@@ -197,3 +200,10 @@ async def _follow_stages(deployment: Deployment, pipeline: CdPipeline) -> None:
             app = await Application.get(id=deployment.application_id)
             await record(SYSTEM, f"deployment.{status.value.lower()}", application=app.name,
                          deployment_id=deployment.id)
+
+
+def deployment_history(access: Access, application: str, environment: str | None
+                       ) -> QuerySet[Deployment]:
+    """The application's deployments (to the environment; None: any), for its viewers."""
+    access.require_view(application)
+    return repository.deployments_of(application, environment)

@@ -1,0 +1,15 @@
+"""Queries of deployments."""
+
+from __future__ import annotations
+
+from tortoise.queryset import QuerySet
+
+from app.deployments.models import Deployment
+
+
+def deployments_of(application: str, environment: str | None) -> QuerySet[Deployment]:
+    """The application's deployments (to the environment; None: to any)."""
+    rows = Deployment.filter(application__name=application)
+    if environment is not None:
+        rows = rows.filter(environment__name=environment)
+    return rows
