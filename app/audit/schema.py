@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 
 from app.accounts.types import User, load_user
-from app.audit import models
+from app.audit import models, service
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, unset_to_none
 from app.graphql.pagination import Connection, paginate
@@ -45,16 +45,6 @@ class Query:
         self, info: Info, application: str | None = UNSET, actor: str | None = UNSET,
         action: str | None = UNSET, first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[AuditEvent]:
-        (await info.context.access()).require_super_admin()
-        rows = models.AuditEvent.all()
-        if (app := unset_to_none(application)) is not None:
-            rows = rows.filter(application=app)
-        if (email := unset_to_none(actor)) is not None:
-            rows = rows.filter(actor__email=email.strip().lower())
-        if (name := unset_to_none(action)) is not None:
-            # Actions are lowercase; SQLite's LIKE (the prefix match) ignores case and
-            # Postgres' does not, so the filter is lowercased to answer alike on both.
-            name = name.lower()
-            rows = rows.filter(action__startswith=name) if name.endswith(".") else rows.filter(
-                action=name)
+        rows = service.audit_log(await info.context.access(), unset_to_none(application),
+                                 unset_to_none(actor), unset_to_none(action))
         return await paginate(rows, first, unset_to_none(after), AuditEvent.of)

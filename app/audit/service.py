@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.queryset import QuerySet
+
 from app.accounts.access import Access
+from app.audit import repository
 from app.audit.models import AuditEvent
 
 
@@ -24,3 +27,16 @@ async def record(
         environment=environment,
         data=data,
     )
+
+
+def audit_log(access: Access, application: str | None, actor: str | None,
+              action: str | None) -> QuerySet[AuditEvent]:
+    """The audit events matching (super-admins): `actor` an email, `action` exact or,
+    ending in '.', a prefix; both ignore case (None: any)."""
+    access.require_super_admin()
+    # Actions are lowercase; SQLite's LIKE (the prefix match) ignores case and Postgres'
+    # does not, so the filter is lowercased to answer alike on both.
+    action = None if action is None else action.lower()
+    return repository.events_matching(
+        application, None if actor is None else actor.strip().lower(), action,
+        action_is_prefix=action is not None and action.endswith("."))
