@@ -8,7 +8,7 @@ from app.errors import validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
 from app.graphql.pagination import Connection, paginate
-from app.notifications import models, resend
+from app.notifications import resend, service
 from app.notifications.types import Notification, NotificationState, ResendNotificationsPayload
 
 
@@ -20,10 +20,7 @@ class Query:
         self, info: Info, state: NotificationState | None = UNSET,  # type: ignore[valid-type]
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[Notification]:
-        (await info.context.access()).require_super_admin()
-        rows = models.Notification.all()
-        if (wanted := unset_to_none(state)) is not None:
-            rows = rows.filter(state=wanted)
+        rows = service.list_notifications(await info.context.access(), unset_to_none(state))
         return await paginate(rows, first, unset_to_none(after), Notification.of)
 
 

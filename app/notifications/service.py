@@ -11,14 +11,16 @@ import logging
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from app.accounts.access import Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
 from app.catalog.models import Environment
-from app.notifications import content
+from app.notifications import content, repository
 from app.notifications.delivery import SEND_JOB
-from app.notifications.models import Notification, NotificationEvent
+from app.notifications.models import Notification, NotificationEvent, NotificationState
 from app.outbox import service as outbox
 from app.policies.models import PromotionPolicy
 from app.promotions.models import (
@@ -115,3 +117,10 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
         ids.append(row.id)
     if ids:
         await outbox.enqueue(SEND_JOB, notification_ids=ids)
+
+
+def list_notifications(access: Access, state: NotificationState | None
+                       ) -> QuerySet[Notification]:
+    """The emails in the state (None: any), for super-admins."""
+    access.require_super_admin()
+    return repository.notifications_in_state(state)
