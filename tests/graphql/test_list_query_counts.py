@@ -3,8 +3,9 @@
 Each test asks for a page of 1 and then of 100 (a list query without paging: with 1 and
 then 100 rows present), selecting the item's relations too, and compares the counts: a
 relation read per item instead of through a loader makes the second count grow by ~99.
-The lists of promotions and notifications have theirs in tests/promotions/test_queries.py
-and tests/notifications/test_notification_queries.py.
+pendingApprovals and promotionRequests have theirs in tests/promotions/test_queries.py,
+notifications in tests/notifications/test_notification_queries.py; all use the helper in
+tests/support/queries.py.
 """
 
 from __future__ import annotations
@@ -214,5 +215,32 @@ async def test_outbox_jobs(gql: GraphQLClient, admin: str) -> None:
             edges { node { id task state attempts lastError deadAt } } } }""",
                          {"first": size}, token=admin)
         return edges(data, "outboxJobs")
+
+    await assert_flat(read)
+
+
+async def test_promotion_targets(gql: GraphQLClient, admin: str) -> None:
+    await shop_with_environments()
+
+    async def read(size: int) -> int:
+        data = await gql("""{ promotionTargets(application: "shop", workflow: "main") {
+            environment { name production } policy { name approverCount } } }""", token=admin)
+        return len(data["promotionTargets"])
+
+    await assert_flat(read, policies_on_shop)
+
+
+async def test_promotable_images(gql: GraphQLClient, people: People, admin: str) -> None:
+    await shop_with_environments()
+    await builders(people)
+    await images(100)
+
+    async def read(size: int) -> int:
+        data = await gql("""query($first: Int) { promotableImages(application: "shop",
+            workflow: "main", source: {type: CI}, first: $first) { totalCount
+              edges { node { tag builtBy { email } registeredBy { email }
+                             application { name } workflow { name } } } } }""",
+                         {"first": size}, token=admin)
+        return edges(data, "promotableImages")
 
     await assert_flat(read)
