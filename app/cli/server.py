@@ -8,10 +8,11 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
-from tortoise import Tortoise
 
-from app import db
 from app.settings import Settings, get_settings, served_url
+
+# The ORM is imported inside the commands that use it: every `hoist` client command loads
+# this module too, and Tortoise alone would double their start-up time.
 
 admin = typer.Typer(help="Administration straight against the database.", no_args_is_help=True)
 
@@ -38,6 +39,8 @@ def checked_settings() -> Settings:
 def database_in_use() -> Path | None:
     """Say (on stderr) which database this command uses; the SQLite file it is about to
     create, if there is none yet, is returned so that `created_database` can say so."""
+    from app import db
+
     url = get_settings().resolved_database_url
     file = db.sqlite_file(url)
     if file is not None and not file.exists():
@@ -62,6 +65,8 @@ def created_database(file: Path | None, hint: bool = False) -> None:
 
 def migrate() -> None:
     """Apply database migrations."""
+    from app import db
+
     checked_settings()
     configure_logging()
     new = database_in_use()
@@ -80,6 +85,7 @@ def serve(
     settings = checked_settings()  # first: importing the app reads the settings
     import uvicorn
 
+    from app import db
     from app.asgi import create_app
 
     # Before anything reads public_url: links in emails must follow the address served.
@@ -105,6 +111,7 @@ def worker(
         typer.echo("error: set HOIST_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without it "
                    "`hoist serve` runs the worker in-process", err=True)
         raise typer.Exit(2)
+    from app import db
     from workers.celery_app import celery
 
     db.ensure_data_dir(settings)
@@ -125,6 +132,9 @@ def bootstrap(
     name: str | None = typer.Option(None, "--name", help="Display name (default: from email)."),
 ) -> None:
     """Create (or promote) a super-admin and print a new API token as the last line."""
+    from tortoise import Tortoise
+
+    from app import db
     from app.accounts.service import bootstrap_super_admin
     from app.errors import DomainError
 

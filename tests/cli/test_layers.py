@@ -60,3 +60,15 @@ def test_the_manifest_readers_load_no_orm(tmp_path: Path) -> None:
                             env=server_env(tmp_path), cwd=Path(app.cli.__file__).parents[2],
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+def test_loading_the_cli_loads_no_orm(tmp_path: Path) -> None:
+    """Every client command loads app.cli (the server commands too): the ORM, the GraphQL
+    server and the workers wait for the commands that use them, so clients start fast."""
+    probe = ("import sys, app.cli\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'tortoise', 'strawberry', 'celery', 'uvicorn'}))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env=server_env(tmp_path), cwd=Path(app.cli.__file__).parents[2],
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
