@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from app.accounts import models, repository
 from app.graphql.context import Info
@@ -13,7 +14,7 @@ from app.graphql.loaders import rows_by_id, rows_grouped
 Role = strawberry.enum(models.Role, description="What a role binding lets its holder do.")
 
 
-def user_by_id(info: Info):  # type: ignore[no-untyped-def]
+def user_by_id(info: Info) -> DataLoader[int, models.User | None]:
     return info.context.loaders.get("user_by_id", lambda: rows_by_id(repository.users_by_ids))
 
 

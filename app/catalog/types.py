@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from app.accounts.types import User, load_user
 from app.catalog import models, repository
 from app.graphql.context import Info
-from app.graphql.loaders import rows_by_id, rows_grouped
+from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.policies.cel import split_reference
 
 if TYPE_CHECKING:
@@ -21,22 +22,22 @@ Stage = strawberry.enum(models.Stage, description="A stage of a CD pipeline.")
 StageStatus = strawberry.enum(models.StageStatus, description="The outcome of a stage run.")
 
 
-def environment_by_id(info: Info):  # type: ignore[no-untyped-def]
+def environment_by_id(info: Info) -> DataLoader[int, models.Environment | None]:
     return info.context.loaders.get("environment_by_id",
                                     lambda: rows_by_id(repository.environments_by_ids))
 
 
-def application_by_id(info: Info):  # type: ignore[no-untyped-def]
+def application_by_id(info: Info) -> DataLoader[int, models.Application | None]:
     return info.context.loaders.get("application_by_id",
                                     lambda: rows_by_id(repository.applications_by_ids))
 
 
-def workflow_by_id(info: Info):  # type: ignore[no-untyped-def]
+def workflow_by_id(info: Info) -> DataLoader[int, models.Workflow | None]:
     return info.context.loaders.get("workflow_by_id",
                                     lambda: rows_by_id(repository.workflows_by_ids))
 
 
-def image_by_id(info: Info):  # type: ignore[no-untyped-def]
+def image_by_id(info: Info) -> DataLoader[int, models.Image | None]:
     return info.context.loaders.get("image_by_id", lambda: rows_by_id(repository.images_by_ids))
 
 
@@ -52,8 +53,7 @@ class Environment:
 
 
 async def load_environment(info: Info, environment_id: int) -> Environment:
-    row = await environment_by_id(info).load(environment_id)
-    return Environment.of(row)
+    return Environment.of(await load_existing(environment_by_id(info), environment_id))
 
 
 @strawberry.type(description="A deployable thing with its workflows.")
@@ -75,7 +75,7 @@ class Application:
 
 
 async def load_application(info: Info, application_id: int) -> Application:
-    return Application.of(await application_by_id(info).load(application_id))
+    return Application.of(await load_existing(application_by_id(info), application_id))
 
 
 @strawberry.type(description="A CI pipeline and the tree of CD pipelines its images go through.")
@@ -98,7 +98,7 @@ class Workflow:
 
 
 async def load_workflow(info: Info, workflow_id: int) -> Workflow:
-    return Workflow.of(await workflow_by_id(info).load(workflow_id))
+    return Workflow.of(await load_existing(workflow_by_id(info), workflow_id))
 
 
 @strawberry.type(description="How one environment of a workflow receives images.")
@@ -135,7 +135,7 @@ class CdPipeline:
             return None
         loader = info.context.loaders.get("cd_pipeline_by_id",
                                           lambda: rows_by_id(repository.pipelines_by_ids))
-        parent = await loader.load(self.parent_id)
+        parent = await load_existing(loader, self.parent_id)
         return await load_environment(info, parent.environment_id)
 
     @strawberry.field(description="The promotion policy applied to this application+environment.")
@@ -216,7 +216,7 @@ class Image:
 
 
 async def load_image(info: Info, image_id: int) -> Image:
-    return Image.of(await image_by_id(info).load(image_id))
+    return Image.of(await load_existing(image_by_id(info), image_id))
 
 
 @strawberry.type(description="The reported outcome of one stage of a CD pipeline for an image.")

@@ -68,6 +68,14 @@ def rows_grouped(
     return DataLoader(load_fn=load)
 
 
+async def load_existing(loader: DataLoader[int, M | None], key: int) -> M:
+    """The row a foreign key names, through a by-id loader: the database keeps it there."""
+    row = await loader.load(key)
+    if row is None:
+        raise LookupError(f"row {key} is missing, though a foreign key names it")
+    return row
+
+
 class Loaders:
     """Loaders built lazily, once per request, named `<thing>_by_<key>`."""
 
