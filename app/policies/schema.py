@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 
 from app import limits
 from app.accounts.schema import DeletePayload, deleted_payload
@@ -77,7 +78,7 @@ def _patch(patch: PromotionPolicyPatch) -> dict[str, object]:
         if value is strawberry.UNSET:
             continue
         if value is None and name in _NOT_NULL:
-            camel = strawberry.utils.str_converters.to_camel_case(name)
+            camel = to_camel_case(name)
             errors.add(validation(f"{camel} cannot be null", camel))
         values[name] = value
     errors.raise_if_any()

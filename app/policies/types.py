@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
-from app.catalog import models as catalog
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
-from app.graphql.loaders import rows_by_id, rows_grouped
+from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.policies import models, repository
 
 
-def _binding_by_pair(info: Info):  # type: ignore[no-untyped-def]
+def _binding_by_pair(info: Info) -> DataLoader[tuple[int, int], models.PolicyBinding | None]:
     """Bindings by (application id, environment id)."""
-    from strawberry.dataloader import DataLoader
 
     async def load(keys: list[tuple[int, int]]) -> list[models.PolicyBinding | None]:
         rows = await repository.bindings_of_pairs(keys)
@@ -23,8 +22,12 @@ def _binding_by_pair(info: Info):  # type: ignore[no-untyped-def]
     return info.context.loaders.get("policy_binding_by_pair", lambda: DataLoader(load_fn=load))
 
 
-def policy_by_id(info: Info):  # type: ignore[no-untyped-def]
+def policy_by_id(info: Info) -> DataLoader[int, models.PromotionPolicy | None]:
     return info.context.loaders.get("policy_by_id", lambda: rows_by_id(repository.policies_by_ids))
+
+
+async def _application_name(info: Info, application_id: int) -> str:
+    return (await load_existing(application_by_id(info), application_id)).name
 
 
 @strawberry.type(description="The policy of one application+environment pair.")
@@ -40,17 +43,15 @@ class PolicyBinding:
 
     @strawberry.field
     async def app_name(self, info: Info) -> str:
-        app: catalog.Application = await application_by_id(info).load(self.application_id)
-        return app.name
+        return await _application_name(info, self.application_id)
 
     @strawberry.field
     async def env_name(self, info: Info) -> str:
-        env: catalog.Environment = await environment_by_id(info).load(self.environment_id)
-        return env.name
+        return (await load_existing(environment_by_id(info), self.environment_id)).name
 
     @strawberry.field
     async def policy(self, info: Info) -> PromotionPolicy:
-        return PromotionPolicy.of(await policy_by_id(info).load(self.policy_id))
+        return PromotionPolicy.of(await load_existing(policy_by_id(info), self.policy_id))
 
 
 @strawberry.type(description="Conditions and approval rules for promoting images to a target.")
@@ -96,7 +97,8 @@ class PromotionPolicy:
         if access.visible_applications() is None:
             return bindings
         # A policy reached through one application must not reveal the others' names.
-        return [b for b in bindings if access.can_view(await b.app_name(info))]
+        return [b for b in bindings
+                if access.can_view(await _application_name(info, b.application_id))]
 
 
 async def load_policy_of_pair(
@@ -105,4 +107,4 @@ async def load_policy_of_pair(
     binding = await _binding_by_pair(info).load((application_id, environment_id))
     if binding is None:
         return None
-    return PromotionPolicy.of(await policy_by_id(info).load(binding.policy_id))
+    return PromotionPolicy.of(await load_existing(policy_by_id(info), binding.policy_id))
