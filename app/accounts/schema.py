@@ -95,7 +95,7 @@ class Mutation:
 
     @strawberry.mutation(description="Grant a role; `*` stands for every application/environment.")
     async def grant_role(
-        self, info: Info, email: str, role: Role,  # type: ignore[valid-type]
+        self, info: Info, email: str, role: Role,
         application: str | None = "*", environment: str | None = "*",
     ) -> RoleBindingPayload:
         access = await info.context.access()
@@ -110,7 +110,7 @@ class Mutation:
 
     @strawberry.mutation(description="Remove a role binding.")
     async def revoke_role(
-        self, info: Info, email: str, role: Role,  # type: ignore[valid-type]
+        self, info: Info, email: str, role: Role,
         application: str | None = "*", environment: str | None = "*",
     ) -> DeletePayload:
         access = await info.context.access()

@@ -11,7 +11,9 @@ from app.accounts import models, repository
 from app.graphql.context import Info
 from app.graphql.loaders import rows_by_id, rows_grouped
 
-Role = strawberry.enum(models.Role, description="What a role binding lets its holder do.")
+# strawberry.enum registers the GraphQL enum on the class itself (and returns it).
+Role = models.Role
+strawberry.enum(Role, description="What a role binding lets its holder do.")
 
 
 def user_by_id(info: Info) -> DataLoader[int, models.User | None]:
@@ -20,7 +22,7 @@ def user_by_id(info: Info) -> DataLoader[int, models.User | None]:
 
 @strawberry.type(description="A role held on an application and environment (`*`: all).")
 class RoleBinding:
-    role: Role  # type: ignore[valid-type]
+    role: Role
     application: str
     environment: str
 

@@ -33,7 +33,7 @@ class CdPipelineInput:
     parent_environment: str | None = UNSET
     pre_stage: bool | None = False
     post_stage: bool | None = False
-    trigger: Trigger | None = models.Trigger.MANUAL  # type: ignore[valid-type]
+    trigger: Trigger | None = models.Trigger.MANUAL
     deployment_approval_count: int | None = 0
     filter_pass_condition: str | None = strawberry.field(
         default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION))
@@ -103,8 +103,8 @@ class RegisterImageInput:
 class StageResultInput:
     image_id: strawberry.ID
     environment: str
-    stage: Stage  # type: ignore[valid-type]
-    status: StageStatus  # type: ignore[valid-type]
+    stage: Stage
+    status: StageStatus
 
 
 @strawberry.type

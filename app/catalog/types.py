@@ -17,9 +17,14 @@ from app.policies.cel import split_reference
 if TYPE_CHECKING:
     from app.policies.types import PromotionPolicy
 
-Trigger = strawberry.enum(models.Trigger, description="How a CD pipeline starts.")
-Stage = strawberry.enum(models.Stage, description="A stage of a CD pipeline.")
-StageStatus = strawberry.enum(models.StageStatus, description="The outcome of a stage run.")
+# strawberry.enum registers the GraphQL enum on the class itself (and returns it): the
+# names below are the model enums, so they can annotate fields.
+Trigger = models.Trigger
+Stage = models.Stage
+StageStatus = models.StageStatus
+strawberry.enum(Trigger, description="How a CD pipeline starts.")
+strawberry.enum(Stage, description="A stage of a CD pipeline.")
+strawberry.enum(StageStatus, description="The outcome of a stage run.")
 
 
 def environment_by_id(info: Info) -> DataLoader[int, models.Environment | None]:
@@ -106,7 +111,7 @@ class CdPipeline:
     id: strawberry.ID
     pre_stage: bool
     post_stage: bool
-    trigger: Trigger  # type: ignore[valid-type]
+    trigger: Trigger
     deployment_approval_count: int
     filter_pass_condition: str | None
     filter_fail_condition: str | None
@@ -222,8 +227,8 @@ async def load_image(info: Info, image_id: int) -> Image:
 @strawberry.type(description="The reported outcome of one stage of a CD pipeline for an image.")
 class StageRun:
     id: strawberry.ID
-    stage: Stage  # type: ignore[valid-type]
-    status: StageStatus  # type: ignore[valid-type]
+    stage: Stage
+    status: StageStatus
     environment_id: strawberry.Private[int]
     image_id: strawberry.Private[int]
 

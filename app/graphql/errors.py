@@ -25,7 +25,9 @@ from app.errors import (
 )
 from app.validation import MAX_ROW_ID
 
-ErrorCodeType = strawberry.enum(ErrorCode, name="ErrorCode")
+# strawberry.enum registers the GraphQL enum on the class itself (and returns it).
+ErrorCodeType = ErrorCode
+strawberry.enum(ErrorCodeType, name="ErrorCode")
 
 # Exceptions whose message a client may see: ours carry their `extensions.code`; a
 # GraphQLError is graphql-core's or Strawberry's own word on bad input (a variable of
@@ -35,7 +37,7 @@ _EXPECTED = (Unauthenticated, Forbidden, DomainError, GraphQLError)
 
 @strawberry.type(description="A problem with the input; nothing was written.")
 class UserError:
-    code: ErrorCodeType  # type: ignore[valid-type]
+    code: ErrorCodeType
     message: str
     field: str | None = strawberry.field(description="The input field at fault, dotted path.")
 
