@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import redis
 
 from tests.support.live_server import LiveServer, running_server
 from tests.support.processes import PrivateRedis, celery_worker, tail
 from tests.support.services import POSTGRES_URL
+from tests.support.waiting import TimedOut, eventually
+
+WORKER_READY_WITHIN_SECONDS = 60.0
 
 
 def _dsn(url: str) -> str:
@@ -86,4 +90,23 @@ def running_stack(workdir: Path, database_url: str, *, concurrency: int = 1,
         worker = stack.enter_context(celery_worker(workdir, database_url, redis.url,
                                                    concurrency=concurrency, beat=beat,
                                                    **settings))
-        yield Stack(workdir, database_url, redis, server, worker)
+        ready = Stack(workdir, database_url, redis, server, worker)
+        _wait_until_consuming(ready)
+        yield ready
+
+
+def _wait_until_consuming(stack: Stack) -> None:
+    """Wait for the worker to block on BRPOP, i.e. to take jobs: before that its start-up
+    (imports, pool forks) would run in whatever the caller measures or waits on first."""
+    client = redis.Redis(port=stack.redis.port)
+
+    def consuming() -> bool:
+        stack.check_alive()
+        return any(c.get("cmd") == "brpop" for c in client.client_list())
+
+    try:
+        eventually(consuming, "hoist worker consuming from Redis", WORKER_READY_WITHIN_SECONDS)
+    except TimedOut as exc:
+        raise RuntimeError(f"{exc}:\n{tail(stack.workdir / 'worker.log')}") from None
+    finally:
+        client.close()
