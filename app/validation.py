@@ -25,6 +25,12 @@ def check_name(
     return None
 
 
+def blank_to_none(value: str | None) -> str | None:
+    """Optional text that is empty or only whitespace means absent: None (conditions left
+    blank in a form or a manifest are no condition at all)."""
+    return value if value is not None and value.strip() else None
+
+
 def check_count(value: int, field: str, *, low: int = 0, high: int = 6) -> DomainError | None:
     if not low <= value <= high:
         return validation(f"{field} must be between {low} and {high} (got {value})", field)

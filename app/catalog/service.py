@@ -26,7 +26,7 @@ from app.catalog.stages import configured_stages
 from app.deployments import service as deployments
 from app.errors import DomainError, ErrorCode, ErrorCollector, conflict, not_found, validation
 from app.policies import cel
-from app.validation import check_count, check_name
+from app.validation import blank_to_none, check_count, check_name
 
 
 async def create_application(access: Access, name: str) -> Application:
@@ -67,7 +67,7 @@ class CdPipelineSpec:
 
 def check_condition(expression: str | None, field: str) -> DomainError | None:
     """A CEL condition that cannot be saved, as an INVALID_CONDITION error naming the field."""
-    if expression is None or not expression.strip():
+    if (expression := blank_to_none(expression)) is None:
         return None
     # Only the length here, before the parser sees the text; cel.py bounds the cost.
     if error := limits.check_text(expression, field, limits.CONDITION):
@@ -181,18 +181,14 @@ async def create_workflow(
             post_stage=spec.post_stage,
             trigger=spec.trigger,
             deployment_approval_count=spec.deployment_approval_count,
-            filter_pass_condition=_blank_to_none(spec.filter_pass_condition),
-            filter_fail_condition=_blank_to_none(spec.filter_fail_condition),
+            filter_pass_condition=blank_to_none(spec.filter_pass_condition),
+            filter_fail_condition=blank_to_none(spec.filter_fail_condition),
         )
     await record(
         access, "workflow.created", application=application, workflow=name,
         cd_pipelines=[specs[i].environment for i in order],
     )
     return workflow
-
-
-def _blank_to_none(value: str | None) -> str | None:
-    return value if value and value.strip() else None
 
 
 # An image reference as `docker pull` reads it: [registry[:port]/]path[:tag][@digest], with

@@ -1,9 +1,22 @@
-"""Stages of CD pipelines and whether an image passed them (SPEC §1, stage runs)."""
+"""Stages of CD pipelines and whether an image passed them (SPEC §1, stage runs): the one
+home of "passed all stages".
+
+The latest run of each stage counts. An image passed a pipeline's environment when the
+latest run of every stage the pipeline has configured succeeded; it failed there when the
+latest run of any of them failed. The rule has a pure form over the latest statuses
+(`passed` / `failed`, which a deployment's status follows too), a one-image form
+(`passed_all_stages`) and a batch form (`images_passed`) for lists (promotable images,
+deployable images); tests/catalog/test_stages.py checks that the two forms agree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from app.catalog import repository
 from app.catalog.models import CdPipeline, Stage, StageStatus
+
+Latest = Mapping[Stage, StageStatus]
 
 
 def configured_stages(pipeline: CdPipeline) -> list[Stage]:
@@ -16,8 +29,32 @@ def configured_stages(pipeline: CdPipeline) -> list[Stage]:
     return stages
 
 
+def latest_by_stage(runs: Iterable[tuple[str, str]]) -> dict[Stage, StageStatus]:
+    """(stage, status) of runs in the order they were reported: the last of each stage."""
+    return {Stage(stage): StageStatus(status) for stage, status in runs}
+
+
+def passed(latest: Latest, pipeline: CdPipeline) -> bool:
+    """The latest run of every configured stage succeeded."""
+    return all(latest.get(stage) == StageStatus.SUCCEEDED for stage in configured_stages(pipeline))
+
+
+def failed(latest: Latest, pipeline: CdPipeline) -> bool:
+    """The latest run of some configured stage failed."""
+    return any(latest.get(stage) == StageStatus.FAILED for stage in configured_stages(pipeline))
+
+
 async def passed_all_stages(image_id: int, pipeline: CdPipeline) -> bool:
-    """True when the latest run of every stage the pipeline has configured succeeded."""
-    latest = await repository.latest_stage_statuses(image_id, pipeline.environment_id)
-    stages = configured_stages(pipeline)
-    return all(latest.get(stage) == StageStatus.SUCCEEDED for stage in stages)
+    """One image: True when it passed every stage the pipeline has configured."""
+    return passed(await repository.latest_stage_statuses(image_id, pipeline.environment_id),
+                  pipeline)
+
+
+async def images_passed(pipeline: CdPipeline) -> list[int]:
+    """Batch form: ids of the pipeline's workflow's images that passed all its stages."""
+    runs: dict[int, list[tuple[str, str]]] = {}
+    for image_id, stage, status in await repository.stage_runs_of_workflow(
+            pipeline.workflow_id, pipeline.environment_id):
+        runs.setdefault(image_id, []).append((stage, status))
+    return sorted(image_id for image_id, rows in runs.items()
+                  if passed(latest_by_stage(rows), pipeline))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.catalog.models import CdPipeline, Image
-from app.catalog.stages import passed_all_stages
+from app.catalog.stages import images_passed, passed_all_stages
 from app.deployments.models import (
     ACTIVE_STATUSES,
     Deployment,
@@ -17,7 +17,6 @@ from app.policies import cel
 from app.policies.programs import filter_program
 from app.promotions.checks import image_variables
 from app.promotions.models import PromotionRequest, PromotionStatus
-from app.promotions.repository import images_passed_at
 
 # deployableImages lists at most this many images, newest first.
 MAX_CANDIDATES = 100
@@ -70,8 +69,7 @@ async def candidates(pipeline: CdPipeline) -> list[Candidate]:
     images = Image.filter(workflow_id=pipeline.workflow_id)
     if pipeline.parent_id is not None:
         parent = await CdPipeline.get(id=pipeline.parent_id)
-        images = images.filter(
-            id__in=await images_passed_at(pipeline.workflow_id, parent.environment_id))
+        images = images.filter(id__in=await images_passed(parent))
     normal = {i.id: i for i in await images.order_by("-id").limit(MAX_CANDIDATES)}
     promoted = await _promotions_to(pipeline, None)
     extra = await Image.filter(id__in=[i for i in promoted if i not in normal])

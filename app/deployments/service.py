@@ -7,10 +7,11 @@ from tortoise.queryset import QuerySet
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role
 from app.audit.service import record
+from app.catalog import stages
 from app.catalog.builders import builders_of
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, Trigger
 from app.catalog.repository import get_visible_image
-from app.catalog.stages import configured_stages, passed_all_stages
+from app.catalog.stages import passed_all_stages
 from app.deployments import repository
 from app.deployments.eligibility import Assessment, Candidate, Target, candidate, candidates
 from app.deployments.models import (
@@ -182,14 +183,11 @@ async def stage_reported(pipeline: CdPipeline, run: StageRun) -> None:
 
 async def _follow_stages(deployment: Deployment, pipeline: CdPipeline) -> None:
     """The deployment's status follows the latest run of each configured stage."""
-    latest: dict[str, str] = {}
-    for stage, status in await StageRun.filter(deployment_id=deployment.id).order_by(
-            "id").values_list("stage", "status"):
-        latest[stage] = status
-    stages = [s.value for s in configured_stages(pipeline)]
-    if any(latest.get(s) == "FAILED" for s in stages):
+    latest = stages.latest_by_stage(await StageRun.filter(deployment_id=deployment.id).order_by(
+        "id").values_list("stage", "status"))
+    if stages.failed(latest, pipeline):
         status = DeploymentStatus.FAILED
-    elif all(latest.get(s) == "SUCCEEDED" for s in stages):
+    elif stages.passed(latest, pipeline):
         status = DeploymentStatus.SUCCEEDED
     else:
         status = DeploymentStatus.RUNNING

@@ -12,17 +12,11 @@ from app.deployments import models
 from app.deployments.eligibility import Assessment
 from app.graphql.context import Info
 from app.graphql.errors import UserError
-from app.graphql.loaders import by_id
 from app.promotions import models as promotions
-from app.promotions.types import SourceType, decisions_by_request
+from app.promotions.types import SourceType, decisions_by_request, promotion_request_by_id
 
 DeploymentStatus = strawberry.enum(models.DeploymentStatus,
                                    description="Where a deployment stands.")
-
-
-def request_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("promotion_request_by_id",
-                                    lambda: by_id(promotions.PromotionRequest))
 
 
 @strawberry.type(description="How a promoted image got to the environment.")
@@ -51,7 +45,7 @@ class PromotedFrom:
 async def load_promoted_from(info: Info, request_id: int | None) -> PromotedFrom | None:
     if request_id is None:
         return None
-    row = await request_by_id(info).load(request_id)
+    row = await promotion_request_by_id(info).load(request_id)
     return PromotedFrom.of(row) if row else None
 
 

@@ -23,6 +23,7 @@ from app.notifications.delivery import SEND_JOB
 from app.notifications.models import Notification, NotificationEvent, NotificationState
 from app.outbox import service as outbox
 from app.policies.models import PromotionPolicy
+from app.promotions.approval import eligible_approvers
 from app.promotions.models import (
     DecisionKind,
     PromotionDecision,
@@ -30,7 +31,6 @@ from app.promotions.models import (
     PromotionStatus,
     SourceType,
 )
-from app.promotions.repository import eligible_approvers
 from app.settings import get_settings
 
 log = logging.getLogger("hoist.notifications")

@@ -8,10 +8,8 @@ import strawberry
 
 from app.graphql.context import Info
 from app.graphql.errors import UserError
-from app.graphql.loaders import by_id
 from app.notifications import models
-from app.promotions import models as promotions
-from app.promotions.types import PromotionRequest
+from app.promotions.types import PromotionRequest, promotion_request_by_id
 
 NotificationState = strawberry.enum(
     models.NotificationState,
@@ -21,11 +19,6 @@ NotificationState = strawberry.enum(
     "delivered and is not sent again by itself. FAILED and UNKNOWN ones can be resent "
     "(resendNotifications).",
 )
-
-
-def promotion_request_by_id(info: Info):  # type: ignore[no-untyped-def]
-    return info.context.loaders.get("promotion_request_by_id",
-                                    lambda: by_id(promotions.PromotionRequest))
 
 
 @strawberry.type(description="One email Hoist sends about a promotion request, and its fate.")

@@ -42,7 +42,6 @@ from celpy.celparser import CELParseError
 from app.policies import cel_budget
 from app.policies.cel_base import (
     KNOWN_VARIABLES,
-    absent,
     cel_type_name,
     clip,
     eval_error_message,
@@ -58,6 +57,7 @@ from app.policies.cel_base import (
 from app.policies.cel_budget import BudgetExceeded, Meter
 from app.policies.cel_limits import MAX_BATCH_SECONDS, RUNTIME_BUDGET
 from app.policies.cel_validate import validate_condition
+from app.validation import blank_to_none
 
 __all__ = [
     "KNOWN_VARIABLES", "CompiledConditions", "ConditionResult", "Evaluation",
@@ -98,7 +98,7 @@ class _Condition:
 
     @classmethod
     def build(cls, expression: str | None) -> _Condition | None:
-        if expression is None or absent(expression):
+        if (expression := blank_to_none(expression)) is None:
             return None
         env = get_environment()
         try:

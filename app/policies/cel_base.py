@@ -213,10 +213,6 @@ def is_bool(value: object) -> bool:
     return isinstance(value, (bool, celtypes.BoolType))
 
 
-def absent(expression: str | None) -> bool:
-    return expression is None or not expression.strip()
-
-
 _pool: ThreadPoolExecutor | None = None
 
 

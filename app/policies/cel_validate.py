@@ -21,7 +21,6 @@ from celpy.evaluation import CELSyntaxError, base_functions, celstr
 from app.policies import cel_budget, cel_check
 from app.policies.cel_base import (
     KNOWN_VARIABLES,
-    absent,
     cel_type_name,
     clip,
     eval_error_message,
@@ -33,6 +32,7 @@ from app.policies.cel_base import (
 )
 from app.policies.cel_budget import BudgetExceeded, Meter
 from app.policies.cel_limits import VALIDATION_BUDGET
+from app.validation import blank_to_none
 
 # Macros celpy implements correctly. Each takes a bound variable name and one expression
 # (CEL's three-argument ``map(x, filter, transform)`` is mis-evaluated by celpy 0.5: it
@@ -204,7 +204,7 @@ def validate_condition(expression: str) -> str | None:
     exceeds the budget even on them, is refused). Errors that only happen at run time for
     some images (a missing map key) are allowed: they make that image not eligible.
     """
-    if absent(expression):
+    if blank_to_none(expression) is None:
         return None  # callers treat blank as "no condition"
     if problem := cel_check.check_length(expression):
         return problem

@@ -15,7 +15,7 @@ from app.errors import DomainError, ErrorCollector, conflict, not_found, validat
 from app.policies import cel, repository
 from app.policies.models import PolicyBinding, PromotionPolicy
 from app.promotions import effects
-from app.validation import check_count, check_name
+from app.validation import blank_to_none, check_count, check_name
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,12 @@ _API_NAMES = {
 }
 
 
-def _blank_to_none(value: str | None) -> str | None:
-    return value if value is not None and value.strip() else None
-
-
 def _validate(values: PolicyFields) -> PolicyFields:
     """The fields as stored (blank conditions become absent), or every bad field listed."""
     values = replace(
         values,
-        pass_condition=_blank_to_none(values.pass_condition),
-        fail_condition=_blank_to_none(values.fail_condition),
+        pass_condition=blank_to_none(values.pass_condition),
+        fail_condition=blank_to_none(values.fail_condition),
     )
     errors = ErrorCollector()
     if error := check_name(values.name, "name", min_len=3):

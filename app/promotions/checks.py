@@ -16,6 +16,7 @@ from app.policies import cel
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
 from app.policies.repository import policy_of_pair
+from app.promotions.approval import quorum_reached
 from app.promotions.models import PromotionRequest, PromotionStatus, SourceType
 from app.promotions.outcomes import PromoteOutcome
 
@@ -162,7 +163,7 @@ class _Pending:
             return Verdict(target, PromoteOutcome.BLOCKED_BY_POLICY,
                            f"blocked by policy {policy.name}: {evaluation.reason}",
                            pipeline, policy, evaluation, variables)
-        if policy.approver_count == 0:
+        if quorum_reached(0, policy):  # no approval needed
             outcome, message = PromoteOutcome.PROMOTING, "no approval needed: promoting"
         else:
             outcome = PromoteOutcome.AWAITING_APPROVAL

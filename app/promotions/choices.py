@@ -6,6 +6,7 @@ from tortoise.queryset import QuerySet
 
 from app.accounts.access import Access
 from app.catalog.models import Application, CdPipeline, Environment, Image, Workflow
+from app.catalog.stages import images_passed
 from app.errors import not_found
 from app.policies.models import PolicyBinding, PromotionPolicy
 from app.promotions import repository
@@ -35,8 +36,7 @@ async def promotable_images(access: Access, application: str, workflow: str,
         if pipeline is None:
             raise not_found(f"workflow {workflow} has no CD pipeline in "
                             f"{source.environment!r}", "source.environment")
-        images = images.filter(
-            id__in=await repository.images_passed_at(wf.id, pipeline.environment_id))
+        images = images.filter(id__in=await images_passed(pipeline))
     return images
 
 

@@ -6,7 +6,7 @@ from app.accounts.access import Access
 from app.policies import cel
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
-from app.promotions import repository, transitions
+from app.promotions import approval, repository, transitions
 from app.promotions.checks import image_variables
 from app.promotions.models import PromotionRequest, PromotionStatus
 
@@ -48,5 +48,5 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
         )
         if not followed:
             continue
-        if len(await repository.approver_ids(request.id)) >= policy.approver_count:
+        if approval.quorum_reached(len(await repository.approver_ids(request.id)), policy):
             await transitions.start_promoting(access, request.id)

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from app import limits
 from app.accounts.access import SYSTEM, Access
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.audit.service import record
 from app.catalog.builders import builders_of
 from app.catalog.repository import get_visible_image
@@ -20,8 +20,7 @@ from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.notifications.service import request_status_changed
 from app.outbox import service as outbox
 from app.policies import cel
-from app.policies.repository import policy_of_pair
-from app.promotions import repository, transitions
+from app.promotions import approval, repository, transitions
 from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
 from app.promotions.models import (
     DecisionKind,
@@ -30,7 +29,6 @@ from app.promotions.models import (
 )
 from app.promotions.models import PromotionStatus as Status
 from app.promotions.outcomes import DecisionOutcome, PromoteOutcome
-from app.promotions.rules import approval_blocker
 from app.validation import MAX_ROW_ID
 
 
@@ -137,7 +135,7 @@ async def preview_promotion(
         target = verdict.environment
         approvers: list[User] = []
         if verdict.policy is not None:
-            approvers = await repository.eligible_approvers(
+            approvers = await approval.eligible_approvers(
                 image.application.name, target, verdict.policy,
                 requester_id=access.user_id, builder_ids=builders_of(image),
             )
@@ -150,8 +148,7 @@ async def complete_promotion(request_id: int) -> None:
     request = await PromotionRequest.get_or_none(id=request_id)
     if request is None or request.status != Status.PROMOTING:
         return  # already done (or gone): running the job twice changes nothing
-    policy = await policy_of_pair(request.application_id, request.target_environment_id)
-    if policy is None or policy.id != request.policy_id:
+    if await approval.governing_policy(request) is None:
         await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.STALE,
                                stale_reason="its policy no longer applies to the target")
         return
@@ -212,18 +209,18 @@ async def _decide(
 
     if request.status != Status.AWAITING_APPROVAL:
         return await not_pending()
-    if not access.has_role(Role.ARTIFACT_PROMOTER, app, env):
-        return result(DecisionOutcome.FORBIDDEN, f"you need ARTIFACT_PROMOTER on {app}/{env}")
+    if forbidden := approval.role_blocker(access, app, env):
+        return result(DecisionOutcome(forbidden[0]), forbidden[1])
     if not await _lock_pending(request):  # another decision got there first
         return await not_pending()
-    policy = await policy_of_pair(request.application_id, request.target_environment_id)
-    if policy is None or policy.id != request.policy_id:
+    policy = await approval.governing_policy(request)
+    if policy is None:
         reason = f"policy {request.policy_name} no longer applies to {app}/{env}"
         await transitions.mark_stale(access, request.id, reason)
         await request.refresh_from_db()
         return result(DecisionOutcome.STALE, reason)
     approver_ids = await repository.approver_ids(request.id)
-    blocker = approval_blocker(
+    blocker = approval.approval_blocker(
         access, application=app, environment=env, requested_by_id=request.requested_by_id,
         builder_ids=builders_of(request.image), policy=policy,
         approver_ids=approver_ids if kind == DecisionKind.APPROVE else set(),
@@ -240,7 +237,7 @@ async def _decide(
     await record(access, "promotion.approved", application=app, environment=env,
                  request_id=request.id, comment=comment)
     approvals = len(approver_ids) + 1
-    promoting = approvals >= policy.approver_count and await transitions.start_promoting(
+    promoting = approval.quorum_reached(approvals, policy) and await transitions.start_promoting(
         access, request.id
     )
     await request.refresh_from_db()

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from app.accounts.types import User, load_user
 from app.catalog.builders import builders_of
@@ -18,12 +19,12 @@ from app.catalog.types import (
     load_image,
 )
 from app.graphql.context import Info
-from app.graphql.loaders import grouped
+from app.graphql.loaders import by_id, grouped
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
 from app.promotions import models
+from app.promotions.approval import approval_blocker, still_governs
 from app.promotions.outcomes import DecisionOutcome as DecisionOutcomeEnum
 from app.promotions.outcomes import PromoteOutcome as PromoteOutcomeEnum
-from app.promotions.rules import approval_blocker
 
 SourceType = strawberry.enum(models.SourceType, description="Where a promoted image comes from.")
 PromotionStatus = strawberry.enum(models.PromotionStatus,
@@ -57,6 +58,12 @@ def decisions_by_request(info: Info):  # type: ignore[no-untyped-def]
     return info.context.loaders.get(
         "decisions_by_request", lambda: grouped(models.PromotionDecision, "request_id")
     )
+
+
+def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionRequest | None]:
+    """Requests by id (deployments' promotedFrom, notifications' request): the one loader."""
+    return info.context.loaders.get("promotion_request_by_id",
+                                    lambda: by_id(models.PromotionRequest))
 
 
 @strawberry.type(description="A request to promote one image to one target environment.")
@@ -136,7 +143,7 @@ class PromotionRequest:
         access = await info.context.access()
         current = await load_policy_of_pair(info, self.row.application_id,
                                             self.row.target_environment_id)
-        if current is None or int(current.id) != self.row.policy_id:
+        if not still_governs(self.row, int(current.id) if current else None):
             return f"policy {self.row.policy_name} no longer applies to the target"
         policy = await policy_by_id(info).load(self.row.policy_id)
         image = await load_image(info, self.row.image_id)

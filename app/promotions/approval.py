@@ -1,0 +1,186 @@
+"""May this user approve this request: the one home of the approval rule (SPEC §4, §5).
+
+A user may approve an awaiting request when they hold ARTIFACT_PROMOTER on its
+(application, target environment) pair (a binding naming the pair, either side possibly
+`*`; super-admins hold every role), are not its requester unless the policy lets the
+requester approve, are not one of the image's builders (app/catalog/builders.py) unless
+the policy lets builders approve, and have not approved it already. The separation-of-
+duty flags apply to super-admins too.
+
+The rule has two forms, side by side, like app/catalog/builders.py:
+
+- Python, for one request and one caller: `approval_blocker` (approving, `canApprove`,
+  `cannotApproveReason`);
+- SQL, for lists: `approvable_by` (pendingApprovals with pendingWithMe: the requests one
+  caller may approve) and `eligible_approvers` (the users who may approve one request:
+  promotionPreview's list and the APPROVAL_REQUESTED emails). The list of users counts
+  roles only: an active user is listed for a binding, never for being a super-admin,
+  and nobody has approved a request that is being made.
+
+tests/promotions/test_approval_rule.py generates users, bindings (with wildcards), flags,
+builders, requesters and prior decisions and checks that the SQL forms select exactly
+what the Python form allows, on both databases.
+
+Both forms take for granted what the state changes keep true: an awaiting request's
+policy is the one that governs its pair (`still_governs`; a request whose policy stops
+governing turns STALE in the same transaction, app/promotions/effects.py).
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+from typing import Protocol
+
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+
+from app.accounts.access import Access
+from app.accounts.models import WILDCARD, Role, RoleBinding, User
+from app.catalog.builders import not_built_by
+from app.catalog.models import Application, Environment
+from app.policies.models import PromotionPolicy
+from app.policies.repository import policy_of_pair
+from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
+
+
+class RequestPolicy(Protocol):
+    """What `still_governs` reads of a request (a row, or anything with its columns)."""
+
+    @property
+    def application_id(self) -> int: ...
+
+    @property
+    def target_environment_id(self) -> int: ...
+
+    @property
+    def policy_id(self) -> int | None: ...
+
+
+def still_governs(request: RequestPolicy, governing_policy_id: int | None) -> bool:
+    """True when the policy the request was made under governs its pair now.
+
+    A request whose policy was unbound from the pair, replaced by another or deleted can
+    no longer be approved or promoted: it turns STALE.
+    """
+    return governing_policy_id is not None and governing_policy_id == request.policy_id
+
+
+async def governing_policy(request: RequestPolicy) -> PromotionPolicy | None:
+    """The policy of the request's pair while it is still the request's; else None."""
+    policy = await policy_of_pair(request.application_id, request.target_environment_id)
+    return policy if policy is not None and still_governs(request, policy.id) else None
+
+
+def quorum_reached(approvals: int, policy: PromotionPolicy) -> bool:
+    """Enough approvals for the policy (none needed when its approverCount is 0)."""
+    return approvals >= policy.approver_count
+
+
+def role_blocker(access: Access, application: str, environment: str) -> tuple[str, str] | None:
+    """The role part of the rule alone: FORBIDDEN without ARTIFACT_PROMOTER on the pair.
+
+    Deciding checks it before anything else (a caller without the role learns nothing
+    about the request's policy), then the whole rule.
+    """
+    if not access.has_role(Role.ARTIFACT_PROMOTER, application, environment):
+        return "FORBIDDEN", f"you need ARTIFACT_PROMOTER on {application}/{environment}"
+    return None
+
+
+def approval_blocker(
+    access: Access,
+    *,
+    application: str,
+    environment: str,
+    requested_by_id: int,
+    builder_ids: frozenset[int],
+    policy: PromotionPolicy,
+    approver_ids: set[int],
+) -> tuple[str, str] | None:
+    """Python form: (outcome code, message) that stops the caller approving, or None when
+    they may.
+
+    `builder_ids` is `app.catalog.builders.builders_of(image)`; `approver_ids` the users
+    who approved the request so far.
+    """
+    if blocker := role_blocker(access, application, environment):
+        return blocker
+    me = access.user_id
+    if me == requested_by_id and not policy.allow_request_from_approve:
+        return "REQUESTER_CANNOT_APPROVE", (
+            f"policy {policy.name} does not let the requester approve their own request"
+        )
+    if me is not None and me in builder_ids and not policy.allow_image_builder_from_approve:
+        return "BUILDER_CANNOT_APPROVE", (
+            f"policy {policy.name} does not let the image's builder approve it"
+        )
+    if me in approver_ids:
+        return "ALREADY_APPROVED", "you have already approved this request"
+    return None
+
+
+async def approvable_by(access: Access, rows: QuerySet[PromotionRequest]
+                        ) -> QuerySet[PromotionRequest]:
+    """SQL form for one caller: `rows` narrowed to the requests the caller may approve.
+
+    Binding names are turned into ids first (two small queries), so the request table is
+    filtered on its own indexed columns; the policy's flags and the image's builders are
+    read through joins, and "not approved yet" is a subquery on the caller's decisions.
+    """
+    me = access.user_id
+    if not access.is_super_admin:
+        bindings = [b for b in access.bindings if b.role == Role.ARTIFACT_PROMOTER]
+        apps = dict(await Application.filter(name__in=sorted(
+            {b.application for b in bindings})).values_list("name", "id"))
+        envs = dict(await Environment.filter(name__in=sorted(
+            {b.environment for b in bindings})).values_list("name", "id"))
+        scopes = []
+        for binding in bindings:
+            scope = Q()
+            if binding.application != WILDCARD:
+                if binding.application not in apps:
+                    continue
+                scope &= Q(application_id=apps[binding.application])
+            if binding.environment != WILDCARD:
+                if binding.environment not in envs:
+                    continue
+                scope &= Q(target_environment_id=envs[binding.environment])
+            scopes.append(scope)
+        if not scopes:
+            return rows.filter(id__in=[])
+        rows = rows.filter(reduce(or_, scopes))
+    return rows.filter(
+        Q(policy__allow_request_from_approve=True) | ~Q(requested_by_id=me),
+        Q(policy__allow_image_builder_from_approve=True) | not_built_by(me, "image__"),
+    ).exclude(id__in=Subquery(PromotionDecision.filter(
+        user_id=me, kind=DecisionKind.APPROVE).values("request_id")))
+
+
+async def eligible_approvers(
+    application: str,
+    environment: str,
+    policy: PromotionPolicy,
+    *,
+    requester_id: int | None,
+    builder_ids: frozenset[int],
+) -> list[User]:
+    """SQL form for one request: the active users, by email, whose role bindings let them
+    approve it (wildcards too) and whom the policy's flags don't block.
+
+    Super-admins are not listed just for being super-admins; `requester_id` None is a
+    request nobody made (nobody is excluded as its requester).
+    """
+    users = User.filter(
+        active=True,
+        id__in=Subquery(RoleBinding.filter(
+            role=Role.ARTIFACT_PROMOTER,
+            application__in=[application, WILDCARD],
+            environment__in=[environment, WILDCARD],
+        ).values("user_id")),
+    )
+    if requester_id is not None and not policy.allow_request_from_approve:
+        users = users.exclude(id=requester_id)
+    if builder_ids and not policy.allow_image_builder_from_approve:
+        users = users.exclude(id__in=sorted(builder_ids))
+    return await users.order_by("email")
