@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tortoise.transactions import in_transaction
 
 from app.catalog import stages
 from app.catalog.models import (
@@ -23,6 +22,7 @@ from app.catalog.models import (
     Workflow,
 )
 from tests.fuzz.budget import examples
+from tests.support.rollback import rolled_back
 
 BASE = 1000
 # (image index, environment index 0 = the pipeline's, stage, status), in report order.
@@ -49,10 +49,6 @@ async def place(db: str) -> Place:
     return Place(pipeline, envs, workflows, app.id)
 
 
-class _Rollback(Exception):
-    """Raised to undo an example's rows."""
-
-
 @settings(max_examples=examples(60), deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(runs=_runs, pre=st.booleans(), post=st.booleans())
@@ -61,28 +57,24 @@ async def test_one_image_and_batch_forms_agree(
 ) -> None:
     pipeline = place.pipeline
     pipeline.pre_stage, pipeline.post_stage = pre, post  # the forms read the object's flags
-    try:
-        async with in_transaction():
-            # Image 3 belongs to another workflow: the batch form must leave it out.
-            await Image.bulk_create([
-                Image(id=BASE + i, application_id=place.application,
-                      workflow_id=place.workflows[1 if i == 3 else 0], image=f"r.example.com/x:{i}")
-                for i in range(4)])
-            await StageRun.bulk_create([
-                StageRun(id=BASE + n, image_id=BASE + i, environment_id=place.envs[e],
-                         stage=stage, status=status)
-                for n, (i, e, stage, status) in enumerate(runs)])
-            expected = set()
-            for i in range(4):
-                mine = [(s.value, st_.value) for j, e, s, st_ in runs if j == i and e == 0]
-                one = await stages.passed_all_stages(BASE + i, pipeline)
-                assert one == stages.passed(stages.latest_by_stage(mine), pipeline)
-                if one and i != 3:
-                    expected.add(BASE + i)
-            assert set(await stages.images_passed(pipeline)) == expected
-            raise _Rollback
-    except _Rollback:
-        pass
+    async with rolled_back():
+        # Image 3 belongs to another workflow: the batch form must leave it out.
+        await Image.bulk_create([
+            Image(id=BASE + i, application_id=place.application,
+                  workflow_id=place.workflows[1 if i == 3 else 0], image=f"r.example.com/x:{i}")
+            for i in range(4)])
+        await StageRun.bulk_create([
+            StageRun(id=BASE + n, image_id=BASE + i, environment_id=place.envs[e],
+                     stage=stage, status=status)
+            for n, (i, e, stage, status) in enumerate(runs)])
+        expected = set()
+        for i in range(4):
+            mine = [(s.value, st_.value) for j, e, s, st_ in runs if j == i and e == 0]
+            one = await stages.passed_all_stages(BASE + i, pipeline)
+            assert one == stages.passed(stages.latest_by_stage(mine), pipeline)
+            if one and i != 3:
+                expected.add(BASE + i)
+        assert set(await stages.images_passed(pipeline)) == expected
 
 
 def test_the_latest_run_of_each_configured_stage_decides() -> None:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tortoise.transactions import in_transaction
 
 from app.accounts.access import Access, Binding
 from app.accounts.models import WILDCARD, Role, RoleBinding, User
@@ -39,6 +38,7 @@ from app.promotions.models import (
     SourceType,
 )
 from tests.fuzz.budget import examples
+from tests.support.rollback import rolled_back
 
 APPS = ("shop", "blog")
 ENVS = ("dev", "prod")
@@ -109,10 +109,6 @@ async def catalog(db: str) -> Catalog:
     workflows = {name: (await Workflow.create(application_id=apps[name], name="main",
                                               ci_pipeline="ci")).id for name in APPS}
     return Catalog(apps, envs, workflows)
-
-
-class _Rollback(Exception):
-    """Raised to undo an example's rows."""
 
 
 def _uid(index: int | None) -> int | None:
@@ -210,9 +206,5 @@ async def _check(catalog: Catalog, spec: WorldSpec) -> None:
 async def test_sql_forms_select_what_the_python_form_allows(
     catalog: Catalog, spec: WorldSpec
 ) -> None:
-    try:
-        async with in_transaction():
-            await _check(catalog, spec)
-            raise _Rollback
-    except _Rollback:
-        pass
+    async with rolled_back():
+        await _check(catalog, spec)
