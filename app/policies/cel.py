@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import celpy
 import celpy.celtypes as celtypes
+from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 
 from app.policies import cel_budget
@@ -154,7 +155,7 @@ class CompiledConditions:
         """
         if self.empty:
             return Evaluation(True, None, None, None)
-        activation = celpy.json_to_cel(dict(variables))
+        activation = json_to_cel(dict(variables))
         passed = self._pass.run(activation, deadline) if self._pass else None
         failed = self._fail.run(activation, deadline) if self._fail else None
 

@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import celpy
 import celpy.celtypes as celtypes
@@ -82,7 +82,9 @@ def get_environment() -> celpy.Environment:
     with lock:
         if _environment is None:
             parser = CELParser.CEL_PARSER
-            if parser is not None and not issubclass(parser.options.tree_class, TranspilerTree):
+            # lark types tree_class as any callable; a built parser's is the class of its trees.
+            tree_class = cast(type, parser.options.tree_class) if parser is not None else None
+            if tree_class is not None and not issubclass(tree_class, TranspilerTree):
                 # Someone built an interpreted-runner parser first; programs compiled with
                 # it crash the CompiledRunner. Interpreted runners also accept
                 # TranspilerTree (a lark.Tree subclass), so rebuilding it is safe for both.

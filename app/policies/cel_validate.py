@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
-import celpy
 import lark
 import re2
+from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELSyntaxError, base_functions, celstr
 
@@ -56,7 +56,7 @@ _TYPE_NAMES = frozenset(
 # ------------------------------------------------------------------------ validation
 
 
-def _where(node: lark.Tree | lark.Token) -> str:
+def _where(node: cel_check.Node) -> str:
     if isinstance(node, lark.Token):
         line, column = node.line, node.column
     else:
@@ -64,7 +64,7 @@ def _where(node: lark.Tree | lark.Token) -> str:
     return f"line {line or '?'}, column {column or '?'}"
 
 
-def _bare_ident(node: lark.Tree | lark.Token) -> str | None:
+def _bare_ident(node: cel_check.Node) -> str | None:
     """Return the name when ``node`` is an expression that is just one identifier."""
     while isinstance(node, lark.Tree) and len(node.children) == 1:
         if node.data == "ident":
@@ -82,7 +82,7 @@ def _unknown_variable(name: str, node: lark.Token) -> str:
     )
 
 
-def _check_names(node: lark.Tree | lark.Token, bound: frozenset[str]) -> str | None:
+def _check_names(node: cel_check.Node, bound: frozenset[str]) -> str | None:
     """Return a message for the first unknown name or unusable macro, else None.
 
     ``bound`` holds macro variables in scope (``x`` inside ``l.exists(x, …)``). Field
@@ -94,14 +94,14 @@ def _check_names(node: lark.Tree | lark.Token, bound: frozenset[str]) -> str | N
     children = node.children
 
     if data == "ident":  # a bare name: variable, macro variable or type name
-        token = children[0]
+        token = cast(lark.Token, children[0])
         name = str(token.value)
         if name in bound or name in KNOWN_VARIABLES or name in _TYPE_NAMES:
             return None
         return _unknown_variable(name, token)
 
     if data == "dot_ident":  # ".name" resolves in the root scope only
-        token = children[0]
+        token = cast(lark.Token, children[0])
         return (
             None
             if str(token.value) in KNOWN_VARIABLES
@@ -109,10 +109,10 @@ def _check_names(node: lark.Tree | lark.Token, bound: frozenset[str]) -> str | N
         )
 
     if data in ("ident_arg", "dot_ident_arg"):  # f(args)
-        token = children[0]
+        token = cast(lark.Token, children[0])
         if str(token.value) not in _FUNCTIONS:
             return f"unknown function {clip(str(token.value), 40)!r} at {_where(token)}"
-        args = list(children[1].children) if len(children) > 1 else []
+        args = list(cast(cel_check.Tree, children[1]).children) if len(children) > 1 else []
         if str(token.value) == "matches" and len(args) == 2:
             return _check_regex(args[1]) or _first(_check_names(a, bound) for a in args)
         return _first(_check_names(a, bound) for a in args)
@@ -121,8 +121,8 @@ def _check_names(node: lark.Tree | lark.Token, bound: frozenset[str]) -> str | N
         return _check_names(children[0], bound)
 
     if data == "member_dot_arg":  # receiver.method(args) or receiver.macro(var, expr)
-        receiver, token = children[0], children[1]
-        args = list(children[2].children) if len(children) > 2 else []
+        receiver, token = children[0], cast(lark.Token, children[1])
+        args = list(cast(cel_check.Tree, children[2]).children) if len(children) > 2 else []
         name = str(token.value)
         if name in _MACROS:
             variable = _bare_ident(args[0]) if args else None
@@ -146,7 +146,7 @@ def _check_names(node: lark.Tree | lark.Token, bound: frozenset[str]) -> str | N
     return _first(_check_names(child, bound) for child in children)
 
 
-def _check_regex(node: lark.Tree | lark.Token) -> str | None:
+def _check_regex(node: cel_check.Node) -> str | None:
     """Refuse a literal ``matches()`` pattern that re2 (celpy's regex engine) rejects.
 
     Such a condition could only ever error; better to say so at save time.
@@ -238,7 +238,7 @@ def validate_condition(expression: str) -> str | None:
     deadline = time.monotonic() + VALIDATION_BUDGET.seconds
     for variables in _sample_activations():
         try:
-            value = cel_budget.run(program, celpy.json_to_cel(variables),
+            value = cel_budget.run(program, json_to_cel(variables),
                                    Meter(VALIDATION_BUDGET, deadline))
         except BudgetExceeded as error:
             return clip(f"{error} (on a small sample image)")
@@ -252,7 +252,7 @@ def validate_condition(expression: str) -> str | None:
     return None
 
 
-def _check_types(tree: lark.Tree) -> str | None:
+def _check_types(tree: cel_check.Tree) -> str | None:
     try:
         return cel_check.check_types(tree)
     except RecursionError:
