@@ -15,14 +15,15 @@ from app.catalog.models import (
     StageStatus,
     Workflow,
 )
+from app.db import column
 from app.errors import not_found
 
 
 async def environments_with_pipeline(application_id: int, names: list[str]) -> list[str]:
     """Which of `names` already hold a CD pipeline of the application."""
-    return await CdPipeline.filter(
+    return await column(CdPipeline.filter(
         application_id=application_id, environment__name__in=names
-    ).values_list("environment__name", flat=True)
+    ).values_list("environment__name", flat=True), str)
 
 
 async def pipeline_in_workflow(workflow_id: int, environment: str) -> CdPipeline | None:

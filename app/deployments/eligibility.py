@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from app.catalog.models import CdPipeline, Image
 from app.catalog.stages import images_passed, passed_all_stages
+from app.db import column
 from app.deployments.models import (
     ACTIVE_STATUSES,
     Deployment,
@@ -105,9 +106,9 @@ class Target:
     async def load(cls, pipeline: CdPipeline, environment: str, image_ids: list[int]
                    ) -> Target:
         approvals: dict[int, int] = {}
-        for image_id in await DeploymentApproval.filter(
+        for image_id in await column(DeploymentApproval.filter(
                 image_id__in=image_ids, environment_id=pipeline.environment_id,
-        ).values_list("image_id", flat=True):
+        ).values_list("image_id", flat=True), int):
             approvals[image_id] = approvals.get(image_id, 0) + 1
         latest = await Deployment.filter(
             application_id=pipeline.application_id, environment_id=pipeline.environment_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.accounts.access import Access
+from app.db import column
 from app.policies import cel
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
@@ -14,10 +15,10 @@ from app.promotions.models import PromotionRequest, PromotionStatus
 async def pairs_lost_policy(access: Access, pairs: list[tuple[int, int]], reason: str) -> None:
     """The awaiting requests of these (application id, environment id) pairs turn STALE."""
     for application_id, environment_id in pairs:
-        ids = await PromotionRequest.filter(
+        ids = await column(PromotionRequest.filter(
             application_id=application_id, target_environment_id=environment_id,
             status=PromotionStatus.AWAITING_APPROVAL,
-        ).values_list("id", flat=True)
+        ).values_list("id", flat=True), int)
         for request_id in ids:
             await transitions.mark_stale(access, request_id, reason)
 
