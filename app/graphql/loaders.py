@@ -20,29 +20,6 @@ V = TypeVar("V")
 M = TypeVar("M", bound=Model)
 
 
-def by_id(model: type[M]) -> DataLoader[int, M | None]:
-    """Rows of `model` by primary key (None for a missing id)."""
-
-    async def load(ids: Sequence[int]) -> list[M | None]:
-        rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
-        return [rows.get(i) for i in ids]
-
-    return DataLoader(load_fn=load)
-
-
-def grouped(model: type[M], key: str, order_by: str = "id") -> DataLoader[int, list[M]]:
-    """Rows of `model` grouped by the id in column `key` (a foreign key's `<name>_id`)."""
-
-    async def load(keys: Sequence[int]) -> list[list[M]]:
-        groups: dict[int, list[M]] = defaultdict(list)
-        rows = await model.filter(**{f"{key}__in": list(keys)}).order_by(order_by)
-        for row in rows:
-            groups[getattr(row, key)].append(row)
-        return [groups.get(k, []) for k in keys]
-
-    return DataLoader(load_fn=load)
-
-
 def rows_by_id(fetch: Callable[[list[int]], Awaitable[Sequence[M]]]) -> DataLoader[int, M | None]:
     """Rows by primary key (None for a missing id), read by a repository's `*_by_ids`."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tortoise.queryset import QuerySet
 
 from app.accounts.access import Access
@@ -68,3 +70,18 @@ async def pending_requests(
 
 def images_of_workflow(workflow_id: int) -> QuerySet[Image]:
     return Image.filter(workflow_id=workflow_id)
+
+
+def with_status(rows: QuerySet[PromotionRequest], statuses: Sequence[PromotionStatus] | None
+                ) -> QuerySet[PromotionRequest]:
+    """`rows` narrowed to requests in one of `statuses` (None: any)."""
+    return rows if statuses is None else rows.filter(status__in=list(statuses))
+
+
+async def requests_by_ids(ids: Sequence[int]) -> list[PromotionRequest]:
+    return await PromotionRequest.filter(id__in=list(ids))
+
+
+async def decisions_of_requests(request_ids: Sequence[int]) -> list[PromotionDecision]:
+    """The requests' decisions, oldest first."""
+    return await PromotionDecision.filter(request_id__in=list(request_ids)).order_by("id")

@@ -9,15 +9,13 @@ import strawberry
 
 from app import limits
 from app.accounts.types import User
-from app.catalog import models as catalog
 from app.catalog.types import Environment, Image
 from app.db import unit_of_work
-from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
 from app.graphql.pagination import Connection, paginate
 from app.policies.types import PromotionPolicy
-from app.promotions import choices, models, repository, service
+from app.promotions import choices, repository, service
 from app.promotions.checks import Source
 from app.promotions.types import (
     ConditionResult,
@@ -145,23 +143,14 @@ class Query:
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
-        limits.refuse(limits.check_list(unset_to_none(status), "status"))
-        rows = await repository.visible_requests(access, unset_to_none(application))
-        if (statuses := unset_to_none(status)) is not None:
-            rows = rows.filter(status__in=list(statuses))
+        rows = await service.visible_requests(access, unset_to_none(application),
+                                              unset_to_none(status))
         return await paginate(rows, first, unset_to_none(after), PromotionRequest.of)
 
     @strawberry.field(description="One request; null when unknown or not visible to you.")
     async def promotion_request(self, info: Info, id: strawberry.ID) -> PromotionRequest | None:
-        access = await info.context.access()
-        try:
-            row = await models.PromotionRequest.get_or_none(id=parse_id(id, "id"))
-        except DomainError:
-            return None
-        if row is None:
-            return None
-        app = await catalog.Application.get(id=row.application_id)
-        return PromotionRequest.of(row) if access.can_view(app.name) else None
+        row = await service.visible_request(await info.context.access(), id)
+        return PromotionRequest.of(row) if row else None
 
 
 @strawberry.type

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from app import limits
@@ -294,3 +296,16 @@ async def cancel(access: Access, request_id: str) -> PromotionRequest:
     await request.refresh_from_db()
     return request
 
+
+async def visible_request(access: Access, request_id: str) -> PromotionRequest | None:
+    """The request with the id; None when the id is not one, unknown, or not visible."""
+    return await _visible_request(access, request_id)
+
+
+async def visible_requests(access: Access, application: str | None,
+                           statuses: Sequence[Status] | None
+                           ) -> QuerySet[PromotionRequest]:
+    """Requests the caller may see, of `application` and in `statuses` (None: any)."""
+    limits.refuse(limits.check_list(statuses, "status"))
+    return repository.with_status(await repository.visible_requests(access, application),
+                                  statuses)

@@ -19,9 +19,9 @@ from app.catalog.types import (
     load_image,
 )
 from app.graphql.context import Info
-from app.graphql.loaders import by_id, grouped
+from app.graphql.loaders import rows_by_id, rows_grouped
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
-from app.promotions import models
+from app.promotions import models, repository
 from app.promotions.approval import approval_blocker, still_governs
 from app.promotions.outcomes import DecisionOutcome as DecisionOutcomeEnum
 from app.promotions.outcomes import PromoteOutcome as PromoteOutcomeEnum
@@ -56,14 +56,15 @@ class Decision:
 
 def decisions_by_request(info: Info):  # type: ignore[no-untyped-def]
     return info.context.loaders.get(
-        "decisions_by_request", lambda: grouped(models.PromotionDecision, "request_id")
+        "decisions_by_request",
+        lambda: rows_grouped(repository.decisions_of_requests, "request_id"),
     )
 
 
 def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionRequest | None]:
     """Requests by id (deployments' promotedFrom, notifications' request): the one loader."""
     return info.context.loaders.get("promotion_request_by_id",
-                                    lambda: by_id(models.PromotionRequest))
+                                    lambda: rows_by_id(repository.requests_by_ids))
 
 
 @strawberry.type(description="A request to promote one image to one target environment.")

@@ -40,19 +40,6 @@ QUERY_MODULES = {"tortoise.expressions", "tortoise.functions", "tortoise.query_u
 TYPING_ONLY = {("tortoise.queryset", "QuerySet")}
 
 
-# Queries still built in a resolver module, each with why; the scan fails when one of them
-# is gone (so the list only shrinks) and when any other query appears.
-NOT_YET_MOVED: dict[str, str] = {
-    "app/graphql/loaders.py": "by_id(model)/grouped(model): the generic loaders that "
-    "app/promotions/types.py, app/deployments/types.py and app/notifications/types.py "
-    "still use (promotions was being reworked by another change); they go once those "
-    "types use repository functions through rows_by_id/rows_grouped",
-    "app/promotions/schema.py": "promotionRequests' status filter and promotionRequest's "
-    "own visibility check; to move to promotions' repository/service after the rework of "
-    "the approval rule there",
-}
-
-
 def model_names() -> set[str]:
     names: set[str] = set()
     for info in pkgutil.iter_modules([str(ROOT)]):
@@ -120,9 +107,4 @@ def test_the_scan_sees_the_shapes_of_a_query() -> None:
 def test_no_resolver_builds_an_orm_query() -> None:
     models = model_names()
     found = [line for path in resolver_modules() for line in queries_in(path, models)]
-    unlisted = [line for line in found if line.split(":")[0] not in NOT_YET_MOVED]
-    assert unlisted == [], "queries belong in the domain's repository.py:\n" + "\n".join(
-        unlisted)
-    moved = {path for path in NOT_YET_MOVED if not any(line.startswith(f"{path}:")
-                                                        for line in found)}
-    assert not moved, f"no query left in {moved}: take them off NOT_YET_MOVED"
+    assert found == [], "queries belong in the domain's repository.py:\n" + "\n".join(found)
