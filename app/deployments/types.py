@@ -15,8 +15,9 @@ from app.graphql.errors import UserError
 from app.promotions import models as promotions
 from app.promotions.types import SourceType, decisions_by_request, promotion_request_by_id
 
-DeploymentStatus = strawberry.enum(models.DeploymentStatus,
-                                   description="Where a deployment stands.")
+# strawberry.enum registers the GraphQL enum on the class itself (and returns it).
+DeploymentStatus = models.DeploymentStatus
+strawberry.enum(DeploymentStatus, description="Where a deployment stands.")
 
 
 @strawberry.type(description="How a promoted image got to the environment.")
@@ -77,7 +78,7 @@ class DeployableImage:
 @strawberry.type(description="One deployment of an image to an environment.")
 class Deployment:
     id: strawberry.ID
-    status: DeploymentStatus  # type: ignore[valid-type]
+    status: DeploymentStatus
     created_at: datetime
     error: str | None = strawberry.field(description="Why it failed, when the executor says.")
     row: strawberry.Private[models.Deployment]

@@ -17,7 +17,7 @@ class Query:
     @strawberry.field(description="Emails about promotion requests, newest first "
                       "(super-admins only).")
     async def notifications(
-        self, info: Info, state: NotificationState | None = UNSET,  # type: ignore[valid-type]
+        self, info: Info, state: NotificationState | None = UNSET,
         first: int | None = 20, after: str | None = UNSET,
     ) -> Connection[Notification]:
         rows = service.list_notifications(await info.context.access(), unset_to_none(state))

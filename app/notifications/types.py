@@ -11,8 +11,10 @@ from app.graphql.errors import UserError
 from app.notifications import models
 from app.promotions.types import PromotionRequest, promotion_request_by_id
 
-NotificationState = strawberry.enum(
-    models.NotificationState,
+# strawberry.enum registers the GraphQL enum on the class itself (and returns it).
+NotificationState = models.NotificationState
+strawberry.enum(
+    NotificationState,
     description="PENDING: not sent yet (or waiting for a retry, however long the mail "
     "service is unreachable); SENT; FAILED: refused for good or out of attempts; UNKNOWN: "
     "in doubt, the worker sending it stopped mid-send, so it may or may not have been "
@@ -29,7 +31,7 @@ class Notification:
         "(to the requester).")
     recipient: str = strawberry.field(description="The email address it goes to.")
     subject: str
-    state: NotificationState  # type: ignore[valid-type]
+    state: NotificationState
     attempts: int = strawberry.field(description="Tries that reached the mail service.")
     unreachable_tries: int = strawberry.field(
         description="Tries that found the mail service unreachable (refused, timeout, DNS); "
