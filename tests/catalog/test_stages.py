@@ -49,7 +49,7 @@ async def place(db: str) -> Place:
     return Place(pipeline, envs, workflows, app.id)
 
 
-@settings(max_examples=examples(60), deadline=None, database=None, derandomize=True,
+@settings(max_examples=examples(60), deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(runs=_runs, pre=st.booleans(), post=st.booleans())
 async def test_one_image_and_batch_forms_agree(
