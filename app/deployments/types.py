@@ -22,7 +22,7 @@ strawberry.enum(DeploymentStatus, description="Where a deployment stands.")
 
 @strawberry.type(description="How a promoted image got to the environment.")
 class PromotedFrom:
-    source_type: SourceType  # type: ignore[valid-type]
+    source_type: SourceType
     request_id: strawberry.ID
     row: strawberry.Private[promotions.PromotionRequest]
 

@@ -8,6 +8,7 @@ from tortoise.queryset import QuerySet
 
 from app.accounts.access import Access
 from app.catalog.models import Application, Environment, Image, Workflow
+from app.db import column
 from app.promotions import approval
 from app.promotions.models import (
     DecisionKind,
@@ -18,9 +19,9 @@ from app.promotions.models import (
 
 
 async def approver_ids(request_id: int) -> set[int]:
-    rows = await PromotionDecision.filter(
+    rows = await column(PromotionDecision.filter(
         request_id=request_id, kind=DecisionKind.APPROVE
-    ).values_list("user_id", flat=True)
+    ).values_list("user_id", flat=True), int)
     return set(rows)
 
 
@@ -31,7 +32,7 @@ async def awaiting_of_policy(policy_id: int) -> list[PromotionRequest]:
 
 
 async def _ids(model: type[Application] | type[Environment], names: set[str]) -> list[int]:
-    return list(await model.filter(name__in=sorted(names)).values_list("id", flat=True))
+    return await column(model.filter(name__in=sorted(names)).values_list("id", flat=True), int)
 
 
 async def visible_requests(access: Access, application: str | None = None

@@ -42,7 +42,7 @@ _APPROVAL_COMMENT = Annotated[str | None, strawberry.argument(
 
 @strawberry.input(description="CI, or an environment of the image's workflow.")
 class ImageSourceInput:
-    type: SourceType  # type: ignore[valid-type]
+    type: SourceType
     environment: str | None = UNSET
 
     def source(self) -> Source:
@@ -136,7 +136,7 @@ class Query:
     async def promotion_requests(
         self, info: Info, application: str | None = UNSET,
         status: Annotated[
-            list[PromotionStatus] | None,  # type: ignore[valid-type]
+            list[PromotionStatus] | None,
             strawberry.argument(description="Only requests in one of these states. "
                                 + limits.list_note()),
         ] = UNSET,

@@ -19,25 +19,28 @@ from app.catalog.types import (
     load_image,
 )
 from app.graphql.context import Info
-from app.graphql.loaders import rows_by_id, rows_grouped
+from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
 from app.promotions import models, repository
 from app.promotions.approval import approval_blocker, still_governs
 from app.promotions.outcomes import DecisionOutcome as DecisionOutcomeEnum
 from app.promotions.outcomes import PromoteOutcome as PromoteOutcomeEnum
 
-SourceType = strawberry.enum(models.SourceType, description="Where a promoted image comes from.")
-PromotionStatus = strawberry.enum(models.PromotionStatus,
-                                  description="The life of a promotion request.")
-PromoteOutcome = strawberry.enum(PromoteOutcomeEnum,
-                                 description="What promoting to one target did (SPEC §4).")
-DecisionOutcome = strawberry.enum(DecisionOutcomeEnum,
-                                  description="What approving or rejecting one request did.")
+# strawberry.enum registers the GraphQL enum on the class itself (and returns it): the
+# names below are the domain's enums, so they can annotate fields.
+SourceType = models.SourceType
+PromotionStatus = models.PromotionStatus
+PromoteOutcome = PromoteOutcomeEnum
+DecisionOutcome = DecisionOutcomeEnum
+strawberry.enum(SourceType, description="Where a promoted image comes from.")
+strawberry.enum(PromotionStatus, description="The life of a promotion request.")
+strawberry.enum(PromoteOutcome, description="What promoting to one target did (SPEC §4).")
+strawberry.enum(DecisionOutcome, description="What approving or rejecting one request did.")
 
 
 @strawberry.type(description="CI, or the environment the image was promoted from.")
 class PromotionSource:
-    type: SourceType  # type: ignore[valid-type]
+    type: SourceType
     environment: str | None
 
 
@@ -54,7 +57,7 @@ class Decision:
         return user
 
 
-def decisions_by_request(info: Info):  # type: ignore[no-untyped-def]
+def decisions_by_request(info: Info) -> DataLoader[int, list[models.PromotionDecision]]:
     return info.context.loaders.get(
         "decisions_by_request",
         lambda: rows_grouped(repository.decisions_of_requests, "request_id"),
@@ -70,7 +73,7 @@ def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionReque
 @strawberry.type(description="A request to promote one image to one target environment.")
 class PromotionRequest:
     id: strawberry.ID
-    status: PromotionStatus  # type: ignore[valid-type]
+    status: PromotionStatus
     comment: str | None
     policy_version: int = strawberry.field(description="The policy version it was judged under.")
     stale_reason: str | None
@@ -144,9 +147,10 @@ class PromotionRequest:
         access = await info.context.access()
         current = await load_policy_of_pair(info, self.row.application_id,
                                             self.row.target_environment_id)
-        if not still_governs(self.row, int(current.id) if current else None):
+        governing_id = int(current.id) if current else None
+        if self.row.policy_id is None or not still_governs(self.row, governing_id):
             return f"policy {self.row.policy_name} no longer applies to the target"
-        policy = await policy_by_id(info).load(self.row.policy_id)
+        policy = await load_existing(policy_by_id(info), self.row.policy_id)
         image = await load_image(info, self.row.image_id)
         app = await load_application(info, self.row.application_id)
         env = await load_environment(info, self.row.target_environment_id)
@@ -189,7 +193,7 @@ class ConditionResult:
 @strawberry.type(description="What promoting to one target would do; nothing is written.")
 class PromotionPreview:
     environment: str
-    outcome: PromoteOutcome  # type: ignore[valid-type]
+    outcome: PromoteOutcome
     message: str
     pass_condition: ConditionResult | None
     fail_condition: ConditionResult | None
@@ -200,7 +204,7 @@ class PromotionPreview:
 @strawberry.type
 class PromoteResult:
     environment: str
-    outcome: PromoteOutcome  # type: ignore[valid-type]
+    outcome: PromoteOutcome
     message: str
     request: PromotionRequest | None
 
@@ -213,7 +217,7 @@ class PromoteImagePayload:
 @strawberry.type
 class DecisionResult:
     request_id: strawberry.ID
-    outcome: DecisionOutcome  # type: ignore[valid-type]
+    outcome: DecisionOutcome
     message: str
     request: PromotionRequest | None
 
