@@ -20,7 +20,7 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup browser serve test screenshots lint schema lock lock-check
+.PHONY: setup browser serve test screenshots lint lint-imports schema lock lock-check
 
 $(UV_HOME)/bin/uv:
 	@echo "installing uv $(UV_VERSION) from PyPI into $(UV_HOME)"
@@ -83,8 +83,12 @@ test: setup browser
 screenshots: setup browser
 	HOIST_UI_SCREENSHOTS=1 $(PY) -m pytest -q tests/ui
 
-lint: setup
+lint: setup lint-imports
 	$(VENV)/bin/ruff check app workers tests bench
+
+# The domains' dependency order and the other import contracts ([tool.importlinter]).
+lint-imports: setup
+	$(VENV)/bin/lint-imports
 
 # Re-export schema.graphql after changing the GraphQL types (a test fails on drift).
 schema: setup

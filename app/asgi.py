@@ -16,8 +16,16 @@ from app.graphql.schema import schema
 from app.graphql.view import HoistGraphQL, graphiql_asset
 from app.health import health_routes
 from app.outbox.runner import job_runner
+from app.outbox.service import Dispatcher
 from app.settings import get_settings
 from app.ui.routes import ui_routes
+
+
+def _celery_dispatcher() -> Dispatcher:
+    # Imported only with a broker configured: Celery stays out of embedded-worker servers.
+    from workers.celery_app import CeleryDispatcher
+
+    return CeleryDispatcher()
 
 
 def create_app(*, manage_database: bool = True) -> Starlette:
@@ -28,7 +36,8 @@ def create_app(*, manage_database: bool = True) -> Starlette:
         if not manage_database:
             yield
             return
-        async with RegisterTortoise(app, config=tortoise_config()), job_runner(get_settings()):
+        async with RegisterTortoise(app, config=tortoise_config()), job_runner(
+                get_settings(), _celery_dispatcher):
             yield
 
     graphql = HoistGraphQL(schema)

@@ -23,8 +23,8 @@ from app.catalog.models import (
 )
 from app.catalog.repository import get_visible_image
 from app.catalog.stages import configured_stages
-from app.deployments import service as deployments
 from app.errors import DomainError, ErrorCode, ErrorCollector, conflict, not_found, validation
+from app.events import ImageBuilt, StageReported, publish
 from app.policies import cel
 from app.validation import blank_to_none, check_count, check_name
 
@@ -320,7 +320,7 @@ async def register_image(
     )
     await record(access, "image.registered", application=application, image_id=created.id,
                  image=image, workflow=workflow, built_by=builder.email if builder else None)
-    await deployments.image_built(created)
+    await publish(ImageBuilt(created.id))  # deployments listens: AUTOMATIC pipelines
     return created
 
 
@@ -347,7 +347,7 @@ async def record_stage_result(
     await record(access, "stage.reported", application=image.application.name,
                  environment=environment, image_id=image.id, stage=stage.value,
                  status=status.value)
-    await deployments.stage_reported(pipeline, run)
+    await publish(StageReported(pipeline.id, run.id))  # deployments listens
     return run
 
 

@@ -149,15 +149,16 @@ async def auto_deploy(pipeline: CdPipeline, image: Image) -> str | None:
     return reason
 
 
-async def after_promotion(request: PromotionRequest) -> None:
+async def after_promotion(request_id: int, application_id: int, environment_id: int,
+                          image_id: int) -> None:
     """A PROMOTED image goes on to an AUTOMATIC target; a block is noted on the request."""
-    pipeline = await CdPipeline.get(application_id=request.application_id,
-                                    environment_id=request.target_environment_id)
+    pipeline = await CdPipeline.get(application_id=application_id,
+                                    environment_id=environment_id)
     if pipeline.trigger != Trigger.AUTOMATIC:
         return
-    reason = await auto_deploy(pipeline, await Image.get(id=request.image_id))
+    reason = await auto_deploy(pipeline, await Image.get(id=image_id))
     if reason is not None:
-        await PromotionRequest.filter(id=request.id).update(auto_deploy_blocked_reason=reason)
+        await PromotionRequest.filter(id=request_id).update(auto_deploy_blocked_reason=reason)
 
 
 async def image_built(image: Image) -> None:

@@ -51,7 +51,7 @@ from app import clock
 from app.db import after_commit
 from app.notifications.models import Notification, NotificationState
 from app.notifications.providers import DeliveryError, OutgoingEmail, Provider, make_provider
-from app.outbox.models import OutboxJob
+from app.outbox import service as outbox
 from app.settings import Settings
 
 log = logging.getLogger("hoist.notifications")
@@ -93,9 +93,8 @@ async def prepare(notification_ids: list[int], settings: Settings) -> None:
     await settle_abandoned_claims(notification_ids, settings)
     if not await Notification.exists(id__in=notification_ids, state=PENDING):
         return  # everything settled: running the job again does nothing
-    continuation = await OutboxJob.create(task=SEND_JOB,
-                                          payload={"notification_ids": notification_ids})
-    after_commit(lambda: deliver(notification_ids, settings, continuation_id=continuation.id))
+    continuation_id = await outbox.enqueue_fallback(SEND_JOB, notification_ids=notification_ids)
+    after_commit(lambda: deliver(notification_ids, settings, continuation_id=continuation_id))
 
 
 async def settle_abandoned_claims(notification_ids: list[int], settings: Settings) -> int:
@@ -137,8 +136,7 @@ async def deliver(notification_ids: list[int], settings: Settings, *,
                 await provider.close()
     if continuation_id is not None and not await Notification.exists(
             id__in=notification_ids, state=PENDING):
-        await OutboxJob.filter(id=continuation_id, done_at__isnull=True).update(
-            done_at=clock.now())
+        await outbox.finish_fallback(continuation_id)
 
 
 def outgoing(row: Notification, settings: Settings) -> OutgoingEmail:

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from app.outbox import service
 from app.outbox.embedded import EmbeddedWorker
+from app.outbox.service import Dispatcher
 from app.settings import Settings
 
 
 @asynccontextmanager
-async def job_runner(settings: Settings) -> AsyncIterator[None]:
-    """With HOIST_BROKER_URL, hand jobs to Celery; without, run them in this process."""
+async def job_runner(settings: Settings,
+                     broker_dispatcher: Callable[[], Dispatcher]) -> AsyncIterator[None]:
+    """With HOIST_BROKER_URL, hand jobs to `broker_dispatcher()` (the caller's: Celery's,
+    which lives in workers/, above app/); without, run them in this process."""
     if settings.broker_url:
-        from workers.celery_app import CeleryDispatcher
-
-        service.set_dispatcher(CeleryDispatcher())
+        service.set_dispatcher(broker_dispatcher())
         # Jobs an earlier run wrote but never handed over (crash, broker down) go out now.
         await service.relay(timedelta(seconds=settings.outbox_relay_after_seconds))
         try:

@@ -57,6 +57,21 @@ async def enqueue(task: str, **payload: Any) -> OutboxJob:
     return job
 
 
+async def enqueue_fallback(task: str, **payload: Any) -> int:
+    """Write a job that the caller runs itself after commit, and that is not handed over.
+
+    The row is the safety net: should the caller's process die before `finish_fallback`,
+    the relay finds the row not done and hands it over like any job left behind.
+    """
+    job = await OutboxJob.create(task=task, payload=payload)
+    return job.id
+
+
+async def finish_fallback(job_id: int) -> None:
+    """The caller did the work of its fallback job itself: the relay has nothing to do."""
+    await OutboxJob.filter(id=job_id, done_at__isnull=True).update(done_at=clock.now())
+
+
 async def hand_over(job: OutboxJob) -> bool:
     """Give a job to the dispatcher; False (and the job left for the relay) when that fails."""
     if _dispatcher is None:

@@ -8,13 +8,19 @@ from tortoise.exceptions import IntegrityError
 
 from app import limits
 from app.accounts.access import Access
-from app.audit.service import record
 from app.catalog.models import Application, Environment
 from app.catalog.service import check_condition
 from app.errors import DomainError, ErrorCollector, conflict, not_found, validation
+from app.events import (
+    PairPolicyChanged,
+    PairsLostPolicy,
+    PolicyChanged,
+    PolicyCreated,
+    PolicyDeleted,
+    publish,
+)
 from app.policies import cel, repository
 from app.policies.models import PolicyBinding, PromotionPolicy
-from app.promotions import effects
 from app.validation import blank_to_none, check_count, check_name
 
 
@@ -94,7 +100,7 @@ async def create_policy(access: Access, values: PolicyFields) -> PromotionPolicy
         # Two admins creating the same name at once: the unique index decides, and the
         # loser gets the same answer as when the name was already taken.
         raise _name_taken(values.name) from None
-    await record(access, "policy.created", policy=policy.name, version=1, **_audit(values))
+    await publish(PolicyCreated(access, policy.name, _audit(values)))
     return policy
 
 
@@ -135,9 +141,9 @@ async def update_policy(access: Access, name: str, patch: dict[str, object], *,
         raise conflict(f"policy {name} changed while this update was being made; try again",
                        "ifVersion" if if_version is not None else "name")
     policy = await PromotionPolicy.get(id=policy.id)
-    await record(access, "policy.updated", policy=policy.name, previous_name=name,
-                 version=policy.version, **_audit(values))
-    await effects.policy_updated(access, policy)
+    # Audit records it; promotions re-evaluates the policy's awaiting requests (SPEC §3).
+    await publish(PolicyChanged(access, policy.id, policy.name, name, policy.version,
+                                _audit(values)))
     return policy
 
 
@@ -148,10 +154,10 @@ async def delete_policy(access: Access, name: str) -> None:
     # delete racing an update of the same policy waits instead of deadlocking.
     policy = await _locked_policy(name)
     pairs = await repository.pairs_of_policy(policy.id)
-    await effects.pairs_lost_policy(access, pairs, f"policy {policy.name!r} was deleted")
+    await publish(PairsLostPolicy(access, tuple(pairs), f"policy {policy.name!r} was deleted"))
     await PolicyBinding.filter(policy_id=policy.id).delete()
     await policy.delete()
-    await record(access, "policy.deleted", policy=name)
+    await publish(PolicyDeleted(access, name))
 
 
 @dataclass(frozen=True)
@@ -202,11 +208,11 @@ async def apply_policy(
         if binding is None and policy is None:
             continue  # un-applying a pair that has no policy changes nothing either
         if binding is not None:
-            await effects.pairs_lost_policy(
-                access, [(app.id, env.id)],
+            await publish(PairsLostPolicy(
+                access, ((app.id, env.id),),
                 f"the policy of {app.name}/{env.name} was "
                 + ("changed" if policy is not None else "removed"),
-            )
+            ))
         if policy is None:
             if binding is not None:
                 await binding.delete()
@@ -219,9 +225,8 @@ async def apply_policy(
             await binding.save(update_fields=["policy_id"])
         if binding is not None and policy is not None:
             bindings.append(binding)
-        await record(access, "policy.applied" if policy else "policy.unapplied",
-                     application=app.name, environment=env.name,
-                     policy=policy.name if policy else None)
+        await publish(PairPolicyChanged(access, app.name, env.name,
+                                        policy.name if policy else None))
     return bindings
 
 

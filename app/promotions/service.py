@@ -14,12 +14,10 @@ from tortoise.transactions import in_transaction
 from app import limits
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import User
-from app.audit.service import record
 from app.catalog.builders import builders_of
 from app.catalog.repository import get_visible_image
-from app.deployments import service as deployments
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
-from app.notifications.service import request_status_changed
+from app.events import PromotionRequested, RequestApproved, RequestStatusChanged, publish
 from app.outbox import service as outbox
 from app.policies import cel
 from app.promotions import approval, repository, transitions
@@ -109,11 +107,17 @@ async def _create_request(
         existing = await PromotionRequest.get(open_key=key)
         lost = already(verdict.environment, existing)
         return PromoteResult(verdict.environment, lost.outcome, lost.message)
-    await record(access, "promotion.requested", application=image.application.name,
-                 environment=verdict.environment, request_id=request.id, image_id=image.id,
-                 source=checks.source.describe(), policy=policy.name,
-                 policy_version=policy.version, status=status.value)
-    await request_status_changed(request.id, status)
+    await publish(PromotionRequested(
+        actor=access, request_id=request.id, application=image.application.name,
+        environment=verdict.environment, image_id=image.id, source=checks.source.describe(),
+        policy=policy.name, policy_version=policy.version, status=status.value,
+    ))
+    await publish(RequestStatusChanged(
+        actor=access, request_id=request.id, status=status.value, previous=None,
+        application_id=image.application_id, environment_id=pipeline.environment_id,
+        image_id=image.id, application=image.application.name,
+        environment=verdict.environment,
+    ))
     if status == Status.PROMOTING:
         await outbox.enqueue(transitions.PROMOTE_JOB, request_id=request.id)
     return PromoteResult(verdict.environment, verdict.outcome, verdict.message, request)
@@ -154,8 +158,8 @@ async def complete_promotion(request_id: int) -> None:
         await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.STALE,
                                stale_reason="its policy no longer applies to the target")
         return
-    if await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED):
-        await deployments.after_promotion(request)
+    # Deployments listens for PROMOTED (an AUTOMATIC target deploys the image).
+    await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED)
 
 
 @dataclass
@@ -236,8 +240,8 @@ async def _decide(
         await transitions.move(access, request.id, Status.AWAITING_APPROVAL, Status.REJECTED)
         await request.refresh_from_db()
         return result(DecisionOutcome.REJECTED, "the request is rejected")
-    await record(access, "promotion.approved", application=app, environment=env,
-                 request_id=request.id, comment=comment)
+    await publish(RequestApproved(actor=access, request_id=request.id, application=app,
+                                  environment=env, comment=comment))
     approvals = len(approver_ids) + 1
     promoting = approval.quorum_reached(approvals, policy) and await transitions.start_promoting(
         access, request.id

@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.accounts.access import Access
-from app.audit.service import record
-from app.notifications.service import request_status_changed
+from app.events import RequestStatusChanged, publish
 from app.outbox import service as outbox
 from app.promotions.models import PromotionRequest, PromotionStatus
 
@@ -43,12 +42,13 @@ async def move(
     request = await PromotionRequest.get(id=request_id).select_related(
         "application", "target_environment"
     )
-    await record(
-        access, f"promotion.{to.value.lower()}", application=request.application.name,
-        environment=request.target_environment.name, request_id=request_id,
-        previous=expected.value, reason=stale_reason,
-    )
-    await request_status_changed(request_id, to)
+    # Audit, notifications and deployments (auto-deploy on PROMOTED) listen.
+    await publish(RequestStatusChanged(
+        actor=access, request_id=request_id, status=to.value, previous=expected.value,
+        application_id=request.application_id, environment_id=request.target_environment_id,
+        image_id=request.image_id, application=request.application.name,
+        environment=request.target_environment.name, reason=stale_reason,
+    ))
     return True
 
 
