@@ -20,7 +20,7 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup browser serve test screenshots lint lint-imports schema lock lock-check
+.PHONY: setup browser serve test screenshots lint lint-imports typecheck schema lock lock-check
 
 $(UV_HOME)/bin/uv:
 	@echo "installing uv $(UV_VERSION) from PyPI into $(UV_HOME)"
@@ -89,6 +89,10 @@ lint: setup lint-imports
 # The domains' dependency order and the other import contracts ([tool.importlinter]).
 lint-imports: setup
 	$(VENV)/bin/lint-imports
+
+# mypy, strict on app/ and workers/ ([tool.mypy] in pyproject.toml): zero errors.
+typecheck: setup
+	$(VENV)/bin/mypy
 
 # Re-export schema.graphql after changing the GraphQL types (a test fails on drift).
 schema: setup
