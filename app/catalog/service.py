@@ -170,12 +170,12 @@ async def create_workflow(
     created: dict[str, CdPipeline] = {}
     for position, i in enumerate(order):
         spec = specs[i]
-        parent = created.get(spec.parent_environment) if spec.parent_environment else None
+        parent_row = created.get(spec.parent_environment) if spec.parent_environment else None
         created[spec.environment] = await CdPipeline.create(
             workflow_id=workflow.id,
             application_id=app.id,
             environment_id=environments[spec.environment].id,
-            parent_id=parent.id if parent else None,
+            parent_id=parent_row.id if parent_row else None,
             position=position,
             pre_stage=spec.pre_stage,
             post_stage=spec.post_stage,

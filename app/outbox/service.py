@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 
 from app import clock
 from app.accounts.access import Access
@@ -186,7 +187,7 @@ def state_of(job: OutboxJob) -> str:
     return DEAD if job.dead_at is not None else PENDING
 
 
-def jobs_in_state(state: str | None) -> Any:
+def jobs_in_state(state: str | None) -> QuerySet[OutboxJob]:
     """The jobs in `state` (every job for None), as a query to page through."""
     rows = OutboxJob.all()
     if state == DEAD:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -108,7 +109,7 @@ def _audit(values: PolicyFields) -> dict[str, object]:
     return {f.name: getattr(values, f.name) for f in fields(values) if f.name != "name"}
 
 
-async def update_policy(access: Access, name: str, patch: dict[str, object], *,
+async def update_policy(access: Access, name: str, patch: dict[str, Any], *,
                         if_version: int | None = None) -> PromotionPolicy:
     """Change a policy (version + 1) and re-evaluate its open requests in the same transaction.
 
