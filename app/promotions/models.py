@@ -115,5 +115,5 @@ class PromotionDecision(Model):
         # One approval per user per request, enforced by the database.
         unique_together = (("request", "user", "kind"),)
         # pendingApprovals' "not yet approved by me" subquery reads one user's approvals; the
-        # unique index above leads with the request and can't serve it (bench/promotion.py).
+        # unique index above leads with the request and can't serve it (bench/promotion/).
         indexes = (("user_id", "kind", "request_id"),)

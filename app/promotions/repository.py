@@ -40,7 +40,7 @@ async def visible_requests(access: Access, application: str | None = None
     """Requests of the applications the caller may see (and of `application`, if given).
 
     Names are turned into ids first, so the request table is filtered on its own
-    indexed columns rather than through joins the planner misjudges (bench/promotion.py).
+    indexed columns rather than through joins the planner misjudges (bench/promotion/).
     """
     wanted = access.visible_applications()
     if application is not None:
