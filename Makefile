@@ -20,7 +20,7 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup browser serve test screenshots lint lint-imports typecheck schema lock lock-check
+.PHONY: setup browser serve test screenshots lint lint-imports typecheck format schema lock lock-check
 
 $(UV_HOME)/bin/uv:
 	@echo "installing uv $(UV_VERSION) from PyPI into $(UV_HOME)"
@@ -85,6 +85,11 @@ screenshots: setup browser
 
 lint: setup lint-imports
 	$(VENV)/bin/ruff check app workers tests bench
+	$(VENV)/bin/ruff format --check app workers tests bench
+
+# `make format` writes what `make lint` checks (ruff format).
+format: setup
+	$(VENV)/bin/ruff format app workers tests bench
 
 # The domains' dependency order and the other import contracts ([tool.importlinter]).
 lint-imports: setup

@@ -36,8 +36,10 @@ def create_app(*, manage_database: bool = True) -> Starlette:
         if not manage_database:
             yield
             return
-        async with RegisterTortoise(app, config=tortoise_config()), job_runner(
-                get_settings(), _celery_dispatcher):
+        async with (
+            RegisterTortoise(app, config=tortoise_config()),
+            job_runner(get_settings(), _celery_dispatcher),
+        ):
             yield
 
     graphql = HoistGraphQL(schema)

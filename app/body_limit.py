@@ -25,8 +25,9 @@ class BodyLimit:
 
     def _refusal(self) -> JSONResponse:
         message = f"the request body is larger than {self.max_bytes} bytes"
-        return JSONResponse({"errors": [{"message": message}]}, status_code=413,
-                            headers={"Connection": "close"})
+        return JSONResponse(
+            {"errors": [{"message": message}]}, status_code=413, headers={"Connection": "close"}
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

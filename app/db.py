@@ -82,8 +82,9 @@ def describe_database(database_url: str) -> str:
     if at and ":" in userinfo:
         userinfo = userinfo.split(":", 1)[0] + ":***"
     params = [p.split("=", 1) for p in query.split("&")] if query else []
-    query = "&".join(f"{p[0]}=***" if p[0].lower() in {"password", "pass"} else "=".join(p)
-                     for p in params)
+    query = "&".join(
+        f"{p[0]}=***" if p[0].lower() in {"password", "pass"} else "=".join(p) for p in params
+    )
     return f"{scheme}://{userinfo}{at}{host}{qmark}{query}"
 
 

@@ -37,6 +37,7 @@ LISTENER_MODULES = (
 
 # --- catalog ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ImageBuilt:
     """CI registered a new image (catalog.register_image)."""
@@ -53,6 +54,7 @@ class StageReported:
 
 
 # --- policies -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PolicyCreated:
@@ -104,6 +106,7 @@ class PairPolicyChanged:
 
 # --- promotions ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PromotionRequested:
     """A promotion request was created (followed by its RequestStatusChanged)."""
@@ -153,8 +156,9 @@ _listeners: dict[type[Any], list[Listener]] = {}
 _loaded = False
 
 
-def listener(event_type: type[E]) -> Callable[[Callable[[E], Awaitable[None]]],
-                                              Callable[[E], Awaitable[None]]]:
+def listener(
+    event_type: type[E],
+) -> Callable[[Callable[[E], Awaitable[None]]], Callable[[E], Awaitable[None]]]:
     """Register an async handler to run, in the publisher's transaction, for `event_type`."""
 
     def register(handler: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:

@@ -44,13 +44,13 @@ async def dead_jobs() -> int | None:
 async def database_reachable() -> str | None:
     """None when a trivial query works; otherwise why not, in a few words."""
     try:
-        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"),
-                               timeout=DATABASE_CHECK_SECONDS)
+        await asyncio.wait_for(
+            connections.get("default").execute_query("SELECT 1"), timeout=DATABASE_CHECK_SECONDS
+        )
     except TimeoutError:
         return f"no answer within {DATABASE_CHECK_SECONDS} s"
     except Exception as exc:  # any failure means "not ready"; logged, not shown
-        log.warning("readiness: the database is unreachable: %s: %s",
-                    type(exc).__name__, exc)
+        log.warning("readiness: the database is unreachable: %s: %s", type(exc).__name__, exc)
         return "unreachable"
     return None
 

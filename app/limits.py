@@ -68,8 +68,7 @@ def check_text(value: str | None, field: str, max_len: int) -> DomainError | Non
     if value is None or len(value) <= max_len:
         return None
     # The value is not echoed: it may be megabytes long.
-    return validation(f"{field} may be at most {max_len} characters long (got {len(value)})",
-                      field)
+    return validation(f"{field} may be at most {max_len} characters long (got {len(value)})", field)
 
 
 def check_list(
@@ -84,8 +83,7 @@ def check_list(
     if values is None:
         return None
     if len(values) > max_items:
-        return validation(f"{field} may hold at most {max_items} items (got {len(values)})",
-                          field)
+        return validation(f"{field} may hold at most {max_items} items (got {len(values)})", field)
     if item_len is not None:
         for i, item in enumerate(values):
             if isinstance(item, str) and (error := check_text(item, f"{field}[{i}]", item_len)):

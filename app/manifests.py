@@ -100,8 +100,12 @@ def only_keys(node: Node, allowed: tuple[str, ...], path: str) -> None:
         name = key.value if isinstance(key, ScalarNode) else None
         if name not in allowed:
             shown = repr(name[:60]) if isinstance(name, str) else "a non-string key"
-            raise error(f"unknown field {shown} in {path or 'the manifest'}; known fields: "
-                        f"{', '.join(allowed)}", _path(path, str(name)[:60]), key)
+            raise error(
+                f"unknown field {shown} in {path or 'the manifest'}; known fields: "
+                f"{', '.join(allowed)}",
+                _path(path, str(name)[:60]),
+                key,
+            )
 
 
 def string(node: Node, field: str) -> str:
@@ -175,8 +179,7 @@ def _hint(text: str, exc: yaml.MarkedYAMLError) -> str | None:
     if "'\\t'" in problem:
         return f"YAML indents with spaces only: replace the tab on line {line} with spaces"
     if "escape character" in problem:
-        return ("inside double quotes a backslash starts an escape: use single quotes, "
-                "or write \\\\")
+        return "inside double quotes a backslash starts an escape: use single quotes, or write \\\\"
     if "quoted scalar" in (exc.context or ""):
         return f"the quote opened on line {started} is not closed"
     if "cannot start any token" in problem or "alphabetic or numeric" in problem:
@@ -187,13 +190,19 @@ def _hint(text: str, exc: yaml.MarkedYAMLError) -> str | None:
     if "mapping values are not allowed" in problem:
         number, above = _above(text, line)
         if above and _indent(_line(text, line)) > _indent(above.replace("- ", "  ", 1)):
-            return (f"check the indentation of line {line} and the line above (line {number}): "
-                    "keys of one mapping must start in the same column")
-        return (f"check the indentation of line {line} and the line above, and quote a value "
-                "that contains ': '")
+            return (
+                f"check the indentation of line {line} and the line above (line {number}): "
+                "keys of one mapping must start in the same column"
+            )
+        return (
+            f"check the indentation of line {line} and the line above, and quote a value "
+            "that contains ': '"
+        )
     if problem.startswith("expected <block end>") or "expected key" in problem:
-        return (f"check the indentation of line {line} and the line above: the items of one "
-                "mapping or list must start in the same column")
+        return (
+            f"check the indentation of line {line} and the line above: the items of one "
+            "mapping or list must start in the same column"
+        )
     return None
 
 
@@ -201,8 +210,11 @@ def _syntax_error(text: str, exc: yaml.YAMLError) -> DomainError:
     """One line naming where the YAML broke and why (PyYAML's own text spans several lines)."""
     if isinstance(exc, yaml.reader.ReaderError):
         # Raised for characters YAML forbids (NUL, lone surrogates...): it knows an index only.
-        return error(f"YAML syntax error at {_position(text, exc.position)}: "
-                     f"character #x{exc.character:04x} is not allowed in YAML", "manifest")
+        return error(
+            f"YAML syntax error at {_position(text, exc.position)}: "
+            f"character #x{exc.character:04x} is not allowed in YAML",
+            "manifest",
+        )
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -218,8 +230,9 @@ def _syntax_error(text: str, exc: yaml.YAMLError) -> DomainError:
             else:
                 what = f"{exc.problem} ({exc.context}{since})"
         hint = _hint(text, exc)
-        return error(f"YAML syntax error{where}: {what}" + (f"; hint: {hint}" if hint else ""),
-                     "manifest")
+        return error(
+            f"YAML syntax error{where}: {what}" + (f"; hint: {hint}" if hint else ""), "manifest"
+        )
     return error(f"YAML syntax error: {' '.join(str(exc).split())}", "manifest")
 
 
@@ -251,5 +264,4 @@ def check_kind(root: Node, kind: str) -> None:
     found = kind_of(root)
     if found != kind:
         # Clipped: the value is the client's text and may be as long as the manifest.
-        raise error(f"kind must be {kind} (got {found[:60]!r})", "kind",
-                    child(root, "kind", ""))
+        raise error(f"kind must be {kind} (got {found[:60]!r})", "kind", child(root, "kind", ""))

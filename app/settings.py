@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Where `npm ci` puts GraphiQL and React (the README's commands run it).
 _REPO_NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 
+
 class Settings(BaseSettings):
     """Every `HOIST_` setting; the README's configuration table mirrors this class."""
 
@@ -19,122 +20,163 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Folder for the embedded default's files.")
     database_url: str | None = Field(
-        None, description="postgres://user:pass@host:5432/db, or a SQLite URL; "
+        None,
+        description="postgres://user:pass@host:5432/db, or a SQLite URL; "
         "default: a SQLite file in the data folder.",
     )
     broker_url: str | None = Field(
-        None, description="Celery broker (redis://...). Unset: an in-process worker is used.",
+        None,
+        description="Celery broker (redis://...). Unset: an in-process worker is used.",
     )
     host: str = Field(
-        "127.0.0.1", min_length=1, max_length=253,
+        "127.0.0.1",
+        min_length=1,
+        max_length=253,
         description="Address `hoist serve` listens on (0.0.0.0: every interface).",
     )
     port: int = Field(8000, ge=1, le=65535, description="Port `hoist serve` listens on.")
     public_url: str = Field(
-        "", max_length=2000, description="Base of links Hoist hands out (emails, the webhook's "
+        "",
+        max_length=2000,
+        description="Base of links Hoist hands out (emails, the webhook's "
         "reportTo); unset: http://HOST:PORT, the address served (localhost for 0.0.0.0).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
     node_modules: Path = Field(
-        _REPO_NODE_MODULES, description="Folder holding the GraphiQL/React npm packages.",
+        _REPO_NODE_MODULES,
+        description="Folder holding the GraphiQL/React npm packages.",
     )
 
     # Limits of one request (README "Reliability and limits"); app/graphql/limits.py.
     graphql_max_depth: int = Field(
-        12, ge=1, description="Deepest allowed GraphQL query: fields with a selection set "
+        12,
+        ge=1,
+        description="Deepest allowed GraphQL query: fields with a selection set "
         "nested in one another, fragments expanded (introspection fields not counted).",
     )
     graphql_max_aliases: int = Field(
-        30, ge=0, description="Most aliases in one GraphQL document, a fragment's counted at "
-        "each spread.",
+        30,
+        ge=0,
+        description="Most aliases in one GraphQL document, a fragment's counted at each spread.",
     )
     graphql_max_tokens: int = Field(5000, ge=1, description="Most tokens in one GraphQL document.")
     graphql_max_fragments: int = Field(
-        100, ge=0, description="Most fragment definitions in one GraphQL document, and "
+        100,
+        ge=0,
+        description="Most fragment definitions in one GraphQL document, and "
         "separately most fragment spreads (`...Name`).",
     )
     graphql_max_selections: int = Field(
-        5000, ge=1, description="Most fields one GraphQL document selects once every fragment "
+        5000,
+        ge=1,
+        description="Most fields one GraphQL document selects once every fragment "
         "spread is expanded (refuses short documents that stand for huge ones).",
     )
     max_body_bytes: int = Field(
-        1024 * 1024, ge=1024, description="Largest HTTP request body, in bytes; a bigger one "
+        1024 * 1024,
+        ge=1024,
+        description="Largest HTTP request body, in bytes; a bigger one "
         "is refused with 413 before it is read further.",
     )
 
     outbox_relay_after_seconds: float = Field(
-        30.0, description="A job not done this long after it was written is handed over again.",
+        30.0,
+        description="A job not done this long after it was written is handed over again.",
     )
     outbox_relay_interval_seconds: float = Field(
-        15.0, description="How often the periodic outbox relay runs.",
+        15.0,
+        description="How often the periodic outbox relay runs.",
     )
     outbox_max_attempts: int = Field(
-        10, ge=1, description="Handler runs of one job that may fail before it is DEAD.",
+        10,
+        ge=1,
+        description="Handler runs of one job that may fail before it is DEAD.",
     )
     outbox_retry_base_seconds: float = Field(
-        5.0, ge=0, description="Wait after a job's handler first fails; it doubles each time.",
+        5.0,
+        ge=0,
+        description="Wait after a job's handler first fails; it doubles each time.",
     )
     outbox_retry_max_seconds: float = Field(
-        600.0, ge=0, description="Longest wait between two runs of a failing job.",
+        600.0,
+        ge=0,
+        description="Longest wait between two runs of a failing job.",
     )
 
     deploy_executor: Literal["noop", "webhook"] = Field(
-        "noop", description="noop: report every stage succeeded at once; webhook: POST to a "
+        "noop",
+        description="noop: report every stage succeeded at once; webhook: POST to a "
         "deployer that reports back with recordStageResult.",
     )
     deploy_webhook_url: str | None = Field(None, description="Where the webhook executor POSTs.")
     deploy_webhook_secret: str | None = Field(
-        None, description="Key of the HMAC-SHA256 signature over timestamp and body "
+        None,
+        description="Key of the HMAC-SHA256 signature over timestamp and body "
         "(X-Hoist-Signature, X-Hoist-Timestamp).",
     )
     deploy_webhook_timeout_seconds: float = Field(10.0, description="Timeout of one POST.")
     deploy_webhook_attempts: int = Field(
-        4, description="Tries for a POST that fails transiently (network, 429, 5xx).",
+        4,
+        description="Tries for a POST that fails transiently (network, 429, 5xx).",
     )
     deploy_webhook_backoff_seconds: float = Field(
-        0.5, description="First wait between tries; it doubles each time.",
+        0.5,
+        description="First wait between tries; it doubles each time.",
     )
 
     # Email notifications (SPEC §7); app/notifications/delivery.py explains the retries.
     email_backend: Literal["console", "smtp", "ses"] = Field(
-        "console", description="console: write emails to the log; smtp: aiosmtplib; "
-        "ses: Amazon SES v2.",
+        "console",
+        description="console: write emails to the log; smtp: aiosmtplib; ses: Amazon SES v2.",
     )
     email_sender: str = Field(
-        "Hoist <hoist@localhost>", description="From address of every email.",
+        "Hoist <hoist@localhost>",
+        description="From address of every email.",
     )
     email_max_attempts: int = Field(
-        5, ge=1, description="Tries of one email before it is FAILED (transient errors only).",
+        5,
+        ge=1,
+        description="Tries of one email before it is FAILED (transient errors only).",
     )
     email_retry_base_seconds: float = Field(
-        30.0, ge=0, description="Wait before the first retry; it doubles with each attempt.",
+        30.0,
+        ge=0,
+        description="Wait before the first retry; it doubles with each attempt.",
     )
     email_retry_max_seconds: float = Field(
-        300.0, ge=0, description="Longest wait between two tries of an email; an unreachable "
+        300.0,
+        ge=0,
+        description="Longest wait between two tries of an email; an unreachable "
         "mail server is retried at this pace for as long as it is down, using no attempts.",
     )
     email_claim_timeout_seconds: float = Field(
-        300.0, gt=0, description="An email claimed by a worker that stopped this long ago is "
+        300.0,
+        gt=0,
+        description="An email claimed by a worker that stopped this long ago is "
         "UNKNOWN (maybe delivered), never sent again by itself.",
     )
     smtp_host: str = Field("localhost", description="SMTP server.")
     smtp_port: int = Field(25, description="SMTP port (465 for tls, 587 for starttls).")
     smtp_security: Literal["none", "starttls", "tls"] = Field(
-        "none", description="none: plain, starttls: upgrade (required), tls: TLS from the start.",
+        "none",
+        description="none: plain, starttls: upgrade (required), tls: TLS from the start.",
     )
     smtp_user: str | None = Field(None, description="SMTP login (unset: no AUTH).")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_timeout: float = Field(10.0, gt=0, description="Timeout of each SMTP command, seconds.")
     ses_region: str | None = Field(
-        None, description="AWS region of SES (unset: the AWS default chain's region).",
+        None,
+        description="AWS region of SES (unset: the AWS default chain's region).",
     )
     ses_access_key_id: str | None = Field(
-        None, description="AWS key id (unset: the default AWS credential chain).",
+        None,
+        description="AWS key id (unset: the default AWS credential chain).",
     )
     ses_secret_access_key: SecretStr | None = Field(None, description="AWS secret key.")
     ses_configuration_set: str | None = Field(None, description="SES configuration set to use.")
     ses_endpoint_url: str | None = Field(
-        None, description="Another SES endpoint (tests point it at moto).",
+        None,
+        description="Another SES endpoint (tests point it at moto).",
     )
 
     # Client side of the `hoist` CLI (commands that talk to a server over HTTP).
@@ -163,6 +205,7 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite://{(self.data_dir / 'hoist.sqlite3').resolve()}"
+
 
 def served_url(host: str, port: int) -> str:
     """http://host:port as a browser reaches it: a wildcard address is not one to link to."""

@@ -41,14 +41,30 @@ def free_port() -> int:
 
 def emails(count: int) -> list[OutgoingEmail]:
     facts = RequestFacts(
-        request_id=1, application="shop", environment="prod",
-        image="registry.example.com/shop:1.4.2", source="CI", requester="Dana Developer",
-        comment="VAT hotfix <b>now</b>", policy="prod-hotfix", required_approvals=1,
-        approvers=(), link="http://127.0.0.1:8000/ui/requests/1")
+        request_id=1,
+        application="shop",
+        environment="prod",
+        image="registry.example.com/shop:1.4.2",
+        source="CI",
+        requester="Dana Developer",
+        comment="VAT hotfix <b>now</b>",
+        policy="prod-hotfix",
+        required_approvals=1,
+        approvers=(),
+        link="http://127.0.0.1:8000/ui/requests/1",
+    )
     rendered = render(NotificationEvent.APPROVAL_REQUESTED, facts, "Avery Approver")
-    return [OutgoingEmail(i, "hoist@example.com", f"approver{i}@example.com",
-                          rendered.subject, rendered.text, rendered.html)
-            for i in range(count)]
+    return [
+        OutgoingEmail(
+            i,
+            "hoist@example.com",
+            f"approver{i}@example.com",
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+        )
+        for i in range(count)
+    ]
 
 
 async def one_connection(settings: Settings, batch: list[OutgoingEmail]) -> float:

@@ -47,13 +47,17 @@ class Report:
         return sum(len(v) for v in self.latencies.values())
 
     def lines(self) -> list[str]:
-        out = [f"{self.requests} requests in {self.seconds:.1f} s: "
-               f"{self.requests / self.seconds:.0f} req/s; HTTP {dict(self.statuses)}; "
-               f"server errors: {len(self.server_errors)}"]
+        out = [
+            f"{self.requests} requests in {self.seconds:.1f} s: "
+            f"{self.requests / self.seconds:.0f} req/s; HTTP {dict(self.statuses)}; "
+            f"server errors: {len(self.server_errors)}"
+        ]
         for op, values in sorted(self.latencies.items()):
             q = statistics.quantiles(values, n=100) if len(values) > 1 else values * 99
-            out.append(f"  {op:8} n={len(values):6}  p50={q[49] * 1000:7.1f} ms  "
-                       f"p95={q[94] * 1000:7.1f} ms  p99={q[98] * 1000:7.1f} ms")
+            out.append(
+                f"  {op:8} n={len(values):6}  p50={q[49] * 1000:7.1f} ms  "
+                f"p95={q[94] * 1000:7.1f} ms  p99={q[98] * 1000:7.1f} ms"
+            )
         return out
 
 
@@ -66,13 +70,21 @@ class Actors:
     images: list[str]
 
 
-async def _call(http: httpx.AsyncClient, report: Report, op: str, token: str, query: str,
-                variables: dict[str, Any] | None = None) -> dict[str, Any] | None:
+async def _call(
+    http: httpx.AsyncClient,
+    report: Report,
+    op: str,
+    token: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
     started = time.perf_counter()
     try:
-        response = await http.post("/graphql", json={"query": query,
-                                                     "variables": variables or {}},
-                                   headers={"Authorization": f"Bearer {token}"})
+        response = await http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
     except httpx.TransportError as exc:
         report.server_errors.append(f"{op}: {type(exc).__name__}")
         return None
@@ -88,42 +100,56 @@ async def _call(http: httpx.AsyncClient, report: Report, op: str, token: str, qu
     return body.get("data")
 
 
-async def _client(http: httpx.AsyncClient, actors: Actors, report: Report, deadline: float,
-                  rng: random.Random) -> None:
+async def _client(
+    http: httpx.AsyncClient, actors: Actors, report: Report, deadline: float, rng: random.Random
+) -> None:
     ops, weights = zip(*MIX.items(), strict=True)
     while time.monotonic() < deadline:
         op = rng.choices(ops, weights)[0]
         if op == "promote":
-            await _call(http, report, op, rng.choice(actors.builders), PROMOTE,
-                        {"i": rng.choice(actors.images)})
+            await _call(
+                http,
+                report,
+                op,
+                rng.choice(actors.builders),
+                PROMOTE,
+                {"i": rng.choice(actors.images)},
+            )
         elif op == "pending":
             await _call(http, report, op, rng.choice(actors.approvers), PENDING)
         elif op == "approve":
             approver = rng.choice(actors.approvers)
             data = await _call(http, report, "pending", approver, PENDING)
-            ids = [e["node"]["id"] for e in (data or {}).get("pendingApprovals",
-                                                             {}).get("edges", [])]
+            ids = [
+                e["node"]["id"] for e in (data or {}).get("pendingApprovals", {}).get("edges", [])
+            ]
             if ids:
                 await _call(http, report, op, approver, APPROVE, {"ids": [rng.choice(ids)]})
         else:
             builder = rng.choice(actors.builders)
             data = await _call(http, report, "deployable", builder, DEPLOYABLE)
-            ready = [d["image"]["id"] for d in (data or {}).get("deployableImages", [])
-                     if d["deployable"]]
+            ready = [
+                d["image"]["id"]
+                for d in (data or {}).get("deployableImages", [])
+                if d["deployable"]
+            ]
             if ready:
                 await _call(http, report, op, builder, DEPLOY, {"i": rng.choice(ready)})
 
 
-async def drive(url: str, actors: Actors, clients: int, seconds: float, seed: int = 1
-                ) -> Report:
+async def drive(url: str, actors: Actors, clients: int, seconds: float, seed: int = 1) -> Report:
     """Run `clients` concurrent clients for `seconds` against the server at `url`."""
     report = Report()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         started = time.monotonic()
         deadline = started + seconds
-        await asyncio.gather(*(_client(http, actors, report, deadline, random.Random(seed + i))
-                               for i in range(clients)))
+        await asyncio.gather(
+            *(
+                _client(http, actors, report, deadline, random.Random(seed + i))
+                for i in range(clients)
+            )
+        )
         report.seconds = time.monotonic() - started
     return report
 
@@ -174,10 +200,13 @@ POLICY = """mutation { createPromotionPolicy(input: {name: "lane", approverCount
 async def set_up(url: str, admin: str, images: int) -> Actors:
     """The catalog, 3 builders, 4 approvers and `images` images, through GraphQL."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+
         async def call(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-            response = await http.post("/graphql", json={"query": query,
-                                                         "variables": variables or {}},
-                                       headers={"Authorization": f"Bearer {admin}"})
+            response = await http.post(
+                "/graphql",
+                json={"query": query, "variables": variables or {}},
+                headers={"Authorization": f"Bearer {admin}"},
+            )
             body = response.json()
             assert not body.get("errors"), body
             return body["data"]
@@ -186,23 +215,34 @@ async def set_up(url: str, admin: str, images: int) -> Actors:
             await call(query)
 
         async def user(email: str, role: str, env: str) -> str:
-            await call("""mutation($e: String!) { createUser(input: {email: $e, name: $e}) {
-                errors { message } } }""", {"e": email})
-            await call("""mutation($e: String!, $r: Role!, $n: String) { grantRole(email: $e,
+            await call(
+                """mutation($e: String!) { createUser(input: {email: $e, name: $e}) {
+                errors { message } } }""",
+                {"e": email},
+            )
+            await call(
+                """mutation($e: String!, $r: Role!, $n: String) { grantRole(email: $e,
                 role: $r, application: "shop", environment: $n) { errors { message } } }""",
-                       {"e": email, "r": role, "n": env})
-            data = await call("""mutation($e: String!) { createApiToken(name: "load",
-                email: $e) { token } }""", {"e": email})
+                {"e": email, "r": role, "n": env},
+            )
+            data = await call(
+                """mutation($e: String!) { createApiToken(name: "load",
+                email: $e) { token } }""",
+                {"e": email},
+            )
             return str(data["createApiToken"]["token"])
 
         builders = [await user(f"dev{i}@example.com", "BUILD_DEPLOY", "*") for i in range(3)]
-        approvers = [await user(f"ap{i}@example.com", "ARTIFACT_PROMOTER", "prod")
-                     for i in range(4)]
+        approvers = [
+            await user(f"ap{i}@example.com", "ARTIFACT_PROMOTER", "prod") for i in range(4)
+        ]
         ids = []
         for i in range(images):
-            data = await call("""mutation($i: String!) { registerImage(input: {
+            data = await call(
+                """mutation($i: String!) { registerImage(input: {
                 application: "shop", workflow: "main", image: $i}) { image { id } } }""",
-                              {"i": f"registry.example.com/shop:1.{i}"})
+                {"i": f"registry.example.com/shop:1.{i}"},
+            )
             ids.append(str(data["registerImage"]["image"]["id"]))
     return Actors(builders, approvers, ids)
 
@@ -213,8 +253,10 @@ async def main(clients: int, seconds: float, images: int) -> int:
     async with bench_stack(keep_logs=False) as stack:
         server = stack.server
         actors = await set_up(server.url, server.token, images)
-        print(f"{clients} clients for {seconds:.0f} s against {server.url} "
-              f"(Postgres + Redis worker), {images} images")
+        print(
+            f"{clients} clients for {seconds:.0f} s against {server.url} "
+            f"(Postgres + Redis worker), {images} images"
+        )
         report = await drive(server.url, actors, clients, seconds)
         for line in report.lines():
             print(line)
@@ -238,8 +280,11 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--images", type=int, default=300)
-    parser.add_argument("--smoke", action="store_true",
-                        help="5 clients for 2 s on 10 images: checks that the script runs")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="5 clients for 2 s on 10 images: checks that the script runs",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.clients, args.seconds, args.images = 5, 2.0, 10

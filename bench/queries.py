@@ -65,8 +65,13 @@ async def build(rows: int) -> None:
         await catalog.create_application(SYSTEM, "shop")
         for name in ("dev", "prod"):
             await catalog.create_environment(SYSTEM, name, name == "prod")
-        await catalog.create_workflow(SYSTEM, "shop", "main", "ci", [
-            catalog.CdPipelineSpec("dev"), catalog.CdPipelineSpec("prod", "dev")])
+        await catalog.create_workflow(
+            SYSTEM,
+            "shop",
+            "main",
+            "ci",
+            [catalog.CdPipelineSpec("dev"), catalog.CdPipelineSpec("prod", "dev")],
+        )
         await policies.create_policy(SYSTEM, policies.PolicyFields("careful", approver_count=1))
         await policies.apply_policy(SYSTEM, "careful", [policies.Pair("shop", "prod")])
         user = await create_user(SYSTEM, "dev@example.com", "Dev")
@@ -77,7 +82,8 @@ async def build(rows: int) -> None:
     for i in range(rows):
         async with db.unit_of_work():
             image = await catalog.register_image(
-                dev, "shop", "main", f"registry.example.com/shop:1.{i}", None, [], [], None)
+                dev, "shop", "main", f"registry.example.com/shop:1.{i}", None, [], [], None
+            )
             await promote_image(dev, image.id, Source(SourceType.CI), ["prod"], "bench")
             await deploy_image(dev, "shop", "dev", image.id)
 
@@ -103,9 +109,11 @@ async def main(rows: int = ROWS) -> None:
                 for first in (1, 100):
                     counter = Counter()
                     logger.addHandler(counter)
-                    response = await http.post("/graphql", json={
-                        "query": query, "variables": {"n": first}},
-                        headers={"Authorization": f"Bearer {token}"})
+                    response = await http.post(
+                        "/graphql",
+                        json={"query": query, "variables": {"n": first}},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                     logger.removeHandler(counter)
                     body = response.json()
                     assert not body.get("errors"), body["errors"]
@@ -119,6 +127,7 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="5 rows of each kind: checks that the script runs")
+    parser.add_argument(
+        "--smoke", action="store_true", help="5 rows of each kind: checks that the script runs"
+    )
     asyncio.run(main(5 if parser.parse_args().smoke else ROWS))

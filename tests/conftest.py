@@ -34,8 +34,9 @@ DATABASE_URLS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                   ) -> AsyncIterator[str]:
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
     """Migrate an empty database from scratch, then keep Tortoise open on it for the session."""
     scratch = f"hoist_test_{os.getpid()}"
     if request.param == "postgres":

@@ -21,8 +21,12 @@ def names_in(path: str) -> set[str]:
 
 
 def test_readme_table_lists_every_setting() -> None:
-    table = {m for line in (ROOT / "README.md").read_text().splitlines()
-             if line.startswith("| `HOIST_") for m in NAME.findall(line.split("|")[1])}
+    table = {
+        m
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("| `HOIST_")
+        for m in NAME.findall(line.split("|")[1])
+    }
     assert table == SETTINGS
 
 

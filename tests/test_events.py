@@ -37,24 +37,31 @@ def _listeners_of(event_type: type) -> list[str]:
 
 
 def test_every_event_has_its_listeners_in_order() -> None:
-    published = {name: value for name, value in vars(events).items()
-                 if dataclasses.is_dataclass(value) and isinstance(value, type)}
+    published = {
+        name: value
+        for name, value in vars(events).items()
+        if dataclasses.is_dataclass(value) and isinstance(value, type)
+    }
     expected = {
         "ImageBuilt": ["app.deployments.listeners.image_built"],
         "StageReported": ["app.deployments.listeners.stage_reported"],
         "PolicyCreated": ["app.audit.listeners.policy_created"],
         # Audit first: the policy's entry precedes the STALE entries of its requests.
-        "PolicyChanged": ["app.audit.listeners.policy_changed",
-                          "app.promotions.listeners.policy_changed"],
+        "PolicyChanged": [
+            "app.audit.listeners.policy_changed",
+            "app.promotions.listeners.policy_changed",
+        ],
         "PolicyDeleted": ["app.audit.listeners.policy_deleted"],
         "PairsLostPolicy": ["app.promotions.listeners.pairs_lost_policy"],
         "PairPolicyChanged": ["app.audit.listeners.pair_policy_changed"],
         "PromotionRequested": ["app.audit.listeners.promotion_requested"],
         "RequestApproved": ["app.audit.listeners.request_approved"],
         # A request's emails are written before its AUTOMATIC deployment starts.
-        "RequestStatusChanged": ["app.audit.listeners.request_status_changed",
-                                 "app.notifications.listeners.status_changed",
-                                 "app.deployments.listeners.request_promoted"],
+        "RequestStatusChanged": [
+            "app.audit.listeners.request_status_changed",
+            "app.notifications.listeners.status_changed",
+            "app.deployments.listeners.request_promoted",
+        ],
     }
     assert set(published) == set(expected)
     assert {name: _listeners_of(cls) for name, cls in published.items()} == expected

@@ -24,8 +24,10 @@ async def _pending_operations(migrations: str) -> list[str]:
 
 async def test_no_model_change_lacks_a_migration(db: str) -> None:
     pending = await _pending_operations("app.migrations")
-    assert pending == [], "models changed without a migration: run `tortoise -c " \
+    assert pending == [], (
+        "models changed without a migration: run `tortoise -c "
         "app.db.TORTOISE_ORM makemigrations -n <name>`\n" + "\n".join(pending)
+    )
 
 
 async def test_the_check_sees_models_without_migrations(

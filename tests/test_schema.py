@@ -18,4 +18,3 @@ def test_committed_schema_matches_the_code() -> None:
 
 def test_schema_builds_as_sdl() -> None:
     build_schema((ROOT / "schema.graphql").read_text())
-

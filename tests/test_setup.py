@@ -42,8 +42,10 @@ def _pyproject_requirements() -> set[tuple[str, tuple[str, ...], str, str | None
     wanted = [(Requirement(r), None) for r in project["dependencies"]]
     for extra, reqs in project.get("optional-dependencies", {}).items():
         wanted += [(Requirement(r), f"extra == '{extra}'") for r in reqs]
-    return {(canonicalize_name(r.name), tuple(sorted(r.extras)), str(r.specifier), marker)
-            for r, marker in wanted}
+    return {
+        (canonicalize_name(r.name), tuple(sorted(r.extras)), str(r.specifier), marker)
+        for r, marker in wanted
+    }
 
 
 def _locked_project() -> dict[str, Any]:
@@ -56,9 +58,15 @@ def test_uv_lock_was_made_from_this_pyproject() -> None:
     """`uv sync --frozen` installs uv.lock as it is: a dependency added to pyproject.toml
     without `make lock` would silently not be installed. (CI also runs `uv lock --check`,
     which needs the package index; this check needs nothing.)"""
-    locked = {(canonicalize_name(r["name"]), tuple(sorted(r.get("extras", []))),
-               str(SpecifierSet(r.get("specifier", ""))), r.get("marker"))
-              for r in _locked_project()["metadata"]["requires-dist"]}
+    locked = {
+        (
+            canonicalize_name(r["name"]),
+            tuple(sorted(r.get("extras", []))),
+            str(SpecifierSet(r.get("specifier", ""))),
+            r.get("marker"),
+        )
+        for r in _locked_project()["metadata"]["requires-dist"]
+    }
     assert locked == _pyproject_requirements(), "uv.lock is stale: run `make lock`"
 
 
@@ -80,8 +88,15 @@ def test_docker_image_uses_the_makefiles_uv() -> None:
 
 
 def _make_dry_run(*args: str, **env: str) -> str:
-    result = subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60, check=False, env={**os.environ, **env})
+    result = subprocess.run(
+        ["make", "-n", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **env},
+    )
     assert result.returncode == 0, result.stderr
     [line] = [ln for ln in result.stdout.splitlines() if "hoist serve" in ln]
     return line
@@ -105,11 +120,13 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def test_email_links_follow_the_port_the_server_runs_on(tmp_path: Path,
-                                                        smtp: SmtpServer) -> None:
+def test_email_links_follow_the_port_the_server_runs_on(tmp_path: Path, smtp: SmtpServer) -> None:
     """No HOIST_PUBLIC_URL: `hoist serve --port P` links to port P, not to 8000."""
-    mail = {"HOIST_EMAIL_BACKEND": "smtp", "HOIST_SMTP_HOST": "127.0.0.1",
-            "HOIST_SMTP_PORT": str(smtp.port)}
+    mail = {
+        "HOIST_EMAIL_BACKEND": "smtp",
+        "HOIST_SMTP_HOST": "127.0.0.1",
+        "HOIST_SMTP_PORT": str(smtp.port),
+    }
     with running_server(tmp_path, **mail) as server:
         port = urlsplit(server.url).port
         assert port is not None and port != 8000
@@ -119,8 +136,11 @@ def test_email_links_follow_the_port_the_server_runs_on(tmp_path: Path,
         admin.user("approver@example.com", ("ARTIFACT_PROMOTER", "shop", "prod"))
         [result] = dev.promote(admin.image("1.0"), ["prod"])
         assert result["outcome"] == "AWAITING_APPROVAL"
-        eventually(lambda: len(smtp.mailbox.to("approver@example.com")) == 1,
-                   timeout=WITHIN_SECONDS, what="approval email")
+        eventually(
+            lambda: len(smtp.mailbox.to("approver@example.com")) == 1,
+            timeout=WITHIN_SECONDS,
+            what="approval email",
+        )
         [email] = smtp.mailbox.to("approver@example.com")
         link = f"http://127.0.0.1:{port}/ui/requests/{result['request']['id']}"
         assert link in email.text and link in email.html
@@ -131,8 +151,9 @@ def test_hoist_serve_listens_where_hoist_host_and_port_say(tmp_path: Path) -> No
     log = tmp_path / "server.log"
     env = {**server_env(tmp_path), "HOIST_HOST": "127.0.0.1", "HOIST_PORT": str(port)}
     with log.open("wb") as out:
-        process = subprocess.Popen([str(HOIST), "serve"], env=env, cwd=tmp_path, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(HOIST), "serve"], env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         _wait_until_ready(process, f"http://127.0.0.1:{port}", log)
     finally:
@@ -141,14 +162,26 @@ def test_hoist_serve_listens_where_hoist_host_and_port_say(tmp_path: Path) -> No
 
 
 def test_hoist_serve_refuses_a_port_out_of_range(tmp_path: Path) -> None:
-    result = subprocess.run([str(HOIST), "serve", "--port", "70000"], env=server_env(tmp_path),
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        [str(HOIST), "serve", "--port", "70000"],
+        env=server_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2 and "--port" in result.stderr
     assert "Traceback" not in result.stderr
-    bad_env = subprocess.run([str(HOIST), "serve"], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=60, check=False,
-                             env={**server_env(tmp_path), "HOIST_PORT": "0"})
+    bad_env = subprocess.run(
+        [str(HOIST), "serve"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**server_env(tmp_path), "HOIST_PORT": "0"},
+    )
     assert bad_env.returncode != 0 and "port" in bad_env.stderr.lower()
     assert not (tmp_path / "hoist.sqlite3").exists()  # refused before touching a database
 
@@ -157,8 +190,15 @@ def test_hoist_serve_refuses_a_port_out_of_range(tmp_path: Path) -> None:
 
 
 def _hoist(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(HOIST), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [str(HOIST), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_bootstrap_in_another_folder_says_it_made_a_new_empty_database(tmp_path: Path) -> None:
@@ -208,8 +248,9 @@ def test_server_commands_name_postgres_but_never_its_password(
     tmp_path: Path, postgres_with_password: tuple[str, str]
 ) -> None:
     url, password = postgres_with_password
-    shown = urlunsplit(urlsplit(url)._replace(
-        netloc=urlsplit(url).netloc.replace(f":{password}@", ":***@")))
+    shown = urlunsplit(
+        urlsplit(url)._replace(netloc=urlsplit(url).netloc.replace(f":{password}@", ":***@"))
+    )
     env = {**server_env(tmp_path), "HOIST_DATABASE_URL": url}
 
     migrated = _hoist("migrate", cwd=tmp_path, env=env)
@@ -238,8 +279,14 @@ def test_compose_file_passes_docker_compose_config() -> None:
         if os.environ.get("HOIST_TEST_REQUIRE_SERVICES") == "1":
             pytest.fail(message + " (HOIST_TEST_REQUIRE_SERVICES=1)")
         pytest.skip(message)
-    result = subprocess.run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -251,7 +298,8 @@ def test_compose_runs_migrations_once_before_api_and_worker() -> None:
     assert services["migrate"].get("restart", "no") == "no"  # one-shot: never restarted
     for name in ("api", "worker"):
         assert services[name]["depends_on"]["migrate"] == {
-            "condition": "service_completed_successfully"}
+            "condition": "service_completed_successfully"
+        }
         assert services[name]["restart"] == "unless-stopped"
         assert services[name]["image"] == services["migrate"]["image"]
 
@@ -273,6 +321,7 @@ def test_image_holds_only_the_served_browser_assets() -> None:
     copy = re.search(r"cp --parents(.*?)/assets/", dockerfile, re.S)
     assert copy is not None
     copied = {f for f in copy[1].replace("\\", " ").split() if not f.endswith("/LICENSE")}
-    assert copied == {f"{package}/{path}" for package, paths in ASSET_PACKAGES.items()
-                      for path in paths}
+    assert copied == {
+        f"{package}/{path}" for package, paths in ASSET_PACKAGES.items() for path in paths
+    }
     assert "HOIST_NODE_MODULES=/opt/hoist/assets" in dockerfile

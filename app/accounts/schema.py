@@ -22,8 +22,9 @@ class CreateUserInput:
     name: str = strawberry.field(description=limits.text_note(limits.USER_NAME))
     super_admin: bool | None = False
     ci_identity: bool | None = strawberry.field(
-        default=False, description="Make a dedicated account for a CI system (only at "
-        "creation): it may name another user as an image's builtBy."
+        default=False,
+        description="Make a dedicated account for a CI system (only at "
+        "creation): it may name another user as an image's builtBy.",
     )
 
 
@@ -86,17 +87,25 @@ class Mutation:
         access = await info.context.access()
 
         async def run() -> UserPayload:
-            user = await service.create_user(access, input.email, input.name,
-                                             bool(input.super_admin),
-                                             ci_identity=bool(input.ci_identity))
+            user = await service.create_user(
+                access,
+                input.email,
+                input.name,
+                bool(input.super_admin),
+                ci_identity=bool(input.ci_identity),
+            )
             return UserPayload(user=User.of(user))
 
         return await mutate(run, lambda errors: UserPayload(errors=errors))
 
     @strawberry.mutation(description="Grant a role; `*` stands for every application/environment.")
     async def grant_role(
-        self, info: Info, email: str, role: Role,
-        application: str | None = "*", environment: str | None = "*",
+        self,
+        info: Info,
+        email: str,
+        role: Role,
+        application: str | None = "*",
+        environment: str | None = "*",
     ) -> RoleBindingPayload:
         access = await info.context.access()
 
@@ -110,15 +119,17 @@ class Mutation:
 
     @strawberry.mutation(description="Remove a role binding.")
     async def revoke_role(
-        self, info: Info, email: str, role: Role,
-        application: str | None = "*", environment: str | None = "*",
+        self,
+        info: Info,
+        email: str,
+        role: Role,
+        application: str | None = "*",
+        environment: str | None = "*",
     ) -> DeletePayload:
         access = await info.context.access()
 
         async def run() -> DeletePayload:
-            await service.revoke_role(
-                access, email, role, _scope(application), _scope(environment)
-            )
+            await service.revoke_role(access, email, role, _scope(application), _scope(environment))
             return DeletePayload(deleted=True)
 
         return await mutate(run, deleted_payload)
@@ -127,10 +138,16 @@ class Mutation:
         description="Create an API token for yourself (super-admins: for anyone by email)."
     )
     async def create_api_token(
-        self, info: Info,
-        name: Annotated[str, strawberry.argument(
-            description="What the token is for. " + limits.text_note(limits.TOKEN_NAME))],
-        email: str | None = UNSET, expires_at: datetime | None = UNSET,
+        self,
+        info: Info,
+        name: Annotated[
+            str,
+            strawberry.argument(
+                description="What the token is for. " + limits.text_note(limits.TOKEN_NAME)
+            ),
+        ],
+        email: str | None = UNSET,
+        expires_at: datetime | None = UNSET,
     ) -> ApiTokenPayload:
         access = await info.context.access()
 
@@ -151,4 +168,3 @@ class Mutation:
             return DeletePayload(deleted=True)
 
         return await mutate(run, deleted_payload)
-

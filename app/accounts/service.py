@@ -23,9 +23,7 @@ async def authenticate(secret: str | None) -> User | None:
     """The active user a token belongs to, or None when missing, unknown, revoked or expired."""
     if not secret:
         return None
-    token = await ApiToken.get_or_none(token_hash=tokens.hash_secret(secret)).select_related(
-        "user"
-    )
+    token = await ApiToken.get_or_none(token_hash=tokens.hash_secret(secret)).select_related("user")
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
@@ -46,8 +44,9 @@ async def get_user_by_email(email: str, field: str = "email") -> User:
     return user
 
 
-async def create_user(access: Access, email: str, name: str, super_admin: bool = False,
-                      *, ci_identity: bool = False) -> User:
+async def create_user(
+    access: Access, email: str, name: str, super_admin: bool = False, *, ci_identity: bool = False
+) -> User:
     """Create a user (with `ci_identity`: a CI system's account); only super-admins may."""
     access.require_super_admin()
     email = email.strip().lower()
@@ -61,10 +60,12 @@ async def create_user(access: Access, email: str, name: str, super_admin: bool =
     errors.raise_if_any()
     if await User.exists(email=email):
         raise conflict(f"a user with email {email!r} already exists", "email")
-    user = await User.create(email=email, name=name.strip(), super_admin=super_admin,
-                             ci_identity=ci_identity)
-    await record(access, "user.created", user=email, super_admin=super_admin,
-                 ci_identity=ci_identity)
+    user = await User.create(
+        email=email, name=name.strip(), super_admin=super_admin, ci_identity=ci_identity
+    )
+    await record(
+        access, "user.created", user=email, super_admin=super_admin, ci_identity=ci_identity
+    )
     return user
 
 
@@ -103,8 +104,12 @@ async def grant_role(
     )
     if created:
         await record(
-            access, "role.granted", application=application, environment=environment,
-            user=user.email, role=role.value,
+            access,
+            "role.granted",
+            application=application,
+            environment=environment,
+            user=user.email,
+            role=role.value,
         )
     return binding
 
@@ -123,8 +128,12 @@ async def revoke_role(
             f"{email} does not hold {role.value} on {application}/{environment}", "role"
         )
     await record(
-        access, "role.revoked", application=application, environment=environment,
-        user=user.email, role=role.value,
+        access,
+        "role.revoked",
+        application=application,
+        environment=environment,
+        user=user.email,
+        role=role.value,
     )
 
 
@@ -155,7 +164,9 @@ async def create_api_token(
     secret = tokens.new_secret()
     try:
         token = await ApiToken.create(
-            user_id=owner.id, name=name.strip(), token_hash=tokens.hash_secret(secret),
+            user_id=owner.id,
+            name=name.strip(),
+            token_hash=tokens.hash_secret(secret),
             expires_at=expires_at,
         )
     except IntegrityError as exc:  # a 256-bit collision: practically impossible

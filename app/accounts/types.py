@@ -39,13 +39,18 @@ class User:
     super_admin: bool
     ci_identity: bool = strawberry.field(
         description="A dedicated account for a CI system: it may register images naming "
-                    "another user as builtBy, and does not count as their builder itself."
+        "another user as builtBy, and does not count as their builder itself."
     )
 
     @classmethod
     def of(cls, row: models.User) -> User:
-        return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name,
-                   super_admin=row.super_admin, ci_identity=row.ci_identity)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            email=row.email,
+            name=row.name,
+            super_admin=row.super_admin,
+            ci_identity=row.ci_identity,
+        )
 
     @strawberry.field(
         description="The user's role bindings on applications you may see (yours: all of them)."
@@ -92,8 +97,13 @@ class ApiToken:
 
     @classmethod
     def of(cls, row: models.ApiToken) -> ApiToken:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, expires_at=row.expires_at,
-                   created_at=row.created_at, revoked_at=row.revoked_at)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
 
     @strawberry.field(description="True once revoked; a revoked token is refused.")
     def revoked(self) -> bool:

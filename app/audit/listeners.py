@@ -26,8 +26,14 @@ async def policy_created(event: PolicyCreated) -> None:
 
 @listener(PolicyChanged)
 async def policy_changed(event: PolicyChanged) -> None:
-    await record(event.actor, "policy.updated", policy=event.policy,
-                 previous_name=event.previous_name, version=event.version, **event.fields)
+    await record(
+        event.actor,
+        "policy.updated",
+        policy=event.policy,
+        previous_name=event.previous_name,
+        version=event.version,
+        **event.fields,
+    )
 
 
 @listener(PolicyDeleted)
@@ -37,30 +43,53 @@ async def policy_deleted(event: PolicyDeleted) -> None:
 
 @listener(PairPolicyChanged)
 async def pair_policy_changed(event: PairPolicyChanged) -> None:
-    await record(event.actor, "policy.applied" if event.policy else "policy.unapplied",
-                 application=event.application, environment=event.environment,
-                 policy=event.policy)
+    await record(
+        event.actor,
+        "policy.applied" if event.policy else "policy.unapplied",
+        application=event.application,
+        environment=event.environment,
+        policy=event.policy,
+    )
 
 
 @listener(PromotionRequested)
 async def promotion_requested(event: PromotionRequested) -> None:
-    await record(event.actor, "promotion.requested", application=event.application,
-                 environment=event.environment, request_id=event.request_id,
-                 image_id=event.image_id, source=event.source, policy=event.policy,
-                 policy_version=event.policy_version, status=event.status)
+    await record(
+        event.actor,
+        "promotion.requested",
+        application=event.application,
+        environment=event.environment,
+        request_id=event.request_id,
+        image_id=event.image_id,
+        source=event.source,
+        policy=event.policy,
+        policy_version=event.policy_version,
+        status=event.status,
+    )
 
 
 @listener(RequestApproved)
 async def request_approved(event: RequestApproved) -> None:
-    await record(event.actor, "promotion.approved", application=event.application,
-                 environment=event.environment, request_id=event.request_id,
-                 comment=event.comment)
+    await record(
+        event.actor,
+        "promotion.approved",
+        application=event.application,
+        environment=event.environment,
+        request_id=event.request_id,
+        comment=event.comment,
+    )
 
 
 @listener(RequestStatusChanged)
 async def request_status_changed(event: RequestStatusChanged) -> None:
     if event.previous is None:
         return  # a new request: PromotionRequested has its entry
-    await record(event.actor, f"promotion.{event.status.lower()}",
-                 application=event.application, environment=event.environment,
-                 request_id=event.request_id, previous=event.previous, reason=event.reason)
+    await record(
+        event.actor,
+        f"promotion.{event.status.lower()}",
+        application=event.application,
+        environment=event.environment,
+        request_id=event.request_id,
+        previous=event.previous,
+        reason=event.reason,
+    )

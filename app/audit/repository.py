@@ -7,8 +7,9 @@ from tortoise.queryset import QuerySet
 from app.audit.models import AuditEvent
 
 
-def events_matching(application: str | None, actor_email: str | None, action: str | None,
-                    action_is_prefix: bool) -> QuerySet[AuditEvent]:
+def events_matching(
+    application: str | None, actor_email: str | None, action: str | None, action_is_prefix: bool
+) -> QuerySet[AuditEvent]:
     """Audit events of the application, by the actor, with the action (or, when
     `action_is_prefix`, an action starting with it); None matches any."""
     rows = AuditEvent.all()
@@ -17,6 +18,9 @@ def events_matching(application: str | None, actor_email: str | None, action: st
     if actor_email is not None:
         rows = rows.filter(actor__email=actor_email)
     if action is not None:
-        rows = rows.filter(action__startswith=action) if action_is_prefix else rows.filter(
-            action=action)
+        rows = (
+            rows.filter(action__startswith=action)
+            if action_is_prefix
+            else rows.filter(action=action)
+        )
     return rows

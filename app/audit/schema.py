@@ -26,10 +26,15 @@ class AuditEvent:
 
     @classmethod
     def of(cls, row: models.AuditEvent) -> AuditEvent:
-        return cls(id=strawberry.ID(str(row.id)), at=row.at, action=row.action,
-                   application=row.application, environment=row.environment,
-                   data=json.dumps(row.data, sort_keys=True, default=str),
-                   actor_id=row.actor_id)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            at=row.at,
+            action=row.action,
+            application=row.application,
+            environment=row.environment,
+            data=json.dumps(row.data, sort_keys=True, default=str),
+            actor_id=row.actor_id,
+        )
 
     @strawberry.field(description="Who did it; null when Hoist itself did (workers, triggers).")
     async def actor(self, info: Info) -> User | None:
@@ -38,13 +43,24 @@ class AuditEvent:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The audit log, newest first (super-admins). `actor` is an "
-                      "email; `action` matches exactly or, ending in '.', as a prefix; "
-                      "both ignore case.")
+    @strawberry.field(
+        description="The audit log, newest first (super-admins). `actor` is an "
+        "email; `action` matches exactly or, ending in '.', as a prefix; "
+        "both ignore case."
+    )
     async def audit_log(
-        self, info: Info, application: str | None = UNSET, actor: str | None = UNSET,
-        action: str | None = UNSET, first: int | None = 20, after: str | None = UNSET,
+        self,
+        info: Info,
+        application: str | None = UNSET,
+        actor: str | None = UNSET,
+        action: str | None = UNSET,
+        first: int | None = 20,
+        after: str | None = UNSET,
     ) -> Connection[AuditEvent]:
-        rows = service.audit_log(await info.context.access(), unset_to_none(application),
-                                 unset_to_none(actor), unset_to_none(action))
+        rows = service.audit_log(
+            await info.context.access(),
+            unset_to_none(application),
+            unset_to_none(actor),
+            unset_to_none(action),
+        )
         return await paginate(rows, first, unset_to_none(after), AuditEvent.of)

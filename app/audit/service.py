@@ -29,8 +29,9 @@ async def record(
     )
 
 
-def audit_log(access: Access, application: str | None, actor: str | None,
-              action: str | None) -> QuerySet[AuditEvent]:
+def audit_log(
+    access: Access, application: str | None, actor: str | None, action: str | None
+) -> QuerySet[AuditEvent]:
     """The audit events matching (super-admins): `actor` an email, `action` exact or,
     ending in '.', a prefix; both ignore case (None: any)."""
     access.require_super_admin()
@@ -38,5 +39,8 @@ def audit_log(access: Access, application: str | None, actor: str | None,
     # does not, so the filter is lowercased to answer alike on both.
     action = None if action is None else action.lower()
     return repository.events_matching(
-        application, None if actor is None else actor.strip().lower(), action,
-        action_is_prefix=action is not None and action.endswith("."))
+        application,
+        None if actor is None else actor.strip().lower(),
+        action,
+        action_is_prefix=action is not None and action.endswith("."),
+    )

@@ -63,12 +63,13 @@ def not_built_by(user_id: int | None, prefix: str = "") -> Q:
     """
     if user_id is None:  # Hoist itself built nothing
         return Q()
-    built, registered, ci = (f"{prefix}built_by_id", f"{prefix}registered_by_id",
-                             f"{prefix}registered_by_ci")
-    return (
-        (_where(f"{built}__isnull", True) | ~_where(built, user_id))
-        & (_where(f"{registered}__isnull", True) | ~_where(registered, user_id)
-           | _where(ci, True))
+    built, registered, ci = (
+        f"{prefix}built_by_id",
+        f"{prefix}registered_by_id",
+        f"{prefix}registered_by_ci",
+    )
+    return (_where(f"{built}__isnull", True) | ~_where(built, user_id)) & (
+        _where(f"{registered}__isnull", True) | ~_where(registered, user_id) | _where(ci, True)
     )
 
 

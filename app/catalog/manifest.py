@@ -100,23 +100,32 @@ def read(text: str) -> WorkflowManifest:
     }
     items = sequence(take(child(spec, "cdPipelines", "spec"), "cdPipelines"), "spec.cdPipelines")
     if len(items) > MAX_PIPELINES:
-        raise error(f"spec.cdPipelines may list at most {MAX_PIPELINES} pipelines",
-                    "spec.cdPipelines", items[MAX_PIPELINES])
+        raise error(
+            f"spec.cdPipelines may list at most {MAX_PIPELINES} pipelines",
+            "spec.cdPipelines",
+            items[MAX_PIPELINES],
+        )
     pipelines = []
     for i, item in enumerate(items):
         at = f"cdPipelines[{i}]"
         take(item, at)
         only_keys(item, PIPELINE_FIELDS, f"spec.{at}")
-        pipeline: dict[str, Any] = {"environment": string(
-            take(child(item, "environment", f"spec.{at}"), f"{at}.environment"),
-            f"spec.{at}.environment")}
+        pipeline: dict[str, Any] = {
+            "environment": string(
+                take(child(item, "environment", f"spec.{at}"), f"{at}.environment"),
+                f"spec.{at}.environment",
+            )
+        }
         for name, read_value in _PIPELINE_FIELDS.items():
             node = optional_child(item, name, f"spec.{at}")
             if node is not None:
                 pipeline[name] = read_value(take(node, f"{at}.{name}"), f"spec.{at}.{name}")
         if pipeline.get("trigger", "MANUAL") not in TRIGGERS:
-            raise error(f"spec.{at}.trigger must be AUTOMATIC or MANUAL",
-                        f"spec.{at}.trigger", child(item, "trigger", f"spec.{at}"))
+            raise error(
+                f"spec.{at}.trigger must be AUTOMATIC or MANUAL",
+                f"spec.{at}.trigger",
+                child(item, "trigger", f"spec.{at}"),
+            )
         pipelines.append(pipeline)
     workflow["cdPipelines"] = pipelines
     return WorkflowManifest(input=workflow, lines=lines)

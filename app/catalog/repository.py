@@ -21,9 +21,12 @@ from app.errors import not_found
 
 async def environments_with_pipeline(application_id: int, names: list[str]) -> list[str]:
     """Which of `names` already hold a CD pipeline of the application."""
-    return await column(CdPipeline.filter(
-        application_id=application_id, environment__name__in=names
-    ).values_list("environment__name", flat=True), str)
+    return await column(
+        CdPipeline.filter(application_id=application_id, environment__name__in=names).values_list(
+            "environment__name", flat=True
+        ),
+        str,
+    )
 
 
 async def pipeline_in_workflow(workflow_id: int, environment: str) -> CdPipeline | None:
@@ -41,13 +44,16 @@ async def latest_stage_statuses(image_id: int, environment_id: int) -> dict[Stag
     return {run.stage: run.status for run in runs}
 
 
-async def stage_runs_of_workflow(workflow_id: int, environment_id: int
-                                 ) -> list[tuple[int, str, str]]:
+async def stage_runs_of_workflow(
+    workflow_id: int, environment_id: int
+) -> list[tuple[int, str, str]]:
     """(image id, stage, status) of every run in the environment of the workflow's images,
     in the order they were reported."""
-    rows = await StageRun.filter(
-        environment_id=environment_id, image__workflow_id=workflow_id
-    ).order_by("id").values_list("image_id", "stage", "status")
+    rows = (
+        await StageRun.filter(environment_id=environment_id, image__workflow_id=workflow_id)
+        .order_by("id")
+        .values_list("image_id", "stage", "status")
+    )
     return [(image_id, stage, status) for image_id, stage, status in rows]
 
 

@@ -36,9 +36,11 @@ class CdPipelineInput:
     trigger: Trigger | None = models.Trigger.MANUAL
     deployment_approval_count: int | None = 0
     filter_pass_condition: str | None = strawberry.field(
-        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION))
+        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION)
+    )
     filter_fail_condition: str | None = strawberry.field(
-        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION))
+        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION)
+    )
 
     def spec(self) -> service.CdPipelineSpec:
         return service.CdPipelineSpec(
@@ -65,18 +67,22 @@ class CreateWorkflowInput:
 class GitCommitInput:
     repo: str = strawberry.field(description=limits.text_note(limits.GIT_REPO))
     branch: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_BRANCH))
+        default=UNSET, description=limits.text_note(limits.GIT_BRANCH)
+    )
     commit_hash: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_HASH))
+        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_HASH)
+    )
     commit_message: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_MESSAGE))
+        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_MESSAGE)
+    )
     author: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_AUTHOR))
+        default=UNSET, description=limits.text_note(limits.GIT_AUTHOR)
+    )
 
     def spec(self) -> service.GitCommitSpec:
         return service.GitCommitSpec(
-            self.repo, *map(unset_to_none, (self.branch, self.commit_hash,
-                                            self.commit_message, self.author))
+            self.repo,
+            *map(unset_to_none, (self.branch, self.commit_hash, self.commit_message, self.author)),
         )
 
 
@@ -86,16 +92,21 @@ class RegisterImageInput:
     workflow: str
     image: str = strawberry.field(
         description="registry/repository:tag or repository@sha256:... "
-        + limits.text_note(limits.IMAGE))
+        + limits.text_note(limits.IMAGE)
+    )
     digest: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.DIGEST))
+        default=UNSET, description=limits.text_note(limits.DIGEST)
+    )
     labels: list[str] | None = strawberry.field(
-        default_factory=list, description=limits.list_note(item_len=limits.LABEL))
+        default_factory=list, description=limits.list_note(item_len=limits.LABEL)
+    )
     git_commits: list[GitCommitInput] | None = strawberry.field(
-        default_factory=list, description=limits.list_note())
+        default_factory=list, description=limits.list_note()
+    )
     built_by: str | None = strawberry.field(
-        default=UNSET, description="Email of the user who triggered the build; default: you. "
-        "Only a CI identity or a super-admin may name someone else (FORBIDDEN otherwise)."
+        default=UNSET,
+        description="Email of the user who triggered the build; default: you. "
+        "Only a CI identity or a super-admin may name someone else (FORBIDDEN otherwise).",
     )
 
 
@@ -195,7 +206,10 @@ class Mutation:
 
         async def run() -> WorkflowPayload:
             workflow = await service.create_workflow(
-                access, input.application, input.name, input.ci_pipeline,
+                access,
+                input.application,
+                input.name,
+                input.ci_pipeline,
                 [p.spec() for p in input.cd_pipelines],
             )
             return WorkflowPayload(workflow=Workflow.of(workflow))
@@ -208,8 +222,12 @@ class Mutation:
 
         async def run() -> ImagePayload:
             image = await service.register_image(
-                access, input.application, input.workflow, input.image,
-                unset_to_none(input.digest), list(input.labels or []),
+                access,
+                input.application,
+                input.workflow,
+                input.image,
+                unset_to_none(input.digest),
+                list(input.labels or []),
                 [c.spec() for c in input.git_commits or []],
                 unset_to_none(input.built_by),
             )
@@ -223,8 +241,11 @@ class Mutation:
 
         async def run() -> StageRunPayload:
             run_row = await service.record_stage_result(
-                access, parse_id(input.image_id, "imageId"), input.environment,
-                input.stage, input.status,
+                access,
+                parse_id(input.image_id, "imageId"),
+                input.environment,
+                input.stage,
+                input.status,
             )
             return StageRunPayload(stage_run=StageRun.of(run_row))
 

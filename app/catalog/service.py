@@ -88,10 +88,12 @@ def _tree_order(specs: list[CdPipelineSpec], errors: ErrorCollector) -> list[int
         if state.get(i) == "done":
             return
         if state.get(i) == "visiting":
-            errors.add(validation(
-                f"cdPipelines form a cycle through {specs[i].environment!r}",
-                f"cdPipelines[{i}].parentEnvironment",
-            ))
+            errors.add(
+                validation(
+                    f"cdPipelines form a cycle through {specs[i].environment!r}",
+                    f"cdPipelines[{i}].parentEnvironment",
+                )
+            )
             return
         state[i] = "visiting"
         parent = specs[i].parent_environment
@@ -123,8 +125,9 @@ async def create_workflow(
     elif app is not None and await Workflow.exists(application_id=app.id, name=name):
         errors.add(conflict(f"{application} already has a workflow named {name!r}", "name"))
     if not ci_pipeline.strip() or len(ci_pipeline) > limits.CI_PIPELINE:
-        errors.add(validation(f"ciPipeline must be 1-{limits.CI_PIPELINE} characters long",
-                              "ciPipeline"))
+        errors.add(
+            validation(f"ciPipeline must be 1-{limits.CI_PIPELINE} characters long", "ciPipeline")
+        )
 
     names = [s.environment for s in specs]
     environments = {e.name: e for e in await Environment.filter(name__in=names)}
@@ -135,25 +138,28 @@ async def create_workflow(
     for i, spec in enumerate(specs):
         at = f"cdPipelines[{i}]"
         if spec.environment not in environments:
-            errors.add(not_found(f"no environment named {spec.environment!r}",
-                                 f"{at}.environment"))
+            errors.add(not_found(f"no environment named {spec.environment!r}", f"{at}.environment"))
         elif spec.environment in seen:
-            errors.add(validation(f"environment {spec.environment!r} is listed twice",
-                                  f"{at}.environment"))
+            errors.add(
+                validation(f"environment {spec.environment!r} is listed twice", f"{at}.environment")
+            )
         elif spec.environment in taken:
-            errors.add(conflict(
-                f"{application} already has a CD pipeline in {spec.environment!r}",
-                f"{at}.environment",
-            ))
+            errors.add(
+                conflict(
+                    f"{application} already has a CD pipeline in {spec.environment!r}",
+                    f"{at}.environment",
+                )
+            )
         seen.add(spec.environment)
         parent = spec.parent_environment
         if parent is not None and (parent not in names or parent == spec.environment):
-            errors.add(validation(
-                f"parentEnvironment {parent!r} must be another environment of this workflow",
-                f"{at}.parentEnvironment",
-            ))
-        if error := check_count(spec.deployment_approval_count,
-                                f"{at}.deploymentApprovalCount"):
+            errors.add(
+                validation(
+                    f"parentEnvironment {parent!r} must be another environment of this workflow",
+                    f"{at}.parentEnvironment",
+                )
+            )
+        if error := check_count(spec.deployment_approval_count, f"{at}.deploymentApprovalCount"):
             errors.add(error)
         for expression, field in (
             (spec.filter_pass_condition, f"{at}.filterPassCondition"),
@@ -185,7 +191,10 @@ async def create_workflow(
             filter_fail_condition=blank_to_none(spec.filter_fail_condition),
         )
     await record(
-        access, "workflow.created", application=application, workflow=name,
+        access,
+        "workflow.created",
+        application=application,
+        workflow=name,
         cd_pipelines=[specs[i].environment for i in order],
     )
     return workflow
@@ -222,23 +231,30 @@ async def _named_builder(access: Access, built_by: str) -> User:
     if me is not None and email == me.email:
         return me
     if not (access.is_super_admin or (me is not None and me.ci_identity)):
-        raise DomainError(ErrorCode.FORBIDDEN, "only a CI identity or a super-admin may "
-                          "name another user as builtBy; leave it out to be the builder",
-                          "builtBy")
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            "only a CI identity or a super-admin may "
+            "name another user as builtBy; leave it out to be the builder",
+            "builtBy",
+        )
     builder = await User.get_or_none(email=email)
     if builder is None:
         raise not_found(f"no user with email {built_by!r}", "builtBy")
     return builder
 
 
-_GIT_FIELDS = (("repo", "repo", limits.GIT_REPO), ("branch", "branch", limits.GIT_BRANCH),
-               ("commit_hash", "commitHash", limits.GIT_COMMIT_HASH),
-               ("commit_message", "commitMessage", limits.GIT_COMMIT_MESSAGE),
-               ("author", "author", limits.GIT_AUTHOR))
+_GIT_FIELDS = (
+    ("repo", "repo", limits.GIT_REPO),
+    ("branch", "branch", limits.GIT_BRANCH),
+    ("commit_hash", "commitHash", limits.GIT_COMMIT_HASH),
+    ("commit_message", "commitMessage", limits.GIT_COMMIT_MESSAGE),
+    ("author", "author", limits.GIT_AUTHOR),
+)
 
 
-def _check_image_sizes(image: str, digest: str | None, labels: list[str],
-                       git_commits: list[GitCommitSpec]) -> None:
+def _check_image_sizes(
+    image: str, digest: str | None, labels: list[str], git_commits: list[GitCommitSpec]
+) -> None:
     """Every size limit of what CI sends, all reported at once, before any lookup."""
     errors = ErrorCollector()
     for error in (
@@ -249,10 +265,11 @@ def _check_image_sizes(image: str, digest: str | None, labels: list[str],
     ):
         if error is not None:
             errors.add(error)
-    for i, commit in enumerate(git_commits[:limits.MAX_ITEMS]):
+    for i, commit in enumerate(git_commits[: limits.MAX_ITEMS]):
         for attr, name, max_len in _GIT_FIELDS:
-            if error := limits.check_text(getattr(commit, attr), f"gitCommits[{i}].{name}",
-                                          max_len):
+            if error := limits.check_text(
+                getattr(commit, attr), f"gitCommits[{i}].{name}", max_len
+            ):
                 errors.add(error)
     errors.raise_if_any()
 
@@ -282,16 +299,19 @@ async def register_image(
         errors.add(not_found(f"{application} has no workflow named {workflow!r}", "workflow"))
     image = image.strip()
     if len(image) > 500 or not _IMAGE_REFERENCE.fullmatch(image):
-        errors.add(validation(
-            "image must be a reference like registry/repository:tag or repository@sha256:...",
-            "image",
-        ))
+        errors.add(
+            validation(
+                "image must be a reference like registry/repository:tag or repository@sha256:...",
+                "image",
+            )
+        )
     if digest is not None and (not digest.strip() or len(digest) > 100):
         errors.add(validation("digest must be 1-100 characters long", "digest"))
     for i, label in enumerate(labels):
         if not label.strip() or len(label) > limits.LABEL:
-            errors.add(validation(f"a label must be 1-{limits.LABEL} characters long",
-                                  f"labels[{i}]"))
+            errors.add(
+                validation(f"a label must be 1-{limits.LABEL} characters long", f"labels[{i}]")
+            )
     for i, commit in enumerate(git_commits):
         if not commit.repo.strip():
             errors.add(validation("repo must not be empty", f"gitCommits[{i}].repo"))
@@ -310,16 +330,28 @@ async def register_image(
         digest=digest,
         labels=labels,
         git_commits=[
-            {"repo": c.repo, "branch": c.branch, "commitHash": c.commit_hash,
-             "commitMessage": c.commit_message, "author": c.author}
+            {
+                "repo": c.repo,
+                "branch": c.branch,
+                "commitHash": c.commit_hash,
+                "commitMessage": c.commit_message,
+                "author": c.author,
+            }
             for c in git_commits
         ],
         built_by_id=builder.id if builder else None,
         registered_by_id=access.user_id,
         registered_by_ci=bool(access.user and access.user.ci_identity),
     )
-    await record(access, "image.registered", application=application, image_id=created.id,
-                 image=image, workflow=workflow, built_by=builder.email if builder else None)
+    await record(
+        access,
+        "image.registered",
+        application=application,
+        image_id=created.id,
+        image=image,
+        workflow=workflow,
+        built_by=builder.email if builder else None,
+    )
     await publish(ImageBuilt(created.id))  # deployments listens: AUTOMATIC pipelines
     return created
 
@@ -337,16 +369,23 @@ async def record_stage_result(
             "environment",
         )
     if stage not in configured_stages(pipeline):
-        raise validation(
-            f"the CD pipeline in {environment!r} has no {stage.value} stage", "stage"
-        )
+        raise validation(f"the CD pipeline in {environment!r} has no {stage.value} stage", "stage")
     run = await StageRun.create(
-        image_id=image.id, environment_id=pipeline.environment_id, stage=stage, status=status,
+        image_id=image.id,
+        environment_id=pipeline.environment_id,
+        stage=stage,
+        status=status,
         reported_by_id=access.user_id,
     )
-    await record(access, "stage.reported", application=image.application.name,
-                 environment=environment, image_id=image.id, stage=stage.value,
-                 status=status.value)
+    await record(
+        access,
+        "stage.reported",
+        application=image.application.name,
+        environment=environment,
+        image_id=image.id,
+        stage=stage.value,
+        status=status.value,
+    )
     await publish(StageReported(pipeline.id, run.id))  # deployments listens
     return run
 

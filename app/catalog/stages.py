@@ -46,15 +46,18 @@ def failed(latest: Latest, pipeline: CdPipeline) -> bool:
 
 async def passed_all_stages(image_id: int, pipeline: CdPipeline) -> bool:
     """One image: True when it passed every stage the pipeline has configured."""
-    return passed(await repository.latest_stage_statuses(image_id, pipeline.environment_id),
-                  pipeline)
+    return passed(
+        await repository.latest_stage_statuses(image_id, pipeline.environment_id), pipeline
+    )
 
 
 async def images_passed(pipeline: CdPipeline) -> list[int]:
     """Batch form: ids of the pipeline's workflow's images that passed all its stages."""
     runs: dict[int, list[tuple[str, str]]] = {}
     for image_id, stage, status in await repository.stage_runs_of_workflow(
-            pipeline.workflow_id, pipeline.environment_id):
+        pipeline.workflow_id, pipeline.environment_id
+    ):
         runs.setdefault(image_id, []).append((stage, status))
-    return sorted(image_id for image_id, rows in runs.items()
-                  if passed(latest_by_stage(rows), pipeline))
+    return sorted(
+        image_id for image_id, rows in runs.items() if passed(latest_by_stage(rows), pipeline)
+    )

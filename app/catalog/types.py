@@ -28,18 +28,21 @@ strawberry.enum(StageStatus, description="The outcome of a stage run.")
 
 
 def environment_by_id(info: Info) -> DataLoader[int, models.Environment | None]:
-    return info.context.loaders.get("environment_by_id",
-                                    lambda: rows_by_id(repository.environments_by_ids))
+    return info.context.loaders.get(
+        "environment_by_id", lambda: rows_by_id(repository.environments_by_ids)
+    )
 
 
 def application_by_id(info: Info) -> DataLoader[int, models.Application | None]:
-    return info.context.loaders.get("application_by_id",
-                                    lambda: rows_by_id(repository.applications_by_ids))
+    return info.context.loaders.get(
+        "application_by_id", lambda: rows_by_id(repository.applications_by_ids)
+    )
 
 
 def workflow_by_id(info: Info) -> DataLoader[int, models.Workflow | None]:
-    return info.context.loaders.get("workflow_by_id",
-                                    lambda: rows_by_id(repository.workflows_by_ids))
+    return info.context.loaders.get(
+        "workflow_by_id", lambda: rows_by_id(repository.workflows_by_ids)
+    )
 
 
 def image_by_id(info: Info) -> DataLoader[int, models.Image | None]:
@@ -122,11 +125,15 @@ class CdPipeline:
     @classmethod
     def of(cls, row: models.CdPipeline) -> CdPipeline:
         return cls(
-            id=strawberry.ID(str(row.id)), pre_stage=row.pre_stage, post_stage=row.post_stage,
-            trigger=row.trigger, deployment_approval_count=row.deployment_approval_count,
+            id=strawberry.ID(str(row.id)),
+            pre_stage=row.pre_stage,
+            post_stage=row.post_stage,
+            trigger=row.trigger,
+            deployment_approval_count=row.deployment_approval_count,
             filter_pass_condition=row.filter_pass_condition,
             filter_fail_condition=row.filter_fail_condition,
-            environment_id=row.environment_id, application_id=row.application_id,
+            environment_id=row.environment_id,
+            application_id=row.application_id,
             parent_id=row.parent_id,
         )
 
@@ -138,8 +145,9 @@ class CdPipeline:
     async def parent_environment(self, info: Info) -> Environment | None:
         if self.parent_id is None:
             return None
-        loader = info.context.loaders.get("cd_pipeline_by_id",
-                                          lambda: rows_by_id(repository.pipelines_by_ids))
+        loader = info.context.loaders.get(
+            "cd_pipeline_by_id", lambda: rows_by_id(repository.pipelines_by_ids)
+        )
         parent = await load_existing(loader, self.parent_id)
         return await load_environment(info, parent.environment_id)
 
@@ -178,11 +186,17 @@ class Image:
     @classmethod
     def of(cls, row: models.Image) -> Image:
         return cls(
-            id=strawberry.ID(str(row.id)), image=row.image, digest=row.digest,
-            labels=list(row.labels), created_at=row.created_at,
-            git_commit_rows=list(row.git_commits), built_by_id=row.built_by_id,
-            registered_by_id=row.registered_by_id, registered_by_ci=row.registered_by_ci,
-            application_id=row.application_id, workflow_id=row.workflow_id,
+            id=strawberry.ID(str(row.id)),
+            image=row.image,
+            digest=row.digest,
+            labels=list(row.labels),
+            created_at=row.created_at,
+            git_commit_rows=list(row.git_commits),
+            built_by_id=row.built_by_id,
+            registered_by_id=row.registered_by_id,
+            registered_by_ci=row.registered_by_ci,
+            application_id=row.application_id,
+            workflow_id=row.workflow_id,
         )
 
     @strawberry.field(description="Everything before the tag (or the digest).")
@@ -196,8 +210,13 @@ class Image:
     @strawberry.field
     def git_commits(self) -> list[GitCommit]:
         return [
-            GitCommit(repo=c["repo"] or "", branch=c.get("branch"), commit_hash=c.get("commitHash"),
-                      commit_message=c.get("commitMessage"), author=c.get("author"))
+            GitCommit(
+                repo=c["repo"] or "",
+                branch=c.get("branch"),
+                commit_hash=c.get("commitHash"),
+                commit_message=c.get("commitMessage"),
+                author=c.get("author"),
+            )
             for c in self.git_commit_rows
         ]
 
@@ -205,9 +224,11 @@ class Image:
     async def built_by(self, info: Info) -> User | None:
         return await load_user(info, self.built_by_id)
 
-    @strawberry.field(description="The user who registered the image (null: Hoist itself, or "
-                      "an image registered before this was recorded). Unless it is a CI "
-                      "identity, it counts as a builder for the separation-of-duty flags.")
+    @strawberry.field(
+        description="The user who registered the image (null: Hoist itself, or "
+        "an image registered before this was recorded). Unless it is a CI "
+        "identity, it counts as a builder for the separation-of-duty flags."
+    )
     async def registered_by(self, info: Info) -> User | None:
         return await load_user(info, self.registered_by_id)
 
@@ -234,8 +255,13 @@ class StageRun:
 
     @classmethod
     def of(cls, row: models.StageRun) -> StageRun:
-        return cls(id=strawberry.ID(str(row.id)), stage=row.stage, status=row.status,
-                   environment_id=row.environment_id, image_id=row.image_id)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            stage=row.stage,
+            status=row.status,
+            environment_id=row.environment_id,
+            image_id=row.image_id,
+        )
 
     @strawberry.field
     async def environment(self, info: Info) -> Environment:

@@ -46,12 +46,22 @@ class Output(StrEnum):
 
 
 # Help texts avoid square brackets: typer's rich help would read them as markup.
-UrlOption = Annotated[str | None, typer.Option(
-    "--url", help="Server to talk to (default: HOIST_URL, else http://127.0.0.1:8000).")]
-TokenOption = Annotated[str | None, typer.Option(
-    "--token", help="API token (default: HOIST_TOKEN; prefer it, options show in ps).")]
-OutputOption = Annotated[Output, typer.Option(
-    "--output", "-o", help="text for people, json for scripts, id: only the id(s).")]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help="Server to talk to (default: HOIST_URL, else http://127.0.0.1:8000)."
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token", help="API token (default: HOIST_TOKEN; prefer it, options show in ps)."
+    ),
+]
+OutputOption = Annotated[
+    Output,
+    typer.Option("--output", "-o", help="text for people, json for scripts, id: only the id(s)."),
+]
 
 
 def fail(message: str, status: int) -> NoReturn:
@@ -74,11 +84,18 @@ class Api:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         endpoint = f"{self.url}/graphql"
         try:
-            response = httpx.post(endpoint, json={"query": query, "variables": variables or {}},
-                                  headers=headers, timeout=TIMEOUT_SECONDS)
+            response = httpx.post(
+                endpoint,
+                json={"query": query, "variables": variables or {}},
+                headers=headers,
+                timeout=TIMEOUT_SECONDS,
+            )
         except httpx.TimeoutException:
-            fail(f"the Hoist server at {self.url} did not answer within "
-                 f"{TIMEOUT_SECONDS:.0f} seconds", EXIT_UNREACHABLE)
+            fail(
+                f"the Hoist server at {self.url} did not answer within "
+                f"{TIMEOUT_SECONDS:.0f} seconds",
+                EXIT_UNREACHABLE,
+            )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             # ConnectError's text is the OS's ("[Errno 111] Connection refused").
             fail(f"cannot reach the Hoist server at {self.url}: {exc}", EXIT_UNREACHABLE)
@@ -87,18 +104,27 @@ class Api:
         except ValueError:
             body = None
         if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
-            fail(f"{endpoint} did not answer with GraphQL (HTTP {response.status_code}); "
-                 "is that a Hoist server?", EXIT_UNREACHABLE)
+            fail(
+                f"{endpoint} did not answer with GraphQL (HTTP {response.status_code}); "
+                "is that a Hoist server?",
+                EXIT_UNREACHABLE,
+            )
         if body.get("errors"):
             self._top_level_errors(body["errors"])
         data = body.get("data")
         if not isinstance(data, dict):
-            fail(f"{endpoint} answered without data (HTTP {response.status_code})",
-                 EXIT_UNREACHABLE)
+            fail(
+                f"{endpoint} answered without data (HTTP {response.status_code})", EXIT_UNREACHABLE
+            )
         return data
 
-    def mutate(self, query: str, variables: dict[str, Any], name: str,
-               lines: Callable[[str | None], int | None] | None = None) -> dict[str, Any]:
+    def mutate(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        name: str,
+        lines: Callable[[str | None], int | None] | None = None,
+    ) -> dict[str, Any]:
         """A mutation's payload; its UserErrors printed and exit 1 when there are any."""
         payload: dict[str, Any] = self.call(query, variables)[name]
         if payload.get("errors"):
@@ -106,8 +132,7 @@ class Api:
             raise typer.Exit(EXIT_REFUSED)
         return payload
 
-    def pages(self, query: str, variables: dict[str, Any], path: list[str]
-              ) -> list[dict[str, Any]]:
+    def pages(self, query: str, variables: dict[str, Any], path: list[str]) -> list[dict[str, Any]]:
         """Every node of a connection, page after page (`query` takes $first and $after)."""
         nodes: list[dict[str, Any]] = []
         after = None
@@ -124,18 +149,21 @@ class Api:
         codes = {(e.get("extensions") or {}).get("code") for e in errors}
         for error in errors:
             code = (error.get("extensions") or {}).get("code")
-            typer.echo(f"error: {error.get('message')}" + (f" ({code})" if code else ""),
-                       err=True)
+            typer.echo(f"error: {error.get('message')}" + (f" ({code})" if code else ""), err=True)
         if "UNAUTHENTICATED" in codes:
-            hint = ("the server did not accept the token; check HOIST_TOKEN or --token"
-                    if self.token else "no token given; set HOIST_TOKEN or pass --token "
-                    "(`hoist admin bootstrap` prints the first one)")
+            hint = (
+                "the server did not accept the token; check HOIST_TOKEN or --token"
+                if self.token
+                else "no token given; set HOIST_TOKEN or pass --token "
+                "(`hoist admin bootstrap` prints the first one)"
+            )
             typer.echo(f"hint: {hint}", err=True)
         raise typer.Exit(EXIT_AUTH if codes & {"UNAUTHENTICATED", "FORBIDDEN"} else EXIT_REFUSED)
 
 
-def print_user_errors(errors: list[dict[str, Any]],
-                      lines: Callable[[str | None], int | None] | None = None) -> None:
+def print_user_errors(
+    errors: list[dict[str, Any]], lines: Callable[[str | None], int | None] | None = None
+) -> None:
     """One line per UserError; `lines` maps a field to a manifest line, when there is one."""
     for error in errors:
         where = f", field {error['field']}" if error.get("field") else ""

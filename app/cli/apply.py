@@ -67,25 +67,34 @@ def create_workflow(api: Api, text: str, output: Output) -> None:
         # The server names createWorkflow's input fields (`cdPipelines[1].environment`):
         # shown as the manifest's fields, with their lines.
         print_user_errors(
-            [{**e, "field": f"spec.{e['field']}" if e.get("field") else None}
-             for e in payload["errors"]],
+            [
+                {**e, "field": f"spec.{e['field']}" if e.get("field") else None}
+                for e in payload["errors"]
+            ],
             lambda field: parsed.line(field.removeprefix("spec.") if field else None),
         )
         raise typer.Exit(EXIT_REFUSED)
-    workflow: dict[str, Any] = {"application": parsed.input["application"],
-                                **payload["workflow"]}
+    workflow: dict[str, Any] = {"application": parsed.input["application"], **payload["workflow"]}
     pipelines = ", ".join(p["environment"]["name"] for p in workflow["cdPipelines"])
-    emit(output, workflow, lambda: (
-        f"created workflow {workflow['application']}/{workflow['name']} "
-        f"with CD pipelines {pipelines}"))
+    emit(
+        output,
+        workflow,
+        lambda: (
+            f"created workflow {workflow['application']}/{workflow['name']} "
+            f"with CD pipelines {pipelines}"
+        ),
+    )
 
 
 @apply.callback()
 def apply_file(
     ctx: typer.Context,
-    filename: Annotated[Path | None, typer.Option(
-        "--filename", "-f", help="The YAML manifest (kind workflow or "
-        "artifactPromotionPolicy).")] = None,
+    filename: Annotated[
+        Path | None,
+        typer.Option(
+            "--filename", "-f", help="The YAML manifest (kind workflow or artifactPromotionPolicy)."
+        ),
+    ] = None,
     output: OutputOption = Output.text,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -113,5 +122,7 @@ def apply_file(
     elif kind == workflow_manifest.KIND:
         create_workflow(api, text, output)
     else:
-        fail(f"{str(filename)!r}: unknown kind {kind[:60]!r}; known kinds: {', '.join(KINDS)}",
-             EXIT_REFUSED)
+        fail(
+            f"{str(filename)!r}: unknown kind {kind[:60]!r}; known kinds: {', '.join(KINDS)}",
+            EXIT_REFUSED,
+        )

@@ -40,13 +40,16 @@ ApplicationOption = Annotated[str, typer.Option("--application", help="The appli
 @create.command("application")
 def create_application(
     name: Annotated[str, typer.Option("--name", help="2-50 of a-z, 0-9, '-'.")],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Create an application (super-admins only)."""
     created = Api(url, token).mutate(
         f"""mutation CreateApplication($name: String!) {{
               createApplication(name: $name) {{ application {{ id name }} {USER_ERRORS} }} }}""",
-        {"name": name}, "createApplication",
+        {"name": name},
+        "createApplication",
     )["application"]
     emit(output, created, lambda: f"created application {created['name']}")
 
@@ -54,9 +57,15 @@ def create_application(
 @create.command("environment")
 def create_environment(
     name: Annotated[str, typer.Option("--name", help="2-50 of a-z, 0-9, '-'.")],
-    production: Annotated[str | None, typer.Option(
-        "--production", metavar=BOOL, help="A production environment (default false).")] = None,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    production: Annotated[
+        str | None,
+        typer.Option(
+            "--production", metavar=BOOL, help="A production environment (default false)."
+        ),
+    ] = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Create an environment (super-admins only)."""
     created = Api(url, token).mutate(
@@ -72,27 +81,44 @@ def create_environment(
 
 @get.command("applications")
 def get_applications(
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List the applications you hold a role on, with their workflows."""
     apps = Api(url, token).call(
-        "query Applications { applications { id name workflows { name } } }")["applications"]
-    emit(output, apps, lambda: rows_or_none(
-        ["NAME", "WORKFLOWS"],
-        [[a["name"], ", ".join(w["name"] for w in a["workflows"]) or "-"] for a in apps],
-        "no applications"))
+        "query Applications { applications { id name workflows { name } } }"
+    )["applications"]
+    emit(
+        output,
+        apps,
+        lambda: rows_or_none(
+            ["NAME", "WORKFLOWS"],
+            [[a["name"], ", ".join(w["name"] for w in a["workflows"]) or "-"] for a in apps],
+            "no applications",
+        ),
+    )
 
 
 @get.command("environments")
 def get_environments(
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List every environment."""
-    envs = Api(url, token).call(
-        "query Environments { environments { id name production } }")["environments"]
-    emit(output, envs, lambda: rows_or_none(
-        ["NAME", "PRODUCTION"], [[e["name"], show(e["production"])] for e in envs],
-        "no environments"))
+    envs = Api(url, token).call("query Environments { environments { id name production } }")[
+        "environments"
+    ]
+    emit(
+        output,
+        envs,
+        lambda: rows_or_none(
+            ["NAME", "PRODUCTION"],
+            [[e["name"], show(e["production"])] for e in envs],
+            "no environments",
+        ),
+    )
 
 
 def pipeline_line(pipeline: dict[str, Any]) -> str:
@@ -108,7 +134,9 @@ def pipeline_line(pipeline: dict[str, Any]) -> str:
 @get.command("workflows")
 def get_workflows(
     application: ApplicationOption,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Show an application's workflows and their CD pipelines, parents first."""
     app = Api(url, token).call(
@@ -117,12 +145,20 @@ def get_workflows(
         {"name": application},
     )["application"]
     if app is None:
-        fail(f"no application named {application!r} (or you hold no role on it)",
-             EXIT_REFUSED)
+        fail(f"no application named {application!r} (or you hold no role on it)", EXIT_REFUSED)
     workflows = app["workflows"]
-    emit(output, workflows, lambda: "\n".join(
-        f"{w['name']} (CI {w['ciPipeline']})\n" + "\n".join(map(pipeline_line, w["cdPipelines"]))
-        for w in workflows) or f"{application} has no workflows")
+    emit(
+        output,
+        workflows,
+        lambda: (
+            "\n".join(
+                f"{w['name']} (CI {w['ciPipeline']})\n"
+                + "\n".join(map(pipeline_line, w["cdPipelines"]))
+                for w in workflows
+            )
+            or f"{application} has no workflows"
+        ),
+    )
 
 
 def git_commit(value: str) -> dict[str, Any]:
@@ -132,8 +168,11 @@ def git_commit(value: str) -> dict[str, Any]:
     except ValueError:
         commit = None
     if not isinstance(commit, dict):
-        fail(f"--gitCommit must be a JSON object like {{\"repo\": \"https://...\", "
-             f"\"branch\": \"main\", \"commitHash\": \"...\"}} (got {value[:60]!r})", EXIT_USAGE)
+        fail(
+            f'--gitCommit must be a JSON object like {{"repo": "https://...", '
+            f'"branch": "main", "commitHash": "..."}} (got {value[:60]!r})',
+            EXIT_USAGE,
+        )
     return commit
 
 
@@ -143,20 +182,36 @@ def register_image(
     workflow: Annotated[str, typer.Option("--workflow", help="The workflow whose CI built it.")],
     image: Annotated[str, typer.Option("--image", help="registry/repository:tag")],
     digest: Annotated[str | None, typer.Option("--digest")] = None,
-    labels: Annotated[list[str] | None, typer.Option(
-        "--label", help="A release label; repeat the flag for more.")] = None,
-    git_commits: Annotated[list[str] | None, typer.Option(
-        "--gitCommit", help='JSON: {"repo", "branch", "commitHash", "commitMessage", '
-        '"author"}; repeat for more.')] = None,
-    built_by: Annotated[str | None, typer.Option(
-        "--builtBy", help="Email of who triggered the build (default: you); naming someone "
-        "else needs a CI identity or a super-admin.")] = None,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    labels: Annotated[
+        list[str] | None, typer.Option("--label", help="A release label; repeat the flag for more.")
+    ] = None,
+    git_commits: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gitCommit",
+            help='JSON: {"repo", "branch", "commitHash", "commitMessage", '
+            '"author"}; repeat for more.',
+        ),
+    ] = None,
+    built_by: Annotated[
+        str | None,
+        typer.Option(
+            "--builtBy",
+            help="Email of who triggered the build (default: you); naming someone "
+            "else needs a CI identity or a super-admin.",
+        ),
+    ] = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Record an image a workflow's CI built (BUILD_DEPLOY); prints its id."""
     image_input: dict[str, Any] = {
-        "application": application, "workflow": workflow, "image": image,
-        "labels": labels or [], "gitCommits": [git_commit(c) for c in git_commits or []],
+        "application": application,
+        "workflow": workflow,
+        "image": image,
+        "labels": labels or [],
+        "gitCommits": [git_commit(c) for c in git_commits or []],
     }
     if digest is not None:
         image_input["digest"] = digest
@@ -165,7 +220,8 @@ def register_image(
     created = Api(url, token).mutate(
         f"""mutation RegisterImage($input: RegisterImageInput!) {{
               registerImage(input: $input) {{ image {{ {IMAGE_FIELDS} }} {USER_ERRORS} }} }}""",
-        {"input": image_input}, "registerImage",
+        {"input": image_input},
+        "registerImage",
     )["image"]
     emit(output, created, lambda: f"registered image {created['id']}: {created['image']}")
 
@@ -176,7 +232,9 @@ def record_stage(
     environment: Annotated[str, typer.Option("--environment")],
     stage: Annotated[Stage, typer.Option("--stage", case_sensitive=False)],
     status: Annotated[StageStatus, typer.Option("--status", case_sensitive=False)],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Report one stage's outcome for an image in an environment (BUILD_DEPLOY)."""
     run = Api(url, token).mutate(
@@ -184,9 +242,21 @@ def record_stage(
               recordStageResult(input: $input) {{
                 stageRun {{ id stage status environment {{ name }} image {{ id image }} }}
                 {USER_ERRORS} }} }}""",
-        {"input": {"imageId": image_id, "environment": environment, "stage": stage.value,
-                   "status": status.value}},
+        {
+            "input": {
+                "imageId": image_id,
+                "environment": environment,
+                "stage": stage.value,
+                "status": status.value,
+            }
+        },
         "recordStageResult",
     )["stageRun"]
-    emit(output, run, lambda: (f"recorded {run['stage']} {run['status']} for image "
-                               f"{run['image']['id']} in {run['environment']['name']}"))
+    emit(
+        output,
+        run,
+        lambda: (
+            f"recorded {run['stage']} {run['status']} for image "
+            f"{run['image']['id']} in {run['environment']['name']}"
+        ),
+    )

@@ -40,7 +40,9 @@ def deploy(
     application: ApplicationOption,
     environment: EnvironmentOption,
     image_id: Annotated[str, typer.Option("--image", help="The image's id.")],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Deploy an image to an environment (BUILD_DEPLOY); the executor runs its stages."""
     deployment = Api(url, token).mutate(
@@ -51,15 +53,23 @@ def deploy(
         {"application": application, "environment": environment, "imageId": image_id},
         "deployImage",
     )["deployment"]
-    emit(output, deployment, lambda: (
-        f"deployment {deployment['id']}: {deployment['image']['image']} to "
-        f"{application}/{environment}, {deployment['status']}"))
+    emit(
+        output,
+        deployment,
+        lambda: (
+            f"deployment {deployment['id']}: {deployment['image']['image']} to "
+            f"{application}/{environment}, {deployment['status']}"
+        ),
+    )
 
 
 @get.command("deployable")
 def get_deployable(
-    application: ApplicationOption, environment: EnvironmentOption,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    application: ApplicationOption,
+    environment: EnvironmentOption,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Every image that may go to the environment, and why or why not."""
     images = Api(url, token).call(
@@ -69,24 +79,40 @@ def get_deployable(
                 requiredDeploymentApprovals {PROMOTED_FROM} }} }}""",
         {"application": application, "environment": environment},
     )["deployableImages"]
-    emit(output, [{"id": i["image"]["id"], **i} for i in images] if output is Output.id
-         else images, lambda: rows_or_none(
-        ["IMAGE", "DEPLOYABLE", "APPROVALS", "PROMOTED", "REASONS"],
-        [[f"{i['image']['id']}:{i['image']['image']}", "yes" if i["deployable"] else "no",
-          f"{i['deploymentApprovals']}/{i['requiredDeploymentApprovals']}",
-          promoted_text(i["promotedFrom"]), "; ".join(i["reasons"]) or "-"] for i in images],
-        f"no image may go to {application}/{environment}"))
+    emit(
+        output,
+        [{"id": i["image"]["id"], **i} for i in images] if output is Output.id else images,
+        lambda: rows_or_none(
+            ["IMAGE", "DEPLOYABLE", "APPROVALS", "PROMOTED", "REASONS"],
+            [
+                [
+                    f"{i['image']['id']}:{i['image']['image']}",
+                    "yes" if i["deployable"] else "no",
+                    f"{i['deploymentApprovals']}/{i['requiredDeploymentApprovals']}",
+                    promoted_text(i["promotedFrom"]),
+                    "; ".join(i["reasons"]) or "-",
+                ]
+                for i in images
+            ],
+            f"no image may go to {application}/{environment}",
+        ),
+    )
 
 
 @get.command("history")
 def get_history(
     application: ApplicationOption,
     environment: Annotated[str | None, typer.Option("--environment")] = None,
-    first: Annotated[str, typer.Option("--first", metavar="1-100", help="How many, newest "
-                                       "first (default 20).")] = "20",
-    after: Annotated[str | None, typer.Option(
-        "--after", help="The cursor a previous page printed, for the next page.")] = None,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    first: Annotated[
+        str, typer.Option("--first", metavar="1-100", help="How many, newest first (default 20).")
+    ] = "20",
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="The cursor a previous page printed, for the next page."),
+    ] = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Deployments newest first, with where promoted images came from."""
     page = Api(url, token).call(
@@ -96,17 +122,34 @@ def get_history(
                                 first: $first, after: $after) {{
                 edges {{ node {{ {DEPLOYMENT_FIELDS} }} }} pageInfo {{ hasNextPage endCursor }}
               }} }}""",
-        {"application": application, "environment": environment,
-         "first": parse_int("--first", first), "after": after},
+        {
+            "application": application,
+            "environment": environment,
+            "first": parse_int("--first", first),
+            "after": after,
+        },
     )["deploymentHistory"]
     deployments = [edge["node"] for edge in page["edges"]]
-    emit(output, deployments, lambda: rows_or_none(
-        ["ID", "WHEN", "ENVIRONMENT", "IMAGE", "STATUS", "BY", "PROMOTED"],
-        [[d["id"], d["createdAt"], d["environment"]["name"],
-          f"{d['image']['id']}:{d['image']['image']}", d["status"],
-          (d["deployedBy"] or {}).get("email") or "hoist", promoted_text(d["promotedFrom"])]
-         for d in deployments],
-        f"no deployments of {application}"))
+    emit(
+        output,
+        deployments,
+        lambda: rows_or_none(
+            ["ID", "WHEN", "ENVIRONMENT", "IMAGE", "STATUS", "BY", "PROMOTED"],
+            [
+                [
+                    d["id"],
+                    d["createdAt"],
+                    d["environment"]["name"],
+                    f"{d['image']['id']}:{d['image']['image']}",
+                    d["status"],
+                    (d["deployedBy"] or {}).get("email") or "hoist",
+                    promoted_text(d["promotedFrom"]),
+                ]
+                for d in deployments
+            ],
+            f"no deployments of {application}",
+        ),
+    )
     if page["pageInfo"]["hasNextPage"] and output is Output.text:
         typer.echo(f"(more: --after={page['pageInfo']['endCursor']})")
 

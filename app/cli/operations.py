@@ -45,74 +45,119 @@ class EmailState(StrEnum):
 
 
 JOB_FIELDS = "id task state attempts lastError createdAt retryAt deadAt doneAt"
-EMAIL_FIELDS = ("id event recipient subject state attempts unreachableTries error createdAt "
-                "sentAt nextAttemptAt")
+EMAIL_FIELDS = (
+    "id event recipient subject state attempts unreachableTries error createdAt "
+    "sentAt nextAttemptAt"
+)
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 
 
 @get.command("jobs")
 def get_jobs(
     state: Annotated[JobState, typer.Option("--state", help="Which jobs.")] = JobState.DEAD,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Worker jobs, DEAD ones by default, newest first (super-admins)."""
     jobs = Api(url, token).pages(
         f"""query Jobs($state: OutboxJobState, $first: Int, $after: String) {{
               outboxJobs(state: $state, first: $first, after: $after) {{
                 edges {{ node {{ {JOB_FIELDS} }} }} {PAGE_INFO} }} }}""",
-        {"state": state.value}, ["outboxJobs"])
-    emit(output, jobs, lambda: rows_or_none(
-        ["ID", "TASK", "STATE", "ATTEMPTS", "LAST ERROR"],
-        [[j["id"], j["task"], j["state"], str(j["attempts"]), one_line(j["lastError"], 60)]
-         for j in jobs],
-        f"no {state.value} jobs"))
+        {"state": state.value},
+        ["outboxJobs"],
+    )
+    emit(
+        output,
+        jobs,
+        lambda: rows_or_none(
+            ["ID", "TASK", "STATE", "ATTEMPTS", "LAST ERROR"],
+            [
+                [j["id"], j["task"], j["state"], str(j["attempts"]), one_line(j["lastError"], 60)]
+                for j in jobs
+            ],
+            f"no {state.value} jobs",
+        ),
+    )
 
 
 @retry.command("job")
 def retry_job(
     job_id: Annotated[str, typer.Argument(metavar="ID", help="The DEAD job's id.")],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Run a DEAD job again with a fresh set of attempts (super-admins)."""
     job = Api(url, token).mutate(
         f"""mutation Retry($id: ID!) {{
               retryOutboxJob(id: $id) {{ job {{ {JOB_FIELDS} }} {USER_ERRORS} }} }}""",
-        {"id": job_id}, "retryOutboxJob")["job"]
+        {"id": job_id},
+        "retryOutboxJob",
+    )["job"]
     emit(output, job, lambda: f"job {job['id']} ({job['task']}) is {job['state']} again")
 
 
 @get.command("notifications")
 def get_notifications(
     state: Annotated[EmailState | None, typer.Option("--state", help="Only these.")] = None,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """The emails Hoist sends, newest first (super-admins)."""
     emails = Api(url, token).pages(
         f"""query Emails($state: NotificationState, $first: Int, $after: String) {{
               notifications(state: $state, first: $first, after: $after) {{
                 edges {{ node {{ {EMAIL_FIELDS} }} }} {PAGE_INFO} }} }}""",
-        {"state": state.value if state else None}, ["notifications"])
-    emit(output, emails, lambda: rows_or_none(
-        ["ID", "STATE", "EVENT", "RECIPIENT", "ATTEMPTS", "ERROR"],
-        [[e["id"], e["state"], e["event"], e["recipient"], show(e["attempts"]),
-          one_line(e["error"], 50)] for e in emails],
-        "no emails" if state is None else f"no {state.value} emails"))
+        {"state": state.value if state else None},
+        ["notifications"],
+    )
+    emit(
+        output,
+        emails,
+        lambda: rows_or_none(
+            ["ID", "STATE", "EVENT", "RECIPIENT", "ATTEMPTS", "ERROR"],
+            [
+                [
+                    e["id"],
+                    e["state"],
+                    e["event"],
+                    e["recipient"],
+                    show(e["attempts"]),
+                    one_line(e["error"], 50),
+                ]
+                for e in emails
+            ],
+            "no emails" if state is None else f"no {state.value} emails",
+        ),
+    )
 
 
 @resend.command("notifications")
 def resend_notifications(
-    ids: Annotated[list[str], typer.Argument(
-        metavar="ID...", help="FAILED or UNKNOWN emails, at most 100.")],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    ids: Annotated[
+        list[str], typer.Argument(metavar="ID...", help="FAILED or UNKNOWN emails, at most 100.")
+    ],
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Send FAILED or UNKNOWN emails again, all or none (an UNKNOWN one may arrive twice)."""
     emails = Api(url, token).mutate(
         f"""mutation Resend($ids: [ID!]!) {{
               resendNotifications(ids: $ids) {{ notifications {{ {EMAIL_FIELDS} }}
                 {USER_ERRORS} }} }}""",
-        {"ids": ids}, "resendNotifications")["notifications"]
-    emit(output, emails, lambda: "\n".join(
-        f"email {e['id']} to {e['recipient']} is {e['state']} again" for e in emails))
+        {"ids": ids},
+        "resendNotifications",
+    )["notifications"]
+    emit(
+        output,
+        emails,
+        lambda: "\n".join(
+            f"email {e['id']} to {e['recipient']} is {e['state']} again" for e in emails
+        ),
+    )
 
 
 def register(cli: typer.Typer) -> None:

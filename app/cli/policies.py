@@ -45,24 +45,40 @@ mutation ApplyManifest($manifest: String!) {{
 }}"""
 
 DescriptionOption = Annotated[str | None, typer.Option("--description")]
-PassOption = Annotated[str | None, typer.Option(
-    "--passCondition", help="CEL an image must meet.")]
-FailOption = Annotated[str | None, typer.Option(
-    "--failCondition", help="CEL that blocks an image (wins over pass).")]
-CountOption = Annotated[str | None, typer.Option(
-    "--approverCount", metavar="0-6", help="Approvals needed (default 0).")]
-RequesterOption = Annotated[str | None, typer.Option(
-    "--allowRequestFromApprove", metavar=BOOL, help="The requester may approve.")]
-BuilderOption = Annotated[str | None, typer.Option(
-    "--allowImageBuilderFromApprove", metavar=BOOL, help="The image's builder may approve.")]
-DeployerOption = Annotated[str | None, typer.Option(
-    "--allowApproverFromDeploy", metavar=BOOL, help="An approver may deploy the image.")]
+PassOption = Annotated[str | None, typer.Option("--passCondition", help="CEL an image must meet.")]
+FailOption = Annotated[
+    str | None, typer.Option("--failCondition", help="CEL that blocks an image (wins over pass).")
+]
+CountOption = Annotated[
+    str | None, typer.Option("--approverCount", metavar="0-6", help="Approvals needed (default 0).")
+]
+RequesterOption = Annotated[
+    str | None,
+    typer.Option("--allowRequestFromApprove", metavar=BOOL, help="The requester may approve."),
+]
+BuilderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allowImageBuilderFromApprove", metavar=BOOL, help="The image's builder may approve."
+    ),
+]
+DeployerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allowApproverFromDeploy", metavar=BOOL, help="An approver may deploy the image."
+    ),
+]
 
 
-def policy_flags(description: str | None, pass_condition: str | None,
-                 fail_condition: str | None, approver_count: str | None,
-                 requester: str | None, builder: str | None, deployer: str | None
-                 ) -> dict[str, Any]:
+def policy_flags(
+    description: str | None,
+    pass_condition: str | None,
+    fail_condition: str | None,
+    approver_count: str | None,
+    requester: str | None,
+    builder: str | None,
+    deployer: str | None,
+) -> dict[str, Any]:
     """The given flags under their API names; unset ones left out (server defaults apply)."""
     flags = {
         "approverCount": parse_int("--approverCount", approver_count),
@@ -83,8 +99,7 @@ def check_manifest(path: Path, name: str) -> str:
     try:
         parsed = policy_manifest.read(text)
     except DomainError as exc:
-        print_user_errors([{"message": exc.message, "code": exc.code.value,
-                            "field": exc.field}])
+        print_user_errors([{"message": exc.message, "code": exc.code.value, "field": exc.field}])
         fail(f"{str(path)!r} is not a valid manifest; nothing was created", EXIT_REFUSED)
     if parsed.policy_name != name:
         fail(f"{str(path)!r} applies policy {parsed.policy_name!r}, not {name!r}", EXIT_USAGE)
@@ -107,24 +122,37 @@ def create_policy(
     allow_request_from_approve: RequesterOption = None,
     allow_image_builder_from_approve: BuilderOption = None,
     allow_approver_from_deploy: DeployerOption = None,
-    apply_path: Annotated[Path | None, typer.Option(
-        "--applyPath", help="Apply this manifest too; on failure the policy is not kept.")] = None,
+    apply_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--applyPath", help="Apply this manifest too; on failure the policy is not kept."
+        ),
+    ] = None,
     output: OutputOption = Output.text,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """Create a promotion policy (version 1), and apply it with --applyPath."""
-    policy_input = {"name": name, **policy_flags(
-        description, pass_condition, fail_condition, approver_count,
-        allow_request_from_approve, allow_image_builder_from_approve,
-        allow_approver_from_deploy)}
+    policy_input = {
+        "name": name,
+        **policy_flags(
+            description,
+            pass_condition,
+            fail_condition,
+            approver_count,
+            allow_request_from_approve,
+            allow_image_builder_from_approve,
+            allow_approver_from_deploy,
+        ),
+    }
     manifest = check_manifest(apply_path, name) if apply_path is not None else None
     api = Api(url, token)
     created = api.mutate(
         f"""mutation CreatePolicy($input: PromotionPolicyInput!) {{
               createPromotionPolicy(input: $input) {{ policy {{ {POLICY_FIELDS} }} {USER_ERRORS} }}
             }}""",
-        {"input": policy_input}, "createPromotionPolicy",
+        {"input": policy_input},
+        "createPromotionPolicy",
     )["policy"]
     done = f"created policy {name} (version {created['version']})"
     if manifest is None:
@@ -136,8 +164,9 @@ def create_policy(
         status = exc.exit_code
     else:
         if not applied["errors"]:
-            created["bindings"] = [{"appName": b["appName"], "envName": b["envName"]}
-                                   for b in applied["bindings"]]
+            created["bindings"] = [
+                {"appName": b["appName"], "envName": b["envName"]} for b in applied["bindings"]
+            ]
             emit(output, created, lambda: f"{done}\n{applied_line(applied['bindings'], name)}")
             return
         print_user_errors(applied["errors"])
@@ -147,10 +176,16 @@ def create_policy(
     # manifest and runs the same command again expects it to work, not "already exists".
     # So the new policy is deleted again; it governs nothing yet, so no request is affected.
     if undo_create(api, name):
-        fail(f"the manifest was not applied, so policy {name} was not kept; "
-             "fix the manifest and run the command again", status)
-    fail(f"policy {name} was created but not applied; fix the manifest and run "
-         f"`hoist apply policy -p {apply_path}`", status)
+        fail(
+            f"the manifest was not applied, so policy {name} was not kept; "
+            "fix the manifest and run the command again",
+            status,
+        )
+    fail(
+        f"policy {name} was created but not applied; fix the manifest and run "
+        f"`hoist apply policy -p {apply_path}`",
+        status,
+    )
 
 
 def undo_create(api: Api, name: str) -> bool:
@@ -176,9 +211,15 @@ def update_policy(
     allow_request_from_approve: RequesterOption = None,
     allow_image_builder_from_approve: BuilderOption = None,
     allow_approver_from_deploy: DeployerOption = None,
-    if_version: Annotated[str | None, typer.Option(
-        "--ifVersion", metavar="N", help="Change it only if it is still at version N (the "
-        "one you read); otherwise nothing changes (CONFLICT).")] = None,
+    if_version: Annotated[
+        str | None,
+        typer.Option(
+            "--ifVersion",
+            metavar="N",
+            help="Change it only if it is still at version N (the "
+            "one you read); otherwise nothing changes (CONFLICT).",
+        ),
+    ] = None,
     output: OutputOption = Output.text,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -187,9 +228,15 @@ def update_policy(
 
     Its requests awaiting approval are re-evaluated at once.
     """
-    patch = policy_flags(description, pass_condition, fail_condition, approver_count,
-                         allow_request_from_approve, allow_image_builder_from_approve,
-                         allow_approver_from_deploy)
+    patch = policy_flags(
+        description,
+        pass_condition,
+        fail_condition,
+        approver_count,
+        allow_request_from_approve,
+        allow_image_builder_from_approve,
+        allow_approver_from_deploy,
+    )
     if not patch:
         fail("name at least one field to change (see --help)", EXIT_USAGE)
     policy = Api(url, token).mutate(
@@ -229,23 +276,41 @@ def apply_policy(
 
 @get.command("policies")
 def get_policies(
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List every promotion policy."""
-    policies = Api(url, token).call(f"query Policies {{ promotionPolicies {{ {POLICY_FIELDS} }} }}"
-                                    )["promotionPolicies"]
-    emit(output, [{"id": p["name"], **p} for p in policies] if output is Output.id
-         else policies, lambda: rows_or_none(
-        ["NAME", "VERSION", "APPROVERS", "PASS", "FAIL", "BINDINGS"],
-        [[p["name"], str(p["version"]), str(p["approverCount"]), one_line(p["passCondition"]),
-          one_line(p["failCondition"]), str(len(p["bindings"]))] for p in policies],
-        "no promotion policies"))
+    policies = Api(url, token).call(
+        f"query Policies {{ promotionPolicies {{ {POLICY_FIELDS} }} }}"
+    )["promotionPolicies"]
+    emit(
+        output,
+        [{"id": p["name"], **p} for p in policies] if output is Output.id else policies,
+        lambda: rows_or_none(
+            ["NAME", "VERSION", "APPROVERS", "PASS", "FAIL", "BINDINGS"],
+            [
+                [
+                    p["name"],
+                    str(p["version"]),
+                    str(p["approverCount"]),
+                    one_line(p["passCondition"]),
+                    one_line(p["failCondition"]),
+                    str(len(p["bindings"])),
+                ]
+                for p in policies
+            ],
+            "no promotion policies",
+        ),
+    )
 
 
 @get.command("policy")
 def get_policy(
     name: Annotated[str, typer.Argument(help="The policy's name.")],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Show one promotion policy and the pairs it governs."""
     policy = Api(url, token).call(
@@ -257,8 +322,9 @@ def get_policy(
 
     def text() -> str:
         shown = {k: v for k, v in policy.items() if k != "bindings"}
-        shown["bindings"] = ", ".join(f"{b['appName']}/{b['envName']}"
-                                      for b in policy["bindings"]) or None
+        shown["bindings"] = (
+            ", ".join(f"{b['appName']}/{b['envName']}" for b in policy["bindings"]) or None
+        )
         width = max(len(k) for k in shown) + 1
         return "\n".join(f"{key + ':':<{width}} {show(value)}" for key, value in shown.items())
 
@@ -268,13 +334,16 @@ def get_policy(
 @delete.command("policy")
 def delete_policy(
     name: Annotated[str, typer.Argument(help="The policy's name.")],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Delete a policy; pending requests it governed turn STALE."""
     Api(url, token).mutate(
         f"""mutation DeletePolicy($name: String!) {{
               deletePromotionPolicy(name: $name) {{ deleted {USER_ERRORS} }}
             }}""",
-        {"name": name}, "deletePromotionPolicy",
+        {"name": name},
+        "deletePromotionPolicy",
     )
     emit(output, {"deleted": True, "name": name}, lambda: f"deleted policy {name}")

@@ -41,8 +41,12 @@ PROMOTED = ("PROMOTING", "AWAITING_APPROVAL")
 DECIDED = ("APPROVED", "PROMOTING", "REJECTED")
 
 ImageOption = Annotated[str, typer.Option("--image", help="The image's id.")]
-RequestIds = Annotated[list[str] | None, typer.Argument(
-    metavar="REQUEST_ID...", help="Promotion request ids (hoist get requests --pending).")]
+RequestIds = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="REQUEST_ID...", help="Promotion request ids (hoist get requests --pending)."
+    ),
+]
 
 
 def source_input(source: str) -> dict[str, Any]:
@@ -56,20 +60,31 @@ def source_text(source: dict[str, Any]) -> str:
     return source["environment"] if source["type"] == "ENVIRONMENT" else "CI"
 
 
-def report(results: list[dict[str, Any]], ok: tuple[str, ...],
-           label: Callable[[dict[str, Any]], str], output: Output,
-           *, name_request: bool = False) -> None:
+def report(
+    results: list[dict[str, Any]],
+    ok: tuple[str, ...],
+    label: Callable[[dict[str, Any]], str],
+    output: Output,
+    *,
+    name_request: bool = False,
+) -> None:
     """Print every outcome; refused ones on stderr; exit 1 when any was refused."""
     refused = [r for r in results if r["outcome"] not in ok]
     if output is Output.json:
         emit(output, results, str)
     else:
         done = [r["request"] for r in results if r["outcome"] in ok and r.get("request")]
-        emit(output, done, lambda: "\n".join(
-            f"{label(r)}: {r['outcome']}" + (f" (request {r['request']['id']})"
-                                             if name_request and r.get("request") else "")
-            + (f": {r['message']}" if r["message"] else "")
-            for r in results if r["outcome"] in ok))
+        emit(
+            output,
+            done,
+            lambda: "\n".join(
+                f"{label(r)}: {r['outcome']}"
+                + (f" (request {r['request']['id']})" if name_request and r.get("request") else "")
+                + (f": {r['message']}" if r["message"] else "")
+                for r in results
+                if r["outcome"] in ok
+            ),
+        )
     for r in refused:
         typer.echo(f"error: {label(r)}: {r['message']} [{r['outcome']}]", err=True)
     if refused:
@@ -78,12 +93,17 @@ def report(results: list[dict[str, Any]], ok: tuple[str, ...],
 
 def promote(
     image_id: ImageOption,
-    targets: Annotated[list[str], typer.Option(
-        "--to", help="Target environment; repeat, or separate with commas, for more.")],
-    source: Annotated[str, typer.Option(
-        "--source", help="CI (the image as built) or an environment it passed.")] = "CI",
+    targets: Annotated[
+        list[str],
+        typer.Option("--to", help="Target environment; repeat, or separate with commas, for more."),
+    ],
+    source: Annotated[
+        str, typer.Option("--source", help="CI (the image as built) or an environment it passed.")
+    ] = "CI",
     comment: Annotated[str | None, typer.Option("--comment")] = None,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Promote an image to target environments, skipping the stages between.
 
@@ -99,8 +119,12 @@ def promote(
               promoteImage(imageId: $imageId, source: $source, targetEnvironments: $targets,
                            comment: $comment) {{
                 results {{ environment outcome message request {{ {REQUEST_FIELDS} }} }} }} }}""",
-        {"imageId": image_id, "source": source_input(source), "targets": environments,
-         "comment": comment},
+        {
+            "imageId": image_id,
+            "source": source_input(source),
+            "targets": environments,
+            "comment": comment,
+        },
     )["promoteImage"]["results"]
     report(results, PROMOTED, lambda r: r["environment"], output, name_request=True)
 
@@ -108,12 +132,19 @@ def promote(
 def approve(
     request_ids: RequestIds = None,
     comment: Annotated[str | None, typer.Option("--comment")] = None,
-    image_id: Annotated[str | None, typer.Option(
-        "--image", help="Instead of requests: give this image an Image Deployment Approval "
-        "(DEPLOYMENT_APPROVER), with --application and --environment.")] = None,
+    image_id: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="Instead of requests: give this image an Image Deployment Approval "
+            "(DEPLOYMENT_APPROVER), with --application and --environment.",
+        ),
+    ] = None,
     application: Annotated[str | None, typer.Option("--application")] = None,
     environment: Annotated[str | None, typer.Option("--environment")] = None,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Approve promotion requests, or with --image an image for deployment.
 
@@ -123,8 +154,11 @@ def approve(
     api = Api(url, token)
     if image_id is not None:
         if request_ids or application is None or environment is None:
-            fail("--image approves a deployment: give --application and --environment, and "
-                 "no request ids", EXIT_USAGE)
+            fail(
+                "--image approves a deployment: give --application and --environment, and "
+                "no request ids",
+                EXIT_USAGE,
+            )
         api.mutate(
             f"""mutation ApproveDeployment($application: String!, $environment: String!,
                                            $imageId: ID!) {{
@@ -133,18 +167,25 @@ def approve(
             {"application": application, "environment": environment, "imageId": image_id},
             "approveDeployment",
         )
-        emit(output, {"approved": True, "imageId": image_id, "application": application,
-                      "environment": environment},
-             lambda: f"approved image {image_id} for deployment to {application}/{environment}")
+        emit(
+            output,
+            {
+                "approved": True,
+                "imageId": image_id,
+                "application": application,
+                "environment": environment,
+            },
+            lambda: f"approved image {image_id} for deployment to {application}/{environment}",
+        )
         return
     if not request_ids:
-        fail("give the ids of the requests to approve (or --image for a deployment)",
-             EXIT_USAGE)
+        fail("give the ids of the requests to approve (or --image for a deployment)", EXIT_USAGE)
     decide(api, "approvePromotionRequests", "comment", comment, request_ids, output)
 
 
-def decide(api: Api, mutation: str, note: str, text: str | None, request_ids: list[str],
-           output: Output) -> None:
+def decide(
+    api: Api, mutation: str, note: str, text: str | None, request_ids: list[str], output: Output
+) -> None:
     kind = "String!" if note == "reason" else "String"
     results = api.call(
         f"""mutation Decide($ids: [ID!]!, $note: {kind}) {{
@@ -157,9 +198,10 @@ def decide(api: Api, mutation: str, note: str, text: str | None, request_ids: li
 
 def reject(
     request_ids: RequestIds = None,
-    reason: Annotated[str, typer.Option("--reason", help="Why; the requester is emailed it.")
-                      ] = "",
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why; the requester is emailed it.")] = "",
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Reject promotion requests with a reason (ARTIFACT_PROMOTER), one outcome each."""
     if not request_ids:
@@ -171,14 +213,17 @@ def reject(
 
 def cancel(
     request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Withdraw a request awaiting approval (its requester, or a super-admin)."""
     request = Api(url, token).mutate(
         f"""mutation Cancel($id: ID!) {{
               cancelPromotionRequest(requestId: $id) {{ request {{ {REQUEST_FIELDS} }}
                 {USER_ERRORS} }} }}""",
-        {"id": request_id}, "cancelPromotionRequest",
+        {"id": request_id},
+        "cancelPromotionRequest",
     )["request"]
     emit(output, request, lambda: f"request {request['id']}: {request['status']}")
 
@@ -188,30 +233,45 @@ STATUSES = ("AWAITING_APPROVAL", "PROMOTING", "PROMOTED", "CANCELLED", "REJECTED
 
 @get.command("requests")
 def get_requests(
-    pending: Annotated[bool, typer.Option(
-        "--pending", help="Only requests awaiting approval that you could approve now.")
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending", help="Only requests awaiting approval that you could approve now."
+        ),
     ] = False,
-    everyone: Annotated[bool, typer.Option(
-        "--all", help="With --pending: awaiting approval, whoever may approve.")] = False,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="With --pending: awaiting approval, whoever may approve.")
+    ] = False,
     application: Annotated[str | None, typer.Option("--application")] = None,
-    environment: Annotated[str | None, typer.Option(
-        "--environment", help="Target environment (with --pending).")] = None,
-    statuses: Annotated[list[str] | None, typer.Option(
-        "--status", help="Without --pending: only these states; repeat or separate with "
-        "commas.")] = None,
-    first: Annotated[str, typer.Option("--first", metavar="1-100", help="How many, newest "
-                                       "first (default 20).")] = "20",
-    after: Annotated[str | None, typer.Option(
-        "--after", help="The cursor a previous page printed, for the next page.")] = None,
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    environment: Annotated[
+        str | None, typer.Option("--environment", help="Target environment (with --pending).")
+    ] = None,
+    statuses: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status", help="Without --pending: only these states; repeat or separate with commas."
+        ),
+    ] = None,
+    first: Annotated[
+        str, typer.Option("--first", metavar="1-100", help="How many, newest first (default 20).")
+    ] = "20",
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="The cursor a previous page printed, for the next page."),
+    ] = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List promotion requests, newest first; --pending: those awaiting your approval."""
-    variables: dict[str, Any] = {"first": parse_int("--first", first), "after": after,
-                                 "application": application}
+    variables: dict[str, Any] = {
+        "first": parse_int("--first", first),
+        "after": after,
+        "application": application,
+    }
     if pending:
         if statuses:
-            fail("--status lists all requests; --pending only those awaiting approval",
-                 EXIT_USAGE)
+            fail("--status lists all requests; --pending only those awaiting approval", EXIT_USAGE)
         field = "pendingApprovals"
         query = f"""query Pending($application: String, $environment: String, $mine: Boolean,
                                   $first: Int, $after: String) {{
@@ -236,13 +296,27 @@ def get_requests(
         variables["status"] = wanted or None
     page = Api(url, token).call(query, variables)[field]
     requests = [edge["node"] for edge in page["edges"]]
-    emit(output, requests, lambda: rows_or_none(
-        ["ID", "STATUS", "APPLICATION", "IMAGE", "SOURCE", "TARGET", "APPROVALS", "REQUESTER"],
-        [[r["id"], r["status"], r["application"]["name"], f"{r['image']['id']}:"
-          f"{r['image']['image']}", source_text(r["source"]), r["targetEnvironment"]["name"],
-          f"{len(r['approvals'])}/{r['requiredApprovals']}", r["requestedBy"]["email"]]
-         for r in requests],
-        "no requests"))
+    emit(
+        output,
+        requests,
+        lambda: rows_or_none(
+            ["ID", "STATUS", "APPLICATION", "IMAGE", "SOURCE", "TARGET", "APPROVALS", "REQUESTER"],
+            [
+                [
+                    r["id"],
+                    r["status"],
+                    r["application"]["name"],
+                    f"{r['image']['id']}:{r['image']['image']}",
+                    source_text(r["source"]),
+                    r["targetEnvironment"]["name"],
+                    f"{len(r['approvals'])}/{r['requiredApprovals']}",
+                    r["requestedBy"]["email"],
+                ]
+                for r in requests
+            ],
+            "no requests",
+        ),
+    )
     if page["pageInfo"]["hasNextPage"] and output is Output.text:
         typer.echo(f"(more: --after={page['pageInfo']['endCursor']})")
 
@@ -254,11 +328,16 @@ POLL_SECONDS = 0.2
 @wait.command("request")
 def wait_request(
     request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
-    status: Annotated[str, typer.Option(
-        "--for", help="The state to wait for (default PROMOTED).")] = "PROMOTED",
-    timeout: Annotated[str, typer.Option(
-        "--timeout", metavar="SECONDS", help="Give up after this long (default 60).")] = "60",
-    output: OutputOption = Output.text, url: UrlOption = None, token: TokenOption = None,
+    status: Annotated[
+        str, typer.Option("--for", help="The state to wait for (default PROMOTED).")
+    ] = "PROMOTED",
+    timeout: Annotated[
+        str,
+        typer.Option("--timeout", metavar="SECONDS", help="Give up after this long (default 60)."),
+    ] = "60",
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Wait until a request reaches a state, as `kubectl wait` does: workers promote
     approved requests after the approval answered, so scripts wait for them here.
@@ -277,22 +356,27 @@ def wait_request(
     while True:
         request = api.call(
             f"""query Request($id: ID!) {{ promotionRequest(id: $id) {{ {REQUEST_FIELDS} }} }}""",
-            {"id": request_id})["promotionRequest"]
+            {"id": request_id},
+        )["promotionRequest"]
         if request is None:
             fail(f"request {request_id} not found", EXIT_REFUSED)
         if request["status"] == wanted:
+
             def text(r: dict[str, Any] = request) -> str:
                 return f"request {r['id']}: {r['status']}"
 
             emit(output, request, text)
             return
         if request["status"] in FINAL:
-            fail(f"request {request_id} is {request['status']}, it will not become {wanted}"
-                 + (f": {request['staleReason']}" if request.get("staleReason") else ""),
-                 EXIT_REFUSED)
+            fail(
+                f"request {request_id} is {request['status']}, it will not become {wanted}"
+                + (f": {request['staleReason']}" if request.get("staleReason") else ""),
+                EXIT_REFUSED,
+            )
         if time.monotonic() >= deadline:
-            fail(f"request {request_id} is still {request['status']} after {seconds} s",
-                 EXIT_REFUSED)
+            fail(
+                f"request {request_id} is still {request['status']} after {seconds} s", EXIT_REFUSED
+            )
         time.sleep(POLL_SECONDS)
 
 

@@ -57,10 +57,13 @@ def created_database(file: Path | None, hint: bool = False) -> None:
         # The usual slip: bootstrapping from another folder than the server runs in, where
         # the relative default data folder is a different, new one.
         settings = get_settings()
-        typer.echo(f"note: no HOIST_DATABASE_URL is set and the data folder is "
-                   f"{settings.data_dir} (relative to {Path.cwd()}); if your server uses "
-                   "another database, run this where it runs or set HOIST_DATA_DIR or "
-                   "HOIST_DATABASE_URL as it has them", err=True)
+        typer.echo(
+            f"note: no HOIST_DATABASE_URL is set and the data folder is "
+            f"{settings.data_dir} (relative to {Path.cwd()}); if your server uses "
+            "another database, run this where it runs or set HOIST_DATA_DIR or "
+            "HOIST_DATABASE_URL as it has them",
+            err=True,
+        )
 
 
 def migrate() -> None:
@@ -77,9 +80,11 @@ def migrate() -> None:
 
 def serve(
     host: str | None = typer.Option(
-        None, help="Address to listen on.  [default: HOIST_HOST, else 127.0.0.1]"),
+        None, help="Address to listen on.  [default: HOIST_HOST, else 127.0.0.1]"
+    ),
     port: int | None = typer.Option(
-        None, min=1, max=65535, help="Port to listen on.  [default: HOIST_PORT, else 8000]"),
+        None, min=1, max=65535, help="Port to listen on.  [default: HOIST_PORT, else 8000]"
+    ),
 ) -> None:
     """Apply migrations and serve GraphQL (and GraphiQL) at /graphql."""
     settings = checked_settings()  # first: importing the app reads the settings
@@ -94,11 +99,14 @@ def serve(
     new = database_in_use()
     asyncio.run(db.migrate())
     created_database(new)
-    typer.echo(f"Hoist serving at {served_url(settings.host, settings.port)}/graphql "
-               f"(listening on {settings.host}:{settings.port}; links in emails: "
-               f"{settings.public_url})")
-    uvicorn.run(create_app(), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower())
+    typer.echo(
+        f"Hoist serving at {served_url(settings.host, settings.port)}/graphql "
+        f"(listening on {settings.host}:{settings.port}; links in emails: "
+        f"{settings.public_url})"
+    )
+    uvicorn.run(
+        create_app(), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+    )
 
 
 def worker(
@@ -108,8 +116,11 @@ def worker(
     """A standalone Celery worker for HOIST_BROKER_URL (redis://...)."""
     settings = checked_settings()
     if not settings.broker_url:
-        typer.echo("error: set HOIST_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without it "
-                   "`hoist serve` runs the worker in-process", err=True)
+        typer.echo(
+            "error: set HOIST_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without it "
+            "`hoist serve` runs the worker in-process",
+            err=True,
+        )
         raise typer.Exit(2)
     from app import db
     from workers.celery_app import celery
@@ -117,10 +128,17 @@ def worker(
     db.ensure_data_dir(settings)
     missing = database_in_use()
     if missing is not None:  # the worker migrates nothing: `hoist serve` / `hoist migrate` do
-        typer.echo(f"database: SQLite file {missing.resolve()} (not there yet: `hoist serve` "
-                   "or `hoist migrate` creates it)", err=True)
-    argv = ["worker", f"--loglevel={settings.log_level.upper()}",
-            f"--concurrency={concurrency}", "--pool=prefork"]
+        typer.echo(
+            f"database: SQLite file {missing.resolve()} (not there yet: `hoist serve` "
+            "or `hoist migrate` creates it)",
+            err=True,
+        )
+    argv = [
+        "worker",
+        f"--loglevel={settings.log_level.upper()}",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+    ]
     if beat:
         argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
     celery.worker_main(argv)

@@ -15,5 +15,14 @@ register = typer.Typer(help="Record what CI built.", no_args_is_help=True)
 record = typer.Typer(help="Report what CI/CD did.", no_args_is_help=True)
 wait = typer.Typer(help="Wait for an object to reach a state.", no_args_is_help=True)
 
-GROUPS = {"create": create, "get": get, "delete": delete, "update": update, "grant": grant,
-          "revoke": revoke, "register": register, "record": record, "wait": wait}
+GROUPS = {
+    "create": create,
+    "get": get,
+    "delete": delete,
+    "update": update,
+    "grant": grant,
+    "revoke": revoke,
+    "register": register,
+    "record": record,
+    "wait": wait,
+}

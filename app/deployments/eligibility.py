@@ -54,10 +54,12 @@ class Assessment:
         return [reason for _, reason in self.failures]
 
 
-async def _promotions_to(pipeline: CdPipeline, image_ids: list[int] | None
-                         ) -> dict[int, PromotionRequest]:
+async def _promotions_to(
+    pipeline: CdPipeline, image_ids: list[int] | None
+) -> dict[int, PromotionRequest]:
     rows = PromotionRequest.filter(
-        application_id=pipeline.application_id, target_environment_id=pipeline.environment_id,
+        application_id=pipeline.application_id,
+        target_environment_id=pipeline.environment_id,
         status=PromotionStatus.PROMOTED,
     )
     if image_ids is not None:
@@ -95,24 +97,38 @@ async def candidate(pipeline: CdPipeline, image: Image) -> Candidate | None:
 class Target:
     """An environment's pipeline with what judging images there needs, loaded in two queries."""
 
-    def __init__(self, pipeline: CdPipeline, environment: str, approvals: dict[int, int],
-                 latest: Deployment | None) -> None:
+    def __init__(
+        self,
+        pipeline: CdPipeline,
+        environment: str,
+        approvals: dict[int, int],
+        latest: Deployment | None,
+    ) -> None:
         self.pipeline = pipeline
         self.environment = environment
         self.approvals = approvals
         self.latest = latest
 
     @classmethod
-    async def load(cls, pipeline: CdPipeline, environment: str, image_ids: list[int]
-                   ) -> Target:
+    async def load(cls, pipeline: CdPipeline, environment: str, image_ids: list[int]) -> Target:
         approvals: dict[int, int] = {}
-        for image_id in await column(DeploymentApproval.filter(
-                image_id__in=image_ids, environment_id=pipeline.environment_id,
-        ).values_list("image_id", flat=True), int):
+        for image_id in await column(
+            DeploymentApproval.filter(
+                image_id__in=image_ids,
+                environment_id=pipeline.environment_id,
+            ).values_list("image_id", flat=True),
+            int,
+        ):
             approvals[image_id] = approvals.get(image_id, 0) + 1
-        latest = await Deployment.filter(
-            application_id=pipeline.application_id, environment_id=pipeline.environment_id,
-        ).exclude(status=DeploymentStatus.FAILED).order_by("-id").first()
+        latest = (
+            await Deployment.filter(
+                application_id=pipeline.application_id,
+                environment_id=pipeline.environment_id,
+            )
+            .exclude(status=DeploymentStatus.FAILED)
+            .order_by("-id")
+            .first()
+        )
         return cls(pipeline, environment, approvals, latest)
 
     def _already_there(self, image: Image) -> str | None:
@@ -128,34 +144,47 @@ class Target:
         of them evaluated in one batch off the event loop (SPEC §3)."""
         program = filter_program(self.pipeline)
         reached = [image for image, found in items if found is not None]
-        evaluations = iter(await cel.evaluate_many(
-            [(program, image_variables(image)) for image in reached]))
-        return [self.assess(image, found, next(evaluations) if found is not None else None)
-                for image, found in items]
+        evaluations = iter(
+            await cel.evaluate_many([(program, image_variables(image)) for image in reached])
+        )
+        return [
+            self.assess(image, found, next(evaluations) if found is not None else None)
+            for image, found in items
+        ]
 
-    def assess(self, image: Image, found: Candidate | None,
-               evaluation: cel.Evaluation | None) -> Assessment:
+    def assess(
+        self, image: Image, found: Candidate | None, evaluation: cel.Evaluation | None
+    ) -> Assessment:
         """The rules of SPEC §6 for one image, each failing one with its code and reason;
         ``evaluation``: the filter conditions' verdict on the image (when it was found)."""
         pipeline = self.pipeline
         approvals = self.approvals.get(image.id, 0)
         result = Assessment(found, approvals, pipeline.deployment_approval_count)
         if found is None:
-            result.failures.append((
-                ErrorCode.NOT_DEPLOYABLE,
-                f"the image has not reached {self.environment}: it neither passed the "
-                "previous stage nor was promoted there"))
+            result.failures.append(
+                (
+                    ErrorCode.NOT_DEPLOYABLE,
+                    f"the image has not reached {self.environment}: it neither passed the "
+                    "previous stage nor was promoted there",
+                )
+            )
             return result
         if busy := self._already_there(image):
             result.failures.append((ErrorCode.NOT_DEPLOYABLE, busy))
         assert evaluation is not None
         if not evaluation.eligible:
-            result.failures.append((
-                ErrorCode.FILTER_BLOCKED,
-                f"blocked by the filter condition of {self.environment}: {evaluation.reason}"))
+            result.failures.append(
+                (
+                    ErrorCode.FILTER_BLOCKED,
+                    f"blocked by the filter condition of {self.environment}: {evaluation.reason}",
+                )
+            )
         if approvals < pipeline.deployment_approval_count:
-            result.failures.append((
-                ErrorCode.DEPLOYMENT_APPROVAL_REQUIRED,
-                f"needs {pipeline.deployment_approval_count} deployment approval(s), "
-                f"has {approvals}"))
+            result.failures.append(
+                (
+                    ErrorCode.DEPLOYMENT_APPROVAL_REQUIRED,
+                    f"needs {pipeline.deployment_approval_count} deployment approval(s), "
+                    f"has {approvals}",
+                )
+            )
         return result

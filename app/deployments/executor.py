@@ -52,8 +52,12 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 def signed_headers(secret: str, deployment_id: int, body: bytes) -> dict[str, str]:
     """The headers of one POST, signed now."""
     timestamp = int(clock.now().timestamp())
-    return {"Content-Type": "application/json", DELIVERY_HEADER: str(deployment_id),
-            TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body)}
+    return {
+        "Content-Type": "application/json",
+        DELIVERY_HEADER: str(deployment_id),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
 
 
 def answer_reason(status: int) -> str:
@@ -71,8 +75,9 @@ async def execute(deployment_id: int) -> None:
     deployment = await Deployment.get_or_none(id=deployment_id)
     if deployment is None or deployment.status != DeploymentStatus.QUEUED:
         return
-    pipeline = await CdPipeline.get(application_id=deployment.application_id,
-                                    environment_id=deployment.environment_id)
+    pipeline = await CdPipeline.get(
+        application_id=deployment.application_id, environment_id=deployment.environment_id
+    )
     settings = get_settings()
     if settings.deploy_executor == "webhook":
         await _webhook(deployment, pipeline, settings)
@@ -82,16 +87,22 @@ async def execute(deployment_id: int) -> None:
 
 async def _noop(deployment: Deployment, pipeline: CdPipeline) -> None:
     await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED).update(
-        status=DeploymentStatus.RUNNING)
+        status=DeploymentStatus.RUNNING
+    )
     for stage in configured_stages(pipeline):
-        run = await StageRun.create(image_id=deployment.image_id,
-                                    environment_id=deployment.environment_id, stage=stage,
-                                    status=StageStatus.SUCCEEDED, deployment_id=deployment.id)
+        run = await StageRun.create(
+            image_id=deployment.image_id,
+            environment_id=deployment.environment_id,
+            stage=stage,
+            status=StageStatus.SUCCEEDED,
+            deployment_id=deployment.id,
+        )
         await service.stage_reported(pipeline, run)
 
 
-async def payload(deployment: Deployment, pipeline: CdPipeline, settings: Settings
-                  ) -> dict[str, Any]:
+async def payload(
+    deployment: Deployment, pipeline: CdPipeline, settings: Settings
+) -> dict[str, Any]:
     image = await Image.get(id=deployment.image_id)
     app = await Application.get(id=deployment.application_id)
     env = await Environment.get(id=deployment.environment_id)
@@ -102,8 +113,9 @@ async def payload(deployment: Deployment, pipeline: CdPipeline, settings: Settin
         "environment": env.name,
         "image": {"id": str(image.id), "image": image.image, "digest": image.digest},
         "stages": [s.value for s in configured_stages(pipeline)],
-        "promotionRequestId": (str(deployment.promotion_request_id)
-                               if deployment.promotion_request_id else None),
+        "promotionRequestId": (
+            str(deployment.promotion_request_id) if deployment.promotion_request_id else None
+        ),
         "reportTo": f"{settings.public_url.rstrip('/')}/graphql",
     }
 
@@ -114,8 +126,11 @@ def _transient(response: httpx.Response) -> bool:
 
 async def _webhook(deployment: Deployment, pipeline: CdPipeline, settings: Settings) -> None:
     if not settings.deploy_webhook_url or not settings.deploy_webhook_secret:
-        await _fail(deployment, "HOIST_DEPLOY_WEBHOOK_URL and HOIST_DEPLOY_WEBHOOK_SECRET "
-                                "must be set for the webhook executor")
+        await _fail(
+            deployment,
+            "HOIST_DEPLOY_WEBHOOK_URL and HOIST_DEPLOY_WEBHOOK_SECRET "
+            "must be set for the webhook executor",
+        )
         return
     body = json.dumps(await payload(deployment, pipeline, settings)).encode()
     error = "no attempt made"
@@ -125,12 +140,14 @@ async def _webhook(deployment: Deployment, pipeline: CdPipeline, settings: Setti
                 await asyncio.sleep(settings.deploy_webhook_backoff_seconds * 2 ** (attempt - 1))
             headers = signed_headers(settings.deploy_webhook_secret, deployment.id, body)
             try:
-                response = await client.post(settings.deploy_webhook_url, content=body,
-                                             headers=headers)
+                response = await client.post(
+                    settings.deploy_webhook_url, content=body, headers=headers
+                )
             except httpx.TimeoutException as exc:
                 error = f"no answer within {settings.deploy_webhook_timeout_seconds:g} s"
-                log.warning("deployment %s: webhook timed out (%s)", deployment.id,
-                            type(exc).__name__)
+                log.warning(
+                    "deployment %s: webhook timed out (%s)", deployment.id, type(exc).__name__
+                )
                 continue
             except httpx.TransportError as exc:
                 # The exception's text may carry the URL (and a token in it): logs only.
@@ -138,13 +155,15 @@ async def _webhook(deployment: Deployment, pipeline: CdPipeline, settings: Setti
                 log.warning("deployment %s: webhook unreachable: %s", deployment.id, exc)
                 continue
             if response.is_success:
-                await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED
-                                        ).update(status=DeploymentStatus.RUNNING)
+                await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED).update(
+                    status=DeploymentStatus.RUNNING
+                )
                 return
             error = answer_reason(response.status_code)
             # For the operator, in the server log only: the start of what the receiver said.
-            log.warning("deployment %s: webhook answered %s: %r", deployment.id, error,
-                        response.text[:200])
+            log.warning(
+                "deployment %s: webhook answered %s: %r", deployment.id, error, response.text[:200]
+            )
             if not _transient(response):
                 break
     await _fail(deployment, f"webhook failed: {error}")
@@ -153,8 +172,14 @@ async def _webhook(deployment: Deployment, pipeline: CdPipeline, settings: Setti
 async def _fail(deployment: Deployment, error: str) -> None:
     log.warning("deployment %s failed: %s", deployment.id, error)
     changed = await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED).update(
-        status=DeploymentStatus.FAILED, error=error[:1000])
+        status=DeploymentStatus.FAILED, error=error[:1000]
+    )
     if changed:
         app = await Application.get(id=deployment.application_id)
-        await record(SYSTEM, "deployment.failed", application=app.name,
-                     deployment_id=deployment.id, error=error[:1000])
+        await record(
+            SYSTEM,
+            "deployment.failed",
+            application=app.name,
+            deployment_id=deployment.id,
+            error=error[:1000],
+        )

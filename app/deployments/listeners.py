@@ -15,12 +15,14 @@ async def image_built(event: ImageBuilt) -> None:
 
 @listener(StageReported)
 async def stage_reported(event: StageReported) -> None:
-    await service.stage_reported(await CdPipeline.get(id=event.pipeline_id),
-                                 await StageRun.get(id=event.stage_run_id))
+    await service.stage_reported(
+        await CdPipeline.get(id=event.pipeline_id), await StageRun.get(id=event.stage_run_id)
+    )
 
 
 @listener(RequestStatusChanged)
 async def request_promoted(event: RequestStatusChanged) -> None:
     if event.status == PromotionStatus.PROMOTED.value:
-        await service.after_promotion(event.request_id, event.application_id,
-                                      event.environment_id, event.image_id)
+        await service.after_promotion(
+            event.request_id, event.application_id, event.environment_id, event.image_id
+        )

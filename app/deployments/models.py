@@ -43,11 +43,12 @@ class Deployment(Model):
         "hoist.User", related_name="deployments", null=True, on_delete=fields.SET_NULL
     )
     deployed_by_id: int | None
-    status = fields.CharEnumField(DeploymentStatus, max_length=16,
-                                  default=DeploymentStatus.QUEUED)
+    status = fields.CharEnumField(DeploymentStatus, max_length=16, default=DeploymentStatus.QUEUED)
     # Provenance: the promotion that brought the image here, when it came by promotion.
     promotion_request: fields.ForeignKeyNullableRelation[PromotionRequest] = fields.ForeignKeyField(
-        "hoist.PromotionRequest", related_name="deployments", null=True,
+        "hoist.PromotionRequest",
+        related_name="deployments",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     promotion_request_id: int | None

@@ -19,17 +19,23 @@ from app.graphql.pagination import Connection, paginate
 @strawberry.type
 class Query:
     @strawberry.field(description="Every image that may go to the environment, with reasons.")
-    async def deployable_images(self, info: Info, application: str, environment: str
-                                ) -> list[DeployableImage]:
+    async def deployable_images(
+        self, info: Info, application: str, environment: str
+    ) -> list[DeployableImage]:
         access = await info.context.access()
-        return [DeployableImage.of(a)
-                for a in await service.deployable_images(access, application, environment)]
+        return [
+            DeployableImage.of(a)
+            for a in await service.deployable_images(access, application, environment)
+        ]
 
-    @strawberry.field(description="Deployments newest first, with where promoted images came "
-                      "from.")
+    @strawberry.field(description="Deployments newest first, with where promoted images came from.")
     async def deployment_history(
-        self, info: Info, application: str, environment: str | None = UNSET,
-        first: int | None = 20, after: str | None = UNSET,
+        self,
+        info: Info,
+        application: str,
+        environment: str | None = UNSET,
+        first: int | None = 20,
+        after: str | None = UNSET,
     ) -> Connection[Deployment]:
         access = await info.context.access()
         rows = service.deployment_history(access, application, unset_to_none(environment))
@@ -45,8 +51,9 @@ class Mutation:
         access = await info.context.access()
 
         async def run() -> DeploymentApprovalPayload:
-            await service.approve_deployment(access, application, environment,
-                                             parse_id(image_id, "imageId"))
+            await service.approve_deployment(
+                access, application, environment, parse_id(image_id, "imageId")
+            )
             return DeploymentApprovalPayload(approved=True)
 
         return await mutate(run, lambda errors: DeploymentApprovalPayload(errors=errors))
@@ -58,8 +65,9 @@ class Mutation:
         access = await info.context.access()
 
         async def run() -> DeploymentPayload:
-            deployment = await service.deploy_image(access, application, environment,
-                                                    parse_id(image_id, "imageId"))
+            deployment = await service.deploy_image(
+                access, application, environment, parse_id(image_id, "imageId")
+            )
             return DeploymentPayload(deployment=Deployment.of(deployment))
 
         return await mutate(run, lambda errors: DeploymentPayload(errors=errors))

@@ -33,15 +33,13 @@ async def pipeline_of(application: str, environment: str) -> CdPipeline:
     app = await Application.get_or_none(name=application)
     if app is None:
         raise not_found(f"no application named {application!r}", "application")
-    pipeline = await CdPipeline.get_or_none(application_id=app.id,
-                                            environment__name=environment)
+    pipeline = await CdPipeline.get_or_none(application_id=app.id, environment__name=environment)
     if pipeline is None:
         raise not_found(f"{application} has no CD pipeline in {environment!r}", "environment")
     return pipeline
 
 
-async def deployable_images(access: Access, application: str, environment: str
-                            ) -> list[Assessment]:
+async def deployable_images(access: Access, application: str, environment: str) -> list[Assessment]:
     """Every image that may go to the environment, each with why or why not."""
     access.require_view(application)
     pipeline = await pipeline_of(application, environment)
@@ -56,30 +54,44 @@ async def _assess_one(pipeline: CdPipeline, environment: str, image: Image) -> A
     return assessment
 
 
-async def approve_deployment(access: Access, application: str, environment: str,
-                             image_id: int) -> None:
+async def approve_deployment(
+    access: Access, application: str, environment: str, image_id: int
+) -> None:
     """A DEPLOYMENT_APPROVER's Image Deployment Approval of an image for the environment."""
-    pipeline, image = await _target_and_image(access, Role.DEPLOYMENT_APPROVER, application,
-                                              environment, image_id)
+    pipeline, image = await _target_and_image(
+        access, Role.DEPLOYMENT_APPROVER, application, environment, image_id
+    )
     if access.user is None:
         raise DomainError(ErrorCode.VALIDATION, "the system does not approve deployments")
     if access.user_id in builders_of(image):
-        raise DomainError(ErrorCode.BUILDER_CANNOT_APPROVE,
-                          "the image's builder cannot approve its deployment", "imageId")
+        raise DomainError(
+            ErrorCode.BUILDER_CANNOT_APPROVE,
+            "the image's builder cannot approve its deployment",
+            "imageId",
+        )
     if await candidate(pipeline, image) is None:
-        raise DomainError(ErrorCode.NOT_DEPLOYABLE,
-                          f"the image has not reached {environment}", "imageId")
-    if await DeploymentApproval.exists(image_id=image.id, environment_id=pipeline.environment_id,
-                                       user_id=access.user.id):
+        raise DomainError(
+            ErrorCode.NOT_DEPLOYABLE, f"the image has not reached {environment}", "imageId"
+        )
+    if await DeploymentApproval.exists(
+        image_id=image.id, environment_id=pipeline.environment_id, user_id=access.user.id
+    ):
         raise conflict("you have already approved this image for this environment", "imageId")
-    await DeploymentApproval.create(image_id=image.id, environment_id=pipeline.environment_id,
-                                    user_id=access.user.id)
-    await record(access, "deployment.approved", application=application,
-                 environment=environment, image_id=image.id)
+    await DeploymentApproval.create(
+        image_id=image.id, environment_id=pipeline.environment_id, user_id=access.user.id
+    )
+    await record(
+        access,
+        "deployment.approved",
+        application=application,
+        environment=environment,
+        image_id=image.id,
+    )
 
 
-async def _target_and_image(access: Access, role: Role, application: str, environment: str,
-                            image_id: int) -> tuple[CdPipeline, Image]:
+async def _target_and_image(
+    access: Access, role: Role, application: str, environment: str, image_id: int
+) -> tuple[CdPipeline, Image]:
     """FORBIDDEN without `role` on the pair (top-level); then the pipeline and the image."""
     access.require_role(role, application, environment)
     pipeline = await pipeline_of(application, environment)
@@ -90,15 +102,18 @@ async def _target_and_image(access: Access, role: Role, application: str, enviro
 
 
 async def _approved_the_promotion(user_id: int | None, request: PromotionRequest) -> bool:
-    return await PromotionDecision.exists(request_id=request.id, user_id=user_id,
-                                          kind=DecisionKind.APPROVE)
+    return await PromotionDecision.exists(
+        request_id=request.id, user_id=user_id, kind=DecisionKind.APPROVE
+    )
 
 
-async def deploy_image(access: Access, application: str, environment: str,
-                       image_id: int) -> Deployment:
+async def deploy_image(
+    access: Access, application: str, environment: str, image_id: int
+) -> Deployment:
     """Deploy after the checks of SPEC §6, in order; the executor runs it after commit."""
-    pipeline, image = await _target_and_image(access, Role.BUILD_DEPLOY, application,
-                                              environment, image_id)
+    pipeline, image = await _target_and_image(
+        access, Role.BUILD_DEPLOY, application, environment, image_id
+    )
     assessment = await _assess_one(pipeline, environment, image)
     if not assessment.deployable:
         code, reason = assessment.failures[0]
@@ -113,24 +128,37 @@ async def deploy_image(access: Access, application: str, environment: str,
             policy = found.promotion.policy
         allowed = policy is not None and policy.allow_approver_from_deploy
         if not allowed and await _approved_the_promotion(access.user_id, found.promotion):
-            raise DomainError(ErrorCode.APPROVER_CANNOT_DEPLOY,
-                              "you approved this image's promotion, and the policy does not "
-                              "let approvers deploy it", "imageId")
+            raise DomainError(
+                ErrorCode.APPROVER_CANNOT_DEPLOY,
+                "you approved this image's promotion, and the policy does not "
+                "let approvers deploy it",
+                "imageId",
+            )
     return await _start(access, pipeline, environment, found)
 
 
-async def _start(access: Access, pipeline: CdPipeline, environment: str,
-                 found: Candidate) -> Deployment:
+async def _start(
+    access: Access, pipeline: CdPipeline, environment: str, found: Candidate
+) -> Deployment:
     deployment = await Deployment.create(
-        application_id=pipeline.application_id, environment_id=pipeline.environment_id,
-        image_id=found.image.id, deployed_by_id=access.user_id,
-        promotion_request_id=found.promotion.id if found.promoted_only and found.promotion
+        application_id=pipeline.application_id,
+        environment_id=pipeline.environment_id,
+        image_id=found.image.id,
+        deployed_by_id=access.user_id,
+        promotion_request_id=found.promotion.id
+        if found.promoted_only and found.promotion
         else None,
     )
     app = await Application.get(id=pipeline.application_id)
-    await record(access, "deployment.created", application=app.name, environment=environment,
-                 deployment_id=deployment.id, image_id=found.image.id,
-                 promotion_request_id=deployment.promotion_request_id)
+    await record(
+        access,
+        "deployment.created",
+        application=app.name,
+        environment=environment,
+        deployment_id=deployment.id,
+        image_id=found.image.id,
+        promotion_request_id=deployment.promotion_request_id,
+    )
     await outbox.enqueue(EXECUTE_JOB, deployment_id=deployment.id)
     return deployment
 
@@ -144,16 +172,22 @@ async def auto_deploy(pipeline: CdPipeline, image: Image) -> str | None:
         return None
     reason = "; ".join(assessment.reasons)
     app = await Application.get(id=pipeline.application_id)
-    await record(SYSTEM, "deployment.auto_blocked", application=app.name,
-                 environment=environment, image_id=image.id, reason=reason)
+    await record(
+        SYSTEM,
+        "deployment.auto_blocked",
+        application=app.name,
+        environment=environment,
+        image_id=image.id,
+        reason=reason,
+    )
     return reason
 
 
-async def after_promotion(request_id: int, application_id: int, environment_id: int,
-                          image_id: int) -> None:
+async def after_promotion(
+    request_id: int, application_id: int, environment_id: int, image_id: int
+) -> None:
     """A PROMOTED image goes on to an AUTOMATIC target; a block is noted on the request."""
-    pipeline = await CdPipeline.get(application_id=application_id,
-                                    environment_id=environment_id)
+    pipeline = await CdPipeline.get(application_id=application_id, environment_id=environment_id)
     if pipeline.trigger != Trigger.AUTOMATIC:
         return
     reason = await auto_deploy(pipeline, await Image.get(id=image_id))
@@ -163,16 +197,23 @@ async def after_promotion(request_id: int, application_id: int, environment_id: 
 
 async def image_built(image: Image) -> None:
     """A new CI image goes to the workflow's AUTOMATIC pipelines that follow CI."""
-    for pipeline in await CdPipeline.filter(workflow_id=image.workflow_id, parent_id=None,
-                                            trigger=Trigger.AUTOMATIC):
+    for pipeline in await CdPipeline.filter(
+        workflow_id=image.workflow_id, parent_id=None, trigger=Trigger.AUTOMATIC
+    ):
         await auto_deploy(pipeline, image)
 
 
 async def stage_reported(pipeline: CdPipeline, run: StageRun) -> None:
     """A stage run moves the deployment under way; passing all stages feeds AUTOMATIC children."""
-    deployment = await Deployment.filter(
-        image_id=run.image_id, environment_id=run.environment_id, status__in=ACTIVE_STATUSES,
-    ).order_by("-id").first()
+    deployment = (
+        await Deployment.filter(
+            image_id=run.image_id,
+            environment_id=run.environment_id,
+            status__in=ACTIVE_STATUSES,
+        )
+        .order_by("-id")
+        .first()
+    )
     if deployment is not None:
         await StageRun.filter(id=run.id).update(deployment_id=deployment.id)
         await _follow_stages(deployment, pipeline)
@@ -184,8 +225,11 @@ async def stage_reported(pipeline: CdPipeline, run: StageRun) -> None:
 
 async def _follow_stages(deployment: Deployment, pipeline: CdPipeline) -> None:
     """The deployment's status follows the latest run of each configured stage."""
-    latest = stages.latest_by_stage(await StageRun.filter(deployment_id=deployment.id).order_by(
-        "id").values_list("stage", "status"))
+    latest = stages.latest_by_stage(
+        await StageRun.filter(deployment_id=deployment.id)
+        .order_by("id")
+        .values_list("stage", "status")
+    )
     if stages.failed(latest, pipeline):
         status = DeploymentStatus.FAILED
     elif stages.passed(latest, pipeline):
@@ -194,15 +238,21 @@ async def _follow_stages(deployment: Deployment, pipeline: CdPipeline) -> None:
         status = DeploymentStatus.RUNNING
     if status != deployment.status:
         changed = await Deployment.filter(id=deployment.id, status__in=ACTIVE_STATUSES).update(
-            status=status)
+            status=status
+        )
         if changed:
             app = await Application.get(id=deployment.application_id)
-            await record(SYSTEM, f"deployment.{status.value.lower()}", application=app.name,
-                         deployment_id=deployment.id)
+            await record(
+                SYSTEM,
+                f"deployment.{status.value.lower()}",
+                application=app.name,
+                deployment_id=deployment.id,
+            )
 
 
-def deployment_history(access: Access, application: str, environment: str | None
-                       ) -> QuerySet[Deployment]:
+def deployment_history(
+    access: Access, application: str, environment: str | None
+) -> QuerySet[Deployment]:
     """The application's deployments (to the environment; None: any), for its viewers."""
     access.require_view(application)
     return repository.deployments_of(application, environment)

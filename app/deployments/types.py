@@ -38,8 +38,11 @@ class PromotedFrom:
     @strawberry.field(description="Who approved the promotion.")
     async def approvers(self, info: Info) -> list[User]:
         decisions = await decisions_by_request(info).load(self.row.id)
-        users = [await load_user(info, d.user_id) for d in decisions
-                 if d.kind == promotions.DecisionKind.APPROVE]
+        users = [
+            await load_user(info, d.user_id)
+            for d in decisions
+            if d.kind == promotions.DecisionKind.APPROVE
+        ]
         return [u for u in users if u is not None]
 
 
@@ -54,8 +57,9 @@ async def load_promoted_from(info: Info, request_id: int | None) -> PromotedFrom
 class DeployableImage:
     image: Image
     deployable: bool
-    reasons: list[str] = strawberry.field(description="Empty when deployable; else every "
-                                                      "reason it is not.")
+    reasons: list[str] = strawberry.field(
+        description="Empty when deployable; else every reason it is not."
+    )
     deployment_approvals: int
     required_deployment_approvals: int
     promotion_id: strawberry.Private[int | None]
@@ -64,11 +68,14 @@ class DeployableImage:
     def of(cls, assessment: Assessment) -> DeployableImage:
         found = assessment.candidate
         assert found is not None
-        return cls(image=Image.of(found.image), deployable=assessment.deployable,
-                   reasons=assessment.reasons, deployment_approvals=assessment.approvals,
-                   required_deployment_approvals=assessment.required,
-                   promotion_id=found.promotion.id if found.promoted_only and found.promotion
-                   else None)
+        return cls(
+            image=Image.of(found.image),
+            deployable=assessment.deployable,
+            reasons=assessment.reasons,
+            deployment_approvals=assessment.approvals,
+            required_deployment_approvals=assessment.required,
+            promotion_id=found.promotion.id if found.promoted_only and found.promotion else None,
+        )
 
     @strawberry.field(description="Null when it came by the normal path.")
     async def promoted_from(self, info: Info) -> PromotedFrom | None:
@@ -85,8 +92,13 @@ class Deployment:
 
     @classmethod
     def of(cls, row: models.Deployment) -> Deployment:
-        return cls(id=strawberry.ID(str(row.id)), status=row.status, created_at=row.created_at,
-                   error=row.error, row=row)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            status=row.status,
+            created_at=row.created_at,
+            error=row.error,
+            row=row,
+        )
 
     @strawberry.field
     async def image(self, info: Info) -> Image:

@@ -79,9 +79,16 @@ async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserErro
     except IntegrityError:
         # A unique constraint lost a race the service's own checks could not see (two
         # callers creating the same name at once): the same answer as a plain duplicate.
-        return failed([UserError(code=ErrorCode.CONFLICT, field=None,
-                                 message="this conflicts with a change made at the same "
-                                         "time; reload and try again")])
+        return failed(
+            [
+                UserError(
+                    code=ErrorCode.CONFLICT,
+                    field=None,
+                    message="this conflicts with a change made at the same "
+                    "time; reload and try again",
+                )
+            ]
+        )
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -103,9 +110,14 @@ class MaskCrashes(MaskErrors):
         if not isinstance(error.original_error, ColumnValidationError):
             return super().anonymise_error(error)
         bad = bad_value(error.original_error)
-        return GraphQLError(bad.message, nodes=error.nodes, source=error.source,
-                            positions=error.positions, path=error.path,
-                            extensions=bad.extensions)
+        return GraphQLError(
+            bad.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=bad.extensions,
+        )
 
 
 def parse_id(value: str, field: str) -> int:

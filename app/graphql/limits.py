@@ -100,9 +100,12 @@ def _selection_sets(root: SelectionSetNode) -> Iterator[SelectionSetNode]:
 
 
 def _spreads(root: SelectionSetNode) -> list[str]:
-    return [selection.name.value for selection_set in _selection_sets(root)
-            for selection in selection_set.selections
-            if isinstance(selection, FragmentSpreadNode)]
+    return [
+        selection.name.value
+        for selection_set in _selection_sets(root)
+        for selection in selection_set.selections
+        if isinstance(selection, FragmentSpreadNode)
+    ]
 
 
 def _measure(selection_set: SelectionSetNode, fragments: dict[str, Cost]) -> Cost:
@@ -119,18 +122,20 @@ def _measure(selection_set: SelectionSetNode, fragments: dict[str, Cost]) -> Cos
     repeated = (0, "")
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            inner = (_measure(selection.selection_set, fragments)
-                     if selection.selection_set else NOTHING)
+            inner = (
+                _measure(selection.selection_set, fragments) if selection.selection_set else NOTHING
+            )
             if selection.selection_set and not selection.name.value.startswith("__"):
                 depth = max(depth, 1 + inner.depth)
             aliases += inner.aliases + (1 if selection.alias else 0)
             selections += inner.selections + 1
             names[(selection.alias or selection.name).value] += 1
         else:  # an inline fragment or a spread: its fields join this level
-            inner = (_measure(selection.selection_set, fragments)
-                     if isinstance(selection, InlineFragmentNode)
-                     else fragments.get(cast(FragmentSpreadNode, selection).name.value,
-                                        NOTHING))
+            inner = (
+                _measure(selection.selection_set, fragments)
+                if isinstance(selection, InlineFragmentNode)
+                else fragments.get(cast(FragmentSpreadNode, selection).name.value, NOTHING)
+            )
             depth = max(depth, inner.depth)
             aliases += inner.aliases
             selections += inner.selections
@@ -171,12 +176,16 @@ def document_problems(document: DocumentNode, limits: DocumentLimits) -> list[st
     fragment_nodes = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(fragment_nodes) > limits.max_fragments:
-        return [f"The document defines {len(fragment_nodes)} fragments; at most "
-                f"{limits.max_fragments} are allowed."]
+        return [
+            f"The document defines {len(fragment_nodes)} fragments; at most "
+            f"{limits.max_fragments} are allowed."
+        ]
     spreads = sum(len(_spreads(d.selection_set)) for d in (*fragment_nodes, *operations))
     if spreads > limits.max_fragments:
-        return [f"The document has {spreads} fragment spreads; at most "
-                f"{limits.max_fragments} are allowed."]
+        return [
+            f"The document has {spreads} fragment spreads; at most "
+            f"{limits.max_fragments} are allowed."
+        ]
 
     definitions = {d.name.value: d for d in fragment_nodes}
     costs: dict[str, Cost] = {}
@@ -192,21 +201,29 @@ def document_problems(document: DocumentNode, limits: DocumentLimits) -> list[st
         repeated = max(repeated, cost.repeated)
         if cost.depth > limits.max_depth:
             name = operation.name.value if operation.name else "anonymous"
-            problems.append(f"'{name}' is {cost.depth} levels deep: it exceeds the maximum "
-                            f"query depth of {limits.max_depth}.")
+            problems.append(
+                f"'{name}' is {cost.depth} levels deep: it exceeds the maximum "
+                f"query depth of {limits.max_depth}."
+            )
     if aliases > limits.max_aliases:
-        problems.append(f"{_count(aliases, limits.max_aliases)} aliases found "
-                        f"(fragments counted at each spread); at most {limits.max_aliases} "
-                        "are allowed.")
+        problems.append(
+            f"{_count(aliases, limits.max_aliases)} aliases found "
+            f"(fragments counted at each spread); at most {limits.max_aliases} "
+            "are allowed."
+        )
     if selections > limits.max_selections:
-        problems.append(f"The document selects {_count(selections, limits.max_selections)}"
-                        f" fields once its fragments are expanded; at most "
-                        f"{limits.max_selections} are allowed.")
+        problems.append(
+            f"The document selects {_count(selections, limits.max_selections)}"
+            f" fields once its fragments are expanded; at most "
+            f"{limits.max_selections} are allowed."
+        )
     count, name = repeated
     if count > limits.max_repeats:
-        problems.append(f"'{name}' is selected {_count(count, limits.max_repeats)} times in one "
-                        f"selection set (fragments included); at most {limits.max_repeats} "
-                        "are allowed.")
+        problems.append(
+            f"'{name}' is selected {_count(count, limits.max_repeats)} times in one "
+            f"selection set (fragments included); at most {limits.max_repeats} "
+            "are allowed."
+        )
     return problems
 
 

@@ -37,8 +37,10 @@ class Connection(Generic[N]):
     page_info: PageInfo
     matching: strawberry.Private[QuerySet[Any]]
 
-    @strawberry.field(description="Rows matching across all pages; counted only when asked "
-                      "(a count over a large table is the dearest part of a page).")
+    @strawberry.field(
+        description="Rows matching across all pages; counted only when asked "
+        "(a count over a large table is the dearest part of a page)."
+    )
     async def total_count(self) -> int:
         return await count_rows(self.matching)
 

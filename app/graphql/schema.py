@@ -33,14 +33,31 @@ from app.settings import get_settings
 
 log = logging.getLogger("hoist.graphql")
 
-Query = merge_types("Query", (
-    accounts.Query, catalog.Query, policies.Query, promotions.Query, deployments.Query,
-    audit.Query, notifications.Query, outbox.Query,
-))
-Mutation = merge_types("Mutation", (
-    accounts.Mutation, catalog.Mutation, policies.Mutation, promotions.Mutation,
-    deployments.Mutation, notifications.Mutation, outbox.Mutation,
-))
+Query = merge_types(
+    "Query",
+    (
+        accounts.Query,
+        catalog.Query,
+        policies.Query,
+        promotions.Query,
+        deployments.Query,
+        audit.Query,
+        notifications.Query,
+        outbox.Query,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        accounts.Mutation,
+        catalog.Mutation,
+        policies.Mutation,
+        promotions.Mutation,
+        deployments.Mutation,
+        notifications.Mutation,
+        outbox.Mutation,
+    ),
+)
 
 
 class HoistSchema(strawberry.Schema):
@@ -50,26 +67,31 @@ class HoistSchema(strawberry.Schema):
         """Log crashes with their traceback; expected errors are answers, not incidents."""
         for error in errors:
             if not is_expected(error):
-                log.error("GraphQL resolver failed: %s", error.message,
-                          exc_info=error.original_error)
+                log.error(
+                    "GraphQL resolver failed: %s", error.message, exc_info=error.original_error
+                )
 
 
 def build_schema() -> HoistSchema:
     settings = get_settings()
     # Built once, here: the same rule objects on every request let ValidationCache hit.
-    rules = limit_rules(DocumentLimits(
-        max_depth=settings.graphql_max_depth, max_aliases=settings.graphql_max_aliases,
-        max_fragments=settings.graphql_max_fragments,
-        max_selections=settings.graphql_max_selections,
-    ))
+    rules = limit_rules(
+        DocumentLimits(
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_fragments=settings.graphql_max_fragments,
+            max_selections=settings.graphql_max_selections,
+        )
+    )
     extensions: list[Any] = [
         # Before the parser cache: it sets the parse option the cache is keyed on.
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         BoundedParserCache,
         lambda: AddValidationRules(rules),
         BoundedValidationCache,
-        lambda: MaskCrashes(should_mask_error=should_mask,
-                            error_message="Internal error; it has been logged."),
+        lambda: MaskCrashes(
+            should_mask_error=should_mask, error_message="Internal error; it has been logged."
+        ),
     ]
     return HoistSchema(query=Query, mutation=Mutation, extensions=extensions)
 

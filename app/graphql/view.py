@@ -102,8 +102,9 @@ class HoistGraphQL(GraphQL[Context, None]):
             else:
                 response = await self.run(request)
         except HTTPException as exc:
-            response = JSONResponse({"errors": [{"message": exc.reason}]},
-                                    status_code=exc.status_code)
+            response = JSONResponse(
+                {"errors": [{"message": exc.reason}]}, status_code=exc.status_code
+            )
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -113,19 +114,25 @@ class HoistGraphQL(GraphQL[Context, None]):
         try:
             decoded = super().decode_json(data)
         except UnicodeDecodeError as exc:
-            raise HTTPException(400, "the request body is not valid UTF-8 "
-                                     f"(byte {exc.start})") from None
+            raise HTTPException(
+                400, f"the request body is not valid UTF-8 (byte {exc.start})"
+            ) from None
         except RecursionError:
-            raise HTTPException(400, f"the JSON is nested more than {MAX_JSON_DEPTH} levels "
-                                     "deep") from None
+            raise HTTPException(
+                400, f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+            ) from None
         try:
             unstorable = _unstorable(decoded)
         except _TooDeep:
-            raise HTTPException(400, f"the JSON is nested more than {MAX_JSON_DEPTH} levels "
-                                     "deep") from None
+            raise HTTPException(
+                400, f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+            ) from None
         if unstorable:
-            raise HTTPException(400, "strings may not contain the NUL character (\\u0000) "
-                                     "or lone surrogates (\\ud800-\\udfff)")
+            raise HTTPException(
+                400,
+                "strings may not contain the NUL character (\\u0000) "
+                "or lone surrogates (\\ud800-\\udfff)",
+            )
         return decoded
 
     # Narrower than strawberry's (Request | WebSocket): Hoist mounts no websocket route, so

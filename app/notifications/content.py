@@ -54,21 +54,29 @@ def request_link(public_url: str, request_id: int) -> str:
 
 def subject(event: NotificationEvent, facts: RequestFacts) -> str:
     """`<what happened> | Application: <app> | Target environment: <env>`."""
-    return (f"{_SUBJECTS[event]} | Application: {facts.application} | "
-            f"Target environment: {facts.environment}")
+    return (
+        f"{_SUBJECTS[event]} | Application: {facts.application} | "
+        f"Target environment: {facts.environment}"
+    )
 
 
 def _headline(event: NotificationEvent, facts: RequestFacts) -> str:
     if event == NotificationEvent.APPROVAL_REQUESTED:
-        return (f"{facts.requester} asks to promote an image to {facts.environment}. "
-                "You can approve or reject the request.")
+        return (
+            f"{facts.requester} asks to promote an image to {facts.environment}. "
+            "You can approve or reject the request."
+        )
     if event == NotificationEvent.PROMOTED:
         return f"Your promotion request #{facts.request_id} is done: the image was promoted."
     if event == NotificationEvent.REJECTED:
-        return (f"Your promotion request #{facts.request_id} was rejected by "
-                f"{facts.rejected_by or 'an approver'}.")
-    return (f"Your promotion request #{facts.request_id} is stale: it can no longer be "
-            "approved. Promote the image again if it is still needed.")
+        return (
+            f"Your promotion request #{facts.request_id} was rejected by "
+            f"{facts.rejected_by or 'an approver'}."
+        )
+    return (
+        f"Your promotion request #{facts.request_id} is stale: it can no longer be "
+        "approved. Promote the image again if it is still needed."
+    )
 
 
 def _reason(event: NotificationEvent, facts: RequestFacts) -> tuple[str, str] | None:
@@ -113,7 +121,7 @@ def _html(greeting: str, headline: str, rows: list[tuple[str, str]], link: str) 
         for label, value in rows
     )
     return (
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">"
+        '<!DOCTYPE html><html><body style="font-family:sans-serif">'
         f"<p>{escape(greeting)}</p><p>{escape(headline)}</p>"
         f"<table>{cells}</table>"
         f'<p><a href="{escape(link)}">Open the request</a></p>'

@@ -68,24 +68,32 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
     return timedelta(seconds=min(seconds, settings.email_retry_max_seconds))
 
 
-def _after_failure(row: Notification, error: DeliveryError, settings: Settings
-                   ) -> dict[str, Any]:
+def _after_failure(row: Notification, error: DeliveryError, settings: Settings) -> dict[str, Any]:
     """Column values once a try of `row` (as it was before the try) failed with `error`."""
     message = str(error)[:_ERROR_LIMIT]
     if error.unreachable:
         tries = row.unreachable_tries + 1
-        return {"attempts": row.attempts, "unreachable_tries": tries,
-                "error": f"{message} (mail service unreachable; retried until it is back, "
-                         "using no attempt)",
-                "next_attempt_at": clock.now() + backoff(tries, settings)}
+        return {
+            "attempts": row.attempts,
+            "unreachable_tries": tries,
+            "error": f"{message} (mail service unreachable; retried until it is back, "
+            "using no attempt)",
+            "next_attempt_at": clock.now() + backoff(tries, settings),
+        }
     attempts = row.attempts + 1
     if error.permanent:
         return {"attempts": attempts, "state": FAILED, "error": message}
     if attempts >= settings.email_max_attempts:
-        return {"attempts": attempts, "state": FAILED,
-                "error": f"gave up after {attempts} attempts: {message}"}
-    return {"attempts": attempts, "error": message,
-            "next_attempt_at": clock.now() + backoff(attempts, settings)}
+        return {
+            "attempts": attempts,
+            "state": FAILED,
+            "error": f"gave up after {attempts} attempts: {message}",
+        }
+    return {
+        "attempts": attempts,
+        "error": message,
+        "next_attempt_at": clock.now() + backoff(attempts, settings),
+    }
 
 
 async def prepare(notification_ids: list[int], settings: Settings) -> None:
@@ -101,19 +109,29 @@ async def settle_abandoned_claims(notification_ids: list[int], settings: Setting
     """Claims older than the claim timeout belong to a dead worker: UNKNOWN, never resent."""
     cutoff = clock.now() - timedelta(seconds=settings.email_claim_timeout_seconds)
     return await Notification.filter(
-        id__in=notification_ids, state=PENDING, claimed_by__isnull=False,
+        id__in=notification_ids,
+        state=PENDING,
+        claimed_by__isnull=False,
         claimed_at__lt=cutoff,
-    ).update(state=UNKNOWN, claimed_by=None, error=(
-        "the worker sending this email stopped before recording the outcome: it may or may "
-        "not have been delivered, and it is not sent again so that nobody gets it twice"))
+    ).update(
+        state=UNKNOWN,
+        claimed_by=None,
+        error=(
+            "the worker sending this email stopped before recording the outcome: it may or may "
+            "not have been delivered, and it is not sent again so that nobody gets it twice"
+        ),
+    )
 
 
-async def deliver(notification_ids: list[int], settings: Settings, *,
-                  continuation_id: int | None = None) -> None:
+async def deliver(
+    notification_ids: list[int], settings: Settings, *, continuation_id: int | None = None
+) -> None:
     """Send the due PENDING emails among `notification_ids` over one connection (step 3)."""
     now = clock.now()
     due = await Notification.filter(
-        id__in=notification_ids, state=PENDING, claimed_by__isnull=True,
+        id__in=notification_ids,
+        state=PENDING,
+        claimed_by__isnull=True,
         next_attempt_at__lte=now,
     ).order_by("id")
     if due:
@@ -129,30 +147,40 @@ async def deliver(notification_ids: list[int], settings: Settings, *,
                 for index, row in enumerate(due):
                     lost = await _send_one(provider, row, settings)
                     if lost is not None:  # the service went away: the rest wait with it
-                        for rest in due[index + 1:]:
+                        for rest in due[index + 1 :]:
                             await _record_failure(rest, lost, settings)
                         break
             finally:
                 await provider.close()
     if continuation_id is not None and not await Notification.exists(
-            id__in=notification_ids, state=PENDING):
+        id__in=notification_ids, state=PENDING
+    ):
         await outbox.finish_fallback(continuation_id)
 
 
 def outgoing(row: Notification, settings: Settings) -> OutgoingEmail:
     """The stored email as a provider sends it."""
-    return OutgoingEmail(notification_id=row.id, sender=settings.email_sender,
-                         recipient=row.recipient, subject=row.subject, text=row.text_body,
-                         html=row.html_body)
+    return OutgoingEmail(
+        notification_id=row.id,
+        sender=settings.email_sender,
+        recipient=row.recipient,
+        subject=row.subject,
+        text=row.text_body,
+        html=row.html_body,
+    )
 
 
-async def _send_one(provider: Provider, row: Notification, settings: Settings
-                    ) -> DeliveryError | None:
+async def _send_one(
+    provider: Provider, row: Notification, settings: Settings
+) -> DeliveryError | None:
     """Claim, send and record one email; the error when the service proved unreachable."""
     token = uuid.uuid4().hex
     attempts = row.attempts + 1
     claimed = await Notification.filter(
-        id=row.id, state=PENDING, claimed_by__isnull=True, attempts=row.attempts,
+        id=row.id,
+        state=PENDING,
+        claimed_by__isnull=True,
+        attempts=row.attempts,
     ).update(claimed_by=token, claimed_at=clock.now(), attempts=attempts)
     if not claimed:
         return None  # another worker has it, or had it: theirs to send
@@ -160,22 +188,25 @@ async def _send_one(provider: Provider, row: Notification, settings: Settings
     try:
         await provider.send(outgoing(row, settings))
     except DeliveryError as exc:
-        kind = ("unreachable" if exc.unreachable else "permanent" if exc.permanent
-                else "transient")
-        log.warning("email %s to %s failed (attempt %d, %s): %s", row.id, row.recipient,
-                    attempts, kind, exc)
-        await mine.update(claimed_by=None, claimed_at=None,
-                          **_after_failure(row, exc, settings))
+        kind = "unreachable" if exc.unreachable else "permanent" if exc.permanent else "transient"
+        log.warning(
+            "email %s to %s failed (attempt %d, %s): %s", row.id, row.recipient, attempts, kind, exc
+        )
+        await mine.update(claimed_by=None, claimed_at=None, **_after_failure(row, exc, settings))
         return exc if exc.unreachable else None
     except Exception as exc:
         # Not a failure the provider knows: raised before the email left, so a retry
         # (bounded by the attempts) is safe.
         log.exception("email %s to %s failed unexpectedly", row.id, row.recipient)
-        await mine.update(claimed_by=None, claimed_at=None,
-                          **_after_failure(row, DeliveryError(repr(exc)), settings))
+        await mine.update(
+            claimed_by=None,
+            claimed_at=None,
+            **_after_failure(row, DeliveryError(repr(exc)), settings),
+        )
     else:
-        await mine.update(state=SENT, sent_at=clock.now(), error=None, claimed_by=None,
-                          claimed_at=None)
+        await mine.update(
+            state=SENT, sent_at=clock.now(), error=None, claimed_by=None, claimed_at=None
+        )
     return None
 
 
@@ -183,6 +214,9 @@ async def _record_failure(row: Notification, error: DeliveryError, settings: Set
     """A try that never reached the provider, recorded if nobody else counted it: one
     attempt, or none when the service was unreachable."""
     await Notification.filter(
-        id=row.id, state=PENDING, claimed_by__isnull=True, attempts=row.attempts,
+        id=row.id,
+        state=PENDING,
+        claimed_by__isnull=True,
+        attempts=row.attempts,
         unreachable_tries=row.unreachable_tries,
     ).update(**_after_failure(row, error, settings))

@@ -32,7 +32,9 @@ class Notification(Model):
 
     id = fields.IntField(primary_key=True)
     request: fields.ForeignKeyNullableRelation[PromotionRequest] = fields.ForeignKeyField(
-        "hoist.PromotionRequest", related_name="notifications", null=True,
+        "hoist.PromotionRequest",
+        related_name="notifications",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     request_id: int | None
@@ -41,8 +43,9 @@ class Notification(Model):
     subject = fields.CharField(max_length=400)
     text_body = fields.TextField()
     html_body = fields.TextField()
-    state = fields.CharEnumField(NotificationState, max_length=16,
-                                 default=NotificationState.PENDING)
+    state = fields.CharEnumField(
+        NotificationState, max_length=16, default=NotificationState.PENDING
+    )
     attempts = fields.IntField(default=0)
     # Tries that never reached the provider (connection refused, timeout, DNS failure):
     # they use no attempt, so an outage of any length loses no email; they space retries.

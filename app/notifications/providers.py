@@ -40,8 +40,7 @@ class DeliveryError(Exception):
     the mail service could not be reached at all (connection refused, timeout, DNS), so
     nothing was said about this email and the try costs it no attempt."""
 
-    def __init__(self, message: str, *, permanent: bool = False,
-                 unreachable: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.unreachable = unreachable
@@ -65,8 +64,13 @@ class ConsoleProvider(Provider):
     """Writes each email to the log: the default, for trying Hoist out."""
 
     async def send(self, email: OutgoingEmail) -> None:
-        log.info("email to %s from %s\nSubject: %s\n\n%s", email.recipient, email.sender,
-                 email.subject, email.text)
+        log.info(
+            "email to %s from %s\nSubject: %s\n\n%s",
+            email.recipient,
+            email.sender,
+            email.subject,
+            email.text,
+        )
 
 
 def mime_message(email: OutgoingEmail) -> EmailMessage:
@@ -117,8 +121,11 @@ class SmtpProvider(Provider):
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
         smtp = aiosmtplib.SMTP(
-            hostname=s.smtp_host, port=s.smtp_port, timeout=s.smtp_timeout,
-            use_tls=s.smtp_security == "tls", start_tls=s.smtp_security == "starttls",
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            timeout=s.smtp_timeout,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
         )
         try:
             await smtp.connect()
@@ -127,16 +134,21 @@ class SmtpProvider(Provider):
                 await smtp.login(s.smtp_user, password)
         except (aiosmtplib.SMTPException, OSError) as exc:
             smtp.close()
-            raise DeliveryError(f"SMTP {s.smtp_host}:{s.smtp_port}: {_smtp_error(exc)}",
-                                unreachable=_unreachable(exc)) from exc
+            raise DeliveryError(
+                f"SMTP {s.smtp_host}:{s.smtp_port}: {_smtp_error(exc)}",
+                unreachable=_unreachable(exc),
+            ) from exc
         return smtp
 
     async def send(self, email: OutgoingEmail) -> None:
         if self.smtp is None or not self.smtp.is_connected:
             self.smtp = await self._connect()
         try:
-            await self.smtp.sendmail(parseaddr(email.sender)[1], [email.recipient],
-                                     mime_message(email).as_bytes(policy=_WIRE))
+            await self.smtp.sendmail(
+                parseaddr(email.sender)[1],
+                [email.recipient],
+                mime_message(email).as_bytes(policy=_WIRE),
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusals = exc.recipients
             raise DeliveryError(
@@ -170,12 +182,23 @@ class SmtpProvider(Provider):
 
 # SES answers worth retrying: throttling, SES's own trouble, and Hoist's credentials or
 # permissions (a configuration fix, not the recipient, makes those go through).
-_SES_TRANSIENT = frozenset({
-    "Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
-    "SendingPausedException", "ServiceUnavailable", "InternalFailure", "RequestTimeout",
-    "UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch",
-    "ExpiredTokenException", "AccessDeniedException",
-})
+_SES_TRANSIENT = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "SendingPausedException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "RequestTimeout",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredTokenException",
+        "AccessDeniedException",
+    }
+)
 
 
 def ses_error(exc: Exception) -> DeliveryError:
@@ -191,8 +214,10 @@ def ses_error(exc: Exception) -> DeliveryError:
     # Connection refused, timeouts, no credentials found: nothing reached SES.
     from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
-    return DeliveryError(f"SES: {type(exc).__name__}: {exc}", unreachable=isinstance(
-        exc, (EndpointConnectionError, ConnectTimeoutError)))
+    return DeliveryError(
+        f"SES: {type(exc).__name__}: {exc}",
+        unreachable=isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)),
+    )
 
 
 class SesProvider(Provider):
@@ -214,12 +239,18 @@ class SesProvider(Provider):
                 keys["aws_secret_access_key"] = s.ses_secret_access_key.get_secret_value()
         # One try per call: botocore's own retries would resend an email SES may have taken
         # already, and Hoist's retries are counted and visible (attempts, error).
-        config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                        connect_timeout=10, read_timeout=30)
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=30,
+        )
         # A session per batch: boto3's default session is not safe to share across threads.
         return boto3.session.Session().client(
-            "sesv2", region_name=s.ses_region, endpoint_url=s.ses_endpoint_url,
-            config=config, **keys,
+            "sesv2",
+            region_name=s.ses_region,
+            endpoint_url=s.ses_endpoint_url,
+            config=config,
+            **keys,
         )
 
     async def open(self) -> None:
@@ -236,11 +267,15 @@ class SesProvider(Provider):
         request: dict[str, Any] = {
             "FromEmailAddress": email.sender,
             "Destination": {"ToAddresses": [email.recipient]},
-            "Content": {"Simple": {
-                "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": email.text, "Charset": "UTF-8"},
-                         "Html": {"Data": email.html, "Charset": "UTF-8"}},
-            }},
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": email.text, "Charset": "UTF-8"},
+                        "Html": {"Data": email.html, "Charset": "UTF-8"},
+                    },
+                }
+            },
         }
         if self.settings.ses_configuration_set:
             request["ConfigurationSetName"] = self.settings.ses_configuration_set

@@ -22,28 +22,45 @@ async def resend(access: Access, notification_ids: list[int]) -> list[Notificati
     access.require_super_admin()
     ids = list(dict.fromkeys(notification_ids))
     if not 1 <= len(ids) <= MAX_RESEND:
-        raise validation(f"ids must list 1 to {MAX_RESEND} notifications (got {len(ids)})",
-                         "ids")
+        raise validation(f"ids must list 1 to {MAX_RESEND} notifications (got {len(ids)})", "ids")
     rows = {n.id: n for n in await Notification.filter(id__in=ids)}
     for position, notification_id in enumerate(ids):
         row = rows.get(notification_id)
         if row is None:
             raise not_found(f"no notification has id {notification_id}", f"ids.{position}")
         if row.state not in RESENDABLE:
-            raise DomainError(ErrorCode.NOT_RESENDABLE, f"notification {notification_id} is "
-                              f"{row.state.value}: only FAILED or UNKNOWN ones can be resent",
-                              f"ids.{position}")
+            raise DomainError(
+                ErrorCode.NOT_RESENDABLE,
+                f"notification {notification_id} is "
+                f"{row.state.value}: only FAILED or UNKNOWN ones can be resent",
+                f"ids.{position}",
+            )
     now = clock.now()
     for position, notification_id in enumerate(ids):
         row = rows[notification_id]
         changed = await Notification.filter(id=row.id, state=row.state).update(
-            state=NotificationState.PENDING, attempts=0, unreachable_tries=0, error=None,
-            next_attempt_at=now, claimed_by=None, claimed_at=None)
+            state=NotificationState.PENDING,
+            attempts=0,
+            unreachable_tries=0,
+            error=None,
+            next_attempt_at=now,
+            claimed_by=None,
+            claimed_at=None,
+        )
         if not changed:  # resent (or changed) by someone else in the meantime
-            raise DomainError(ErrorCode.NOT_RESENDABLE, f"notification {notification_id} "
-                              "changed meanwhile; reload and try again", f"ids.{position}")
-        await record(access, "notification.resent", notification_id=row.id,
-                     recipient=row.recipient, event=row.event.value,
-                     previous_state=row.state.value, previous_error=row.error)
+            raise DomainError(
+                ErrorCode.NOT_RESENDABLE,
+                f"notification {notification_id} changed meanwhile; reload and try again",
+                f"ids.{position}",
+            )
+        await record(
+            access,
+            "notification.resent",
+            notification_id=row.id,
+            recipient=row.recipient,
+            event=row.event.value,
+            previous_state=row.state.value,
+            previous_error=row.error,
+        )
     await outbox.enqueue(SEND_JOB, notification_ids=ids)
     return await Notification.filter(id__in=ids).order_by("id")

@@ -14,11 +14,15 @@ from app.notifications.types import Notification, NotificationState, ResendNotif
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Emails about promotion requests, newest first "
-                      "(super-admins only).")
+    @strawberry.field(
+        description="Emails about promotion requests, newest first (super-admins only)."
+    )
     async def notifications(
-        self, info: Info, state: NotificationState | None = UNSET,
-        first: int | None = 20, after: str | None = UNSET,
+        self,
+        info: Info,
+        state: NotificationState | None = UNSET,
+        first: int | None = 20,
+        after: str | None = UNSET,
     ) -> Connection[Notification]:
         rows = service.list_notifications(await info.context.access(), unset_to_none(state))
         return await paginate(rows, first, unset_to_none(after), Notification.of)
@@ -26,19 +30,22 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Send FAILED or UNKNOWN emails again, with a fresh set "
-                         "of attempts (super-admins only; 1-100 ids, all or nothing). An "
-                         "UNKNOWN one may then reach its recipient twice.")
-    async def resend_notifications(self, info: Info, ids: list[strawberry.ID]
-                                   ) -> ResendNotificationsPayload:
+    @strawberry.mutation(
+        description="Send FAILED or UNKNOWN emails again, with a fresh set "
+        "of attempts (super-admins only; 1-100 ids, all or nothing). An "
+        "UNKNOWN one may then reach its recipient twice."
+    )
+    async def resend_notifications(
+        self, info: Info, ids: list[strawberry.ID]
+    ) -> ResendNotificationsPayload:
         access = await info.context.access()
 
         async def run() -> ResendNotificationsPayload:
             if len(ids) > resend.MAX_RESEND:  # before parsing thousands of ids
-                raise validation(f"ids must list 1 to {resend.MAX_RESEND} notifications "
-                                 f"(got {len(ids)})", "ids")
-            rows = await resend.resend(
-                access, [parse_id(i, f"ids.{n}") for n, i in enumerate(ids)])
+                raise validation(
+                    f"ids must list 1 to {resend.MAX_RESEND} notifications (got {len(ids)})", "ids"
+                )
+            rows = await resend.resend(access, [parse_id(i, f"ids.{n}") for n, i in enumerate(ids)])
             return ResendNotificationsPayload(notifications=[Notification.of(r) for r in rows])
 
         return await mutate(run, lambda errors: ResendNotificationsPayload(errors=errors))

@@ -52,8 +52,9 @@ async def _facts(request: PromotionRequest) -> content.RequestFacts:
     source = "CI"
     if request.source_type == SourceType.ENVIRONMENT and request.source_environment_id:
         source = (await Environment.get(id=request.source_environment_id)).name
-    decisions = await PromotionDecision.filter(request_id=request.id).select_related(
-        "user").order_by("id")
+    decisions = (
+        await PromotionDecision.filter(request_id=request.id).select_related("user").order_by("id")
+    )
     approvers = tuple(_person(d.user) for d in decisions if d.kind == DecisionKind.APPROVE)
     rejection = next((d for d in reversed(decisions) if d.kind == DecisionKind.REJECT), None)
     return content.RequestFacts(
@@ -81,8 +82,11 @@ async def recipients(request: PromotionRequest, event: NotificationEvent) -> lis
         if policy is None:
             return []
         return await eligible_approvers(
-            request.application.name, request.target_environment.name, policy,
-            requester_id=request.requested_by_id, builder_ids=builders_of(request.image),
+            request.application.name,
+            request.target_environment.name,
+            policy,
+            requester_id=request.requested_by_id,
+            builder_ids=builders_of(request.image),
         )
     requester: User = request.requested_by
     return [requester] if requester.active else []
@@ -94,11 +98,13 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
     if event is None:
         return
     request = await PromotionRequest.get(id=request_id).select_related(
-        "application", "target_environment", "image", "requested_by")
+        "application", "target_environment", "image", "requested_by"
+    )
     people = await recipients(request, event)
     if not people:
-        log.warning("promotion request %s is %s and nobody is there to email", request_id,
-                    status.value)
+        log.warning(
+            "promotion request %s is %s and nobody is there to email", request_id, status.value
+        )
         return
     facts = await _facts(request)
     now = datetime.now(UTC)
@@ -108,8 +114,12 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
         try:
             async with in_transaction():  # a savepoint: a duplicate must not spoil the change
                 row = await Notification.create(
-                    request_id=request.id, event=event, recipient=person.email,
-                    subject=email.subject, text_body=email.text, html_body=email.html,
+                    request_id=request.id,
+                    event=event,
+                    recipient=person.email,
+                    subject=email.subject,
+                    text_body=email.text,
+                    html_body=email.html,
                     next_attempt_at=now,
                 )
         except IntegrityError:
@@ -119,8 +129,7 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
         await outbox.enqueue(SEND_JOB, notification_ids=ids)
 
 
-def list_notifications(access: Access, state: NotificationState | None
-                       ) -> QuerySet[Notification]:
+def list_notifications(access: Access, state: NotificationState | None) -> QuerySet[Notification]:
     """The emails in the state (None: any), for super-admins."""
     access.require_super_admin()
     return repository.notifications_in_state(state)

@@ -28,30 +28,41 @@ class Notification:
     id: strawberry.ID
     event: str = strawberry.field(
         description="APPROVAL_REQUESTED (to approvers), PROMOTED, REJECTED or STALE "
-        "(to the requester).")
+        "(to the requester)."
+    )
     recipient: str = strawberry.field(description="The email address it goes to.")
     subject: str
     state: NotificationState
     attempts: int = strawberry.field(description="Tries that reached the mail service.")
     unreachable_tries: int = strawberry.field(
         description="Tries that found the mail service unreachable (refused, timeout, DNS); "
-        "they use no attempt.")
+        "they use no attempt."
+    )
     error: str | None = strawberry.field(description="Why the last try failed.")
     created_at: datetime
     sent_at: datetime | None
     next_attempt_at: datetime | None = strawberry.field(
-        description="When a PENDING email is tried next (null once SENT or FAILED).")
+        description="When a PENDING email is tried next (null once SENT or FAILED)."
+    )
     request_id: strawberry.Private[int | None]
 
     @classmethod
     def of(cls, row: models.Notification) -> Notification:
         pending = row.state == models.NotificationState.PENDING
-        return cls(id=strawberry.ID(str(row.id)), event=row.event.value,
-                   recipient=row.recipient, subject=row.subject, state=row.state,
-                   attempts=row.attempts, unreachable_tries=row.unreachable_tries,
-                   error=row.error, created_at=row.created_at,
-                   sent_at=row.sent_at, next_attempt_at=row.next_attempt_at if pending else None,
-                   request_id=row.request_id)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            event=row.event.value,
+            recipient=row.recipient,
+            subject=row.subject,
+            state=row.state,
+            attempts=row.attempts,
+            unreachable_tries=row.unreachable_tries,
+            error=row.error,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            next_attempt_at=row.next_attempt_at if pending else None,
+            request_id=row.request_id,
+        )
 
     @strawberry.field(description="The request it is about (null once that is deleted).")
     async def request(self, info: Info) -> PromotionRequest | None:
@@ -64,5 +75,6 @@ class Notification:
 @strawberry.type
 class ResendNotificationsPayload:
     notifications: list[Notification] = strawberry.field(
-        default_factory=list, description="The emails, PENDING again.")
+        default_factory=list, description="The emails, PENDING again."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)

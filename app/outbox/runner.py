@@ -13,8 +13,9 @@ from app.settings import Settings
 
 
 @asynccontextmanager
-async def job_runner(settings: Settings,
-                     broker_dispatcher: Callable[[], Dispatcher]) -> AsyncIterator[None]:
+async def job_runner(
+    settings: Settings, broker_dispatcher: Callable[[], Dispatcher]
+) -> AsyncIterator[None]:
     """With HOIST_BROKER_URL, hand jobs to `broker_dispatcher()` (the caller's: Celery's,
     which lives in workers/, above app/); without, run them in this process."""
     if settings.broker_url:
@@ -26,8 +27,9 @@ async def job_runner(settings: Settings,
         finally:
             service.set_dispatcher(None)
         return
-    worker = EmbeddedWorker(settings.outbox_relay_after_seconds,
-                            settings.outbox_relay_interval_seconds)
+    worker = EmbeddedWorker(
+        settings.outbox_relay_after_seconds, settings.outbox_relay_interval_seconds
+    )
     service.set_dispatcher(worker)
     await worker.start()
     try:

@@ -16,12 +16,17 @@ from app.outbox import models, service
 
 @strawberry.enum(description="Where a worker job stands.")
 class OutboxJobState(Enum):
-    PENDING = strawberry.enum_value(service.PENDING, description=(
-        "Not done yet; after a failed run it waits until retryAt."))
+    PENDING = strawberry.enum_value(
+        service.PENDING, description=("Not done yet; after a failed run it waits until retryAt.")
+    )
     DONE = strawberry.enum_value(service.DONE, description="Done.")
-    DEAD = strawberry.enum_value(service.DEAD, description=(
-        "Its handler failed HOIST_OUTBOX_MAX_ATTEMPTS times: not run again unless a "
-        "super-admin retries it (retryOutboxJob)."))
+    DEAD = strawberry.enum_value(
+        service.DEAD,
+        description=(
+            "Its handler failed HOIST_OUTBOX_MAX_ATTEMPTS times: not run again unless a "
+            "super-admin retries it (retryOutboxJob)."
+        ),
+    )
 
 
 @strawberry.type(description="One job for the workers (promote, send emails, deploy).")
@@ -29,23 +34,33 @@ class OutboxJob:
     id: strawberry.ID
     task: str = strawberry.field(description="The job's name, e.g. notifications.send.")
     state: OutboxJobState
-    attempts: int = strawberry.field(description="Runs whose handler failed (since the last "
-                                     "retry by a super-admin).")
+    attempts: int = strawberry.field(
+        description="Runs whose handler failed (since the last retry by a super-admin)."
+    )
     last_error: str | None = strawberry.field(
-        description="Why the last run or hand-over to the broker failed.")
+        description="Why the last run or hand-over to the broker failed."
+    )
     created_at: datetime
     retry_at: datetime | None = strawberry.field(
-        description="A failed PENDING job is not run again before this.")
+        description="A failed PENDING job is not run again before this."
+    )
     dead_at: datetime | None = strawberry.field(description="When it gave up.")
     done_at: datetime | None
 
     @classmethod
     def of(cls, row: models.OutboxJob) -> OutboxJob:
         state = OutboxJobState(service.state_of(row))
-        return cls(id=strawberry.ID(str(row.id)), task=row.task, state=state,
-                   attempts=row.attempts, last_error=row.last_error, created_at=row.created_at,
-                   retry_at=row.retry_at if state == OutboxJobState.PENDING else None,
-                   dead_at=row.dead_at, done_at=row.done_at)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            task=row.task,
+            state=state,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            retry_at=row.retry_at if state == OutboxJobState.PENDING else None,
+            dead_at=row.dead_at,
+            done_at=row.done_at,
+        )
 
 
 @strawberry.type
@@ -56,11 +71,15 @@ class RetryOutboxJobPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Worker jobs newest first, DEAD ones by default "
-                      "(super-admins only).")
+    @strawberry.field(
+        description="Worker jobs newest first, DEAD ones by default (super-admins only)."
+    )
     async def outbox_jobs(
-        self, info: Info, state: OutboxJobState | None = OutboxJobState.DEAD,
-        first: int | None = 20, after: str | None = UNSET,
+        self,
+        info: Info,
+        state: OutboxJobState | None = OutboxJobState.DEAD,
+        first: int | None = 20,
+        after: str | None = UNSET,
     ) -> Connection[OutboxJob]:
         (await info.context.access()).require_super_admin()
         # strawberry.enum unwraps enum_value(): at run time .value is the service's state name.
@@ -70,8 +89,10 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Run a DEAD job again with a fresh set of attempts "
-                         "(super-admins only); NOT_DEAD for any other job.")
+    @strawberry.mutation(
+        description="Run a DEAD job again with a fresh set of attempts "
+        "(super-admins only); NOT_DEAD for any other job."
+    )
     async def retry_outbox_job(self, info: Info, id: strawberry.ID) -> RetryOutboxJobPayload:
         access = await info.context.access()
 

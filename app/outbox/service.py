@@ -97,7 +97,9 @@ def due_jobs(older_than: timedelta) -> Any:
     return OutboxJob.filter(
         Q(handed_over_at__isnull=True) | Q(handed_over_at__lt=cutoff),
         Q(retry_at__isnull=True) | Q(retry_at__lte=now),
-        done_at__isnull=True, dead_at__isnull=True, created_at__lt=cutoff,
+        done_at__isnull=True,
+        dead_at__isnull=True,
+        created_at__lt=cutoff,
     )
 
 
@@ -149,8 +151,7 @@ async def run_job(job_id: int) -> bool:
         return False
 
 
-async def record_failure(job_id: int, exc: Exception, settings: Settings | None = None
-                         ) -> None:
+async def record_failure(job_id: int, exc: Exception, settings: Settings | None = None) -> None:
     """Count a failed run of a job not done: back off, or DEAD after the last attempt."""
     settings = settings or get_settings()
     job = await OutboxJob.get_or_none(id=job_id)
@@ -160,21 +161,34 @@ async def record_failure(job_id: int, exc: Exception, settings: Settings | None 
         return
     attempts = job.attempts + 1
     now = clock.now()
-    values: dict[str, Any] = {"attempts": attempts, "last_error": describe_error(exc),
-                              # No longer in a worker's hands: the relay gives it out again.
-                              "handed_over_at": None}
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "last_error": describe_error(exc),
+        # No longer in a worker's hands: the relay gives it out again.
+        "handed_over_at": None,
+    }
     if attempts >= settings.outbox_max_attempts:
         values["dead_at"] = now
-        log.error("outbox job %s (%s) is DEAD after %d failed attempts", job_id, job.task,
-                  attempts, exc_info=exc)
+        log.error(
+            "outbox job %s (%s) is DEAD after %d failed attempts",
+            job_id,
+            job.task,
+            attempts,
+            exc_info=exc,
+        )
     else:
         values["retry_at"] = now + backoff(attempts, settings)
-        log.warning("outbox job %s (%s) failed (attempt %d of %d), retried after %s",
-                    job_id, job.task, attempts, settings.outbox_max_attempts,
-                    values["retry_at"].isoformat(), exc_info=exc)
+        log.warning(
+            "outbox job %s (%s) failed (attempt %d of %d), retried after %s",
+            job_id,
+            job.task,
+            attempts,
+            settings.outbox_max_attempts,
+            values["retry_at"].isoformat(),
+            exc_info=exc,
+        )
     # Conditional on the count read: two workers failing one run at once count it once.
-    await OutboxJob.filter(id=job_id, attempts=job.attempts, done_at__isnull=True).update(
-        **values)
+    await OutboxJob.filter(id=job_id, attempts=job.attempts, done_at__isnull=True).update(**values)
 
 
 PENDING, DONE, DEAD = "PENDING", "DONE", "DEAD"
@@ -213,14 +227,24 @@ async def retry_dead_job(access: Access, job_id: int) -> OutboxJob:
         raise not_found(f"no worker job has id {job_id}", "id")
     if job.dead_at is None:
         state = "done" if job.done_at is not None else "still being tried"
-        raise DomainError(ErrorCode.NOT_DEAD, f"job {job_id} is not DEAD ({state}): only a "
-                          "job that gave up can be retried", "id")
+        raise DomainError(
+            ErrorCode.NOT_DEAD,
+            f"job {job_id} is not DEAD ({state}): only a job that gave up can be retried",
+            "id",
+        )
     retried = await OutboxJob.filter(id=job_id, dead_at__isnull=False).update(
-        dead_at=None, attempts=0, retry_at=None, handed_over_at=None)
+        dead_at=None, attempts=0, retry_at=None, handed_over_at=None
+    )
     if not retried:  # another super-admin retried it a moment ago
         raise DomainError(ErrorCode.NOT_DEAD, f"job {job_id} was retried already", "id")
-    await record(access, "outbox.job_retried", job_id=job_id, task=job.task,
-                 attempts=job.attempts, last_error=job.last_error)
+    await record(
+        access,
+        "outbox.job_retried",
+        job_id=job_id,
+        task=job.task,
+        attempts=job.attempts,
+        last_error=job.last_error,
+    )
     await job.refresh_from_db()
     after_commit(lambda: hand_over(job))
     return job

@@ -61,9 +61,18 @@ from app.policies.cel_validate import validate_condition
 from app.validation import blank_to_none
 
 __all__ = [
-    "KNOWN_VARIABLES", "CompiledConditions", "ConditionResult", "Evaluation",
-    "compile_conditions", "evaluate_many", "evaluate_one", "get_environment",
-    "image_variables", "off_loop", "split_reference", "validate_condition",
+    "KNOWN_VARIABLES",
+    "CompiledConditions",
+    "ConditionResult",
+    "Evaluation",
+    "compile_conditions",
+    "evaluate_many",
+    "evaluate_one",
+    "get_environment",
+    "image_variables",
+    "off_loop",
+    "split_reference",
+    "validate_condition",
 ]
 
 
@@ -145,8 +154,9 @@ class CompiledConditions:
         """No condition: every image is eligible, nothing to evaluate."""
         return self._pass is None and self._fail is None
 
-    def evaluate(self, variables: Mapping[str, object], deadline: float | None = None
-                 ) -> Evaluation:
+    def evaluate(
+        self, variables: Mapping[str, object], deadline: float | None = None
+    ) -> Evaluation:
         """Decide eligibility for one image's variables (see :func:`image_variables`).
 
         Eligible when fail is absent or false AND pass is absent or true; fail wins;
@@ -201,8 +211,9 @@ def _evaluate_batch(jobs: Sequence[Job], deadline: float) -> list[Evaluation]:
 
 def _over_budget(conditions: CompiledConditions) -> Evaluation:
     """The verdict when a batch did not come back in time."""
-    error = (f"{cel_budget.BUDGET_EXCEEDED}: the evaluations took longer than "
-             f"{MAX_BATCH_SECONDS:g} s")
+    error = (
+        f"{cel_budget.BUDGET_EXCEEDED}: the evaluations took longer than {MAX_BATCH_SECONDS:g} s"
+    )
     failed = conditions._fail
     if failed is not None:
         result = ConditionResult(failed.expression, None, error)
@@ -229,12 +240,15 @@ async def evaluate_many(jobs: Sequence[Job]) -> list[Evaluation]:
     try:
         return await asyncio.wait_for(future, timeout=MAX_BATCH_SECONDS + 5.0)
     except TimeoutError:
-        return [Evaluation(True, None, None, None) if conditions.empty
-                else _over_budget(conditions) for conditions, _ in jobs]
+        return [
+            Evaluation(True, None, None, None) if conditions.empty else _over_budget(conditions)
+            for conditions, _ in jobs
+        ]
 
 
-async def evaluate_one(conditions: CompiledConditions,
-                       variables: Mapping[str, object]) -> Evaluation:
+async def evaluate_one(
+    conditions: CompiledConditions, variables: Mapping[str, object]
+) -> Evaluation:
     """One image, off the event loop (see :func:`evaluate_many`)."""
     [evaluation] = await evaluate_many([(conditions, variables)])
     return evaluation

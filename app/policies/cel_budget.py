@@ -66,19 +66,23 @@ class Meter:
         if self._steps > self._budget.steps:
             raise BudgetExceeded(f"more than {self._budget.steps:,} steps")
         if time.monotonic() > self._deadline:
-            raise BudgetExceeded("the evaluations of this request ran out of time"
-                                 if self._shared else
-                                 f"it ran longer than {self._budget.seconds:g} s")
+            raise BudgetExceeded(
+                "the evaluations of this request ran out of time"
+                if self._shared
+                else f"it ran longer than {self._budget.seconds:g} s"
+            )
 
     def allocate(self, size: int) -> None:
         """Account for a new string, bytes or list of ``size`` elements (before making it)."""
         if size > self._budget.value_size:
             raise BudgetExceeded(
-                f"a string or list would be longer than {self._budget.value_size:,}")
+                f"a string or list would be longer than {self._budget.value_size:,}"
+            )
         self._allocated += size
         if self._allocated > self._budget.allocated:
             raise BudgetExceeded(
-                f"more than {self._budget.allocated:,} string and list elements built")
+                f"more than {self._budget.allocated:,} string and list elements built"
+            )
 
 
 _meter: contextvars.ContextVar[Meter] = contextvars.ContextVar("cel_meter")
@@ -155,17 +159,20 @@ _GLOBALS: dict[str, Any] = {
 
 # celpy 0.5's has() yields a Python bool, not a CEL BoolType, so `!has(x.f)`, `has(x.f) ?
 # a : b` and `l.all(v, has(...))` all fail with "no such overload". Wrap it.
-_HAS = re.compile(r"^(ex_\d+ = lambda activation: )not isinstance\("
-                  r"(celpy\.evaluation\.result\(activation, ex_\d+_h\)), CELEvalError\)$",
-                  re.MULTILINE)
+_HAS = re.compile(
+    r"^(ex_\d+ = lambda activation: )not isinstance\("
+    r"(celpy\.evaluation\.result\(activation, ex_\d+_h\)), CELEvalError\)$",
+    re.MULTILINE,
+)
 
 
 def _code(tp: Any) -> types.CodeType:
     """The program's code object, with celpy's has() fixed (compiled once per program)."""
     code: types.CodeType | None = tp.__dict__.get("_hoist_code")
     if code is None:
-        source = _HAS.sub(r"\1celpy.celtypes.BoolType(not isinstance(\2, CELEvalError))",
-                          tp.source_text)
+        source = _HAS.sub(
+            r"\1celpy.celtypes.BoolType(not isinstance(\2, CELEvalError))", tp.source_text
+        )
         code = compile(source, "<cel>", "exec")
         tp._hoist_code = code
     return code

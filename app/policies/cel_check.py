@@ -57,8 +57,16 @@ VARIABLE_TYPES: dict[str, Type] = {
 _TYPE_NAMES = frozenset(
     {"bool", "bytes", "double", "int", "uint", "string", "list", "map", "null_type", "type"}
 )
-_LITERALS = {"INT_LIT": INT, "UINT_LIT": UINT, "FLOAT_LIT": DOUBLE, "STRING_LIT": STRING,
-             "MLSTRING_LIT": STRING, "BYTES_LIT": BYTES, "BOOL_LIT": BOOL, "NULL_LIT": NULL}
+_LITERALS = {
+    "INT_LIT": INT,
+    "UINT_LIT": UINT,
+    "FLOAT_LIT": DOUBLE,
+    "STRING_LIT": STRING,
+    "MLSTRING_LIT": STRING,
+    "BYTES_LIT": BYTES,
+    "BOOL_LIT": BOOL,
+    "NULL_LIT": NULL,
+}
 _MACROS = frozenset(COMPREHENSION_MACROS)
 _NUMBERS = (INT, UINT, DOUBLE)
 _ORDERED = frozenset({INT, UINT, DOUBLE, STRING, BYTES, BOOL, TIMESTAMP, DURATION})
@@ -71,8 +79,7 @@ _SIGNATURES: dict[str, tuple[tuple[frozenset[str], ...], Type]] = {
     "int": ((frozenset({INT, UINT, DOUBLE, STRING, TIMESTAMP}),), INT),
     "uint": ((frozenset({INT, UINT, DOUBLE, STRING}),), UINT),
     "double": ((frozenset({INT, UINT, DOUBLE, STRING}),), DOUBLE),
-    "string": ((frozenset({INT, UINT, DOUBLE, STRING, BYTES, BOOL, TIMESTAMP, DURATION}),),
-               STRING),
+    "string": ((frozenset({INT, UINT, DOUBLE, STRING, BYTES, BOOL, TIMESTAMP, DURATION}),), STRING),
     "bytes": ((frozenset({STRING, BYTES}),), BYTES),
     "bool": ((frozenset({BOOL, STRING}),), BOOL),
     "timestamp": ((frozenset({STRING, TIMESTAMP}),), TIMESTAMP),
@@ -84,8 +91,18 @@ _SIGNATURES: dict[str, tuple[tuple[frozenset[str], ...], Type]] = {
     "startsWith": ((frozenset({STRING}), frozenset({STRING})), BOOL),
     "endsWith": ((frozenset({STRING}), frozenset({STRING})), BOOL),
 }
-_TIME_PARTS = ("getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getFullYear",
-               "getMonth", "getHours", "getMilliseconds", "getMinutes", "getSeconds")
+_TIME_PARTS = (
+    "getDate",
+    "getDayOfMonth",
+    "getDayOfWeek",
+    "getDayOfYear",
+    "getFullYear",
+    "getMonth",
+    "getHours",
+    "getMilliseconds",
+    "getMinutes",
+    "getSeconds",
+)
 
 
 class CheckError(Exception):
@@ -110,8 +127,9 @@ def where(node: Node) -> str:
     else:
         line, column = getattr(node.meta, "line", None), getattr(node.meta, "column", None)
         if line is None:  # lark leaves some inner nodes without a position: use the first token
-            first = next(node.scan_values(
-                lambda v: isinstance(v, lark.Token) and v.line is not None), None)
+            first = next(
+                node.scan_values(lambda v: isinstance(v, lark.Token) and v.line is not None), None
+            )
             if first is not None:
                 line, column = first.line, first.column
     return f"line {line or '?'}, column {column or '?'}"
@@ -130,9 +148,11 @@ def check_length(text: str) -> str | None:
     """Refuse a text over the character limit, before it is parsed."""
     if len(text) <= MAX_EXPRESSION_CHARS:
         return None
-    return (f"expression is too long: {len(text):,} characters, at most "
-            f"{MAX_EXPRESSION_CHARS:,} (the limit is passed at "
-            f"{_position_of(text, MAX_EXPRESSION_CHARS)})")
+    return (
+        f"expression is too long: {len(text):,} characters, at most "
+        f"{MAX_EXPRESSION_CHARS:,} (the limit is passed at "
+        f"{_position_of(text, MAX_EXPRESSION_CHARS)})"
+    )
 
 
 def _significant(node: Tree) -> Iterator[Tree]:
@@ -166,16 +186,20 @@ def check_cost(tree: Tree) -> str | None:
     macros: list[Tree] = []
     for count, node in enumerate(_significant(tree), 1):
         if count > MAX_EXPRESSION_NODES:
-            return (f"expression is too large: more than {MAX_EXPRESSION_NODES:,} "
-                    f"operators and operands (the limit is passed at {where(node)})")
+            return (
+                f"expression is too large: more than {MAX_EXPRESSION_NODES:,} "
+                f"operators and operands (the limit is passed at {where(node)})"
+            )
         if _macro_name(node):
             macros.append(node)
     if len(macros) > MAX_MACROS:
         # Pre-order visits a chain's last call first; the user reads left to right.
         macros.sort(key=lambda m: (_token(m, 1).line, _token(m, 1).column))
-        return (f"too many comprehensions: {len(macros)} calls of "
-                f"{', '.join(COMPREHENSION_MACROS)}, at most {MAX_MACROS} (the first one "
-                f"over the limit is at {where(macros[MAX_MACROS].children[1])})")
+        return (
+            f"too many comprehensions: {len(macros)} calls of "
+            f"{', '.join(COMPREHENSION_MACROS)}, at most {MAX_MACROS} (the first one "
+            f"over the limit is at {where(macros[MAX_MACROS].children[1])})"
+        )
     return _check_nesting(tree, 0)
 
 
@@ -191,13 +215,16 @@ def _check_nesting(node: Node, depth: int) -> str | None:
                 return problem
         return None
     if depth + 1 > MAX_MACRO_NESTING:
-        return (f"comprehensions nested too deeply: {name}() at {where(node.children[1])} "
-                f"is nested {depth + 1} deep, at most {MAX_MACRO_NESTING} "
-                f"({', '.join(COMPREHENSION_MACROS)})")
+        return (
+            f"comprehensions nested too deeply: {name}() at {where(node.children[1])} "
+            f"is nested {depth + 1} deep, at most {MAX_MACRO_NESTING} "
+            f"({', '.join(COMPREHENSION_MACROS)})"
+        )
     receiver = node.children[0]
     body = node.children[2] if len(node.children) > 2 else None
     return _check_nesting(receiver, depth) or (
-        _check_nesting(body, depth + 1) if body is not None else None)
+        _check_nesting(body, depth + 1) if body is not None else None
+    )
 
 
 # ---------------------------------------------------------------------- type check
@@ -248,10 +275,18 @@ def _literal_zero(node: Node) -> bool:
 
 
 _OPERATORS = {
-    "relation_lt": "<", "relation_le": "<=", "relation_gt": ">", "relation_ge": ">=",
-    "relation_eq": "==", "relation_ne": "!=", "relation_in": "in",
-    "addition_add": "+", "addition_sub": "-",
-    "multiplication_mul": "*", "multiplication_div": "/", "multiplication_mod": "%",
+    "relation_lt": "<",
+    "relation_le": "<=",
+    "relation_gt": ">",
+    "relation_ge": ">=",
+    "relation_eq": "==",
+    "relation_ne": "!=",
+    "relation_in": "in",
+    "addition_add": "+",
+    "addition_sub": "-",
+    "multiplication_mul": "*",
+    "multiplication_div": "/",
+    "multiplication_mod": "%",
 }
 
 
@@ -262,9 +297,16 @@ class _Checker:
         if isinstance(node, lark.Token):
             return DYN
         data, children = node.data, node.children
-        if len(children) == 1 and data not in ("literal", "ident", "dot_ident", "list_lit",
-                                               "map_lit", "ident_arg", "dot_ident_arg",
-                                               "paren_expr"):
+        if len(children) == 1 and data not in (
+            "literal",
+            "ident",
+            "dot_ident",
+            "list_lit",
+            "map_lit",
+            "ident_arg",
+            "dot_ident_arg",
+            "paren_expr",
+        ):
             return self.infer(children[0], scope, condition)
         method: Callable[[Tree, dict[str, Type], bool], Type] | None = getattr(
             self, f"_{data}", None
@@ -279,8 +321,7 @@ class _Checker:
         self._need_bool(test, self.infer(test, scope), "the ?: condition")
         return _join([self.infer(yes, scope, condition), self.infer(no, scope, condition)])
 
-    def _logical(self, node: Tree, scope: dict[str, Type], condition: bool,
-                 op: str) -> Type:
+    def _logical(self, node: Tree, scope: dict[str, Type], condition: bool, op: str) -> Type:
         for operand in node.children:
             t = self.infer(operand, scope, condition)
             if t not in (BOOL, DYN):
@@ -289,12 +330,10 @@ class _Checker:
                 raise _problem(operand, f"'{op}' takes booleans, got {type_name(t)}")
         return BOOL
 
-    def _conditionalor(self, node: Tree, scope: dict[str, Type], condition: bool
-                       ) -> Type:
+    def _conditionalor(self, node: Tree, scope: dict[str, Type], condition: bool) -> Type:
         return self._logical(node, scope, condition, "||")
 
-    def _conditionaland(self, node: Tree, scope: dict[str, Type], condition: bool
-                        ) -> Type:
+    def _conditionaland(self, node: Tree, scope: dict[str, Type], condition: bool) -> Type:
         return self._logical(node, scope, condition, "&&")
 
     def _need_bool(self, node: Node, t: Type, what: str) -> None:
@@ -312,8 +351,7 @@ class _Checker:
             raise CheckError(f"division by zero at {where(node)}: the divisor is a literal 0")
         result = _binary_result(op, a, b)
         if result is None:
-            raise _problem(node, f"'{op}' cannot be applied to {type_name(a)} and "
-                                 f"{type_name(b)}")
+            raise _problem(node, f"'{op}' cannot be applied to {type_name(a)} and {type_name(b)}")
         return result
 
     _relation = _addition = _multiplication = _binary
@@ -379,23 +417,26 @@ class _Checker:
             return _known(t[1])
         if isinstance(t, tuple) and t[0] == "map":
             if not _compatible(t[1], i):
-                raise _problem(index, f"a key of {type_name(t)} must be {type_name(t[1])}, "
-                                      f"got {type_name(i)}")
+                raise _problem(
+                    index, f"a key of {type_name(t)} must be {type_name(t[1])}, got {type_name(i)}"
+                )
             return _known(t[2])
         raise _problem(node, f"{type_name(t)} cannot be indexed")
 
     def _member_dot_arg(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         receiver, name_token = node.children[0], node.children[1]
-        args = list(_subtree(node, 2).children) if len(node.children) > 2 and node.children[2] \
-            else []
+        args = (
+            list(_subtree(node, 2).children) if len(node.children) > 2 and node.children[2] else []
+        )
         name = str(name_token)
         t = self.infer(receiver, scope)
         if name in _MACROS:
             return self._macro(node, name, t, args, scope)
         return self._call(node, name, [(receiver, t)] + [(a, self.infer(a, scope)) for a in args])
 
-    def _macro(self, node: Tree, name: str, t: Type, args: list[Node],
-               scope: dict[str, Type]) -> Type:
+    def _macro(
+        self, node: Tree, name: str, t: Type, args: list[Node], scope: dict[str, Type]
+    ) -> Type:
         if isinstance(t, tuple) and t[0] in ("list", "map"):
             element = _known(t[1])
         elif t == DYN:
@@ -413,8 +454,9 @@ class _Checker:
 
     def _ident_arg(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         name = str(node.children[0])
-        args = list(_subtree(node, 1).children) if len(node.children) > 1 and node.children[1] \
-            else []
+        args = (
+            list(_subtree(node, 1).children) if len(node.children) > 1 and node.children[1] else []
+        )
         if name == "has":
             return BOOL  # has(x.f) is a macro: it never raises, whatever x is
         return self._call(node, name, [(a, self.infer(a, scope)) for a in args])
@@ -424,11 +466,14 @@ class _Checker:
     def _call(self, node: Tree, name: str, args: list[tuple[Node, Type]]) -> Type:
         if name in _TIME_PARTS:
             if not 1 <= len(args) <= 2:
-                raise _problem(node, f"{name}() takes a timestamp or duration and an "
-                                     "optional time zone")
+                raise _problem(
+                    node, f"{name}() takes a timestamp or duration and an optional time zone"
+                )
             if args[0][1] not in (TIMESTAMP, DURATION, DYN):
-                raise _problem(args[0][0], f"{name}() needs a timestamp or duration, got "
-                                           f"{type_name(args[0][1])}")
+                raise _problem(
+                    args[0][0],
+                    f"{name}() needs a timestamp or duration, got {type_name(args[0][1])}",
+                )
             return INT
         signature = _SIGNATURES.get(name)
         if signature is None:
@@ -438,8 +483,10 @@ class _Checker:
             raise _problem(node, f"{name}() takes {len(accepted)} argument(s), got {len(args)}")
         for (arg, t), kinds in zip(args, accepted, strict=True):
             if t != DYN and "*" not in kinds and _kind(t) not in kinds:
-                raise _problem(arg, f"{name}() cannot take {type_name(t)} (it takes "
-                                    f"{' or '.join(sorted(kinds))})")
+                raise _problem(
+                    arg,
+                    f"{name}() cannot take {type_name(t)} (it takes {' or '.join(sorted(kinds))})",
+                )
         return result
 
 

@@ -218,8 +218,9 @@ def validate_condition(expression: str) -> str | None:
         return "expression is nested too deeply"
 
     try:
-        problem = (cel_check.check_cost(tree) or _check_names(tree, frozenset())
-                   or _check_types(tree))
+        problem = (
+            cel_check.check_cost(tree) or _check_names(tree, frozenset()) or _check_types(tree)
+        )
     except RecursionError:
         return "expression is nested too deeply"
     if problem:
@@ -238,8 +239,9 @@ def validate_condition(expression: str) -> str | None:
     deadline = time.monotonic() + VALIDATION_BUDGET.seconds
     for variables in _sample_activations():
         try:
-            value = cel_budget.run(program, json_to_cel(variables),
-                                   Meter(VALIDATION_BUDGET, deadline))
+            value = cel_budget.run(
+                program, json_to_cel(variables), Meter(VALIDATION_BUDGET, deadline)
+            )
         except BudgetExceeded as error:
             return clip(f"{error} (on a small sample image)")
         except Exception:

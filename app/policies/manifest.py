@@ -37,15 +37,20 @@ def read(text: str) -> PolicyManifest:
     root = compose(text)
     check_kind(root, KIND)
     payload = child(child(root, "spec", ""), "payload", "spec")
-    policy_name = string(child(payload, "applyToPolicyName", "spec.payload"),
-                         "spec.payload.applyToPolicyName")
+    policy_name = string(
+        child(payload, "applyToPolicyName", "spec.payload"), "spec.payload.applyToPolicyName"
+    )
     items = child(payload, "applicationEnvironments", "spec.payload")
     field = "spec.payload.applicationEnvironments"
     pairs = []
     for i, item in enumerate(sequence(items, field)):
         at = f"{field}[{i}]"
-        pairs.append((string(child(item, "appName", at), f"{at}.appName"),
-                      string(child(item, "envName", at), f"{at}.envName")))
+        pairs.append(
+            (
+                string(child(item, "appName", at), f"{at}.appName"),
+                string(child(item, "envName", at), f"{at}.envName"),
+            )
+        )
     return PolicyManifest(policy_name=policy_name, pairs=pairs)
 
 
@@ -55,5 +60,7 @@ def parse(text: str) -> Manifest:
     from app.policies.service import Pair
 
     manifest = read(text)
-    return Manifest(policy_name=manifest.policy_name,
-                    pairs=[Pair(application=a, environment=e) for a, e in manifest.pairs])
+    return Manifest(
+        policy_name=manifest.policy_name,
+        pairs=[Pair(application=a, environment=e) for a, e in manifest.pairs],
+    )

@@ -33,15 +33,12 @@ class PromotionPolicyInput:
     allow_approver_from_deploy: bool | None = False
 
 
-@strawberry.input(description="Only the fields you set change; set a condition to \"\" to drop it.")
+@strawberry.input(description='Only the fields you set change; set a condition to "" to drop it.')
 class PromotionPolicyPatch:
     name: str | None = strawberry.field(default=strawberry.UNSET, description=_NAME)
-    description: str | None = strawberry.field(default=strawberry.UNSET,
-                                               description=_DESCRIPTION)
-    pass_condition: str | None = strawberry.field(default=strawberry.UNSET,
-                                                  description=_CONDITION)
-    fail_condition: str | None = strawberry.field(default=strawberry.UNSET,
-                                                  description=_CONDITION)
+    description: str | None = strawberry.field(default=strawberry.UNSET, description=_DESCRIPTION)
+    pass_condition: str | None = strawberry.field(default=strawberry.UNSET, description=_CONDITION)
+    fail_condition: str | None = strawberry.field(default=strawberry.UNSET, description=_CONDITION)
     approver_count: int | None = strawberry.UNSET
     allow_request_from_approve: bool | None = strawberry.UNSET
     allow_image_builder_from_approve: bool | None = strawberry.UNSET
@@ -66,8 +63,13 @@ class ApplyPolicyPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-_NOT_NULL = {"name", "approver_count", "allow_request_from_approve",
-             "allow_image_builder_from_approve", "allow_approver_from_deploy"}
+_NOT_NULL = {
+    "name",
+    "approver_count",
+    "allow_request_from_approve",
+    "allow_image_builder_from_approve",
+    "allow_approver_from_deploy",
+}
 
 
 def _patch(patch: PromotionPolicyPatch) -> dict[str, object]:
@@ -99,26 +101,34 @@ class Query:
 
     @strawberry.field(description="Policy bindings, filtered by application, environment, policy.")
     async def policy_bindings(
-        self, info: Info, application: str | None = UNSET, environment: str | None = UNSET,
+        self,
+        info: Info,
+        application: str | None = UNSET,
+        environment: str | None = UNSET,
         policy: str | None = UNSET,
     ) -> list[PolicyBinding]:
         access = await info.context.access()
-        rows = await service.list_bindings(access, unset_to_none(application),
-                                           unset_to_none(environment), unset_to_none(policy))
+        rows = await service.list_bindings(
+            access, unset_to_none(application), unset_to_none(environment), unset_to_none(policy)
+        )
         return [PolicyBinding.of(b) for b in rows]
 
-    @strawberry.field(description=(
-        "Check a CEL condition without saving anything: null when it may be saved, else the "
-        "message saving it would give (editors call this as the user types). Open to every "
-        "signed-in user, so it is bounded like saving: at most "
-        f"{cel_limits.MAX_EXPRESSION_CHARS} characters and {cel_limits.MAX_EXPRESSION_NODES} "
-        f"operators and operands, comprehensions (all, exists, exists_one, map, filter) "
-        f"nested at most {cel_limits.MAX_MACRO_NESTING} deep and at most "
-        f"{cel_limits.MAX_MACROS} of them, a type check, and a trial run on sample images "
-        f"under a small budget ({cel_limits.VALIDATION_BUDGET.steps} steps, "
-        f"{cel_limits.VALIDATION_BUDGET.seconds:g} s), off the event loop."))
+    @strawberry.field(
+        description=(
+            "Check a CEL condition without saving anything: null when it may be saved, else the "
+            "message saving it would give (editors call this as the user types). Open to every "
+            "signed-in user, so it is bounded like saving: at most "
+            f"{cel_limits.MAX_EXPRESSION_CHARS} characters and {cel_limits.MAX_EXPRESSION_NODES} "
+            f"operators and operands, comprehensions (all, exists, exists_one, map, filter) "
+            f"nested at most {cel_limits.MAX_MACRO_NESTING} deep and at most "
+            f"{cel_limits.MAX_MACROS} of them, a type check, and a trial run on sample images "
+            f"under a small budget ({cel_limits.VALIDATION_BUDGET.steps} steps, "
+            f"{cel_limits.VALIDATION_BUDGET.seconds:g} s), off the event loop."
+        )
+    )
     async def validate_condition(
-        self, info: Info,
+        self,
+        info: Info,
         expression: Annotated[str, strawberry.argument(description=_CONDITION)],
     ) -> str | None:
         await info.context.access()  # signed in: it costs CPU, so not for anonymous callers
@@ -127,7 +137,8 @@ class Query:
 
 def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:
     return service.PolicyFields(
-        name=input.name, description=unset_to_none(input.description),
+        name=input.name,
+        description=unset_to_none(input.description),
         pass_condition=unset_to_none(input.pass_condition),
         fail_condition=unset_to_none(input.fail_condition),
         approver_count=input.approver_count if input.approver_count is not None else 0,
@@ -155,18 +166,25 @@ class Mutation:
         description="Change a policy (version + 1); its pending requests are re-evaluated."
     )
     async def update_promotion_policy(
-        self, info: Info, name: str, input: PromotionPolicyPatch,
-        if_version: Annotated[int | None, strawberry.argument(
-            description="Change the policy only if it is still at this version (the one you "
-                        "read); otherwise nothing changes and the answer is a CONFLICT error "
-                        "on ifVersion. Left out: the patch applies to the latest version.")
+        self,
+        info: Info,
+        name: str,
+        input: PromotionPolicyPatch,
+        if_version: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Change the policy only if it is still at this version (the one you "
+                "read); otherwise nothing changes and the answer is a CONFLICT error "
+                "on ifVersion. Left out: the patch applies to the latest version."
+            ),
         ] = UNSET,
     ) -> PromotionPolicyPayload:
         access = await info.context.access()
 
         async def run() -> PromotionPolicyPayload:
-            policy = await service.update_policy(access, name, _patch(input),
-                                                 if_version=unset_to_none(if_version))
+            policy = await service.update_policy(
+                access, name, _patch(input), if_version=unset_to_none(if_version)
+            )
             return PromotionPolicyPayload(policy=PromotionPolicy.of(policy))
 
         return await mutate(run, lambda errors: PromotionPolicyPayload(errors=errors))
@@ -181,13 +199,15 @@ class Mutation:
 
         return await mutate(run, deleted_payload)
 
-    @strawberry.mutation(
-        description="Apply a policy to pairs (null: un-apply), all or nothing."
-    )
+    @strawberry.mutation(description="Apply a policy to pairs (null: un-apply), all or nothing.")
     async def apply_promotion_policy(
-        self, info: Info, *, policy: str | None = UNSET,
-        application_environments: Annotated[list[AppEnvInput], strawberry.argument(
-            description=limits.list_note())],
+        self,
+        info: Info,
+        *,
+        policy: str | None = UNSET,
+        application_environments: Annotated[
+            list[AppEnvInput], strawberry.argument(description=limits.list_note())
+        ],
     ) -> ApplyPolicyPayload:
         access = await info.context.access()
 
@@ -196,8 +216,7 @@ class Mutation:
             if policy is UNSET:
                 # Left out is not the same as null: a script that forgot the argument must
                 # not silently strip the pairs of their policy.
-                raise validation("name the policy to apply, or pass null to un-apply",
-                                 "policy")
+                raise validation("name the policy to apply, or pass null to un-apply", "policy")
             pairs = [service.Pair(p.app_name, p.env_name) for p in application_environments]
             bindings = await service.apply_policy(access, policy, pairs)
             return ApplyPolicyPayload(bindings=[PolicyBinding.of(b) for b in bindings])
@@ -206,10 +225,17 @@ class Mutation:
 
     @strawberry.mutation(description="Apply the YAML manifest the CLI reads (SPEC §3).")
     async def apply_policy_manifest(
-        self, info: Info,
-        manifest: Annotated[str, strawberry.argument(description=(
-            f"The YAML text. At most {limits.MANIFEST_BYTES} bytes (UTF-8) and "
-            f"{limits.MAX_ITEMS} applicationEnvironments."))],
+        self,
+        info: Info,
+        manifest: Annotated[
+            str,
+            strawberry.argument(
+                description=(
+                    f"The YAML text. At most {limits.MANIFEST_BYTES} bytes (UTF-8) and "
+                    f"{limits.MAX_ITEMS} applicationEnvironments."
+                )
+            ),
+        ],
     ) -> ApplyPolicyPayload:
         access = await info.context.access()
 
@@ -217,11 +243,12 @@ class Mutation:
             access.require_super_admin()
             parsed = manifests.parse(manifest)
             bindings = await service.apply_policy(
-                access, parsed.policy_name, parsed.pairs,
+                access,
+                parsed.policy_name,
+                parsed.pairs,
                 field="spec.payload.applicationEnvironments",
                 policy_field="spec.payload.applyToPolicyName",
             )
             return ApplyPolicyPayload(bindings=[PolicyBinding.of(b) for b in bindings])
 
         return await mutate(run, lambda errors: ApplyPolicyPayload(errors=errors))
-

@@ -41,8 +41,11 @@ class PolicyFields:
 
 # API field names, used to name the field at fault in errors.
 _API_NAMES = {
-    "name": "name", "description": "description", "pass_condition": "passCondition",
-    "fail_condition": "failCondition", "approver_count": "approverCount",
+    "name": "name",
+    "description": "description",
+    "pass_condition": "passCondition",
+    "fail_condition": "failCondition",
+    "approver_count": "approverCount",
 }
 
 
@@ -95,8 +98,9 @@ async def create_policy(access: Access, values: PolicyFields) -> PromotionPolicy
     if await PromotionPolicy.exists(name=values.name):
         raise _name_taken(values.name)
     try:
-        policy = await PromotionPolicy.create(**{f.name: getattr(values, f.name)
-                                                 for f in fields(values)})
+        policy = await PromotionPolicy.create(
+            **{f.name: getattr(values, f.name) for f in fields(values)}
+        )
     except IntegrityError:
         # Two admins creating the same name at once: the unique index decides, and the
         # loser gets the same answer as when the name was already taken.
@@ -109,8 +113,9 @@ def _audit(values: PolicyFields) -> dict[str, object]:
     return {f.name: getattr(values, f.name) for f in fields(values) if f.name != "name"}
 
 
-async def update_policy(access: Access, name: str, patch: dict[str, Any], *,
-                        if_version: int | None = None) -> PromotionPolicy:
+async def update_policy(
+    access: Access, name: str, patch: dict[str, Any], *, if_version: int | None = None
+) -> PromotionPolicy:
     """Change a policy (version + 1) and re-evaluate its open requests in the same transaction.
 
     `patch` holds only the fields the caller set; a condition set to "" is removed. With
@@ -124,8 +129,11 @@ async def update_policy(access: Access, name: str, patch: dict[str, Any], *,
     # would work too, but under N concurrent updates all but one lose each round.
     policy = await _locked_policy(name)
     if if_version is not None and policy.version != if_version:
-        raise conflict(f"policy {name} is at version {policy.version}, not {if_version}: it "
-                       "changed since you read it; reload it and try again", "ifVersion")
+        raise conflict(
+            f"policy {name} is at version {policy.version}, not {if_version}: it "
+            "changed since you read it; reload it and try again",
+            "ifVersion",
+        )
     current = PolicyFields(**{f.name: getattr(policy, f.name) for f in fields(PolicyFields)})
     values = await cel.off_loop(_validate, replace(current, **patch))
     if values.name != policy.name and await PromotionPolicy.exists(name=values.name):
@@ -139,12 +147,15 @@ async def update_policy(access: Access, name: str, patch: dict[str, Any], *,
     except IntegrityError:  # renamed to a name another admin took a moment ago
         raise _name_taken(values.name) from None
     if not written:
-        raise conflict(f"policy {name} changed while this update was being made; try again",
-                       "ifVersion" if if_version is not None else "name")
+        raise conflict(
+            f"policy {name} changed while this update was being made; try again",
+            "ifVersion" if if_version is not None else "name",
+        )
     policy = await PromotionPolicy.get(id=policy.id)
     # Audit records it; promotions re-evaluates the policy's awaiting requests (SPEC §3).
-    await publish(PolicyChanged(access, policy.id, policy.name, name, policy.version,
-                                _audit(values)))
+    await publish(
+        PolicyChanged(access, policy.id, policy.name, name, policy.version, _audit(values))
+    )
     return policy
 
 
@@ -209,11 +220,14 @@ async def apply_policy(
         if binding is None and policy is None:
             continue  # un-applying a pair that has no policy changes nothing either
         if binding is not None:
-            await publish(PairsLostPolicy(
-                access, ((app.id, env.id),),
-                f"the policy of {app.name}/{env.name} was "
-                + ("changed" if policy is not None else "removed"),
-            ))
+            await publish(
+                PairsLostPolicy(
+                    access,
+                    ((app.id, env.id),),
+                    f"the policy of {app.name}/{env.name} was "
+                    + ("changed" if policy is not None else "removed"),
+                )
+            )
         if policy is None:
             if binding is not None:
                 await binding.delete()
@@ -226,8 +240,9 @@ async def apply_policy(
             await binding.save(update_fields=["policy_id"])
         if binding is not None and policy is not None:
             bindings.append(binding)
-        await publish(PairPolicyChanged(access, app.name, env.name,
-                                        policy.name if policy else None))
+        await publish(
+            PairPolicyChanged(access, app.name, env.name, policy.name if policy else None)
+        )
     return bindings
 
 
@@ -242,17 +257,15 @@ def _bad_pair(
     app, env = apps.get(pair.application), envs.get(pair.environment)
     errors: list[DomainError] = []
     if app is None:
-        errors.append(
-            not_found(f"no application named {pair.application!r}", f"{field}.appName")
-        )
+        errors.append(not_found(f"no application named {pair.application!r}", f"{field}.appName"))
     if env is None:
-        errors.append(
-            not_found(f"no environment named {pair.environment!r}", f"{field}.envName")
-        )
+        errors.append(not_found(f"no environment named {pair.environment!r}", f"{field}.envName"))
     if app is not None and env is not None and (app.id, env.id) not in with_pipeline:
-        errors.append(validation(
-            f"{pair.application} has no CD pipeline in {pair.environment!r}", f"{field}.envName"
-        ))
+        errors.append(
+            validation(
+                f"{pair.application} has no CD pipeline in {pair.environment!r}", f"{field}.envName"
+            )
+        )
     return errors
 
 
@@ -268,8 +281,9 @@ async def get_policy(access: Access, name: str) -> PromotionPolicy | None:
     return await repository.policy_named(name)
 
 
-async def list_bindings(access: Access, application: str | None, environment: str | None,
-                        policy: str | None) -> list[PolicyBinding]:
+async def list_bindings(
+    access: Access, application: str | None, environment: str | None, policy: str | None
+) -> list[PolicyBinding]:
     """Bindings, oldest first, filtered by names (None: any) (super-admins)."""
     access.require_super_admin()
     return await repository.bindings_matching(application, environment, policy)

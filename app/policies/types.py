@@ -38,8 +38,11 @@ class PolicyBinding:
 
     @classmethod
     def of(cls, row: models.PolicyBinding) -> PolicyBinding:
-        return cls(application_id=row.application_id, environment_id=row.environment_id,
-                   policy_id=row.policy_id)
+        return cls(
+            application_id=row.application_id,
+            environment_id=row.environment_id,
+            policy_id=row.policy_id,
+        )
 
     @strawberry.field
     async def app_name(self, info: Info) -> str:
@@ -78,12 +81,16 @@ class PromotionPolicy:
     @classmethod
     def of(cls, row: models.PromotionPolicy) -> PromotionPolicy:
         return cls(
-            id=strawberry.ID(str(row.id)), name=row.name, description=row.description,
-            pass_condition=row.pass_condition, fail_condition=row.fail_condition,
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            description=row.description,
+            pass_condition=row.pass_condition,
+            fail_condition=row.fail_condition,
             approver_count=row.approver_count,
             allow_request_from_approve=row.allow_request_from_approve,
             allow_image_builder_from_approve=row.allow_image_builder_from_approve,
-            allow_approver_from_deploy=row.allow_approver_from_deploy, version=row.version,
+            allow_approver_from_deploy=row.allow_approver_from_deploy,
+            version=row.version,
         )
 
     @strawberry.field(description="The pairs this policy governs (of applications you see).")
@@ -97,8 +104,9 @@ class PromotionPolicy:
         if access.visible_applications() is None:
             return bindings
         # A policy reached through one application must not reveal the others' names.
-        return [b for b in bindings
-                if access.can_view(await _application_name(info, b.application_id))]
+        return [
+            b for b in bindings if access.can_view(await _application_name(info, b.application_id))
+        ]
 
 
 async def load_policy_of_pair(

@@ -120,8 +120,9 @@ def approval_blocker(
     return None
 
 
-async def approvable_by(access: Access, rows: QuerySet[PromotionRequest]
-                        ) -> QuerySet[PromotionRequest]:
+async def approvable_by(
+    access: Access, rows: QuerySet[PromotionRequest]
+) -> QuerySet[PromotionRequest]:
     """SQL form for one caller: `rows` narrowed to the requests the caller may approve.
 
     Binding names are turned into ids first (two small queries), so the request table is
@@ -139,17 +140,27 @@ async def approvable_by(access: Access, rows: QuerySet[PromotionRequest]
     return rows.filter(
         Q(policy__allow_request_from_approve=True) | ~Q(requested_by_id=me),
         Q(policy__allow_image_builder_from_approve=True) | not_built_by(me, "image__"),
-    ).exclude(id__in=Subquery(PromotionDecision.filter(
-        user_id=me, kind=DecisionKind.APPROVE).values("request_id")))
+    ).exclude(
+        id__in=Subquery(
+            PromotionDecision.filter(user_id=me, kind=DecisionKind.APPROVE).values("request_id")
+        )
+    )
 
 
-async def _on_pairs_of(bindings: list[Binding], rows: QuerySet[PromotionRequest]
-                       ) -> QuerySet[PromotionRequest]:
+async def _on_pairs_of(
+    bindings: list[Binding], rows: QuerySet[PromotionRequest]
+) -> QuerySet[PromotionRequest]:
     """`rows` narrowed to the pairs the bindings name (none of them `*`/`*`)."""
-    apps = dict(await Application.filter(name__in=sorted(
-        {b.application for b in bindings})).values_list("name", "id"))
-    envs = dict(await Environment.filter(name__in=sorted(
-        {b.environment for b in bindings})).values_list("name", "id"))
+    apps = dict(
+        await Application.filter(name__in=sorted({b.application for b in bindings})).values_list(
+            "name", "id"
+        )
+    )
+    envs = dict(
+        await Environment.filter(name__in=sorted({b.environment for b in bindings})).values_list(
+            "name", "id"
+        )
+    )
     scopes = []
     for binding in bindings:
         scope = Q()
@@ -183,11 +194,13 @@ async def eligible_approvers(
     """
     users = User.filter(
         active=True,
-        id__in=Subquery(RoleBinding.filter(
-            role=Role.ARTIFACT_PROMOTER,
-            application__in=[application, WILDCARD],
-            environment__in=[environment, WILDCARD],
-        ).values("user_id")),
+        id__in=Subquery(
+            RoleBinding.filter(
+                role=Role.ARTIFACT_PROMOTER,
+                application__in=[application, WILDCARD],
+                environment__in=[environment, WILDCARD],
+            ).values("user_id")
+        ),
     )
     if requester_id is not None and not policy.allow_request_from_approve:
         users = users.exclude(id=requester_id)

@@ -31,8 +31,9 @@ class Source:
 
 
 def image_variables(image: Image) -> dict[str, Any]:
-    return cel.image_variables(image.image, list(image.labels), list(image.git_commits),
-                               image.digest)
+    return cel.image_variables(
+        image.image, list(image.labels), list(image.git_commits), image.digest
+    )
 
 
 def open_key(image_id: int, environment_id: int) -> str:
@@ -71,12 +72,14 @@ class PromotionChecks:
     @classmethod
     async def load(cls, access: Access, image: Image, source: Source) -> PromotionChecks:
         if source.type == SourceType.ENVIRONMENT and not source.environment:
-            raise validation("a source of type ENVIRONMENT needs an environment",
-                             "source.environment")
+            raise validation(
+                "a source of type ENVIRONMENT needs an environment", "source.environment"
+            )
         checks = cls(access, image, source)
         rows = await pipelines_of_workflow(image.workflow_id)
-        environments = {e.id: e.name for e in await Environment.filter(
-            id__in=[p.environment_id for p in rows])}
+        environments = {
+            e.id: e.name for e in await Environment.filter(id__in=[p.environment_id for p in rows])
+        }
         checks.pipelines = {environments[p.environment_id]: p for p in rows}
         checks.by_id = {p.id: p for p in rows}
         if source.type == SourceType.ENVIRONMENT:
@@ -108,44 +111,63 @@ class PromotionChecks:
         steps = [await self._before_policy(target) for target in targets]
         pending = [step for step in steps if isinstance(step, _Pending)]
         variables = image_variables(self.image)
-        evaluations = iter(await cel.evaluate_many(
-            [(policy_program(p.policy), variables) for p in pending]))
-        return [step if isinstance(step, Verdict) else step.finish(next(evaluations), variables)
-                for step in steps]
+        evaluations = iter(
+            await cel.evaluate_many([(policy_program(p.policy), variables) for p in pending])
+        )
+        return [
+            step if isinstance(step, Verdict) else step.finish(next(evaluations), variables)
+            for step in steps
+        ]
 
     async def _before_policy(self, target: str) -> Verdict | _Pending:
         """Steps 1-5 (everything but the policy's conditions) for one target."""
         app = self.image.application.name
         pipeline = self.pipelines.get(target)
         if pipeline is None:
-            return Verdict(target, PromoteOutcome.NOT_IN_WORKFLOW,
-                           f"environment {target!r} has no CD pipeline in this image's workflow")
+            return Verdict(
+                target,
+                PromoteOutcome.NOT_IN_WORKFLOW,
+                f"environment {target!r} has no CD pipeline in this image's workflow",
+            )
         if self.source.type == SourceType.ENVIRONMENT:
             if not self.passed_at_source:
-                return Verdict(target, PromoteOutcome.NOT_PASSED_AT_SOURCE,
-                               f"the image has not passed all stages of {self.source.environment}")
+                return Verdict(
+                    target,
+                    PromoteOutcome.NOT_PASSED_AT_SOURCE,
+                    f"the image has not passed all stages of {self.source.environment}",
+                )
             if target == self.source.environment:
-                return Verdict(target, PromoteOutcome.SAME_AS_SOURCE,
-                               "the target is the source environment")
+                return Verdict(
+                    target, PromoteOutcome.SAME_AS_SOURCE, "the target is the source environment"
+                )
             if not self._follows_source(pipeline):
-                return Verdict(target, PromoteOutcome.ORDER_MISMATCH,
-                               f"{target} does not come after {self.source.environment} "
-                               "in the pipeline tree")
+                return Verdict(
+                    target,
+                    PromoteOutcome.ORDER_MISMATCH,
+                    f"{target} does not come after {self.source.environment} in the pipeline tree",
+                )
         if not self.access.has_role(Role.BUILD_DEPLOY, app, target):
-            return Verdict(target, PromoteOutcome.FORBIDDEN,
-                           f"you need BUILD_DEPLOY on {app}/{target}")
+            return Verdict(
+                target, PromoteOutcome.FORBIDDEN, f"you need BUILD_DEPLOY on {app}/{target}"
+            )
         policy = await policy_of_pair(self.image.application_id, pipeline.environment_id)
         if policy is None:
-            return Verdict(target, PromoteOutcome.POLICY_NOT_CONFIGURED,
-                           f"no promotion policy applies to {app}/{target}")
+            return Verdict(
+                target,
+                PromoteOutcome.POLICY_NOT_CONFIGURED,
+                f"no promotion policy applies to {app}/{target}",
+            )
         existing = await PromotionRequest.get_or_none(
             open_key=open_key(self.image.id, pipeline.environment_id)
         )
         if existing is not None:
             return already(target, existing)
         if await passed_all_stages(self.image.id, pipeline):
-            return Verdict(target, PromoteOutcome.ALREADY_AT_TARGET,
-                           f"the image already passed all stages of {target}")
+            return Verdict(
+                target,
+                PromoteOutcome.ALREADY_AT_TARGET,
+                f"the image already passed all stages of {target}",
+            )
         return _Pending(target, pipeline, policy)
 
 
@@ -160,9 +182,15 @@ class _Pending:
     def finish(self, evaluation: cel.Evaluation, variables: dict[str, Any]) -> Verdict:
         target, pipeline, policy = self.target, self.pipeline, self.policy
         if not evaluation.eligible:
-            return Verdict(target, PromoteOutcome.BLOCKED_BY_POLICY,
-                           f"blocked by policy {policy.name}: {evaluation.reason}",
-                           pipeline, policy, evaluation, variables)
+            return Verdict(
+                target,
+                PromoteOutcome.BLOCKED_BY_POLICY,
+                f"blocked by policy {policy.name}: {evaluation.reason}",
+                pipeline,
+                policy,
+                evaluation,
+                variables,
+            )
         if quorum_reached(0, policy):  # no approval needed
             outcome, message = PromoteOutcome.PROMOTING, "no approval needed: promoting"
         else:
@@ -173,7 +201,13 @@ class _Pending:
 
 def already(target: str, existing: PromotionRequest) -> Verdict:
     if existing.status == PromotionStatus.AWAITING_APPROVAL:
-        return Verdict(target, PromoteOutcome.ALREADY_REQUESTED,
-                       f"request {existing.id} for this image and target awaits approval")
-    return Verdict(target, PromoteOutcome.ALREADY_PROMOTED,
-                   f"request {existing.id} already promoted this image to {target}")
+        return Verdict(
+            target,
+            PromoteOutcome.ALREADY_REQUESTED,
+            f"request {existing.id} for this image and target awaits approval",
+        )
+    return Verdict(
+        target,
+        PromoteOutcome.ALREADY_PROMOTED,
+        f"request {existing.id} already promoted this image to {target}",
+    )

@@ -24,31 +24,45 @@ async def _workflow(access: Access, application: str, workflow: str) -> Workflow
     return row
 
 
-async def promotable_images(access: Access, application: str, workflow: str,
-                            source: Source) -> QuerySet[Image]:
+async def promotable_images(
+    access: Access, application: str, workflow: str, source: Source
+) -> QuerySet[Image]:
     """Images to pick in the promote dialog: the workflow's (CI), or those that passed all
     stages of the source environment; newest first once paged."""
     wf = await _workflow(access, application, workflow)
     images = repository.images_of_workflow(wf.id)
     if source.type == SourceType.ENVIRONMENT:
-        pipeline = await CdPipeline.get_or_none(workflow_id=wf.id,
-                                                environment__name=source.environment or "")
+        pipeline = await CdPipeline.get_or_none(
+            workflow_id=wf.id, environment__name=source.environment or ""
+        )
         if pipeline is None:
-            raise not_found(f"workflow {workflow} has no CD pipeline in "
-                            f"{source.environment!r}", "source.environment")
+            raise not_found(
+                f"workflow {workflow} has no CD pipeline in {source.environment!r}",
+                "source.environment",
+            )
         images = images.filter(id__in=await images_passed(pipeline))
     return images
 
 
-async def promotion_targets(access: Access, application: str, workflow: str
-                            ) -> list[tuple[Environment, PromotionPolicy]]:
+async def promotion_targets(
+    access: Access, application: str, workflow: str
+) -> list[tuple[Environment, PromotionPolicy]]:
     """The workflow's environments that have a policy, in tree order, with the policy."""
     wf = await _workflow(access, application, workflow)
-    pipelines = await CdPipeline.filter(workflow_id=wf.id).order_by(
-        "position").select_related("environment")
-    bindings = {b.environment_id: b.policy for b in await PolicyBinding.filter(
-        application_id=wf.application_id,
-        environment_id__in=[p.environment_id for p in pipelines],
-    ).select_related("policy")}
-    return [(p.environment, bindings[p.environment_id])
-            for p in pipelines if p.environment_id in bindings]
+    pipelines = (
+        await CdPipeline.filter(workflow_id=wf.id)
+        .order_by("position")
+        .select_related("environment")
+    )
+    bindings = {
+        b.environment_id: b.policy
+        for b in await PolicyBinding.filter(
+            application_id=wf.application_id,
+            environment_id__in=[p.environment_id for p in pipelines],
+        ).select_related("policy")
+    }
+    return [
+        (p.environment, bindings[p.environment_id])
+        for p in pipelines
+        if p.environment_id in bindings
+    ]

@@ -15,10 +15,14 @@ from app.promotions.models import PromotionRequest, PromotionStatus
 async def pairs_lost_policy(access: Access, pairs: list[tuple[int, int]], reason: str) -> None:
     """The awaiting requests of these (application id, environment id) pairs turn STALE."""
     for application_id, environment_id in pairs:
-        ids = await column(PromotionRequest.filter(
-            application_id=application_id, target_environment_id=environment_id,
-            status=PromotionStatus.AWAITING_APPROVAL,
-        ).values_list("id", flat=True), int)
+        ids = await column(
+            PromotionRequest.filter(
+                application_id=application_id,
+                target_environment_id=environment_id,
+                status=PromotionStatus.AWAITING_APPROVAL,
+            ).values_list("id", flat=True),
+            int,
+        )
         for request_id in ids:
             await transitions.mark_stale(access, request_id, reason)
 
@@ -29,11 +33,13 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
     requests = await repository.awaiting_of_policy(policy.id)
     # One batch off the event loop for all of them (SPEC §3: bounded, never on the loop).
     evaluations = await cel.evaluate_many(
-        [(program, image_variables(request.image)) for request in requests])
+        [(program, image_variables(request.image)) for request in requests]
+    )
     for request, evaluation in zip(requests, evaluations, strict=True):
         if not evaluation.eligible:
             await transitions.mark_stale(
-                access, request.id,
+                access,
+                request.id,
                 f"policy {policy.name} version {policy.version}: {evaluation.reason}",
             )
             continue
@@ -44,7 +50,8 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
         followed = await PromotionRequest.filter(
             id=request.id, status=PromotionStatus.AWAITING_APPROVAL
         ).update(
-            policy_name=policy.name, policy_version=policy.version,
+            policy_name=policy.name,
+            policy_version=policy.version,
             required_approvals=policy.approver_count,
         )
         if not followed:

@@ -56,7 +56,9 @@ class PromotionRequest(Model):
     workflow_id: int
     source_type = fields.CharEnumField(SourceType, max_length=16)
     source_environment: fields.ForeignKeyNullableRelation[Environment] = fields.ForeignKeyField(
-        "hoist.Environment", related_name="promotions_from", null=True,
+        "hoist.Environment",
+        related_name="promotions_from",
+        null=True,
         on_delete=fields.RESTRICT,
     )
     source_environment_id: int | None
@@ -76,7 +78,9 @@ class PromotionRequest(Model):
     comment = fields.TextField(null=True)
     # The policy may be deleted later; the request keeps its name and version.
     policy: fields.ForeignKeyNullableRelation[PromotionPolicy] = fields.ForeignKeyField(
-        "hoist.PromotionPolicy", related_name="requests", null=True,
+        "hoist.PromotionPolicy",
+        related_name="requests",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     policy_id: int | None

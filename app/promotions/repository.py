@@ -19,24 +19,30 @@ from app.promotions.models import (
 
 
 async def approver_ids(request_id: int) -> set[int]:
-    rows = await column(PromotionDecision.filter(
-        request_id=request_id, kind=DecisionKind.APPROVE
-    ).values_list("user_id", flat=True), int)
+    rows = await column(
+        PromotionDecision.filter(request_id=request_id, kind=DecisionKind.APPROVE).values_list(
+            "user_id", flat=True
+        ),
+        int,
+    )
     return set(rows)
 
 
 async def awaiting_of_policy(policy_id: int) -> list[PromotionRequest]:
-    return await PromotionRequest.filter(
-        policy_id=policy_id, status=PromotionStatus.AWAITING_APPROVAL
-    ).select_related("image").order_by("id")
+    return (
+        await PromotionRequest.filter(policy_id=policy_id, status=PromotionStatus.AWAITING_APPROVAL)
+        .select_related("image")
+        .order_by("id")
+    )
 
 
 async def _ids(model: type[Application] | type[Environment], names: set[str]) -> list[int]:
     return await column(model.filter(name__in=sorted(names)).values_list("id", flat=True), int)
 
 
-async def visible_requests(access: Access, application: str | None = None
-                           ) -> QuerySet[PromotionRequest]:
+async def visible_requests(
+    access: Access, application: str | None = None
+) -> QuerySet[PromotionRequest]:
     """Requests of the applications the caller may see (and of `application`, if given).
 
     Names are turned into ids first, so the request table is filtered on its own
@@ -52,13 +58,18 @@ async def visible_requests(access: Access, application: str | None = None
 
 
 async def pending_requests(
-    access: Access, *, application: str | None, workflow: str | None,
-    environment: str | None, pending_with_me: bool,
+    access: Access,
+    *,
+    application: str | None,
+    workflow: str | None,
+    environment: str | None,
+    pending_with_me: bool,
 ) -> QuerySet[PromotionRequest]:
     """Requests awaiting approval, filtered; with `pending_with_me`, only those the
     caller could approve now."""
     rows = (await visible_requests(access, application)).filter(
-        status=PromotionStatus.AWAITING_APPROVAL)
+        status=PromotionStatus.AWAITING_APPROVAL
+    )
     if workflow is not None:
         workflows = Workflow.filter(name=workflow)
         if application is not None:
@@ -73,8 +84,9 @@ def images_of_workflow(workflow_id: int) -> QuerySet[Image]:
     return Image.filter(workflow_id=workflow_id)
 
 
-def with_status(rows: QuerySet[PromotionRequest], statuses: Sequence[PromotionStatus] | None
-                ) -> QuerySet[PromotionRequest]:
+def with_status(
+    rows: QuerySet[PromotionRequest], statuses: Sequence[PromotionStatus] | None
+) -> QuerySet[PromotionRequest]:
     """`rows` narrowed to requests in one of `statuses` (None: any)."""
     return rows if statuses is None else rows.filter(status__in=list(statuses))
 

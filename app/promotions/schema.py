@@ -30,14 +30,25 @@ from app.promotions.types import (
     SourceType,
 )
 
-_TARGETS = Annotated[list[str], strawberry.argument(
-    description="The target environments' names. " + limits.list_note(item_len=limits.NAME))]
-_REQUEST_IDS = Annotated[list[strawberry.ID], strawberry.argument(
-    description=limits.list_note(item_len=limits.ID))]
-_COMMENT = Annotated[str | None, strawberry.argument(
-    description="Shown with the request and in its emails. " + limits.text_note(limits.COMMENT))]
-_APPROVAL_COMMENT = Annotated[str | None, strawberry.argument(
-    description="Kept with each approval. " + limits.text_note(limits.COMMENT))]
+_TARGETS = Annotated[
+    list[str],
+    strawberry.argument(
+        description="The target environments' names. " + limits.list_note(item_len=limits.NAME)
+    ),
+]
+_REQUEST_IDS = Annotated[
+    list[strawberry.ID], strawberry.argument(description=limits.list_note(item_len=limits.ID))
+]
+_COMMENT = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Shown with the request and in its emails. " + limits.text_note(limits.COMMENT)
+    ),
+]
+_APPROVAL_COMMENT = Annotated[
+    str | None,
+    strawberry.argument(description="Kept with each approval. " + limits.text_note(limits.COMMENT)),
+]
 
 
 @strawberry.input(description="CI, or an environment of the image's workflow.")
@@ -57,31 +68,44 @@ class PromotionRequestPayload:
 
 def _request_result(result: service.PromoteResult) -> PromoteResult:
     return PromoteResult(
-        environment=result.environment, outcome=result.outcome, message=result.message,
+        environment=result.environment,
+        outcome=result.outcome,
+        message=result.message,
         request=PromotionRequest.of(result.request) if result.request else None,
     )
 
 
 def _decision_payload(results: Sequence[service.DecisionResult]) -> DecisionPayload:
-    return DecisionPayload(results=[
-        DecisionResult(request_id=strawberry.ID(r.request_id), outcome=r.outcome,
-                       message=r.message,
-                       request=PromotionRequest.of(r.request) if r.request else None)
-        for r in results
-    ])
+    return DecisionPayload(
+        results=[
+            DecisionResult(
+                request_id=strawberry.ID(r.request_id),
+                outcome=r.outcome,
+                message=r.message,
+                request=PromotionRequest.of(r.request) if r.request else None,
+            )
+            for r in results
+        ]
+    )
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Images you may pick to promote: CI's newest first, or those "
-                      "that passed all stages of a source environment.")
+    @strawberry.field(
+        description="Images you may pick to promote: CI's newest first, or those "
+        "that passed all stages of a source environment."
+    )
     async def promotable_images(
-        self, info: Info, application: str, workflow: str, source: ImageSourceInput,
-        first: int | None = 20, after: str | None = UNSET,
+        self,
+        info: Info,
+        application: str,
+        workflow: str,
+        source: ImageSourceInput,
+        first: int | None = 20,
+        after: str | None = UNSET,
     ) -> Connection[Image]:
         access = await info.context.access()
-        images = await choices.promotable_images(access, application, workflow,
-                                                 source.source())
+        images = await choices.promotable_images(access, application, workflow, source.source())
         return await paginate(images, first, unset_to_none(after), Image.of)
 
     @strawberry.field(description="The workflow's environments that have a promotion policy.")
@@ -89,44 +113,63 @@ class Query:
         self, info: Info, application: str, workflow: str
     ) -> list[PromotionTarget]:
         access = await info.context.access()
-        return [PromotionTarget(environment=Environment.of(env), policy=PromotionPolicy.of(policy))
-                for env, policy in await choices.promotion_targets(access, application, workflow)]
+        return [
+            PromotionTarget(environment=Environment.of(env), policy=PromotionPolicy.of(policy))
+            for env, policy in await choices.promotion_targets(access, application, workflow)
+        ]
 
     @strawberry.field(description="A dry run of promoteImage: per target, what it would answer.")
     async def promotion_preview(
-        self, info: Info, image_id: strawberry.ID, source: ImageSourceInput,
+        self,
+        info: Info,
+        image_id: strawberry.ID,
+        source: ImageSourceInput,
         target_environments: _TARGETS,
     ) -> list[PromotionPreview]:
         access = await info.context.access()
         previews = await service.preview_promotion(
-            access, parse_id(image_id, "imageId"), source.source(), target_environments)
+            access, parse_id(image_id, "imageId"), source.source(), target_environments
+        )
         return [
             PromotionPreview(
-                environment=p.verdict.environment, outcome=p.verdict.outcome,
+                environment=p.verdict.environment,
+                outcome=p.verdict.outcome,
                 message=p.verdict.message,
                 pass_condition=ConditionResult.of(
-                    p.verdict.evaluation.pass_condition if p.verdict.evaluation else None),
+                    p.verdict.evaluation.pass_condition if p.verdict.evaluation else None
+                ),
                 fail_condition=ConditionResult.of(
-                    p.verdict.evaluation.fail_condition if p.verdict.evaluation else None),
+                    p.verdict.evaluation.fail_condition if p.verdict.evaluation else None
+                ),
                 required_approvals=p.verdict.policy.approver_count if p.verdict.policy else None,
                 eligible_approvers=[User.of(u) for u in p.eligible_approvers],
             )
             for p in previews
         ]
 
-    @strawberry.field(description="Requests awaiting approval; by default only those you could "
-                      "approve now.")
+    @strawberry.field(
+        description="Requests awaiting approval; by default only those you could approve now."
+    )
     async def pending_approvals(
-        self, info: Info, application: str | None = UNSET,
-        target_environment: str | None = UNSET, pending_with_me: bool | None = True,
-        first: int | None = 20, after: str | None = UNSET,
-        workflow: Annotated[str | None, strawberry.argument(
-            description="Only requests for images of this workflow (with `application`)."
-        )] = UNSET,
+        self,
+        info: Info,
+        application: str | None = UNSET,
+        target_environment: str | None = UNSET,
+        pending_with_me: bool | None = True,
+        first: int | None = 20,
+        after: str | None = UNSET,
+        workflow: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only requests for images of this workflow (with `application`)."
+            ),
+        ] = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
         rows = await repository.pending_requests(
-            access, application=unset_to_none(application), workflow=unset_to_none(workflow),
+            access,
+            application=unset_to_none(application),
+            workflow=unset_to_none(workflow),
             environment=unset_to_none(target_environment),
             pending_with_me=pending_with_me is not False,
         )
@@ -134,17 +177,22 @@ class Query:
 
     @strawberry.field(description="Promotion requests of the applications you can see.")
     async def promotion_requests(
-        self, info: Info, application: str | None = UNSET,
+        self,
+        info: Info,
+        application: str | None = UNSET,
         status: Annotated[
             list[PromotionStatus] | None,
-            strawberry.argument(description="Only requests in one of these states. "
-                                + limits.list_note()),
+            strawberry.argument(
+                description="Only requests in one of these states. " + limits.list_note()
+            ),
         ] = UNSET,
-        first: int | None = 20, after: str | None = UNSET,
+        first: int | None = 20,
+        after: str | None = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
-        rows = await service.visible_requests(access, unset_to_none(application),
-                                              unset_to_none(status))
+        rows = await service.visible_requests(
+            access, unset_to_none(application), unset_to_none(status)
+        )
         return await paginate(rows, first, unset_to_none(after), PromotionRequest.of)
 
     @strawberry.field(description="One request; null when unknown or not visible to you.")
@@ -157,13 +205,20 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Promote an image to one or more targets; one outcome each.")
     async def promote_image(
-        self, info: Info, image_id: strawberry.ID, source: ImageSourceInput,
-        target_environments: _TARGETS, comment: _COMMENT = UNSET,
+        self,
+        info: Info,
+        image_id: strawberry.ID,
+        source: ImageSourceInput,
+        target_environments: _TARGETS,
+        comment: _COMMENT = UNSET,
     ) -> PromoteImagePayload:
         access = await info.context.access()
         async with unit_of_work():
             results = await service.promote_image(
-                access, parse_id(image_id, "imageId"), source.source(), target_environments,
+                access,
+                parse_id(image_id, "imageId"),
+                source.source(),
+                target_environments,
                 unset_to_none(comment),
             )
         return PromoteImagePayload(results=[_request_result(r) for r in results])
@@ -179,17 +234,24 @@ class Mutation:
 
     @strawberry.mutation(description="Reject requests with a reason; one outcome each.")
     async def reject_promotion_requests(
-        self, info: Info, request_ids: _REQUEST_IDS,
-        reason: Annotated[str, strawberry.argument(
-            description="Required; told to the requester. " + limits.text_note(limits.REASON))],
+        self,
+        info: Info,
+        request_ids: _REQUEST_IDS,
+        reason: Annotated[
+            str,
+            strawberry.argument(
+                description="Required; told to the requester. " + limits.text_note(limits.REASON)
+            ),
+        ],
     ) -> DecisionPayload:
         access = await info.context.access()
         async with unit_of_work():
             results = await service.reject(access, list(request_ids), reason)
         return _decision_payload(results)
 
-    @strawberry.mutation(description="Withdraw a request awaiting approval (requester or "
-                         "super-admin).")
+    @strawberry.mutation(
+        description="Withdraw a request awaiting approval (requester or super-admin)."
+    )
     async def cancel_promotion_request(
         self, info: Info, request_id: strawberry.ID
     ) -> PromotionRequestPayload:

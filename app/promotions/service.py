@@ -85,20 +85,31 @@ async def _create_request(
 ) -> PromoteResult:
     image, policy, pipeline = checks.image, verdict.policy, verdict.pipeline
     assert policy is not None and pipeline is not None and access.user is not None
-    status = Status.PROMOTING if verdict.outcome == PromoteOutcome.PROMOTING else (
-        Status.AWAITING_APPROVAL)
+    status = (
+        Status.PROMOTING
+        if verdict.outcome == PromoteOutcome.PROMOTING
+        else (Status.AWAITING_APPROVAL)
+    )
     key = open_key(image.id, pipeline.environment_id)
     try:
         # A savepoint: losing the race for the pair must not spoil the other targets.
         async with in_transaction():
             request = await PromotionRequest.create(
-                image_id=image.id, application_id=image.application_id,
-                workflow_id=image.workflow_id, source_type=checks.source.type,
-                source_environment_id=(checks.source_pipeline.environment_id
-                                       if checks.source_pipeline else None),
-                target_environment_id=pipeline.environment_id, status=status, open_key=key,
-                requested_by_id=access.user.id, comment=comment, policy_id=policy.id,
-                policy_name=policy.name, policy_version=policy.version,
+                image_id=image.id,
+                application_id=image.application_id,
+                workflow_id=image.workflow_id,
+                source_type=checks.source.type,
+                source_environment_id=(
+                    checks.source_pipeline.environment_id if checks.source_pipeline else None
+                ),
+                target_environment_id=pipeline.environment_id,
+                status=status,
+                open_key=key,
+                requested_by_id=access.user.id,
+                comment=comment,
+                policy_id=policy.id,
+                policy_name=policy.name,
+                policy_version=policy.version,
                 required_approvals=policy.approver_count,
                 evaluation=_evaluation_record(verdict),
             )
@@ -107,17 +118,32 @@ async def _create_request(
         existing = await PromotionRequest.get(open_key=key)
         lost = already(verdict.environment, existing)
         return PromoteResult(verdict.environment, lost.outcome, lost.message)
-    await publish(PromotionRequested(
-        actor=access, request_id=request.id, application=image.application.name,
-        environment=verdict.environment, image_id=image.id, source=checks.source.describe(),
-        policy=policy.name, policy_version=policy.version, status=status.value,
-    ))
-    await publish(RequestStatusChanged(
-        actor=access, request_id=request.id, status=status.value, previous=None,
-        application_id=image.application_id, environment_id=pipeline.environment_id,
-        image_id=image.id, application=image.application.name,
-        environment=verdict.environment,
-    ))
+    await publish(
+        PromotionRequested(
+            actor=access,
+            request_id=request.id,
+            application=image.application.name,
+            environment=verdict.environment,
+            image_id=image.id,
+            source=checks.source.describe(),
+            policy=policy.name,
+            policy_version=policy.version,
+            status=status.value,
+        )
+    )
+    await publish(
+        RequestStatusChanged(
+            actor=access,
+            request_id=request.id,
+            status=status.value,
+            previous=None,
+            application_id=image.application_id,
+            environment_id=pipeline.environment_id,
+            image_id=image.id,
+            application=image.application.name,
+            environment=verdict.environment,
+        )
+    )
     if status == Status.PROMOTING:
         await outbox.enqueue(transitions.PROMOTE_JOB, request_id=request.id)
     return PromoteResult(verdict.environment, verdict.outcome, verdict.message, request)
@@ -142,8 +168,11 @@ async def preview_promotion(
         approvers: list[User] = []
         if verdict.policy is not None:
             approvers = await approval.eligible_approvers(
-                image.application.name, target, verdict.policy,
-                requester_id=access.user_id, builder_ids=builders_of(image),
+                image.application.name,
+                target,
+                verdict.policy,
+                requester_id=access.user_id,
+                builder_ids=builders_of(image),
             )
         previews.append(Preview(verdict, approvers))
     return previews
@@ -155,8 +184,13 @@ async def complete_promotion(request_id: int) -> None:
     if request is None or request.status != Status.PROMOTING:
         return  # already done (or gone): running the job twice changes nothing
     if await approval.governing_policy(request) is None:
-        await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.STALE,
-                               stale_reason="its policy no longer applies to the target")
+        await transitions.move(
+            SYSTEM,
+            request_id,
+            Status.PROMOTING,
+            Status.STALE,
+            stale_reason="its policy no longer applies to the target",
+        )
         return
     # Deployments listens for PROMOTED (an AUTOMATIC target deploys the image).
     await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED)
@@ -191,9 +225,9 @@ async def _lock_pending(request: PromotionRequest) -> bool:
     Approvals of one request then run one after another, so the one that reaches the
     quorum always sees every earlier approval; SQLite serialises writers anyway.
     """
-    touched = await PromotionRequest.filter(
-        id=request.id, status=Status.AWAITING_APPROVAL
-    ).update(updated_at=datetime.now(UTC))
+    touched = await PromotionRequest.filter(id=request.id, status=Status.AWAITING_APPROVAL).update(
+        updated_at=datetime.now(UTC)
+    )
     return bool(touched)
 
 
@@ -202,8 +236,9 @@ async def _decide(
 ) -> DecisionResult:
     request = await _visible_request(access, request_id)
     if request is None:
-        return DecisionResult(request_id, DecisionOutcome.NOT_FOUND,
-                              f"no promotion request with id {request_id}")
+        return DecisionResult(
+            request_id, DecisionOutcome.NOT_FOUND, f"no promotion request with id {request_id}"
+        )
     app, env = request.application.name, request.target_environment.name
 
     def result(outcome: DecisionOutcome, message: str) -> DecisionResult:
@@ -227,21 +262,29 @@ async def _decide(
         return result(DecisionOutcome.STALE, reason)
     approver_ids = await repository.approver_ids(request.id)
     blocker = approval.approval_blocker(
-        access, application=app, environment=env, requested_by_id=request.requested_by_id,
-        builder_ids=builders_of(request.image), policy=policy,
+        access,
+        application=app,
+        environment=env,
+        requested_by_id=request.requested_by_id,
+        builder_ids=builders_of(request.image),
+        policy=policy,
         approver_ids=approver_ids if kind == DecisionKind.APPROVE else set(),
     )
     if blocker is not None:
         return result(DecisionOutcome(blocker[0]), blocker[1])
     assert access.user is not None
-    await PromotionDecision.create(request_id=request.id, user_id=access.user.id, kind=kind,
-                                   comment=comment)
+    await PromotionDecision.create(
+        request_id=request.id, user_id=access.user.id, kind=kind, comment=comment
+    )
     if kind == DecisionKind.REJECT:
         await transitions.move(access, request.id, Status.AWAITING_APPROVAL, Status.REJECTED)
         await request.refresh_from_db()
         return result(DecisionOutcome.REJECTED, "the request is rejected")
-    await publish(RequestApproved(actor=access, request_id=request.id, application=app,
-                                  environment=env, comment=comment))
+    await publish(
+        RequestApproved(
+            actor=access, request_id=request.id, application=app, environment=env, comment=comment
+        )
+    )
     approvals = len(approver_ids) + 1
     promoting = approval.quorum_reached(approvals, policy) and await transitions.start_promoting(
         access, request.id
@@ -249,8 +292,9 @@ async def _decide(
     await request.refresh_from_db()
     if promoting:
         return result(DecisionOutcome.PROMOTING, "quorum reached: promoting")
-    return result(DecisionOutcome.APPROVED,
-                  f"approved ({len(approver_ids) + 1} of {policy.approver_count})")
+    return result(
+        DecisionOutcome.APPROVED, f"approved ({len(approver_ids) + 1} of {policy.approver_count})"
+    )
 
 
 async def _each(
@@ -262,23 +306,33 @@ async def _each(
             async with in_transaction():  # a savepoint per request: one failing spoils none
                 results.append(await _decide(access, request_id, kind, comment))
         except IntegrityError:  # the same user's approval raced in twice
-            results.append(DecisionResult(request_id, DecisionOutcome.ALREADY_APPROVED,
-                                          "you have already approved this request"))
+            results.append(
+                DecisionResult(
+                    request_id,
+                    DecisionOutcome.ALREADY_APPROVED,
+                    "you have already approved this request",
+                )
+            )
     return results
 
 
-async def approve(access: Access, request_ids: list[str], comment: str | None
-                  ) -> list[DecisionResult]:
+async def approve(
+    access: Access, request_ids: list[str], comment: str | None
+) -> list[DecisionResult]:
     """Approve each request; the approval that reaches the quorum moves it to PROMOTING."""
-    limits.refuse(limits.check_list(request_ids, "requestIds", item_len=limits.ID),
-                  limits.check_text(comment, "comment", limits.COMMENT))
+    limits.refuse(
+        limits.check_list(request_ids, "requestIds", item_len=limits.ID),
+        limits.check_text(comment, "comment", limits.COMMENT),
+    )
     return await _each(access, request_ids, DecisionKind.APPROVE, comment)
 
 
 async def reject(access: Access, request_ids: list[str], reason: str) -> list[DecisionResult]:
     """Reject each request with a reason; the requester is told."""
-    limits.refuse(limits.check_list(request_ids, "requestIds", item_len=limits.ID),
-                  limits.check_text(reason, "reason", limits.REASON))
+    limits.refuse(
+        limits.check_list(request_ids, "requestIds", item_len=limits.ID),
+        limits.check_text(reason, "reason", limits.REASON),
+    )
     if not reason.strip():
         raise DomainError(ErrorCode.VALIDATION, "a reason is required to reject", "reason")
     return await _each(access, request_ids, DecisionKind.REJECT, reason.strip())
@@ -291,12 +345,14 @@ async def cancel(access: Access, request_id: str) -> PromotionRequest:
         raise not_found(f"no promotion request with id {request_id}", "requestId")
     if request.requested_by_id != access.user_id and not access.is_super_admin:
         raise Forbidden("only the requester or a super-admin may cancel a request")
-    if not await transitions.move(access, request.id, Status.AWAITING_APPROVAL,
-                                  Status.CANCELLED):
+    if not await transitions.move(access, request.id, Status.AWAITING_APPROVAL, Status.CANCELLED):
         await request.refresh_from_db(fields=["status"])
-        raise DomainError(ErrorCode.NOT_PENDING,
-                          f"only a request awaiting approval can be cancelled; "
-                          f"this one is {request.status.value}", "requestId")
+        raise DomainError(
+            ErrorCode.NOT_PENDING,
+            f"only a request awaiting approval can be cancelled; "
+            f"this one is {request.status.value}",
+            "requestId",
+        )
     await request.refresh_from_db()
     return request
 
@@ -306,10 +362,9 @@ async def visible_request(access: Access, request_id: str) -> PromotionRequest |
     return await _visible_request(access, request_id)
 
 
-async def visible_requests(access: Access, application: str | None,
-                           statuses: Sequence[Status] | None
-                           ) -> QuerySet[PromotionRequest]:
+async def visible_requests(
+    access: Access, application: str | None, statuses: Sequence[Status] | None
+) -> QuerySet[PromotionRequest]:
     """Requests the caller may see, of `application` and in `statuses` (None: any)."""
     limits.refuse(limits.check_list(statuses, "status"))
-    return repository.with_status(await repository.visible_requests(access, application),
-                                  statuses)
+    return repository.with_status(await repository.visible_requests(access, application), statuses)

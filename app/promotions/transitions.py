@@ -43,25 +43,39 @@ async def move(
         "application", "target_environment"
     )
     # Audit, notifications and deployments (auto-deploy on PROMOTED) listen.
-    await publish(RequestStatusChanged(
-        actor=access, request_id=request_id, status=to.value, previous=expected.value,
-        application_id=request.application_id, environment_id=request.target_environment_id,
-        image_id=request.image_id, application=request.application.name,
-        environment=request.target_environment.name, reason=stale_reason,
-    ))
+    await publish(
+        RequestStatusChanged(
+            actor=access,
+            request_id=request_id,
+            status=to.value,
+            previous=expected.value,
+            application_id=request.application_id,
+            environment_id=request.target_environment_id,
+            image_id=request.image_id,
+            application=request.application.name,
+            environment=request.target_environment.name,
+            reason=stale_reason,
+        )
+    )
     return True
 
 
 async def mark_stale(access: Access, request_id: int, reason: str) -> bool:
     """An awaiting request whose policy no longer holds can never be approved: STALE."""
-    return await move(access, request_id, PromotionStatus.AWAITING_APPROVAL,
-                      PromotionStatus.STALE, stale_reason=reason)
+    return await move(
+        access,
+        request_id,
+        PromotionStatus.AWAITING_APPROVAL,
+        PromotionStatus.STALE,
+        stale_reason=reason,
+    )
 
 
 async def start_promoting(access: Access, request_id: int) -> bool:
     """AWAITING_APPROVAL → PROMOTING exactly once, with the promote job in the same transaction."""
-    if not await move(access, request_id, PromotionStatus.AWAITING_APPROVAL,
-                      PromotionStatus.PROMOTING):
+    if not await move(
+        access, request_id, PromotionStatus.AWAITING_APPROVAL, PromotionStatus.PROMOTING
+    ):
         return False
     await outbox.enqueue(PROMOTE_JOB, request_id=request_id)
     return True

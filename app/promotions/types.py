@@ -66,8 +66,9 @@ def decisions_by_request(info: Info) -> DataLoader[int, list[models.PromotionDec
 
 def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionRequest | None]:
     """Requests by id (deployments' promotedFrom, notifications' request): the one loader."""
-    return info.context.loaders.get("promotion_request_by_id",
-                                    lambda: rows_by_id(repository.requests_by_ids))
+    return info.context.loaders.get(
+        "promotion_request_by_id", lambda: rows_by_id(repository.requests_by_ids)
+    )
 
 
 @strawberry.type(description="A request to promote one image to one target environment.")
@@ -86,10 +87,17 @@ class PromotionRequest:
 
     @classmethod
     def of(cls, row: models.PromotionRequest) -> PromotionRequest:
-        return cls(id=strawberry.ID(str(row.id)), status=row.status, comment=row.comment,
-                   policy_version=row.policy_version, stale_reason=row.stale_reason,
-                   auto_deploy_blocked_reason=row.auto_deploy_blocked_reason,
-                   created_at=row.created_at, promoted_at=row.promoted_at, row=row)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            status=row.status,
+            comment=row.comment,
+            policy_version=row.policy_version,
+            stale_reason=row.stale_reason,
+            auto_deploy_blocked_reason=row.auto_deploy_blocked_reason,
+            created_at=row.created_at,
+            promoted_at=row.promoted_at,
+            row=row,
+        )
 
     @strawberry.field
     async def image(self, info: Info) -> Image:
@@ -128,8 +136,9 @@ class PromotionRequest:
 
     async def _decisions(self, info: Info, kind: models.DecisionKind) -> list[Decision]:
         rows = await decisions_by_request(info).load(self.row.id)
-        return [Decision(at=d.at, comment=d.comment, user_id=d.user_id)
-                for d in rows if d.kind == kind]
+        return [
+            Decision(at=d.at, comment=d.comment, user_id=d.user_id) for d in rows if d.kind == kind
+        ]
 
     @strawberry.field
     async def approvals(self, info: Info) -> list[Decision]:
@@ -145,8 +154,9 @@ class PromotionRequest:
         if self.row.status != models.PromotionStatus.AWAITING_APPROVAL:
             return f"the request is {self.row.status.value}"
         access = await info.context.access()
-        current = await load_policy_of_pair(info, self.row.application_id,
-                                            self.row.target_environment_id)
+        current = await load_policy_of_pair(
+            info, self.row.application_id, self.row.target_environment_id
+        )
         governing_id = int(current.id) if current else None
         if self.row.policy_id is None or not still_governs(self.row, governing_id):
             return f"policy {self.row.policy_name} no longer applies to the target"
@@ -156,9 +166,13 @@ class PromotionRequest:
         env = await load_environment(info, self.row.target_environment_id)
         approvals = await self._decisions(info, models.DecisionKind.APPROVE)
         blocker = approval_blocker(
-            access, application=app.name, environment=env.name,
-            requested_by_id=self.row.requested_by_id, builder_ids=builders_of(image),
-            policy=policy, approver_ids={d.user_id for d in approvals},
+            access,
+            application=app.name,
+            environment=env.name,
+            requested_by_id=self.row.requested_by_id,
+            builder_ids=builders_of(image),
+            policy=policy,
+            approver_ids={d.user_id for d in approvals},
         )
         return blocker[1] if blocker else None
 

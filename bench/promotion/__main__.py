@@ -38,12 +38,15 @@ from bench.promotion.throughput import throughput
 MODES = {id(FULL): "full", id(QUICK): "quick", id(SMOKE): "smoke"}
 
 
-async def run(sizes: Sizes, parts: set[str], explain: bool, analyze_all: bool,
-              keep_logs: bool) -> None:
+async def run(
+    sizes: Sizes, parts: set[str], explain: bool, analyze_all: bool, keep_logs: bool
+) -> None:
     started = time.perf_counter()
-    print(f"hoist promotion benchmark, {MODES[id(sizes)]} mode, "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
+    print(
+        f"hoist promotion benchmark, {MODES[id(sizes)]} mode, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}"
+    )
     async with bench_stack(keep_logs) as stack:
         print(f"server {stack.server.url}, database {database_name(stack)}")
         api = Api(stack.server.url)
@@ -56,8 +59,10 @@ async def run(sizes: Sizes, parts: set[str], explain: bool, analyze_all: bool,
                 heading("1. set-up through GraphQL")
                 setup_started = time.perf_counter()
                 await set_up(world, sizes.applications)
-                print(f"users, {sizes.applications + 1} applications, workflows, 4 policies: "
-                      f"{time.perf_counter() - setup_started:.1f} s")
+                print(
+                    f"users, {sizes.applications + 1} applications, workflows, 4 policies: "
+                    f"{time.perf_counter() - setup_started:.1f} s"
+                )
                 if "throughput" in parts:
                     await throughput(world, sizes)
                     stack.check_alive()
@@ -75,20 +80,37 @@ async def run(sizes: Sizes, parts: set[str], explain: bool, analyze_all: bool,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(DESCRIPTION or "").split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true",
-                      help="small sizes: 15-35 s, figures still worth reading")
-    size.add_argument("--smoke", action="store_true",
-                      help="toy sizes, one round of every part: a check that the script "
-                      "runs (tests/bench does it), its figures mean nothing")
-    parser.add_argument("--explain", action="store_true",
-                        help="print EXPLAIN ANALYZE of pendingApprovals' SQL at the largest size")
-    parser.add_argument("--analyze-all", action="store_true",
-                        help="ANALYZE every table after the bulk load, small ones too "
-                        "(default: only the big tables, as autovacuum would)")
-    parser.add_argument("--keep-logs", action="store_true",
-                        help="keep the server's and worker's logs (their folder is printed)")
-    parser.add_argument("--only", action="append", choices=PARTS,
-                        help="run only this part (repeatable); default: all of them")
+    size.add_argument(
+        "--quick", action="store_true", help="small sizes: 15-35 s, figures still worth reading"
+    )
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="toy sizes, one round of every part: a check that the script "
+        "runs (tests/bench does it), its figures mean nothing",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print EXPLAIN ANALYZE of pendingApprovals' SQL at the largest size",
+    )
+    parser.add_argument(
+        "--analyze-all",
+        action="store_true",
+        help="ANALYZE every table after the bulk load, small ones too "
+        "(default: only the big tables, as autovacuum would)",
+    )
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep the server's and worker's logs (their folder is printed)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable); default: all of them",
+    )
     args = parser.parse_args(argv)
     parts = set(args.only or PARTS)
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL

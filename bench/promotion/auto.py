@@ -55,18 +55,23 @@ async def auto_promotion(world: World, stack: Stack, sizes: Sizes) -> AutoPromot
 
             async def done(request_id: str = request_id, seen: dict[str, Any] = seen) -> bool:
                 stack.check_alive()  # a dead worker fails now, not at the deadline
-                seen.update((await api(http, promoter, REQUEST_STATUS, {"id": request_id})
-                             )["promotionRequest"])
+                seen.update(
+                    (await api(http, promoter, REQUEST_STATUS, {"id": request_id}))[
+                        "promotionRequest"
+                    ]
+                )
                 return bool(seen["status"] == "PROMOTED")
 
             # The first ones also wait for the worker to start: they are not counted.
             try:
-                await eventually(done, f"request {request_id} PROMOTED",
-                                 READY_WITHIN_SECONDS if n < 3 else PROMOTED_WITHIN_SECONDS,
-                                 interval=POLL_SECONDS)
+                await eventually(
+                    done,
+                    f"request {request_id} PROMOTED",
+                    READY_WITHIN_SECONDS if n < 3 else PROMOTED_WITHIN_SECONDS,
+                    interval=POLL_SECONDS,
+                )
             except TimedOut as exc:
-                raise BenchError(f"{exc}: {seen}\n{tail(stack.workdir / 'worker.log')}"
-                                 ) from None
+                raise BenchError(f"{exc}: {seen}\n{tail(stack.workdir / 'worker.log')}") from None
             if n < 3:
                 continue
             result.observed.append(time.perf_counter() - answered)
@@ -74,12 +79,17 @@ async def auto_promotion(world: World, stack: Stack, sizes: Sizes) -> AutoPromot
             promoted = datetime.fromisoformat(seen["promotedAt"])
             result.server.append((promoted - created).total_seconds())
     _, worker_cpu, _ = await world.meter.since(cpu)
-    print(f"{sizes.auto_promotions} promotions, one at a time, status polled every "
-          f"{POLL_SECONDS * 1000:.0f} ms; worker CPU per promotion "
-          f"{worker_cpu / sizes.auto_promotions * 1000:.1f} ms (all its processes)")
+    print(
+        f"{sizes.auto_promotions} promotions, one at a time, status polled every "
+        f"{POLL_SECONDS * 1000:.0f} ms; worker CPU per promotion "
+        f"{worker_cpu / sizes.auto_promotions * 1000:.1f} ms (all its processes)"
+    )
     print(f"{'':44}{'p50':>11}{'p95':>11}{'max':>11}")
-    for label, values in (("answered -> poll sees PROMOTED", result.observed),
-                          ("server: promotedAt - createdAt", result.server)):
-        print(f"{label:44}{ms(percentile(values, 50))}{ms(percentile(values, 95))}"
-              f"{ms(max(values))}")
+    for label, values in (
+        ("answered -> poll sees PROMOTED", result.observed),
+        ("server: promotedAt - createdAt", result.server),
+    ):
+        print(
+            f"{label:44}{ms(percentile(values, 50))}{ms(percentile(values, 95))}{ms(max(values))}"
+        )
     return result

@@ -22,6 +22,7 @@ from tests.support.stack import Stack, running_stack, scratch_database
 PROMOTED_WITHIN_SECONDS = 60.0
 POLL_SECONDS = 0.005
 
+
 @dataclass(frozen=True)
 class Sizes:
     clients: int  # concurrent HTTP clients for the throughput figures
@@ -33,15 +34,34 @@ class Sizes:
     applications: int = 20  # for the pendingApprovals data (at least 6: see set_up)
 
 
-FULL = Sizes(clients=4, trivial_requests=2000, promotions=400, pending=(10_000, 100_000),
-             samples=40, auto_promotions=100)
-QUICK = Sizes(clients=4, trivial_requests=300, promotions=60, pending=(1_000, 10_000),
-              samples=10, auto_promotions=15)
+FULL = Sizes(
+    clients=4,
+    trivial_requests=2000,
+    promotions=400,
+    pending=(10_000, 100_000),
+    samples=40,
+    auto_promotions=100,
+)
+QUICK = Sizes(
+    clients=4,
+    trivial_requests=300,
+    promotions=60,
+    pending=(1_000, 10_000),
+    samples=10,
+    auto_promotions=15,
+)
 # One round of every part at toy sizes, in seconds: tests/bench runs it so the script
 # cannot rot unnoticed. Its figures mean nothing. 1,000 pending requests still fill the
 # reviewer's later page of 20.
-SMOKE = Sizes(clients=2, trivial_requests=20, promotions=5, pending=(1_000,), samples=2,
-              auto_promotions=2, applications=6)
+SMOKE = Sizes(
+    clients=2,
+    trivial_requests=20,
+    promotions=5,
+    pending=(1_000,),
+    samples=2,
+    auto_promotions=2,
+    applications=6,
+)
 
 
 PARTS = ("throughput", "pending", "auto")
@@ -83,8 +103,9 @@ async def bench_stack(keep_logs: bool) -> AsyncIterator[Stack]:
     workdir = Path(tempfile.mkdtemp(prefix="hoist-bench-"))
     try:
         async with scratch_database(f"hoist_bench_{os.getpid()}") as database_url:
-            with running_stack(workdir, database_url, concurrency=2, beat=True,
-                               HOIST_LOG_LEVEL="WARNING") as stack:
+            with running_stack(
+                workdir, database_url, concurrency=2, beat=True, HOIST_LOG_LEVEL="WARNING"
+            ) as stack:
                 yield stack
     finally:
         if keep_logs:
@@ -110,14 +131,22 @@ class Api:
 
     def client(self) -> httpx.AsyncClient:
         # One connection per client, like one dashboard tab or script.
-        return httpx.AsyncClient(base_url=self.url, timeout=60.0,
-                                 limits=httpx.Limits(max_connections=1))
+        return httpx.AsyncClient(
+            base_url=self.url, timeout=60.0, limits=httpx.Limits(max_connections=1)
+        )
 
-    async def __call__(self, http: httpx.AsyncClient, token: str, query: str,
-                       variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await http.post("/graphql", json={"query": query,
-                                                     "variables": variables or {}},
-                                   headers={"Authorization": f"Bearer {token}"})
+    async def __call__(
+        self,
+        http: httpx.AsyncClient,
+        token: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        response = await http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         if response.status_code != 200:
             raise BenchError(f"HTTP {response.status_code}: {response.text[:2000]}")
         body = response.json()
@@ -171,15 +200,23 @@ class CpuMeter:
 
     def _group(self) -> dict[int, float]:
         pids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit()]
-        return {pid: self._cpu(pid) for pid in pids
-                if (fields := self._stat(pid)) and fields[2] == str(self.worker_pid)}
+        return {
+            pid: self._cpu(pid)
+            for pid in pids
+            if (fields := self._stat(pid)) and fields[2] == str(self.worker_pid)
+        }
 
     async def sample(self) -> Cpu:
         assert self.db is not None
-        pids = await self.db.fetch("SELECT pid FROM pg_stat_activity WHERE datname = "
-                                   "current_database() AND pid <> pg_backend_pid()")
-        return (self._cpu(self.server_pid), self._group(),
-                {r["pid"]: self._cpu(r["pid"]) for r in pids})
+        pids = await self.db.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = "
+            "current_database() AND pid <> pg_backend_pid()"
+        )
+        return (
+            self._cpu(self.server_pid),
+            self._group(),
+            {r["pid"]: self._cpu(r["pid"]) for r in pids},
+        )
 
     async def since(self, before: Cpu) -> tuple[float, float, float]:
         """(server, worker, Postgres) CPU seconds since `before`."""
@@ -295,8 +332,9 @@ class World:
     meter: CpuMeter
     tokens: dict[str, str] = field(default_factory=dict)
 
-    async def __call__(self, query: str, variables: dict[str, Any] | None = None,
-                       token: str | None = None) -> dict[str, Any]:
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         return await self.api(self.http, token or self.admin, query, variables)
 
     async def user(self, name: str, *roles: tuple[str, str, str], token: bool = True) -> None:
@@ -305,27 +343,42 @@ class World:
         for role, app, env in roles:
             await self(GRANT_ROLE, {"email": email, "role": role, "app": app, "env": env})
         if token:
-            self.tokens[name] = (await self(CREATE_TOKEN, {"email": email})
-                                 )["createApiToken"]["token"]
+            self.tokens[name] = (await self(CREATE_TOKEN, {"email": email}))["createApiToken"][
+                "token"
+            ]
 
     async def policy(self, name: str, pairs: list[tuple[str, str]], **fields: Any) -> None:
         await self(CREATE_POLICY, {"input": {"name": name, **fields}})
-        await self(APPLY_POLICY, {"policy": name, "pairs": [
-            {"appName": app, "envName": env} for app, env in pairs]})
+        await self(
+            APPLY_POLICY,
+            {"policy": name, "pairs": [{"appName": app, "envName": env} for app, env in pairs]},
+        )
 
     async def images(self, app: str, count: int, prefix: str, clients: int) -> list[str]:
         async def register(i: int) -> str:
-            data = await self(REGISTER_IMAGE, {"input": {
-                "application": app, "workflow": "main",
-                "image": f"registry.example.com/{app}:{prefix}.{i // 1000}.{i % 1000}",
-                "labels": ["stable"], "builtBy": "builder@example.com",
-                "gitCommits": [{"repo": f"https://git.example.com/{app}", "branch": "main",
-                                "commitHash": f"{i:040x}", "commitMessage": f"fix {i}"}],
-            }})
+            data = await self(
+                REGISTER_IMAGE,
+                {
+                    "input": {
+                        "application": app,
+                        "workflow": "main",
+                        "image": f"registry.example.com/{app}:{prefix}.{i // 1000}.{i % 1000}",
+                        "labels": ["stable"],
+                        "builtBy": "builder@example.com",
+                        "gitCommits": [
+                            {
+                                "repo": f"https://git.example.com/{app}",
+                                "branch": "main",
+                                "commitHash": f"{i:040x}",
+                                "commitMessage": f"fix {i}",
+                            }
+                        ],
+                    }
+                },
+            )
             return str(data["registerImage"]["image"]["id"])
 
-        return await gather_limited([functools.partial(register, i) for i in range(count)],
-                                    clients)
+        return await gather_limited([functools.partial(register, i) for i in range(count)], clients)
 
 
 async def set_up(world: World, applications: int) -> None:
@@ -336,44 +389,83 @@ async def set_up(world: World, applications: int) -> None:
         await world(CREATE_ENVIRONMENT, {"name": env, "production": env == "prod"})
     for app in (SHOP, *svc):
         await world(CREATE_APPLICATION, {"name": app})
-    await world(CREATE_WORKFLOW, {"input": {
-        "application": SHOP, "name": "main", "ciPipeline": f"{SHOP}-ci", "cdPipelines": [
-            {"environment": "dev", "trigger": "AUTOMATIC"},
-            {"environment": "staging", "parentEnvironment": "dev", "preStage": True},
-            {"environment": "prod", "parentEnvironment": "staging"},
-        ]}})
+    await world(
+        CREATE_WORKFLOW,
+        {
+            "input": {
+                "application": SHOP,
+                "name": "main",
+                "ciPipeline": f"{SHOP}-ci",
+                "cdPipelines": [
+                    {"environment": "dev", "trigger": "AUTOMATIC"},
+                    {"environment": "staging", "parentEnvironment": "dev", "preStage": True},
+                    {"environment": "prod", "parentEnvironment": "staging"},
+                ],
+            }
+        },
+    )
     for n, app in enumerate(svc):
         chain = ["dev", "qa", "staging", "prod"] if n % 2 else ["dev", "staging", "prod"]
-        await world(CREATE_WORKFLOW, {"input": {
-            "application": app, "name": "main", "ciPipeline": f"{app}-ci", "cdPipelines": [
-                {"environment": env, **({"parentEnvironment": chain[i - 1]} if i else {})}
-                for i, env in enumerate(chain)
-            ]}})
+        await world(
+            CREATE_WORKFLOW,
+            {
+                "input": {
+                    "application": app,
+                    "name": "main",
+                    "ciPipeline": f"{app}-ci",
+                    "cdPipelines": [
+                        {"environment": env, **({"parentEnvironment": chain[i - 1]} if i else {})}
+                        for i, env in enumerate(chain)
+                    ],
+                }
+            },
+        )
     await world.user("builder", ("BUILD_DEPLOY", SHOP, "*"), token=False)
     await world.user("promoter", ("BUILD_DEPLOY", SHOP, "*"))
     await world.user("approver", ("ARTIFACT_PROMOTER", SHOP, "prod"))
     # The approver whose pendingApprovals are timed: the role on some pairs, a view of others.
-    await world.user("reviewer", ("ARTIFACT_PROMOTER", svc[0], "prod"),
-                     ("ARTIFACT_PROMOTER", svc[1], "prod"),
-                     ("ARTIFACT_PROMOTER", svc[2], "*"),
-                     ("VIEWER", svc[3], "*"), ("VIEWER", svc[4], "*"),
-                     ("BUILD_DEPLOY", svc[5], "*"))
+    await world.user(
+        "reviewer",
+        ("ARTIFACT_PROMOTER", svc[0], "prod"),
+        ("ARTIFACT_PROMOTER", svc[1], "prod"),
+        ("ARTIFACT_PROMOTER", svc[2], "*"),
+        ("VIEWER", svc[3], "*"),
+        ("VIEWER", svc[4], "*"),
+        ("BUILD_DEPLOY", svc[5], "*"),
+    )
     await world.user("lead", ("ARTIFACT_PROMOTER", "*", "*"), token=False)
     await world.user("lead2", ("ARTIFACT_PROMOTER", "*", "*"), token=False)
     for n in range(5):
         await world.user(f"dev{n}", ("BUILD_DEPLOY", "*", "*"), token=False)
     await world.user("ci-bot", ("BUILD_DEPLOY", "*", "*"), token=False)
-    await world.policy("approval-lane", [(SHOP, "prod")], approverCount=1,
-                       passCondition=PASS_CONDITION, failCondition=FAIL_CONDITION)
-    await world.policy("auto-lane", [(SHOP, "staging")], approverCount=0,
-                       passCondition=PASS_CONDITION, failCondition=FAIL_CONDITION)
-    svc_pairs = [(app, env) for n, app in enumerate(svc)
-                 for env in (("qa", "staging", "prod") if n % 2 else ("staging", "prod"))]
+    await world.policy(
+        "approval-lane",
+        [(SHOP, "prod")],
+        approverCount=1,
+        passCondition=PASS_CONDITION,
+        failCondition=FAIL_CONDITION,
+    )
+    await world.policy(
+        "auto-lane",
+        [(SHOP, "staging")],
+        approverCount=0,
+        passCondition=PASS_CONDITION,
+        failCondition=FAIL_CONDITION,
+    )
+    svc_pairs = [
+        (app, env)
+        for n, app in enumerate(svc)
+        for env in (("qa", "staging", "prod") if n % 2 else ("staging", "prod"))
+    ]
     await world.policy("gate-one", [p for p in svc_pairs if p[1] != "prod"], approverCount=1)
-    await world.policy("gate-prod", [p for p in svc_pairs if p[1] == "prod"], approverCount=2,
-                       allowRequestFromApprove=True, passCondition=PASS_CONDITION)
+    await world.policy(
+        "gate-prod",
+        [p for p in svc_pairs if p[1] == "prod"],
+        approverCount=2,
+        allowRequestFromApprove=True,
+        passCondition=PASS_CONDITION,
+    )
 
 
 def svc_names(count: int) -> list[str]:
     return [f"svc-{n:02d}" for n in range(count)]
-

@@ -41,8 +41,9 @@ class SqlProbe:
         from app.promotions import repository
 
         access = await Access.of(await User.get(email=f"{case.user}@example.com"))
-        rows = await repository.pending_requests(access, application=None, workflow=None,
-                                                 environment=None, pending_with_me=case.mine)
+        rows = await repository.pending_requests(
+            access, application=None, workflow=None, environment=None, pending_with_me=case.mine
+        )
         page = rows.filter(id__lt=middle) if case.later else rows
         return rows.count(), page.order_by("-id").limit(21)
 
@@ -62,24 +63,36 @@ class SqlProbe:
         hits = sum(int(part.split("=")[1]) for part in buffers.split() if "=" in part)
         return percentile(runs, 50), hits, plan, f"-- {sql}\n-- parameters: {params}"
 
-    async def report(self, cases: Sequence[Case], figures: list[Latency], middle: int,
-                     plans: bool) -> None:
-        print(f"\nin Postgres (EXPLAIN ANALYZE, median of 3){'count':>13}{'buffers':>9}"
-              f"{'page':>11}{'buffers':>9}")
+    async def report(
+        self, cases: Sequence[Case], figures: list[Latency], middle: int, plans: bool
+    ) -> None:
+        print(
+            f"\nin Postgres (EXPLAIN ANALYZE, median of 3){'count':>13}{'buffers':>9}"
+            f"{'page':>11}{'buffers':>9}"
+        )
         shown: list[str] = []
         for case, latency in zip(cases, figures, strict=True):
             count_query, _ = await self.queries(case, middle)
             if (counted := await count_query) != latency.total_count:
-                raise BenchError(f"{case.label}: the rebuilt SQL counts {counted}, the API "
-                                 f"said {latency.total_count}: the app's query changed")
+                raise BenchError(
+                    f"{case.label}: the rebuilt SQL counts {counted}, the API "
+                    f"said {latency.total_count}: the app's query changed"
+                )
             count_query, page_query = await self.queries(case, middle)  # a query runs once
             count_ms, count_buffers, count_plan, count_sql = await self.explain(count_query)
             page_ms, page_buffers, page_plan, page_sql = await self.explain(page_query)
-            print(f"{case.label:40}{count_ms:>9.1f} ms{count_buffers:>9,}{page_ms:>8.1f} ms"
-                  f"{page_buffers:>9,}")
+            print(
+                f"{case.label:40}{count_ms:>9.1f} ms{count_buffers:>9,}{page_ms:>8.1f} ms"
+                f"{page_buffers:>9,}"
+            )
             if plans and case.user == "reviewer" and not case.later:
-                shown += [f"\n== {case.label}: count ==", count_sql, *count_plan,
-                          f"\n== {case.label}: page ==", page_sql, *page_plan]
+                shown += [
+                    f"\n== {case.label}: count ==",
+                    count_sql,
+                    *count_plan,
+                    f"\n== {case.label}: page ==",
+                    page_sql,
+                    *page_plan,
+                ]
         if shown:
             print("\n".join(shown))
-

@@ -64,9 +64,7 @@ async def test_only_super_admins_create_users(gql: GraphQLClient, people: People
     assert await row_counts() == before
 
 
-async def test_grant_and_revoke_a_role(
-    gql: GraphQLClient, people: People, admin: str
-) -> None:
+async def test_grant_and_revoke_a_role(gql: GraphQLClient, people: People, admin: str) -> None:
     await make_catalog()
     token = await people.token("dev@example.com")
     assert (await gql(ME_ROLES, token=token))["me"]["roles"] == []
@@ -77,8 +75,11 @@ async def test_grant_and_revoke_a_role(
         "errors": [],
     }
     me = (await gql(ME_ROLES, token=token))["me"]
-    assert me == {"email": "dev@example.com", "superAdmin": False,
-                  "roles": [{"role": "VIEWER", "application": "shop", "environment": "dev"}]}
+    assert me == {
+        "email": "dev@example.com",
+        "superAdmin": False,
+        "roles": [{"role": "VIEWER", "application": "shop", "environment": "dev"}],
+    }
 
     data = await gql(REVOKE, grant_vars(), token=admin)
     assert data["revokeRole"] == {"deleted": True, "errors": []}
@@ -105,7 +106,8 @@ async def test_wildcards_are_the_defaults(gql: GraphQLClient, people: People, ad
       roleBinding { application environment } errors { code } } }"""
     data = await gql(grant, token=admin)
     assert data["grantRole"] == {
-        "roleBinding": {"application": "*", "environment": "*"}, "errors": []
+        "roleBinding": {"application": "*", "environment": "*"},
+        "errors": [],
     }
 
 
@@ -172,7 +174,8 @@ async def test_me_lists_every_binding(gql: GraphQLClient, people: People) -> Non
     )
     roles = (await gql(ME_ROLES, token=token))["me"]["roles"]
     assert sorted((r["role"], r["application"], r["environment"]) for r in roles) == [
-        ("BUILD_DEPLOY", "shop", "dev"), ("VIEWER", "*", "*"),
+        ("BUILD_DEPLOY", "shop", "dev"),
+        ("VIEWER", "*", "*"),
     ]
 
 

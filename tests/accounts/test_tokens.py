@@ -30,11 +30,10 @@ async def test_a_missing_token_gets_no_data(gql: GraphQLClient) -> None:
     assert denied(body.json()) == "UNAUTHENTICATED"
 
 
-async def test_a_token_without_the_bearer_scheme_is_refused(
-    gql: GraphQLClient, admin: str
-) -> None:
-    response = await gql.http.post("/graphql", json={"query": ME},
-                                   headers={"Authorization": f"Token {admin}"})
+async def test_a_token_without_the_bearer_scheme_is_refused(gql: GraphQLClient, admin: str) -> None:
+    response = await gql.http.post(
+        "/graphql", json={"query": ME}, headers={"Authorization": f"Token {admin}"}
+    )
     assert denied(response.json()) == "UNAUTHENTICATED"
 
 
@@ -115,13 +114,15 @@ async def test_create_token_for_someone_else_needs_a_super_admin(
     own = await gql(CREATE, {"name": "own", "email": "DEV@example.com"}, token=dev)
     assert own["createApiToken"]["errors"] == []
 
-    payload = (await gql(CREATE, {"name": "x", "email": "ops@example.com"}, token=admin)
-               )["createApiToken"]
+    payload = (await gql(CREATE, {"name": "x", "email": "ops@example.com"}, token=admin))[
+        "createApiToken"
+    ]
     assert payload["errors"] == []
     assert await gql(ME, token=payload["token"]) == {"me": {"email": "ops@example.com"}}
 
-    unknown = (await gql(CREATE, {"name": "x", "email": "who@example.com"}, token=admin)
-               )["createApiToken"]
+    unknown = (await gql(CREATE, {"name": "x", "email": "who@example.com"}, token=admin))[
+        "createApiToken"
+    ]
     assert [(e["code"], e["field"]) for e in unknown["errors"]] == [("NOT_FOUND", "email")]
 
 

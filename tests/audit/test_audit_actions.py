@@ -62,28 +62,50 @@ class Scene:
     def token(self, name: str) -> str:
         return self.world.admin if name == "admin" else self.world.tokens[name]
 
-    async def mutate(self, who: str, document: str, variables: dict[str, Any] | None = None
-                     ) -> dict[str, Any]:
+    async def mutate(
+        self, who: str, document: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The one mutation's payload, which must have no errors."""
         data = await self.world.gql(document, variables or {}, token=self.token(who))
         [payload] = data.values()
         assert payload.get("errors", []) == [], payload
         return payload
 
-    async def register(self, who: str = "builder", tag: str = "2.0",
-                       application: str = "shop", workflow: str = "main") -> int:
-        payload = await self.mutate(who, """mutation($input: RegisterImageInput!) {
-          registerImage(input: $input) { image { id } errors { code message } } }""", {
-            "input": {"application": application, "workflow": workflow,
-                      "image": f"registry.example.com/shop:{tag}"}})
+    async def register(
+        self,
+        who: str = "builder",
+        tag: str = "2.0",
+        application: str = "shop",
+        workflow: str = "main",
+    ) -> int:
+        payload = await self.mutate(
+            who,
+            """mutation($input: RegisterImageInput!) {
+          registerImage(input: $input) { image { id } errors { code message } } }""",
+            {
+                "input": {
+                    "application": application,
+                    "workflow": workflow,
+                    "image": f"registry.example.com/shop:{tag}",
+                }
+            },
+        )
         return int(payload["image"]["id"])
 
-    async def stage(self, who: str, image: int, environment: str, stage: str,
-                    status: str) -> None:
-        await self.mutate(who, """mutation($input: StageResultInput!) {
-          recordStageResult(input: $input) { stageRun { id } errors { code message } } }""", {
-            "input": {"imageId": str(image), "environment": environment, "stage": stage,
-                      "status": status}})
+    async def stage(self, who: str, image: int, environment: str, stage: str, status: str) -> None:
+        await self.mutate(
+            who,
+            """mutation($input: StageResultInput!) {
+          recordStageResult(input: $input) { stageRun { id } errors { code message } } }""",
+            {
+                "input": {
+                    "imageId": str(image),
+                    "environment": environment,
+                    "stage": stage,
+                    "status": status,
+                }
+            },
+        )
 
     async def promote(self, who: str, image: int, target: str = "prod") -> int:
         [result] = await self.world.promote(self.token(who), image, [target])
@@ -91,10 +113,13 @@ class Scene:
         return int(result["request"]["id"])
 
     async def approve(self, who: str, request: int, comment: str | None = None) -> None:
-        data = await self.world.gql("""mutation($ids: [ID!]!, $comment: String) {
+        data = await self.world.gql(
+            """mutation($ids: [ID!]!, $comment: String) {
           approvePromotionRequests(requestIds: $ids, comment: $comment) {
-            results { outcome message } } }""", {"ids": [str(request)], "comment": comment},
-                                    token=self.token(who))
+            results { outcome message } } }""",
+            {"ids": [str(request)], "comment": comment},
+            token=self.token(who),
+        )
         [result] = data["approvePromotionRequests"]["results"]
         assert result["outcome"] in ("APPROVED", "PROMOTING"), result
 
@@ -110,10 +135,13 @@ class Scene:
         return image, request
 
     async def deploy(self, who: str, image: int, environment: str = "prod") -> int:
-        payload = await self.mutate(who, """mutation($env: String!, $image: ID!) {
+        payload = await self.mutate(
+            who,
+            """mutation($env: String!, $image: ID!) {
           deployImage(application: "shop", environment: $env, imageId: $image) {
             deployment { id } errors { code message } } }""",
-                                    {"env": environment, "image": str(image)})
+            {"env": environment, "image": str(image)},
+        )
         return int(payload["deployment"]["id"])
 
 
@@ -127,16 +155,21 @@ def row(action: str, label: str = "", **world: Any) -> Callable[[Row], Row]:
     def register(function: Row) -> Row:
         ACTIONS.append((action, label or function.__name__, function, world))
         return function
+
     return register
 
 
 # --- accounts -------------------------------------------------------------------------
 
+
 @row("user.created")
 async def create_user(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
-    await s.mutate("admin", """mutation { createUser(input: {email: "new@example.com",
-      name: "New", superAdmin: true}) { user { id } errors { code message } } }""")
+    await s.mutate(
+        "admin",
+        """mutation { createUser(input: {email: "new@example.com",
+      name: "New", superAdmin: true}) { user { id } errors { code message } } }""",
+    )
     return Expected("admin@example.com", data={"user": "new@example.com", "super_admin": True})
 
 
@@ -152,81 +185,121 @@ async def bootstrap_existing_user(s: Scene, mark: Callable[[], Awaitable[None]])
 @row("role.granted")
 async def grant_role(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
-    await s.mutate("admin", """mutation { grantRole(email: "viewer@example.com",
+    await s.mutate(
+        "admin",
+        """mutation { grantRole(email: "viewer@example.com",
       role: BUILD_DEPLOY, application: "shop", environment: "dev") {
-      roleBinding { role } errors { code message } } }""")
-    return Expected("admin@example.com", "shop", "dev",
-                    {"user": "viewer@example.com", "role": "BUILD_DEPLOY"})
+      roleBinding { role } errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com", "shop", "dev", {"user": "viewer@example.com", "role": "BUILD_DEPLOY"}
+    )
 
 
 @row("role.revoked")
 async def revoke_role(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
-    await s.mutate("admin", """mutation { revokeRole(email: "viewer@example.com",
+    await s.mutate(
+        "admin",
+        """mutation { revokeRole(email: "viewer@example.com",
       role: VIEWER, application: "shop", environment: "*") {
-      deleted errors { code message } } }""")
-    return Expected("admin@example.com", "shop", "*",
-                    {"user": "viewer@example.com", "role": "VIEWER"})
+      deleted errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com", "shop", "*", {"user": "viewer@example.com", "role": "VIEWER"}
+    )
 
 
 @row("token.created")
 async def create_token(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
-    payload = await s.mutate("viewer", """mutation { createApiToken(name: "laptop") {
-      apiToken { id } token errors { code message } } }""")
-    return Expected("viewer@example.com", data={
-        "user": "viewer@example.com", "name": "laptop",
-        "token_id": int(payload["apiToken"]["id"])})
+    payload = await s.mutate(
+        "viewer",
+        """mutation { createApiToken(name: "laptop") {
+      apiToken { id } token errors { code message } } }""",
+    )
+    return Expected(
+        "viewer@example.com",
+        data={
+            "user": "viewer@example.com",
+            "name": "laptop",
+            "token_id": int(payload["apiToken"]["id"]),
+        },
+    )
 
 
 @row("token.revoked")
 async def revoke_token(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
-    payload = await s.mutate("viewer", """mutation { createApiToken(name: "old") {
-      apiToken { id } errors { code message } } }""")
+    payload = await s.mutate(
+        "viewer",
+        """mutation { createApiToken(name: "old") {
+      apiToken { id } errors { code message } } }""",
+    )
     token_id = payload["apiToken"]["id"]
     await mark()
-    await s.mutate("viewer", """mutation($id: ID!) { revokeApiToken(id: $id) {
-      deleted errors { code message } } }""", {"id": token_id})
+    await s.mutate(
+        "viewer",
+        """mutation($id: ID!) { revokeApiToken(id: $id) {
+      deleted errors { code message } } }""",
+        {"id": token_id},
+    )
     return Expected("viewer@example.com", data={"token_id": int(token_id)})
 
 
 # --- catalog --------------------------------------------------------------------------
 
+
 @row("application.created")
 async def create_application(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
-    await s.mutate("admin", """mutation { createApplication(name: "billing") {
-      application { id } errors { code message } } }""")
+    await s.mutate(
+        "admin",
+        """mutation { createApplication(name: "billing") {
+      application { id } errors { code message } } }""",
+    )
     return Expected("admin@example.com", "billing")
 
 
 @row("environment.created")
 async def create_environment(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
-    await s.mutate("admin", """mutation { createEnvironment(name: "eu-prod", production: true) {
-      environment { id } errors { code message } } }""")
+    await s.mutate(
+        "admin",
+        """mutation { createEnvironment(name: "eu-prod", production: true) {
+      environment { id } errors { code message } } }""",
+    )
     return Expected("admin@example.com", environment="eu-prod", data={"production": True})
 
 
 @row("workflow.created")
 async def create_workflow(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
-    await s.mutate("admin", 'mutation { createApplication(name: "billing") { errors { code '
-                   "message } } }")
+    await s.mutate(
+        "admin", 'mutation { createApplication(name: "billing") { errors { code message } } }'
+    )
     await mark()
-    await s.mutate("admin", """mutation { createWorkflow(input: {application: "billing",
+    await s.mutate(
+        "admin",
+        """mutation { createWorkflow(input: {application: "billing",
       name: "main", ciPipeline: "billing-ci", cdPipelines: [
         {environment: "staging"}, {environment: "prod", parentEnvironment: "staging"}]}) {
-      workflow { id } errors { code message } } }""")
-    return Expected("admin@example.com", "billing",
-                    data={"workflow": "main", "cd_pipelines": ["staging", "prod"]})
+      workflow { id } errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com",
+        "billing",
+        data={"workflow": "main", "cd_pipelines": ["staging", "prod"]},
+    )
 
 
 @row("image.registered")
 async def register_image(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
     image = await s.register("builder", "3.1")
-    return Expected("builder@example.com", "shop", data={
-        "image_id": image, "image": "registry.example.com/shop:3.1", "workflow": "main"})
+    return Expected(
+        "builder@example.com",
+        "shop",
+        data={"image_id": image, "image": "registry.example.com/shop:3.1", "workflow": "main"},
+    )
 
 
 @row("stage.reported")
@@ -234,8 +307,12 @@ async def report_stage(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expecte
     image = await s.world.image()
     await mark()
     await s.stage("builder", image, "staging", "PRE", "SUCCEEDED")
-    return Expected("builder@example.com", "shop", "staging",
-                    {"image_id": image, "stage": "PRE", "status": "SUCCEEDED"})
+    return Expected(
+        "builder@example.com",
+        "shop",
+        "staging",
+        {"image_id": image, "stage": "PRE", "status": "SUCCEEDED"},
+    )
 
 
 # --- policies -------------------------------------------------------------------------
@@ -248,28 +325,41 @@ POLICY_INPUT = """mutation { createPromotionPolicy(input: {name: "careful", appr
 async def create_policy(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()
     await s.mutate("admin", POLICY_INPUT)
-    return Expected("admin@example.com",
-                    data={"policy": "careful", "version": 1, "approver_count": 2})
+    return Expected(
+        "admin@example.com", data={"policy": "careful", "version": 1, "approver_count": 2}
+    )
 
 
 @row("policy.updated")
 async def update_policy(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.mutate("admin", POLICY_INPUT)
     await mark()
-    await s.mutate("admin", """mutation { updatePromotionPolicy(name: "careful",
+    await s.mutate(
+        "admin",
+        """mutation { updatePromotionPolicy(name: "careful",
       input: {name: "very-careful", approverCount: 3}) {
-      policy { name } errors { code message } } }""")
-    return Expected("admin@example.com", data={
-        "policy": "very-careful", "previous_name": "careful", "version": 2,
-        "approver_count": 3})
+      policy { name } errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com",
+        data={
+            "policy": "very-careful",
+            "previous_name": "careful",
+            "version": 2,
+            "approver_count": 3,
+        },
+    )
 
 
 @row("policy.deleted")
 async def delete_policy(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.mutate("admin", POLICY_INPUT)
     await mark()
-    await s.mutate("admin", """mutation { deletePromotionPolicy(name: "careful") {
-      deleted errors { code message } } }""")
+    await s.mutate(
+        "admin",
+        """mutation { deletePromotionPolicy(name: "careful") {
+      deleted errors { code message } } }""",
+    )
     return Expected("admin@example.com", data={"policy": "careful"})
 
 
@@ -277,9 +367,12 @@ async def delete_policy(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expect
 async def apply_policy(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.mutate("admin", POLICY_INPUT)
     await mark()
-    await s.mutate("admin", """mutation { applyPromotionPolicy(policy: "careful",
+    await s.mutate(
+        "admin",
+        """mutation { applyPromotionPolicy(policy: "careful",
       applicationEnvironments: [{appName: "shop", envName: "staging"}]) {
-      bindings { policy { name } } errors { code message } } }""")
+      bindings { policy { name } } errors { code message } } }""",
+    )
     return Expected("admin@example.com", "shop", "staging", {"policy": "careful"})
 
 
@@ -287,13 +380,17 @@ async def apply_policy(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expecte
 async def unapply_policy(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.world.policy("careful", "staging")
     await mark()
-    await s.mutate("admin", """mutation { applyPromotionPolicy(policy: null,
+    await s.mutate(
+        "admin",
+        """mutation { applyPromotionPolicy(policy: null,
       applicationEnvironments: [{appName: "shop", envName: "staging"}]) {
-      errors { code message } } }""")
+      errors { code message } } }""",
+    )
     return Expected("admin@example.com", "shop", "staging", {"policy": None})
 
 
 # --- promotions -----------------------------------------------------------------------
+
 
 @row("promotion.requested")
 async def request_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
@@ -301,9 +398,19 @@ async def request_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Ex
     image = await s.world.image()
     await mark()
     request = await s.promote("dev", image)
-    return Expected("dev@example.com", "shop", "prod", {
-        "request_id": request, "image_id": image, "source": "CI", "policy": "lane",
-        "policy_version": 1, "status": "AWAITING_APPROVAL"})
+    return Expected(
+        "dev@example.com",
+        "shop",
+        "prod",
+        {
+            "request_id": request,
+            "image_id": image,
+            "source": "CI",
+            "policy": "lane",
+            "policy_version": 1,
+            "status": "AWAITING_APPROVAL",
+        },
+    )
 
 
 @row("promotion.approved")
@@ -312,19 +419,23 @@ async def approve_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Ex
     request = await s.promote("dev", await s.world.image())
     await mark()
     await s.approve("approver", request, "looks good")
-    return Expected("approver@example.com", "shop", "prod",
-                    {"request_id": request, "comment": "looks good"})
+    return Expected(
+        "approver@example.com", "shop", "prod", {"request_id": request, "comment": "looks good"}
+    )
 
 
 @row("promotion.promoting")
-async def last_approval_starts_promoting(s: Scene, mark: Callable[[], Awaitable[None]]
-                                         ) -> Expected:
+async def last_approval_starts_promoting(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.policy(approvers=1)
     request = await s.promote("dev", await s.world.image())
     await mark()
     await s.approve("approver", request)
-    return Expected("approver@example.com", "shop", "prod",
-                    {"request_id": request, "previous": "AWAITING_APPROVAL"})
+    return Expected(
+        "approver@example.com",
+        "shop",
+        "prod",
+        {"request_id": request, "previous": "AWAITING_APPROVAL"},
+    )
 
 
 @row("promotion.promoted")
@@ -342,8 +453,12 @@ async def reject_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Exp
     request = await s.promote("dev", await s.world.image())
     await mark()
     await s.world.decide(s.token("approver"), [request], reason="not today")
-    return Expected("approver@example.com", "shop", "prod",
-                    {"request_id": request, "previous": "AWAITING_APPROVAL"})
+    return Expected(
+        "approver@example.com",
+        "shop",
+        "prod",
+        {"request_id": request, "previous": "AWAITING_APPROVAL"},
+    )
 
 
 @row("promotion.cancelled")
@@ -351,10 +466,15 @@ async def cancel_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Exp
     await s.policy(approvers=1)
     request = await s.promote("dev", await s.world.image())
     await mark()
-    await s.mutate("dev", """mutation($id: ID!) { cancelPromotionRequest(requestId: $id) {
-      request { status } errors { code message } } }""", {"id": str(request)})
-    return Expected("dev@example.com", "shop", "prod",
-                    {"request_id": request, "previous": "AWAITING_APPROVAL"})
+    await s.mutate(
+        "dev",
+        """mutation($id: ID!) { cancelPromotionRequest(requestId: $id) {
+      request { status } errors { code message } } }""",
+        {"id": str(request)},
+    )
+    return Expected(
+        "dev@example.com", "shop", "prod", {"request_id": request, "previous": "AWAITING_APPROVAL"}
+    )
 
 
 @row("promotion.stale")
@@ -362,24 +482,35 @@ async def policy_change_makes_stale(s: Scene, mark: Callable[[], Awaitable[None]
     await s.policy(approvers=1)
     request = await s.promote("dev", await s.world.image())
     await mark()
-    await s.mutate("admin", """mutation { updatePromotionPolicy(name: "lane",
+    await s.mutate(
+        "admin",
+        """mutation { updatePromotionPolicy(name: "lane",
       input: {passCondition: "containerImageTag == \\"9.9\\""}) {
-      policy { version } errors { code message } } }""")
+      policy { version } errors { code message } } }""",
+    )
     row_ = await PromotionRequest.get(id=request)
     assert row_.status == PromotionStatus.STALE
-    return Expected("admin@example.com", "shop", "prod", {
-        "request_id": request, "previous": "AWAITING_APPROVAL", "reason": row_.stale_reason})
+    return Expected(
+        "admin@example.com",
+        "shop",
+        "prod",
+        {"request_id": request, "previous": "AWAITING_APPROVAL", "reason": row_.stale_reason},
+    )
 
 
 # --- deployments ----------------------------------------------------------------------
+
 
 @row("deployment.approved", deployment_approval_count=1)
 async def approve_deployment(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     image, _ = await s.promoted_to_prod()
     await mark()
-    await s.mutate("gatekeeper", """mutation($i: ID!) { approveDeployment(application: "shop",
+    await s.mutate(
+        "gatekeeper",
+        """mutation($i: ID!) { approveDeployment(application: "shop",
       environment: "prod", imageId: $i) { approved errors { code message } } }""",
-                   {"i": str(image)})
+        {"i": str(image)},
+    )
     return Expected("gatekeeper@example.com", "shop", "prod", {"image_id": image})
 
 
@@ -388,19 +519,27 @@ async def deploy_image(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expecte
     image, request = await s.promoted_to_prod()
     await mark()
     deployment = await s.deploy("dev", image)
-    return Expected("dev@example.com", "shop", "prod", {
-        "deployment_id": deployment, "image_id": image, "promotion_request_id": request})
+    return Expected(
+        "dev@example.com",
+        "shop",
+        "prod",
+        {"deployment_id": deployment, "image_id": image, "promotion_request_id": request},
+    )
 
 
 @row("deployment.auto_blocked")
 async def automatic_deploy_blocked(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     # An AUTOMATIC pipeline that needs a deployment approval cannot deploy a new image.
-    await s.mutate("admin", 'mutation { createApplication(name: "gate") { errors { code '
-                   "message } } }")
-    await s.mutate("admin", """mutation { createWorkflow(input: {application: "gate",
+    await s.mutate(
+        "admin", 'mutation { createApplication(name: "gate") { errors { code message } } }'
+    )
+    await s.mutate(
+        "admin",
+        """mutation { createWorkflow(input: {application: "gate",
       name: "main", ciPipeline: "gate-ci", cdPipelines: [{environment: "dev",
       trigger: AUTOMATIC, deploymentApprovalCount: 1}]}) { workflow { id } errors { code
-      message } } }""")
+      message } } }""",
+    )
     await mark()
     image = await s.register("admin", "4.0", application="gate")
     events = await audit_events("deployment.auto_blocked", s)
@@ -410,8 +549,9 @@ async def automatic_deploy_blocked(s: Scene, mark: Callable[[], Awaitable[None]]
 
 
 @row("deployment.running", post_stage=True)
-async def first_stage_runs_the_deployment(s: Scene, mark: Callable[[], Awaitable[None]]
-                                          ) -> Expected:
+async def first_stage_runs_the_deployment(
+    s: Scene, mark: Callable[[], Awaitable[None]]
+) -> Expected:
     image, _ = await s.promoted_to_prod()
     deployment = await s.deploy("dev", image)  # QUEUED: no executor ran
     await mark()
@@ -439,18 +579,31 @@ async def stage_fails(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected
 
 @row("deployment.failed", "the executor fails")
 async def executor_fails(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
-    configure(s.monkeypatch, deploy_executor="webhook", deploy_webhook_url=None,
-              deploy_webhook_secret=None)
+    configure(
+        s.monkeypatch,
+        deploy_executor="webhook",
+        deploy_webhook_url=None,
+        deploy_webhook_secret=None,
+    )
     image, _ = await s.promoted_to_prod()
     deployment = await s.deploy("dev", image)
     await mark()
     await drain()  # the worker's executor job, with a webhook executor it can't run
-    return Expected(None, "shop", data={"deployment_id": deployment, "error": (
-        "HOIST_DEPLOY_WEBHOOK_URL and HOIST_DEPLOY_WEBHOOK_SECRET must be set for the "
-        "webhook executor")})
+    return Expected(
+        None,
+        "shop",
+        data={
+            "deployment_id": deployment,
+            "error": (
+                "HOIST_DEPLOY_WEBHOOK_URL and HOIST_DEPLOY_WEBHOOK_SECRET must be set for the "
+                "webhook executor"
+            ),
+        },
+    )
 
 
 # --- notifications and worker jobs ----------------------------------------------------
+
 
 @row("notification.resent")
 async def resend_failed_email(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
@@ -460,13 +613,24 @@ async def resend_failed_email(s: Scene, mark: Callable[[], Awaitable[None]]) -> 
     assert email is not None
     # The scene: its delivery gave up (what a worker records after the last attempt).
     await Notification.filter(id=email.id).update(
-        state=NotificationState.FAILED, error="550 mailbox unavailable")
+        state=NotificationState.FAILED, error="550 mailbox unavailable"
+    )
     await mark()
-    await s.mutate("admin", """mutation($ids: [ID!]!) { resendNotifications(ids: $ids) {
-      errors { code message } } }""", {"ids": [str(email.id)]})
-    return Expected("admin@example.com", data={
-        "notification_id": email.id, "recipient": "approver@example.com",
-        "previous_state": "FAILED", "previous_error": "550 mailbox unavailable"})
+    await s.mutate(
+        "admin",
+        """mutation($ids: [ID!]!) { resendNotifications(ids: $ids) {
+      errors { code message } } }""",
+        {"ids": [str(email.id)]},
+    )
+    return Expected(
+        "admin@example.com",
+        data={
+            "notification_id": email.id,
+            "recipient": "approver@example.com",
+            "previous_state": "FAILED",
+            "previous_error": "550 mailbox unavailable",
+        },
+    )
 
 
 @row("outbox.job_retried")
@@ -475,14 +639,25 @@ async def retry_dead_job(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expec
     await s.promote("dev", await s.world.image())  # writes the promote job
     job = await OutboxJob.get(task="promotions.promote")
     # The scene: the job gave up (what the relay records after the last attempt).
-    await OutboxJob.filter(id=job.id).update(dead_at=datetime.now(UTC), attempts=5,
-                                             last_error="RuntimeError: boom")
+    await OutboxJob.filter(id=job.id).update(
+        dead_at=datetime.now(UTC), attempts=5, last_error="RuntimeError: boom"
+    )
     await mark()
-    await s.mutate("admin", """mutation($id: ID!) { retryOutboxJob(id: $id) {
-      errors { code message } } }""", {"id": str(job.id)})
-    return Expected("admin@example.com", data={
-        "job_id": job.id, "task": "promotions.promote", "attempts": 5,
-        "last_error": "RuntimeError: boom"})
+    await s.mutate(
+        "admin",
+        """mutation($id: ID!) { retryOutboxJob(id: $id) {
+      errors { code message } } }""",
+        {"id": str(job.id)},
+    )
+    return Expected(
+        "admin@example.com",
+        data={
+            "job_id": job.id,
+            "task": "promotions.promote",
+            "attempts": 5,
+            "last_error": "RuntimeError: boom",
+        },
+    )
 
 
 async def audit_events(action: str, scene: Scene) -> list[dict[str, Any]]:
@@ -490,12 +665,18 @@ async def audit_events(action: str, scene: Scene) -> list[dict[str, Any]]:
     return [e["node"] for e in data["auditLog"]["edges"]]
 
 
-@pytest.mark.parametrize(("action", "row_function", "world_options"),
-                         [pytest.param(a, f, w, id=f"{a}: {label}")
-                          for a, label, f, w in ACTIONS])
+@pytest.mark.parametrize(
+    ("action", "row_function", "world_options"),
+    [pytest.param(a, f, w, id=f"{a}: {label}") for a, label, f, w in ACTIONS],
+)
 async def test_action_is_audited(
-    action: str, row_function: Row, world_options: dict[str, Any],
-    gql: GraphQLClient, people: People, admin: str, monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    row_function: Row,
+    world_options: dict[str, Any],
+    gql: GraphQLClient,
+    people: People,
+    admin: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     scene = Scene(await build_world(gql, people, admin, **world_options), monkeypatch)
     before: set[str] = set()
@@ -511,7 +692,9 @@ async def test_action_is_audited(
     actor = event["actor"]["email"] if event["actor"] else None
     assert actor == expected.actor
     assert (event["application"], event["environment"]) == (
-        expected.application, expected.environment)
+        expected.application,
+        expected.environment,
+    )
     details = json.loads(event["data"])
     assert {k: details.get(k) for k in expected.data} == expected.data, details
 
@@ -521,20 +704,31 @@ async def test_action_is_audited(
 # Actions named with an f-string over an enum: `prefix + member.value.lower()` for each
 # member, except those the code never moves to (with the reason).
 DYNAMIC: dict[str, tuple[type[StrEnum], dict[str, str]]] = {
-    "promotion.": (PromotionStatus, {
-        "AWAITING_APPROVAL": "a request starts there (promotion.requested); no move leads "
-                             "back to it"}),
-    "deployment.": (DeploymentStatus, {
-        "QUEUED": "a deployment is created QUEUED (deployment.created); no change leads "
-                  "back to it"}),
+    "promotion.": (
+        PromotionStatus,
+        {
+            "AWAITING_APPROVAL": "a request starts there (promotion.requested); no move leads "
+            "back to it"
+        },
+    ),
+    "deployment.": (
+        DeploymentStatus,
+        {
+            "QUEUED": "a deployment is created QUEUED (deployment.created); no change leads "
+            "back to it"
+        },
+    ),
 }
 
 
 def _is_record_call(node: ast.Call) -> bool:
     func = node.func
     return (isinstance(func, ast.Name) and func.id == "record") or (
-        isinstance(func, ast.Attribute) and func.attr == "record"
-        and isinstance(func.value, ast.Name) and func.value.id in ("audit", "audit_service"))
+        isinstance(func, ast.Attribute)
+        and func.attr == "record"
+        and isinstance(func.value, ast.Name)
+        and func.value.id in ("audit", "audit_service")
+    )
 
 
 def _actions_of(argument: ast.expr, where: str) -> set[str]:
@@ -547,11 +741,13 @@ def _actions_of(argument: ast.expr, where: str) -> set[str]:
         prefix = head.value if isinstance(head, ast.Constant) else ""
         assert prefix in DYNAMIC, (
             f"{where}: an action named by an f-string starting {prefix!r}: declare its "
-            "values in DYNAMIC and give each a row")
+            "values in DYNAMIC and give each a row"
+        )
         enum, never = DYNAMIC[prefix]
         return {prefix + m.value.lower() for m in enum if m.name not in never}
-    raise AssertionError(f"{where}: cannot tell the action of this record() call; name it "
-                         "with a string literal")
+    raise AssertionError(
+        f"{where}: cannot tell the action of this record() call; name it with a string literal"
+    )
 
 
 def actions_in_code() -> dict[str, list[str]]:
@@ -561,10 +757,14 @@ def actions_in_code() -> dict[str, list[str]]:
         relative = path.relative_to(APP_DIR.parent)
         tree = ast.parse(path.read_text(), str(relative))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("create", "bulk_create") and (
-                    isinstance(node.value, ast.Name) and node.value.id == "AuditEvent"):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("create", "bulk_create")
+                and (isinstance(node.value, ast.Name) and node.value.id == "AuditEvent")
+            ):
                 assert relative.as_posix() == "app/audit/service.py", (
-                    f"{relative}:{node.lineno} writes AuditEvent directly: call record()")
+                    f"{relative}:{node.lineno} writes AuditEvent directly: call record()"
+                )
             if isinstance(node, ast.Call) and _is_record_call(node) and len(node.args) >= 2:
                 where = f"{relative}:{node.lineno}"
                 for action in _actions_of(node.args[1], where):

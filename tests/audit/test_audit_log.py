@@ -25,12 +25,20 @@ async def test_state_changes_are_logged_with_actor_and_data(
     await world.policy("careful", "prod", approver_count=1)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    await world.decide(world.tokens["approver"], [int(r["request"]["id"])],
-                       reason="not today")
+    await world.decide(world.tokens["approver"], [int(r["request"]["id"])], reason="not today")
     actions = [e["node"]["action"] for e in (await log(world, first=100))["edges"]]
-    for expected in ("application.created", "environment.created", "workflow.created",
-                     "role.granted", "token.created", "policy.created", "policy.applied",
-                     "image.registered", "promotion.requested", "promotion.rejected"):
+    for expected in (
+        "application.created",
+        "environment.created",
+        "workflow.created",
+        "role.granted",
+        "token.created",
+        "policy.created",
+        "policy.applied",
+        "image.registered",
+        "promotion.requested",
+        "promotion.rejected",
+    ):
         assert expected in actions, expected
     requested = (await log(world, action="promotion.requested"))["edges"][0]["node"]
     assert requested["actor"] == {"email": "dev@example.com"}

@@ -37,11 +37,15 @@ SCRIPTS = {
     "cel.py": Script(("bench/cel.py", "--smoke"), "cached is"),
     "emails.py": Script(("bench/emails.py", "--smoke"), "server received"),
     "queries.py": Script(("bench/queries.py", "--smoke"), "SQL statements per list request"),
-    "load.py": Script(("bench/load.py", "--smoke"), "invariant promoted without their quorum",
-                      stack=True),
+    "load.py": Script(
+        ("bench/load.py", "--smoke"), "invariant promoted without their quorum", stack=True
+    ),
     # --explain too: the EXPLAIN path rebuilds the app's SQL, the first to break.
-    "promotion": Script(("-m", "bench.promotion", "--smoke", "--explain"),
-                        "processes and database removed", stack=True),
+    "promotion": Script(
+        ("-m", "bench.promotion", "--smoke", "--explain"),
+        "processes and database removed",
+        stack=True,
+    ),
 }
 
 
@@ -50,8 +54,9 @@ def stack_available() -> bool:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[dict[str, tuple[subprocess.Popen[bytes], Path]]]:
+def runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[subprocess.Popen[bytes], Path]]]:
     """Start every script's smoke run at once; stopped (process group) on the way out."""
     folder = tmp_path_factory.mktemp("bench-smoke")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOIST_")}
@@ -63,9 +68,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory
             continue  # its test skips (or fails under HOIST_TEST_REQUIRE_SERVICES=1)
         log = folder / f"{name}.log"
         with log.open("wb") as out:
-            started[name] = (subprocess.Popen(
-                [sys.executable, *script.argv], cwd=ROOT, env=env, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True), log)
+            started[name] = (
+                subprocess.Popen(
+                    [sys.executable, *script.argv],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+                log,
+            )
     yield started
     for process, _ in started.values():
         stop_group(process)
@@ -83,8 +96,9 @@ def test_bench_script_runs_in_smoke_mode(
     try:
         status = process.wait(timeout=FINISH_WITHIN_SECONDS)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{name} --smoke still running after {FINISH_WITHIN_SECONDS:.0f} s:\n"
-                    f"{tail(log)}")
+        pytest.fail(
+            f"{name} --smoke still running after {FINISH_WITHIN_SECONDS:.0f} s:\n{tail(log)}"
+        )
     output = log.read_text(errors="replace")
     print(output)  # the figures, for whoever reads the test log (-s)
     assert status == 0, f"{name} --smoke exited with {status}:\n{tail(log)}"
@@ -95,7 +109,8 @@ def test_bench_script_runs_in_smoke_mode(
 def test_every_bench_script_has_a_smoke_run() -> None:
     """A new benchmark is added to SCRIPTS (with a --smoke mode), or this fails."""
     scripts = {p.name for p in BENCH.glob("*.py")} | {
-        p.parent.name for p in BENCH.glob("*/__main__.py")}
+        p.parent.name for p in BENCH.glob("*/__main__.py")
+    }
     assert scripts == set(SCRIPTS)
     for name, script in SCRIPTS.items():
         assert "--smoke" in script.argv, name

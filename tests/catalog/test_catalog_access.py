@@ -148,8 +148,12 @@ async def test_build_deploy_on_the_environment_records_stage_results(
     token = await people.token("ci@example.com", binding)
     data = await gql(STAGE, {"id": str(image.id), "env": "dev"}, token=token)
     assert data["recordStageResult"] == {
-        "stageRun": {"stage": "DEPLOY", "status": "SUCCEEDED", "environment": {"name": "dev"},
-                     "image": {"id": str(image.id)}},
+        "stageRun": {
+            "stage": "DEPLOY",
+            "status": "SUCCEEDED",
+            "environment": {"name": "dev"},
+            "image": {"id": str(image.id)},
+        },
         "errors": [],
     }
     run = await StageRun.get(image_id=image.id).select_related("reported_by")
@@ -183,8 +187,8 @@ async def test_an_image_of_an_application_you_cannot_see_is_not_found(
 
 
 APPLICATIONS = "{ applications { name } }"
-ONE = 'query($name: String!) { application(name: $name) { name workflows { name } } }'
-IMAGE = 'query($id: ID!) { image(id: $id) { image application { name } } }'
+ONE = "query($name: String!) { application(name: $name) { name workflows { name } } }"
+IMAGE = "query($id: ID!) { image(id: $id) { image application { name } } }"
 
 
 @pytest.mark.parametrize(
@@ -198,8 +202,11 @@ IMAGE = 'query($id: ID!) { image(id: $id) { image application { name } } }'
     ],
 )
 async def test_reads_show_only_applications_you_hold_a_role_on(
-    gql: GraphQLClient, people: People, catalog: None,
-    bindings: list[tuple[Role, str, str]], visible: list[str],
+    gql: GraphQLClient,
+    people: People,
+    catalog: None,
+    bindings: list[tuple[Role, str, str]],
+    visible: list[str],
 ) -> None:
     images = {app: await make_image(app) for app in ("shop", "blog")}
     token = await people.token("dev@example.com", *bindings)
@@ -210,8 +217,10 @@ async def test_reads_show_only_applications_you_hold_a_role_on(
         image = (await gql(IMAGE, {"id": str(images[app].id)}, token=token))["image"]
         if app in visible:
             assert one == {"name": app, "workflows": [{"name": "main"}]}
-            assert image == {"image": f"registry.example.com/{app}:1.0.0",
-                             "application": {"name": app}}
+            assert image == {
+                "image": f"registry.example.com/{app}:1.0.0",
+                "application": {"name": app},
+            }
         else:
             assert one is None
             assert image is None
@@ -222,7 +231,8 @@ async def test_super_admins_see_everything_and_unknown_things_are_null(
 ) -> None:
     image = await make_image("blog")
     assert (await gql(APPLICATIONS, token=admin))["applications"] == [
-        {"name": "blog"}, {"name": "shop"}
+        {"name": "blog"},
+        {"name": "shop"},
     ]
     assert (await gql(ONE, {"name": "nope"}, token=admin))["application"] is None
     assert (await gql(IMAGE, {"id": str(image.id)}, token=admin))["image"] is not None
@@ -245,8 +255,12 @@ async def test_every_signed_in_user_sees_the_environments(
 async def test_another_users_roles_show_only_applications_you_can_see(
     gql: GraphQLClient, people: People, catalog: None
 ) -> None:
-    await people.user("builder@example.com", (Role.BUILD_DEPLOY, "shop", "dev"),
-                      (Role.BUILD_DEPLOY, "blog", "*"), (Role.VIEWER, "*", "prod"))
+    await people.user(
+        "builder@example.com",
+        (Role.BUILD_DEPLOY, "shop", "dev"),
+        (Role.BUILD_DEPLOY, "blog", "*"),
+        (Role.VIEWER, "*", "prod"),
+    )
     image = await make_image("shop", built_by="builder@example.com")
     query = """query($id: ID!) {
       image(id: $id) { builtBy { roles { role application environment } } } }"""
@@ -261,5 +275,7 @@ async def test_another_users_roles_show_only_applications_you_can_see(
     ]
     everything = await people.token("all@example.com", (Role.VIEWER, "*", "*"))
     assert bindings(await gql(query, {"id": str(image.id)}, token=everything)) == [
-        ("BUILD_DEPLOY", "blog", "*"), ("BUILD_DEPLOY", "shop", "dev"), ("VIEWER", "*", "prod")
+        ("BUILD_DEPLOY", "blog", "*"),
+        ("BUILD_DEPLOY", "shop", "dev"),
+        ("VIEWER", "*", "prod"),
     ]

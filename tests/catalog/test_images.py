@@ -40,8 +40,14 @@ async def catalog(db: str) -> None:
 
 
 def image_input(**extra: Any) -> dict[str, Any]:
-    return {"input": {"application": "shop", "workflow": "main",
-                      "image": "registry.example.com/shop:1.4.2", **extra}}
+    return {
+        "input": {
+            "application": "shop",
+            "workflow": "main",
+            "image": "registry.example.com/shop:1.4.2",
+            **extra,
+        }
+    }
 
 
 async def register(gql: GraphQLClient, token: str, **extra: Any) -> dict[str, Any]:
@@ -56,28 +62,50 @@ async def test_register_records_everything_given(
     gql: GraphQLClient, people: People, admin: str, catalog: None
 ) -> None:
     await people.user("builder@example.com")
-    commit = {"repo": "https://git.example.com/shop", "branch": "main", "commitHash": "abc123",
-              "commitMessage": "Fix checkout", "author": "Dev"}
-    payload = await register(gql, admin, digest=DIGEST, labels=["stable", "release-1.4"],
-                             gitCommits=[commit, {"repo": "https://git.example.com/lib"}],
-                             builtBy="Builder@Example.com")
+    commit = {
+        "repo": "https://git.example.com/shop",
+        "branch": "main",
+        "commitHash": "abc123",
+        "commitMessage": "Fix checkout",
+        "author": "Dev",
+    }
+    payload = await register(
+        gql,
+        admin,
+        digest=DIGEST,
+        labels=["stable", "release-1.4"],
+        gitCommits=[commit, {"repo": "https://git.example.com/lib"}],
+        builtBy="Builder@Example.com",
+    )
     assert payload["errors"] == []
     image = payload["image"]
     assert image["image"] == "registry.example.com/shop:1.4.2"
     assert (image["repository"], image["tag"]) == ("registry.example.com/shop", "1.4.2")
     assert image["digest"] == DIGEST
     assert image["labels"] == ["stable", "release-1.4"]
-    assert image["gitCommits"] == [commit, {"repo": "https://git.example.com/lib", "branch": None,
-                                            "commitHash": None, "commitMessage": None,
-                                            "author": None}]
+    assert image["gitCommits"] == [
+        commit,
+        {
+            "repo": "https://git.example.com/lib",
+            "branch": None,
+            "commitHash": None,
+            "commitMessage": None,
+            "author": None,
+        },
+    ]
     assert image["builtBy"] == {"email": "builder@example.com"}
     assert image["application"] == {"name": "shop"} and image["workflow"] == {"name": "main"}
     assert image["createdAt"]
 
-    read = await gql("query($id: ID!) { image(id: $id) { labels gitCommits { commitHash } } }",
-                     {"id": image["id"]}, token=admin)
-    assert read["image"] == {"labels": ["stable", "release-1.4"],
-                             "gitCommits": [{"commitHash": "abc123"}, {"commitHash": None}]}
+    read = await gql(
+        "query($id: ID!) { image(id: $id) { labels gitCommits { commitHash } } }",
+        {"id": image["id"]},
+        token=admin,
+    )
+    assert read["image"] == {
+        "labels": ["stable", "release-1.4"],
+        "gitCommits": [{"commitHash": "abc123"}, {"commitHash": None}],
+    }
 
 
 async def test_built_by_defaults_to_the_caller(
@@ -109,9 +137,21 @@ async def test_repository_and_tag_are_split_from_the_reference(
 
 @pytest.mark.parametrize(
     "reference",
-    ["", "   ", "registry.example.com/shop", "shop:", ":1.0", "a//b:1", "a/b:1:2",
-     "a/b@sha256", "has space:1", "Shop:1", "https://reg.example.com/a:1", "a/b:" + "x" * 129,
-     "reg/" + "a" * 500 + ":1"],
+    [
+        "",
+        "   ",
+        "registry.example.com/shop",
+        "shop:",
+        ":1.0",
+        "a//b:1",
+        "a/b:1:2",
+        "a/b@sha256",
+        "has space:1",
+        "Shop:1",
+        "https://reg.example.com/a:1",
+        "a/b:" + "x" * 129,
+        "reg/" + "a" * 500 + ":1",
+    ],
     ids=repr,
 )
 async def test_bad_image_references_are_refused(
@@ -128,12 +168,22 @@ async def test_every_bad_field_is_reported_and_nothing_written(
     gql: GraphQLClient, admin: str, catalog: None
 ) -> None:
     before = await row_counts()
-    payload = await register(gql, admin, workflow="nope", image="bad ref", digest=" ",
-                             labels=["ok", ""], gitCommits=[{"repo": " "}],
-                             builtBy="who@example.com")
+    payload = await register(
+        gql,
+        admin,
+        workflow="nope",
+        image="bad ref",
+        digest=" ",
+        labels=["ok", ""],
+        gitCommits=[{"repo": " "}],
+        builtBy="who@example.com",
+    )
     assert sorted(errors_of(payload)) == [
-        ("NOT_FOUND", "builtBy"), ("NOT_FOUND", "workflow"), ("VALIDATION", "digest"),
-        ("VALIDATION", "gitCommits[0].repo"), ("VALIDATION", "image"),
+        ("NOT_FOUND", "builtBy"),
+        ("NOT_FOUND", "workflow"),
+        ("VALIDATION", "digest"),
+        ("VALIDATION", "gitCommits[0].repo"),
+        ("VALIDATION", "image"),
         ("VALIDATION", "labels[1]"),
     ]
     assert await row_counts() == before
@@ -146,16 +196,21 @@ async def test_an_unknown_application_or_workflow_is_not_found(
         ("NOT_FOUND", "application")
     ]
     # blog's workflow is also called `main`, but shop has no `nightly`.
-    assert errors_of(await register(gql, admin, workflow="nightly")) == [
-        ("NOT_FOUND", "workflow")
-    ]
+    assert errors_of(await register(gql, admin, workflow="nightly")) == [("NOT_FOUND", "workflow")]
     assert await Image.all().count() == 0
 
 
-def stage_input(image_id: int, environment: str = "dev", stage: str = "DEPLOY",
-                status: str = "SUCCEEDED") -> dict[str, Any]:
-    return {"input": {"imageId": str(image_id), "environment": environment, "stage": stage,
-                      "status": status}}
+def stage_input(
+    image_id: int, environment: str = "dev", stage: str = "DEPLOY", status: str = "SUCCEEDED"
+) -> dict[str, Any]:
+    return {
+        "input": {
+            "imageId": str(image_id),
+            "environment": environment,
+            "stage": stage,
+            "status": status,
+        }
+    }
 
 
 async def test_stage_results_are_recorded_in_order(
@@ -167,10 +222,16 @@ async def test_stage_results_are_recorded_in_order(
         assert data["recordStageResult"]["errors"] == []
         run = data["recordStageResult"]["stageRun"]
         assert (run["stage"], run["status"], run["environment"]["name"], run["image"]["id"]) == (
-            stage, status, "staging", str(image.id))
+            stage,
+            status,
+            "staging",
+            str(image.id),
+        )
     runs = await StageRun.filter(image_id=image.id).order_by("id")
     assert [(r.stage.value, r.status.value) for r in runs] == [
-        ("PRE", "RUNNING"), ("PRE", "SUCCEEDED"), ("DEPLOY", "FAILED")
+        ("PRE", "RUNNING"),
+        ("PRE", "SUCCEEDED"),
+        ("DEPLOY", "FAILED"),
     ]
 
 
@@ -183,7 +244,11 @@ async def test_stage_results_are_recorded_in_order(
     ],
 )
 async def test_stages_the_pipeline_does_not_have_are_refused(
-    gql: GraphQLClient, admin: str, catalog: None, environment: str, stage: str,
+    gql: GraphQLClient,
+    admin: str,
+    catalog: None,
+    environment: str,
+    stage: str,
     expected: tuple[str, str],
 ) -> None:
     image = await make_image("shop")

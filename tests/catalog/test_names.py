@@ -30,8 +30,9 @@ async def test_good_names_are_accepted(gql: GraphQLClient, admin: str, name: str
     assert app["errors"] == []
     assert app["application"]["name"] == name
     assert app["application"]["workflows"] == []
-    env = (await gql(CREATE_ENVIRONMENT, {"name": name, "production": True}, token=admin)
-           )["createEnvironment"]
+    env = (await gql(CREATE_ENVIRONMENT, {"name": name, "production": True}, token=admin))[
+        "createEnvironment"
+    ]
     assert env["errors"] == []
     assert env["environment"]["name"] == name
     assert env["environment"]["production"] is True

@@ -26,8 +26,15 @@ from tests.support.rollback import rolled_back
 
 BASE = 1000
 # (image index, environment index 0 = the pipeline's, stage, status), in report order.
-_runs = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.sampled_from(list(Stage)),
-                           st.sampled_from(list(StageStatus))), max_size=14)
+_runs = st.lists(
+    st.tuples(
+        st.integers(0, 3),
+        st.integers(0, 1),
+        st.sampled_from(list(Stage)),
+        st.sampled_from(list(StageStatus)),
+    ),
+    max_size=14,
+)
 
 
 @dataclass
@@ -42,15 +49,22 @@ class Place:
 async def place(db: str) -> Place:
     app = await Application.create(name="shop")
     envs = [(await Environment.create(name=name)).id for name in ("dev", "prod")]
-    workflows = [(await Workflow.create(application_id=app.id, name=name, ci_pipeline="ci")).id
-                 for name in ("main", "other")]
-    pipeline = await CdPipeline.create(workflow_id=workflows[0], application_id=app.id,
-                                       environment_id=envs[0])
+    workflows = [
+        (await Workflow.create(application_id=app.id, name=name, ci_pipeline="ci")).id
+        for name in ("main", "other")
+    ]
+    pipeline = await CdPipeline.create(
+        workflow_id=workflows[0], application_id=app.id, environment_id=envs[0]
+    )
     return Place(pipeline, envs, workflows, app.id)
 
 
-@settings(max_examples=examples(60), deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=examples(60),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(runs=_runs, pre=st.booleans(), post=st.booleans())
 async def test_one_image_and_batch_forms_agree(
     place: Place, runs: list[tuple[int, int, Stage, StageStatus]], pre: bool, post: bool
@@ -59,14 +73,29 @@ async def test_one_image_and_batch_forms_agree(
     pipeline.pre_stage, pipeline.post_stage = pre, post  # the forms read the object's flags
     async with rolled_back():
         # Image 3 belongs to another workflow: the batch form must leave it out.
-        await Image.bulk_create([
-            Image(id=BASE + i, application_id=place.application,
-                  workflow_id=place.workflows[1 if i == 3 else 0], image=f"r.example.com/x:{i}")
-            for i in range(4)])
-        await StageRun.bulk_create([
-            StageRun(id=BASE + n, image_id=BASE + i, environment_id=place.envs[e],
-                     stage=stage, status=status)
-            for n, (i, e, stage, status) in enumerate(runs)])
+        await Image.bulk_create(
+            [
+                Image(
+                    id=BASE + i,
+                    application_id=place.application,
+                    workflow_id=place.workflows[1 if i == 3 else 0],
+                    image=f"r.example.com/x:{i}",
+                )
+                for i in range(4)
+            ]
+        )
+        await StageRun.bulk_create(
+            [
+                StageRun(
+                    id=BASE + n,
+                    image_id=BASE + i,
+                    environment_id=place.envs[e],
+                    stage=stage,
+                    status=status,
+                )
+                for n, (i, e, stage, status) in enumerate(runs)
+            ]
+        )
         expected = set()
         for i in range(4):
             mine = [(s.value, st_.value) for j, e, s, st_ in runs if j == i and e == 0]
@@ -79,8 +108,9 @@ async def test_one_image_and_batch_forms_agree(
 
 def test_the_latest_run_of_each_configured_stage_decides() -> None:
     pipeline = CdPipeline(pre_stage=True, post_stage=False)
-    latest = stages.latest_by_stage([("PRE", "FAILED"), ("DEPLOY", "SUCCEEDED"),
-                                     ("PRE", "SUCCEEDED"), ("POST", "FAILED")])
+    latest = stages.latest_by_stage(
+        [("PRE", "FAILED"), ("DEPLOY", "SUCCEEDED"), ("PRE", "SUCCEEDED"), ("POST", "FAILED")]
+    )
     # POST is not configured: its failure counts for nothing.
     assert stages.passed(latest, pipeline) and not stages.failed(latest, pipeline)
     running = stages.latest_by_stage([("PRE", "SUCCEEDED"), ("DEPLOY", "RUNNING")])

@@ -40,8 +40,13 @@ def hoist(server: LiveServer, cwd: Path, *args: str, **env: str) -> Run:
     get_settings.cache_clear()
     try:
         with contextlib.chdir(cwd):
-            result = CliRunner().invoke(cli, _split_short_equals(list(args)), env=overrides,
-                                        prog_name="hoist", catch_exceptions=False)
+            result = CliRunner().invoke(
+                cli,
+                _split_short_equals(list(args)),
+                env=overrides,
+                prog_name="hoist",
+                catch_exceptions=False,
+            )
     finally:
         get_settings.cache_clear()
     return Run(result.exit_code, result.stdout, result.stderr)
@@ -49,8 +54,15 @@ def hoist(server: LiveServer, cwd: Path, *args: str, **env: str) -> Run:
 
 def hoist_process(server: LiveServer, cwd: Path, *args: str, **env: str) -> Run:
     """`hoist ARGS` as a user runs it: the console script, in a process of its own."""
-    result = subprocess.run([str(HOIST), *args], env=server.env(**env), cwd=cwd,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [str(HOIST), *args],
+        env=server.env(**env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return Run(result.returncode, result.stdout, result.stderr)
 
 

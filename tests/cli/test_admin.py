@@ -22,8 +22,13 @@ TOKEN = re.compile(r"hoist_[A-Za-z0-9_-]{40,}")
 def hoist(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the `hoist` command with no HOIST_ settings but a data folder (and `env`)."""
     return subprocess.run(
-        [str(HOIST), *args], env={**server_env(data_dir), **env}, cwd=data_dir,
-        capture_output=True, text=True, timeout=60, check=False,
+        [str(HOIST), *args],
+        env={**server_env(data_dir), **env},
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -36,8 +41,12 @@ def bootstrap(data_dir: Path, email: str, *extra: str) -> str:
 
 
 def me(server: LiveServer, token: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/graphql", json={"query": "{ me { email name superAdmin } }"},
-                      headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return httpx.post(
+        f"{server.url}/graphql",
+        json={"query": "{ me { email name superAdmin } }"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
 
 
 def test_bootstrap_makes_the_embedded_database_and_prints_a_token(tmp_path: Path) -> None:
@@ -61,8 +70,9 @@ def test_each_bootstrap_token_works_over_http(live_server: LiveServer) -> None:
     for token in (first, second):
         response = me(live_server, token)
         assert response.status_code == 200
-        assert response.json() == {"data": {"me": {
-            "email": "ops@example.com", "name": "Ops Lead", "superAdmin": True}}}
+        assert response.json() == {
+            "data": {"me": {"email": "ops@example.com", "name": "Ops Lead", "superAdmin": True}}
+        }
     refused = me(live_server, first + "x").json()
     assert refused["data"] is None
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -93,10 +103,24 @@ async def test_migrate_builds_an_empty_postgres_database(
         assert "migrations applied" in result.stdout
     conn = await asyncpg.connect(empty_postgres.replace("postgres://", "postgresql://", 1))
     try:
-        tables = {r["table_name"] for r in await conn.fetch(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+        tables = {
+            r["table_name"]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        }
     finally:
         await conn.close()
-    assert {"users", "api_tokens", "role_bindings", "applications", "environments", "workflows",
-            "cd_pipelines", "images", "stage_runs", "audit_events"} <= tables
+    assert {
+        "users",
+        "api_tokens",
+        "role_bindings",
+        "applications",
+        "environments",
+        "workflows",
+        "cd_pipelines",
+        "images",
+        "stage_runs",
+        "audit_events",
+    } <= tables
     assert not (tmp_path / "hoist.sqlite3").exists()  # the URL was used, not the default

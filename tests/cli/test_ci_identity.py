@@ -26,36 +26,62 @@ def test_a_ci_identity_names_the_builder(live_server: LiveServer, tmp_path: Path
     succeeded(run("create", "environment", "--name=ci-id-dev"))
     (tmp_path / "workflow.yaml").write_text(WORKFLOW)
     succeeded(run("apply", "-f", str(tmp_path / "workflow.yaml")))
-    assert succeeded(run("create", "user", "--email=ci-bot@example.com", "--name=CI",
-                         "--ciIdentity=true")) == (
-        "created user ci-bot@example.com (CI identity) (id 2)\n")
+    assert succeeded(
+        run("create", "user", "--email=ci-bot@example.com", "--name=CI", "--ciIdentity=true")
+    ) == ("created user ci-bot@example.com (CI identity) (id 2)\n")
     succeeded(run("create", "user", "--email=dev@example.com", "--name=Dev"))
     for email in ("ci-bot@example.com", "dev@example.com"):
-        succeeded(run("grant", "role", f"--email={email}", "--role=BUILD_DEPLOY",
-                      "--application=ci-id-app"))
-    ci_token = succeeded(run("create", "token", "--name=ci", "--email=ci-bot@example.com")
-                         ).strip().splitlines()[-1]
-    dev_token = succeeded(run("create", "token", "--name=laptop", "--email=dev@example.com")
-                          ).strip().splitlines()[-1]
-    register = ("register", "image", "--application=ci-id-app", "--workflow=main",
-                "--image=registry.example.com/ci-id-app:1.0", "--builtBy=dev@example.com",
-                "-o", "json")
+        succeeded(
+            run(
+                "grant",
+                "role",
+                f"--email={email}",
+                "--role=BUILD_DEPLOY",
+                "--application=ci-id-app",
+            )
+        )
+    ci_token = (
+        succeeded(run("create", "token", "--name=ci", "--email=ci-bot@example.com"))
+        .strip()
+        .splitlines()[-1]
+    )
+    dev_token = (
+        succeeded(run("create", "token", "--name=laptop", "--email=dev@example.com"))
+        .strip()
+        .splitlines()[-1]
+    )
+    register = (
+        "register",
+        "image",
+        "--application=ci-id-app",
+        "--workflow=main",
+        "--image=registry.example.com/ci-id-app:1.0",
+        "--builtBy=dev@example.com",
+        "-o",
+        "json",
+    )
 
     image = as_json(run(*register, HOIST_TOKEN=ci_token))
     assert (image["builtBy"], image["registeredBy"]) == (
-        {"email": "dev@example.com"}, {"email": "ci-bot@example.com"})
+        {"email": "dev@example.com"},
+        {"email": "ci-bot@example.com"},
+    )
     # A person may not register an image in someone else's name.
-    failed(run(*register[:-2], "--builtBy=ci-bot@example.com", HOIST_TOKEN=dev_token), 1,
-           "FORBIDDEN", "field builtBy")
+    failed(
+        run(*register[:-2], "--builtBy=ci-bot@example.com", HOIST_TOKEN=dev_token),
+        1,
+        "FORBIDDEN",
+        "field builtBy",
+    )
 
 
 def test_update_if_version(live_server: LiveServer, tmp_path: Path) -> None:
     run = lambda *args, **env: hoist(live_server, tmp_path, *args, **env)  # noqa: E731
     succeeded(run("create", "imagePromotionPolicy", "--name=ci-id-policy"))
     update = ("update", "imagePromotionPolicy", "--name=ci-id-policy", "--approverCount=2")
-    assert succeeded(run(*update, "--ifVersion=1")) == (
-        "updated policy ci-id-policy (version 2)\n")
-    failed(run(*update, "--ifVersion=1"), 1, "is at version 2, not 1", "CONFLICT",
-           "field ifVersion")
+    assert succeeded(run(*update, "--ifVersion=1")) == ("updated policy ci-id-policy (version 2)\n")
+    failed(
+        run(*update, "--ifVersion=1"), 1, "is at version 2, not 1", "CONFLICT", "field ifVersion"
+    )
     failed(run(*update, "--ifVersion=two"), 2, "--ifVersion must be a whole number")
     assert as_json(run(*update, "-o", "json"))["version"] == 3

@@ -38,8 +38,12 @@ def _default(item: GraphQLArgument | GraphQLInputField) -> str | None:
     return print_ast(value) if value is not None else None
 
 
-def _field_gaps(owner: str, name: str, schema_field: GraphQLField | GraphQLInputField,
-                contract_field: GraphQLField | GraphQLInputField) -> list[str]:
+def _field_gaps(
+    owner: str,
+    name: str,
+    schema_field: GraphQLField | GraphQLInputField,
+    contract_field: GraphQLField | GraphQLInputField,
+) -> list[str]:
     gaps: list[str] = []
     want, have = str(contract_field.type), str(schema_field.type)
     nullable_payload = owner == "Mutation" and want == f"{have}!"
@@ -48,8 +52,10 @@ def _field_gaps(owner: str, name: str, schema_field: GraphQLField | GraphQLInput
     if isinstance(contract_field, GraphQLInputField):
         assert isinstance(schema_field, GraphQLInputField)
         if _default(schema_field) != _default(contract_field):
-            gaps.append(f"field {owner}.{name}: default {_default(schema_field)} where the "
-                        f"contract has {_default(contract_field)}")
+            gaps.append(
+                f"field {owner}.{name}: default {_default(schema_field)} where the "
+                f"contract has {_default(contract_field)}"
+            )
         return gaps
     assert isinstance(schema_field, GraphQLField)
     for arg_name, contract_arg in contract_field.args.items():
@@ -58,41 +64,53 @@ def _field_gaps(owner: str, name: str, schema_field: GraphQLField | GraphQLInput
         if schema_arg is None:
             gaps.append(f"{where}: missing")
         elif str(schema_arg.type) != str(contract_arg.type):
-            gaps.append(f"{where}: type {schema_arg.type} where the contract has "
-                        f"{contract_arg.type}")
+            gaps.append(
+                f"{where}: type {schema_arg.type} where the contract has {contract_arg.type}"
+            )
         elif _default(schema_arg) != _default(contract_arg):
-            gaps.append(f"{where}: default {_default(schema_arg)} where the contract has "
-                        f"{_default(contract_arg)}")
+            gaps.append(
+                f"{where}: default {_default(schema_arg)} where the contract has "
+                f"{_default(contract_arg)}"
+            )
     for arg_name, schema_arg in schema_field.args.items():
         required = str(schema_arg.type).endswith("!") and _default(schema_arg) is None
         if arg_name not in contract_field.args and required:
-            gaps.append(f"argument {owner}.{name}({arg_name}): required by the schema, "
-                        "unknown to the contract")
+            gaps.append(
+                f"argument {owner}.{name}({arg_name}): required by the schema, "
+                "unknown to the contract"
+            )
     return gaps
 
 
-def _type_gaps(contract_type: GraphQLNamedType, schema_type: GraphQLNamedType | None
-               ) -> list[str]:
+def _type_gaps(contract_type: GraphQLNamedType, schema_type: GraphQLNamedType | None) -> list[str]:
     name = contract_type.name
     if schema_type is None:
         return [f"type {name}: missing"]
     if type(schema_type) is not type(contract_type):
-        return [f"type {name}: a {type(schema_type).__name__} where the contract has a "
-                f"{type(contract_type).__name__}"]
+        return [
+            f"type {name}: a {type(schema_type).__name__} where the contract has a "
+            f"{type(contract_type).__name__}"
+        ]
     gaps: list[str] = []
     if isinstance(contract_type, GraphQLEnumType):
         assert isinstance(schema_type, GraphQLEnumType)
-        gaps += [f"enum value {name}.{v}: missing" for v in contract_type.values
-                 if v not in schema_type.values]
+        gaps += [
+            f"enum value {name}.{v}: missing"
+            for v in contract_type.values
+            if v not in schema_type.values
+        ]
     if isinstance(contract_type, GraphQLUnionType):
         assert isinstance(schema_type, GraphQLUnionType)
         members = {t.name for t in schema_type.types}
-        gaps += [f"union member {name}.{t.name}: missing" for t in contract_type.types
-                 if t.name not in members]
-    if isinstance(contract_type, GraphQLObjectType | GraphQLInterfaceType
-                  | GraphQLInputObjectType):
-        assert isinstance(schema_type, GraphQLObjectType | GraphQLInterfaceType
-                          | GraphQLInputObjectType)
+        gaps += [
+            f"union member {name}.{t.name}: missing"
+            for t in contract_type.types
+            if t.name not in members
+        ]
+    if isinstance(contract_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+        assert isinstance(
+            schema_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+        )
         for field_name, contract_field in contract_type.fields.items():
             schema_field = schema_type.fields.get(field_name)
             if schema_field is None:

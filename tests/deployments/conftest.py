@@ -27,8 +27,9 @@ async def deploy(world: World, token: str, image: int, env: str = "prod") -> dic
     return data["deployImage"]
 
 
-async def approve_deployment(world: World, token: str, image: int, env: str = "prod"
-                             ) -> dict[str, Any]:
+async def approve_deployment(
+    world: World, token: str, image: int, env: str = "prod"
+) -> dict[str, Any]:
     data = await world.gql(APPROVE_DEPLOYMENT, {"env": env, "image": str(image)}, token=token)
     return data["approveDeployment"]
 

@@ -41,8 +41,12 @@ async def test_promoted_image_deploys_with_provenance(
     image, request = await promoted_image(world)
     entry = (await deployable(world))[str(image)]
     assert entry["deployable"] is True
-    assert entry["promotedFrom"] == {"sourceType": "CI", "sourceEnvironment": None,
-                                     "requestId": str(request), "approvers": []}
+    assert entry["promotedFrom"] == {
+        "sourceType": "CI",
+        "sourceEnvironment": None,
+        "requestId": str(request),
+        "approvers": [],
+    }
     result = await deploy(world, world.tokens["dev"], image)
     assert result["errors"] == []
     assert result["deployment"]["status"] == "QUEUED"
@@ -59,14 +63,14 @@ async def test_promoted_image_deploys_with_provenance(
 async def test_filter_condition_blocks_a_promoted_image(
     gql: GraphQLClient, people: People, admin: str
 ) -> None:
-    world = await make_world(gql, people, admin,
-                             filter_fail_condition='containerImageTag == "1.0"')
+    world = await make_world(gql, people, admin, filter_fail_condition='containerImageTag == "1.0"')
     image, _ = await promoted_image(world)
     entry = (await deployable(world))[str(image)]
     assert entry["deployable"] is False
     assert entry["reasons"] == [
-        'blocked by the filter condition of prod: fail condition is true: '
-        'containerImageTag == "1.0"']
+        "blocked by the filter condition of prod: fail condition is true: "
+        'containerImageTag == "1.0"'
+    ]
     result = await deploy(world, world.tokens["dev"], image)
     assert result["errors"][0]["code"] == "FILTER_BLOCKED"
 
@@ -79,8 +83,7 @@ async def test_deployment_approval_count(
     image, _ = await promoted_image(world)
     for i, name in enumerate(("gatekeeper", "gatekeeper2")[:required]):
         entry = (await deployable(world))[str(image)]
-        assert (entry["deploymentApprovals"], entry["requiredDeploymentApprovals"]) == (
-            i, required)
+        assert (entry["deploymentApprovals"], entry["requiredDeploymentApprovals"]) == (i, required)
         assert entry["reasons"] == [f"needs {required} deployment approval(s), has {i}"]
         result = await deploy(world, world.tokens["dev"], image)
         assert result["errors"][0]["code"] == "DEPLOYMENT_APPROVAL_REQUIRED"
@@ -94,7 +97,10 @@ async def test_approve_deployment_rules(gql: GraphQLClient, people: People, admi
     image, _ = await promoted_image(world)
     code = await world.gql.error_code(
         'mutation($i: ID!) { approveDeployment(application: "shop", environment: "prod", '
-        "imageId: $i) { approved } }", {"i": str(image)}, token=world.tokens["approver"])
+        "imageId: $i) { approved } }",
+        {"i": str(image)},
+        token=world.tokens["approver"],
+    )
     assert code == "FORBIDDEN"
     ok = await approve_deployment(world, world.tokens["gatekeeper"], image)
     assert ok == {"approved": True, "errors": []}
@@ -117,8 +123,9 @@ async def test_deploy_needs_build_deploy(gql: GraphQLClient, people: People, adm
     world = await make_world(gql, people, admin)
     image, _ = await promoted_image(world)
     for who in ("viewer", "approver", "gatekeeper"):
-        code = await world.gql.error_code(DEPLOY, {"env": "prod", "image": str(image)},
-                                          token=world.tokens[who])
+        code = await world.gql.error_code(
+            DEPLOY, {"env": "prod", "image": str(image)}, token=world.tokens[who]
+        )
         assert code == "FORBIDDEN", who
     assert await Deployment.all().count() == 0
 
@@ -130,8 +137,9 @@ async def test_approver_cannot_deploy_unless_the_policy_allows(
     world = await make_world(gql, people, admin)
     from app.accounts.models import Role
 
-    both = await world.user("both", (Role.ARTIFACT_PROMOTER, "shop", "prod"),
-                            (Role.BUILD_DEPLOY, "shop", "prod"))
+    both = await world.user(
+        "both", (Role.ARTIFACT_PROMOTER, "shop", "prod"), (Role.BUILD_DEPLOY, "shop", "prod")
+    )
     await world.policy("lane", "prod", approver_count=1, allow_approver_from_deploy=allowed)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
@@ -170,15 +178,19 @@ async def test_history_shows_provenance(gql: GraphQLClient, people: People, admi
     for image in (from_ci, normal):
         assert (await deploy(world, world.tokens["dev"], image))["errors"] == []
         await drain()
-    history = (await world.gql(HISTORY, {"env": "prod"}, token=world.tokens["viewer"])
-               )["deploymentHistory"]
+    history = (await world.gql(HISTORY, {"env": "prod"}, token=world.tokens["viewer"]))[
+        "deploymentHistory"
+    ]
     assert history["totalCount"] == 2
     newest, oldest = (e["node"] for e in history["edges"])
     assert newest["image"]["tag"] == "3.0" and newest["promotedFrom"] is None
     assert newest["deployedBy"] == {"email": "dev@example.com"}
     assert oldest["promotedFrom"] == {
-        "sourceType": "CI", "sourceEnvironment": None, "requestId": r1["request"]["id"],
-        "approvers": [{"email": "approver@example.com"}]}
+        "sourceType": "CI",
+        "sourceEnvironment": None,
+        "requestId": r1["request"]["id"],
+        "approvers": [{"email": "approver@example.com"}],
+    }
     # from_staging reached prod by the normal path too, so it is no promotion-only image.
     entry = (await deployable(world))[str(from_staging)]
     assert entry["promotedFrom"] is None
@@ -198,11 +210,15 @@ async def test_history_of_an_environment_sourced_promotion(
     await world.decide(world.tokens["approver"], [int(r["request"]["id"])])
     await drain()
     assert (await deploy(world, world.tokens["builder"], image))["errors"] == []
-    history = (await world.gql(HISTORY, {"env": "prod"}, token=world.tokens["viewer"])
-               )["deploymentHistory"]
+    history = (await world.gql(HISTORY, {"env": "prod"}, token=world.tokens["viewer"]))[
+        "deploymentHistory"
+    ]
     assert history["edges"][0]["node"]["promotedFrom"] == {
-        "sourceType": "ENVIRONMENT", "sourceEnvironment": "dev",
-        "requestId": r["request"]["id"], "approvers": [{"email": "approver@example.com"}]}
+        "sourceType": "ENVIRONMENT",
+        "sourceEnvironment": "dev",
+        "requestId": r["request"]["id"],
+        "approvers": [{"email": "approver@example.com"}],
+    }
 
 
 async def test_deployable_images_is_hidden_from_outsiders(
@@ -212,5 +228,6 @@ async def test_deployable_images_is_hidden_from_outsiders(
     outsider = await people.token("outsider@example.com")
     code = await world.gql.error_code(
         '{ deployableImages(application: "shop", environment: "prod") { deployable } }',
-        token=outsider)
+        token=outsider,
+    )
     assert code == "FORBIDDEN"

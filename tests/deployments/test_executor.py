@@ -45,11 +45,17 @@ async def test_noop_reports_every_configured_stage(
     assert deployment.status == "SUCCEEDED"
     runs = await StageRun.filter(deployment_id=deployment.id).order_by("id")
     assert [(r.stage, r.status) for r in runs] == [
-        ("PRE", "SUCCEEDED"), ("DEPLOY", "SUCCEEDED"), ("POST", "SUCCEEDED")]
+        ("PRE", "SUCCEEDED"),
+        ("DEPLOY", "SUCCEEDED"),
+        ("POST", "SUCCEEDED"),
+    ]
 
 
 async def test_webhook_is_signed_retried_and_followed_by_stage_reports(
-    gql: GraphQLClient, people: People, admin: str, webhook: None,
+    gql: GraphQLClient,
+    people: People,
+    admin: str,
+    webhook: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = await make_world(gql, people, admin, post_stage=True)
@@ -73,16 +79,21 @@ async def test_webhook_is_signed_retried_and_followed_by_stage_reports(
     # The deployer reports back; the deployment follows its stage runs.
     report = """mutation($i: ID!, $s: Stage!, $st: StageStatus!) { recordStageResult(input:
         {imageId: $i, environment: "prod", stage: $s, status: $st}) { errors { message } } }"""
-    await world.gql(report, {"i": str(image), "s": "DEPLOY", "st": "SUCCEEDED"},
-                    token=world.tokens["dev"])
+    await world.gql(
+        report, {"i": str(image), "s": "DEPLOY", "st": "SUCCEEDED"}, token=world.tokens["dev"]
+    )
     assert (await Deployment.get(id=deployment_id)).status == "RUNNING"
-    await world.gql(report, {"i": str(image), "s": "POST", "st": "SUCCEEDED"},
-                    token=world.tokens["dev"])
+    await world.gql(
+        report, {"i": str(image), "s": "POST", "st": "SUCCEEDED"}, token=world.tokens["dev"]
+    )
     assert (await Deployment.get(id=deployment_id)).status == "SUCCEEDED"
 
 
 async def test_a_receiver_that_checks_timestamp_and_signature_takes_the_delivery(
-    gql: GraphQLClient, people: People, admin: str, webhook: None,
+    gql: GraphQLClient,
+    people: People,
+    admin: str,
+    webhook: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = await make_world(gql, people, admin)
@@ -101,12 +112,16 @@ async def test_a_receiver_that_checks_timestamp_and_signature_takes_the_delivery
     assert verify(SECRET, headers, body)
     # Captured and replayed later, the same delivery is refused; so is a changed stamp.
     assert not verify(SECRET, headers, body, now=sent_at + 301)
-    assert not verify(SECRET, {**headers, "X-Hoist-Timestamp": str(sent_at + 200)}, body,
-                      now=sent_at + 200)
+    assert not verify(
+        SECRET, {**headers, "X-Hoist-Timestamp": str(sent_at + 200)}, body, now=sent_at + 200
+    )
 
 
 async def test_the_receivers_answer_is_not_kept_where_viewers_read(
-    gql: GraphQLClient, people: People, admin: str, webhook: None,
+    gql: GraphQLClient,
+    people: People,
+    admin: str,
+    webhook: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = await make_world(gql, people, admin)
@@ -119,18 +134,23 @@ async def test_the_receivers_answer_is_not_kept_where_viewers_read(
     assert len(deployer.received) == 2
     history = await world.gql(
         '{ deploymentHistory(application: "shop") { edges { node { status error } } } }',
-        token=world.tokens["viewer"])
+        token=world.tokens["viewer"],
+    )
     [node] = [e["node"] for e in history["deploymentHistory"]["edges"]]
     assert node == {"status": "FAILED", "error": "webhook failed: HTTP 403 Forbidden"}
-    audit = await world.gql('{ auditLog(action: "deployment.failed") { edges { node { data } '
-                            "} } }", token=world.admin)
+    audit = await world.gql(
+        '{ auditLog(action: "deployment.failed") { edges { node { data } } } }', token=world.admin
+    )
     [event] = audit["auditLog"]["edges"]
     assert "hunter2" not in event["node"]["data"]
     assert json.loads(event["node"]["data"])["error"] == "webhook failed: HTTP 403 Forbidden"
 
 
 async def test_webhook_permanent_failure_fails_the_deployment(
-    gql: GraphQLClient, people: People, admin: str, webhook: None,
+    gql: GraphQLClient,
+    people: People,
+    admin: str,
+    webhook: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = await make_world(gql, people, admin)
@@ -145,7 +165,10 @@ async def test_webhook_permanent_failure_fails_the_deployment(
 
 
 async def test_webhook_gives_up_after_its_attempts(
-    gql: GraphQLClient, people: People, admin: str, webhook: None,
+    gql: GraphQLClient,
+    people: People,
+    admin: str,
+    webhook: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = await make_world(gql, people, admin)
@@ -181,18 +204,25 @@ async def test_auto_deploy_after_promotion(
 async def test_blocked_auto_deploy_is_recorded_on_the_request(
     gql: GraphQLClient, people: People, admin: str
 ) -> None:
-    world = await make_world(gql, people, admin, trigger=Trigger.AUTOMATIC,
-                             deployment_approval_count=1)
+    world = await make_world(
+        gql, people, admin, trigger=Trigger.AUTOMATIC, deployment_approval_count=1
+    )
     image, request = await promoted_image(world)
     assert await Deployment.filter(image_id=image).count() == 0
-    data = await world.gql("query($id: ID!) { promotionRequest(id: $id) { status "
-                           "autoDeployBlockedReason } }", {"id": str(request)},
-                           token=world.admin)
+    data = await world.gql(
+        "query($id: ID!) { promotionRequest(id: $id) { status autoDeployBlockedReason } }",
+        {"id": str(request)},
+        token=world.admin,
+    )
     assert data["promotionRequest"] == {
         "status": "PROMOTED",
-        "autoDeployBlockedReason": "needs 1 deployment approval(s), has 0"}
-    audit = await world.gql('{ auditLog(action: "deployment.auto_blocked") { edges { node { '
-                            "environment data actor { email } } } } }", token=world.admin)
+        "autoDeployBlockedReason": "needs 1 deployment approval(s), has 0",
+    }
+    audit = await world.gql(
+        '{ auditLog(action: "deployment.auto_blocked") { edges { node { '
+        "environment data actor { email } } } } }",
+        token=world.admin,
+    )
     [event] = audit["auditLog"]["edges"]
     assert event["node"]["environment"] == "prod" and event["node"]["actor"] is None
     assert "deployment approval" in json.loads(event["node"]["data"])["reason"]
@@ -206,8 +236,7 @@ async def test_normal_path_feeds_automatic_children(
     async with unit_of_work():
         await record_stage_result(SYSTEM, image, "staging", Stage.PRE, StageStatus.SUCCEEDED)
         assert await Deployment.filter(image_id=image).count() == 0, "DEPLOY not yet passed"
-        await record_stage_result(SYSTEM, image, "staging", Stage.DEPLOY,
-                                  StageStatus.SUCCEEDED)
+        await record_stage_result(SYSTEM, image, "staging", Stage.DEPLOY, StageStatus.SUCCEEDED)
     [deployment] = await Deployment.filter(image_id=image)
     assert deployment.promotion_request_id is None and deployment.environment_id
     await drain()

@@ -22,17 +22,32 @@ def test_the_tour_ends_in_a_promoted_deployment(tmp_path: Path) -> None:
     with running_server(tmp_path) as server:
         env = server.env(HOIST=str(HOIST))
         del env["HOIST_TOKEN"]  # the tour bootstraps its own admin, as a reader would
-        result = subprocess.run(["bash", str(TOUR)], env=env, cwd=server.data_dir,
-                                capture_output=True, text=True, timeout=300, check=False)
+        result = subprocess.run(
+            ["bash", str(TOUR)],
+            env=env,
+            cwd=server.data_dir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        answer = httpx.post(f"{server.url}/graphql", json={"query": HISTORY},
-                            headers={"Authorization": f"Bearer {server.token}"}).json()
+        answer = httpx.post(
+            f"{server.url}/graphql",
+            json={"query": HISTORY},
+            headers={"Authorization": f"Bearer {server.token}"},
+        ).json()
     deployments = [edge["node"] for edge in answer["data"]["deploymentHistory"]["edges"]]
-    assert deployments == [{
-        "status": "SUCCEEDED",
-        "image": {"image": "registry.example.com/shop:1.4.2"},
-        "deployedBy": {"email": "dev@example.com"},
-        "promotedFrom": {"sourceType": "CI", "sourceEnvironment": None,
-                         "approvers": [{"email": "lead@example.com"}]},
-    }]
+    assert deployments == [
+        {
+            "status": "SUCCEEDED",
+            "image": {"image": "registry.example.com/shop:1.4.2"},
+            "deployedBy": {"email": "dev@example.com"},
+            "promotedFrom": {
+                "sourceType": "CI",
+                "sourceEnvironment": None,
+                "approvers": [{"email": "lead@example.com"}],
+            },
+        }
+    ]
     assert "from CI (request 1; lead@example.com)" in result.stdout

@@ -27,18 +27,21 @@ WITHIN_SECONDS = 60.0
 
 
 def count(api: Api, status: str) -> int:
-    data = api("query($s: [PromotionStatus!]) { promotionRequests(status: $s) { totalCount } }",
-               {"s": [status]})
+    data = api(
+        "query($s: [PromotionStatus!]) { promotionRequests(status: $s) { totalCount } }",
+        {"s": [status]},
+    )
     return int(data["promotionRequests"]["totalCount"])
 
 
 def test_redis_outage_during_fifty_promotions_loses_nothing(
     pg_url: str, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
-    settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url,
-                **FAST_RELAY}
-    with running_server(tmp_path, **settings) as server, \
-            celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **FAST_RELAY):
+    settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url, **FAST_RELAY}
+    with (
+        running_server(tmp_path, **settings) as server,
+        celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **FAST_RELAY),
+    ):
         admin = Api(server.url, server.token)
         admin.catalog(approvals=0)
         dev = admin.user("dev@example.com", ("BUILD_DEPLOY", "shop", "*"))
@@ -60,10 +63,13 @@ def test_worker_killed_mid_task_finishes_once_after_a_new_worker_starts(
     pg_url: str, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     with Deployer(hold_first=True) as deployer:
-        executor = {"HOIST_DEPLOY_EXECUTOR": "webhook", "HOIST_DEPLOY_WEBHOOK_URL": deployer.url,
-                    "HOIST_DEPLOY_WEBHOOK_SECRET": "s3cret", **FAST_RELAY}
-        settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url,
-                    **executor}
+        executor = {
+            "HOIST_DEPLOY_EXECUTOR": "webhook",
+            "HOIST_DEPLOY_WEBHOOK_URL": deployer.url,
+            "HOIST_DEPLOY_WEBHOOK_SECRET": "s3cret",
+            **FAST_RELAY,
+        }
+        settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url, **executor}
         with running_server(tmp_path, **settings) as server:
             admin = Api(server.url, server.token)
             admin.catalog(approvals=0)
@@ -72,11 +78,15 @@ def test_worker_killed_mid_task_finishes_once_after_a_new_worker_starts(
             with celery_worker(tmp_path, pg_url, private_redis.url, **executor) as worker:
                 [result] = dev.promote(image, ["prod"])
                 request = result["request"]["id"]
-                eventually(lambda: dev.request_status(request) == "PROMOTED", "PROMOTED",
-                           WITHIN_SECONDS)
-                deployed = dev("""mutation($i: ID!) { deployImage(application: "shop",
+                eventually(
+                    lambda: dev.request_status(request) == "PROMOTED", "PROMOTED", WITHIN_SECONDS
+                )
+                deployed = dev(
+                    """mutation($i: ID!) { deployImage(application: "shop",
                     environment: "prod", imageId: $i) { deployment { id } errors { message } }
-                    }""", {"i": image})["deployImage"]
+                    }""",
+                    {"i": image},
+                )["deployImage"]
                 deployment = deployed["deployment"]["id"]
                 assert deployer.first_arrived.wait(timeout=60), "the worker never called"
                 stop_group(worker, sig=9)  # SIGKILL, mid-task: the POST is still open
@@ -86,11 +96,17 @@ def test_worker_killed_mid_task_finishes_once_after_a_new_worker_starts(
             [node] = [e["node"] for e in admin(status)["deploymentHistory"]["edges"]]
             assert node == {"id": deployment, "status": "QUEUED"}, "the kill lost the commit"
             with celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **executor):
-                eventually(lambda: admin(status)["deploymentHistory"]["edges"][0]["node"]["status"]
-                           == "RUNNING", "deployment handed to the deployer again",
-                           WITHIN_SECONDS)
-            audit = admin('{ auditLog(action: "deployment.", first: 100) { edges { node { '
-                          "action } } } }")["auditLog"]["edges"]
+                eventually(
+                    lambda: (
+                        admin(status)["deploymentHistory"]["edges"][0]["node"]["status"]
+                        == "RUNNING"
+                    ),
+                    "deployment handed to the deployer again",
+                    WITHIN_SECONDS,
+                )
+            audit = admin(
+                '{ auditLog(action: "deployment.", first: 100) { edges { node { action } } } }'
+            )["auditLog"]["edges"]
             assert [e["node"]["action"] for e in audit] == ["deployment.created"]
             # Deliveries are at-least-once: the deployer saw the same delivery id twice.
             ids = {headers["X-Hoist-Delivery"] for headers, _ in deployer.received}
@@ -134,15 +150,19 @@ async def _drop_mid_request(pg_url: str, send: Callable[[], object]) -> None:
         async def waiting_pid() -> int | None:
             pid: int | None = await locker.fetchval(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
             return pid
 
         await eventually(waiting_pid, "the request waiting on the lock")
         pid = await waiting_pid()
-        inserted = await locker.fetchval("SELECT count(*) FROM pg_locks l JOIN pg_class c "
-                                         "ON c.oid = l.relation WHERE l.pid = $1 AND "
-                                         "c.relname = 'workflows' AND l.mode = "
-                                         "'RowExclusiveLock'", pid)
+        inserted = await locker.fetchval(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c "
+            "ON c.oid = l.relation WHERE l.pid = $1 AND "
+            "c.relname = 'workflows' AND l.mode = "
+            "'RowExclusiveLock'",
+            pid,
+        )
         assert inserted == 1, "the request had written its workflow row before it blocked"
         await locker.execute("SELECT pg_terminate_backend($1)", pid)
         await locker.execute("ROLLBACK")
@@ -157,14 +177,23 @@ def test_smtp_outage_delays_emails_but_sends_each_once(
     from tests.notifications.mailbox import SmtpServer
 
     smtp = SmtpServer()  # its port is chosen, but nothing listens there yet
-    mail = {"HOIST_EMAIL_BACKEND": "smtp", "HOIST_SMTP_HOST": "127.0.0.1",
-            "HOIST_SMTP_PORT": str(smtp.port), "HOIST_SMTP_TIMEOUT": "2",
-            "HOIST_EMAIL_RETRY_BASE_SECONDS": "0.5", **FAST_RELAY}
+    mail = {
+        "HOIST_EMAIL_BACKEND": "smtp",
+        "HOIST_SMTP_HOST": "127.0.0.1",
+        "HOIST_SMTP_PORT": str(smtp.port),
+        "HOIST_SMTP_TIMEOUT": "2",
+        "HOIST_EMAIL_RETRY_BASE_SECONDS": "0.5",
+        **FAST_RELAY,
+    }
     settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url, **mail}
-    notifications = ("{ notifications(first: 50) { edges { node { recipient state attempts "
-                     "unreachableTries } } } }")
-    with running_server(tmp_path, **settings) as server, \
-            celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **mail):
+    notifications = (
+        "{ notifications(first: 50) { edges { node { recipient state attempts "
+        "unreachableTries } } } }"
+    )
+    with (
+        running_server(tmp_path, **settings) as server,
+        celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **mail),
+    ):
         admin = Api(server.url, server.token)
         admin.catalog(approvals=1)
         dev = admin.user("dev@example.com", ("BUILD_DEPLOY", "shop", "*"))
@@ -177,17 +206,23 @@ def test_smtp_outage_delays_emails_but_sends_each_once(
             return [e["node"] for e in admin(notifications)["notifications"]["edges"]]
 
         # Nothing listens: each try finds the server unreachable and uses no attempt.
-        eventually(lambda: len(nodes()) == 2 and all(int(str(n["unreachableTries"])) >= 1
-                                                     for n in nodes()),
-                   timeout=WITHIN_SECONDS, what="a failed first try at each email")
+        eventually(
+            lambda: (
+                len(nodes()) == 2 and all(int(str(n["unreachableTries"])) >= 1 for n in nodes())
+            ),
+            timeout=WITHIN_SECONDS,
+            what="a failed first try at each email",
+        )
         assert {n["state"] for n in nodes()} == {"PENDING"}, "kept for a retry, not failed"
         assert {n["attempts"] for n in nodes()} == {0}
         smtp.start()
         try:
-            eventually(lambda: {n["state"] for n in nodes()} == {"SENT"}, "emails SENT",
-                       WITHIN_SECONDS)
-            eventually(lambda: asyncio.run(_jobs_not_done(pg_url)) == 0, "outbox drained",
-                       WITHIN_SECONDS)
+            eventually(
+                lambda: {n["state"] for n in nodes()} == {"SENT"}, "emails SENT", WITHIN_SECONDS
+            )
+            eventually(
+                lambda: asyncio.run(_jobs_not_done(pg_url)) == 0, "outbox drained", WITHIN_SECONDS
+            )
             assert smtp.mailbox.recipients() == ["ap1@example.com", "ap2@example.com"]
         finally:
             smtp.stop()

@@ -30,22 +30,71 @@ from tests.security.schema_walk import Enum, literal, mutation_fields, query_fie
 
 # Names and values that exist in the two-application world, so many calls hit real rows.
 WORLD_STRINGS = [
-    "shop", "blog", "dev", "staging", "prod", "main", "blog-flow", "shop-policy",
-    "blog-policy", "shared-policy", "alice@example.com", "bob@blog.example",
-    "admin@example.com", "both@example.com", "*", "registry.example.com/shop:1.1",
-    "registry.example.com/blog-secret:2.0@sha256:" + "ab" * 32, "stable", "image.", "role.",
+    "shop",
+    "blog",
+    "dev",
+    "staging",
+    "prod",
+    "main",
+    "blog-flow",
+    "shop-policy",
+    "blog-policy",
+    "shared-policy",
+    "alice@example.com",
+    "bob@blog.example",
+    "admin@example.com",
+    "both@example.com",
+    "*",
+    "registry.example.com/shop:1.1",
+    "registry.example.com/blog-secret:2.0@sha256:" + "ab" * 32,
+    "stable",
+    "image.",
+    "role.",
     "policy.applied",
 ]
 NASTY_STRINGS = [
-    "", " ", "%", "_", "%%", "*", "' OR '1'='1", '"; DROP TABLE users; --', "\\'", "\\",
-    "\ud800", "a\udfffb", "\U0001f680", "İ", "ǅ", "\u202e", "\ufeff", "\n", "\r\n\t",
-    "$x", "{{x}}", "../../etc/passwd", "x" * 5000, "null", "true", "-1", "1e309",
-    "containerImage.startsWith(", "[" * 200, "apiVersion: v1\nkind: [",
+    "",
+    " ",
+    "%",
+    "_",
+    "%%",
+    "*",
+    "' OR '1'='1",
+    '"; DROP TABLE users; --',
+    "\\'",
+    "\\",
+    "\ud800",
+    "a\udfffb",
+    "\U0001f680",
+    "İ",
+    "ǅ",
+    "\u202e",
+    "\ufeff",
+    "\n",
+    "\r\n\t",
+    "$x",
+    "{{x}}",
+    "../../etc/passwd",
+    "x" * 5000,
+    "null",
+    "true",
+    "-1",
+    "1e309",
+    "containerImage.startsWith(",
+    "[" * 200,
+    "apiVersion: v1\nkind: [",
 ]
 CEL_SNIPPETS = [
-    'containerImageTag.startsWith("v")', '"rc" in imageLabels', "size(imageLabels) > 1",
-    'gitCommitDetails["x"].branch == "main"', "containerImage.matches('(')", "1 + ",
-    "imageLabels.map(x, x)", "true ? 1 : 2", "nope == 1", "(" * 300 + "true" + ")" * 300,
+    'containerImageTag.startsWith("v")',
+    '"rc" in imageLabels',
+    "size(imageLabels) > 1",
+    'gitCommitDetails["x"].branch == "main"',
+    "containerImage.matches('(')",
+    "1 + ",
+    "imageLabels.map(x, x)",
+    "true ? 1 : 2",
+    "nope == 1",
+    "(" * 300 + "true" + ")" * 300,
 ]
 MANIFEST = (
     "apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
@@ -53,8 +102,25 @@ MANIFEST = (
     "    applyToPolicyName: {policy}\n"
 )
 
-BOUNDARY_INTS = [0, 1, 6, 7, 20, 99, 100, 101, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1,
-                 2**53, 2**63, 2**64, 10**30, -(10**30)]
+BOUNDARY_INTS = [
+    0,
+    1,
+    6,
+    7,
+    20,
+    99,
+    100,
+    101,
+    2**31 - 1,
+    2**31,
+    -(2**31),
+    -(2**31) - 1,
+    2**53,
+    2**63,
+    2**64,
+    10**30,
+    -(10**30),
+]
 
 
 def _cursor(value: str) -> str:
@@ -77,40 +143,65 @@ manifests = st.builds(
     policy=st.sampled_from(["shop-policy", "blog-policy", "ghost", "12", "~"]),
 )
 datetimes_text = st.one_of(
-    st.sampled_from([
-        "2099-01-01T00:00:00Z", "2099-01-01T00:00:00", "9999-12-31T23:59:59-14:00",
-        "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00", "2000-01-01",
-        "tomorrow", "", "2099-13-45T99:99:99", "1970-01-01T00:00:00Z",
-    ]),
+    st.sampled_from(
+        [
+            "2099-01-01T00:00:00Z",
+            "2099-01-01T00:00:00",
+            "9999-12-31T23:59:59-14:00",
+            "9999-12-31T23:59:59+00:00",
+            "0001-01-01T00:00:00+14:00",
+            "2000-01-01",
+            "tomorrow",
+            "",
+            "2099-13-45T99:99:99",
+            "1970-01-01T00:00:00Z",
+        ]
+    ),
     st.builds(
         lambda moment, minutes: moment.replace(
-            tzinfo=timezone(timedelta(minutes=minutes))).isoformat(),
+            tzinfo=timezone(timedelta(minutes=minutes))
+        ).isoformat(),
         st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
         st.integers(-1439, 1439),
     ),
     st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
 )
 strings = st.one_of(
-    st.sampled_from(WORLD_STRINGS), st.sampled_from(NASTY_STRINGS), any_text, surrogate_text,
-    cursors, st.sampled_from(CEL_SNIPPETS), manifests,
+    st.sampled_from(WORLD_STRINGS),
+    st.sampled_from(NASTY_STRINGS),
+    any_text,
+    surrogate_text,
+    cursors,
+    st.sampled_from(CEL_SNIPPETS),
+    manifests,
 )
 ints = st.one_of(st.integers(-10, 120), st.sampled_from(BOUNDARY_INTS))
 ids = st.one_of(
-    st.integers(1, 60).map(str), st.integers(-5, 60), st.sampled_from(BOUNDARY_INTS).map(str),
+    st.integers(1, 60).map(str),
+    st.integers(-5, 60),
+    st.sampled_from(BOUNDARY_INTS).map(str),
     st.sampled_from(["0", "-1", " 1", "1.5", "1e3", "0x10", "\u0661", "٣", "99999999999999999999"]),
     strings,
 )
 floats = st.floats(allow_nan=False, allow_infinity=False)
 names = st.text(string.ascii_letters + "_", min_size=1, max_size=6).filter(
-    lambda n: not n.startswith("__"))
+    lambda n: not n.startswith("__")
+)
 
 
 def _wrong(draw: st.DrawFn) -> Any:
     """A value of some type, likely not the one asked for."""
-    return draw(st.one_of(
-        strings, ints, floats, st.booleans(), st.none(), st.lists(ints, max_size=3),
-        st.dictionaries(names, ints, max_size=2),
-    ))
+    return draw(
+        st.one_of(
+            strings,
+            ints,
+            floats,
+            st.booleans(),
+            st.none(),
+            st.lists(ints, max_size=3),
+            st.dictionaries(names, ints, max_size=2),
+        )
+    )
 
 
 def _scalar(draw: st.DrawFn, type_: GraphQLScalarType) -> Any:
@@ -167,8 +258,9 @@ def selections(draw: st.DrawFn, type_: Any, depth: int) -> str:
     fields = sorted(named.fields)
     if depth <= 1:  # only leaves left
         fields = [f for f in fields if is_leaf_type(get_named_type(named.fields[f].type))]
-    chosen = draw(st.lists(st.sampled_from([*fields, "__typename"]), min_size=1, max_size=4,
-                           unique=True))
+    chosen = draw(
+        st.lists(st.sampled_from([*fields, "__typename"]), min_size=1, max_size=4, unique=True)
+    )
     parts = []
     for name in chosen:
         alias = f"{draw(names)}: " if draw(st.floats(0, 1)) < 0.1 else ""
@@ -214,8 +306,9 @@ def operations(draw: st.DrawFn, kind: str) -> Document:
                 continue
             if required and draw(st.floats(0, 1)) < 0.03:
                 continue  # a required argument left out
-            value = draw(_HINTS[arg_name] if arg_name in _HINTS and draw(st.booleans())
-                         else values(arg.type))
+            value = draw(
+                _HINTS[arg_name] if arg_name in _HINTS and draw(st.booleans()) else values(arg.type)
+            )
             if draw(st.booleans()):
                 var = f"v{len(declared)}"
                 declared.append(f"${var}: {arg.type}")
@@ -231,10 +324,41 @@ def operations(draw: st.DrawFn, kind: str) -> Document:
     return Document(f"{header} {{ {' '.join(calls)} }}", variables)
 
 
-TOKENS = ["{", "}", "(", ")", "[", "]", ":", "$v", "!", "=", "@include(if: true)", "...",
-          "fragment", "on", "query", "mutation", "subscription", "__schema", "__typename",
-          '"s"', '"""block"""', "1", "-1", "1.5e3", "null", "true", "ID!", "String",
-          "x:", "#", ",", "&", "|"]
+TOKENS = [
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    "$v",
+    "!",
+    "=",
+    "@include(if: true)",
+    "...",
+    "fragment",
+    "on",
+    "query",
+    "mutation",
+    "subscription",
+    "__schema",
+    "__typename",
+    '"s"',
+    '"""block"""',
+    "1",
+    "-1",
+    "1.5e3",
+    "null",
+    "true",
+    "ID!",
+    "String",
+    "x:",
+    "#",
+    ",",
+    "&",
+    "|",
+]
 
 
 def soups() -> st.SearchStrategy[str]:

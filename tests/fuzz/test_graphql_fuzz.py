@@ -24,9 +24,12 @@ from tests.security.schema_walk import MASKED, Answer, post, problems
 from tests.security.world import TwoApps, build_two_apps
 from tests.support.graphql import GraphQLClient
 
-FUZZ = settings(max_examples=examples(200), deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=examples(200),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture
@@ -37,8 +40,13 @@ async def world(people: People, admin: str) -> TwoApps:
 callers = st.sampled_from(["admin", "alice", "alice", None])
 
 
-async def check(gql: GraphQLClient, world: TwoApps, caller: str | None, document: Document,
-                caplog: pytest.LogCaptureFixture) -> None:
+async def check(
+    gql: GraphQLClient,
+    world: TwoApps,
+    caller: str | None,
+    document: Document,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     token = world.admin if caller == "admin" else world.tokens.get(caller or "")
     caplog.clear()
     with caplog.at_level(logging.ERROR):
@@ -51,18 +59,27 @@ async def check(gql: GraphQLClient, world: TwoApps, caller: str | None, document
     )
 
 
-@pytest.mark.parametrize(("answer", "problem"), [
-    (Answer(200, {"data": None, "errors": [{"message": MASKED}]}, ""), "masked internal error"),
-    (Answer(200, {"data": {"x": {"errors": [{"message": "KeyError: 'a'"}]}}}, ""),
-     "internal detail 'KeyError'"),
-    (Answer(200, {"data": None, "errors": [{"message": 'File "app/x.py", line 3'}]}, ""),
-     "internal detail 'File \"'"),
-    (Answer(200, {"data": {"validateCondition": "celpy.evaluation failed"}}, ""),
-     "internal detail 'celpy'"),
-    (Answer(500, {"errors": [{"message": "boom"}]}, ""), "HTTP 500"),
-    (Answer(400, None, "No GraphQL query found"), "not a GraphQL JSON answer"),
-    (Answer(400, {"data": {"me": None}}, ""), "HTTP 400 without request errors"),
-])
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (Answer(200, {"data": None, "errors": [{"message": MASKED}]}, ""), "masked internal error"),
+        (
+            Answer(200, {"data": {"x": {"errors": [{"message": "KeyError: 'a'"}]}}}, ""),
+            "internal detail 'KeyError'",
+        ),
+        (
+            Answer(200, {"data": None, "errors": [{"message": 'File "app/x.py", line 3'}]}, ""),
+            "internal detail 'File \"'",
+        ),
+        (
+            Answer(200, {"data": {"validateCondition": "celpy.evaluation failed"}}, ""),
+            "internal detail 'celpy'",
+        ),
+        (Answer(500, {"errors": [{"message": "boom"}]}, ""), "HTTP 500"),
+        (Answer(400, None, "No GraphQL query found"), "not a GraphQL JSON answer"),
+        (Answer(400, {"data": {"me": None}}, ""), "HTTP 400 without request errors"),
+    ],
+)
 def test_the_judge_of_answers_can_fail(answer: Answer, problem: str) -> None:
     assert any(p.startswith(problem) for p in problems(answer)), problems(answer)
     assert problems(Answer(200, {"data": {"me": None}}, "")) == []
@@ -71,8 +88,11 @@ def test_the_judge_of_answers_can_fail(answer: Answer, problem: str) -> None:
 @FUZZ
 @given(document=operations("query"), caller=callers)
 async def test_generated_queries_get_clear_answers(
-    gql: GraphQLClient, world: TwoApps, caplog: pytest.LogCaptureFixture,
-    document: Document, caller: str | None,
+    gql: GraphQLClient,
+    world: TwoApps,
+    caplog: pytest.LogCaptureFixture,
+    document: Document,
+    caller: str | None,
 ) -> None:
     await check(gql, world, caller, document, caplog)
 
@@ -80,8 +100,11 @@ async def test_generated_queries_get_clear_answers(
 @FUZZ
 @given(document=operations("mutation"), caller=callers)
 async def test_generated_mutations_get_clear_answers(
-    gql: GraphQLClient, world: TwoApps, caplog: pytest.LogCaptureFixture,
-    document: Document, caller: str | None,
+    gql: GraphQLClient,
+    world: TwoApps,
+    caplog: pytest.LogCaptureFixture,
+    document: Document,
+    caller: str | None,
 ) -> None:
     await check(gql, world, caller, document, caplog)
 
@@ -89,8 +112,11 @@ async def test_generated_mutations_get_clear_answers(
 @settings(FUZZ, max_examples=examples(60))
 @given(text=soups(), caller=callers)
 async def test_random_documents_get_clear_answers(
-    gql: GraphQLClient, world: TwoApps, caplog: pytest.LogCaptureFixture,
-    text: str, caller: str | None,
+    gql: GraphQLClient,
+    world: TwoApps,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+    caller: str | None,
 ) -> None:
     await check(gql, world, caller, Document(text), caplog)
 
@@ -100,9 +126,11 @@ def cursor(value: str) -> str:
 
 
 APPLY = "mutation($m: String!) { applyPolicyManifest(manifest: $m) { errors { code field } } }"
-MANIFEST = ("apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
-            "    applicationEnvironments:\n      - appName: {app}\n        envName: prod\n"
-            "    applyToPolicyName: shop-policy\n")
+MANIFEST = (
+    "apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
+    "    applicationEnvironments:\n      - appName: {app}\n        envName: prod\n"
+    "    applyToPolicyName: shop-policy\n"
+)
 
 # Each of these was a masked internal error (a crash) before the fix named beside it.
 FOUND = [
@@ -113,29 +141,67 @@ FOUND = [
     # Nothing at all to run: Strawberry answered in plain text (app/graphql/view).
     ("", {}, 400, "No GraphQL query"),
     # A forged cursor overflows the id column's integer (app/graphql/pagination).
-    ("query($c: String) { auditLog(after: $c) { totalCount } }",
-     {"c": cursor("id:99999999999999999999999")}, 200, "VALIDATION after"),
-    ("query($c: String) { promotionRequests(after: $c) { totalCount } }",
-     {"c": cursor("id:3000000000")}, 200, "VALIDATION after"),
+    (
+        "query($c: String) { auditLog(after: $c) { totalCount } }",
+        {"c": cursor("id:99999999999999999999999")},
+        200,
+        "VALIDATION after",
+    ),
+    (
+        "query($c: String) { promotionRequests(after: $c) { totalCount } }",
+        {"c": cursor("id:3000000000")},
+        200,
+        "VALIDATION after",
+    ),
     # A request id past the id column's range reached the driver (promotions.service).
-    ('mutation { cancelPromotionRequest(requestId: "99999999999999999999") '
-     "{ errors { code field } } }", {}, 200, "NOT_FOUND requestId"),
+    (
+        'mutation { cancelPromotionRequest(requestId: "99999999999999999999") '
+        "{ errors { code field } } }",
+        {},
+        200,
+        "NOT_FOUND requestId",
+    ),
     # first: 0 was read as "the default", 20 (app/graphql/pagination).
-    ("{ deploymentHistory(application: \"shop\", first: 0) { totalCount } }", {}, 200,
-     "VALIDATION first"),
+    (
+        '{ deploymentHistory(application: "shop", first: 0) { totalCount } }',
+        {},
+        200,
+        "VALIDATION first",
+    ),
     # Year 9999 at UTC-14 is after the last datetime Python has (accounts.service).
-    ('mutation { createApiToken(name: "x", expiresAt: "9999-12-31T23:59:59-14:00") '
-     "{ errors { code field } } }", {}, 200, "VALIDATION expiresAt"),
+    (
+        'mutation { createApiToken(name: "x", expiresAt: "9999-12-31T23:59:59-14:00") '
+        "{ errors { code field } } }",
+        {},
+        200,
+        "VALIDATION expiresAt",
+    ),
     # Tortoise checks filter values against the column's length (app/graphql/errors).
-    ("query($p: String) { policyBindings(policy: $p) { appName } }", {"p": "p" * 51}, 200,
-     "VALIDATION name"),
-    ("mutation($e: String!) { grantRole(email: $e, role: VIEWER) { errors { code field } } }",
-     {"e": "a" * 250 + "@example.com"}, 200, "VALIDATION email"),
+    (
+        "query($p: String) { policyBindings(policy: $p) { appName } }",
+        {"p": "p" * 51},
+        200,
+        "VALIDATION name",
+    ),
+    (
+        "mutation($e: String!) { grantRole(email: $e, role: VIEWER) { errors { code field } } }",
+        {"e": "a" * 250 + "@example.com"},
+        200,
+        "VALIDATION email",
+    ),
     # YAML escapes decode to NUL and lone surrogates (app/policies/manifest).
-    (APPLY, {"m": MANIFEST.format(app='"shop\\0"')}, 200,
-     "INVALID_MANIFEST spec.payload.applicationEnvironments[0].appName"),
-    (APPLY, {"m": MANIFEST.format(app='"\\udc00"')}, 200,
-     "INVALID_MANIFEST spec.payload.applicationEnvironments[0].appName"),
+    (
+        APPLY,
+        {"m": MANIFEST.format(app='"shop\\0"')},
+        200,
+        "INVALID_MANIFEST spec.payload.applicationEnvironments[0].appName",
+    ),
+    (
+        APPLY,
+        {"m": MANIFEST.format(app='"\\udc00"')},
+        200,
+        "INVALID_MANIFEST spec.payload.applicationEnvironments[0].appName",
+    ),
 ]
 
 
@@ -151,7 +217,11 @@ def code_and_field(answer: Answer) -> str:
 
 @pytest.mark.parametrize(("query", "variables", "status", "says"), FOUND)
 async def test_inputs_that_crashed_get_clear_answers(
-    gql: GraphQLClient, admin: str, query: str, variables: dict[str, Any], status: int,
+    gql: GraphQLClient,
+    admin: str,
+    query: str,
+    variables: dict[str, Any],
+    status: int,
     says: str,
 ) -> None:
     answer = await post(gql.http, admin, query, variables)

@@ -34,8 +34,9 @@ def fragment_documents(draw: st.DrawFn) -> str:
     def body(index: int) -> str:
         parts = []
         for _ in range(draw(st.integers(1, 3))):
-            kind = draw(st.sampled_from(["next", "next", "field", "alias", "back", "unknown",
-                                         "inline"]))
+            kind = draw(
+                st.sampled_from(["next", "next", "field", "alias", "back", "unknown", "inline"])
+            )
             if kind == "next" and index + 1 < count:
                 parts.extend([f"...F{index + 1}"] * fan)
             elif kind == "field":
@@ -54,11 +55,18 @@ def fragment_documents(draw: st.DrawFn) -> str:
     return f"query Generated {{ ...F0 }} {fragments}"
 
 
-@settings(max_examples=examples(80), deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=examples(80),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(document=fragment_documents(), with_token=st.booleans())
 async def test_generated_fragment_graphs_get_clear_answers_fast(
-    gql: GraphQLClient, admin: str, caplog: pytest.LogCaptureFixture, document: str,
+    gql: GraphQLClient,
+    admin: str,
+    caplog: pytest.LogCaptureFixture,
+    document: str,
     with_token: bool,
 ) -> None:
     caplog.clear()
@@ -68,5 +76,6 @@ async def test_generated_fragment_graphs_get_clear_answers_fast(
     elapsed = time.perf_counter() - started
     crashes = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not problems(answer, document) and not crashes, (
-        f"{problems(answer, document)} {crashes}\n{document}\n{answer.text[:1000]}")
+        f"{problems(answer, document)} {crashes}\n{document}\n{answer.text[:1000]}"
+    )
     assert elapsed < ANSWER_WITHIN_SECONDS, f"{elapsed:.2f} s for\n{document}"

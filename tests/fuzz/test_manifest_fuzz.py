@@ -38,26 +38,94 @@ class Seq:
 
 def valid() -> Map:
     pair = Map([("appName", "app1"), ("envName", "env-demo")])
-    return Map([
-        ("apiVersion", "v1"), ("kind", "artifactPromotionPolicy"),
-        ("spec", Map([("payload", Map([
-            ("applicationEnvironments", Seq([pair, Map([("appName", "app2"),
-                                                        ("envName", "prod")])])),
-            ("applyToPolicyName", "example-policy"),
-        ]))])),
-    ])
+    return Map(
+        [
+            ("apiVersion", "v1"),
+            ("kind", "artifactPromotionPolicy"),
+            (
+                "spec",
+                Map(
+                    [
+                        (
+                            "payload",
+                            Map(
+                                [
+                                    (
+                                        "applicationEnvironments",
+                                        Seq(
+                                            [pair, Map([("appName", "app2"), ("envName", "prod")])]
+                                        ),
+                                    ),
+                                    ("applyToPolicyName", "example-policy"),
+                                ]
+                            ),
+                        )
+                    ]
+                ),
+            ),
+        ]
+    )
 
 
 SCALARS = [
-    "v1", '"v1"', "'v1'", "v2", '""', "~", "null", "yes", "true", "12", '"12"', "!!str 12",
-    "1.0", "app1", "env-demo", "example-policy", '"other-policy"', "x" * 80, "[]", "{}",
-    "!custom v", "!!binary aGVsbG8=", '"\\ud800"', '"\\0"', '"a\\x00b"', '"\\U0001F680"',
-    '"tab\\there"', "'it''s'", "&anchor v1", "*anchor", "*nowhere", "a # comment", "'#x'",
-    "artifactPromotionPolicy", '"artifactPromotionPolicy "', "!!python/object:os.system x",
+    "v1",
+    '"v1"',
+    "'v1'",
+    "v2",
+    '""',
+    "~",
+    "null",
+    "yes",
+    "true",
+    "12",
+    '"12"',
+    "!!str 12",
+    "1.0",
+    "app1",
+    "env-demo",
+    "example-policy",
+    '"other-policy"',
+    "x" * 80,
+    "[]",
+    "{}",
+    "!custom v",
+    "!!binary aGVsbG8=",
+    '"\\ud800"',
+    '"\\0"',
+    '"a\\x00b"',
+    '"\\U0001F680"',
+    '"tab\\there"',
+    "'it''s'",
+    "&anchor v1",
+    "*anchor",
+    "*nowhere",
+    "a # comment",
+    "'#x'",
+    "artifactPromotionPolicy",
+    '"artifactPromotionPolicy "',
+    "!!python/object:os.system x",
 ]
-KEYS = ["apiVersion", "kind", "spec", "payload", "applicationEnvironments", "appName",
-        "envName", "applyToPolicyName", "Kind", "appname", "extra", '"kind"', "'envName'",
-        "? appName", "<<", "app Name", "!!str kind", "&k kind", "1"]
+KEYS = [
+    "apiVersion",
+    "kind",
+    "spec",
+    "payload",
+    "applicationEnvironments",
+    "appName",
+    "envName",
+    "applyToPolicyName",
+    "Kind",
+    "appname",
+    "extra",
+    '"kind"',
+    "'envName'",
+    "? appName",
+    "<<",
+    "app Name",
+    "!!str kind",
+    "&k kind",
+    "1",
+]
 
 
 def emit(node: Any, indent: int = 0) -> list[str]:
@@ -117,8 +185,13 @@ def mutated(draw: st.DrawFn) -> str:
 
 
 def _mutate(draw: st.DrawFn, node: Map | Seq) -> None:
-    value = st.one_of(st.sampled_from(SCALARS), st.just(Seq([])), st.just(Map([])),
-                      st.just(Seq(["app1"])), st.just(Map([("appName", "app3")])))
+    value = st.one_of(
+        st.sampled_from(SCALARS),
+        st.just(Seq([])),
+        st.just(Map([])),
+        st.just(Seq(["app1"])),
+        st.just(Map([("appName", "app3")])),
+    )
     if isinstance(node, Seq):
         op = draw(st.sampled_from(["drop", "add", "replace", "clear"]))
         if op == "drop" and node.items:
@@ -135,8 +208,9 @@ def _mutate(draw: st.DrawFn, node: Map | Seq) -> None:
         return
     index = draw(st.integers(0, len(node.items) - 1))
     key, old = node.items[index]
-    op = draw(st.sampled_from(["rename", "drop", "repeat", "repeat-first", "extra",
-                               "value", "swap"]))
+    op = draw(
+        st.sampled_from(["rename", "drop", "repeat", "repeat-first", "extra", "value", "swap"])
+    )
     if op == "rename":
         node.items[index] = (draw(st.sampled_from(KEYS)), old)
     elif op == "drop":
@@ -184,8 +258,7 @@ def check(text: str) -> manifest.Manifest | None:
         return None
     # Accepted: it must mean what YAML says, and hold only text the databases can store.
     assert yaml_reading(text) in (UNREADABLE, (parsed.policy_name, parsed.pairs)), text
-    names = [parsed.policy_name, *(n for p in parsed.pairs for n in (p.application,
-                                                                     p.environment))]
+    names = [parsed.policy_name, *(n for p in parsed.pairs for n in (p.application, p.environment))]
     assert all(isinstance(n, str) and n and storable(n) for n in names), names
     return parsed
 
@@ -199,25 +272,32 @@ def test_mutated_manifests_are_refused_or_read_as_yaml_reads_them(text: str) -> 
 def test_the_unmutated_manifest_is_read() -> None:
     for text in ("\n".join(emit(valid())) + "\n", flow(valid()) + "\n"):
         parsed = check(text)
-        assert parsed == manifest.Manifest("example-policy", [Pair("app1", "env-demo"),
-                                                               Pair("app2", "prod")])
+        assert parsed == manifest.Manifest(
+            "example-policy", [Pair("app1", "env-demo"), Pair("app2", "prod")]
+        )
 
 
 GOOD = "\n".join(emit(valid())) + "\n"
 PAIRS = "spec.payload.applicationEnvironments"
 
 
-@pytest.mark.parametrize(("text", "field", "says"), [
-    # Found by the fuzzing above: parse took the first of two keys, PyYAML (the CLI) the
-    # last, so `hoist create --applyPath` checked one policy name and the server applied
-    # another.
-    (GOOD + "    applyToPolicyName: other-policy\n", "spec.payload.applyToPolicyName",
-     "given more than once (line 11)"),
-    (GOOD + "spec: {}\n", "spec", "given more than once (line 11)"),
-    # Escapes decode to characters no database stores; they crashed the lookup.
-    (GOOD.replace("appName: app1", 'appName: "app\\0"'), f"{PAIRS}[0].appName", "NUL"),
-    (GOOD.replace("envName: prod", 'envName: "\\ud800"'), f"{PAIRS}[1].envName", "surrogate"),
-])
+@pytest.mark.parametrize(
+    ("text", "field", "says"),
+    [
+        # Found by the fuzzing above: parse took the first of two keys, PyYAML (the CLI) the
+        # last, so `hoist create --applyPath` checked one policy name and the server applied
+        # another.
+        (
+            GOOD + "    applyToPolicyName: other-policy\n",
+            "spec.payload.applyToPolicyName",
+            "given more than once (line 11)",
+        ),
+        (GOOD + "spec: {}\n", "spec", "given more than once (line 11)"),
+        # Escapes decode to characters no database stores; they crashed the lookup.
+        (GOOD.replace("appName: app1", 'appName: "app\\0"'), f"{PAIRS}[0].appName", "NUL"),
+        (GOOD.replace("envName: prod", 'envName: "\\ud800"'), f"{PAIRS}[1].envName", "surrogate"),
+    ],
+)
 def test_what_readers_would_disagree_on_is_refused(text: str, field: str, says: str) -> None:
     with pytest.raises(DomainError) as caught:
         manifest.parse(text)

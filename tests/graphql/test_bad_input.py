@@ -16,11 +16,14 @@ async def test_nul_characters_are_refused(gql: GraphQLClient, admin: str) -> Non
     users = await User.all().count()
     for body in (
         {"query": CREATE_USER, "variables": {"email": "a\x00@example.com"}},
-        {"query": 'mutation { createUser(input: {email: "a\\u0000@x.com", name: "n"}) '
-                  "{ errors { message } } }"},
+        {
+            "query": 'mutation { createUser(input: {email: "a\\u0000@x.com", name: "n"}) '
+            "{ errors { message } } }"
+        },
     ):
-        response = await gql.http.post("/graphql", json=body,
-                                       headers={"Authorization": f"Bearer {admin}"})
+        response = await gql.http.post(
+            "/graphql", json=body, headers={"Authorization": f"Bearer {admin}"}
+        )
         assert response.status_code == 400
         assert "NUL" in response.text
     assert await User.all().count() == users
@@ -37,5 +40,3 @@ async def test_a_lost_unique_race_is_a_conflict(gql: GraphQLClient, admin: str) 
     result = await mutate(insert_twice, lambda errors: errors)
     assert isinstance(result, list) and result[0].code == "CONFLICT"
     assert await User.filter(email="taken@example.com").count() == 1
-
-

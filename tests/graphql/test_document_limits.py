@@ -64,11 +64,12 @@ async def test_fragment_definitions_and_spreads_are_counted(gql: GraphQLClient) 
     many = " ".join(f"fragment F{i} on Query {{ __typename }}" for i in range(limit + 1))
     spreads = " ".join(f"...F{i}" for i in range(limit + 1))
     assert refusal(await gql.raw(f"query Q {{ {spreads} }} {many}")) == (
-        f"The document defines {limit + 1} fragments; at most {limit} are allowed.")
+        f"The document defines {limit + 1} fragments; at most {limit} are allowed."
+    )
     repeated = " ".join(["...F"] * (limit + 1))
-    assert refusal(await gql.raw(f"query Q {{ {repeated} }} fragment F on Query "
-                                 "{ __typename }")) == (
-        f"The document has {limit + 1} fragment spreads; at most {limit} are allowed.")
+    assert refusal(
+        await gql.raw(f"query Q {{ {repeated} }} fragment F on Query {{ __typename }}")
+    ) == (f"The document has {limit + 1} fragment spreads; at most {limit} are allowed.")
 
 
 async def test_depth_counts_through_fragments(gql: GraphQLClient, admin: str) -> None:
@@ -79,8 +80,10 @@ async def test_depth_counts_through_fragments(gql: GraphQLClient, admin: str) ->
     def chain(levels: int) -> str:
         # image > application > workflows > cdPipelines, then (policy > bindings)...
         names = ["image", "application", "workflows", "cdPipelines"] + ["policy", "bindings"] * 8
-        types = ["Image", "Application", "Workflow", "CdPipeline"] + ["PromotionPolicy",
-                                                                      "PolicyBinding"] * 8
+        types = ["Image", "Application", "Workflow", "CdPipeline"] + [
+            "PromotionPolicy",
+            "PolicyBinding",
+        ] * 8
         fragments = []
         for i in range(1, levels):
             inner = f"...L{i + 1}" if i + 1 < levels else "__typename"
@@ -90,7 +93,8 @@ async def test_depth_counts_through_fragments(gql: GraphQLClient, admin: str) ->
 
     assert await gql(chain(limit), token=admin) == {"image": None}
     assert refusal(await gql.raw(chain(limit + 1), token=admin)) == (
-        f"'Deep' is {limit + 1} levels deep: it exceeds the maximum query depth of {limit}.")
+        f"'Deep' is {limit + 1} levels deep: it exceeds the maximum query depth of {limit}."
+    )
 
 
 async def test_aliases_count_at_every_spread(gql: GraphQLClient, admin: str) -> None:
@@ -113,9 +117,12 @@ async def test_one_field_repeated_in_one_selection_set_is_limited(
     plain = "query Q { " + "me { email } " * (MAX_REPEATS + 1) + "}"
     assert refusal(await gql.raw(plain)) == (
         f"'me' is selected {MAX_REPEATS + 1} times in one selection set (fragments "
-        f"included); at most {MAX_REPEATS} are allowed.")
-    spread = ("query Q { me { email } " + "... on Query { ...M } " * MAX_REPEATS + "} "
-              "fragment M on Query { me { email } }")
+        f"included); at most {MAX_REPEATS} are allowed."
+    )
+    spread = (
+        "query Q { me { email } " + "... on Query { ...M } " * MAX_REPEATS + "} "
+        "fragment M on Query { me { email } }"
+    )
     assert "'me' is selected" in refusal(await gql.raw(spread))
     at_limit = "query Q { " + "me { email } " * MAX_REPEATS + "}"
     assert await gql(at_limit, token=admin) == {"me": {"email": "admin@example.com"}}
@@ -133,9 +140,13 @@ async def test_pairwise_field_comparisons_are_budgeted(gql: GraphQLClient, admin
 async def test_graphiqls_introspection_query_passes(gql: GraphQLClient) -> None:
     """The deepest document real clients send: its introspection fields are not depth-counted
     (graphql-core's own rule bounds those), and its three fragments are small."""
-    query = get_introspection_query(descriptions=True, specified_by_url=True,
-                                    directive_is_repeatable=True, schema_description=True,
-                                    input_value_deprecation=True)
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
     body = await gql.raw(query)
     assert "errors" not in body, body.get("errors")
     assert body["data"]["__schema"]["queryType"]["name"] == "Query"
@@ -155,8 +166,9 @@ async def test_the_rules_are_built_once_so_the_caches_hit(gql: GraphQLClient) ->
 # --- The memoised figures agree with a naive expansion of every spread -------------------
 
 HUGE = 2**1000
-LIMITS = DocumentLimits(max_depth=HUGE, max_aliases=HUGE, max_fragments=HUGE,
-                        max_selections=HUGE, max_repeats=HUGE)
+LIMITS = DocumentLimits(
+    max_depth=HUGE, max_aliases=HUGE, max_fragments=HUGE, max_selections=HUGE, max_repeats=HUGE
+)
 
 
 def naive(document: str) -> tuple[int, int, int, int]:
@@ -174,8 +186,11 @@ def naive(document: str) -> tuple[int, int, int, int]:
             if node.kind == "field":
                 fields.append(node)
             else:
-                fields += level(node.selection_set if node.kind == "inline_fragment"
-                                else fragments[node.name.value].selection_set)
+                fields += level(
+                    node.selection_set
+                    if node.kind == "inline_fragment"
+                    else fragments[node.name.value].selection_set
+                )
         return fields
 
     def walk(selection_set: Any) -> tuple[int, int, int, int]:
@@ -213,10 +228,16 @@ def fragment_graphs(draw: st.DrawFn) -> str:
             elif kind == "spread":
                 parts.append(f"...F{draw(st.sampled_from(later))}")
             else:
-                inner = (f"...F{draw(st.sampled_from(later))}" if later and draw(st.booleans())
-                         else "__typename")
-                parts.append(f"{alias}me {{ email }} ... on Query {{ {inner} }}"
-                             if kind == "inline" else f"{alias}me {{ __typename }} {inner}")
+                inner = (
+                    f"...F{draw(st.sampled_from(later))}"
+                    if later and draw(st.booleans())
+                    else "__typename"
+                )
+                parts.append(
+                    f"{alias}me {{ email }} ... on Query {{ {inner} }}"
+                    if kind == "inline"
+                    else f"{alias}me {{ __typename }} {inner}"
+                )
         return " ".join(parts)
 
     fragments = " ".join(f"fragment F{i} on Query {{ {body(i)} }}" for i in range(count))
@@ -232,8 +253,13 @@ def test_memoised_costs_match_a_naive_expansion(document: str) -> None:
     def refused(limits: DocumentLimits, words: str) -> bool:
         return any(words in problem for problem in document_problems(ast, limits))
 
-    at = DocumentLimits(max_depth=depth, max_aliases=aliases, max_fragments=HUGE,
-                        max_selections=fields, max_repeats=repeated)
+    at = DocumentLimits(
+        max_depth=depth,
+        max_aliases=aliases,
+        max_fragments=HUGE,
+        max_selections=fields,
+        max_repeats=repeated,
+    )
     assert document_problems(ast, at) == [], document
     if depth:
         assert refused(DocumentLimits(depth - 1, HUGE, HUGE, HUGE, HUGE), "deep"), document

@@ -71,12 +71,14 @@ def test_graphiql_runs_a_query_under_the_policy(
     editors = page.locator(".CodeMirror")
     expect(editors.first).to_be_visible()
     # Type as a person would paste: the query, and the token in the Headers tab.
-    page.evaluate("""([query, headers]) => {
+    page.evaluate(
+        """([query, headers]) => {
         document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(query);
         const tools = document.querySelectorAll('.graphiql-editor-tool .CodeMirror');
         tools[tools.length - 1].CodeMirror.setValue(headers);
-    }""", ["query Who { me { email } }",
-           f'{{"Authorization": "Bearer {live_server.token}"}}'])
+    }""",
+        ["query Who { me { email } }", f'{{"Authorization": "Bearer {live_server.token}"}}'],
+    )
     page.get_by_role("button", name=re.compile("Execute query")).click()
     expect(page.locator(".graphiql-response")).to_contain_text("admin@example.com")
     assert problems == [], problems

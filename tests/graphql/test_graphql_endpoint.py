@@ -60,8 +60,10 @@ async def test_dot_segments_in_a_raw_request_path_are_not_served(gql: GraphQLCli
 
 async def test_post_is_answered_in_place(gql: GraphQLClient, admin: str) -> None:
     response = await gql.http.post(
-        "/graphql", json={"query": "{ me { email } }"},
-        headers={"Authorization": f"Bearer {admin}"}, follow_redirects=False,
+        "/graphql",
+        json={"query": "{ me { email } }"},
+        headers={"Authorization": f"Bearer {admin}"},
+        follow_redirects=False,
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"me": {"email": "admin@example.com"}}}
@@ -118,15 +120,21 @@ async def test_tokens_are_limited(gql: GraphQLClient, admin: str) -> None:
         while left:
             fields = min(40, (left - 4) // 8)
             pad = left - 4 - 8 * fields if fields < 40 else 0
-            operations.append(f"query Q{len(operations)} {{ "
-                              + "__typename @include(if: true) " * fields
-                              + "__typename " * pad + "}")
+            operations.append(
+                f"query Q{len(operations)} {{ "
+                + "__typename @include(if: true) " * fields
+                + "__typename " * pad
+                + "}"
+            )
             left -= 4 + 8 * fields + pad
         return "\n".join(operations)
 
     async def run(query: str) -> dict[str, Any]:
-        response = await gql.http.post("/graphql", json={"query": query, "operationName": "Q0"},
-                                       headers={"Authorization": f"Bearer {admin}"})
+        response = await gql.http.post(
+            "/graphql",
+            json={"query": query, "operationName": "Q0"},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
         assert response.status_code == 200, response.text
         return dict(response.json())
 
@@ -139,7 +147,9 @@ async def test_tokens_are_limited(gql: GraphQLClient, admin: str) -> None:
 
 
 async def test_a_crash_is_masked_and_logged(
-    gql: GraphQLClient, admin: str, monkeypatch: pytest.MonkeyPatch,
+    gql: GraphQLClient,
+    admin: str,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def broken_database(*args: object, **kwargs: object) -> None:
@@ -148,8 +158,11 @@ async def test_a_crash_is_masked_and_logged(
     # Scaffolding: the ORM call fails as a lost database connection would.
     monkeypatch.setattr(models.Environment, "all", broken_database)
     with caplog.at_level(logging.ERROR):
-        response = await gql.http.post("/graphql", json={"query": "{ environments { name } }"},
-                                       headers={"Authorization": f"Bearer {admin}"})
+        response = await gql.http.post(
+            "/graphql",
+            json={"query": "{ environments { name } }"},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
     assert response.status_code == 200
     body = response.json()
     assert body["data"] is None
@@ -163,12 +176,13 @@ async def test_a_crash_is_masked_and_logged(
 async def test_a_variable_of_the_wrong_type_is_explained_not_masked(
     gql: GraphQLClient, admin: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mutation = ("mutation($at: DateTime) { createApiToken(name: \"x\", expiresAt: $at) {"
-                " token } }")
+    mutation = 'mutation($at: DateTime) { createApiToken(name: "x", expiresAt: $at) { token } }'
     query = "query($id: ID!) { image(id: $id) { id } }"
     with caplog.at_level(logging.ERROR):
-        for document, variables in ((mutation, {"at": "next tuesday"}),
-                                    (query, {"id": {"nested": 1}})):
+        for document, variables in (
+            (mutation, {"at": "next tuesday"}),
+            (query, {"id": {"nested": 1}}),
+        ):
             body = await gql.raw(document, variables, token=admin)
             assert body.get("data") is None, body
             message = body["errors"][0]["message"]

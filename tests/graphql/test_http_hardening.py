@@ -32,9 +32,11 @@ def test_a_fragment_bomb_is_refused_while_healthz_answers(live_server: LiveServe
     def send_bomb() -> None:
         started = time.monotonic()
         try:
-            answers["bomb"] = httpx.post(f"{live_server.url}/graphql",
-                                         json={"query": fragment_bomb(28)},
-                                         timeout=ANSWER_WITHIN_SECONDS)
+            answers["bomb"] = httpx.post(
+                f"{live_server.url}/graphql",
+                json={"query": fragment_bomb(28)},
+                timeout=ANSWER_WITHIN_SECONDS,
+            )
         except httpx.TimeoutException as exc:
             answers["bomb"] = exc
         answers["bomb_seconds"] = time.monotonic() - started
@@ -61,8 +63,9 @@ def raw_exchange(url: str, head: bytes, chunks: list[bytes]) -> tuple[int, dict[
     parts = urlsplit(url)
     received = bytearray()
     answered = threading.Event()
-    with socket.create_connection((parts.hostname, parts.port),
-                                  timeout=ANSWER_WITHIN_SECONDS) as conn:
+    with socket.create_connection(
+        (parts.hostname, parts.port), timeout=ANSWER_WITHIN_SECONDS
+    ) as conn:
 
         def read() -> None:
             try:
@@ -90,8 +93,9 @@ def raw_exchange(url: str, head: bytes, chunks: list[bytes]) -> tuple[int, dict[
     assert received, "no answer"
     header_block, _, body = bytes(received).partition(b"\r\n\r\n")
     status_line, *header_lines = header_block.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip()
-               for k, _, v in (line.partition(":") for line in header_lines)}
+    headers = {
+        k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in header_lines)
+    }
     return int(status_line.split()[1]), headers, body
 
 
@@ -108,8 +112,9 @@ def _complete(received: bytes) -> bool:
 
 def request_head(url: str, extra: str) -> bytes:
     host = urlsplit(url).netloc
-    return (f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"{extra}\r\n").encode()
+    return (
+        f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{extra}\r\n"
+    ).encode()
 
 
 def refused_413(status: int, body: bytes) -> None:
@@ -123,7 +128,8 @@ def test_a_declared_oversized_body_is_refused_before_it_is_sent(
 ) -> None:
     # 100 MB announced, not one byte of it sent: the answer must not wait for it.
     status, headers, body = raw_exchange(
-        live_server.url, request_head(live_server.url, "Content-Length: 100000000\r\n"), [])
+        live_server.url, request_head(live_server.url, "Content-Length: 100000000\r\n"), []
+    )
     refused_413(status, body)
     assert headers["content-type"] == "application/json"
 
@@ -134,15 +140,20 @@ def test_a_chunked_body_is_counted_as_it_arrives(live_server: LiveServer) -> Non
     piece = b"a" * 65536
     chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
     status, _, body = raw_exchange(
-        live_server.url, request_head(live_server.url, "Transfer-Encoding: chunked\r\n"),
-        [chunk] * (2 * MAX_BODY // len(piece)))
+        live_server.url,
+        request_head(live_server.url, "Transfer-Encoding: chunked\r\n"),
+        [chunk] * (2 * MAX_BODY // len(piece)),
+    )
     refused_413(status, body)
 
 
 def test_a_body_under_the_limit_is_served(live_server: LiveServer) -> None:
     variables = {"padding": "a" * (MAX_BODY - 1000)}
-    response = httpx.post(f"{live_server.url}/graphql", timeout=ANSWER_WITHIN_SECONDS,
-                          json={"query": "query Q { __typename }", "variables": variables})
+    response = httpx.post(
+        f"{live_server.url}/graphql",
+        timeout=ANSWER_WITHIN_SECONDS,
+        json={"query": "query Q { __typename }", "variables": variables},
+    )
     assert response.status_code == 200, response.text[:300]
     assert response.json() == {"data": {"__typename": "Query"}}
 
@@ -153,18 +164,25 @@ def test_bad_bytes_get_a_400_in_json_without_a_token(live_server: LiveServer) ->
     cases = {
         b'{"query": "{ __typename \xff\xfe }"}': "not valid UTF-8",
         b"[" * 100_000 + b"]" * 100_000: "nested more than",
-        (b'{"query": "{ __typename }", "variables": ' + b'{"a": ' * 100_000 + b"1"
-         + b"}" * 100_001): "nested more than",
+        (
+            b'{"query": "{ __typename }", "variables": '
+            + b'{"a": ' * 100_000
+            + b"1"
+            + b"}" * 100_001
+        ): "nested more than",
     }
     for content, says in cases.items():
-        response = httpx.post(f"{live_server.url}/graphql", content=content,
-                              headers={"Content-Type": "application/json"},
-                              timeout=ANSWER_WITHIN_SECONDS)
+        response = httpx.post(
+            f"{live_server.url}/graphql",
+            content=content,
+            headers={"Content-Type": "application/json"},
+            timeout=ANSWER_WITHIN_SECONDS,
+        )
         assert response.status_code == 400, response.text[:300]
         [error] = response.json()["errors"]
         assert says in error["message"], error
         assert "Traceback" not in response.text
-    assert "Traceback" not in log.read_text()[len(logged_before):]
+    assert "Traceback" not in log.read_text()[len(logged_before) :]
 
 
 def test_head_graphql_answers_200_for_uptime_checkers(live_server: LiveServer) -> None:

@@ -88,28 +88,50 @@ TEXTS: dict[str, int] = {
 # a policy, a cursor...): never stored, only looked up, so a long one finds nothing (or is
 # refused by the column's own length) and costs no more than a short one.
 LOOKUPS: set[str] = {
-    "Query.application(name:)", "Query.promotionPolicy(name:)",
-    "Query.policyBindings(application:)", "Query.policyBindings(environment:)",
+    "Query.application(name:)",
+    "Query.promotionPolicy(name:)",
+    "Query.policyBindings(application:)",
+    "Query.policyBindings(environment:)",
     "Query.policyBindings(policy:)",
-    "Query.promotableImages(application:)", "Query.promotableImages(workflow:)",
-    "Query.promotionTargets(application:)", "Query.promotionTargets(workflow:)",
-    "Query.pendingApprovals(application:)", "Query.pendingApprovals(targetEnvironment:)",
-    "Query.pendingApprovals(workflow:)", "Query.promotionRequests(application:)",
-    "Query.deployableImages(application:)", "Query.deployableImages(environment:)",
-    "Query.deploymentHistory(application:)", "Query.deploymentHistory(environment:)",
-    "Query.auditLog(application:)", "Query.auditLog(actor:)", "Query.auditLog(action:)",
-    "Mutation.grantRole(email:)", "Mutation.grantRole(application:)",
-    "Mutation.grantRole(environment:)", "Mutation.revokeRole(email:)",
-    "Mutation.revokeRole(application:)", "Mutation.revokeRole(environment:)",
-    "Mutation.createApiToken(email:)", "Mutation.updatePromotionPolicy(name:)",
-    "Mutation.deletePromotionPolicy(name:)", "Mutation.applyPromotionPolicy(policy:)",
-    "Mutation.approveDeployment(application:)", "Mutation.approveDeployment(environment:)",
-    "Mutation.deployImage(application:)", "Mutation.deployImage(environment:)",
-    "ImageSourceInput.environment", "CreateWorkflowInput.application",
-    "CdPipelineInput.environment", "CdPipelineInput.parentEnvironment",
-    "RegisterImageInput.application", "RegisterImageInput.workflow",
-    "RegisterImageInput.builtBy", "StageResultInput.environment",
-    "AppEnvInput.appName", "AppEnvInput.envName",
+    "Query.promotableImages(application:)",
+    "Query.promotableImages(workflow:)",
+    "Query.promotionTargets(application:)",
+    "Query.promotionTargets(workflow:)",
+    "Query.pendingApprovals(application:)",
+    "Query.pendingApprovals(targetEnvironment:)",
+    "Query.pendingApprovals(workflow:)",
+    "Query.promotionRequests(application:)",
+    "Query.deployableImages(application:)",
+    "Query.deployableImages(environment:)",
+    "Query.deploymentHistory(application:)",
+    "Query.deploymentHistory(environment:)",
+    "Query.auditLog(application:)",
+    "Query.auditLog(actor:)",
+    "Query.auditLog(action:)",
+    "Mutation.grantRole(email:)",
+    "Mutation.grantRole(application:)",
+    "Mutation.grantRole(environment:)",
+    "Mutation.revokeRole(email:)",
+    "Mutation.revokeRole(application:)",
+    "Mutation.revokeRole(environment:)",
+    "Mutation.createApiToken(email:)",
+    "Mutation.updatePromotionPolicy(name:)",
+    "Mutation.deletePromotionPolicy(name:)",
+    "Mutation.applyPromotionPolicy(policy:)",
+    "Mutation.approveDeployment(application:)",
+    "Mutation.approveDeployment(environment:)",
+    "Mutation.deployImage(application:)",
+    "Mutation.deployImage(environment:)",
+    "ImageSourceInput.environment",
+    "CreateWorkflowInput.application",
+    "CdPipelineInput.environment",
+    "CdPipelineInput.parentEnvironment",
+    "RegisterImageInput.application",
+    "RegisterImageInput.workflow",
+    "RegisterImageInput.builtBy",
+    "StageResultInput.environment",
+    "AppEnvInput.appName",
+    "AppEnvInput.envName",
 }
 # `after` cursors of every connection are lookups too (decoded, then compared to ids).
 CURSOR = "(after:)"
@@ -162,19 +184,23 @@ def test_every_list_argument_is_bounded_and_says_so() -> None:
     for coordinate, max_items in LISTS.items():
         described = _description(coordinate, lists[coordinate])
         assert f"At most {max_items} items" in described or (
-            coordinate in ELSEWHERE and f"-{max_items} " in described), coordinate
+            coordinate in ELSEWHERE and f"-{max_items} " in described
+        ), coordinate
 
 
 def test_every_string_argument_is_bounded_or_a_lookup() -> None:
     strings = {c: item for c, item in _inputs().items() if _is_string(item)}
-    unclassified = {c for c in strings
-                    if c not in TEXTS and c not in LOOKUPS and c not in BYTES
-                    and not c.endswith(CURSOR)}
+    unclassified = {
+        c
+        for c in strings
+        if c not in TEXTS and c not in LOOKUPS and c not in BYTES and not c.endswith(CURSOR)
+    }
     assert unclassified == set(), "a String argument with no limit: add it to TEXTS or LOOKUPS"
     assert set(TEXTS) - set(strings) == set() and LOOKUPS - set(strings) == set()
     for coordinate, max_len in TEXTS.items():
-        assert f"At most {max_len} characters" in (strings[coordinate].description or "") \
-            or f"-{max_len} characters" in (strings[coordinate].description or ""), coordinate
+        assert f"At most {max_len} characters" in (
+            strings[coordinate].description or ""
+        ) or f"-{max_len} characters" in (strings[coordinate].description or ""), coordinate
     for coordinate, max_bytes in BYTES.items():
         assert f"At most {max_bytes} bytes" in (strings[coordinate].description or "")
 
@@ -219,9 +245,12 @@ APPLY_MANIFEST = """mutation($m: String!) {
 def manifest(pairs: int = 1, size: int | None = None) -> str:
     """A policy manifest applying `existing` to shop/prod `pairs` times, padded with a
     comment to `size` UTF-8 bytes."""
-    text = ("apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
-            "    applyToPolicyName: existing\n    applicationEnvironments:\n"
-            + "      - appName: shop\n        envName: prod\n" * pairs)
+    text = (
+        "apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
+        "    applyToPolicyName: existing\n    applicationEnvironments:\n"
+        + "      - appName: shop\n        envName: prod\n"
+        * pairs
+    )
     if size is not None:
         text += "#" + "x" * (size - len(text.encode()) - 2) + "\n"
         assert len(text.encode()) == size
@@ -230,8 +259,10 @@ def manifest(pairs: int = 1, size: int | None = None) -> str:
 
 def refusals(body: dict[str, Any]) -> list[tuple[str, str | None]]:
     """(code, field) of every top-level error and every payload's `errors` entry."""
-    found = [(e.get("extensions", {}).get("code"), e.get("extensions", {}).get("field"))
-             for e in body.get("errors") or []]
+    found = [
+        (e.get("extensions", {}).get("code"), e.get("extensions", {}).get("field"))
+        for e in body.get("errors") or []
+    ]
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
@@ -279,45 +310,71 @@ class Case:
 
 def _promote(token: str, targets: list[str], comment: str | None = None) -> Send:
     async def send(s: Setting, _: int) -> dict[str, Any]:
-        return await s.world.gql.raw(PROMOTE, {"image": str(s.image), "source": CI,
-                                               "targets": targets, "comment": comment},
-                                     token=s.world.tokens[token])
+        return await s.world.gql.raw(
+            PROMOTE,
+            {"image": str(s.image), "source": CI, "targets": targets, "comment": comment},
+            token=s.world.tokens[token],
+        )
+
     return send
 
 
 def _gql(query: str, token: str, variables: Callable[[Setting, int], dict[str, Any]]) -> Send:
     async def send(s: Setting, n: int) -> dict[str, Any]:
-        return await s.world.gql.raw(query, variables(s, n),
-                                     token=s.world.admin if token == "admin"
-                                     else s.world.tokens[token])
+        return await s.world.gql.raw(
+            query,
+            variables(s, n),
+            token=s.world.admin if token == "admin" else s.world.tokens[token],
+        )
+
     return send
 
 
-def _decide(approve: bool, ids: Callable[[Setting, int], list[str]],
-            text: Callable[[int], str] = lambda _: "looks fine") -> Send:
-    return _gql(DECIDE, "approver", lambda s, n: {
-        "ids": ids(s, n), "comment": text(n), "reason": text(n), "approve": approve})
+def _decide(
+    approve: bool,
+    ids: Callable[[Setting, int], list[str]],
+    text: Callable[[int], str] = lambda _: "looks fine",
+) -> Send:
+    return _gql(
+        DECIDE,
+        "approver",
+        lambda s, n: {"ids": ids(s, n), "comment": text(n), "reason": text(n), "approve": approve},
+    )
 
 
 def _image(**extra: Callable[[int], Any]) -> Send:
     def variables(s: Setting, n: int) -> dict[str, Any]:
-        values = {"application": "shop", "workflow": "main",
-                  "image": f"registry.example.com/shop:{n}"}
+        values = {
+            "application": "shop",
+            "workflow": "main",
+            "image": f"registry.example.com/shop:{n}",
+        }
         values.update({key: make(n) for key, make in extra.items()})
         return {"input": values}
+
     return _gql(REGISTER, "builder", variables)
 
 
 def _commit(field: str) -> Send:
-    return _image(gitCommits=lambda n: [{"repo": "r", field: "x" * n}]
-                  if field != "repo" else [{"repo": "x" * n}])
+    return _image(
+        gitCommits=lambda n: (
+            [{"repo": "r", field: "x" * n}] if field != "repo" else [{"repo": "x" * n}]
+        )
+    )
 
 
 def _workflow(**pipeline: Callable[[int], Any]) -> Send:
     def variables(s: Setting, n: int) -> dict[str, Any]:
         spec = {"environment": "e0", **{key: make(n) for key, make in pipeline.items()}}
-        return {"input": {"application": "shop", "name": f"wf-{n}", "ciPipeline": "ci",
-                          "cdPipelines": [spec]}}
+        return {
+            "input": {
+                "application": "shop",
+                "name": f"wf-{n}",
+                "ciPipeline": "ci",
+                "cdPipelines": [spec],
+            }
+        }
+
     return _gql(CREATE_WORKFLOW, "admin", variables)
 
 
@@ -327,6 +384,7 @@ def _policy(query: str, field: str, make: Callable[[int], str]) -> Send:
         if query is CREATE_POLICY and field != "name":
             values["name"] = f"policy-{n}"
         return {"input": values}
+
     return _gql(query, "admin", variables)
 
 
@@ -343,103 +401,289 @@ def _letters(n: int) -> str:
 
 CASES = [
     # Free text.
-    Case("Mutation.promoteImage(comment:)", limits.COMMENT, "comment",
-         lambda s, n: _promote("dev", ["prod"], "c" * n)(s, n)),
-    Case("Mutation.approvePromotionRequests(comment:)", limits.COMMENT, "comment",
-         _decide(True, lambda s, _: [str(s.request)], lambda n: "c" * n)),
-    Case("Mutation.rejectPromotionRequests(reason:)", limits.REASON, "reason",
-         _decide(False, lambda s, _: [str(s.request)], lambda n: "r" * n)),
-    Case("RegisterImageInput.image", limits.IMAGE, "image",
-         _gql(REGISTER, "builder", lambda s, n: {"input": {
-             "application": "shop", "workflow": "main", "image": "a" * (n - 4) + ":1.0"}})),
-    Case("RegisterImageInput.digest", limits.DIGEST, "digest",
-         _image(digest=lambda n: "sha256:" + "a" * (n - 7))),
-    Case("RegisterImageInput.labels", limits.LABEL, "labels[0]",
-         _image(labels=lambda n: ["l" * n])),
-    *(Case(f"GitCommitInput.{name}", max_len, f"gitCommits[0].{name}", _commit(name))
-      for name, max_len in (("repo", limits.GIT_REPO), ("branch", limits.GIT_BRANCH),
-                            ("commitHash", limits.GIT_COMMIT_HASH),
-                            ("commitMessage", limits.GIT_COMMIT_MESSAGE),
-                            ("author", limits.GIT_AUTHOR))),
-    Case("CreateUserInput.email", limits.EMAIL, "email",
-         _gql(CREATE_USER, "admin", lambda s, n: {"input": {
-             "email": "e" * (n - 12) + "@example.com", "name": "someone"}})),
-    Case("CreateUserInput.name", limits.USER_NAME, "name",
-         _gql(CREATE_USER, "admin", lambda s, n: {"input": {
-             "email": f"n{n}@example.com", "name": "n" * n}})),
-    Case("Mutation.createApiToken(name:)", limits.TOKEN_NAME, "name",
-         _gql(CREATE_TOKEN, "dev", lambda s, n: {"name": "t" * n})),
-    Case("Mutation.createApplication(name:)", limits.NAME, "name",
-         _gql(CREATE_APPLICATION, "admin", lambda s, n: {"name": _letters(n)})),
-    Case("Mutation.createEnvironment(name:)", limits.NAME, "name",
-         _gql(CREATE_ENVIRONMENT, "admin", lambda s, n: {"name": _letters(n)})),
-    Case("CreateWorkflowInput.name", limits.NAME, "name",
-         _gql(CREATE_WORKFLOW, "admin", lambda s, n: {"input": {
-             "application": "shop", "name": _letters(n), "ciPipeline": "ci",
-             "cdPipelines": [{"environment": "e0"}]}})),
-    Case("CreateWorkflowInput.ciPipeline", limits.CI_PIPELINE, "ciPipeline",
-         _gql(CREATE_WORKFLOW, "admin", lambda s, n: {"input": {
-             "application": "shop", "name": f"wf-{n}", "ciPipeline": "c" * n,
-             "cdPipelines": [{"environment": "e0"}]}})),
-    Case("CdPipelineInput.filterPassCondition", limits.CONDITION,
-         "cdPipelines[0].filterPassCondition", _workflow(filterPassCondition=condition)),
-    Case("CdPipelineInput.filterFailCondition", limits.CONDITION,
-         "cdPipelines[0].filterFailCondition", _workflow(filterFailCondition=condition)),
-    Case("PromotionPolicyInput.name", limits.NAME, "name",
-         _policy(CREATE_POLICY, "name", _letters)),
-    Case("PromotionPolicyInput.description", limits.DESCRIPTION, "description",
-         _policy(CREATE_POLICY, "description", lambda n: "d" * n)),
-    Case("PromotionPolicyInput.passCondition", limits.CONDITION, "passCondition",
-         _policy(CREATE_POLICY, "passCondition", condition)),
-    Case("PromotionPolicyInput.failCondition", limits.CONDITION, "failCondition",
-         _policy(CREATE_POLICY, "failCondition", condition)),
-    Case("PromotionPolicyPatch.name", limits.NAME, "name",
-         _policy(UPDATE_POLICY, "name", _letters)),
-    Case("PromotionPolicyPatch.description", limits.DESCRIPTION, "description",
-         _policy(UPDATE_POLICY, "description", lambda n: "d" * n)),
-    Case("PromotionPolicyPatch.passCondition", limits.CONDITION, "passCondition",
-         _policy(UPDATE_POLICY, "passCondition", condition)),
-    Case("PromotionPolicyPatch.failCondition", limits.CONDITION, "failCondition",
-         _policy(UPDATE_POLICY, "failCondition", condition)),
+    Case(
+        "Mutation.promoteImage(comment:)",
+        limits.COMMENT,
+        "comment",
+        lambda s, n: _promote("dev", ["prod"], "c" * n)(s, n),
+    ),
+    Case(
+        "Mutation.approvePromotionRequests(comment:)",
+        limits.COMMENT,
+        "comment",
+        _decide(True, lambda s, _: [str(s.request)], lambda n: "c" * n),
+    ),
+    Case(
+        "Mutation.rejectPromotionRequests(reason:)",
+        limits.REASON,
+        "reason",
+        _decide(False, lambda s, _: [str(s.request)], lambda n: "r" * n),
+    ),
+    Case(
+        "RegisterImageInput.image",
+        limits.IMAGE,
+        "image",
+        _gql(
+            REGISTER,
+            "builder",
+            lambda s, n: {
+                "input": {
+                    "application": "shop",
+                    "workflow": "main",
+                    "image": "a" * (n - 4) + ":1.0",
+                }
+            },
+        ),
+    ),
+    Case(
+        "RegisterImageInput.digest",
+        limits.DIGEST,
+        "digest",
+        _image(digest=lambda n: "sha256:" + "a" * (n - 7)),
+    ),
+    Case(
+        "RegisterImageInput.labels", limits.LABEL, "labels[0]", _image(labels=lambda n: ["l" * n])
+    ),
+    *(
+        Case(f"GitCommitInput.{name}", max_len, f"gitCommits[0].{name}", _commit(name))
+        for name, max_len in (
+            ("repo", limits.GIT_REPO),
+            ("branch", limits.GIT_BRANCH),
+            ("commitHash", limits.GIT_COMMIT_HASH),
+            ("commitMessage", limits.GIT_COMMIT_MESSAGE),
+            ("author", limits.GIT_AUTHOR),
+        )
+    ),
+    Case(
+        "CreateUserInput.email",
+        limits.EMAIL,
+        "email",
+        _gql(
+            CREATE_USER,
+            "admin",
+            lambda s, n: {"input": {"email": "e" * (n - 12) + "@example.com", "name": "someone"}},
+        ),
+    ),
+    Case(
+        "CreateUserInput.name",
+        limits.USER_NAME,
+        "name",
+        _gql(
+            CREATE_USER,
+            "admin",
+            lambda s, n: {"input": {"email": f"n{n}@example.com", "name": "n" * n}},
+        ),
+    ),
+    Case(
+        "Mutation.createApiToken(name:)",
+        limits.TOKEN_NAME,
+        "name",
+        _gql(CREATE_TOKEN, "dev", lambda s, n: {"name": "t" * n}),
+    ),
+    Case(
+        "Mutation.createApplication(name:)",
+        limits.NAME,
+        "name",
+        _gql(CREATE_APPLICATION, "admin", lambda s, n: {"name": _letters(n)}),
+    ),
+    Case(
+        "Mutation.createEnvironment(name:)",
+        limits.NAME,
+        "name",
+        _gql(CREATE_ENVIRONMENT, "admin", lambda s, n: {"name": _letters(n)}),
+    ),
+    Case(
+        "CreateWorkflowInput.name",
+        limits.NAME,
+        "name",
+        _gql(
+            CREATE_WORKFLOW,
+            "admin",
+            lambda s, n: {
+                "input": {
+                    "application": "shop",
+                    "name": _letters(n),
+                    "ciPipeline": "ci",
+                    "cdPipelines": [{"environment": "e0"}],
+                }
+            },
+        ),
+    ),
+    Case(
+        "CreateWorkflowInput.ciPipeline",
+        limits.CI_PIPELINE,
+        "ciPipeline",
+        _gql(
+            CREATE_WORKFLOW,
+            "admin",
+            lambda s, n: {
+                "input": {
+                    "application": "shop",
+                    "name": f"wf-{n}",
+                    "ciPipeline": "c" * n,
+                    "cdPipelines": [{"environment": "e0"}],
+                }
+            },
+        ),
+    ),
+    Case(
+        "CdPipelineInput.filterPassCondition",
+        limits.CONDITION,
+        "cdPipelines[0].filterPassCondition",
+        _workflow(filterPassCondition=condition),
+    ),
+    Case(
+        "CdPipelineInput.filterFailCondition",
+        limits.CONDITION,
+        "cdPipelines[0].filterFailCondition",
+        _workflow(filterFailCondition=condition),
+    ),
+    Case(
+        "PromotionPolicyInput.name", limits.NAME, "name", _policy(CREATE_POLICY, "name", _letters)
+    ),
+    Case(
+        "PromotionPolicyInput.description",
+        limits.DESCRIPTION,
+        "description",
+        _policy(CREATE_POLICY, "description", lambda n: "d" * n),
+    ),
+    Case(
+        "PromotionPolicyInput.passCondition",
+        limits.CONDITION,
+        "passCondition",
+        _policy(CREATE_POLICY, "passCondition", condition),
+    ),
+    Case(
+        "PromotionPolicyInput.failCondition",
+        limits.CONDITION,
+        "failCondition",
+        _policy(CREATE_POLICY, "failCondition", condition),
+    ),
+    Case(
+        "PromotionPolicyPatch.name", limits.NAME, "name", _policy(UPDATE_POLICY, "name", _letters)
+    ),
+    Case(
+        "PromotionPolicyPatch.description",
+        limits.DESCRIPTION,
+        "description",
+        _policy(UPDATE_POLICY, "description", lambda n: "d" * n),
+    ),
+    Case(
+        "PromotionPolicyPatch.passCondition",
+        limits.CONDITION,
+        "passCondition",
+        _policy(UPDATE_POLICY, "passCondition", condition),
+    ),
+    Case(
+        "PromotionPolicyPatch.failCondition",
+        limits.CONDITION,
+        "failCondition",
+        _policy(UPDATE_POLICY, "failCondition", condition),
+    ),
     # Lists, and the length of their items where an item is a name or an id.
-    Case("Mutation.promoteImage(targetEnvironments:)", limits.MAX_ITEMS, "targetEnvironments",
-         lambda s, n: _promote("dev", ["prod"] * n)(s, n)),
-    Case("Mutation.promoteImage(targetEnvironments:)[i]", limits.NAME,
-         "targetEnvironments[1]", lambda s, n: _promote("dev", ["prod", "e" * n])(s, n)),
-    Case("Query.promotionPreview(targetEnvironments:)", limits.MAX_ITEMS, "targetEnvironments",
-         _gql(PREVIEW, "dev", lambda s, n: {"image": str(s.image), "targets": ["prod"] * n})),
-    Case("Query.promotionPreview(targetEnvironments:)[i]", limits.NAME,
-         "targetEnvironments[0]",
-         _gql(PREVIEW, "dev", lambda s, n: {"image": str(s.image), "targets": ["e" * n]})),
-    Case("Mutation.approvePromotionRequests(requestIds:)", limits.MAX_ITEMS, "requestIds",
-         _decide(True, lambda s, n: [str(s.request)] + ["999"] * (n - 1))),
-    Case("Mutation.approvePromotionRequests(requestIds:)[i]", limits.ID, "requestIds[0]",
-         _decide(True, lambda s, n: ["9" * n])),
-    Case("Mutation.rejectPromotionRequests(requestIds:)", limits.MAX_ITEMS, "requestIds",
-         _decide(False, lambda s, n: [str(s.request)] + ["999"] * (n - 1))),
-    Case("Mutation.rejectPromotionRequests(requestIds:)[i]", limits.ID, "requestIds[0]",
-         _decide(False, lambda s, n: ["9" * n])),
-    Case("Mutation.applyPromotionPolicy(applicationEnvironments:)", limits.MAX_ITEMS,
-         "applicationEnvironments",
-         _gql(APPLY, "admin",
-              lambda s, n: {"pairs": [{"appName": "shop", "envName": "prod"}] * n})),
-    Case("Query.promotionRequests(status:)", limits.MAX_ITEMS, "status",
-         _gql(REQUESTS, "viewer", lambda s, n: {"status": ["AWAITING_APPROVAL"] * n})),
-    Case("Mutation.applyPolicyManifest(manifest:)", limits.MANIFEST_BYTES, "manifest",
-         _gql(APPLY_MANIFEST, "admin", lambda s, n: {"m": manifest(size=n)}),
-         code="INVALID_MANIFEST"),
-    Case("Mutation.applyPolicyManifest(manifest:) applicationEnvironments", limits.MAX_ITEMS,
-         "spec.payload.applicationEnvironments",
-         _gql(APPLY_MANIFEST, "admin", lambda s, n: {"m": manifest(pairs=n)})),
-    Case("CreateWorkflowInput.cdPipelines", limits.MAX_ITEMS, "cdPipelines",
-         _gql(CREATE_WORKFLOW, "admin", lambda s, n: {"input": {
-             "application": "shop", "name": "wide", "ciPipeline": "ci",
-             "cdPipelines": [{"environment": f"e{i}"} for i in range(n)]}}),
-         prepare=lambda s: _environments(limits.MAX_ITEMS)),
-    Case("RegisterImageInput.labels[]", limits.MAX_ITEMS, "labels",
-         _image(labels=lambda n: [f"l{i}" for i in range(n)])),
-    Case("RegisterImageInput.gitCommits", limits.MAX_ITEMS, "gitCommits",
-         _image(gitCommits=lambda n: [{"repo": f"r{i}"} for i in range(n)])),
+    Case(
+        "Mutation.promoteImage(targetEnvironments:)",
+        limits.MAX_ITEMS,
+        "targetEnvironments",
+        lambda s, n: _promote("dev", ["prod"] * n)(s, n),
+    ),
+    Case(
+        "Mutation.promoteImage(targetEnvironments:)[i]",
+        limits.NAME,
+        "targetEnvironments[1]",
+        lambda s, n: _promote("dev", ["prod", "e" * n])(s, n),
+    ),
+    Case(
+        "Query.promotionPreview(targetEnvironments:)",
+        limits.MAX_ITEMS,
+        "targetEnvironments",
+        _gql(PREVIEW, "dev", lambda s, n: {"image": str(s.image), "targets": ["prod"] * n}),
+    ),
+    Case(
+        "Query.promotionPreview(targetEnvironments:)[i]",
+        limits.NAME,
+        "targetEnvironments[0]",
+        _gql(PREVIEW, "dev", lambda s, n: {"image": str(s.image), "targets": ["e" * n]}),
+    ),
+    Case(
+        "Mutation.approvePromotionRequests(requestIds:)",
+        limits.MAX_ITEMS,
+        "requestIds",
+        _decide(True, lambda s, n: [str(s.request)] + ["999"] * (n - 1)),
+    ),
+    Case(
+        "Mutation.approvePromotionRequests(requestIds:)[i]",
+        limits.ID,
+        "requestIds[0]",
+        _decide(True, lambda s, n: ["9" * n]),
+    ),
+    Case(
+        "Mutation.rejectPromotionRequests(requestIds:)",
+        limits.MAX_ITEMS,
+        "requestIds",
+        _decide(False, lambda s, n: [str(s.request)] + ["999"] * (n - 1)),
+    ),
+    Case(
+        "Mutation.rejectPromotionRequests(requestIds:)[i]",
+        limits.ID,
+        "requestIds[0]",
+        _decide(False, lambda s, n: ["9" * n]),
+    ),
+    Case(
+        "Mutation.applyPromotionPolicy(applicationEnvironments:)",
+        limits.MAX_ITEMS,
+        "applicationEnvironments",
+        _gql(APPLY, "admin", lambda s, n: {"pairs": [{"appName": "shop", "envName": "prod"}] * n}),
+    ),
+    Case(
+        "Query.promotionRequests(status:)",
+        limits.MAX_ITEMS,
+        "status",
+        _gql(REQUESTS, "viewer", lambda s, n: {"status": ["AWAITING_APPROVAL"] * n}),
+    ),
+    Case(
+        "Mutation.applyPolicyManifest(manifest:)",
+        limits.MANIFEST_BYTES,
+        "manifest",
+        _gql(APPLY_MANIFEST, "admin", lambda s, n: {"m": manifest(size=n)}),
+        code="INVALID_MANIFEST",
+    ),
+    Case(
+        "Mutation.applyPolicyManifest(manifest:) applicationEnvironments",
+        limits.MAX_ITEMS,
+        "spec.payload.applicationEnvironments",
+        _gql(APPLY_MANIFEST, "admin", lambda s, n: {"m": manifest(pairs=n)}),
+    ),
+    Case(
+        "CreateWorkflowInput.cdPipelines",
+        limits.MAX_ITEMS,
+        "cdPipelines",
+        _gql(
+            CREATE_WORKFLOW,
+            "admin",
+            lambda s, n: {
+                "input": {
+                    "application": "shop",
+                    "name": "wide",
+                    "ciPipeline": "ci",
+                    "cdPipelines": [{"environment": f"e{i}"} for i in range(n)],
+                }
+            },
+        ),
+        prepare=lambda s: _environments(limits.MAX_ITEMS),
+    ),
+    Case(
+        "RegisterImageInput.labels[]",
+        limits.MAX_ITEMS,
+        "labels",
+        _image(labels=lambda n: [f"l{i}" for i in range(n)]),
+    ),
+    Case(
+        "RegisterImageInput.gitCommits",
+        limits.MAX_ITEMS,
+        "gitCommits",
+        _image(gitCommits=lambda n: [{"repo": f"r{i}"} for i in range(n)]),
+    ),
 ]
 
 
@@ -483,9 +727,11 @@ async def test_a_condition_too_long_to_save_is_named_by_validate_condition(
 ) -> None:
     gql, token = setting.world.gql, setting.world.admin
     assert await gql(VALIDATE, {"e": condition(limits.CONDITION)}, token=token) == {
-        "validateCondition": None}
+        "validateCondition": None
+    }
     message = (await gql(VALIDATE, {"e": condition(limits.CONDITION + 1)}, token=token))[
-        "validateCondition"]
+        "validateCondition"
+    ]
     assert f"at most {limits.CONDITION} characters" in message
 
 
@@ -494,9 +740,11 @@ async def test_thirty_thousand_targets_are_refused_before_any_is_checked(
 ) -> None:
     """The assessment's case: each target of a preview costs a query, so 30,000 held a
     connection for 69 s. Refused up front, the answer carries no per-target work at all."""
-    body = await setting.world.gql.raw(PREVIEW, {"image": str(setting.image),
-                                                 "targets": ["prod"] * 30_000},
-                                       token=setting.world.tokens["dev"])
+    body = await setting.world.gql.raw(
+        PREVIEW,
+        {"image": str(setting.image), "targets": ["prod"] * 30_000},
+        token=setting.world.tokens["dev"],
+    )
     assert refusals(body) == [("VALIDATION", "targetEnvironments")]
     assert body["data"] is None
 
@@ -514,15 +762,23 @@ async def test_every_page_size_is_at_most_100(setting: Setting) -> None:
     """Every connection refuses `first` over limits.MAX_PAGE, naming `first`."""
     required = {"application": '"shop"', "workflow": '"main"', "source": "{type: CI}"}
     assert GRAPHQL.query_type is not None
-    connections = {name: field for name, field in GRAPHQL.query_type.fields.items()
-                   if "first" in field.args}
+    connections = {
+        name: field for name, field in GRAPHQL.query_type.fields.items() if "first" in field.args
+    }
     assert connections, "no connection found to check"
     for name, field in connections.items():
-        args = [f"{arg}: {required[arg]}" for arg, a in field.args.items()
-                if isinstance(a.type, GraphQLNonNull) and arg in required]
-        for first, expected in ((limits.MAX_PAGE + 1, [("VALIDATION", "first")]),
-                                (limits.MAX_PAGE, [])):
-            query = (f"{{ {name}({', '.join([*args, f'first: {first}'])}) "
-                     "{ pageInfo { hasNextPage } } }")
+        args = [
+            f"{arg}: {required[arg]}"
+            for arg, a in field.args.items()
+            if isinstance(a.type, GraphQLNonNull) and arg in required
+        ]
+        for first, expected in (
+            (limits.MAX_PAGE + 1, [("VALIDATION", "first")]),
+            (limits.MAX_PAGE, []),
+        ):
+            query = (
+                f"{{ {name}({', '.join([*args, f'first: {first}'])}) "
+                "{ pageInfo { hasNextPage } } }"
+            )
             body = await setting.world.gql.raw(query, token=setting.world.admin)
             assert refusals(body) == expected, (name, first, body)

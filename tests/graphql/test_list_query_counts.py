@@ -38,9 +38,16 @@ async def shop_with_environments() -> None:
             await catalog.create_environment(SYSTEM, name, production=False)
         for name in ("shop", "blog"):
             await catalog.create_application(SYSTEM, name)
-        await catalog.create_workflow(SYSTEM, "shop", "main", "shop-ci", [
-            catalog.CdPipelineSpec(name, None if i == 0 else ENVIRONMENTS[0])
-            for i, name in enumerate(ENVIRONMENTS)])
+        await catalog.create_workflow(
+            SYSTEM,
+            "shop",
+            "main",
+            "shop-ci",
+            [
+                catalog.CdPipelineSpec(name, None if i == 0 else ENVIRONMENTS[0])
+                for i, name in enumerate(ENVIRONMENTS)
+            ],
+        )
 
 
 BUILDERS = [f"builder{i}@example.com" for i in range(10)]
@@ -49,17 +56,23 @@ BUILDERS = [f"builder{i}@example.com" for i in range(10)]
 async def builders(people: People) -> list[User]:
     """Ten builders of shop: images name them in turn, so a page of 100 has ten distinct
     builders, which a relation read per item (or in batches of one) would pay for."""
-    return [(await people.user(email, (Role.BUILD_DEPLOY, "shop", "*")))[0]
-            for email in BUILDERS]
+    return [(await people.user(email, (Role.BUILD_DEPLOY, "shop", "*")))[0] for email in BUILDERS]
 
 
 async def images(count: int) -> list[Image]:
     """`count` images of shop in all, built by the builders in turn."""
     async with unit_of_work():
         for i in range(await Image.filter(application__name="shop").count(), count):
-            await catalog.register_image(SYSTEM, "shop", "main",
-                                         f"registry.example.com/shop:1.{i}", None, [], [],
-                                         BUILDERS[i % len(BUILDERS)])
+            await catalog.register_image(
+                SYSTEM,
+                "shop",
+                "main",
+                f"registry.example.com/shop:1.{i}",
+                None,
+                [],
+                [],
+                BUILDERS[i % len(BUILDERS)],
+            )
     return await Image.filter(application__name="shop").order_by("id")
 
 
@@ -72,13 +85,20 @@ async def test_users(gql: GraphQLClient, people: People, admin: str) -> None:
 
     async def grow(size: int) -> None:
         for i in range(await User.all().count(), size):
-            await people.user(f"user{i}@example.com", (Role.VIEWER, "shop", "*"),
-                              (Role.BUILD_DEPLOY, "blog", ENVIRONMENTS[0]))
+            await people.user(
+                f"user{i}@example.com",
+                (Role.VIEWER, "shop", "*"),
+                (Role.BUILD_DEPLOY, "blog", ENVIRONMENTS[0]),
+            )
 
     async def read(size: int) -> int:
-        data = await gql("""query($first: Int) { users(first: $first) { totalCount
+        data = await gql(
+            """query($first: Int) { users(first: $first) { totalCount
             edges { node { email roles { role application environment }
-                           apiTokens { name revoked } } } } }""", {"first": size}, token=admin)
+                           apiTokens { name revoked } } } } }""",
+            {"first": size},
+            token=admin,
+        )
         return edges(data, "users")
 
     await assert_flat(read, grow)
@@ -89,9 +109,16 @@ async def grow_applications(size: int) -> None:
     async with unit_of_work():
         for i in range(await Application.all().count() - 2, size):
             await catalog.create_application(SYSTEM, f"app-{i}")
-            await catalog.create_workflow(SYSTEM, f"app-{i}", "main", "ci", [
-                catalog.CdPipelineSpec(ENVIRONMENTS[0]),
-                catalog.CdPipelineSpec(ENVIRONMENTS[1], ENVIRONMENTS[0])])
+            await catalog.create_workflow(
+                SYSTEM,
+                f"app-{i}",
+                "main",
+                "ci",
+                [
+                    catalog.CdPipelineSpec(ENVIRONMENTS[0]),
+                    catalog.CdPipelineSpec(ENVIRONMENTS[1], ENVIRONMENTS[0]),
+                ],
+            )
 
 
 async def test_applications_and_their_pipelines(gql: GraphQLClient, admin: str) -> None:
@@ -99,9 +126,12 @@ async def test_applications_and_their_pipelines(gql: GraphQLClient, admin: str) 
     await policies_on_shop(2)
 
     async def read(size: int) -> int:
-        data = await gql("""{ applications { name workflows { name ciPipeline
+        data = await gql(
+            """{ applications { name workflows { name ciPipeline
             cdPipelines { environment { name } parentEnvironment { name }
-                          policy { name } } } } }""", token=admin)
+                          policy { name } } } } }""",
+            token=admin,
+        )
         return len(data["applications"]) - 2  # beyond shop and blog
 
     await assert_flat(read, grow_applications)
@@ -114,8 +144,7 @@ async def test_environments(gql: GraphQLClient, admin: str) -> None:
                 await catalog.create_environment(SYSTEM, f"env-{i}", production=i % 2 == 0)
 
     async def read(size: int) -> int:
-        return len((await gql("{ environments { name production } }",
-                              token=admin))["environments"])
+        return len((await gql("{ environments { name production } }", token=admin))["environments"])
 
     await assert_flat(read, grow)
 
@@ -125,16 +154,20 @@ async def policies_on_shop(count: int) -> None:
     async with unit_of_work():
         for i in range(len(await policies.list_policies(SYSTEM)), count):
             await policies.create_policy(SYSTEM, policies.PolicyFields(name=f"policy-{i}"))
-            await policies.apply_policy(SYSTEM, f"policy-{i}",
-                                        [policies.Pair("shop", ENVIRONMENTS[i])])
+            await policies.apply_policy(
+                SYSTEM, f"policy-{i}", [policies.Pair("shop", ENVIRONMENTS[i])]
+            )
 
 
 async def test_promotion_policies(gql: GraphQLClient, admin: str) -> None:
     await shop_with_environments()
 
     async def read(size: int) -> int:
-        data = await gql("""{ promotionPolicies { name approverCount
-            bindings { appName envName policy { name } } } }""", token=admin)
+        data = await gql(
+            """{ promotionPolicies { name approverCount
+            bindings { appName envName policy { name } } } }""",
+            token=admin,
+        )
         return len(data["promotionPolicies"])
 
     await assert_flat(read, policies_on_shop)
@@ -144,8 +177,9 @@ async def test_policy_bindings(gql: GraphQLClient, admin: str) -> None:
     await shop_with_environments()
 
     async def read(size: int) -> int:
-        data = await gql("{ policyBindings { appName envName policy { name approverCount } } }",
-                         token=admin)
+        data = await gql(
+            "{ policyBindings { appName envName policy { name approverCount } } }", token=admin
+        )
         return len(data["policyBindings"])
 
     await assert_flat(read, policies_on_shop)
@@ -159,12 +193,16 @@ async def test_deployable_images(gql: GraphQLClient, people: People, admin: str)
         await images(size)
 
     async def read(size: int) -> int:
-        data = await gql("""query($env: String!) {
+        data = await gql(
+            """query($env: String!) {
             deployableImages(application: "shop", environment: $env) {
               image { tag builtBy { email } registeredBy { email } application { name }
                       workflow { name } }
               deployable reasons deploymentApprovals requiredDeploymentApprovals
-              promotedFrom { requestId } } }""", {"env": ENVIRONMENTS[0]}, token=admin)
+              promotedFrom { requestId } } }""",
+            {"env": ENVIRONMENTS[0]},
+            token=admin,
+        )
         return len(data["deployableImages"])
 
     await assert_flat(read, grow)
@@ -176,17 +214,28 @@ async def test_deployment_history(gql: GraphQLClient, people: People, admin: str
     rows = await images(100)
     environments = await catalog.environments()
     # Deployments written as rows: the history reads them, however they were made.
-    await Deployment.bulk_create([
-        Deployment(application_id=image.application_id,
-                   environment_id=environments[i % 10].id, image=image,
-                   deployed_by=deployers[i % 10], status=DeploymentStatus.SUCCEEDED)
-        for i, image in enumerate(rows)])
+    await Deployment.bulk_create(
+        [
+            Deployment(
+                application_id=image.application_id,
+                environment_id=environments[i % 10].id,
+                image=image,
+                deployed_by=deployers[i % 10],
+                status=DeploymentStatus.SUCCEEDED,
+            )
+            for i, image in enumerate(rows)
+        ]
+    )
 
     async def read(size: int) -> int:
-        data = await gql("""query($first: Int) { deploymentHistory(application: "shop",
+        data = await gql(
+            """query($first: Int) { deploymentHistory(application: "shop",
             first: $first) { totalCount edges { node { id status error
               image { tag builtBy { email } } environment { name } deployedBy { email }
-              promotedFrom { requestId } } } } }""", {"first": size}, token=admin)
+              promotedFrom { requestId } } } } }""",
+            {"first": size},
+            token=admin,
+        )
         return edges(data, "deploymentHistory")
 
     await assert_flat(read)
@@ -194,28 +243,51 @@ async def test_deployment_history(gql: GraphQLClient, people: People, admin: str
 
 async def test_audit_log(gql: GraphQLClient, people: People, admin: str) -> None:
     actors = [(await people.user(f"actor{i}@example.com"))[0] for i in range(10)]
-    await AuditEvent.bulk_create([
-        AuditEvent(actor=actors[i % 10] if i % 7 else None, action="test.event",
-                   application="shop", data={"i": i}) for i in range(100)])
+    await AuditEvent.bulk_create(
+        [
+            AuditEvent(
+                actor=actors[i % 10] if i % 7 else None,
+                action="test.event",
+                application="shop",
+                data={"i": i},
+            )
+            for i in range(100)
+        ]
+    )
 
     async def read(size: int) -> int:
-        data = await gql("""query($first: Int) { auditLog(action: "test.", first: $first) {
+        data = await gql(
+            """query($first: Int) { auditLog(action: "test.", first: $first) {
             totalCount edges { node { action data actor { email } } } } }""",
-                         {"first": size}, token=admin)
+            {"first": size},
+            token=admin,
+        )
         return edges(data, "auditLog")
 
     await assert_flat(read)
 
 
 async def test_outbox_jobs(gql: GraphQLClient, admin: str) -> None:
-    await OutboxJob.bulk_create([
-        OutboxJob(task="test.poison", payload={"i": i}, attempts=5, last_error="boom",
-                  dead_at=datetime.now(UTC)) for i in range(100)])
+    await OutboxJob.bulk_create(
+        [
+            OutboxJob(
+                task="test.poison",
+                payload={"i": i},
+                attempts=5,
+                last_error="boom",
+                dead_at=datetime.now(UTC),
+            )
+            for i in range(100)
+        ]
+    )
 
     async def read(size: int) -> int:
-        data = await gql("""query($first: Int) { outboxJobs(first: $first) { totalCount
+        data = await gql(
+            """query($first: Int) { outboxJobs(first: $first) { totalCount
             edges { node { id task state attempts lastError deadAt } } } }""",
-                         {"first": size}, token=admin)
+            {"first": size},
+            token=admin,
+        )
         return edges(data, "outboxJobs")
 
     await assert_flat(read)
@@ -225,8 +297,11 @@ async def test_promotion_targets(gql: GraphQLClient, admin: str) -> None:
     await shop_with_environments()
 
     async def read(size: int) -> int:
-        data = await gql("""{ promotionTargets(application: "shop", workflow: "main") {
-            environment { name production } policy { name approverCount } } }""", token=admin)
+        data = await gql(
+            """{ promotionTargets(application: "shop", workflow: "main") {
+            environment { name production } policy { name approverCount } } }""",
+            token=admin,
+        )
         return len(data["promotionTargets"])
 
     await assert_flat(read, policies_on_shop)
@@ -238,32 +313,42 @@ async def test_promotable_images(gql: GraphQLClient, people: People, admin: str)
     await images(100)
 
     async def read(size: int) -> int:
-        data = await gql("""query($first: Int) { promotableImages(application: "shop",
+        data = await gql(
+            """query($first: Int) { promotableImages(application: "shop",
             workflow: "main", source: {type: CI}, first: $first) { totalCount
               edges { node { tag builtBy { email } registeredBy { email }
                              application { name } workflow { name } } } } }""",
-                         {"first": size}, token=admin)
+            {"first": size},
+            token=admin,
+        )
         return edges(data, "promotableImages")
 
     await assert_flat(read)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known N+1, left for a change of its own: PromotionChecks.check_all reads each target's "
-    "binding, open request and stage runs one target at a time, and preview_promotion asks "
-    "approval.eligible_approvers once per target (~4 statements per target: 9 at 1, 405 "
-    "at 100); promoteImage shares the checks. Strict, so the fix has to remove this mark."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known N+1, left for a change of its own: PromotionChecks.check_all reads each target's "
+        "binding, open request and stage runs one target at a time, and preview_promotion asks "
+        "approval.eligible_approvers once per target (~4 statements per target: 9 at 1, 405 "
+        "at 100); promoteImage shares the checks. Strict, so the fix has to remove this mark."
+    ),
+)
 async def test_promotion_preview(gql: GraphQLClient, people: People, admin: str) -> None:
     await shop_with_environments()
     await builders(people)
     [image] = await images(1)
 
     async def read(size: int) -> int:
-        data = await gql("""query($image: ID!, $targets: [String!]!) {
+        data = await gql(
+            """query($image: ID!, $targets: [String!]!) {
             promotionPreview(imageId: $image, source: {type: CI},
                              targetEnvironments: $targets) {
               environment outcome message requiredApprovals eligibleApprovers { email } } }""",
-                         {"image": str(image.id), "targets": ENVIRONMENTS[:size]}, token=admin)
+            {"image": str(image.id), "targets": ENVIRONMENTS[:size]},
+            token=admin,
+        )
         return len(data["promotionPreview"])
 
     await assert_flat(read, policies_on_shop)

@@ -25,14 +25,20 @@ def test_readyz_is_503_while_the_database_is_gone_and_200_when_back(tmp_path: Pa
     name = f"hoist_ready_{os.getpid()}"
     url = asyncio.run(create_scratch_database(POSTGRES_URL, name))
     try:
-        with (running_server(tmp_path, HOIST_DATABASE_URL=url) as server,
-              httpx.Client(base_url=server.url, timeout=WITHIN_SECONDS) as http):
+        with (
+            running_server(tmp_path, HOIST_DATABASE_URL=url) as server,
+            httpx.Client(base_url=server.url, timeout=WITHIN_SECONDS) as http,
+        ):
             ready = http.get("/readyz")
             assert ready.status_code == 200 and ready.json()["status"] == "ok"
 
             asyncio.run(drop_scratch_database(POSTGRES_URL, name))
-            eventually(lambda: http.get("/readyz").status_code == 503, "readyz going 503",
-                       WITHIN_SECONDS, interval=0.1)
+            eventually(
+                lambda: http.get("/readyz").status_code == 503,
+                "readyz going 503",
+                WITHIN_SECONDS,
+                interval=0.1,
+            )
             down = http.get("/readyz")
             assert down.headers["content-type"] == "application/json"
             assert down.json() == {"status": "unavailable", "database": "unreachable"}
@@ -40,7 +46,11 @@ def test_readyz_is_503_while_the_database_is_gone_and_200_when_back(tmp_path: Pa
             assert http.get("/healthz").status_code == 200
 
             asyncio.run(create_scratch_database(POSTGRES_URL, name))
-            eventually(lambda: http.get("/readyz").status_code == 200, "readyz back to 200",
-                       WITHIN_SECONDS, interval=0.1)
+            eventually(
+                lambda: http.get("/readyz").status_code == 200,
+                "readyz back to 200",
+                WITHIN_SECONDS,
+                interval=0.1,
+            )
     finally:
         asyncio.run(drop_scratch_database(POSTGRES_URL, name))

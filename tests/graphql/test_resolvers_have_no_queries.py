@@ -23,19 +23,50 @@ ROOT = Path(app.__file__).parent
 
 # Methods no plain Python object has: a call of one is a query whatever its receiver.
 QUERYSET_ONLY = {
-    "filter", "exclude", "prefetch_related", "select_related", "raw", "get_or_none",
-    "annotate", "values_list", "fetch_related", "order_by", "get_or_create",
-    "update_or_create", "bulk_create", "bulk_update", "select_for_update", "only",
-    "distinct", "limit", "offset", "group_by", "in_bulk",
+    "filter",
+    "exclude",
+    "prefetch_related",
+    "select_related",
+    "raw",
+    "get_or_none",
+    "annotate",
+    "values_list",
+    "fetch_related",
+    "order_by",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "bulk_update",
+    "select_for_update",
+    "only",
+    "distinct",
+    "limit",
+    "offset",
+    "group_by",
+    "in_bulk",
 }
 # Methods dicts and lists have too: a query only when called on a model class.
 ON_MODELS = QUERYSET_ONLY | {
-    "get", "all", "first", "count", "exists", "values", "create", "update", "delete",
-    "last", "latest", "earliest",
+    "get",
+    "all",
+    "first",
+    "count",
+    "exists",
+    "values",
+    "create",
+    "update",
+    "delete",
+    "last",
+    "latest",
+    "earliest",
 }
 # Query-building imports that have no business in a resolver.
-QUERY_MODULES = {"tortoise.expressions", "tortoise.functions", "tortoise.query_utils",
-                 "tortoise.queryset"}
+QUERY_MODULES = {
+    "tortoise.expressions",
+    "tortoise.functions",
+    "tortoise.query_utils",
+    "tortoise.queryset",
+}
 # Typing-only names a resolver may import from those modules (no query is built with them).
 TYPING_ONLY = {("tortoise.queryset", "QuerySet")}
 
@@ -45,14 +76,18 @@ def model_names() -> set[str]:
     for info in pkgutil.iter_modules([str(ROOT)]):
         if (ROOT / info.name / "models.py").exists():
             module = importlib.import_module(f"app.{info.name}.models")
-            names |= {name for name, value in vars(module).items()
-                      if inspect.isclass(value) and issubclass(value, Model)}
+            names |= {
+                name
+                for name, value in vars(module).items()
+                if inspect.isclass(value) and issubclass(value, Model)
+            }
     return names
 
 
 def resolver_modules() -> list[Path]:
-    return sorted([*ROOT.glob("*/schema.py"), *ROOT.glob("*/types.py"),
-                   *(ROOT / "graphql").glob("*.py")])
+    return sorted(
+        [*ROOT.glob("*/schema.py"), *ROOT.glob("*/types.py"), *(ROOT / "graphql").glob("*.py")]
+    )
 
 
 def receiver_name(node: ast.expr) -> str | None:
@@ -71,8 +106,9 @@ def queries_in(path: Path, models: set[str]) -> list[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             method, receiver = node.func.attr, receiver_name(node.func.value)
             if method in QUERYSET_ONLY or (method in ON_MODELS and receiver in models):
-                found.append(f"{where}:{node.lineno}: .{method}() on "
-                             f"{ast.unparse(node.func.value)}")
+                found.append(
+                    f"{where}:{node.lineno}: .{method}() on {ast.unparse(node.func.value)}"
+                )
         elif isinstance(node, ast.ImportFrom) and node.module in QUERY_MODULES:
             for alias in node.names:
                 if (node.module, alias.name) not in TYPING_ONLY:

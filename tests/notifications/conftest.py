@@ -27,9 +27,15 @@ def smtp_server() -> Iterator[SmtpServer]:
 def mailbox(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Mailbox:
     """The module's SMTP server, emptied, with Hoist sending to it."""
     smtp_server.mailbox.clear()
-    configure(monkeypatch, email_backend="smtp", smtp_host="127.0.0.1",
-              smtp_port=smtp_server.port, smtp_security="none", email_sender=SENDER,
-              public_url=PUBLIC_URL)
+    configure(
+        monkeypatch,
+        email_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_security="none",
+        email_sender=SENDER,
+        public_url=PUBLIC_URL,
+    )
     return smtp_server.mailbox
 
 

@@ -41,7 +41,6 @@ async def notifications(**filters: Any) -> list[Notification]:
     return await Notification.filter(**filters).order_by("id")
 
 
-
 class Clock:
     """The time Hoist reads (app.clock), moved by the test: it starts at the real time and
     advances only when told, so an hour-long outage takes a moment."""

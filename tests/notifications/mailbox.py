@@ -75,15 +75,17 @@ class Mailbox:
         with self._lock:
             return sorted(a for r in self.received for a in r.rcpt_tos)
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
         with self._lock:
             self.connections += 1
         session.host_name = hostname
         return responses
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         with self._lock:
             if address in self._always:
                 return self._always[address]
@@ -94,14 +96,16 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.original_content or envelope.content,
-                                           policy=default)
+        message = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=default
+        )
         assert isinstance(message, EmailMessage)
         # After STARTTLS (or on an implicit-TLS port) the transport is the TLS one.
         tls = server.transport.get_extra_info("ssl_object") is not None
         with self._lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message,
-                                          tls))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), message, tls)
+            )
         return "250 Message accepted for delivery"
 
 
@@ -112,8 +116,13 @@ class SmtpServer:
     speak TLS from the first byte (the `tls` security mode, port 465 style).
     """
 
-    def __init__(self, port: int | None = None, *, starttls: ssl.SSLContext | None = None,
-                 implicit_tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.mailbox = Mailbox()
         self.port = port or free_port()
         self.controller: Controller | None = None
@@ -124,8 +133,9 @@ class SmtpServer:
         tls: dict[str, Any] = {}
         if self.starttls is not None:
             tls = {"tls_context": self.starttls, "require_starttls": True}
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
-                                     ssl_context=self.implicit_tls, **tls)
+        self.controller = Controller(
+            self.mailbox, hostname="127.0.0.1", port=self.port, ssl_context=self.implicit_tls, **tls
+        )
         self.controller.start()  # returns once the server answers
 
     def stop(self) -> None:

@@ -61,8 +61,7 @@ async def test_smtp_down_at_first_is_delivered_once_when_it_is_back(
         for job in await OutboxJob.filter(task=delivery.SEND_JOB):
             await outbox.run_job(job.id)
         async with unit_of_work():
-            stray = await outbox.enqueue(delivery.SEND_JOB,
-                                         notification_ids=[r.id for r in rows])
+            stray = await outbox.enqueue(delivery.SEND_JOB, notification_ids=[r.id for r in rows])
         assert await outbox.run_job(stray.id)
         await delivery.deliver([r.id for r in rows], get_settings())
         assert sorted(later.mailbox.recipients()) == APPROVERS  # no second copy
@@ -74,8 +73,9 @@ async def test_the_relay_delivers_after_an_outage_through_the_embedded_worker(
     world: World, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, no_dispatcher: None
 ) -> None:
     later = SmtpServer()
-    configure(monkeypatch, smtp_port=later.port, email_retry_base_seconds=0.01,
-              email_max_attempts=100)
+    configure(
+        monkeypatch, smtp_port=later.port, email_retry_base_seconds=0.01, email_max_attempts=100
+    )
     worker = EmbeddedWorker(relay_after=0.1, relay_every=0.05)
     outbox.set_dispatcher(worker)
     await worker.start()
@@ -105,9 +105,11 @@ async def test_a_refused_recipient_fails_alone_in_a_batch_over_one_connection(
     mailbox.refuse("approver@example.com", "550 5.1.1 No such mailbox")
     await request_approval(world)
     await drain()
-    assert await states() == {"approver@example.com": (FAILED, 1),
-                              "approver2@example.com": (SENT, 1),
-                              "approver3@example.com": (SENT, 1)}
+    assert await states() == {
+        "approver@example.com": (FAILED, 1),
+        "approver2@example.com": (SENT, 1),
+        "approver3@example.com": (SENT, 1),
+    }
     [refused] = await notifications(state=FAILED)
     assert refused.error == "550 5.1.1 No such mailbox" and refused.sent_at is None
     assert mailbox.recipients() == ["approver2@example.com", "approver3@example.com"]
@@ -126,8 +128,7 @@ async def test_a_transient_refusal_waits_its_backoff_then_is_delivered(
     [waiting] = await notifications(state=PENDING)
     assert (waiting.recipient, waiting.attempts) == ("approver@example.com", 1)
     assert waiting.error == "451 4.3.0 Try again later"
-    assert before + timedelta(seconds=29) < waiting.next_attempt_at < before + timedelta(
-        seconds=40)
+    assert before + timedelta(seconds=29) < waiting.next_attempt_at < before + timedelta(seconds=40)
     await run_jobs()  # the relay comes by before the backoff is over: nothing is tried
     assert (await notifications(state=PENDING))[0].attempts == 1
     assert mailbox.recipients() == ["approver2@example.com"]
@@ -135,8 +136,7 @@ async def test_a_transient_refusal_waits_its_backoff_then_is_delivered(
     # Time passes (the row's due time, not the clock, is what delivery reads).
     await waiting.filter(id=waiting.id).update(next_attempt_at=datetime.now(UTC))
     await run_jobs()
-    assert await states() == {"approver@example.com": (SENT, 2),
-                              "approver2@example.com": (SENT, 1)}
+    assert await states() == {"approver@example.com": (SENT, 2), "approver2@example.com": (SENT, 1)}
     assert mailbox.recipients() == APPROVERS
     assert await open_jobs() == 0
 
@@ -144,7 +144,11 @@ async def test_a_transient_refusal_waits_its_backoff_then_is_delivered(
 async def test_backoff_doubles() -> None:
     settings = get_settings().model_copy(update={"email_retry_base_seconds": 30})
     assert [delivery.backoff(n, settings).total_seconds() for n in (1, 2, 3, 4)] == [
-        30, 60, 120, 240]
+        30,
+        60,
+        120,
+        240,
+    ]
 
 
 async def test_attempts_limit_fails_with_the_last_error(
@@ -157,8 +161,7 @@ async def test_attempts_limit_fails_with_the_last_error(
     await drain()  # every pass is one attempt; the third fails for good
     rows = await notifications()
     assert [(r.state, r.attempts) for r in rows] == [(FAILED, 3)] * 2
-    assert all(r.error == "gave up after 3 attempts: 451 4.3.0 Try again later"
-               for r in rows)
+    assert all(r.error == "gave up after 3 attempts: 451 4.3.0 Try again later" for r in rows)
     assert await open_jobs() == 0 and mailbox.received == []
 
 
@@ -187,8 +190,9 @@ async def test_an_email_in_doubt_is_never_sent_again(world: World, mailbox: Mail
 async def test_a_fresh_claim_is_left_to_its_worker(world: World, mailbox: Mailbox) -> None:
     await request_approval(world)
     first, second = await notifications()
-    await first.filter(id=first.id).update(claimed_by="busy", claimed_at=datetime.now(UTC),
-                                           attempts=1)
+    await first.filter(id=first.id).update(
+        claimed_by="busy", claimed_at=datetime.now(UTC), attempts=1
+    )
     await run_jobs()
     await first.refresh_from_db()
     assert (first.state, first.claimed_by) == (PENDING, "busy")

@@ -28,8 +28,11 @@ async def test_a_twenty_minute_outage_then_every_email_arrives_once(
 ) -> None:
     settings = get_settings()
     # Defaults, as shipped: 5 attempts 30 s apart and doubling (gone after 7.5 minutes).
-    assert (settings.email_max_attempts, settings.email_retry_base_seconds,
-            settings.email_retry_max_seconds) == (5, 30, 300)
+    assert (
+        settings.email_max_attempts,
+        settings.email_retry_base_seconds,
+        settings.email_retry_max_seconds,
+    ) == (5, 30, 300)
     down = SmtpServer()  # its port is closed until start(): connection refused
     configure(monkeypatch, smtp_port=down.port)
     await request_approval(world)
@@ -61,7 +64,6 @@ async def test_a_twenty_minute_outage_then_every_email_arrives_once(
     assert mailbox.received == []
 
 
-
 @contextmanager
 def silent_server() -> Iterator[int]:
     """Takes TCP connections and never says a word: an SMTP greeting that never comes."""
@@ -77,14 +79,17 @@ async def test_an_unreachable_mail_server_costs_no_attempt(
     world: World, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     with silent_server() as silent:
-        where = {"refused": {"smtp_port": free_port()},
-                 "timeout": {"smtp_port": silent, "smtp_timeout": 0.3},
-                 "dns": {"smtp_host": "no-such-host.invalid", "smtp_timeout": 5}}[failure]
+        where = {
+            "refused": {"smtp_port": free_port()},
+            "timeout": {"smtp_port": silent, "smtp_timeout": 0.3},
+            "dns": {"smtp_host": "no-such-host.invalid", "smtp_timeout": 5},
+        }[failure]
         configure(monkeypatch, email_max_attempts=1, **where)
         await request_approval(world)
         await run_jobs()
     rows = await notifications()
     # With a single attempt allowed, anything that used it would be FAILED now.
     assert [(r.state, r.attempts, r.unreachable_tries) for r in rows] == [
-        (NotificationState.PENDING, 0, 1)] * 2
+        (NotificationState.PENDING, 0, 1)
+    ] * 2
     assert all("unreachable" in (r.error or "") for r in rows)

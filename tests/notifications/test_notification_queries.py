@@ -39,15 +39,19 @@ async def test_super_admins_list_emails_newest_first_by_state(
     assert nodes[0]["state"] == "PENDING" and nodes[0]["nextAttemptAt"] is not None
     assert nodes[0]["request"]["requestedBy"]["email"] == "dev@example.com"
 
-    failed = (await world.gql(NOTIFICATIONS, {"state": "FAILED"},
-                              token=world.admin))["notifications"]
+    failed = (await world.gql(NOTIFICATIONS, {"state": "FAILED"}, token=world.admin))[
+        "notifications"
+    ]
     [node] = [e["node"] for e in failed["edges"]]
     assert (node["recipient"], node["event"], node["attempts"]) == (
-        "approver@example.com", "APPROVAL_REQUESTED", 1)
+        "approver@example.com",
+        "APPROVAL_REQUESTED",
+        1,
+    )
     assert node["error"] == "550 5.1.1 No such mailbox" and node["sentAt"] is None
     assert node["subject"].startswith("Image promotion approval requested | Application: shop")
 
-    sent = (await world.gql(NOTIFICATIONS, {"state": "SENT"}, token=world.admin))
+    sent = await world.gql(NOTIFICATIONS, {"state": "SENT"}, token=world.admin)
     [node] = [e["node"] for e in sent["notifications"]["edges"]]
     assert node["recipient"] == "approver2@example.com" and node["sentAt"] is not None
     assert node["nextAttemptAt"] is None and node["request"]["status"] == "AWAITING_APPROVAL"
@@ -57,8 +61,11 @@ async def test_pages_follow_the_cursor(world: World, mailbox: Mailbox) -> None:
     await emails_in_every_state(world, mailbox)
     first = (await world.gql(NOTIFICATIONS, {"first": 2}, token=world.admin))["notifications"]
     assert len(first["edges"]) == 2 and first["pageInfo"]["hasNextPage"] is True
-    rest = (await world.gql(NOTIFICATIONS, {"first": 2, "after": first["pageInfo"]["endCursor"]},
-                            token=world.admin))["notifications"]
+    rest = (
+        await world.gql(
+            NOTIFICATIONS, {"first": 2, "after": first["pageInfo"]["endCursor"]}, token=world.admin
+        )
+    )["notifications"]
     assert len(rest["edges"]) == 1 and rest["pageInfo"]["hasNextPage"] is False
 
 
@@ -71,9 +78,7 @@ async def test_no_token_is_unauthenticated(world: World) -> None:
     assert await world.gql.error_code(NOTIFICATIONS, {}) == "UNAUTHENTICATED"
 
 
-async def test_the_query_count_does_not_grow_with_the_page(
-    world: World, mailbox: Mailbox
-) -> None:
+async def test_the_query_count_does_not_grow_with_the_page(world: World, mailbox: Mailbox) -> None:
     await emails_in_every_state(world, mailbox)
 
     async def read(first: int) -> int:

@@ -12,14 +12,23 @@ PREVIEW = """query($image: ID!, $source: ImageSourceInput!, $targets: [String!]!
   promotionPreview(imageId: $image, source: $source, targetEnvironments: $targets) {
     eligibleApprovers { email } } }"""
 CANCEL = """mutation($id: ID!) { cancelPromotionRequest(requestId: $id) { errors { message } } }"""
-APPROVAL_SUBJECT = ("Image promotion approval requested | Application: shop | "
-                    "Target environment: prod")
+APPROVAL_SUBJECT = (
+    "Image promotion approval requested | Application: shop | Target environment: prod"
+)
 
 
-async def promote(world: World, token: str, image: int, comment: str = "hotfix",
-                  source: dict[str, str] | None = None) -> int:
-    data = await world.gql(PROMOTE, {"image": str(image), "source": source or CI,
-                                     "targets": ["prod"], "comment": comment}, token=token)
+async def promote(
+    world: World,
+    token: str,
+    image: int,
+    comment: str = "hotfix",
+    source: dict[str, str] | None = None,
+) -> int:
+    data = await world.gql(
+        PROMOTE,
+        {"image": str(image), "source": source or CI, "targets": ["prod"], "comment": comment},
+        token=token,
+    )
     [result] = data["promoteImage"]["results"]
     assert result["request"], result
     return int(result["request"]["id"])
@@ -29,46 +38,60 @@ async def test_one_email_to_each_eligible_approver_and_nobody_else(
     world: World, mailbox: Mailbox
 ) -> None:
     # Blocked by the policy's flags, though they hold the role: the builder, the requester.
-    await world.user("maker", (Role.BUILD_DEPLOY, "shop", "*"),
-                     (Role.ARTIFACT_PROMOTER, "shop", "*"))
-    await world.user("asker", (Role.BUILD_DEPLOY, "shop", "*"),
-                     (Role.ARTIFACT_PROMOTER, "shop", "prod"))
+    await world.user(
+        "maker", (Role.BUILD_DEPLOY, "shop", "*"), (Role.ARTIFACT_PROMOTER, "shop", "*")
+    )
+    await world.user(
+        "asker", (Role.BUILD_DEPLOY, "shop", "*"), (Role.ARTIFACT_PROMOTER, "shop", "prod")
+    )
     await world.user("elsewhere", (Role.ARTIFACT_PROMOTER, "shop", "staging"))
     await world.user("gone", (Role.ARTIFACT_PROMOTER, "shop", "prod"))
     await User.filter(email="gone@example.com").update(active=False)
     await world.policy("careful", "prod", approver_count=2)
     image = await world.image(built_by="maker")
-    preview = await world.gql(PREVIEW, {"image": str(image), "source": CI, "targets": ["prod"]},
-                              token=world.tokens["asker"])
+    preview = await world.gql(
+        PREVIEW,
+        {"image": str(image), "source": CI, "targets": ["prod"]},
+        token=world.tokens["asker"],
+    )
     eligible = sorted(u["email"] for u in preview["promotionPreview"][0]["eligibleApprovers"])
 
     request_id = await promote(world, world.tokens["asker"], image)
     await drain()
 
     # The super-admin (admin@example.com, no role) is not emailed for being one.
-    assert mailbox.recipients() == eligible == ["approver2@example.com",
-                                                "approver@example.com"]
+    assert mailbox.recipients() == eligible == ["approver2@example.com", "approver@example.com"]
     assert all(len(m.rcpt_tos) == 1 for m in mailbox.received)  # nobody sees the others
     for blocked in ("admin", "maker", "asker", "elsewhere", "gone"):
         assert mailbox.to(f"{blocked}@example.com") == [], blocked
     rows = await notifications(request_id=request_id)
     assert [(r.event, r.state, r.attempts) for r in rows] == [
-        (NotificationEvent.APPROVAL_REQUESTED, NotificationState.SENT, 1)] * 2
+        (NotificationEvent.APPROVAL_REQUESTED, NotificationState.SENT, 1)
+    ] * 2
     assert all(r.sent_at is not None and r.error is None for r in rows)
 
 
 async def test_policy_flags_that_allow_it_email_the_requester_and_builder(
     world: World, mailbox: Mailbox
 ) -> None:
-    await world.user("maker", (Role.BUILD_DEPLOY, "shop", "*"),
-                     (Role.ARTIFACT_PROMOTER, "shop", "prod"))
-    await world.policy("relaxed", "prod", approver_count=1, allow_request_from_approve=True,
-                       allow_image_builder_from_approve=True)
+    await world.user(
+        "maker", (Role.BUILD_DEPLOY, "shop", "*"), (Role.ARTIFACT_PROMOTER, "shop", "prod")
+    )
+    await world.policy(
+        "relaxed",
+        "prod",
+        approver_count=1,
+        allow_request_from_approve=True,
+        allow_image_builder_from_approve=True,
+    )
     image = await world.image(built_by="maker")
     await promote(world, world.tokens["maker"], image)
     await drain()
-    assert mailbox.recipients() == ["approver2@example.com", "approver@example.com",
-                                    "maker@example.com"]
+    assert mailbox.recipients() == [
+        "approver2@example.com",
+        "approver@example.com",
+        "maker@example.com",
+    ]
 
 
 async def test_approval_email_says_what_is_asked_in_both_parts(
@@ -77,18 +100,26 @@ async def test_approval_email_says_what_is_asked_in_both_parts(
     await world.policy("careful", "prod", approver_count=2)
     image = await world.image("2.5")
     await world.pass_stages(image, "staging")
-    request_id = await promote(world, world.tokens["dev"], image, comment="fixes checkout",
-                               source=env_source("staging"))
+    request_id = await promote(
+        world, world.tokens["dev"], image, comment="fixes checkout", source=env_source("staging")
+    )
     await drain()
     [email] = mailbox.to("approver@example.com")
     assert email.subject == APPROVAL_SUBJECT
     assert email.mail_from == "hoist@example.com" and email.message["From"] == SENDER
     link = f"{PUBLIC_URL}/ui/requests/{request_id}"
     text, html = email.text, email.html
-    for part, requester in ((text, "dev <dev@example.com>"),
-                            (html, "dev &lt;dev@example.com&gt;")):
-        for fact in ("registry.example.com/shop:2.5", "staging", "prod", "shop", requester,
-                     "fixes checkout", "0 of 2", link):
+    for part, requester in ((text, "dev <dev@example.com>"), (html, "dev &lt;dev@example.com&gt;")):
+        for fact in (
+            "registry.example.com/shop:2.5",
+            "staging",
+            "prod",
+            "shop",
+            requester,
+            "fixes checkout",
+            "0 of 2",
+            link,
+        ):
             assert fact in part, (fact, part)
     assert f'href="{link}"' in html
     assert "Source:" in text and "staging" in text.split("Source:")[1].splitlines()[0]
@@ -131,7 +162,8 @@ async def test_no_approvals_needed_emails_only_the_promotion(
     await drain()
     assert await world.request_status(request_id) == "PROMOTED"
     assert [(m.rcpt_tos, m.subject.split(" |")[0]) for m in mailbox.received] == [
-        (["dev@example.com"], "Image promoted")]
+        (["dev@example.com"], "Image promoted")
+    ]
 
 
 async def test_rejection_tells_the_requester_who_and_why(world: World, mailbox: Mailbox) -> None:
@@ -156,8 +188,9 @@ async def test_stale_tells_the_requester_why(world: World, mailbox: Mailbox) -> 
     request_id = await promote(world, world.tokens["dev"], image)
     await drain()
     mailbox.clear()
-    await world.gql('mutation { deletePromotionPolicy(name: "careful") { deleted } }',
-                    token=world.admin)
+    await world.gql(
+        'mutation { deletePromotionPolicy(name: "careful") { deleted } }', token=world.admin
+    )
     assert await world.request_status(request_id) == "STALE"
     await drain()
     [email] = mailbox.received

@@ -33,8 +33,9 @@ async def failed_and_in_doubt(world: World, mailbox: Mailbox) -> tuple[int, int]
     by_recipient = {n.recipient: n for n in await notifications()}
     refused, doubtful = by_recipient["approver@example.com"], by_recipient["approver2@example.com"]
     long_ago = datetime.now(UTC) - timedelta(hours=1)
-    await Notification.filter(id=doubtful.id).update(claimed_by="dead", claimed_at=long_ago,
-                                                     attempts=1)
+    await Notification.filter(id=doubtful.id).update(
+        claimed_by="dead", claimed_at=long_ago, attempts=1
+    )
     await drain()
     return refused.id, doubtful.id
 
@@ -55,31 +56,38 @@ async def test_a_super_admin_resends_failed_and_unknown_emails(
 ) -> None:
     refused, doubtful = await failed_and_in_doubt(world, mailbox)
     ids = [str(refused), str(doubtful)]
-    assert await world.gql.error_code(RESEND, {"ids": ids},
-                                      token=world.tokens["viewer"]) == "FORBIDDEN"
+    assert (
+        await world.gql.error_code(RESEND, {"ids": ids}, token=world.tokens["viewer"])
+        == "FORBIDDEN"
+    )
     # All or nothing: one SENT email in the list, and nothing changes.
     await Notification.filter(id=refused).update(state=NotificationState.SENT)
-    answer = (await world.gql(RESEND, {"ids": [str(doubtful), str(refused)]},
-                              token=world.admin))["resendNotifications"]
+    answer = (await world.gql(RESEND, {"ids": [str(doubtful), str(refused)]}, token=world.admin))[
+        "resendNotifications"
+    ]
     assert [(e["code"], e["field"]) for e in answer["errors"]] == [("NOT_RESENDABLE", "ids.1")]
     assert (await Notification.get(id=doubtful)).state == UNKNOWN
     await Notification.filter(id=refused).update(state=FAILED)
-    for bad, code in ((["999999"], "NOT_FOUND"), ([], "VALIDATION"),
-                      ([str(refused)] * 101, "VALIDATION")):
-        answer = (await world.gql(RESEND, {"ids": bad}, token=world.admin))[
-            "resendNotifications"]
+    for bad, code in (
+        (["999999"], "NOT_FOUND"),
+        ([], "VALIDATION"),
+        ([str(refused)] * 101, "VALIDATION"),
+    ):
+        answer = (await world.gql(RESEND, {"ids": bad}, token=world.admin))["resendNotifications"]
         assert [e["code"] for e in answer["errors"]] == [code], bad
 
     answer = (await world.gql(RESEND, {"ids": ids}, token=world.admin))["resendNotifications"]
     assert answer["errors"] == []
     assert [(n["state"], n["attempts"], n["error"]) for n in answer["notifications"]] == [
-        ("PENDING", 0, None)] * 2
+        ("PENDING", 0, None)
+    ] * 2
     await run_jobs()  # the job the resend wrote
     assert sorted(mailbox.recipients()) == ["approver2@example.com", "approver@example.com"]
     assert [n.state for n in await notifications()] == [NotificationState.SENT] * 2
     events = await AuditEvent.filter(action="notification.resent").order_by("id")
-    assert len(events) == 2 and {(e.data["notification_id"], e.data["previous_state"])
-                                 for e in events} == {(refused, "FAILED"), (doubtful, "UNKNOWN")}
+    assert len(events) == 2 and {
+        (e.data["notification_id"], e.data["previous_state"]) for e in events
+    } == {(refused, "FAILED"), (doubtful, "UNKNOWN")}
 
 
 async def test_hoist_resend_notifications_through_the_api(
@@ -87,17 +95,27 @@ async def test_hoist_resend_notifications_through_the_api(
 ) -> None:
     """`hoist serve` sends what `hoist resend notifications` (over GraphQL) made PENDING."""
     row = await Notification.create(
-        event=NotificationEvent.PROMOTED, recipient="dev@example.com",
+        event=NotificationEvent.PROMOTED,
+        recipient="dev@example.com",
         subject="Image promoted | Application: shop | Target environment: prod",
-        text_body="Your promotion request is done.\n", html_body="<p>done</p>",
-        state=FAILED, attempts=5, error="gave up after 5 attempts: 451 4.3.0 later",
-        next_attempt_at=datetime.now(UTC))
-    settings = {"HOIST_DATABASE_URL": db_url, "HOIST_EMAIL_BACKEND": "smtp",
-                "HOIST_SMTP_HOST": "127.0.0.1", "HOIST_SMTP_PORT": str(smtp_server.port),
-                "HOIST_EMAIL_SENDER": SENDER}
+        text_body="Your promotion request is done.\n",
+        html_body="<p>done</p>",
+        state=FAILED,
+        attempts=5,
+        error="gave up after 5 attempts: 451 4.3.0 later",
+        next_attempt_at=datetime.now(UTC),
+    )
+    settings = {
+        "HOIST_DATABASE_URL": db_url,
+        "HOIST_EMAIL_BACKEND": "smtp",
+        "HOIST_SMTP_HOST": "127.0.0.1",
+        "HOIST_SMTP_PORT": str(smtp_server.port),
+        "HOIST_EMAIL_SENDER": SENDER,
+    }
     with running_server(tmp_path, **settings) as server:
-        [listed] = as_json(hoist(server, tmp_path, "get", "notifications", "--state",
-                                 "FAILED", "-o", "json"))
+        [listed] = as_json(
+            hoist(server, tmp_path, "get", "notifications", "--state", "FAILED", "-o", "json")
+        )
         assert (listed["id"], listed["state"], listed["attempts"]) == (str(row.id), "FAILED", 5)
         text = succeeded(hoist(server, tmp_path, "resend", "notifications", str(row.id)))
         assert text == f"email {row.id} to dev@example.com is PENDING again\n"
@@ -107,11 +125,18 @@ async def test_hoist_resend_notifications_through_the_api(
 
         await eventually(delivered, what="the resent email SENT by the server's worker")
         assert mailbox.recipients() == ["dev@example.com"]
-        refused = failed(hoist(server, tmp_path, "resend", "notifications", str(row.id)), 1,
-                         "NOT_RESENDABLE", "only FAILED or UNKNOWN ones can be resent")
+        refused = failed(
+            hoist(server, tmp_path, "resend", "notifications", str(row.id)),
+            1,
+            "NOT_RESENDABLE",
+            "only FAILED or UNKNOWN ones can be resent",
+        )
         assert "ids.0" in refused
         viewer = await people.token("viewer@example.com")
-        failed(hoist(server, tmp_path, "resend", "notifications", str(row.id),
-                     HOIST_TOKEN=viewer), 3, "FORBIDDEN")
+        failed(
+            hoist(server, tmp_path, "resend", "notifications", str(row.id), HOIST_TOKEN=viewer),
+            3,
+            "FORBIDDEN",
+        )
         assert httpx.get(f"{server.url}/healthz").json()["deadJobs"] == 0
     assert listed["error"] == "gave up after 5 attempts: 451 4.3.0 later"

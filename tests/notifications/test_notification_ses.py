@@ -35,15 +35,22 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture
 def ses(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """moto emptied, the sender verified, and Hoist sending through it."""
-    with urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset",
-                                                       method="POST")):
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
+    ):
         pass
     client = boto3.client("sesv2", region_name=REGION, endpoint_url=moto_url, **KEYS)
     client.create_email_identity(EmailIdentity="hoist@example.com")
     client.close()
-    configure(monkeypatch, email_backend="ses", email_sender=SENDER, ses_region=REGION,
-              ses_endpoint_url=moto_url, ses_access_key_id="testing",
-              ses_secret_access_key=SecretStr("testing"))
+    configure(
+        monkeypatch,
+        email_backend="ses",
+        email_sender=SENDER,
+        ses_region=REGION,
+        ses_endpoint_url=moto_url,
+        ses_access_key_id="testing",
+        ses_secret_access_key=SecretStr("testing"),
+    )
     return moto_url
 
 
@@ -56,9 +63,12 @@ def sent(moto_url: str) -> list[dict[str, Any]]:
 async def request_approval(world: World, comment: str = "hotfix") -> None:
     await world.policy("careful", "prod", approver_count=1)
     image = await world.image()
-    await world.gql("""mutation($i: ID!, $c: String) { promoteImage(imageId: $i,
+    await world.gql(
+        """mutation($i: ID!, $c: String) { promoteImage(imageId: $i,
         source: {type: CI}, targetEnvironments: ["prod"], comment: $c) { results { outcome } } }""",
-                    {"i": str(image), "c": comment}, token=world.tokens["dev"])
+        {"i": str(image), "c": comment},
+        token=world.tokens["dev"],
+    )
 
 
 async def test_ses_sends_one_email_per_approver(world: World, ses: str) -> None:
@@ -66,11 +76,14 @@ async def test_ses_sends_one_email_per_approver(world: World, ses: str) -> None:
     await drain()
     messages = sorted(sent(ses), key=lambda m: m["destinations"]["ToAddresses"])
     assert [m["destinations"]["ToAddresses"] for m in messages] == [
-        ["approver2@example.com"], ["approver@example.com"]]
+        ["approver2@example.com"],
+        ["approver@example.com"],
+    ]
     for message in messages:
         assert message["source"] == SENDER
-        assert message["subject"] == ("Image promotion approval requested | Application: shop"
-                                      " | Target environment: prod")
+        assert message["subject"] == (
+            "Image promotion approval requested | Application: shop | Target environment: prod"
+        )
         # moto keeps the HTML part when there is one.
         assert "&lt;script&gt;x&lt;/script&gt;" in message["body"]
     rows = await notifications()
@@ -99,19 +112,25 @@ async def test_ses_unreachable_is_retried_later(
     rows = await notifications()
     # Nothing reached SES: no attempt used, and the second email was not tried in vain.
     assert [(r.state, r.attempts, r.unreachable_tries) for r in rows] == [
-        (NotificationState.PENDING, 0, 1)] * 2
+        (NotificationState.PENDING, 0, 1)
+    ] * 2
     assert all("SES" in (r.error or "") for r in rows)
     assert await open_jobs() == 1
 
 
-@pytest.mark.parametrize(("code", "status", "permanent"), [
-    ("Throttling", 400, False),
-    ("TooManyRequestsException", 429, False),
-    ("InternalFailure", 500, False),
-    ("MessageRejected", 400, True),
-    ("BadRequestException", 400, True),
-])
+@pytest.mark.parametrize(
+    ("code", "status", "permanent"),
+    [
+        ("Throttling", 400, False),
+        ("TooManyRequestsException", 429, False),
+        ("InternalFailure", 500, False),
+        ("MessageRejected", 400, True),
+        ("BadRequestException", 400, True),
+    ],
+)
 def test_ses_answers_are_transient_or_permanent(code: str, status: int, permanent: bool) -> None:
-    exc = ClientError({"Error": {"Code": code, "Message": "no"},
-                       "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail")
+    exc = ClientError(
+        {"Error": {"Code": code, "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "SendEmail",
+    )
     assert ses_error(exc).permanent is permanent

@@ -16,17 +16,26 @@ from workers.celery_app import CeleryDispatcher, make_celery
 
 
 async def test_celery_worker_emails_approvers_then_the_requester(
-    world: World, db_url: str, redis_url: str, tmp_path: Path, mailbox: Mailbox,
-    smtp_server: SmtpServer, no_dispatcher: None,
+    world: World,
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    mailbox: Mailbox,
+    smtp_server: SmtpServer,
+    no_dispatcher: None,
 ) -> None:
     # The worker runs the periodic relay, as `hoist worker` does by default, every half
     # second: on SQLite shared by two processes a job can meet "database is locked", and
     # the relay is what hands such a job over again (SPEC §8).
     settings = {
-        "HOIST_EMAIL_BACKEND": "smtp", "HOIST_SMTP_HOST": "127.0.0.1",
-        "HOIST_SMTP_PORT": str(smtp_server.port), "HOIST_SMTP_SECURITY": "none",
-        "HOIST_EMAIL_SENDER": SENDER, "HOIST_PUBLIC_URL": PUBLIC_URL,
-        "HOIST_OUTBOX_RELAY_AFTER_SECONDS": "0.5", "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "0.5",
+        "HOIST_EMAIL_BACKEND": "smtp",
+        "HOIST_SMTP_HOST": "127.0.0.1",
+        "HOIST_SMTP_PORT": str(smtp_server.port),
+        "HOIST_SMTP_SECURITY": "none",
+        "HOIST_EMAIL_SENDER": SENDER,
+        "HOIST_PUBLIC_URL": PUBLIC_URL,
+        "HOIST_OUTBOX_RELAY_AFTER_SECONDS": "0.5",
+        "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "0.5",
     }
     outbox.set_dispatcher(CeleryDispatcher(make_celery(redis_url)))
     await world.policy("careful", "prod", approver_count=1)
@@ -48,8 +57,11 @@ async def test_celery_worker_emails_approvers_then_the_requester(
         await eventually(all_done, what="every outbox job done")
 
     assert await world.request_status(request_id) == "PROMOTED"
-    assert mailbox.recipients() == ["approver2@example.com", "approver@example.com",
-                                    "dev@example.com"]
+    assert mailbox.recipients() == [
+        "approver2@example.com",
+        "approver@example.com",
+        "dev@example.com",
+    ]
     [promoted] = mailbox.to("dev@example.com")
     assert promoted.subject == "Image promoted | Application: shop | Target environment: prod"
     assert promoted.message["From"] == SENDER

@@ -48,15 +48,25 @@ def serve(running: list[SmtpServer], **tls: Any) -> SmtpServer:
 
 
 def settings(server: SmtpServer, security: str) -> Settings:
-    return Settings(_env_file=None, email_backend="smtp",  # type: ignore[call-arg]
-                    smtp_host="127.0.0.1", smtp_port=server.port, smtp_security=security,
-                    smtp_timeout=5.0)
+    return Settings(
+        _env_file=None,
+        email_backend="smtp",  # type: ignore[call-arg]
+        smtp_host="127.0.0.1",
+        smtp_port=server.port,
+        smtp_security=security,
+        smtp_timeout=5.0,
+    )
 
 
 def outgoing(subject: str) -> OutgoingEmail:
-    return OutgoingEmail(notification_id=1, sender="Hoist <hoist@example.com>",
-                         recipient="ops@example.com", subject=subject,
-                         text=f"{subject} (text)", html=f"<p>{subject}</p>")
+    return OutgoingEmail(
+        notification_id=1,
+        sender="Hoist <hoist@example.com>",
+        recipient="ops@example.com",
+        subject=subject,
+        text=f"{subject} (text)",
+        html=f"<p>{subject}</p>",
+    )
 
 
 async def deliver(server: SmtpServer, security: str, subject: str) -> None:
@@ -73,8 +83,7 @@ async def test_each_tls_mode_delivers_over_tls(
     security: str, trusted: Certificates, running: list[SmtpServer]
 ) -> None:
     context = trusted.server_context()
-    server = serve(running, **{"starttls" if security == "starttls" else "implicit_tls":
-                               context})
+    server = serve(running, **{"starttls" if security == "starttls" else "implicit_tls": context})
     await deliver(server, security, f"over {security}")
     [received] = server.mailbox.to("ops@example.com")
     assert received.subject == f"over {security}"
@@ -100,8 +109,7 @@ async def test_starttls_refuses_a_server_that_does_not_offer_it(
     assert server.mailbox.received == []
 
 
-async def test_tls_refuses_a_plain_server(trusted: Certificates,
-                                          running: list[SmtpServer]) -> None:
+async def test_tls_refuses_a_plain_server(trusted: Certificates, running: list[SmtpServer]) -> None:
     server = serve(running)
     with pytest.raises(DeliveryError):
         await deliver(server, "tls", "must not go in the clear")
@@ -110,16 +118,18 @@ async def test_tls_refuses_a_plain_server(trusted: Certificates,
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 async def test_an_untrusted_certificate_is_refused(
-    security: str, certificates: Certificates, running: list[SmtpServer],
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    security: str,
+    certificates: Certificates,
+    running: list[SmtpServer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     # Trust another CA than the one that signed the server's certificate.
     other = make_certificates(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(other.ca))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     context = certificates.server_context()
-    server = serve(running, **{"starttls" if security == "starttls" else "implicit_tls":
-                               context})
+    server = serve(running, **{"starttls" if security == "starttls" else "implicit_tls": context})
     with pytest.raises(DeliveryError, match=r"(?i)certificate"):
         await deliver(server, security, "to an impostor")
     assert server.mailbox.received == []

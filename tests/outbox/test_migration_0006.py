@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = r'''
+SCRIPT = r"""
 import asyncio, json, sys
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
@@ -49,18 +49,24 @@ async def main(url):
     print(json.dumps(out))
 
 asyncio.run(main(sys.argv[1]))
-'''
+"""
 
 
 def test_upgrading_keeps_rows_and_settles_old_data(tmp_path: Path) -> None:
     # A process of its own: the test session's Tortoise context stays untouched.
-    done = subprocess.run([sys.executable, "-c", SCRIPT, f"sqlite://{tmp_path}/old.sqlite3"],
-                          capture_output=True, text=True, timeout=120, check=False,
-                          cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, f"sqlite://{tmp_path}/old.sqlite3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["emails"] == [
         {"recipient": "doubt@example.com", "state": "UNKNOWN", "unreachable_tries": 0},
-        {"recipient": "refused@example.com", "state": "FAILED", "unreachable_tries": 0}]
+        {"recipient": "refused@example.com", "state": "FAILED", "unreachable_tries": 0},
+    ]
     assert out["deployments"] == [{"error": "webhook failed: HTTP 500"}]
     assert out["jobs"] == [{"attempts": 0, "retry_at": None, "dead_at": None}]

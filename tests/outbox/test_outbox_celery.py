@@ -18,8 +18,10 @@ from tests.support.waiting import eventually
 from workers.celery_app import CeleryDispatcher, make_celery
 
 WORKER_SETTINGS = {
-    "HOIST_OUTBOX_MAX_ATTEMPTS": "3", "HOIST_OUTBOX_RETRY_BASE_SECONDS": "0.2",
-    "HOIST_OUTBOX_RETRY_MAX_SECONDS": "0.4", "HOIST_OUTBOX_RELAY_AFTER_SECONDS": "0.5",
+    "HOIST_OUTBOX_MAX_ATTEMPTS": "3",
+    "HOIST_OUTBOX_RETRY_BASE_SECONDS": "0.2",
+    "HOIST_OUTBOX_RETRY_MAX_SECONDS": "0.4",
+    "HOIST_OUTBOX_RELAY_AFTER_SECONDS": "0.5",
     "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "0.3",
 }
 
@@ -31,7 +33,11 @@ def dispatch_to() -> Iterator[None]:
 
 
 async def test_celery_worker_gives_up_on_a_poison_job_and_runs_it_again_when_retried(
-    gql: GraphQLClient, admin: str, db_url: str, redis_url: str, tmp_path: Path,
+    gql: GraphQLClient,
+    admin: str,
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
     dispatch_to: None,
 ) -> None:
     outbox.set_dispatcher(CeleryDispatcher(make_celery(redis_url)))

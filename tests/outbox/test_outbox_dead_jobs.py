@@ -45,8 +45,9 @@ def no_dispatcher() -> Iterator[None]:
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:
-    settings = get_settings().model_copy(update={"outbox_retry_base_seconds": 5,
-                                                 "outbox_retry_max_seconds": 600})
+    settings = get_settings().model_copy(
+        update={"outbox_retry_base_seconds": 5, "outbox_retry_max_seconds": 600}
+    )
     waits = [outbox.backoff(n, settings).total_seconds() for n in range(1, 11)]
     assert waits == [5, 10, 20, 40, 80, 160, 320, 600, 600, 600]
     assert outbox.backoff(10_000, settings).total_seconds() == 600
@@ -55,8 +56,12 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 async def test_the_embedded_worker_gives_up_on_a_poison_job(
     db: str, monkeypatch: pytest.MonkeyPatch, no_dispatcher: None
 ) -> None:
-    configure(monkeypatch, outbox_max_attempts=3, outbox_retry_base_seconds=0.02,
-              outbox_retry_max_seconds=0.05)
+    configure(
+        monkeypatch,
+        outbox_max_attempts=3,
+        outbox_retry_base_seconds=0.02,
+        outbox_retry_max_seconds=0.05,
+    )
     worker = EmbeddedWorker(relay_after=0.2, relay_every=0.02)
     outbox.set_dispatcher(worker)
     await worker.start()
@@ -78,9 +83,7 @@ async def test_the_embedded_worker_gives_up_on_a_poison_job(
     assert await outbox.run_job(job.id) is False and (await OutboxJob.get(id=job.id)).attempts == 3
 
 
-async def test_a_failed_run_waits_for_its_backoff(
-    db: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_failed_run_waits_for_its_backoff(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     configure(monkeypatch, outbox_max_attempts=5, outbox_retry_base_seconds=3600)
     job = await write_poison()
     assert await outbox.run_job(job.id) is False
@@ -120,11 +123,14 @@ async def test_hoist_serve_gives_up_and_a_super_admin_retries_through_the_cli(
 ) -> None:
     """`hoist serve`'s embedded worker and relay run the job; the CLI sees and retries it
     over the API; /healthz counts it."""
-    settings = {"HOIST_DATABASE_URL": db_url, "HOIST_OUTBOX_MAX_ATTEMPTS": "2",
-                "HOIST_OUTBOX_RETRY_BASE_SECONDS": "0.05",
-                "HOIST_OUTBOX_RETRY_MAX_SECONDS": "0.1",
-                "HOIST_OUTBOX_RELAY_AFTER_SECONDS": "0.2",
-                "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "0.1"}
+    settings = {
+        "HOIST_DATABASE_URL": db_url,
+        "HOIST_OUTBOX_MAX_ATTEMPTS": "2",
+        "HOIST_OUTBOX_RETRY_BASE_SECONDS": "0.05",
+        "HOIST_OUTBOX_RETRY_MAX_SECONDS": "0.1",
+        "HOIST_OUTBOX_RELAY_AFTER_SECONDS": "0.2",
+        "HOIST_OUTBOX_RELAY_INTERVAL_SECONDS": "0.1",
+    }
     # Written here, where nothing hands it over: the server's relay finds it.
     job = await write_poison()
 
@@ -137,7 +143,11 @@ async def test_hoist_serve_gives_up_and_a_super_admin_retries_through_the_cli(
         assert httpx.get(f"{server.url}/healthz").json()["deadJobs"] == 1
         [listed] = cli_ok(server, tmp_path, "get", "jobs")
         assert (listed["id"], listed["task"], listed["state"], listed["attempts"]) == (
-            str(job.id), "deployments.execute", "DEAD", 2)
+            str(job.id),
+            "deployments.execute",
+            "DEAD",
+            2,
+        )
         assert listed["lastError"].startswith("ValueError: ")
         text = succeeded(hoist(server, tmp_path, "get", "jobs"))
         assert f"{job.id}" in text and "DEAD" in text and "ValueError" in text

@@ -63,18 +63,21 @@ async def make_catalog(gql: GraphQLClient, token: str) -> None:
     assert all(not result["errors"] for result in data.values()), data
 
 
-async def create_policy(gql: GraphQLClient, token: str, name: str, **fields: Any
-                        ) -> dict[str, Any]:
+async def create_policy(gql: GraphQLClient, token: str, name: str, **fields: Any) -> dict[str, Any]:
     payload = (await gql(CREATE, {"input": {"name": name, **fields}}, token=token))[
-        "createPromotionPolicy"]
+        "createPromotionPolicy"
+    ]
     assert payload["errors"] == [], payload
     return payload["policy"]
 
 
-async def apply(gql: GraphQLClient, token: str, policy: str | None,
-                *pairs: tuple[str, str]) -> dict[str, Any]:
-    variables = {"policy": policy,
-                 "pairs": [{"appName": app, "envName": env} for app, env in pairs]}
+async def apply(
+    gql: GraphQLClient, token: str, policy: str | None, *pairs: tuple[str, str]
+) -> dict[str, Any]:
+    variables = {
+        "policy": policy,
+        "pairs": [{"appName": app, "envName": env} for app, env in pairs],
+    }
     return (await gql(APPLY, variables, token=token))["applyPromotionPolicy"]
 
 
@@ -85,5 +88,6 @@ async def bindings(gql: GraphQLClient, token: str, **filters: str) -> set[tuple[
 
 async def row_counts() -> dict[str, int]:
     """Rows in every table, to show that a refused operation wrote nothing (audit included)."""
-    return {model._meta.db_table: await model.all().count()
-            for model in Tortoise.apps["hoist"].values()}
+    return {
+        model._meta.db_table: await model.all().count() for model in Tortoise.apps["hoist"].values()
+    }

@@ -63,13 +63,16 @@ async def test_type_errors_are_refused_over_http_with_the_position(
     gql: GraphQLClient, admin: str
 ) -> None:
     message = (await gql(VALIDATE, {"e": "imageLabels + 1"}, token=admin))["validateCondition"]
-    assert message == ("type error at line 1, column 1: '+' cannot be applied to list(string) "
-                       "and int")
-    answer = await gql(CREATE, {"input": {"name": "typed", "passCondition": "1/0 == 1"}},
-                       token=admin)
+    assert message == (
+        "type error at line 1, column 1: '+' cannot be applied to list(string) and int"
+    )
+    answer = await gql(
+        CREATE, {"input": {"name": "typed", "passCondition": "1/0 == 1"}}, token=admin
+    )
     [error] = answer["createPromotionPolicy"]["errors"]
-    assert error["message"] == ("passCondition: division by zero at line 1, column 1: the "
-                                "divisor is a literal 0")
+    assert error["message"] == (
+        "passCondition: division by zero at line 1, column 1: the divisor is a literal 0"
+    )
 
 
 async def test_a_bomb_saved_before_the_limits_is_stopped_off_the_event_loop(
@@ -83,9 +86,13 @@ async def test_a_bomb_saved_before_the_limits_is_stopped_off_the_event_loop(
     image = await world.image("1.0")
 
     finished: dict[str, float] = {}
-    preview = asyncio.create_task(_timed(
-        gql(PREVIEW, {"i": str(image), "t": ["prod"]}, token=world.tokens["dev"]),
-        finished, "preview"))
+    preview = asyncio.create_task(
+        _timed(
+            gql(PREVIEW, {"i": str(image), "t": ["prod"]}, token=world.tokens["dev"]),
+            finished,
+            "preview",
+        )
+    )
     health = await _timed(gql.http.get("/healthz"), finished, "healthz")
     [verdict] = (await preview)["promotionPreview"]
 
@@ -96,7 +103,8 @@ async def test_a_bomb_saved_before_the_limits_is_stopped_off_the_event_loop(
     steps = cel_limits.RUNTIME_BUDGET.steps
     assert verdict["passCondition"]["error"] == f"{BUDGET}: more than {steps:,} steps"
     assert verdict["message"] == (
-        f"blocked by policy old-bomb: pass condition error: {BUDGET}: more than {steps:,} steps")
+        f"blocked by policy old-bomb: pass condition error: {BUDGET}: more than {steps:,} steps"
+    )
 
 
 async def test_validate_condition_stays_open_with_a_tighter_budget_it_documents(
@@ -111,10 +119,12 @@ async def test_validate_condition_stays_open_with_a_tighter_budget_it_documents(
     assert steps < 1_600 < cel_limits.RUNTIME_BUDGET.steps
     answer = await gql(VALIDATE, {"e": costly}, token=viewer)
     assert answer["validateCondition"] == (
-        f"{BUDGET}: more than {steps:,} steps (on a small sample image)")
+        f"{BUDGET}: more than {steps:,} steps (on a small sample image)"
+    )
 
-    fields = (await gql("{ __schema { queryType { fields { name description } } } }",
-                        token=viewer))["__schema"]["queryType"]["fields"]
+    fields = (
+        await gql("{ __schema { queryType { fields { name description } } } }", token=viewer)
+    )["__schema"]["queryType"]["fields"]
     [description] = [f["description"] for f in fields if f["name"] == "validateCondition"]
     assert "Open to every signed-in user" in description
     assert f"{steps} steps" in description
@@ -128,16 +138,35 @@ async def test_cd_filter_conditions_get_the_same_checks(gql: GraphQLClient, admi
     async with unit_of_work():
         await catalog.create_application(SYSTEM, "shop")
         await catalog.create_environment(SYSTEM, "dev", False)
-    answer = await gql(CREATE_WORKFLOW, {"input": {
-        "application": "shop", "name": "main", "ciPipeline": "shop-ci",
-        "cdPipelines": [{"environment": "dev", "filterPassCondition": "imageLabels + 1",
-                         "filterFailCondition": BOMB}]}}, token=admin)
+    answer = await gql(
+        CREATE_WORKFLOW,
+        {
+            "input": {
+                "application": "shop",
+                "name": "main",
+                "ciPipeline": "shop-ci",
+                "cdPipelines": [
+                    {
+                        "environment": "dev",
+                        "filterPassCondition": "imageLabels + 1",
+                        "filterFailCondition": BOMB,
+                    }
+                ],
+            }
+        },
+        token=admin,
+    )
     errors = {e["field"]: (e["code"], e["message"]) for e in answer["createWorkflow"]["errors"]}
-    assert errors["cdPipelines[0].filterPassCondition"] == ("INVALID_CONDITION", (
-        "cdPipelines[0].filterPassCondition: type error at line 1, column 1: '+' cannot be "
-        "applied to list(string) and int"))
+    assert errors["cdPipelines[0].filterPassCondition"] == (
+        "INVALID_CONDITION",
+        (
+            "cdPipelines[0].filterPassCondition: type error at line 1, column 1: '+' cannot be "
+            "applied to list(string) and int"
+        ),
+    )
     code, message = errors["cdPipelines[0].filterFailCondition"]
     assert code == "INVALID_CONDITION"
     assert message.startswith(
-        "cdPipelines[0].filterFailCondition: comprehensions nested too deeply")
+        "cdPipelines[0].filterFailCondition: comprehensions nested too deeply"
+    )
     assert answer["createWorkflow"]["workflow"] is None

@@ -41,7 +41,8 @@ def test_a_text_over_the_character_limit_is_refused_before_parsing() -> None:
     too_long = 'containerImage == "' + "x" * (limit - 19) + '"'
     assert cel.validate_condition(too_long) == (
         f"expression is too long: {limit + 1:,} characters, at most {limit:,} (the limit is "
-        f"passed at line 1, column {limit + 1})")
+        f"passed at line 1, column {limit + 1})"
+    )
 
 
 def test_an_expression_over_the_node_limit_is_refused_with_the_position() -> None:
@@ -51,7 +52,8 @@ def test_an_expression_over_the_node_limit_is_refused_with_the_position() -> Non
     assert message is not None
     assert message.startswith(
         f"expression is too large: more than {cel_limits.MAX_EXPRESSION_NODES} operators and "
-        "operands (the limit is passed at line 1, column ")
+        "operands (the limit is passed at line 1, column "
+    )
 
 
 def test_comprehensions_nested_two_deep_are_fine_three_are_refused() -> None:
@@ -61,12 +63,13 @@ def test_comprehensions_nested_two_deep_are_fine_three_are_refused() -> None:
     column = nested(3).rindex(".all(") + 2
     assert message == (
         f"comprehensions nested too deeply: all() at line 1, column {column} is nested 3 "
-        "deep, at most 2 (all, exists, exists_one, map, filter)")
+        "deep, at most 2 (all, exists, exists_one, map, filter)"
+    )
 
 
 def test_a_comprehension_in_the_receiver_is_not_nested() -> None:
     # The receiver runs once, not once per element: chaining adds, it does not multiply.
-    chained = "imageLabels.map(a, a).filter(b, b != \"\").exists(c, imageLabels.all(d, d != c))"
+    chained = 'imageLabels.map(a, a).filter(b, b != "").exists(c, imageLabels.all(d, d != c))'
     assert cel.validate_condition(chained) is None
 
 
@@ -77,7 +80,8 @@ def test_more_comprehensions_than_the_limit_are_refused() -> None:
     column = [i for i in range(len(condition)) if condition.startswith(".map(", i)][limit] + 2
     assert cel.validate_condition(condition) == (
         f"too many comprehensions: {limit + 1} calls of all, exists, exists_one, map, filter, "
-        f"at most {limit} (the first one over the limit is at line 1, column {column})")
+        f"at most {limit} (the first one over the limit is at line 1, column {column})"
+    )
 
 
 def test_the_issue_bombs_are_refused_at_save_in_milliseconds() -> None:
@@ -93,72 +97,111 @@ def test_a_condition_within_the_static_limits_that_is_costly_on_samples_is_refus
     condition = f"{forty}.all(a, {forty}.all(b, b >= 0))"  # 1,600 steps on any image
     assert cel.validate_condition(condition) == (
         f"{BUDGET}: more than {cel_limits.VALIDATION_BUDGET.steps:,} steps (on a small sample "
-        "image)")
+        "image)"
+    )
 
 
 # ------------------------------------------------------------------- type check
 
 
-@pytest.mark.parametrize(("condition", "message"), [
-    ("imageLabels + 1",
-     "type error at line 1, column 1: '+' cannot be applied to list(string) and int"),
-    ('size(imageLabels) > "a"',
-     "type error at line 1, column 1: '>' cannot be applied to int and string"),
-    ("1/0 == 1", "division by zero at line 1, column 1: the divisor is a literal 0"),
-    ("containerImageTag.size() % 0u == 1u",
-     "division by zero at line 1, column 1: the divisor is a literal 0"),
-    ("containerImage * 2 == 4",
-     "type error at line 1, column 1: '*' cannot be applied to string and int"),
-    ('containerImage == "a" &&\n  imageLabels.exists(l, l > 1)',
-     "type error at line 2, column 25: '>' cannot be applied to string and int"),
-    ('imageLabels["x"] == "a"',
-     "type error at line 1, column 13: a list index must be an int, got string"),
-    ('gitCommitDetails["r"].branch == 1',
-     "type error at line 1, column 1: '==' cannot be applied to string and int"),
-    ('gitCommitDetails[1].branch == "main"', "type error at line 1, column 18: a key of "
-     "map(string, map(string, string)) must be string, got int"),
-    ('containerImage.size == 1', "type error at line 1, column 1: string has no field 'size'"),
-    ("containerImage.startsWith(1)",
-     "type error at line 1, column 27: startsWith() cannot take int (it takes string)"),
-    ("size(1) == 1", "type error at line 1, column 6: size() cannot take int (it takes bytes "
-     "or list or map or string)"),
-    ("!containerImage", "type error at line 1, column 1: the operand of '!' must be a "
-     "boolean, got string"),
-    ("1 == 1.0", "type error at line 1, column 1: '==' cannot be applied to int and double"),
-    ('"a" in containerImage',
-     "type error at line 1, column 1: 'in' cannot be applied to string and string"),
-    ("imageLabels.all(l, l)",
-     "type error at line 1, column 20: the expression of all() must be a boolean, got string"),
-    ("containerImage.exists(c, true)",
-     "type error at line 1, column 1: exists() needs a list or map, got string"),
-    ("size(imageLabels)", "condition must evaluate to a boolean, got int"),
-])
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            "imageLabels + 1",
+            "type error at line 1, column 1: '+' cannot be applied to list(string) and int",
+        ),
+        (
+            'size(imageLabels) > "a"',
+            "type error at line 1, column 1: '>' cannot be applied to int and string",
+        ),
+        ("1/0 == 1", "division by zero at line 1, column 1: the divisor is a literal 0"),
+        (
+            "containerImageTag.size() % 0u == 1u",
+            "division by zero at line 1, column 1: the divisor is a literal 0",
+        ),
+        (
+            "containerImage * 2 == 4",
+            "type error at line 1, column 1: '*' cannot be applied to string and int",
+        ),
+        (
+            'containerImage == "a" &&\n  imageLabels.exists(l, l > 1)',
+            "type error at line 2, column 25: '>' cannot be applied to string and int",
+        ),
+        (
+            'imageLabels["x"] == "a"',
+            "type error at line 1, column 13: a list index must be an int, got string",
+        ),
+        (
+            'gitCommitDetails["r"].branch == 1',
+            "type error at line 1, column 1: '==' cannot be applied to string and int",
+        ),
+        (
+            'gitCommitDetails[1].branch == "main"',
+            "type error at line 1, column 18: a key of "
+            "map(string, map(string, string)) must be string, got int",
+        ),
+        ("containerImage.size == 1", "type error at line 1, column 1: string has no field 'size'"),
+        (
+            "containerImage.startsWith(1)",
+            "type error at line 1, column 27: startsWith() cannot take int (it takes string)",
+        ),
+        (
+            "size(1) == 1",
+            "type error at line 1, column 6: size() cannot take int (it takes bytes "
+            "or list or map or string)",
+        ),
+        (
+            "!containerImage",
+            "type error at line 1, column 1: the operand of '!' must be a boolean, got string",
+        ),
+        ("1 == 1.0", "type error at line 1, column 1: '==' cannot be applied to int and double"),
+        (
+            '"a" in containerImage',
+            "type error at line 1, column 1: 'in' cannot be applied to string and string",
+        ),
+        (
+            "imageLabels.all(l, l)",
+            "type error at line 1, column 20: "
+            "the expression of all() must be a boolean, got string",
+        ),
+        (
+            "containerImage.exists(c, true)",
+            "type error at line 1, column 1: exists() needs a list or map, got string",
+        ),
+        ("size(imageLabels)", "condition must evaluate to a boolean, got int"),
+    ],
+)
 def test_type_errors_are_refused_with_the_position(condition: str, message: str) -> None:
     assert cel.validate_condition(condition) == message
 
 
-@pytest.mark.parametrize("condition", ["imageLabels + 1 == []", 'size(imageLabels) > "a"',
-                                       "1/0 == 1"])
+@pytest.mark.parametrize(
+    "condition", ["imageLabels + 1 == []", 'size(imageLabels) > "a"', "1/0 == 1"]
+)
 def test_the_issue_examples_were_saved_and_blocked_every_image(condition: str) -> None:
     assert cel.validate_condition(condition) is not None
     assert not evaluate(condition, None).eligible  # what saving them used to lead to
 
 
-@pytest.mark.parametrize("condition", [
-    'gitCommitDetails["https://github.com/x/y"].branch.startsWith("ma")',
-    "gitCommitDetails.exists(r, r.startsWith(\"https://\") && gitCommitDetails[r].author != \"\")",
-    'imageLabels.map(l, size(l)).exists(n, n > 2)',
-    'dyn(containerImage) == 1 || true',  # dyn: unknown, so allowed
-    '[1, "a"][0] == 1 || true',  # a mixed list has dyn elements
-    'containerImageTag == "" ? true : containerImageTag.startsWith("v")',
-    '!has(gitCommitDetails.x)',
-    'imageLabels.all(l, has(gitCommitDetails.x))',
-    'timestamp("2024-01-01T00:00:00Z") + duration("1h") > timestamp("2024-01-01T00:00:00Z")',
-    'double(size(imageLabels)) / 2.0 < 10.0',
-    '1u + 2u == 3u',
-    'b"ab" + b"c" == b"abc"',
-    "type(containerImage) == string",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'gitCommitDetails["https://github.com/x/y"].branch.startsWith("ma")',
+        'gitCommitDetails.exists(r, r.startsWith("https://") && gitCommitDetails[r].author != "")',
+        "imageLabels.map(l, size(l)).exists(n, n > 2)",
+        "dyn(containerImage) == 1 || true",  # dyn: unknown, so allowed
+        '[1, "a"][0] == 1 || true',  # a mixed list has dyn elements
+        'containerImageTag == "" ? true : containerImageTag.startsWith("v")',
+        "!has(gitCommitDetails.x)",
+        "imageLabels.all(l, has(gitCommitDetails.x))",
+        'timestamp("2024-01-01T00:00:00Z") + duration("1h") > timestamp("2024-01-01T00:00:00Z")',
+        "double(size(imageLabels)) / 2.0 < 10.0",
+        "1u + 2u == 3u",
+        'b"ab" + b"c" == b"abc"',
+        "type(containerImage) == string",
+    ],
+)
 def test_well_typed_conditions_are_accepted_and_run(condition: str) -> None:
     assert cel.validate_condition(condition) is None
     result = evaluate(condition, None)
@@ -173,7 +216,8 @@ def test_a_string_doubling_chain_stops_at_the_size_budget() -> None:
     result = evaluate(doubling(30), None)  # 2^30 copies of the reference if unbounded
     assert result.reason == (
         f"pass condition error: {BUDGET}: a string or list would be longer than "
-        f"{cel_limits.RUNTIME_BUDGET.value_size:,}")
+        f"{cel_limits.RUNTIME_BUDGET.value_size:,}"
+    )
     assert time.monotonic() - started < 5.0
 
 
@@ -186,7 +230,8 @@ def test_a_nested_comprehension_bomb_stops_at_the_step_budget() -> None:
     started = time.monotonic()
     result = evaluate(nested(6), None)  # 10^6 iterations, ~30 s unbounded
     assert result.reason == (
-        f"pass condition error: {BUDGET}: more than {cel_limits.RUNTIME_BUDGET.steps:,} steps")
+        f"pass condition error: {BUDGET}: more than {cel_limits.RUNTIME_BUDGET.steps:,} steps"
+    )
     assert time.monotonic() - started < 10.0
 
 
@@ -260,5 +305,6 @@ def test_a_shared_deadline_stops_costly_evaluations_but_not_cheap_ones() -> None
     costly = cel.compile_conditions(("test", uuid4()), nested(2), None)
     cheap = cel.compile_conditions(("test", uuid4()), 'containerImageTag == "1.4.2"', None)
     assert costly.evaluate(IMAGE, past).reason == (
-        f"pass condition error: {BUDGET}: the evaluations of this request ran out of time")
+        f"pass condition error: {BUDGET}: the evaluations of this request ran out of time"
+    )
     assert cheap.evaluate(IMAGE, past).eligible

@@ -29,31 +29,51 @@ def refusal(text: str) -> str:
     return caught.value.message
 
 
-@pytest.mark.parametrize(("text", "hint"), [
-    # The seed's own slip: envName indented deeper than appName.
-    (SEED.replace("        envName", "          envName"),
-     "hint: check the indentation of line 7 and the line above (line 6): keys of one "
-     "mapping must start in the same column"),
-    # A key indented less than its siblings.
-    (SEED.replace("    applyToPolicyName", "   applyToPolicyName"),
-     "hint: check the indentation of line 8 and the line above"),
-    (SEED.replace("  payload:", "\tpayload:"),
-     "hint: YAML indents with spaces only: replace the tab on line 4 with spaces"),
-    (SEED.replace("envName: env-demo", "envName:env-demo"),
-     "hint: put a space after the ':' on line 7 (key: value)"),
-    (SEED.replace("kind: artifactPromotionPolicy", "kind:artifactPromotionPolicy"),
-     "hint: put a space after the ':' on line 2 (key: value)"),
-    (SEED.replace("envName: env-demo", 'envName: "env-demo'),
-     "hint: the quote opened on line 7 is not closed"),
-    (SEED.replace("envName: env-demo", "envName: 'env-demo"),
-     "hint: the quote opened on line 7 is not closed"),
-    (SEED.replace("envName: env-demo", 'envName: "C:\\dev"'),
-     "hint: inside double quotes a backslash starts an escape"),
-    (SEED.replace("envName: env-demo", "envName: @prod"),
-     "hint: put the value in quotes"),
-    (SEED.replace("kind: artifactPromotionPolicy", "kind: artifact: PromotionPolicy"),
-     "quote a value that contains ': '"),
-])
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        # The seed's own slip: envName indented deeper than appName.
+        (
+            SEED.replace("        envName", "          envName"),
+            "hint: check the indentation of line 7 and the line above (line 6): keys of one "
+            "mapping must start in the same column",
+        ),
+        # A key indented less than its siblings.
+        (
+            SEED.replace("    applyToPolicyName", "   applyToPolicyName"),
+            "hint: check the indentation of line 8 and the line above",
+        ),
+        (
+            SEED.replace("  payload:", "\tpayload:"),
+            "hint: YAML indents with spaces only: replace the tab on line 4 with spaces",
+        ),
+        (
+            SEED.replace("envName: env-demo", "envName:env-demo"),
+            "hint: put a space after the ':' on line 7 (key: value)",
+        ),
+        (
+            SEED.replace("kind: artifactPromotionPolicy", "kind:artifactPromotionPolicy"),
+            "hint: put a space after the ':' on line 2 (key: value)",
+        ),
+        (
+            SEED.replace("envName: env-demo", 'envName: "env-demo'),
+            "hint: the quote opened on line 7 is not closed",
+        ),
+        (
+            SEED.replace("envName: env-demo", "envName: 'env-demo"),
+            "hint: the quote opened on line 7 is not closed",
+        ),
+        (
+            SEED.replace("envName: env-demo", 'envName: "C:\\dev"'),
+            "hint: inside double quotes a backslash starts an escape",
+        ),
+        (SEED.replace("envName: env-demo", "envName: @prod"), "hint: put the value in quotes"),
+        (
+            SEED.replace("kind: artifactPromotionPolicy", "kind: artifact: PromotionPolicy"),
+            "quote a value that contains ': '",
+        ),
+    ],
+)
 def test_common_yaml_mistakes_get_a_hint(text: str, hint: str) -> None:
     message = refusal(text)
     assert message.startswith("YAML syntax error at line ")

@@ -34,7 +34,8 @@ async def create_errors(gql: GraphQLClient, token: str, **fields: Any) -> list[d
 
 async def update(gql: GraphQLClient, token: str, policy: str, **patch: Any) -> dict[str, Any]:
     return (await gql(UPDATE, {"name": policy, "input": patch}, token=token))[
-        "updatePromotionPolicy"]
+        "updatePromotionPolicy"
+    ]
 
 
 async def get(gql: GraphQLClient, token: str, name: str) -> dict[str, Any] | None:
@@ -42,13 +43,24 @@ async def get(gql: GraphQLClient, token: str, name: str) -> dict[str, Any] | Non
 
 
 async def test_create_starts_at_version_1_with_defaults(gql: GraphQLClient, admin: str) -> None:
-    created = await create_policy(gql, admin, "example-policy", description="hotfixes",
-                                  passCondition='containerImageTag != ""')
+    created = await create_policy(
+        gql,
+        admin,
+        "example-policy",
+        description="hotfixes",
+        passCondition='containerImageTag != ""',
+    )
     assert created == {
-        "name": "example-policy", "description": "hotfixes",
-        "passCondition": 'containerImageTag != ""', "failCondition": None, "approverCount": 0,
-        "allowRequestFromApprove": False, "allowImageBuilderFromApprove": False,
-        "allowApproverFromDeploy": False, "version": 1, "bindings": [],
+        "name": "example-policy",
+        "description": "hotfixes",
+        "passCondition": 'containerImageTag != ""',
+        "failCondition": None,
+        "approverCount": 0,
+        "allowRequestFromApprove": False,
+        "allowImageBuilderFromApprove": False,
+        "allowApproverFromDeploy": False,
+        "version": 1,
+        "bindings": [],
     }
     assert await get(gql, admin, "example-policy") == created
 
@@ -56,11 +68,24 @@ async def test_create_starts_at_version_1_with_defaults(gql: GraphQLClient, admi
 async def test_update_bumps_version_and_changes_only_what_is_set(
     gql: GraphQLClient, admin: str
 ) -> None:
-    await create_policy(gql, admin, "example-policy", description="d", passCondition="true",
-                        failCondition='"rc" in imageLabels', approverCount=1)
-    payload = await update(gql, admin, "example-policy", name="renamed-policy",
-                           passCondition='containerImageTag.startsWith("v")', approverCount=2,
-                           allowRequestFromApprove=True)
+    await create_policy(
+        gql,
+        admin,
+        "example-policy",
+        description="d",
+        passCondition="true",
+        failCondition='"rc" in imageLabels',
+        approverCount=1,
+    )
+    payload = await update(
+        gql,
+        admin,
+        "example-policy",
+        name="renamed-policy",
+        passCondition='containerImageTag.startsWith("v")',
+        approverCount=2,
+        allowRequestFromApprove=True,
+    )
     assert payload["errors"] == []
     policy = payload["policy"]
     assert (policy["name"], policy["version"], policy["approverCount"]) == ("renamed-policy", 2, 2)
@@ -82,11 +107,14 @@ async def test_update_validates_like_create_and_writes_nothing(
     await create_policy(gql, admin, "example-policy", passCondition="true")
     await create_policy(gql, admin, "other-policy")
     before = await row_counts()
-    payload = await update(gql, admin, "example-policy", passCondition="containerImageTag ==",
-                           approverCount=7)
+    payload = await update(
+        gql, admin, "example-policy", passCondition="containerImageTag ==", approverCount=7
+    )
     assert payload["policy"] is None
     assert {(e["code"], e["field"]) for e in payload["errors"]} == {
-        ("INVALID_CONDITION", "passCondition"), ("VALIDATION", "approverCount")}
+        ("INVALID_CONDITION", "passCondition"),
+        ("VALIDATION", "approverCount"),
+    }
     payload = await update(gql, admin, "example-policy", name="other-policy")
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("CONFLICT", "name")]
     payload = await update(gql, admin, "example-policy", approverCount=None)
@@ -121,7 +149,9 @@ async def test_list_is_by_name_with_bindings(gql: GraphQLClient, admin: str) -> 
     policies = (await gql(LIST, token=admin))["promotionPolicies"]
     assert [p["name"] for p in policies] == ["alpha-policy", "mid-policy", "zeta-policy"]
     assert {(b["appName"], b["envName"]) for b in policies[1]["bindings"]} == {
-        ("app1", "env-demo"), ("app2", "env-demo")}
+        ("app1", "env-demo"),
+        ("app2", "env-demo"),
+    }
     assert policies[0]["bindings"] == policies[2]["bindings"] == []
 
 
@@ -131,62 +161,83 @@ async def test_creating_a_taken_name_conflicts(gql: GraphQLClient, admin: str) -
     assert [(e["code"], e["field"]) for e in errors] == [("CONFLICT", "name")]
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"name": "ab"}, "name"),
-    ({"name": "a" * 51}, "name"),
-    ({"name": "Example-Policy"}, "name"),
-    ({"name": "example_policy"}, "name"),
-    ({"name": "example-policy\n"}, "name"),  # a regex `$` would let the newline through
-    ({"name": "example-policy", "description": "x" * 301}, "description"),
-    ({"name": "example-policy", "approverCount": -1}, "approverCount"),
-    ({"name": "example-policy", "approverCount": 7}, "approverCount"),
-])
-async def test_field_rules(gql: GraphQLClient, admin: str, fields: dict[str, Any], field: str
-                           ) -> None:
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": "ab"}, "name"),
+        ({"name": "a" * 51}, "name"),
+        ({"name": "Example-Policy"}, "name"),
+        ({"name": "example_policy"}, "name"),
+        ({"name": "example-policy\n"}, "name"),  # a regex `$` would let the newline through
+        ({"name": "example-policy", "description": "x" * 301}, "description"),
+        ({"name": "example-policy", "approverCount": -1}, "approverCount"),
+        ({"name": "example-policy", "approverCount": 7}, "approverCount"),
+    ],
+)
+async def test_field_rules(
+    gql: GraphQLClient, admin: str, fields: dict[str, Any], field: str
+) -> None:
     errors = await create_errors(gql, admin, **fields)
     assert [(e["code"], e["field"]) for e in errors] == [("VALIDATION", field)]
     assert (await gql(LIST, token=admin))["promotionPolicies"] == []
 
 
-@pytest.mark.parametrize("fields", [
-    {"name": "abc"},
-    {"name": "a" * 50, "description": "x" * 300, "approverCount": 6},
-    {"name": "p-0", "approverCount": 0},
-])
-async def test_field_limits_are_inclusive(gql: GraphQLClient, admin: str, fields: dict[str, Any]
-                                          ) -> None:
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": "abc"},
+        {"name": "a" * 50, "description": "x" * 300, "approverCount": 6},
+        {"name": "p-0", "approverCount": 0},
+    ],
+)
+async def test_field_limits_are_inclusive(
+    gql: GraphQLClient, admin: str, fields: dict[str, Any]
+) -> None:
     assert await create_errors(gql, admin, **fields) == []
 
 
 async def test_every_bad_field_is_listed_at_once(gql: GraphQLClient, admin: str) -> None:
-    errors = await create_errors(gql, admin, name="x", approverCount=9,
-                                 passCondition="bogus", failCondition="containerImageTag")
+    errors = await create_errors(
+        gql,
+        admin,
+        name="x",
+        approverCount=9,
+        passCondition="bogus",
+        failCondition="containerImageTag",
+    )
     assert {(e["code"], e["field"]) for e in errors} == {
-        ("VALIDATION", "name"), ("VALIDATION", "approverCount"),
-        ("INVALID_CONDITION", "passCondition"), ("INVALID_CONDITION", "failCondition")}
+        ("VALIDATION", "name"),
+        ("VALIDATION", "approverCount"),
+        ("INVALID_CONDITION", "passCondition"),
+        ("INVALID_CONDITION", "failCondition"),
+    }
 
 
 async def test_bad_cel_names_the_field_and_where(gql: GraphQLClient, admin: str) -> None:
-    [error] = await create_errors(gql, admin, name="example-policy",
-                                  passCondition='containerImageTag == "v1" &&\n  )')
+    [error] = await create_errors(
+        gql, admin, name="example-policy", passCondition='containerImageTag == "v1" &&\n  )'
+    )
     assert (error["code"], error["field"]) == ("INVALID_CONDITION", "passCondition")
     assert "passCondition" in error["message"]
     assert "line 2, column 3" in error["message"]
 
-    [error] = await create_errors(gql, admin, name="example-policy",
-                                  failCondition='imageTag == "latest"')
+    [error] = await create_errors(
+        gql, admin, name="example-policy", failCondition='imageTag == "latest"'
+    )
     assert (error["code"], error["field"]) == ("INVALID_CONDITION", "failCondition")
     assert "unknown variable 'imageTag'" in error["message"]
 
-    [error] = await create_errors(gql, admin, name="example-policy",
-                                  passCondition="containerImageTag")
+    [error] = await create_errors(
+        gql, admin, name="example-policy", passCondition="containerImageTag"
+    )
     assert "boolean" in error["message"]
     assert (await gql(LIST, token=admin))["promotionPolicies"] == []
 
 
 async def test_blank_conditions_are_stored_as_absent(gql: GraphQLClient, admin: str) -> None:
-    created = await create_policy(gql, admin, "example-policy", passCondition="",
-                                  failCondition="   ")
+    created = await create_policy(
+        gql, admin, "example-policy", passCondition="", failCondition="   "
+    )
     assert (created["passCondition"], created["failCondition"]) == (None, None)
 
 
@@ -199,9 +250,11 @@ async def test_only_super_admins_manage_policies(
     token = await people.token("dev@example.com", *[(role, "*", "*") for role in Role])
     before = await row_counts()
     pairs = [{"appName": "app1", "envName": "env-demo"}]
-    manifest = ("apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
-                "    applyToPolicyName: example-policy\n"
-                "    applicationEnvironments: [{appName: app1, envName: env-demo}]\n")
+    manifest = (
+        "apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
+        "    applyToPolicyName: example-policy\n"
+        "    applicationEnvironments: [{appName: app1, envName: env-demo}]\n"
+    )
     attempts: list[tuple[str, dict[str, Any]]] = [
         (CREATE, {"input": {"name": "new-policy"}}),
         (UPDATE, {"name": "example-policy", "input": {"approverCount": 2}}),

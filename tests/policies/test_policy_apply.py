@@ -13,8 +13,11 @@ PIPELINE_POLICIES = """query($app: String!) {
 
 async def pipeline_policies(gql: GraphQLClient, token: str, app: str) -> dict[str, str | None]:
     application = (await gql(PIPELINE_POLICIES, {"app": app}, token=token))["application"]
-    return {p["environment"]["name"]: (p["policy"] or {}).get("name")
-            for w in application["workflows"] for p in w["cdPipelines"]}
+    return {
+        p["environment"]["name"]: (p["policy"] or {}).get("name")
+        for w in application["workflows"]
+        for p in w["cdPipelines"]
+    }
 
 
 async def setup(gql: GraphQLClient, admin: str) -> None:
@@ -28,17 +31,25 @@ async def test_apply_binds_each_pair_to_one_policy(gql: GraphQLClient, admin: st
     payload = await apply(gql, admin, "example-policy", ("app1", "env-demo"), ("app2", "env-demo"))
     assert payload["errors"] == []
     assert {(b["appName"], b["envName"], b["policy"]["name"]) for b in payload["bindings"]} == {
-        ("app1", "env-demo", "example-policy"), ("app2", "env-demo", "example-policy")}
-    assert await pipeline_policies(gql, admin, "app1") == {"env-demo": "example-policy",
-                                                          "prod": None}
+        ("app1", "env-demo", "example-policy"),
+        ("app2", "env-demo", "example-policy"),
+    }
+    assert await pipeline_policies(gql, admin, "app1") == {
+        "env-demo": "example-policy",
+        "prod": None,
+    }
 
     # Another policy replaces the first on the pair it names, and only there.
     payload = await apply(gql, admin, "strict-policy", ("app1", "env-demo"))
     assert payload["errors"] == []
-    assert await bindings(gql, admin) == {("app1", "env-demo", "strict-policy"),
-                                          ("app2", "env-demo", "example-policy")}
-    assert await pipeline_policies(gql, admin, "app1") == {"env-demo": "strict-policy",
-                                                          "prod": None}
+    assert await bindings(gql, admin) == {
+        ("app1", "env-demo", "strict-policy"),
+        ("app2", "env-demo", "example-policy"),
+    }
+    assert await pipeline_policies(gql, admin, "app1") == {
+        "env-demo": "strict-policy",
+        "prod": None,
+    }
 
 
 async def test_reapplying_the_same_policy_changes_nothing(gql: GraphQLClient, admin: str) -> None:
@@ -57,8 +68,10 @@ async def test_null_policy_unapplies(gql: GraphQLClient, admin: str) -> None:
     payload = await apply(gql, admin, None, ("app1", "env-demo"))
     assert payload == {"bindings": [], "errors": []}
     assert await bindings(gql, admin) == {("app1", "prod", "example-policy")}
-    assert await pipeline_policies(gql, admin, "app1") == {"env-demo": None,
-                                                          "prod": "example-policy"}
+    assert await pipeline_policies(gql, admin, "app1") == {
+        "env-demo": None,
+        "prod": "example-policy",
+    }
     # Un-applying a pair that has no policy changes nothing, and records nothing.
     before = await row_counts()
     assert (await apply(gql, admin, None, ("app2", "env-demo")))["errors"] == []
@@ -85,14 +98,16 @@ async def test_one_bad_pair_applies_nothing_and_every_bad_pair_is_listed(
     await apply(gql, admin, "example-policy", ("app1", "env-demo"))
     before = await row_counts()
     payload = await apply(
-        gql, admin, "strict-policy",
-        ("app1", "env-demo"),   # fine, and would replace example-policy
+        gql,
+        admin,
+        "strict-policy",
+        ("app1", "env-demo"),  # fine, and would replace example-policy
         ("ghost", "env-demo"),  # unknown application
-        ("app1", "nowhere"),    # unknown environment
-        ("app2", "prod"),       # app2 has no CD pipeline in prod
-        ("app1", "qa"),         # ...nor app1 in qa
-        ("ghost", "void"),      # both unknown: both named
-        ("app1", "prod"),       # fine
+        ("app1", "nowhere"),  # unknown environment
+        ("app2", "prod"),  # app2 has no CD pipeline in prod
+        ("app1", "qa"),  # ...nor app1 in qa
+        ("ghost", "void"),  # both unknown: both named
+        ("app1", "prod"),  # fine
     )
     assert payload["bindings"] == []
     field = "applicationEnvironments"
@@ -114,8 +129,9 @@ async def test_error_indexes_are_the_callers_even_with_repeated_pairs(
     gql: GraphQLClient, admin: str
 ) -> None:
     await setup(gql, admin)
-    payload = await apply(gql, admin, "example-policy",
-                          ("app1", "env-demo"), ("app1", "env-demo"), ("app2", "qa"))
+    payload = await apply(
+        gql, admin, "example-policy", ("app1", "env-demo"), ("app1", "env-demo"), ("app2", "qa")
+    )
     assert [e["field"] for e in payload["errors"]] == ["applicationEnvironments[2].envName"]
     # A repeated pair on its own is applied once.
     payload = await apply(gql, admin, "example-policy", ("app1", "env-demo"), ("app1", "env-demo"))
@@ -127,11 +143,15 @@ async def test_unknown_policy_and_empty_list_are_refused(gql: GraphQLClient, adm
     await setup(gql, admin)
     payload = await apply(gql, admin, "no-such-policy", ("app1", "env-demo"), ("ghost", "prod"))
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
-        ("NOT_FOUND", "policy"), ("NOT_FOUND", "applicationEnvironments[1].appName")]
+        ("NOT_FOUND", "policy"),
+        ("NOT_FOUND", "applicationEnvironments[1].appName"),
+    ]
     payload = (await gql(APPLY, {"policy": "example-policy", "pairs": []}, token=admin))[
-        "applyPromotionPolicy"]
+        "applyPromotionPolicy"
+    ]
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
-        ("VALIDATION", "applicationEnvironments")]
+        ("VALIDATION", "applicationEnvironments")
+    ]
     assert await bindings(gql, admin) == set()
 
 
@@ -139,14 +159,20 @@ async def test_policy_bindings_filter(gql: GraphQLClient, admin: str) -> None:
     await setup(gql, admin)
     await apply(gql, admin, "example-policy", ("app1", "env-demo"), ("app2", "env-demo"))
     await apply(gql, admin, "strict-policy", ("app1", "prod"))
-    everything = {("app1", "env-demo", "example-policy"), ("app2", "env-demo", "example-policy"),
-                  ("app1", "prod", "strict-policy")}
+    everything = {
+        ("app1", "env-demo", "example-policy"),
+        ("app2", "env-demo", "example-policy"),
+        ("app1", "prod", "strict-policy"),
+    }
     assert await bindings(gql, admin) == everything
     assert await bindings(gql, admin, application="app1") == {
-        ("app1", "env-demo", "example-policy"), ("app1", "prod", "strict-policy")}
+        ("app1", "env-demo", "example-policy"),
+        ("app1", "prod", "strict-policy"),
+    }
     assert await bindings(gql, admin, environment="env-demo") == {
-        ("app1", "env-demo", "example-policy"), ("app2", "env-demo", "example-policy")}
-    assert await bindings(gql, admin, policy="strict-policy") == {
-        ("app1", "prod", "strict-policy")}
+        ("app1", "env-demo", "example-policy"),
+        ("app2", "env-demo", "example-policy"),
+    }
+    assert await bindings(gql, admin, policy="strict-policy") == {("app1", "prod", "strict-policy")}
     assert await bindings(gql, admin, application="app2", policy="strict-policy") == set()
     assert await bindings(gql, admin, application="ghost") == set()

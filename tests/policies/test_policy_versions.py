@@ -23,14 +23,16 @@ UPDATE = f"""mutation($name: String!, $input: PromotionPolicyPatch!, $ifVersion:
 CALLS = 20
 
 
-async def update(gql: GraphQLClient, token: str, patch: dict[str, Any],
-                 if_version: int | None = None) -> dict[str, Any]:
+async def update(
+    gql: GraphQLClient, token: str, patch: dict[str, Any], if_version: int | None = None
+) -> dict[str, Any]:
     """An update; without `if_version`, the document clients sent before ifVersion existed."""
     if if_version is None:
         data = await gql(PLAIN_UPDATE, {"name": "racy", "input": patch}, token=token)
     else:
-        data = await gql(UPDATE, {"name": "racy", "input": patch, "ifVersion": if_version},
-                         token=token)
+        data = await gql(
+            UPDATE, {"name": "racy", "input": patch, "ifVersion": if_version}, token=token
+        )
     return data["updatePromotionPolicy"]
 
 
@@ -60,17 +62,22 @@ async def test_concurrent_updates_give_each_version_one_content(
         policy = answer["policy"]
         # The answer shows the content this call sent, under the version it made.
         assert (policy["description"], policy["approverCount"]) == (
-            content(i)["description"], content(i)["approverCount"])
+            content(i)["description"],
+            content(i)["approverCount"],
+        )
         by_version[policy["version"]] = content(i)
     recorded = await history()
     assert sorted(recorded) == sorted(by_version)
     for version, events in recorded.items():
         assert len(events) == 1, (version, events)
         assert (events[0]["description"], events[0]["approver_count"]) == (
-            by_version[version]["description"], by_version[version]["approverCount"])
+            by_version[version]["description"],
+            by_version[version]["approverCount"],
+        )
     last = max(by_version)
-    latest = (await gql('{ promotionPolicy(name: "racy") { version description } }',
-                        token=admin))["promotionPolicy"]
+    latest = (await gql('{ promotionPolicy(name: "racy") { version description } }', token=admin))[
+        "promotionPolicy"
+    ]
     assert latest == {"version": last, "description": by_version[last]["description"]}
 
 
@@ -78,8 +85,9 @@ async def test_one_of_concurrent_updates_with_the_same_if_version_wins(
     gql: GraphQLClient, admin: str
 ) -> None:
     await create_policy(gql, admin, "racy")
-    answers = await asyncio.gather(*(update(gql, admin, content(i), if_version=1)
-                                     for i in range(CALLS)))
+    answers = await asyncio.gather(
+        *(update(gql, admin, content(i), if_version=1) for i in range(CALLS))
+    )
     outcomes = Counter("ok" if not a["errors"] else a["errors"][0]["code"] for a in answers)
     assert outcomes == {"ok": 1, "CONFLICT": CALLS - 1}, outcomes
     [winner] = [i for i, a in enumerate(answers) if not a["errors"]]
@@ -89,8 +97,9 @@ async def test_one_of_concurrent_updates_with_the_same_if_version_wins(
             assert answer["policy"] is None
             assert answer["errors"][0]["field"] == "ifVersion"
     assert list(await history()) == [2]
-    latest = (await gql('{ promotionPolicy(name: "racy") { version description } }',
-                        token=admin))["promotionPolicy"]
+    latest = (await gql('{ promotionPolicy(name: "racy") { version description } }', token=admin))[
+        "promotionPolicy"
+    ]
     assert latest == {"version": 2, "description": content(winner)["description"]}
 
 

@@ -24,8 +24,9 @@ APPROVE_DEPLOYMENT = """mutation($image: ID!) {
 
 
 async def register(world: World, token: str, tag: str, built_by: str) -> int:
-    data = await world.gql(REGISTER, {"tag": f"registry.example.com/shop:{tag}",
-                                      "builtBy": built_by}, token=token)
+    data = await world.gql(
+        REGISTER, {"tag": f"registry.example.com/shop:{tag}", "builtBy": built_by}, token=token
+    )
     payload = data["registerImage"]
     assert payload["errors"] == [], payload
     return int(payload["image"]["id"])
@@ -46,8 +47,9 @@ async def request_of(world: World, image: int) -> int:
 
 async def eligible(world: World, image: int) -> list[str]:
     """Whom a promotion of the image to prod would ask (and email) for approval."""
-    preview = (await world.gql(PREVIEW, {"image": str(image), "source": CI},
-                               token=world.tokens["dev"]))["promotionPreview"][0]
+    preview = (
+        await world.gql(PREVIEW, {"image": str(image), "source": CI}, token=world.tokens["dev"])
+    )["promotionPreview"][0]
     return sorted(a["email"] for a in preview["eligibleApprovers"])
 
 
@@ -55,8 +57,10 @@ async def seen_by(world: World, token: str, request: int) -> dict[str, bool]:
     """What the rule decides for one caller about a request, in each place it shows."""
     shown = (await world.gql(REQUEST, {"id": str(request)}, token=token))["promotionRequest"]
     pending = (await world.gql(PENDING_WITH_ME, token=token))["pendingApprovals"]["edges"]
-    return {"canApprove": shown["canApprove"],
-            "pendingWithMe": str(request) in {e["node"]["id"] for e in pending}}
+    return {
+        "canApprove": shown["canApprove"],
+        "pendingWithMe": str(request) in {e["node"]["id"] for e in pending},
+    }
 
 
 async def builder_approves_too(world: World) -> None:
@@ -68,17 +72,23 @@ async def test_a_registrant_naming_someone_else_counts_as_a_builder(world: World
     await world.policy("careful", "prod", approver_count=1)
     # A super-admin may name another builder, and also holds the approver role here.
     _, root_token = await world.people.user(
-        "root@example.com", (Role.ARTIFACT_PROMOTER, "shop", "prod"), super_admin=True)
+        "root@example.com", (Role.ARTIFACT_PROMOTER, "shop", "prod"), super_admin=True
+    )
     await builder_approves_too(world)
     image = await register(world, root_token, "1.0", "builder@example.com")
     assert await eligible(world, image) == ["approver2@example.com", "approver@example.com"]
     request = await request_of(world, image)
     assert await seen_by(world, root_token, request) == {
-        "canApprove": False, "pendingWithMe": False}
+        "canApprove": False,
+        "pendingWithMe": False,
+    }
     assert await seen_by(world, world.tokens["approver"], request) == {
-        "canApprove": True, "pendingWithMe": True}
-    reason = (await world.gql(REQUEST, {"id": str(request)}, token=root_token))[
-        "promotionRequest"]["cannotApproveReason"]
+        "canApprove": True,
+        "pendingWithMe": True,
+    }
+    reason = (await world.gql(REQUEST, {"id": str(request)}, token=root_token))["promotionRequest"][
+        "cannotApproveReason"
+    ]
     assert "builder" in reason
     [d] = await world.decide(root_token, [request])
     assert d["outcome"] == "BUILDER_CANNOT_APPROVE"
@@ -88,27 +98,36 @@ async def test_a_registrant_naming_someone_else_counts_as_a_builder(world: World
 
 
 async def test_the_flag_lets_the_registrant_approve(world: World) -> None:
-    await world.policy("relaxed", "prod", approver_count=1,
-                       allow_image_builder_from_approve=True)
+    await world.policy("relaxed", "prod", approver_count=1, allow_image_builder_from_approve=True)
     _, root_token = await world.people.user("root@example.com", super_admin=True)
-    request = await request_of(world, await register(world, root_token, "1.0",
-                                                     "builder@example.com"))
+    request = await request_of(
+        world, await register(world, root_token, "1.0", "builder@example.com")
+    )
     [d] = await world.decide(root_token, [request])
     assert d["outcome"] == "PROMOTING"
 
 
 async def test_a_ci_identity_is_not_a_builder_of_what_it_registers(world: World) -> None:
     await world.policy("careful", "prod", approver_count=1)
-    ci = await ci_identity(world, "ci@example.com", (Role.BUILD_DEPLOY, "shop", "*"),
-                           (Role.ARTIFACT_PROMOTER, "shop", "prod"))
+    ci = await ci_identity(
+        world,
+        "ci@example.com",
+        (Role.BUILD_DEPLOY, "shop", "*"),
+        (Role.ARTIFACT_PROMOTER, "shop", "prod"),
+    )
     await builder_approves_too(world)
     image = await register(world, ci, "1.0", "builder@example.com")
     assert await eligible(world, image) == [
-        "approver2@example.com", "approver@example.com", "ci@example.com"]
+        "approver2@example.com",
+        "approver@example.com",
+        "ci@example.com",
+    ]
     request = await request_of(world, image)
     assert await seen_by(world, ci, request) == {"canApprove": True, "pendingWithMe": True}
     assert await seen_by(world, world.tokens["builder"], request) == {
-        "canApprove": False, "pendingWithMe": False}
+        "canApprove": False,
+        "pendingWithMe": False,
+    }
     [d] = await world.decide(world.tokens["builder"], [request])
     assert d["outcome"] == "BUILDER_CANNOT_APPROVE"
     [d] = await world.decide(ci, [request])
@@ -117,15 +136,19 @@ async def test_a_ci_identity_is_not_a_builder_of_what_it_registers(world: World)
 
 async def test_a_registrant_cannot_approve_the_deployment(world: World) -> None:
     _, root_token = await world.people.user(
-        "root@example.com", (Role.DEPLOYMENT_APPROVER, "shop", "prod"), super_admin=True)
+        "root@example.com", (Role.DEPLOYMENT_APPROVER, "shop", "prod"), super_admin=True
+    )
     image = await register(world, root_token, "1.0", "builder@example.com")
     data = await world.gql(APPROVE_DEPLOYMENT, {"image": str(image)}, token=root_token)
     assert data["approveDeployment"] == {
-        "approved": False, "errors": [{"code": "BUILDER_CANNOT_APPROVE", "field": "imageId"}]}
+        "approved": False,
+        "errors": [{"code": "BUILDER_CANNOT_APPROVE", "field": "imageId"}],
+    }
     ci = await ci_identity(world, "ci@example.com", (Role.BUILD_DEPLOY, "shop", "*"))
     by_ci = await register(world, ci, "2.0", "builder@example.com")
-    data = await world.gql(APPROVE_DEPLOYMENT, {"image": str(by_ci)},
-                           token=world.tokens["gatekeeper"])
+    data = await world.gql(
+        APPROVE_DEPLOYMENT, {"image": str(by_ci)}, token=world.tokens["gatekeeper"]
+    )
     # Past the builder rule (the gatekeeper built nothing): refused only because the
     # image has not reached prod yet.
     assert data["approveDeployment"]["errors"][0]["code"] == "NOT_DEPLOYABLE"

@@ -17,8 +17,9 @@ async def test_twenty_approvers_at_once_promote_exactly_once(world: World) -> No
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     request = int(r["request"]["id"])
-    approvers = [await world.user(f"ap{i}", (Role.ARTIFACT_PROMOTER, "shop", "prod"))
-                 for i in range(20)]
+    approvers = [
+        await world.user(f"ap{i}", (Role.ARTIFACT_PROMOTER, "shop", "prod")) for i in range(20)
+    ]
     results = await asyncio.gather(*(world.decide(t, [request]) for t in approvers))
     outcomes = Counter(res[0]["outcome"] for res in results)
     assert outcomes["PROMOTING"] == 1, outcomes
@@ -34,8 +35,9 @@ async def test_twenty_approvers_at_once_promote_exactly_once(world: World) -> No
 async def test_twenty_promotions_of_one_image_make_one_request(world: World) -> None:
     await world.policy("careful", "prod", approver_count=1)
     image = await world.image()
-    results = await asyncio.gather(*(world.promote(world.tokens["dev"], image, ["prod"])
-                                     for _ in range(20)))
+    results = await asyncio.gather(
+        *(world.promote(world.tokens["dev"], image, ["prod"]) for _ in range(20))
+    )
     outcomes = Counter(res[0]["outcome"] for res in results)
     assert outcomes == {"AWAITING_APPROVAL": 1, "ALREADY_REQUESTED": 19}, outcomes
     assert await PromotionRequest.filter(image_id=image).count() == 1
@@ -46,8 +48,9 @@ async def test_one_user_approving_twice_at_once_counts_once(world: World) -> Non
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     request = int(r["request"]["id"])
-    results = await asyncio.gather(*(world.decide(world.tokens["approver"], [request])
-                                     for _ in range(5)))
+    results = await asyncio.gather(
+        *(world.decide(world.tokens["approver"], [request]) for _ in range(5))
+    )
     outcomes = Counter(res[0]["outcome"] for res in results)
     assert outcomes == {"APPROVED": 1, "ALREADY_APPROVED": 4}, outcomes
     assert await PromotionDecision.filter(request_id=request).count() == 1

@@ -29,8 +29,9 @@ async def test_one_approval_promotes(world: World) -> None:
 @pytest.mark.parametrize("quorum", [2, 6])
 async def test_quorum_counts_distinct_approvers(world: World, quorum: int) -> None:
     request = await awaiting(world, approvals=quorum)
-    approvers = [await world.user(f"a{i}", (Role.ARTIFACT_PROMOTER, "shop", "prod"))
-                 for i in range(quorum)]
+    approvers = [
+        await world.user(f"a{i}", (Role.ARTIFACT_PROMOTER, "shop", "prod")) for i in range(quorum)
+    ]
     for token in approvers[:-1]:
         [r] = await world.decide(token, [request])
         assert r["outcome"] == "APPROVED"
@@ -62,8 +63,9 @@ async def test_not_pending_names_the_state(world: World) -> None:
 async def test_requester_and_builder_cannot_approve_by_default(world: World) -> None:
     request = await awaiting(world)
     # Both hold ARTIFACT_PROMOTER everywhere, yet the flags stop them.
-    requester = await world.user("req", (Role.BUILD_DEPLOY, "shop", "*"),
-                                 (Role.ARTIFACT_PROMOTER, "*", "*"))
+    requester = await world.user(
+        "req", (Role.BUILD_DEPLOY, "shop", "*"), (Role.ARTIFACT_PROMOTER, "*", "*")
+    )
     image = await world.image("2.0", built_by="req")
     [r] = await world.promote(requester, image, ["prod"])
     own = int(r["request"]["id"])
@@ -91,10 +93,16 @@ async def test_flags_apply_to_super_admins(world: World) -> None:
 
 
 async def test_flags_allow_when_set(world: World) -> None:
-    await world.policy("relaxed", "prod", approver_count=1, allow_request_from_approve=True,
-                       allow_image_builder_from_approve=True)
-    both = await world.user("both", (Role.BUILD_DEPLOY, "shop", "*"),
-                            (Role.ARTIFACT_PROMOTER, "shop", "prod"))
+    await world.policy(
+        "relaxed",
+        "prod",
+        approver_count=1,
+        allow_request_from_approve=True,
+        allow_image_builder_from_approve=True,
+    )
+    both = await world.user(
+        "both", (Role.BUILD_DEPLOY, "shop", "*"), (Role.ARTIFACT_PROMOTER, "shop", "prod")
+    )
     image = await world.image(built_by="both")
     [r] = await world.promote(both, image, ["prod"])
     [d] = await world.decide(both, [int(r["request"]["id"])])
@@ -105,16 +113,24 @@ async def test_reject_needs_reason_and_records_it(world: World) -> None:
     request = await awaiting(world)
     body = await world.gql.raw(
         'mutation { rejectPromotionRequests(requestIds: ["1"], reason: "  ") '
-        "{ results { outcome } } }", token=world.tokens["approver"])
+        "{ results { outcome } } }",
+        token=world.tokens["approver"],
+    )
     assert body["errors"][0]["extensions"]["field"] == "reason"
     [r] = await world.decide(world.tokens["approver"], [request], reason="tests are red")
     assert r["outcome"] == "REJECTED"
-    assert r["request"]["rejection"] == {"user": {"email": "approver@example.com"},
-                                         "comment": "tests are red"}
+    assert r["request"]["rejection"] == {
+        "user": {"email": "approver@example.com"},
+        "comment": "tests are red",
+    }
     # A rejected request frees the pair: the image can be requested again.
-    image = (await world.gql("query($id: ID!) { promotionRequest(id: $id) { image { id } } }",
-                             {"id": str(request)}, token=world.admin)
-             )["promotionRequest"]["image"]["id"]
+    image = (
+        await world.gql(
+            "query($id: ID!) { promotionRequest(id: $id) { image { id } } }",
+            {"id": str(request)},
+            token=world.admin,
+        )
+    )["promotionRequest"]["image"]["id"]
     [again] = await world.promote(world.tokens["dev"], int(image), ["prod"])
     assert again["outcome"] == "AWAITING_APPROVAL"
 
@@ -130,8 +146,10 @@ async def test_reject_obeys_the_same_eligibility(world: World) -> None:
 
 async def test_cancel_rules(world: World) -> None:
     request = await awaiting(world)
-    assert await world.gql.error_code(CANCEL, {"id": str(request)},
-                                      token=world.tokens["approver"]) == "FORBIDDEN"
+    assert (
+        await world.gql.error_code(CANCEL, {"id": str(request)}, token=world.tokens["approver"])
+        == "FORBIDDEN"
+    )
     data = await world.gql(CANCEL, {"id": "12345"}, token=world.tokens["dev"])
     assert data["cancelPromotionRequest"]["errors"][0]["code"] == "NOT_FOUND"
     data = await world.gql(CANCEL, {"id": str(request)}, token=world.tokens["dev"])

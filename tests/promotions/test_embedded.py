@@ -26,11 +26,13 @@ POLICY = """mutation {
 }"""
 
 
-def call(server: LiveServer, query: str, variables: dict[str, Any] | None = None
-         ) -> dict[str, Any]:
-    response = httpx.post(f"{server.url}/graphql", json={"query": query,
-                                                         "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+def call(server: LiveServer, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
     body = response.json()
     assert not body.get("errors"), body
     return body["data"]
@@ -41,14 +43,28 @@ def test_embedded_worker_promotes_without_redis(live_server: LiveServer) -> None
     call(live_server, WORKFLOW)
     data = call(live_server, POLICY)
     image = data["registerImage"]["image"]["id"]
-    result = call(live_server, """mutation($i: ID!) { promoteImage(imageId: $i,
+    result = call(
+        live_server,
+        """mutation($i: ID!) { promoteImage(imageId: $i,
         source: {type: CI}, targetEnvironments: ["prod"]) { results { outcome
-        request { id } } } }""", {"i": image})["promoteImage"]["results"][0]
+        request { id } } } }""",
+        {"i": image},
+    )["promoteImage"]["results"][0]
     assert result["outcome"] == "PROMOTING"
-    eventually(lambda: call(live_server, "query($id: ID!) { promotionRequest(id: $id) "
-                            "{ status } }", {"id": result["request"]["id"]}
-                            )["promotionRequest"]["status"] == "PROMOTED",
-               "the embedded worker promoting")
-    history = call(live_server, "query($id: ID!) { promotionRequest(id: $id) { promotedAt } }",
-                   {"id": result["request"]["id"]})
+    eventually(
+        lambda: (
+            call(
+                live_server,
+                "query($id: ID!) { promotionRequest(id: $id) { status } }",
+                {"id": result["request"]["id"]},
+            )["promotionRequest"]["status"]
+            == "PROMOTED"
+        ),
+        "the embedded worker promoting",
+    )
+    history = call(
+        live_server,
+        "query($id: ID!) { promotionRequest(id: $id) { promotedAt } }",
+        {"id": result["request"]["id"]},
+    )
     assert history["promotionRequest"]["promotedAt"] is not None

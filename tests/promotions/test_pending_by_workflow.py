@@ -17,11 +17,19 @@ PENDING = """query($app: String, $workflow: String) {
 async def test_requests_of_one_workflow(world: World) -> None:
     async with unit_of_work():
         await catalog.create_environment(SYSTEM, "qa", False)
-        await catalog.create_workflow(SYSTEM, "shop", "hotfix", "shop-hotfix-ci",
-                                      [catalog.CdPipelineSpec("qa")])
+        await catalog.create_workflow(
+            SYSTEM, "shop", "hotfix", "shop-hotfix-ci", [catalog.CdPipelineSpec("qa")]
+        )
         side = await catalog.register_image(
-            SYSTEM, "shop", "hotfix", "registry.example.com/shop:hf-1", None, [], [],
-            "builder@example.com")
+            SYSTEM,
+            "shop",
+            "hotfix",
+            "registry.example.com/shop:hf-1",
+            None,
+            [],
+            [],
+            "builder@example.com",
+        )
     await world.policy("careful", "prod", "qa", approver_count=1)
     [main_request] = await world.promote(world.tokens["dev"], await world.image("1.0"), ["prod"])
     [side_request] = await world.promote(world.tokens["dev"], side.id, ["qa"])
@@ -32,6 +40,5 @@ async def test_requests_of_one_workflow(world: World) -> None:
 
     assert await ids(app="shop", workflow="main") == [main_request["request"]["id"]]
     assert await ids(app="shop", workflow="hotfix") == [side_request["request"]["id"]]
-    assert await ids(app="shop") == [side_request["request"]["id"],
-                                     main_request["request"]["id"]]
+    assert await ids(app="shop") == [side_request["request"]["id"], main_request["request"]["id"]]
     assert await ids(app="shop", workflow="nope") == []

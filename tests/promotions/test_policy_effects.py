@@ -25,9 +25,11 @@ async def two_requests(world: World, approvals: int = 2) -> tuple[int, int]:
 
 async def test_update_makes_ineligible_requests_stale(world: World) -> None:
     stable, unlabeled = await two_requests(world)
-    await world.gql(UPDATE, {"name": "careful",
-                             "input": {"passCondition": '"stable" in imageLabels'}},
-                    token=world.admin)
+    await world.gql(
+        UPDATE,
+        {"name": "careful", "input": {"passCondition": '"stable" in imageLabels'}},
+        token=world.admin,
+    )
     assert await world.request_status(stable) == "AWAITING_APPROVAL"
     assert await world.request_status(unlabeled) == "STALE"
     row = await PromotionRequest.get(id=unlabeled)
@@ -39,8 +41,7 @@ async def test_update_lowering_the_count_promotes_those_with_enough(world: World
     first, second = await two_requests(world, approvals=2)
     [r] = await world.decide(world.tokens["approver"], [first])
     assert r["outcome"] == "APPROVED"
-    await world.gql(UPDATE, {"name": "careful", "input": {"approverCount": 1}},
-                    token=world.admin)
+    await world.gql(UPDATE, {"name": "careful", "input": {"approverCount": 1}}, token=world.admin)
     assert await world.request_status(first) == "PROMOTING"
     assert await world.request_status(second) == "AWAITING_APPROVAL"
     await drain()
@@ -50,12 +51,16 @@ async def test_update_lowering_the_count_promotes_those_with_enough(world: World
 
 async def test_delete_makes_awaiting_requests_stale(world: World) -> None:
     first, second = await two_requests(world)
-    data = await world.gql('mutation { deletePromotionPolicy(name: "careful") { deleted } }',
-                           token=world.admin)
+    data = await world.gql(
+        'mutation { deletePromotionPolicy(name: "careful") { deleted } }', token=world.admin
+    )
     assert data["deletePromotionPolicy"]["deleted"] is True
     assert {await world.request_status(first), await world.request_status(second)} == {"STALE"}
-    request = await world.gql("query($id: ID!) { promotionRequest(id: $id) { policy { name } "
-                              "staleReason } }", {"id": str(first)}, token=world.admin)
+    request = await world.gql(
+        "query($id: ID!) { promotionRequest(id: $id) { policy { name } staleReason } }",
+        {"id": str(first)},
+        token=world.admin,
+    )
     assert request["promotionRequest"]["policy"] is None
     assert "deleted" in request["promotionRequest"]["staleReason"]
 

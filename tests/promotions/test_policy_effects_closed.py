@@ -49,14 +49,26 @@ async def test_closed_requests_keep_their_count_version_and_state(world: World) 
     data = await world.gql(UPDATE, {"input": {"approverCount": 4}}, token=world.admin)
     assert data["updatePromotionPolicy"] == {"policy": {"version": 2}, "errors": []}
     assert await shown(world, promoted) == {
-        "status": "PROMOTED", "requiredApprovals": 3, "policyVersion": 1}
+        "status": "PROMOTED",
+        "requiredApprovals": 3,
+        "policyVersion": 1,
+    }
     assert await shown(world, rejected) == {
-        "status": "REJECTED", "requiredApprovals": 3, "policyVersion": 1}
+        "status": "REJECTED",
+        "requiredApprovals": 3,
+        "policyVersion": 1,
+    }
     assert await shown(world, cancelled) == {
-        "status": "CANCELLED", "requiredApprovals": 3, "policyVersion": 1}
+        "status": "CANCELLED",
+        "requiredApprovals": 3,
+        "policyVersion": 1,
+    }
     # The one request still awaiting approval follows the new version.
     assert await shown(world, waiting) == {
-        "status": "AWAITING_APPROVAL", "requiredApprovals": 4, "policyVersion": 2}
+        "status": "AWAITING_APPROVAL",
+        "requiredApprovals": 4,
+        "policyVersion": 2,
+    }
 
 
 def _dsn(url: str) -> str:
@@ -65,9 +77,13 @@ def _dsn(url: str) -> str:
 
 async def _waiting_on_locks(conn: asyncpg.Connection, query_like: str) -> bool:
     """Whether some backend is blocked on a lock running a statement like `query_like`."""
-    return bool(await conn.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query LIKE $1", query_like))
+    return bool(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE $1",
+            query_like,
+        )
+    )
 
 
 async def test_a_request_promoted_while_the_policy_changes_keeps_its_count(
@@ -96,12 +112,19 @@ async def test_a_request_promoted_while_the_policy_changes_keeps_its_count(
         await held.start()
         await gate.execute("LOCK TABLE outbox_jobs IN SHARE ROW EXCLUSIVE MODE")
         approval = asyncio.create_task(world.decide(third, [request]))
-        await eventually(lambda: _waiting_on_locks(watch, '%INSERT INTO "outbox_jobs"%'),
-                         timeout=20, what="the last approval waiting to enqueue its job")
+        await eventually(
+            lambda: _waiting_on_locks(watch, '%INSERT INTO "outbox_jobs"%'),
+            timeout=20,
+            what="the last approval waiting to enqueue its job",
+        )
         update = asyncio.create_task(
-            world.gql(UPDATE, {"input": {"approverCount": 4}}, token=world.admin))
-        await eventually(lambda: _waiting_on_locks(watch, '%UPDATE "promotion_requests"%'),
-                         timeout=20, what="the policy update waiting on the request's row")
+            world.gql(UPDATE, {"input": {"approverCount": 4}}, token=world.admin)
+        )
+        await eventually(
+            lambda: _waiting_on_locks(watch, '%UPDATE "promotion_requests"%'),
+            timeout=20,
+            what="the policy update waiting on the request's row",
+        )
         await held.rollback()
         [decision], updated = await asyncio.gather(approval, update)
     finally:
@@ -111,7 +134,13 @@ async def test_a_request_promoted_while_the_policy_changes_keeps_its_count(
     assert decision["outcome"] == "PROMOTING"
     assert updated["updatePromotionPolicy"] == {"policy": {"version": 2}, "errors": []}
     assert await shown(world, request) == {
-        "status": "PROMOTING", "requiredApprovals": 3, "policyVersion": 1}
+        "status": "PROMOTING",
+        "requiredApprovals": 3,
+        "policyVersion": 1,
+    }
     await drain()
     assert await shown(world, request) == {
-        "status": "PROMOTED", "requiredApprovals": 3, "policyVersion": 1}
+        "status": "PROMOTED",
+        "requiredApprovals": 3,
+        "policyVersion": 1,
+    }

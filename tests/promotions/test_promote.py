@@ -112,8 +112,12 @@ async def test_already_at_target(world: World) -> None:
 
 
 async def test_blocked_by_policy_names_the_condition(world: World) -> None:
-    await world.policy("stable-only", "prod", pass_condition='"stable" in imageLabels',
-                       fail_condition='containerImageTag.endsWith("-rc")')
+    await world.policy(
+        "stable-only",
+        "prod",
+        pass_condition='"stable" in imageLabels',
+        fail_condition='containerImageTag.endsWith("-rc")',
+    )
     rc = await world.image("2.0-rc", labels=["stable"])
     unlabeled = await world.image("2.0")
     broken = await world.image("2.1", labels=["stable"])
@@ -127,8 +131,9 @@ async def test_blocked_by_policy_names_the_condition(world: World) -> None:
 
 
 async def test_runtime_error_blocks_with_reason(world: World) -> None:
-    await world.policy("needs-key", "prod",
-                       pass_condition='gitCommitDetails["https://other"].branch == "main"')
+    await world.policy(
+        "needs-key", "prod", pass_condition='gitCommitDetails["https://other"].branch == "main"'
+    )
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert r["outcome"] == "BLOCKED_BY_POLICY"
@@ -140,16 +145,23 @@ async def test_request_records_policy_evaluation_and_source(world: World) -> Non
     image = await world.image()
     await world.pass_stages(image, "staging")
     [r] = await world.promote(world.tokens["dev"], image, ["prod"], env_source("staging"))
-    data = await world.gql("""query($id: ID!) { promotionRequest(id: $id) {
+    data = await world.gql(
+        """query($id: ID!) { promotionRequest(id: $id) {
         source { type environment } targetEnvironment { name } requestedBy { email }
         comment policy { name } policyVersion requiredApprovals approvals { user { email } }
         image { tag builtBy { email } } application { name } } }""",
-        {"id": r["request"]["id"]}, token=world.admin)
+        {"id": r["request"]["id"]},
+        token=world.admin,
+    )
     assert data["promotionRequest"] == {
         "source": {"type": "ENVIRONMENT", "environment": "staging"},
-        "targetEnvironment": {"name": "prod"}, "requestedBy": {"email": "dev@example.com"},
-        "comment": "hotfix", "policy": {"name": "careful"}, "policyVersion": 1,
-        "requiredApprovals": 2, "approvals": [],
+        "targetEnvironment": {"name": "prod"},
+        "requestedBy": {"email": "dev@example.com"},
+        "comment": "hotfix",
+        "policy": {"name": "careful"},
+        "policyVersion": 1,
+        "requiredApprovals": 2,
+        "approvals": [],
         "image": {"tag": "1.0", "builtBy": {"email": "builder@example.com"}},
         "application": {"name": "shop"},
     }
@@ -161,8 +173,10 @@ async def test_request_records_policy_evaluation_and_source(world: World) -> Non
 
 async def test_unknown_image_is_not_found(world: World) -> None:
     body = await world.gql.raw(
-        "mutation { promoteImage(imageId: \"999\", source: {type: CI}, "
-        "targetEnvironments: [\"prod\"]) { results { outcome } } }", token=world.tokens["dev"])
+        'mutation { promoteImage(imageId: "999", source: {type: CI}, '
+        'targetEnvironments: ["prod"]) { results { outcome } } }',
+        token=world.tokens["dev"],
+    )
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
@@ -178,8 +192,10 @@ async def test_viewer_of_other_app_cannot_see_image(world: World) -> None:
     other = await world.user("other", (Role.BUILD_DEPLOY, "other-app", "*"))
     body = await world.gql.raw(
         "mutation($i: ID!) { promoteImage(imageId: $i, source: {type: CI}, "
-        "targetEnvironments: [\"prod\"]) { results { outcome } } }", {"i": str(image)},
-        token=other)
+        'targetEnvironments: ["prod"]) { results { outcome } } }',
+        {"i": str(image)},
+        token=other,
+    )
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert await PromotionRequest.all().count() == 0
 
@@ -188,10 +204,11 @@ async def test_source_environment_required_for_environment_source(world: World) 
     image = await world.image()
     body = await world.gql.raw(
         "mutation($i: ID!) { promoteImage(imageId: $i, source: {type: ENVIRONMENT}, "
-        "targetEnvironments: [\"prod\"]) { results { outcome } } }", {"i": str(image)},
-        token=world.tokens["dev"])
-    assert body["errors"][0]["extensions"] == {"code": "VALIDATION",
-                                               "field": "source.environment"}
+        'targetEnvironments: ["prod"]) { results { outcome } } }',
+        {"i": str(image)},
+        token=world.tokens["dev"],
+    )
+    assert body["errors"][0]["extensions"] == {"code": "VALIDATION", "field": "source.environment"}
 
 
 async def test_ci_source_ignores_environment(world: World) -> None:
@@ -200,14 +217,19 @@ async def test_ci_source_ignores_environment(world: World) -> None:
     # The image has passed no stage of staging: were the environment read, prod would be
     # NOT_PASSED_AT_SOURCE and staging SAME_AS_SOURCE.
     ci_naming_staging = {"type": "CI", "environment": "staging"}
-    results = await world.promote(world.tokens["dev"], image, ["prod", "staging"],
-                                  ci_naming_staging)
+    results = await world.promote(
+        world.tokens["dev"], image, ["prod", "staging"], ci_naming_staging
+    )
     assert [(r["environment"], r["outcome"]) for r in results] == [
-        ("prod", "PROMOTING"), ("staging", "PROMOTING")]
+        ("prod", "PROMOTING"),
+        ("staging", "PROMOTING"),
+    ]
     for r in results:
-        data = await world.gql("query($id: ID!) { promotionRequest(id: $id) { source { type "
-                               "environment } } }", {"id": r["request"]["id"]},
-                               token=world.tokens["viewer"])
+        data = await world.gql(
+            "query($id: ID!) { promotionRequest(id: $id) { source { type environment } } }",
+            {"id": r["request"]["id"]},
+            token=world.tokens["viewer"],
+        )
         assert data["promotionRequest"]["source"] == {"type": "CI", "environment": None}
         row = await PromotionRequest.get(id=int(r["request"]["id"]))
         assert row.source_environment_id is None

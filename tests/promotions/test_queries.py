@@ -109,11 +109,17 @@ async def test_paging_with_cursors(world: World) -> None:
 @pytest.mark.parametrize("query", ["pendingApprovals", "promotionRequests"])
 async def test_list_queries_do_not_grow_with_the_page(world: World, query: str) -> None:
     await requests(world, 50)
-    document = PENDING.replace("pendingApprovals(application: $app, targetEnvironment: $env, "
-                               "pendingWithMe: $mine,", "pendingApprovals(") if (
-        query == "pendingApprovals") else PENDING.replace(
-        "pendingApprovals(application: $app, targetEnvironment: $env, pendingWithMe: $mine,",
-        "promotionRequests(").replace("pendingApprovals", "promotionRequests")
+    document = (
+        PENDING.replace(
+            "pendingApprovals(application: $app, targetEnvironment: $env, pendingWithMe: $mine,",
+            "pendingApprovals(",
+        )
+        if (query == "pendingApprovals")
+        else PENDING.replace(
+            "pendingApprovals(application: $app, targetEnvironment: $env, pendingWithMe: $mine,",
+            "promotionRequests(",
+        ).replace("pendingApprovals", "promotionRequests")
+    )
     document = document.replace("$app: String, $env: String, $mine: Boolean, ", "")
 
     async def read(first: int) -> int:
@@ -125,20 +131,25 @@ async def test_list_queries_do_not_grow_with_the_page(world: World, query: str) 
 
 async def test_promotion_requests_filter_by_status_and_visibility(world: World) -> None:
     [first, second] = await requests(world, 2)
-    await world.gql('mutation($id: ID!) { cancelPromotionRequest(requestId: $id) '
-                    '{ errors { message } } }', {"id": str(first)}, token=world.tokens["dev"])
+    await world.gql(
+        "mutation($id: ID!) { cancelPromotionRequest(requestId: $id) { errors { message } } }",
+        {"id": str(first)},
+        token=world.tokens["dev"],
+    )
     query = """query($s: [PromotionStatus!]) { promotionRequests(status: $s) {
         totalCount edges { node { id status } } } }"""
     data = await world.gql(query, {"s": ["CANCELLED"]}, token=world.tokens["viewer"])
-    assert data["promotionRequests"]["edges"] == [{"node": {"id": str(first),
-                                                            "status": "CANCELLED"}}]
+    assert data["promotionRequests"]["edges"] == [
+        {"node": {"id": str(first), "status": "CANCELLED"}}
+    ]
     data = await world.gql(query, {}, token=world.tokens["viewer"])
     assert data["promotionRequests"]["totalCount"] == 2
     outsider = await world.people.token("out@example.com")
     data = await world.gql(query, {}, token=outsider)
     assert data["promotionRequests"]["totalCount"] == 0
-    data = await world.gql("query($id: ID!) { promotionRequest(id: $id) { id } }",
-                           {"id": str(second)}, token=outsider)
+    data = await world.gql(
+        "query($id: ID!) { promotionRequest(id: $id) { id } }", {"id": str(second)}, token=outsider
+    )
     assert data["promotionRequest"] is None
 
 
@@ -169,8 +180,13 @@ async def test_promotion_targets(world: World) -> None:
 
 
 async def test_preview_answers_like_promote_and_writes_nothing(world: World) -> None:
-    await world.policy("careful", "prod", approver_count=1,
-                       pass_condition='"stable" in imageLabels', fail_condition="false")
+    await world.policy(
+        "careful",
+        "prod",
+        approver_count=1,
+        pass_condition='"stable" in imageLabels',
+        fail_condition="false",
+    )
     await world.user("promoter-all", (Role.ARTIFACT_PROMOTER, "*", "prod"))
     await world.user("inactive", (Role.ARTIFACT_PROMOTER, "shop", "prod"))
     from app.accounts.models import User
@@ -181,15 +197,22 @@ async def test_preview_answers_like_promote_and_writes_nothing(world: World) -> 
         source: {type: CI}, targetEnvironments: $t) { environment outcome message
         passCondition { expression result error } failCondition { result }
         requiredApprovals eligibleApprovers { email } } }"""
-    data = await world.gql(query, {"i": str(image), "t": ["prod", "staging", "qa"]},
-                           token=world.tokens["dev"])
+    data = await world.gql(
+        query, {"i": str(image), "t": ["prod", "staging", "qa"]}, token=world.tokens["dev"]
+    )
     prod, staging, qa = data["promotionPreview"]
     assert prod["outcome"] == "AWAITING_APPROVAL" and prod["requiredApprovals"] == 1
-    assert prod["passCondition"] == {"expression": '"stable" in imageLabels', "result": True,
-                                     "error": None}
+    assert prod["passCondition"] == {
+        "expression": '"stable" in imageLabels',
+        "result": True,
+        "error": None,
+    }
     assert prod["failCondition"] == {"result": False}
     assert [u["email"] for u in prod["eligibleApprovers"]] == [
-        "approver2@example.com", "approver@example.com", "promoter-all@example.com"]
+        "approver2@example.com",
+        "approver@example.com",
+        "promoter-all@example.com",
+    ]
     assert staging["outcome"] == "POLICY_NOT_CONFIGURED"
     assert qa["outcome"] == "NOT_IN_WORKFLOW"
     assert await PromotionRequest.all().count() == 0
@@ -198,6 +221,8 @@ async def test_preview_answers_like_promote_and_writes_nothing(world: World) -> 
 
 
 async def test_unknown_application_is_named_as_such(world: World) -> None:
-    body = await world.gql.raw('{ promotionTargets(application: "nope", workflow: "main") '
-                               "{ environment { name } } }", token=world.admin)
+    body = await world.gql.raw(
+        '{ promotionTargets(application: "nope", workflow: "main") { environment { name } } }',
+        token=world.admin,
+    )
     assert body["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "application"}

@@ -38,9 +38,14 @@ async def test_celery_worker_on_redis_promotes(
     image = await world.image()
     # With beat, the worker's relay re-sends a job whose first run met SQLite's "database
     # is locked" (two processes on one SQLite file; production workers use Postgres).
-    with celery_worker(tmp_path, db_url, redis_url, beat=True,
-                       HOIST_OUTBOX_RELAY_AFTER_SECONDS="1",
-                       HOIST_OUTBOX_RELAY_INTERVAL_SECONDS="1"):
+    with celery_worker(
+        tmp_path,
+        db_url,
+        redis_url,
+        beat=True,
+        HOIST_OUTBOX_RELAY_AFTER_SECONDS="1",
+        HOIST_OUTBOX_RELAY_INTERVAL_SECONDS="1",
+    ):
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
         assert r["outcome"] == "PROMOTING"
         request_id = int(r["request"]["id"])

@@ -66,62 +66,87 @@ class World:
         self.tokens[name], self.user_ids[name] = token, user.id
         return token
 
-    async def image(self, tag: str = "1.0", built_by: str | None = "builder",
-                    labels: list[str] | None = None) -> int:
+    async def image(
+        self, tag: str = "1.0", built_by: str | None = "builder", labels: list[str] | None = None
+    ) -> int:
         async with unit_of_work():
             image = await catalog.register_image(
-                SYSTEM, "shop", "main", f"registry.example.com/shop:{tag}", None,
-                labels or [], [catalog.GitCommitSpec("https://git.example.com/shop", "main")],
+                SYSTEM,
+                "shop",
+                "main",
+                f"registry.example.com/shop:{tag}",
+                None,
+                labels or [],
+                [catalog.GitCommitSpec("https://git.example.com/shop", "main")],
                 f"{built_by}@example.com" if built_by else None,
             )
         return image.id
 
     async def pass_stages(self, image_id: int, environment: str) -> None:
-        stages = {"dev": [Stage.DEPLOY], "staging": [Stage.PRE, Stage.DEPLOY],
-                  "prod": [Stage.DEPLOY]}[environment]
+        stages = {
+            "dev": [Stage.DEPLOY],
+            "staging": [Stage.PRE, Stage.DEPLOY],
+            "prod": [Stage.DEPLOY],
+        }[environment]
         async with unit_of_work():
             for stage in stages:
-                await catalog.record_stage_result(SYSTEM, image_id, environment, stage,
-                                                  StageStatus.SUCCEEDED)
+                await catalog.record_stage_result(
+                    SYSTEM, image_id, environment, stage, StageStatus.SUCCEEDED
+                )
 
     async def policy(self, name: str = "fast-lane", *targets: str, **values: Any) -> None:
         async with unit_of_work():
             await policies.create_policy(SYSTEM, policies.PolicyFields(name=name, **values))
             if targets:
                 await policies.apply_policy(
-                    SYSTEM, name, [policies.Pair("shop", t) for t in targets])
+                    SYSTEM, name, [policies.Pair("shop", t) for t in targets]
+                )
 
-    async def promote(self, token: str, image_id: int, targets: list[str],
-                      source: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        data = await self.gql(PROMOTE, {"image": str(image_id), "source": source or CI,
-                                        "targets": targets, "comment": "hotfix"}, token=token)
+    async def promote(
+        self, token: str, image_id: int, targets: list[str], source: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        data = await self.gql(
+            PROMOTE,
+            {
+                "image": str(image_id),
+                "source": source or CI,
+                "targets": targets,
+                "comment": "hotfix",
+            },
+            token=token,
+        )
         return data["promoteImage"]["results"]
 
-    async def decide(self, token: str, ids: list[int], reason: str | None = None
-                     ) -> list[dict[str, Any]]:
+    async def decide(
+        self, token: str, ids: list[int], reason: str | None = None
+    ) -> list[dict[str, Any]]:
         if reason is None:
             data = await self.gql(APPROVE, {"ids": [str(i) for i in ids]}, token=token)
             return data["approvePromotionRequests"]["results"]
-        data = await self.gql(REJECT, {"ids": [str(i) for i in ids], "reason": reason},
-                              token=token)
+        data = await self.gql(REJECT, {"ids": [str(i) for i in ids], "reason": reason}, token=token)
         return data["rejectPromotionRequests"]["results"]
 
     async def request_status(self, request_id: int) -> str:
         return (await PromotionRequest.get(id=request_id)).status.value
 
 
-async def build_world(gql: GraphQLClient, people: People, admin: str,
-                      **prod: Any) -> World:
+async def build_world(gql: GraphQLClient, people: People, admin: str, **prod: Any) -> World:
     """The world; `prod` holds CdPipelineSpec options of the prod pipeline."""
     async with unit_of_work():
         await catalog.create_application(SYSTEM, "shop")
         for name in ("dev", "staging", "prod"):
             await catalog.create_environment(SYSTEM, name, name == "prod")
-        await catalog.create_workflow(SYSTEM, "shop", "main", "shop-ci", [
-            catalog.CdPipelineSpec("dev"),
-            catalog.CdPipelineSpec("staging", "dev", pre_stage=True),
-            catalog.CdPipelineSpec("prod", "staging", **prod),
-        ])
+        await catalog.create_workflow(
+            SYSTEM,
+            "shop",
+            "main",
+            "shop-ci",
+            [
+                catalog.CdPipelineSpec("dev"),
+                catalog.CdPipelineSpec("staging", "dev", pre_stage=True),
+                catalog.CdPipelineSpec("prod", "staging", **prod),
+            ],
+        )
     world = World(gql, people, admin)
     await world.user("builder", (Role.BUILD_DEPLOY, "shop", "*"))
     await world.user("dev", (Role.BUILD_DEPLOY, "shop", "*"))
@@ -145,7 +170,12 @@ async def drain() -> int:
 
 async def due_job_ids() -> list[int]:
     """Jobs not done, not dead, and past their backoff, oldest first."""
-    return await OutboxJob.filter(
-        Q(retry_at__isnull=True) | Q(retry_at__lte=clock.now()),
-        done_at__isnull=True, dead_at__isnull=True,
-    ).order_by("id").values_list("id", flat=True)
+    return (
+        await OutboxJob.filter(
+            Q(retry_at__isnull=True) | Q(retry_at__lte=clock.now()),
+            done_at__isnull=True,
+            dead_at__isnull=True,
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )

@@ -144,8 +144,9 @@ class Answer:
         return list(self.body.get("errors") or []) if isinstance(self.body, dict) else []
 
 
-async def post(http: httpx.AsyncClient, token: str | None, query: str,
-               variables: dict[str, Any] | None = None) -> Answer:
+async def post(
+    http: httpx.AsyncClient, token: str | None, query: str, variables: dict[str, Any] | None = None
+) -> Answer:
     """POST a document; the body is JSON-encoded with ASCII escapes so any string (lone
     surrogates included) reaches the server as a client could send it."""
     body = json.dumps({"query": query, "variables": variables or {}}, ensure_ascii=True)

@@ -60,70 +60,135 @@ QUERIES: dict[str, Args] = {
     "image": lambda w: {"id": str(w.a_image)},
     "promotionPolicies": lambda w: {},
     "promotionPolicy": lambda w: {"name": "shop-policy"},
-    "policyBindings": lambda w: {"application": "shop", "environment": "prod",
-                                 "policy": "shop-policy"},
+    "policyBindings": lambda w: {
+        "application": "shop",
+        "environment": "prod",
+        "policy": "shop-policy",
+    },
     "validateCondition": lambda w: {"expression": "true"},
     "promotableImages": lambda w: {"application": "shop", "workflow": "main", "source": CI},
     "promotionTargets": lambda w: {"application": "shop", "workflow": "main"},
-    "promotionPreview": lambda w: {"imageId": str(w.a_image), "targetEnvironments": ["prod"],
-                                   "source": {"type": Enum("ENVIRONMENT"),
-                                              "environment": "staging"}},
-    "pendingApprovals": lambda w: {"application": "shop", "workflow": "main",
-                                   "targetEnvironment": "prod", "pendingWithMe": False},
+    "promotionPreview": lambda w: {
+        "imageId": str(w.a_image),
+        "targetEnvironments": ["prod"],
+        "source": {"type": Enum("ENVIRONMENT"), "environment": "staging"},
+    },
+    "pendingApprovals": lambda w: {
+        "application": "shop",
+        "workflow": "main",
+        "targetEnvironment": "prod",
+        "pendingWithMe": False,
+    },
     "promotionRequests": lambda w: {"application": "shop"},
     "promotionRequest": lambda w: {"id": str(w.a_request)},
     "deployableImages": lambda w: {"application": "shop", "environment": "dev"},
     "deploymentHistory": lambda w: {"application": "blog", "environment": "prod"},
     "notifications": lambda w: {},
-    "auditLog": lambda w: {"application": "shop", "actor": "admin@example.com",
-                           "action": "promotion."},
+    "auditLog": lambda w: {
+        "application": "shop",
+        "actor": "admin@example.com",
+        "action": "promotion.",
+    },
 }
 # Arguments that are not names to look up: their answers differ by content, not by match.
 NOT_LOOKUPS = {("validateCondition", "expression")}
 
 MUTATIONS: dict[str, Args] = {
     "createUser": lambda w: {"input": {"email": f"{fresh('u')}@example.com", "name": "n"}},
-    "grantRole": lambda w: {"email": "alice@example.com", "role": Enum("VIEWER"),
-                            "application": "blog", "environment": "dev"},
-    "revokeRole": lambda w: {"email": "alice@example.com", "role": Enum("VIEWER"),
-                             "application": "shop", "environment": "*"},
+    "grantRole": lambda w: {
+        "email": "alice@example.com",
+        "role": Enum("VIEWER"),
+        "application": "blog",
+        "environment": "dev",
+    },
+    "revokeRole": lambda w: {
+        "email": "alice@example.com",
+        "role": Enum("VIEWER"),
+        "application": "shop",
+        "environment": "*",
+    },
     "createApiToken": lambda w: {"name": "t", "email": "alice@example.com"},
     "revokeApiToken": lambda w: {"id": str(w.b_token)},
     "createApplication": lambda w: {"name": fresh("app")},
     "createEnvironment": lambda w: {"name": fresh("env")},
-    "createWorkflow": lambda w: {"input": {
-        "application": "shop", "name": fresh("wf"), "ciPipeline": "ci", "cdPipelines": [
-            {"environment": "dev", "filterPassCondition": "true",
-             "filterFailCondition": "false"},
-            {"environment": "prod", "parentEnvironment": "dev"}]}},
-    "registerImage": lambda w: {"input": {
-        "application": "shop", "workflow": "main", "image": "registry.example.com/shop:9",
-        "digest": "sha256:9", "labels": ["l"], "builtBy": "alice@example.com",
-        "gitCommits": [{"repo": "r", "branch": "b", "commitHash": "h", "commitMessage": "m",
-                        "author": "a"}]}},
-    "recordStageResult": lambda w: {"input": {"imageId": str(w.a_image), "environment": "dev",
-                                              "stage": Enum("DEPLOY"),
-                                              "status": Enum("SUCCEEDED")}},
-    "createPromotionPolicy": lambda w: {"input": {
-        "name": fresh("pol"), "description": "d", "passCondition": "true",
-        "failCondition": "false"}},
-    "updatePromotionPolicy": lambda w: {"name": "shared-policy", "input": {
-        "name": "shared-policy", "description": "d", "passCondition": "true",
-        "failCondition": "false"}},
+    "createWorkflow": lambda w: {
+        "input": {
+            "application": "shop",
+            "name": fresh("wf"),
+            "ciPipeline": "ci",
+            "cdPipelines": [
+                {
+                    "environment": "dev",
+                    "filterPassCondition": "true",
+                    "filterFailCondition": "false",
+                },
+                {"environment": "prod", "parentEnvironment": "dev"},
+            ],
+        }
+    },
+    "registerImage": lambda w: {
+        "input": {
+            "application": "shop",
+            "workflow": "main",
+            "image": "registry.example.com/shop:9",
+            "digest": "sha256:9",
+            "labels": ["l"],
+            "builtBy": "alice@example.com",
+            "gitCommits": [
+                {"repo": "r", "branch": "b", "commitHash": "h", "commitMessage": "m", "author": "a"}
+            ],
+        }
+    },
+    "recordStageResult": lambda w: {
+        "input": {
+            "imageId": str(w.a_image),
+            "environment": "dev",
+            "stage": Enum("DEPLOY"),
+            "status": Enum("SUCCEEDED"),
+        }
+    },
+    "createPromotionPolicy": lambda w: {
+        "input": {
+            "name": fresh("pol"),
+            "description": "d",
+            "passCondition": "true",
+            "failCondition": "false",
+        }
+    },
+    "updatePromotionPolicy": lambda w: {
+        "name": "shared-policy",
+        "input": {
+            "name": "shared-policy",
+            "description": "d",
+            "passCondition": "true",
+            "failCondition": "false",
+        },
+    },
     "deletePromotionPolicy": lambda w: {"name": "blog-policy"},
-    "applyPromotionPolicy": lambda w: {"policy": "shared-policy", "applicationEnvironments": [
-        {"appName": "shop", "envName": "staging"}]},
+    "applyPromotionPolicy": lambda w: {
+        "policy": "shared-policy",
+        "applicationEnvironments": [{"appName": "shop", "envName": "staging"}],
+    },
     "applyPolicyManifest": lambda w: {"manifest": "apiVersion: v1\n"},
-    "promoteImage": lambda w: {"imageId": str(w.a_image), "targetEnvironments": ["prod"],
-                               "comment": "c", "source": {"type": Enum("ENVIRONMENT"),
-                                                          "environment": "staging"}},
+    "promoteImage": lambda w: {
+        "imageId": str(w.a_image),
+        "targetEnvironments": ["prod"],
+        "comment": "c",
+        "source": {"type": Enum("ENVIRONMENT"), "environment": "staging"},
+    },
     "approvePromotionRequests": lambda w: {"requestIds": [str(w.a_request)], "comment": "c"},
     "rejectPromotionRequests": lambda w: {"requestIds": [str(w.a_request)], "reason": "r"},
     "cancelPromotionRequest": lambda w: {"requestId": str(w.a_request)},
-    "approveDeployment": lambda w: {"application": "shop", "environment": "dev",
-                                    "imageId": str(w.a_image)},
-    "deployImage": lambda w: {"application": "shop", "environment": "dev",
-                              "imageId": str(w.a_image)},
+    "approveDeployment": lambda w: {
+        "application": "shop",
+        "environment": "dev",
+        "imageId": str(w.a_image),
+    },
+    "deployImage": lambda w: {
+        "application": "shop",
+        "environment": "dev",
+        "imageId": str(w.a_image),
+    },
     "retryOutboxJob": lambda w: {"id": "1"},
     "resendNotifications": lambda w: {"ids": ["1"]},
 }
@@ -139,8 +204,9 @@ def string_paths(fields: dict[str, Any], name: str) -> Iterator[tuple[str, ...]]
                 yield (arg_name, *path.split(".")) if path else (arg_name,)
 
 
-def with_value(fields: dict[str, Any], name: str, args: dict[str, Any],
-               path: tuple[str, ...], value: str) -> dict[str, Any]:
+def with_value(
+    fields: dict[str, Any], name: str, args: dict[str, Any], path: tuple[str, ...], value: str
+) -> dict[str, Any]:
     """`args` with `value` at `path`: in every item of a list on the way, and as a
     one-item list where the argument is a list."""
     result = json.loads(json.dumps(args))
@@ -178,8 +244,9 @@ def _restore_enums(copy: Any, original: Any) -> None:
                 _restore_enums(copy[i], value)
 
 
-@pytest.mark.parametrize(("fields", "table"), [(query_fields, QUERIES),
-                                               (mutation_fields, MUTATIONS)])
+@pytest.mark.parametrize(
+    ("fields", "table"), [(query_fields, QUERIES), (mutation_fields, MUTATIONS)]
+)
 def test_every_field_has_valid_arguments_to_probe(
     fields: Callable[[], dict[str, Any]], table: dict[str, Args]
 ) -> None:
@@ -192,9 +259,14 @@ def test_every_field_has_valid_arguments_to_probe(
 
 def normalised(answer: Answer, value: str) -> Any:
     """The answer with echoes of `value` (as typed, lowercased, or quoted) made alike."""
-    echoes = [re.compile(rf"(?<![\w.-]){re.escape(echo)}(?![\w.-])") for echo in sorted(
-        {repr(value), repr(value.lower()), value, value.lower(), json.dumps(value)[1:-1]},
-        key=len, reverse=True)]
+    echoes = [
+        re.compile(rf"(?<![\w.-]){re.escape(echo)}(?![\w.-])")
+        for echo in sorted(
+            {repr(value), repr(value.lower()), value, value.lower(), json.dumps(value)[1:-1]},
+            key=len,
+            reverse=True,
+        )
+    ]
 
     def clean(node: Any) -> Any:
         if isinstance(node, dict):
@@ -209,8 +281,7 @@ def normalised(answer: Answer, value: str) -> Any:
     return clean(answer.body)
 
 
-async def ask(gql: GraphQLClient, token: str, kind: str, name: str,
-              args: dict[str, Any]) -> Answer:
+async def ask(gql: GraphQLClient, token: str, kind: str, name: str, args: dict[str, Any]) -> Answer:
     root = (query_fields() if kind == "query" else mutation_fields())[name]
     # Queries show what matched; of a mutation, its errors and outcomes are enough.
     depth = 4 if kind == "query" else 2
@@ -225,16 +296,18 @@ async def world(people: People, admin: str) -> TwoApps:
     return await build_two_apps(people, admin)
 
 
-async def test_payloads_in_query_arguments_match_nothing(gql: GraphQLClient,
-                                                         world: TwoApps) -> None:
+async def test_payloads_in_query_arguments_match_nothing(
+    gql: GraphQLClient, world: TwoApps
+) -> None:
     fields = query_fields()
     before = await snapshot()
     probed = 0
     for name, valid in QUERIES.items():
         for path in string_paths(fields, name):
             base = valid(world)
-            nothing = await ask(gql, world.admin, "query", name,
-                                with_value(fields, name, base, path, NOTHING))
+            nothing = await ask(
+                gql, world.admin, "query", name, with_value(fields, name, base, path, NOTHING)
+            )
             for payload in PAYLOADS:
                 args = with_value(fields, name, base, path, payload)
                 answer = await ask(gql, world.admin, "query", name, args)
@@ -243,7 +316,8 @@ async def test_payloads_in_query_arguments_match_nothing(gql: GraphQLClient,
                     continue
                 assert normalised(answer, payload) == normalised(nothing, NOTHING), (
                     f"{name} {'.'.join(path)}={payload!r} answers otherwise than a name "
-                    f"that matches nothing:\n{answer.text[:500]}\n{nothing.text[:500]}")
+                    f"that matches nothing:\n{answer.text[:500]}\n{nothing.text[:500]}"
+                )
     assert probed > 100
     assert await snapshot() == before
 
@@ -257,6 +331,7 @@ async def test_wildcards_in_filters_are_literal(gql: GraphQLClient, world: TwoAp
         ("{{ promotionRequests(application: {!r}) {{ totalCount }} }}", "blog", "%"),
         ("{{ policyBindings(policy: {!r}) {{ appName }} }}", "shared-policy", "shared%"),
     ]:
+
         def run(value: str, query: str = query) -> str:
             return query.format(value).replace("'", '"')
 
@@ -266,13 +341,17 @@ async def test_wildcards_in_filters_are_literal(gql: GraphQLClient, world: TwoAp
         assert next(iter(widened.values())) in ([], {"totalCount": 0}), (query, widened)
 
 
-async def test_the_action_prefix_answers_alike_on_every_backend(gql: GraphQLClient,
-                                                                world: TwoApps) -> None:
+async def test_the_action_prefix_answers_alike_on_every_backend(
+    gql: GraphQLClient, world: TwoApps
+) -> None:
     """SQLite's LIKE ignored case where Postgres' did not: `PROMOTION.` matched only there."""
     counts = []
     for action in ("promotion.", "PROMOTION.", "Promotion.Requested", "promotion.requested"):
-        data = (await post(gql.http, world.admin,
-                           f'{{ auditLog(action: "{action}") {{ totalCount }} }}')).body["data"]
+        data = (
+            await post(
+                gql.http, world.admin, f'{{ auditLog(action: "{action}") {{ totalCount }} }}'
+            )
+        ).body["data"]
         counts.append(data["auditLog"]["totalCount"])
     assert counts[0] == counts[1] > counts[2] == counts[3] > 0, counts
 
@@ -282,7 +361,8 @@ async def table_stats() -> dict[str, tuple[int, int]]:
     tables = [m._meta.db_table for m in Tortoise.apps["hoist"].values()]
     sql = " UNION ALL ".join(
         f"SELECT '{t}' AS t, COUNT(*) AS n, COALESCE(MAX(id), 0) AS top FROM \"{t}\""
-        for t in tables)
+        for t in tables
+    )
     rows = await connections.get("default").execute_query_dict(sql)
     return {r["t"]: (int(r["n"]), int(r["top"])) for r in rows}
 
@@ -308,8 +388,9 @@ async def new_rows(before: dict[str, tuple[int, int]]) -> str:
     return json.dumps(written, default=str)
 
 
-async def test_payloads_in_mutation_arguments_are_only_data(gql: GraphQLClient,
-                                                            world: TwoApps) -> None:
+async def test_payloads_in_mutation_arguments_are_only_data(
+    gql: GraphQLClient, world: TwoApps
+) -> None:
     fields = mutation_fields()
     stored = 0
     after = await table_stats()
@@ -330,6 +411,7 @@ async def test_payloads_in_mutation_arguments_are_only_data(gql: GraphQLClient,
                 elif after != before:
                     text = await new_rows(before)
                     assert re.search(re.escape(json.dumps(payload)[1:-1]), text), (
-                        f"{where} was accepted but the payload was not stored as given")
+                        f"{where} was accepted but the payload was not stored as given"
+                    )
                     stored += 1
     assert stored >= 10, "too few payloads were accepted to show they are stored as data"

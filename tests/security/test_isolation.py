@@ -57,9 +57,11 @@ WORKFLOW = B("blog-flow", "ghost-flow")
 POLICY = B("blog-policy", "ghost-policy")
 BOB = B("bob@blog.example", "nobody@example.com")
 CI = {"type": Enum("CI")}
-MANIFEST = ("apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
-            "    applicationEnvironments: [{{appName: {app}, envName: prod}}]\n"
-            "    applyToPolicyName: shop-policy\n")
+MANIFEST = (
+    "apiVersion: v1\nkind: artifactPromotionPolicy\nspec:\n  payload:\n"
+    "    applicationEnvironments: [{{appName: {app}, envName: prod}}]\n"
+    "    applyToPolicyName: shop-policy\n"
+)
 
 
 def ghostly(value: Any) -> Any:
@@ -88,8 +90,7 @@ def references(value: Any) -> Iterator[B]:
 class Probe:
     args: dict[str, Any]
     admin_sees_blog: bool = True  # the control: a super-admin's answer shows blog's data
-    refusals: frozenset[str] = field(default_factory=lambda: frozenset({"FORBIDDEN",
-                                                                        "NOT_FOUND"}))
+    refusals: frozenset[str] = field(default_factory=lambda: frozenset({"FORBIDDEN", "NOT_FOUND"}))
 
 
 def query_probes(w: TwoApps) -> dict[str, list[Probe]]:
@@ -104,37 +105,57 @@ def query_probes(w: TwoApps) -> dict[str, list[Probe]]:
         "image": [Probe({"id": image})],
         "promotionPolicies": [Probe({})],
         "promotionPolicy": [Probe({"name": POLICY})],
-        "policyBindings": [Probe({}), Probe({"application": APP}), Probe({"policy": POLICY}),
-                           Probe({"environment": "dev"})],
-        "validateCondition": [Probe({"expression": "containerImage == 1"},
-                                    admin_sees_blog=False)],
+        "policyBindings": [
+            Probe({}),
+            Probe({"application": APP}),
+            Probe({"policy": POLICY}),
+            Probe({"environment": "dev"}),
+        ],
+        "validateCondition": [Probe({"expression": "containerImage == 1"}, admin_sees_blog=False)],
         "promotableImages": [
             Probe({"application": APP, "workflow": WORKFLOW, "source": CI}),
-            Probe({"application": APP, "workflow": WORKFLOW,
-                   "source": {"type": Enum("ENVIRONMENT"), "environment": "dev"}}),
+            Probe(
+                {
+                    "application": APP,
+                    "workflow": WORKFLOW,
+                    "source": {"type": Enum("ENVIRONMENT"), "environment": "dev"},
+                }
+            ),
         ],
         "promotionTargets": [Probe({"application": APP, "workflow": WORKFLOW})],
-        "promotionPreview": [Probe({"imageId": B(w.b_fresh_image), "source": CI,
-                                    "targetEnvironments": ["prod", "dev"]})],
+        "promotionPreview": [
+            Probe(
+                {"imageId": B(w.b_fresh_image), "source": CI, "targetEnvironments": ["prod", "dev"]}
+            )
+        ],
         "pendingApprovals": [
-            Probe({}), Probe({"pendingWithMe": False}),
+            Probe({}),
+            Probe({"pendingWithMe": False}),
             Probe({"application": APP, "pendingWithMe": False}),
             Probe({"workflow": WORKFLOW, "pendingWithMe": False}),
             Probe({"targetEnvironment": "prod", "pendingWithMe": False}),
         ],
         "promotionRequests": [
-            Probe({}), Probe({"application": APP}),
+            Probe({}),
+            Probe({"application": APP}),
             Probe({"status": [Enum("AWAITING_APPROVAL"), Enum("PROMOTED")]}),
         ],
         "promotionRequest": [Probe({"id": request}), Probe({"id": promoted})],
-        "deployableImages": [Probe({"application": APP, "environment": "prod"}),
-                             Probe({"application": APP, "environment": "dev"})],
-        "deploymentHistory": [Probe({"application": APP}),
-                              Probe({"application": APP, "environment": "prod"})],
-        "notifications": [Probe({}), Probe({"state": Enum("PENDING")},
-                                           admin_sees_blog=False)],
-        "auditLog": [Probe({}), Probe({"application": APP}), Probe({"actor": BOB}),
-                     Probe({"action": "promotion."})],
+        "deployableImages": [
+            Probe({"application": APP, "environment": "prod"}),
+            Probe({"application": APP, "environment": "dev"}),
+        ],
+        "deploymentHistory": [
+            Probe({"application": APP}),
+            Probe({"application": APP, "environment": "prod"}),
+        ],
+        "notifications": [Probe({}), Probe({"state": Enum("PENDING")}, admin_sees_blog=False)],
+        "auditLog": [
+            Probe({}),
+            Probe({"application": APP}),
+            Probe({"actor": BOB}),
+            Probe({"action": "promotion."}),
+        ],
         # Super-admins only; jobs hold ids and task names, nothing of an application.
         "outboxJobs": [Probe({"state": Enum("DEAD")}, admin_sees_blog=False)],
     }
@@ -144,42 +165,105 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
     image, request = B(w.b_image), B(w.b_request)
     viewer = Enum("VIEWER")
     return {
-        "createUser": [Probe({"input": {"email": "eve@blog.example", "name": "eve",
-                                        "superAdmin": True}})],
-        "grantRole": [Probe({"email": "alice@example.com", "role": viewer,
-                             "application": APP, "environment": "*"})],
-        "revokeRole": [Probe({"email": BOB, "role": Enum("BUILD_DEPLOY"), "application": APP,
-                              "environment": "*"})],
-        "createApiToken": [Probe({"name": "stolen", "email": BOB,
-                                  "expiresAt": "2099-01-01T00:00:00Z"})],
+        "createUser": [
+            Probe({"input": {"email": "eve@blog.example", "name": "eve", "superAdmin": True}})
+        ],
+        "grantRole": [
+            Probe(
+                {
+                    "email": "alice@example.com",
+                    "role": viewer,
+                    "application": APP,
+                    "environment": "*",
+                }
+            )
+        ],
+        "revokeRole": [
+            Probe(
+                {"email": BOB, "role": Enum("BUILD_DEPLOY"), "application": APP, "environment": "*"}
+            )
+        ],
+        "createApiToken": [
+            Probe({"name": "stolen", "email": BOB, "expiresAt": "2099-01-01T00:00:00Z"})
+        ],
         "revokeApiToken": [Probe({"id": B(w.b_token)})],
         "createApplication": [Probe({"name": "blog-two"})],
         "createEnvironment": [Probe({"name": "blog-env", "production": True})],
-        "createWorkflow": [Probe({"input": {
-            "application": APP, "name": "w2", "ciPipeline": "c",
-            "cdPipelines": [{"environment": "dev"}]}})],
-        "registerImage": [
-            Probe({"input": {"application": APP, "workflow": WORKFLOW,
-                             "image": "registry.example.com/x:9", "digest": "sha256:1",
-                             "labels": ["x"], "gitCommits": [{"repo": "r"}],
-                             "builtBy": BOB}}),
-            Probe({"input": {"application": "shop", "workflow": WORKFLOW,
-                             "image": "registry.example.com/x:9"}}),
+        "createWorkflow": [
+            Probe(
+                {
+                    "input": {
+                        "application": APP,
+                        "name": "w2",
+                        "ciPipeline": "c",
+                        "cdPipelines": [{"environment": "dev"}],
+                    }
+                }
+            )
         ],
-        "recordStageResult": [Probe({"input": {"imageId": image, "environment": "dev",
-                                               "stage": Enum("DEPLOY"),
-                                               "status": Enum("FAILED")}})],
+        "registerImage": [
+            Probe(
+                {
+                    "input": {
+                        "application": APP,
+                        "workflow": WORKFLOW,
+                        "image": "registry.example.com/x:9",
+                        "digest": "sha256:1",
+                        "labels": ["x"],
+                        "gitCommits": [{"repo": "r"}],
+                        "builtBy": BOB,
+                    }
+                }
+            ),
+            Probe(
+                {
+                    "input": {
+                        "application": "shop",
+                        "workflow": WORKFLOW,
+                        "image": "registry.example.com/x:9",
+                    }
+                }
+            ),
+        ],
+        "recordStageResult": [
+            Probe(
+                {
+                    "input": {
+                        "imageId": image,
+                        "environment": "dev",
+                        "stage": Enum("DEPLOY"),
+                        "status": Enum("FAILED"),
+                    }
+                }
+            )
+        ],
         "createPromotionPolicy": [Probe({"input": {"name": "blog-steal"}})],
-        "updatePromotionPolicy": [Probe({"name": POLICY, "input": {"approverCount": 0}}),
-                                  Probe({"name": POLICY, "input": {"approverCount": 0},
-                                         "ifVersion": 1})],
+        "updatePromotionPolicy": [
+            Probe({"name": POLICY, "input": {"approverCount": 0}}),
+            Probe({"name": POLICY, "input": {"approverCount": 0}, "ifVersion": 1}),
+        ],
         "deletePromotionPolicy": [Probe({"name": POLICY})],
-        "applyPromotionPolicy": [Probe({"policy": "shop-policy", "applicationEnvironments": [
-            {"appName": APP, "envName": "prod"}]})],
-        "applyPolicyManifest": [Probe({"manifest": B(MANIFEST.format(app="blog"),
-                                                     MANIFEST.format(app="ghost-app"))})],
-        "promoteImage": [Probe({"imageId": image, "source": CI, "targetEnvironments": ["prod"],
-                                "comment": "mine now"})],
+        "applyPromotionPolicy": [
+            Probe(
+                {
+                    "policy": "shop-policy",
+                    "applicationEnvironments": [{"appName": APP, "envName": "prod"}],
+                }
+            )
+        ],
+        "applyPolicyManifest": [
+            Probe({"manifest": B(MANIFEST.format(app="blog"), MANIFEST.format(app="ghost-app"))})
+        ],
+        "promoteImage": [
+            Probe(
+                {
+                    "imageId": image,
+                    "source": CI,
+                    "targetEnvironments": ["prod"],
+                    "comment": "mine now",
+                }
+            )
+        ],
         "approvePromotionRequests": [Probe({"requestIds": [request], "comment": "ok"})],
         "rejectPromotionRequests": [Probe({"requestIds": [request], "reason": "no"})],
         "cancelPromotionRequest": [Probe({"requestId": request})],
@@ -200,13 +284,13 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
 PAGING = {"first", "after"}  # the same for every list; probed by the fuzz tests
 
 
-@pytest.mark.parametrize(("fields", "probes"), [(query_fields, query_probes),
-                                                (mutation_fields, mutation_probes)])
+@pytest.mark.parametrize(
+    ("fields", "probes"), [(query_fields, query_probes), (mutation_fields, mutation_probes)]
+)
 def test_every_field_and_argument_has_a_probe(
     fields: Callable[[], dict[str, Any]], probes: Callable[[TwoApps], dict[str, list[Probe]]]
 ) -> None:
-    listed = probes(TwoApps(admin="", b_image=1, b_request=2, b_promoted_request=3,
-                            b_token=4))
+    listed = probes(TwoApps(admin="", b_image=1, b_request=2, b_promoted_request=3, b_token=4))
     assert set(listed) == set(fields()), "add probes for new fields to this file"
     for name, schema_field in fields().items():
         probed = {arg for probe in listed[name] for arg in probe.args}
@@ -216,8 +300,9 @@ def test_every_field_and_argument_has_a_probe(
 # ------------------------------------------------------------------- judging answers
 
 
-def blog_leaks(node: Any, b_ids: dict[str, set[str]], skip: frozenset[str] = frozenset()
-               ) -> list[str]:
+def blog_leaks(
+    node: Any, b_ids: dict[str, set[str]], skip: frozenset[str] = frozenset()
+) -> list[str]:
     """Where blog's data shows in an answer's data: its marker in text, or one of its
     row ids under the GraphQL type of that row. Keys in `skip` hold echoes of the input."""
     found: list[str] = []
@@ -227,8 +312,11 @@ def blog_leaks(node: Any, b_ids: dict[str, set[str]], skip: frozenset[str] = fro
             typename = value.get("__typename")
             if typename in b_ids and str(value.get("id")) in b_ids[typename]:
                 found.append(f"{path}: {typename} {value.get('id')}")
-            if value.get("requestId") is not None and typename == "PromotedFrom" and str(
-                    value["requestId"]) in b_ids["PromotionRequest"]:
+            if (
+                value.get("requestId") is not None
+                and typename == "PromotedFrom"
+                and str(value["requestId"]) in b_ids["PromotionRequest"]
+            ):
                 found.append(f"{path}: PromotedFrom.requestId {value['requestId']}")
             for key, item in value.items():
                 if key not in skip:
@@ -290,16 +378,16 @@ async def world(people: People, admin: str) -> TwoApps:
     return await build_two_apps(people, admin)
 
 
-async def ask(gql: GraphQLClient, token: str, kind: str, name: str, args: dict[str, Any],
-              root: Any) -> Answer:
+async def ask(
+    gql: GraphQLClient, token: str, kind: str, name: str, args: dict[str, Any], root: Any
+) -> Answer:
     document = f"{kind} {{ {call(name, args, full_selection(root.type, 7))} }}"
     answer = await post(gql.http, token, document)
     assert problems(answer, json.dumps(args)) == [], (document, answer.text)
     return answer
 
 
-async def test_no_query_shows_another_applications_data(gql: GraphQLClient,
-                                                        world: TwoApps) -> None:
+async def test_no_query_shows_another_applications_data(gql: GraphQLClient, world: TwoApps) -> None:
     alice = world.tokens["alice"]
     roots = query_fields()
     before = await snapshot()
@@ -312,11 +400,14 @@ async def test_no_query_shows_another_applications_data(gql: GraphQLClient,
             ghost = await ask(gql, alice, "query", name, ghostly(probe.args), roots[name])
             assert normalised(answer, probe.args) == normalised(ghost, probe.args), (
                 f"{where} answers otherwise than for objects that don't exist:\n"
-                f"{answer.text[:600]}\n{ghost.text[:600]}")
+                f"{answer.text[:600]}\n{ghost.text[:600]}"
+            )
             # The control: the very same call shows blog's data to a super-admin.
             seen = await ask(gql, world.admin, "query", name, probe.args, roots[name])
             assert bool(blog_leaks(seen.data, world.b_ids)) == probe.admin_sees_blog, (
-                where, seen.text[:600])
+                where,
+                seen.text[:600],
+            )
     assert await snapshot() == before
 
 
@@ -325,15 +416,24 @@ async def test_a_user_of_both_applications_shows_only_the_shared_one(
 ) -> None:
     """`both` holds roles on shop and blog; alice sees them as an approver of shop's
     request, never their role on blog."""
-    data = (await post(gql.http, world.tokens["alice"], f"""{{ promotionRequest(id:
+    data = (
+        await post(
+            gql.http,
+            world.tokens["alice"],
+            f"""{{ promotionRequest(id:
         "{world.a_request}") {{ image {{ builtBy {{ email roles {{ application }} }} }}
-        }} }}""")).body["data"]
+        }} }}""",
+        )
+    ).body["data"]
     assert data["promotionRequest"]["image"]["builtBy"] == {
-        "email": "both@example.com", "roles": [{"application": "shop"}]}
+        "email": "both@example.com",
+        "roles": [{"application": "shop"}],
+    }
 
 
-async def test_no_mutation_touches_another_applications_data(gql: GraphQLClient,
-                                                             world: TwoApps) -> None:
+async def test_no_mutation_touches_another_applications_data(
+    gql: GraphQLClient, world: TwoApps
+) -> None:
     alice = world.tokens["alice"]
     roots = mutation_fields()
     for name, probes in mutation_probes(world).items():
@@ -345,9 +445,12 @@ async def test_no_mutation_touches_another_applications_data(gql: GraphQLClient,
             found = codes(answer)
             assert found and found <= probe.refusals, (where, answer.text)
             assert blog_leaks(answer.data, world.b_ids, skip=frozenset({"message"})) == [], (
-                where, answer.text)
+                where,
+                answer.text,
+            )
             ghost = await ask(gql, alice, "mutation", name, ghostly(probe.args), roots[name])
             assert await snapshot() == before, f"{where} (ghost) wrote something"
             assert normalised(answer, probe.args) == normalised(ghost, probe.args), (
                 f"{where} answers otherwise than for objects that don't exist:\n"
-                f"{answer.text[:600]}\n{ghost.text[:600]}")
+                f"{answer.text[:600]}\n{ghost.text[:600]}"
+            )

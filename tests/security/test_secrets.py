@@ -30,9 +30,24 @@ from tests.support.services import free_port
 
 # Every logger that sees requests, SQL or tokens on their way: Hoist's, the ORM's and its
 # drivers', the HTTP stack's, GraphQL's.
-LOGGERS = ["", "hoist", "tortoise", "tortoise.db_client", "asyncpg", "aiosqlite", "httpx",
-           "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access", "strawberry", "graphql",
-           "starlette", "celery", "asyncio"]
+LOGGERS = [
+    "",
+    "hoist",
+    "tortoise",
+    "tortoise.db_client",
+    "asyncpg",
+    "aiosqlite",
+    "httpx",
+    "httpcore",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "strawberry",
+    "graphql",
+    "starlette",
+    "celery",
+    "asyncio",
+]
 # Loggers of SQL and its parameters: the ORM's, and aiosqlite's (each call it forwards).
 SQL_LOGGERS = {"tortoise.db_client", "aiosqlite"}
 
@@ -47,8 +62,9 @@ def everything_in(record: logging.LogRecord) -> str:
     return f"{formatted} {record.args!r} {record.__dict__!r}"
 
 
-async def new_token(gql: GraphQLClient, token: str, name: str,
-                    email: str | None = None) -> tuple[str, str]:
+async def new_token(
+    gql: GraphQLClient, token: str, name: str, email: str | None = None
+) -> tuple[str, str]:
     data = await gql(CREATE_TOKEN, {"name": name, "email": email}, token=token)
     payload = data["createApiToken"]
     assert payload["errors"] == [] and payload["token"], payload
@@ -64,36 +80,45 @@ async def test_token_secrets_are_never_logged_or_stored(
     # The first super-admin, as `hoist admin bootstrap` makes it: straight in the database.
     async with unit_of_work():
         _, root = await bootstrap_super_admin("root@example.com", "Root")
-    created = await gql('mutation { createUser(input: {email: "dev@example.com", name: "Dev"})'
-                        " { errors { message } } }", token=root)
+    created = await gql(
+        'mutation { createUser(input: {email: "dev@example.com", name: "Dev"})'
+        " { errors { message } } }",
+        token=root,
+    )
     assert created["createUser"]["errors"] == []
     own_id, own = await new_token(gql, root, "ci")
     _, dev = await new_token(gql, root, "for-dev", "dev@example.com")
     secrets = [root, own, dev]
 
     # Requests carrying them, in the header's every accepted spelling.
-    for secret, header in ((own, f"Bearer {own}"), (dev, f"bearer   {dev}  "),
-                           (root, f"BEARER {root}")):
-        response = await gql.http.post("/graphql", json={"query": ME},
-                                       headers={"Authorization": header})
+    for secret, header in (
+        (own, f"Bearer {own}"),
+        (dev, f"bearer   {dev}  "),
+        (root, f"BEARER {root}"),
+    ):
+        response = await gql.http.post(
+            "/graphql", json={"query": ME}, headers={"Authorization": header}
+        )
         assert response.json()["data"]["me"]["email"], (secret, response.text)
     # What the CLI sends: `hoist get policies`, JSON body and Bearer header, as httpx does.
     response = await gql.http.post(
-        "/graphql", json={"query": f"{{ promotionPolicies {{ {POLICY_FIELDS} }} }}",
-                          "variables": {}},
-        headers={"Authorization": f"Bearer {own}", "User-Agent": "python-httpx/0.28.1"})
+        "/graphql",
+        json={"query": f"{{ promotionPolicies {{ {POLICY_FIELDS} }} }}", "variables": {}},
+        headers={"Authorization": f"Bearer {own}", "User-Agent": "python-httpx/0.28.1"},
+    )
     assert response.json() == {"data": {"promotionPolicies": []}}
     # Refused ones: unknown, revoked, and a secret sent where a name goes.
     bad = tokens.new_secret()
     secrets.append(bad)
     assert await gql.error_code(ME, token=bad) == "UNAUTHENTICATED"
-    revoked = await gql(f'mutation {{ revokeApiToken(id: "{own_id}") {{ deleted }} }}',
-                        token=root)
+    revoked = await gql(f'mutation {{ revokeApiToken(id: "{own_id}") {{ deleted }} }}', token=root)
     assert revoked == {"revokeApiToken": {"deleted": True}}
     assert await gql.error_code(ME, token=own) == "UNAUTHENTICATED"
     assert await gql.error_code(ME, token=f"{dev}x") == "UNAUTHENTICATED"
-    assert await gql.error_code(CREATE_TOKEN, {"name": "x", "email": "root@example.com"},
-                                token=dev) == "FORBIDDEN"
+    assert (
+        await gql.error_code(CREATE_TOKEN, {"name": "x", "email": "root@example.com"}, token=dev)
+        == "FORBIDDEN"
+    )
 
     hashes = [tokens.hash_secret(s) for s in secrets]
     records = caplog.records
@@ -116,8 +141,9 @@ async def test_token_secrets_are_never_logged_or_stored(
         if table != "api_tokens":
             assert not any(hashed in text for hashed in hashes), table
     assert sum(hashes[0] in row for row in rows["api_tokens"]) == 1
-    audit = await gql("{ auditLog(first: 100) { totalCount edges { node { action data } } } }",
-                      token=root)
+    audit = await gql(
+        "{ auditLog(first: 100) { totalCount edges { node { action data } } } }", token=root
+    )
     actions = {e["node"]["action"] for e in audit["auditLog"]["edges"]}
     assert {"token.created", "token.revoked", "user.created"} <= actions
     text = json.dumps(audit)
@@ -128,9 +154,15 @@ def test_a_real_server_and_cli_log_no_token(tmp_path: Path) -> None:
     """`hoist admin bootstrap`, `hoist serve` at DEBUG (uvicorn, SQL, everything) and the
     `hoist` client: the secret shows only where it is handed out."""
     env = {**server_env(tmp_path), "HOIST_LOG_LEVEL": "DEBUG"}
-    boot = subprocess.run([str(HOIST), "admin", "bootstrap", "--email", "root@example.com"],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                          check=False)
+    boot = subprocess.run(
+        [str(HOIST), "admin", "bootstrap", "--email", "root@example.com"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert boot.returncode == 0, boot.stderr
     root = boot.stdout.strip().splitlines()[-1]
     assert root.startswith(tokens.PREFIX) and boot.stdout.count(root) == 1
@@ -140,26 +172,44 @@ def test_a_real_server_and_cli_log_no_token(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([str(HOIST), "serve", "--port", str(port)], env=env,
-                                  cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(HOIST), "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     outputs = [boot.stderr]
     try:
         _wait_until_ready(server, url, log)
-        answer = httpx.post(f"{url}/graphql", json={"query": CREATE_TOKEN,
-                                                    "variables": {"name": "cli"}},
-                            headers={"Authorization": f"Bearer {root}"}).json()
+        answer = httpx.post(
+            f"{url}/graphql",
+            json={"query": CREATE_TOKEN, "variables": {"name": "cli"}},
+            headers={"Authorization": f"Bearer {root}"},
+        ).json()
         cli = answer["data"]["createApiToken"]["token"]
         bad = tokens.new_secret()
         for token, status in ((cli, 0), (bad, 3)):
-            run = subprocess.run([str(HOIST), "get", "policies"],
-                                 env={**env, "HOIST_URL": url, "HOIST_TOKEN": token},
-                                 cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                                 check=False)
+            run = subprocess.run(
+                [str(HOIST), "get", "policies"],
+                env={**env, "HOIST_URL": url, "HOIST_TOKEN": token},
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
             assert run.returncode == status, run.stderr
             outputs += [run.stdout, run.stderr]
-        run = subprocess.run([str(HOIST), "get", "policies", "--url", url, "--token", root],
-                             env=env, cwd=tmp_path, capture_output=True, text=True,
-                             timeout=60, check=False)
+        run = subprocess.run(
+            [str(HOIST), "get", "policies", "--url", url, "--token", root],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr
         outputs += [run.stdout, run.stderr]
     finally:

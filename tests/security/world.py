@@ -61,65 +61,124 @@ async def build_two_apps(people: People, admin: str) -> TwoApps:
             await catalog.create_application(SYSTEM, name)
         for name in ("dev", "staging", "prod"):
             await catalog.create_environment(SYSTEM, name, name == "prod")
-        await catalog.create_workflow(SYSTEM, "shop", "main", "shop-ci", [
-            catalog.CdPipelineSpec("dev"),
-            catalog.CdPipelineSpec("staging", "dev", pre_stage=True),
-            catalog.CdPipelineSpec("prod", "staging"),
-        ])
-        await catalog.create_workflow(SYSTEM, "blog", "blog-flow", "blog-ci", [
-            catalog.CdPipelineSpec("dev", filter_pass_condition='"blog-label" in imageLabels'),
-            catalog.CdPipelineSpec("prod", "dev", deployment_approval_count=1),
-        ])
-        await policies.create_policy(SYSTEM, policies.PolicyFields(
-            name="shop-policy", approver_count=1))
-        await policies.create_policy(SYSTEM, policies.PolicyFields(
-            name="blog-policy", description="blog rules", approver_count=1,
-            pass_condition='containerRepository.endsWith("blog-secret")'))
+        await catalog.create_workflow(
+            SYSTEM,
+            "shop",
+            "main",
+            "shop-ci",
+            [
+                catalog.CdPipelineSpec("dev"),
+                catalog.CdPipelineSpec("staging", "dev", pre_stage=True),
+                catalog.CdPipelineSpec("prod", "staging"),
+            ],
+        )
+        await catalog.create_workflow(
+            SYSTEM,
+            "blog",
+            "blog-flow",
+            "blog-ci",
+            [
+                catalog.CdPipelineSpec("dev", filter_pass_condition='"blog-label" in imageLabels'),
+                catalog.CdPipelineSpec("prod", "dev", deployment_approval_count=1),
+            ],
+        )
+        await policies.create_policy(
+            SYSTEM, policies.PolicyFields(name="shop-policy", approver_count=1)
+        )
+        await policies.create_policy(
+            SYSTEM,
+            policies.PolicyFields(
+                name="blog-policy",
+                description="blog rules",
+                approver_count=1,
+                pass_condition='containerRepository.endsWith("blog-secret")',
+            ),
+        )
         await policies.create_policy(SYSTEM, policies.PolicyFields(name="shared-policy"))
         await policies.apply_policy(SYSTEM, "shop-policy", [policies.Pair("shop", "prod")])
         await policies.apply_policy(SYSTEM, "blog-policy", [policies.Pair("blog", "prod")])
-        await policies.apply_policy(SYSTEM, "shared-policy", [
-            policies.Pair("shop", "staging"), policies.Pair("blog", "dev")])
+        await policies.apply_policy(
+            SYSTEM,
+            "shared-policy",
+            [policies.Pair("shop", "staging"), policies.Pair("blog", "dev")],
+        )
 
     world = TwoApps(admin=admin)
     a_roles = [(role, "shop", "*") for role in ALL_ROLES]
     world.tokens["alice"] = await people.token("alice@example.com", *a_roles)
     # Holds a role on both: alice may see this user, never their role on blog.
     world.tokens["both"] = await people.token(
-        "both@example.com", (Role.ARTIFACT_PROMOTER, "shop", "prod"), (Role.VIEWER, "blog", "*"))
-    world.tokens["bob"] = await people.token(
-        "bob@blog.example", (Role.BUILD_DEPLOY, "blog", "*"))
+        "both@example.com", (Role.ARTIFACT_PROMOTER, "shop", "prod"), (Role.VIEWER, "blog", "*")
+    )
+    world.tokens["bob"] = await people.token("bob@blog.example", (Role.BUILD_DEPLOY, "blog", "*"))
     world.tokens["bapprover"] = await people.token(
-        "bapprover@blog.example", (Role.ARTIFACT_PROMOTER, "blog", "*"),
-        (Role.DEPLOYMENT_APPROVER, "blog", "*"))
+        "bapprover@blog.example",
+        (Role.ARTIFACT_PROMOTER, "blog", "*"),
+        (Role.DEPLOYMENT_APPROVER, "blog", "*"),
+    )
 
-    bob, bapprover, alice = [await _access(e) for e in (
-        "bob@blog.example", "bapprover@blog.example", "alice@example.com")]
+    bob, bapprover, alice = [
+        await _access(e)
+        for e in ("bob@blog.example", "bapprover@blog.example", "alice@example.com")
+    ]
     async with unit_of_work():
         shop_image = await catalog.register_image(
-            SYSTEM, "shop", "main", "registry.example.com/shop:1.0", None, ["stable"],
+            SYSTEM,
+            "shop",
+            "main",
+            "registry.example.com/shop:1.0",
+            None,
+            ["stable"],
             [catalog.GitCommitSpec("https://git.example.com/shop", "main", "abc")],
-            "both@example.com")
-        blog_images = [await catalog.register_image(
-            bob, "blog", "blog-flow", f"registry.example.com/blog-secret:{tag}", None,
-            ["blog-label"], [catalog.GitCommitSpec("https://git.example.com/blog-repo", "main",
-                                                   "b10b", "blog secret commit", "bob")],
-            None) for tag in ("2.0", "2.1", "2.2")]
-        for stage, env in ((Stage.DEPLOY, "dev"), (Stage.PRE, "staging"),
-                           (Stage.DEPLOY, "staging")):
-            await catalog.record_stage_result(SYSTEM, shop_image.id, env, stage,
-                                              StageStatus.SUCCEEDED)
+            "both@example.com",
+        )
+        blog_images = [
+            await catalog.register_image(
+                bob,
+                "blog",
+                "blog-flow",
+                f"registry.example.com/blog-secret:{tag}",
+                None,
+                ["blog-label"],
+                [
+                    catalog.GitCommitSpec(
+                        "https://git.example.com/blog-repo",
+                        "main",
+                        "b10b",
+                        "blog secret commit",
+                        "bob",
+                    )
+                ],
+                None,
+            )
+            for tag in ("2.0", "2.1", "2.2")
+        ]
+        for stage, env in (
+            (Stage.DEPLOY, "dev"),
+            (Stage.PRE, "staging"),
+            (Stage.DEPLOY, "staging"),
+        ):
+            await catalog.record_stage_result(
+                SYSTEM, shop_image.id, env, stage, StageStatus.SUCCEEDED
+            )
         for image in blog_images[:2]:
-            await catalog.record_stage_result(bob, image.id, "dev", Stage.DEPLOY,
-                                              StageStatus.SUCCEEDED)
+            await catalog.record_stage_result(
+                bob, image.id, "dev", Stage.DEPLOY, StageStatus.SUCCEEDED
+            )
     async with unit_of_work():
         [a_result] = await promotions.promote_image(
-            alice, shop_image.id, Source(SourceType.CI), ["prod"], "shop comment")
+            alice, shop_image.id, Source(SourceType.CI), ["prod"], "shop comment"
+        )
         [b_waiting] = await promotions.promote_image(
-            bob, blog_images[0].id, Source(SourceType.CI), ["prod"], "blog secret comment")
+            bob, blog_images[0].id, Source(SourceType.CI), ["prod"], "blog secret comment"
+        )
         [b_promoted] = await promotions.promote_image(
-            bob, blog_images[1].id, Source(SourceType.ENVIRONMENT, "dev"), ["prod"],
-            "blog secret comment")
+            bob,
+            blog_images[1].id,
+            Source(SourceType.ENVIRONMENT, "dev"),
+            ["prod"],
+            "blog secret comment",
+        )
     assert a_result.request and b_waiting.request and b_promoted.request
     async with unit_of_work():
         await promotions.approve(bapprover, [str(b_promoted.request.id)], "blog approval")
@@ -145,31 +204,37 @@ async def _ids_of_blog() -> dict[str, set[str]]:
     def strs(values: list[int]) -> set[str]:
         return {str(v) for v in values}
 
-    request_ids = await PromotionRequest.filter(application_id=app.id).values_list(
-        "id", flat=True)
+    request_ids = await PromotionRequest.filter(application_id=app.id).values_list("id", flat=True)
     blog_users = await User.filter(email__endswith="@blog.example").values_list("id", flat=True)
     return {
         "Application": {str(app.id)},
-        "Workflow": strs(await Workflow.filter(application_id=app.id).values_list(
-            "id", flat=True)),
-        "CdPipeline": strs(await CdPipeline.filter(application_id=app.id).values_list(
-            "id", flat=True)),
-        "Image": strs(await catalog.Image.filter(application_id=app.id).values_list(
-            "id", flat=True)),
-        "StageRun": strs(await StageRun.filter(image__application_id=app.id).values_list(
-            "id", flat=True)),
+        "Workflow": strs(await Workflow.filter(application_id=app.id).values_list("id", flat=True)),
+        "CdPipeline": strs(
+            await CdPipeline.filter(application_id=app.id).values_list("id", flat=True)
+        ),
+        "Image": strs(
+            await catalog.Image.filter(application_id=app.id).values_list("id", flat=True)
+        ),
+        "StageRun": strs(
+            await StageRun.filter(image__application_id=app.id).values_list("id", flat=True)
+        ),
         "PromotionRequest": strs(request_ids),
-        "Deployment": strs(await Deployment.filter(application_id=app.id).values_list(
-            "id", flat=True)),
-        "Notification": strs(await Notification.filter(request_id__in=request_ids).values_list(
-            "id", flat=True)),
-        "AuditEvent": strs(await AuditEvent.filter(application=MARKER).values_list(
-            "id", flat=True)),
-        "PromotionPolicy": strs(await policies.PromotionPolicy.filter(
-            name="blog-policy").values_list("id", flat=True)),
+        "Deployment": strs(
+            await Deployment.filter(application_id=app.id).values_list("id", flat=True)
+        ),
+        "Notification": strs(
+            await Notification.filter(request_id__in=request_ids).values_list("id", flat=True)
+        ),
+        "AuditEvent": strs(
+            await AuditEvent.filter(application=MARKER).values_list("id", flat=True)
+        ),
+        "PromotionPolicy": strs(
+            await policies.PromotionPolicy.filter(name="blog-policy").values_list("id", flat=True)
+        ),
         "User": strs(blog_users),
-        "ApiToken": strs(await ApiToken.filter(user_id__in=blog_users).values_list(
-            "id", flat=True)),
+        "ApiToken": strs(
+            await ApiToken.filter(user_id__in=blog_users).values_list("id", flat=True)
+        ),
     }
 
 

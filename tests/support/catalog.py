@@ -32,8 +32,14 @@ async def make_catalog() -> None:
 async def make_image(application: str = "shop", built_by: str | None = None) -> Image:
     """An image of the application's `main` workflow, registered by the system."""
     return await service.register_image(
-        SYSTEM, application, "main", f"registry.example.com/{application}:1.0.0",
-        None, [], [], built_by,
+        SYSTEM,
+        application,
+        "main",
+        f"registry.example.com/{application}:1.0.0",
+        None,
+        [],
+        [],
+        built_by,
     )
 
 

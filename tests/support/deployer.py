@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-def verify(secret: str, headers: dict[str, str], body: bytes, window: float = 300,
-           now: float | None = None) -> bool:
+def verify(
+    secret: str, headers: dict[str, str], body: bytes, window: float = 300, now: float | None = None
+) -> bool:
     """What the README asks of a receiver: a fresh timestamp, and the HMAC over it and the
     exact bytes received, compared in constant time."""
     timestamp = headers.get("X-Hoist-Timestamp", "")
@@ -29,8 +30,13 @@ class Deployer:
     With `secret`, a POST that fails `verify` is answered 401 (and counted in `rejected`);
     `body` is what every answer carries."""
 
-    def __init__(self, answers: list[int] | None = None, hold_first: bool = False,
-                 secret: str | None = None, body: bytes = b"{}") -> None:
+    def __init__(
+        self,
+        answers: list[int] | None = None,
+        hold_first: bool = False,
+        secret: str | None = None,
+        body: bytes = b"{}",
+    ) -> None:
         self.answers = list(answers or [])
         self.rejected = 0
         self.received: list[tuple[dict[str, str], bytes]] = []

@@ -36,8 +36,12 @@ class LiveServer:
 
     def env(self, **extra: str) -> dict[str, str]:
         """An environment for `hoist` client commands against this server."""
-        return {**server_env(self.data_dir), "HOIST_URL": self.url, "HOIST_TOKEN": self.token,
-                **extra}
+        return {
+            **server_env(self.data_dir),
+            "HOIST_URL": self.url,
+            "HOIST_TOKEN": self.token,
+            **extra,
+        }
 
 
 def server_env(data_dir: Path) -> dict[str, str]:
@@ -51,10 +55,12 @@ def server_env(data_dir: Path) -> dict[str, str]:
 
 def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     """Poll /healthz until it answers, the process dies, or time runs out (readiness, not sync)."""
+
     def healthy() -> bool:
         if process.poll() is not None:
-            raise RuntimeError(f"hoist serve exited with {process.returncode}:\n"
-                               f"{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"hoist serve exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
         except httpx.TransportError:
@@ -79,8 +85,12 @@ def bootstrap_admin(data_dir: Path, email: str = "admin@example.com", **settings
     """`hoist admin bootstrap`; the token is the last line it prints."""
     result = subprocess.run(
         [str(HOIST), "admin", "bootstrap", "--email", email],
-        env={**server_env(data_dir), **settings}, cwd=data_dir, capture_output=True, text=True,
-        timeout=60, check=False,
+        env={**server_env(data_dir), **settings},
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
@@ -99,7 +109,9 @@ def running_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
             # cwd is the data folder, so a developer's .env in the checkout is not read.
             process = subprocess.Popen(
                 [str(HOIST), "serve", "--port", str(port)],
-                env={**server_env(data_dir), **settings}, cwd=data_dir, stdout=out,
+                env={**server_env(data_dir), **settings},
+                cwd=data_dir,
+                stdout=out,
                 stderr=subprocess.STDOUT,
             )
         try:
@@ -110,8 +122,9 @@ def running_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
             if attempt == 2 or "address already in use" not in log.read_text():
                 raise
     try:
-        yield LiveServer(url=url, token=bootstrap_admin(data_dir, **settings),
-                         data_dir=data_dir, process=process)
+        yield LiveServer(
+            url=url, token=bootstrap_admin(data_dir, **settings), data_dir=data_dir, process=process
+        )
     finally:
         _stop(process)
 

@@ -25,19 +25,38 @@ def tail(log: Path, chars: int = 3000) -> str:
 
 
 @contextmanager
-def celery_worker(data_dir: Path, database_url: str, broker_url: str, *, beat: bool = False,
-                  concurrency: int = 1, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+def celery_worker(
+    data_dir: Path,
+    database_url: str,
+    broker_url: str,
+    *,
+    beat: bool = False,
+    concurrency: int = 1,
+    **settings: str,
+) -> Iterator[subprocess.Popen[bytes]]:
     """`hoist worker` as a subprocess (its own process group), stopped on exit. Tests use
     one pool process; the benchmarks pass `hoist worker`'s defaults (2, with beat)."""
     log = data_dir / "worker.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [str(HOIST), "worker", "--concurrency", str(concurrency),
-             "--beat" if beat else "--no-beat"],
-            env={**server_env(data_dir), "HOIST_LOG_LEVEL": "INFO",
-                 "HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": broker_url,
-                 **settings},
-            cwd=data_dir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(HOIST),
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--beat" if beat else "--no-beat",
+            ],
+            env={
+                **server_env(data_dir),
+                "HOIST_LOG_LEVEL": "INFO",
+                "HOIST_DATABASE_URL": database_url,
+                "HOIST_BROKER_URL": broker_url,
+                **settings,
+            },
+            cwd=data_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield process
@@ -75,9 +94,21 @@ class PrivateRedis:
     def start(self) -> None:
         binary = require_program("redis-server")
         process = self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
 
@@ -90,8 +121,7 @@ class PrivateRedis:
                 return False  # not listening yet
 
         try:
-            eventually(answers, "redis-server answering PING", READY_WITHIN_SECONDS,
-                       interval=0.02)
+            eventually(answers, "redis-server answering PING", READY_WITHIN_SECONDS, interval=0.02)
         finally:
             client.close()
 

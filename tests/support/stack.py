@@ -69,16 +69,20 @@ class Stack:
 
     def check_alive(self) -> None:
         """Raise, with the log's tail, if the server or the worker has exited."""
-        for name, process, log in (("hoist serve", self.server.process, "server.log"),
-                                   ("hoist worker", self.worker, "worker.log")):
+        for name, process, log in (
+            ("hoist serve", self.server.process, "server.log"),
+            ("hoist worker", self.worker, "worker.log"),
+        ):
             if process is not None and process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n"
-                                   f"{tail(self.workdir / log)}")
+                raise RuntimeError(
+                    f"{name} exited with {process.returncode}:\n{tail(self.workdir / log)}"
+                )
 
 
 @contextmanager
-def running_stack(workdir: Path, database_url: str, *, concurrency: int = 1,
-                  beat: bool = False, **settings: str) -> Iterator[Stack]:
+def running_stack(
+    workdir: Path, database_url: str, *, concurrency: int = 1, beat: bool = False, **settings: str
+) -> Iterator[Stack]:
     """Redis, server and worker on `database_url`, with extra HOIST_ `settings` for both;
     stopped in reverse order on exit (the worker before its broker)."""
     with ExitStack() as stack:
@@ -87,9 +91,11 @@ def running_stack(workdir: Path, database_url: str, *, concurrency: int = 1,
         stack.callback(redis.stop)
         env = {"HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": redis.url, **settings}
         server = stack.enter_context(running_server(workdir, **env))
-        worker = stack.enter_context(celery_worker(workdir, database_url, redis.url,
-                                                   concurrency=concurrency, beat=beat,
-                                                   **settings))
+        worker = stack.enter_context(
+            celery_worker(
+                workdir, database_url, redis.url, concurrency=concurrency, beat=beat, **settings
+            )
+        )
         ready = Stack(workdir, database_url, redis, server, worker)
         _wait_until_consuming(ready)
         yield ready

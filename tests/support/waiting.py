@@ -24,14 +24,28 @@ class TimedOut(AssertionError):
 
 
 @overload
-def eventually(check: Callable[[], Awaitable[object]], what: str,
-               timeout: float = DEFAULT_TIMEOUT, *, interval: float = DEFAULT_INTERVAL
-               ) -> Coroutine[Any, Any, None]: ...
+def eventually(
+    check: Callable[[], Awaitable[object]],
+    what: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+) -> Coroutine[Any, Any, None]: ...
 @overload
-def eventually(check: Callable[[], bool], what: str, timeout: float = DEFAULT_TIMEOUT, *,
-               interval: float = DEFAULT_INTERVAL) -> None: ...
-def eventually(check: Callable[[], object], what: str, timeout: float = DEFAULT_TIMEOUT, *,
-               interval: float = DEFAULT_INTERVAL) -> Coroutine[Any, Any, None] | None:
+def eventually(
+    check: Callable[[], bool],
+    what: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+) -> None: ...
+def eventually(
+    check: Callable[[], object],
+    what: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+) -> Coroutine[Any, Any, None] | None:
     """Return once `check()` is truthy; raise TimedOut naming `what` after `timeout` s.
 
     An exception raised by `check` propagates at once (a process that died should fail
@@ -48,8 +62,14 @@ def eventually(check: Callable[[], object], what: str, timeout: float = DEFAULT_
     return None
 
 
-async def _eventually_async(check: Callable[[], object], first: Awaitable[object], what: str,
-                            timeout: float, deadline: float, interval: float) -> None:
+async def _eventually_async(
+    check: Callable[[], object],
+    first: Awaitable[object],
+    what: str,
+    timeout: float,
+    deadline: float,
+    interval: float,
+) -> None:
     result = await first
     while not result:
         _check_deadline(deadline, what, timeout)

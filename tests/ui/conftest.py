@@ -16,8 +16,14 @@ from tests.ui.scenario import Shop, build_shop
 __all__ = ["live_server"]
 
 CHROMIUM = Path(os.environ.get("HOIST_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 # `make screenshots` sets this to refresh the README's pictures; otherwise they go to a
 # temporary folder, so a test run never dirties the checkout.

@@ -22,8 +22,11 @@ class Api:
         self.http = httpx.Client(base_url=url, timeout=15.0)
 
     def __call__(self, query: str, token: str, **variables: Any) -> dict[str, Any]:
-        response = self.http.post("/graphql", json={"query": query, "variables": variables},
-                                  headers={"Authorization": f"Bearer {token}"})
+        response = self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         response.raise_for_status()
         body = response.json()
         assert not body.get("errors"), body["errors"]
@@ -49,67 +52,122 @@ class Shop:
     def person(self, key: str, name: str, *roles: tuple[str, str, str]) -> None:
         """A user with roles and an API token, kept under `key`."""
         email = f"{key}@example.com"
-        self.api("mutation($input: CreateUserInput!) { createUser(input: $input) "
-                 "{ user { id } errors { message } } }", self.admin,
-                 input={"email": email, "name": name})
+        self.api(
+            "mutation($input: CreateUserInput!) { createUser(input: $input) "
+            "{ user { id } errors { message } } }",
+            self.admin,
+            input={"email": email, "name": name},
+        )
         for role, application, environment in roles:
-            self.api("mutation($e: String!, $r: Role!, $a: String!, $env: String!) { "
-                     "grantRole(email: $e, role: $r, application: $a, environment: $env) "
-                     "{ errors { message } } }", self.admin,
-                     e=email, r=role, a=application, env=environment)
-        created = self.api("mutation($e: String!) { createApiToken(name: \"dashboard\", "
-                           "email: $e) { token apiToken { id } errors { message } } }",
-                           self.admin, e=email)["createApiToken"]
+            self.api(
+                "mutation($e: String!, $r: Role!, $a: String!, $env: String!) { "
+                "grantRole(email: $e, role: $r, application: $a, environment: $env) "
+                "{ errors { message } } }",
+                self.admin,
+                e=email,
+                r=role,
+                a=application,
+                env=environment,
+            )
+        created = self.api(
+            'mutation($e: String!) { createApiToken(name: "dashboard", '
+            "email: $e) { token apiToken { id } errors { message } } }",
+            self.admin,
+            e=email,
+        )["createApiToken"]
         self.tokens[key], self.token_ids[key] = created["token"], created["apiToken"]["id"]
 
     def register(self, tag: str, labels: list[str], commit: str, message: str) -> None:
         image = self.api(
             "mutation($input: RegisterImageInput!) { registerImage(input: $input) "
-            "{ image { id } errors { message } } }", self.tokens["dana"],
-            input={"application": "shop", "workflow": "main",
-                   "image": f"registry.example.com/shop:{tag}", "labels": labels,
-                   "gitCommits": [{"repo": "https://git.example.com/shop", "branch": "main",
-                                   "commitHash": commit, "commitMessage": message,
-                                   "author": "Dana Developer"}]},
+            "{ image { id } errors { message } } }",
+            self.tokens["dana"],
+            input={
+                "application": "shop",
+                "workflow": "main",
+                "image": f"registry.example.com/shop:{tag}",
+                "labels": labels,
+                "gitCommits": [
+                    {
+                        "repo": "https://git.example.com/shop",
+                        "branch": "main",
+                        "commitHash": commit,
+                        "commitMessage": message,
+                        "author": "Dana Developer",
+                    }
+                ],
+            },
         )["registerImage"]["image"]
         self.images[tag] = image["id"]
 
     def request_status(self, request_id: str) -> str:
-        return str(self.api("query($id: ID!) { promotionRequest(id: $id) { status } }",
-                            self.admin, id=request_id)["promotionRequest"]["status"])
+        return str(
+            self.api(
+                "query($id: ID!) { promotionRequest(id: $id) { status } }",
+                self.admin,
+                id=request_id,
+            )["promotionRequest"]["status"]
+        )
 
     def deployments(self, environment: str) -> list[dict[str, Any]]:
         data = self.api(
-            "query($env: String!) { deploymentHistory(application: \"shop\", "
+            'query($env: String!) { deploymentHistory(application: "shop", '
             "environment: $env, first: 20) { edges { node { status image { tag } } } } }",
-            self.admin, env=environment)
+            self.admin,
+            env=environment,
+        )
         return [e["node"] for e in data["deploymentHistory"]["edges"]]
 
 
 def build_shop(url: str, admin: str) -> Shop:
     api = Api(url)
     shop = Shop(api, url, admin)
-    api("""mutation {
+    api(
+        """mutation {
       createApplication(name: "shop") { errors { message } }
       dev: createEnvironment(name: "dev") { errors { message } }
       staging: createEnvironment(name: "staging") { errors { message } }
       prod: createEnvironment(name: "prod", production: true) { errors { message } }
-    }""", admin)
-    api("mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) "
-        "{ errors { message } } }", admin, input={
-            "application": "shop", "name": "main", "ciPipeline": "shop-ci", "cdPipelines": [
+    }""",
+        admin,
+    )
+    api(
+        "mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) "
+        "{ errors { message } } }",
+        admin,
+        input={
+            "application": "shop",
+            "name": "main",
+            "ciPipeline": "shop-ci",
+            "cdPipelines": [
                 {"environment": "dev", "trigger": "AUTOMATIC", "filterFailCondition": RC_BLOCKER},
-                {"environment": "staging", "parentEnvironment": "dev", "preStage": True,
-                 "deploymentApprovalCount": 1},
+                {
+                    "environment": "staging",
+                    "parentEnvironment": "dev",
+                    "preStage": True,
+                    "deploymentApprovalCount": 1,
+                },
                 {"environment": "prod", "parentEnvironment": "staging"},
-            ]})
-    api("mutation($input: PromotionPolicyInput!) { createPromotionPolicy(input: $input) "
-        "{ errors { message } } }", admin, input={
-            "name": "prod-hotfix", "description": "Hotfixes straight to staging or prod",
-            "failCondition": RC_BLOCKER, "approverCount": 1})
-    api("mutation { applyPromotionPolicy(policy: \"prod-hotfix\", applicationEnvironments: ["
-        "{appName: \"shop\", envName: \"staging\"}, {appName: \"shop\", envName: \"prod\"}]) "
-        "{ errors { message } } }", admin)
+            ],
+        },
+    )
+    api(
+        "mutation($input: PromotionPolicyInput!) { createPromotionPolicy(input: $input) "
+        "{ errors { message } } }",
+        admin,
+        input={
+            "name": "prod-hotfix",
+            "description": "Hotfixes straight to staging or prod",
+            "failCondition": RC_BLOCKER,
+            "approverCount": 1,
+        },
+    )
+    api(
+        'mutation { applyPromotionPolicy(policy: "prod-hotfix", applicationEnvironments: ['
+        '{appName: "shop", envName: "staging"}, {appName: "shop", envName: "prod"}]) '
+        "{ errors { message } } }",
+        admin,
+    )
 
     shop.person("dana", "Dana Developer", ("BUILD_DEPLOY", "shop", "*"))
     shop.person("avery", "Avery Approver", ("ARTIFACT_PROMOTER", "shop", "*"))
@@ -121,6 +179,9 @@ def build_shop(url: str, admin: str) -> Shop:
     # Its commit message has markup: the dashboard must show it as text.
     shop.register("1.5.0-rc1", ["rc"], "e0b93f5d12", "Try <b>new</b> search <img src=x>")
     # dev follows CI automatically; the rc image is held back by dev's filter condition.
-    eventually(lambda: sum(d["status"] == "SUCCEEDED" for d in shop.deployments("dev")) == 2,
-               "the automatic deployments to dev", READY_WITHIN_SECONDS)
+    eventually(
+        lambda: sum(d["status"] == "SUCCEEDED" for d in shop.deployments("dev")) == 2,
+        "the automatic deployments to dev",
+        READY_WITHIN_SECONDS,
+    )
     return shop

@@ -34,9 +34,7 @@ def test_pages_are_static_files_with_a_strict_policy(shop: Shop) -> None:
     assert linked.status_code == 200 and linked.text == shell.text
 
 
-def test_sign_in_out_and_an_unaccepted_token(
-    shop: Shop, sign_in: SignIn, shoot: Shoot
-) -> None:
+def test_sign_in_out_and_an_unaccepted_token(shop: Shop, sign_in: SignIn, shoot: Shoot) -> None:
     page = sign_in(shop.tokens["sam"])
     expect(page.locator(".who")).to_have_text("Sam Signout (sam@example.com)")
     expect(page.get_by_role("link", name="shop")).to_be_visible()
@@ -56,8 +54,11 @@ def test_sign_in_out_and_an_unaccepted_token(
     page.get_by_label("API token").fill(shop.tokens["sam"])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("link", name="shop")).to_be_visible()
-    shop.api("mutation($id: ID!) { revokeApiToken(id: $id) { deleted errors { message } } }",
-             shop.admin, id=shop.token_ids["sam"])
+    shop.api(
+        "mutation($id: ID!) { revokeApiToken(id: $id) { deleted errors { message } } }",
+        shop.admin,
+        id=shop.token_ids["sam"],
+    )
     page.get_by_role("link", name="shop").click()
     expect(page.get_by_role("status")).to_contain_text("Your token was not accepted")
     expect(page.get_by_label("API token")).to_be_visible()
@@ -81,7 +82,8 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     dialog = dana.get_by_role("dialog")
     expect(dialog.locator(".image-card")).to_have_count(3)
     expect(card(dialog, "1.5.0-rc1").locator(".commit")).to_contain_text(
-        "Try <b>new</b> search <img src=x>")  # markup from the API shows as text
+        "Try <b>new</b> search <img src=x>"
+    )  # markup from the API shows as text
     expect(dialog.locator(".commit b")).to_have_count(0)
     promote_to = dialog.get_by_role("button", name="Promote to…")
     expect(promote_to).to_be_disabled()
@@ -136,19 +138,24 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     dialog.get_by_role("button", name="Approve", exact=True).click()
     expect(dialog.locator(".notice")).to_contain_text("PROMOTING")
     expect(dialog.locator(".empty")).to_have_text("Nothing is waiting for your approval.")
-    eventually(lambda: shop.request_status(request_id) == "PROMOTED", "the promotion",
-               READY_WITHIN_SECONDS)
+    eventually(
+        lambda: shop.request_status(request_id) == "PROMOTED", "the promotion", READY_WITHIN_SECONDS
+    )
 
     # Dana deploys the promoted image to prod.
     dana.goto(f"{shop.url}/ui/#/apps/shop/envs/prod/deploy")
     promoted = card(dana, "1.4.1")
     expect(promoted.locator(".promoted")).to_have_text(
-        f"promoted from CI · request #{request_id} · approved by Avery Approver")
+        f"promoted from CI · request #{request_id} · approved by Avery Approver"
+    )
     promoted.get_by_role("button", name="Deploy").click()
     expect(dana.locator(".notice")).to_contain_text("Deploying 1.4.1 to prod")
     shoot(dana, "08-deploy")
-    eventually(lambda: shop.deployments("prod")[0]["status"] == "SUCCEEDED",
-               "the deployment to prod", READY_WITHIN_SECONDS)
+    eventually(
+        lambda: shop.deployments("prod")[0]["status"] == "SUCCEEDED",
+        "the deployment to prod",
+        READY_WITHIN_SECONDS,
+    )
 
     dana.get_by_role("link", name="see Deployment History").click()
     entry = dana.locator(".history-row").first
@@ -156,7 +163,8 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     expect(entry).to_contain_text("SUCCEEDED")
     expect(entry).to_contain_text("by Dana Developer")
     expect(entry.locator(".promoted")).to_have_text(
-        f"promoted from CI · request #{request_id} · approved by Avery Approver")
+        f"promoted from CI · request #{request_id} · approved by Avery Approver"
+    )
     shoot(dana, "09-history")
 
     # The email's link to the request opens the request page.
@@ -227,13 +235,17 @@ def test_super_admin_writes_a_policy_with_live_validation(
     shoot(admin, "11-policies")
 
 
-def test_reject_needs_a_reason_and_the_requester_may_cancel(
-    shop: Shop, sign_in: SignIn
-) -> None:
-    promote = ("mutation($image: ID!, $env: String!) { promoteImage(imageId: $image, "
-               "source: {type: CI}, targetEnvironments: [$env]) { results { request { id } } } }")
-    ids = {env: shop.api(promote, shop.tokens["dana"], image=shop.images["1.4.0"], env=env)
-           ["promoteImage"]["results"][0]["request"]["id"] for env in ("staging", "prod")}
+def test_reject_needs_a_reason_and_the_requester_may_cancel(shop: Shop, sign_in: SignIn) -> None:
+    promote = (
+        "mutation($image: ID!, $env: String!) { promoteImage(imageId: $image, "
+        "source: {type: CI}, targetEnvironments: [$env]) { results { request { id } } } }"
+    )
+    ids = {
+        env: shop.api(promote, shop.tokens["dana"], image=shop.images["1.4.0"], env=env)[
+            "promoteImage"
+        ]["results"][0]["request"]["id"]
+        for env in ("staging", "prod")
+    }
 
     avery = sign_in(shop.tokens["avery"])
     avery.get_by_role("link", name="shop").click()
@@ -258,7 +270,8 @@ def test_reject_needs_a_reason_and_the_requester_may_cancel(
     dialog.get_by_role("tab", name="Approval Pending").click()
     dialog.get_by_label("Only those pending with me").uncheck()
     dialog.locator(f'tr[data-request="{ids["prod"]}"]').get_by_role(
-        "button", name="Cancel request").click()
+        "button", name="Cancel request"
+    ).click()
     expect(dialog.locator(".notice")).to_contain_text("CANCELLED")
     expect(dialog.locator(f'tr[data-request="{ids["prod"]}"]')).to_have_count(0)
     assert shop.request_status(ids["prod"]) == "CANCELLED"
