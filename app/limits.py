@@ -44,7 +44,7 @@ GIT_COMMIT_HASH = 100  # a SHA-256 object name is 64 hex digits
 GIT_COMMIT_MESSAGE = 4_000
 GIT_AUTHOR = 400  # "Name <email>"
 # CEL condition text. Only the length is checked here, before the text reaches the CEL
-# parser; app/policies/cel.py bounds what a condition may cost beyond that.
+# parser; app/cel/__init__.py bounds what a condition may cost beyond that.
 CONDITION = 2_000
 # A YAML manifest (policy: applyPolicyManifest and the CLI; workflow: the CLI), in UTF-8
 # bytes. A real one (100 pairs) is under 10 KB; PyYAML composes about 250 KB a second

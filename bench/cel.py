@@ -11,7 +11,7 @@ import argparse
 import random
 import time
 
-from app.policies import cel
+from app import cel
 
 IMAGES = 10_000
 UNCACHED_IMAGES = 1_000  # compiling is ~20x slower; scale the rate instead of waiting

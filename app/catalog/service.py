@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app import limits
+from app import cel, limits
 from app.accounts.access import Access
 from app.accounts.models import Role, User
 from app.audit.service import record
@@ -25,7 +25,6 @@ from app.catalog.repository import get_visible_image
 from app.catalog.stages import configured_stages
 from app.errors import DomainError, ErrorCode, ErrorCollector, conflict, not_found, validation
 from app.events import ImageBuilt, StageReported, publish
-from app.policies import cel
 from app.validation import blank_to_none, check_count, check_name
 
 

@@ -10,9 +10,9 @@ from strawberry.dataloader import DataLoader
 
 from app.accounts.types import User, load_user
 from app.catalog import models, repository
+from app.cel import split_reference
 from app.graphql.context import Info
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
-from app.policies.cel import split_reference
 
 if TYPE_CHECKING:
     from app.policies.types import PromotionPolicy

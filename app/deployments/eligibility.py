@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app import cel
 from app.catalog.models import CdPipeline, Image
 from app.catalog.stages import images_passed, passed_all_stages
 from app.db import column
@@ -14,7 +15,6 @@ from app.deployments.models import (
     DeploymentStatus,
 )
 from app.errors import ErrorCode
-from app.policies import cel
 from app.policies.programs import filter_program
 from app.promotions.checks import image_variables
 from app.promotions.models import PromotionRequest, PromotionStatus

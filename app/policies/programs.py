@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app import cel
 from app.catalog.models import CdPipeline
-from app.policies import cel
 from app.policies.models import PromotionPolicy
 
 

@@ -7,13 +7,14 @@ from typing import Annotated
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from app import limits
+from app import cel, limits
 from app.accounts.schema import DeletePayload, deleted_payload
+from app.cel import limits as cel_limits
 from app.errors import ErrorCollector, validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, unset_to_none
-from app.policies import cel, cel_limits, service
 from app.policies import manifest as manifests
+from app.policies import service
 from app.policies.types import PolicyBinding, PromotionPolicy
 
 _NAME = f"Lowercase letters, digits and '-', 3-{limits.NAME} characters."

@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from app import limits
+from app import cel, limits
 from app.accounts.access import Access
 from app.catalog.models import Application, Environment
 from app.catalog.service import check_condition
@@ -20,7 +20,7 @@ from app.events import (
     PolicyDeleted,
     publish,
 )
-from app.policies import cel, repository
+from app.policies import repository
 from app.policies.models import PolicyBinding, PromotionPolicy
 from app.validation import blank_to_none, check_count, check_name
 

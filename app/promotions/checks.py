@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app import cel
 from app.accounts.access import Access
 from app.accounts.models import Role
 from app.catalog.models import CdPipeline, Environment, Image
 from app.catalog.repository import pipelines_of_workflow
 from app.catalog.stages import passed_all_stages
 from app.errors import validation
-from app.policies import cel
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
 from app.policies.repository import policy_of_pair

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from app import cel
 from app.accounts.access import Access
 from app.db import column
-from app.policies import cel
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
 from app.promotions import approval, repository, transitions

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from app import limits
+from app import cel, limits
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
@@ -19,7 +19,6 @@ from app.catalog.repository import get_visible_image
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.events import PromotionRequested, RequestApproved, RequestStatusChanged, publish
 from app.outbox import service as outbox
-from app.policies import cel
 from app.promotions import approval, repository, transitions
 from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
 from app.promotions.models import (

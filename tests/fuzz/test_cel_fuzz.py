@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.policies import cel
+from app import cel
 from tests.fuzz.budget import examples
 
 LIMIT = 300

@@ -1,4 +1,4 @@
-"""Tests for app.policies.cel: variables, eligibility, validation and caching (SPEC §3)."""
+"""Tests for app.cel: variables, eligibility, validation and caching (SPEC §3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from uuid import uuid4
 import lark
 import pytest
 
-from app.policies import cel
+from app import cel
 
 KNOWN_LIST = "containerImage, containerRepository, containerImageTag, imageLabels, gitCommitDetails"
 

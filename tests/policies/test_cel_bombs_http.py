@@ -10,8 +10,8 @@ from typing import Any
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
 from app.catalog import service as catalog
+from app.cel import limits as cel_limits
 from app.db import unit_of_work
-from app.policies import cel_limits
 from app.policies import service as policies
 from app.policies.models import PromotionPolicy
 from tests.conftest import People

@@ -11,7 +11,9 @@ from uuid import uuid4
 import celpy
 import pytest
 
-from app.policies import cel, cel_budget, cel_limits
+from app import cel
+from app.cel import budget as cel_budget
+from app.cel import limits as cel_limits
 from tests.policies.test_cel import IMAGE, evaluate
 
 BUDGET = "condition exceeded the evaluation budget"

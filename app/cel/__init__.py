@@ -3,9 +3,9 @@
 Pure module: builds the CEL variables for an image, validates a condition at save
 time, and evaluates cached (pass, fail) condition pairs into an eligibility verdict.
 
-The parts: cel_base.py (the one celpy environment, variables, messages, the CEL
-threads), cel_validate.py (checks at save), cel_check.py (cost limits and type check),
-cel_budget.py (run-time budgets), cel_limits.py (every limit). This module evaluates and
+The parts: base.py (the one celpy environment, variables, messages, the CEL
+threads), validate.py (checks at save), check.py (cost limits and type check),
+budget.py (run-time budgets), limits.py (every limit). This module evaluates and
 caches; the names callers use are all importable from here.
 
 celpy facts this module is built around (checked against cel-python 0.5):
@@ -15,11 +15,11 @@ celpy facts this module is built around (checked against cel-python 0.5):
   lazily by :func:`get_environment`. Anything else in Hoist that needs CEL must use it.
 * ``CompiledRunner`` evaluates through the *module globals* of ``celpy.evaluation``
   and through per-program mutable state, so its ``evaluate`` is not thread-safe.
-  Hoist runs the compiled code itself (cel_budget.py) in private globals, under a cost
+  Hoist runs the compiled code itself (budget.py) in private globals, under a cost
   budget, which is thread-safe; compiling still runs under one lock.
-* Saved conditions are bounded at save by size, macro nesting and types (cel_check.py),
+* Saved conditions are bounded at save by size, macro nesting and types (check.py),
   and evaluated off the event loop in batches (:func:`evaluate_many`), each evaluation
-  under :data:`~app.policies.cel_limits.RUNTIME_BUDGET`.
+  under :data:`~app.cel.limits.RUNTIME_BUDGET`.
 * Unknown variables, unknown functions and malformed macros are only noticed at
   evaluation (or transpile) time, with long, Python-flavoured messages; validation
   therefore walks the parse tree itself and writes short messages of its own.
@@ -40,8 +40,8 @@ import celpy.celtypes as celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 
-from app.policies import cel_budget
-from app.policies.cel_base import (
+from app.cel import budget as cel_budget
+from app.cel.base import (
     KNOWN_VARIABLES,
     cel_type_name,
     clip,
@@ -55,9 +55,9 @@ from app.policies.cel_base import (
     split_reference,
     syntax_error_message,
 )
-from app.policies.cel_budget import BudgetExceeded, Meter
-from app.policies.cel_limits import MAX_BATCH_SECONDS, RUNTIME_BUDGET
-from app.policies.cel_validate import validate_condition
+from app.cel.budget import BudgetExceeded, Meter
+from app.cel.limits import MAX_BATCH_SECONDS, RUNTIME_BUDGET
+from app.cel.validate import validate_condition
 from app.validation import blank_to_none
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import cast
 
 import lark
 
-from app.policies.cel_limits import (
+from app.cel.limits import (
     COMPREHENSION_MACROS,
     MAX_EXPRESSION_CHARS,
     MAX_EXPRESSION_NODES,

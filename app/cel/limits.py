@@ -9,7 +9,7 @@ as 2^n). Hoist therefore bounds a condition twice:
   before anything runs, and by a trial evaluation on sample images under
   :data:`VALIDATION_BUDGET`;
 * at run time by :data:`RUNTIME_BUDGET`, enforced inside celpy's evaluation
-  (app/policies/cel_budget.py) for every condition and image. An image whose evaluation
+  (app/cel/budget.py) for every condition and image. An image whose evaluation
   goes over it is not eligible, with "condition exceeded the evaluation budget: …" as the
   reason.
 

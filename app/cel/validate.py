@@ -1,7 +1,7 @@
 """Checking a CEL condition before it is saved (SPEC §3): one short message or None.
 
 Cheapest first: the length limit (before parsing), syntax, the cost limits and the type
-check of cel_check.py, names and functions (walked here: celpy only notices unknown
+check of check.py, names and functions (walked here: celpy only notices unknown
 names at evaluation, with messages several KB long), then a trial run on sample images
 under the validation budget.
 """
@@ -18,8 +18,9 @@ from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELSyntaxError, base_functions, celstr
 
-from app.policies import cel_budget, cel_check
-from app.policies.cel_base import (
+from app.cel import budget as cel_budget
+from app.cel import check as cel_check
+from app.cel.base import (
     KNOWN_VARIABLES,
     cel_type_name,
     clip,
@@ -30,8 +31,8 @@ from app.policies.cel_base import (
     lock,
     syntax_error_message,
 )
-from app.policies.cel_budget import BudgetExceeded, Meter
-from app.policies.cel_limits import VALIDATION_BUDGET
+from app.cel.budget import BudgetExceeded, Meter
+from app.cel.limits import VALIDATION_BUDGET
 from app.validation import blank_to_none
 
 # Macros celpy implements correctly. Each takes a bound variable name and one expression

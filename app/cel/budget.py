@@ -1,4 +1,4 @@
-"""Run a compiled celpy program under a cost budget (SPEC §3; limits in cel_limits.py).
+"""Run a compiled celpy program under a cost budget (SPEC §3; limits in limits.py).
 
 How celpy 0.5's ``CompiledRunner`` runs a program: the transpiler turns the parse tree
 into Python source of lambdas (``ex_3 = lambda activation: operator.add(...)``,
@@ -31,7 +31,7 @@ import celpy.celtypes as celtypes
 import celpy.evaluation as evaluation
 from celpy.evaluation import CELEvalError
 
-from app.policies.cel_limits import Budget
+from app.cel.limits import Budget
 
 BUDGET_EXCEEDED = "condition exceeded the evaluation budget"
 

@@ -6,7 +6,7 @@ celpy facts this module is built around (checked against cel-python 0.5):
   the process uses exactly ONE ``celpy.Environment`` (``CompiledRunner``), created
   lazily by :func:`get_environment`. Anything else in Hoist that needs CEL must use it.
 * Compiling (parsing, transpiling) is not thread-safe: it runs under :data:`lock`.
-  Evaluating runs without it (cel_budget.py runs the compiled code in private globals).
+  Evaluating runs without it (budget.py runs the compiled code in private globals).
 * celpy's errors are long and Python-flavoured; the helpers here make one short line.
 """
 
@@ -26,7 +26,7 @@ import lark
 from celpy.celparser import CELParseError, CELParser
 from celpy.evaluation import TranspilerTree
 
-from app.policies.cel_limits import EVALUATION_THREADS
+from app.cel.limits import EVALUATION_THREADS
 
 KNOWN_VARIABLES: tuple[str, ...] = (
     "containerImage",
