@@ -8,7 +8,7 @@ database and worker code run unchanged. In production the source is the system c
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def _system() -> datetime:
@@ -27,3 +27,10 @@ def set_source(source: Callable[[], datetime] | None) -> None:
     """Read the time from `source` from now on (None: the system clock again)."""
     global _source
     _source = source or _system
+
+
+def backoff(attempts: int, base_seconds: float, max_seconds: float) -> timedelta:
+    """Wait after the `attempts`-th failure: `base_seconds`, doubling each time, capped at
+    `max_seconds` (the exponent is capped too, so a huge count cannot overflow a float)."""
+    seconds = base_seconds * 2 ** min(max(attempts - 1, 0), 32)
+    return timedelta(seconds=min(seconds, max_seconds))

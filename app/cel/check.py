@@ -443,7 +443,7 @@ class _Checker:
             element = DYN
         else:
             raise _problem(node, f"{name}() needs a list or map, got {type_name(t)}")
-        variable = _bare_ident(args[0])
+        variable = bare_ident(args[0])
         assert variable is not None  # the name check refused anything else
         body = self.infer(args[1], {**scope, variable: element})
         if name == "map":
@@ -495,10 +495,12 @@ def _known(t: Type) -> Type:
     return DYN if t == EMPTY else t
 
 
-def _bare_ident(node: Node) -> str | None:
+def bare_ident(node: Node) -> str | None:
+    """The name when ``node`` is an expression that is just one identifier, else None."""
     while isinstance(node, lark.Tree) and len(node.children) == 1:
         if node.data == "ident":
-            return str(node.children[0])
+            token = node.children[0]
+            return str(token.value) if isinstance(token, lark.Token) else None
         node = node.children[0]
     return None
 

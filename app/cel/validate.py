@@ -65,16 +65,6 @@ def _where(node: cel_check.Node) -> str:
     return f"line {line or '?'}, column {column or '?'}"
 
 
-def _bare_ident(node: cel_check.Node) -> str | None:
-    """Return the name when ``node`` is an expression that is just one identifier."""
-    while isinstance(node, lark.Tree) and len(node.children) == 1:
-        if node.data == "ident":
-            token = node.children[0]
-            return str(token.value) if isinstance(token, lark.Token) else None
-        node = node.children[0]
-    return None
-
-
 def _unknown_variable(name: str, node: lark.Token) -> str:
     return clip(
         f"unknown variable {clip(name, 40)!r} at {_where(node)}; "
@@ -126,7 +116,7 @@ def _check_names(node: cel_check.Node, bound: frozenset[str]) -> str | None:
         args = list(cast(cel_check.Tree, children[2]).children) if len(children) > 2 else []
         name = str(token.value)
         if name in _MACROS:
-            variable = _bare_ident(args[0]) if args else None
+            variable = cel_check.bare_ident(args[0]) if args else None
             if len(args) != 2 or variable is None:
                 return (
                     f"{name}() takes a variable name and one expression, "

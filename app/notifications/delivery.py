@@ -64,8 +64,9 @@ UNKNOWN = NotificationState.UNKNOWN
 
 def backoff(attempts: int, settings: Settings) -> timedelta:
     """Wait after the `attempts`-th failed try: base, then twice as long each time, capped."""
-    seconds = settings.email_retry_base_seconds * 2 ** min(max(attempts - 1, 0), 32)
-    return timedelta(seconds=min(seconds, settings.email_retry_max_seconds))
+    return clock.backoff(
+        attempts, settings.email_retry_base_seconds, settings.email_retry_max_seconds
+    )
 
 
 def _after_failure(row: Notification, error: DeliveryError, settings: Settings) -> dict[str, Any]:

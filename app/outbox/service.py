@@ -116,8 +116,9 @@ async def relay(older_than: timedelta) -> int:
 
 def backoff(attempts: int, settings: Settings) -> timedelta:
     """Wait after the `attempts`-th failed run: base, doubling, never more than the cap."""
-    seconds = settings.outbox_retry_base_seconds * 2 ** min(max(attempts - 1, 0), 32)
-    return timedelta(seconds=min(seconds, settings.outbox_retry_max_seconds))
+    return clock.backoff(
+        attempts, settings.outbox_retry_base_seconds, settings.outbox_retry_max_seconds
+    )
 
 
 def describe_error(exc: BaseException) -> str:
