@@ -42,6 +42,14 @@ class Settings(BaseSettings):
         "reportTo); unset: http://HOST:PORT, the address served (localhost for 0.0.0.0).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    keep_alive_seconds: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="How long `hoist serve` keeps an idle client connection open. Longer "
+        "than clients' and proxies' own idle timeouts (httpx: 5 s), so a client never "
+        "sends on a connection the server is closing.",
+    )
     node_modules: Path = Field(
         _REPO_NODE_MODULES,
         description="Folder holding the GraphiQL/React npm packages.",

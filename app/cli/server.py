@@ -105,7 +105,11 @@ def serve(
         f"{settings.public_url})"
     )
     uvicorn.run(
-        create_app(), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+        create_app(),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 
