@@ -17,8 +17,9 @@ class ErrorCode(StrEnum):
     DEPLOYMENT_APPROVAL_REQUIRED = "DEPLOYMENT_APPROVAL_REQUIRED"
     APPROVER_CANNOT_DEPLOY = "APPROVER_CANNOT_DEPLOY"
     BUILDER_CANNOT_APPROVE = "BUILDER_CANNOT_APPROVE"
-    # A field the caller may not set (e.g. builtBy naming someone else without a CI
-    # identity); the whole operation being off limits is a top-level FORBIDDEN instead.
+    # The caller lacks the right: for a field they may not set (e.g. builtBy naming
+    # someone else without a CI identity) or for the whole mutation. Queries answer a
+    # missing right with a top-level FORBIDDEN error instead (they have no payload).
     FORBIDDEN = "FORBIDDEN"
     NOT_DEAD = "NOT_DEAD"
     NOT_RESENDABLE = "NOT_RESENDABLE"

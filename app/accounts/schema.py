@@ -83,7 +83,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a user (super-admins only).")
-    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload | None:
         access = await info.context.access()
 
         async def run() -> UserPayload:
@@ -106,7 +106,7 @@ class Mutation:
         role: Role,
         application: str | None = "*",
         environment: str | None = "*",
-    ) -> RoleBindingPayload:
+    ) -> RoleBindingPayload | None:
         access = await info.context.access()
 
         async def run() -> RoleBindingPayload:
@@ -125,7 +125,7 @@ class Mutation:
         role: Role,
         application: str | None = "*",
         environment: str | None = "*",
-    ) -> DeletePayload:
+    ) -> DeletePayload | None:
         access = await info.context.access()
 
         async def run() -> DeletePayload:
@@ -148,7 +148,7 @@ class Mutation:
         ],
         email: str | None = UNSET,
         expires_at: datetime | None = UNSET,
-    ) -> ApiTokenPayload:
+    ) -> ApiTokenPayload | None:
         access = await info.context.access()
 
         async def run() -> ApiTokenPayload:
@@ -160,7 +160,7 @@ class Mutation:
         return await mutate(run, lambda errors: ApiTokenPayload(errors=errors))
 
     @strawberry.mutation(description="Revoke one of your tokens (super-admins: any token).")
-    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> DeletePayload | None:
         access = await info.context.access()
 
         async def run() -> DeletePayload:

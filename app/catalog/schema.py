@@ -178,7 +178,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create an application (super-admins only).")
-    async def create_application(self, info: Info, name: _NEW_NAME) -> ApplicationPayload:
+    async def create_application(self, info: Info, name: _NEW_NAME) -> ApplicationPayload | None:
         access = await info.context.access()
 
         async def run() -> ApplicationPayload:
@@ -191,7 +191,7 @@ class Mutation:
     @strawberry.mutation(description="Create an environment (super-admins only).")
     async def create_environment(
         self, info: Info, name: _NEW_NAME, production: bool | None = False
-    ) -> EnvironmentPayload:
+    ) -> EnvironmentPayload | None:
         access = await info.context.access()
 
         async def run() -> EnvironmentPayload:
@@ -201,7 +201,9 @@ class Mutation:
         return await mutate(run, lambda errors: EnvironmentPayload(errors=errors))
 
     @strawberry.mutation(description="Create a workflow with its CD pipeline tree (super-admins).")
-    async def create_workflow(self, info: Info, input: CreateWorkflowInput) -> WorkflowPayload:
+    async def create_workflow(
+        self, info: Info, input: CreateWorkflowInput
+    ) -> WorkflowPayload | None:
         access = await info.context.access()
 
         async def run() -> WorkflowPayload:
@@ -217,7 +219,7 @@ class Mutation:
         return await mutate(run, lambda errors: WorkflowPayload(errors=errors))
 
     @strawberry.mutation(description="Record an image built by a workflow's CI (BUILD_DEPLOY).")
-    async def register_image(self, info: Info, input: RegisterImageInput) -> ImagePayload:
+    async def register_image(self, info: Info, input: RegisterImageInput) -> ImagePayload | None:
         access = await info.context.access()
 
         async def run() -> ImagePayload:
@@ -236,7 +238,9 @@ class Mutation:
         return await mutate(run, lambda errors: ImagePayload(errors=errors))
 
     @strawberry.mutation(description="Report a stage's outcome for an image (BUILD_DEPLOY).")
-    async def record_stage_result(self, info: Info, input: StageResultInput) -> StageRunPayload:
+    async def record_stage_result(
+        self, info: Info, input: StageResultInput
+    ) -> StageRunPayload | None:
         access = await info.context.access()
 
         async def run() -> StageRunPayload:

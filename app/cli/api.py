@@ -125,11 +125,12 @@ class Api:
         name: str,
         lines: Callable[[str | None], int | None] | None = None,
     ) -> dict[str, Any]:
-        """A mutation's payload; its UserErrors printed and exit 1 when there are any."""
+        """A mutation's payload; its UserErrors printed and exit 1 when there are any (the
+        authentication exit code when the caller lacks the right)."""
         payload: dict[str, Any] = self.call(query, variables)[name]
         if payload.get("errors"):
             print_user_errors(payload["errors"], lines)
-            raise typer.Exit(EXIT_REFUSED)
+            raise typer.Exit(refused_status(payload["errors"]))
         return payload
 
     def pages(self, query: str, variables: dict[str, Any], path: list[str]) -> list[dict[str, Any]]:
@@ -159,6 +160,12 @@ class Api:
             )
             typer.echo(f"hint: {hint}", err=True)
         raise typer.Exit(EXIT_AUTH if codes & {"UNAUTHENTICATED", "FORBIDDEN"} else EXIT_REFUSED)
+
+
+def refused_status(errors: list[dict[str, Any]]) -> int:
+    """The exit code of a refused mutation: the caller's missing right exits like a
+    missing token (EXIT_AUTH), whether the server said so at the top or in the payload."""
+    return EXIT_AUTH if any(e.get("code") == "FORBIDDEN" for e in errors) else EXIT_REFUSED
 
 
 def print_user_errors(

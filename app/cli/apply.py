@@ -30,6 +30,7 @@ from app.cli.api import (
     fail,
     print_user_errors,
     read_file,
+    refused_status,
 )
 from app.cli.catalog import WORKFLOW_FIELDS
 from app.cli.policies import apply_manifest_text, apply_policy
@@ -73,7 +74,7 @@ def create_workflow(api: Api, text: str, output: Output) -> None:
             ],
             lambda field: parsed.line(field.removeprefix("spec.") if field else None),
         )
-        raise typer.Exit(EXIT_REFUSED)
+        raise typer.Exit(refused_status(payload["errors"]))
     workflow: dict[str, Any] = {"application": parsed.input["application"], **payload["workflow"]}
     pipelines = ", ".join(p["environment"]["name"] for p in workflow["cdPipelines"])
     emit(

@@ -24,6 +24,7 @@ from app.cli.api import (
     parse_int,
     print_user_errors,
     read_file,
+    refused_status,
     rows_or_none,
     show,
 )
@@ -170,7 +171,7 @@ def create_policy(
             emit(output, created, lambda: f"{done}\n{applied_line(applied['bindings'], name)}")
             return
         print_user_errors(applied["errors"])
-        status = EXIT_REFUSED
+        status = refused_status(applied["errors"])
     # The file was checked first, so this is the server refusing a pair (no CD pipeline
     # there, an unknown application). One command, one outcome: a user who fixes the
     # manifest and runs the same command again expects it to work, not "already exists".

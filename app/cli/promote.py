@@ -113,19 +113,21 @@ def promote(
     environments = parse_list(targets)
     if not environments:
         fail("name at least one target with --to", EXIT_USAGE)
-    results = Api(url, token).call(
+    results = Api(url, token).mutate(
         f"""mutation Promote($imageId: ID!, $source: ImageSourceInput!, $targets: [String!]!,
                              $comment: String) {{
               promoteImage(imageId: $imageId, source: $source, targetEnvironments: $targets,
                            comment: $comment) {{
-                results {{ environment outcome message request {{ {REQUEST_FIELDS} }} }} }} }}""",
+                results {{ environment outcome message request {{ {REQUEST_FIELDS} }} }}
+                {USER_ERRORS} }} }}""",
         {
             "imageId": image_id,
             "source": source_input(source),
             "targets": environments,
             "comment": comment,
         },
-    )["promoteImage"]["results"]
+        "promoteImage",
+    )["results"]
     report(results, PROMOTED, lambda r: r["environment"], output, name_request=True)
 
 
@@ -187,12 +189,14 @@ def decide(
     api: Api, mutation: str, note: str, text: str | None, request_ids: list[str], output: Output
 ) -> None:
     kind = "String!" if note == "reason" else "String"
-    results = api.call(
+    results = api.mutate(
         f"""mutation Decide($ids: [ID!]!, $note: {kind}) {{
               {mutation}(requestIds: $ids, {note}: $note) {{
-                results {{ requestId outcome message request {{ {REQUEST_FIELDS} }} }} }} }}""",
+                results {{ requestId outcome message request {{ {REQUEST_FIELDS} }} }}
+                {USER_ERRORS} }} }}""",
         {"ids": parse_list(request_ids), "note": text},
-    )[mutation]["results"]
+        mutation,
+    )["results"]
     report(results, DECIDED, lambda r: f"request {r['requestId']}", output)
 
 

@@ -47,7 +47,7 @@ class Mutation:
     @strawberry.mutation(description="Give an Image Deployment Approval (DEPLOYMENT_APPROVER).")
     async def approve_deployment(
         self, info: Info, application: str, environment: str, image_id: strawberry.ID
-    ) -> DeploymentApprovalPayload:
+    ) -> DeploymentApprovalPayload | None:
         access = await info.context.access()
 
         async def run() -> DeploymentApprovalPayload:
@@ -61,7 +61,7 @@ class Mutation:
     @strawberry.mutation(description="Deploy an image to an environment (BUILD_DEPLOY).")
     async def deploy_image(
         self, info: Info, application: str, environment: str, image_id: strawberry.ID
-    ) -> DeploymentPayload:
+    ) -> DeploymentPayload | None:
         access = await info.context.access()
 
         async def run() -> DeploymentPayload:

@@ -68,12 +68,19 @@ P = TypeVar("P")
 
 
 async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserError]], P]) -> P:
-    """Run a mutation in one transaction; domain errors roll it back and become UserErrors."""
+    """Run a mutation in one transaction; expected failures roll it back and become the
+    payload's UserErrors: the caller's missing right (FORBIDDEN), an unknown object
+    (NOT_FOUND), bad input (VALIDATION) and the domain's own refusals. So a document with
+    two mutations, one refused, still answers the other's result (its payload is not
+    null and nothing bubbles up to `data`). Only authentication stays a top-level error:
+    `info.context.access()` runs before `mutate` in every mutation."""
     try:
         async with unit_of_work():
             return await fn()
     except (DomainError, DomainErrors) as exc:
         return failed(user_errors(exc))
+    except Forbidden as exc:
+        return failed([UserError(code=ErrorCode.FORBIDDEN, message=str(exc), field=None)])
     except ColumnValidationError as exc:
         return failed(user_errors(bad_value(exc)))
     except IntegrityError:

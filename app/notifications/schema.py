@@ -37,7 +37,7 @@ class Mutation:
     )
     async def resend_notifications(
         self, info: Info, ids: list[strawberry.ID]
-    ) -> ResendNotificationsPayload:
+    ) -> ResendNotificationsPayload | None:
         access = await info.context.access()
 
         async def run() -> ResendNotificationsPayload:

@@ -93,7 +93,7 @@ class Mutation:
         description="Run a DEAD job again with a fresh set of attempts "
         "(super-admins only); NOT_DEAD for any other job."
     )
-    async def retry_outbox_job(self, info: Info, id: strawberry.ID) -> RetryOutboxJobPayload:
+    async def retry_outbox_job(self, info: Info, id: strawberry.ID) -> RetryOutboxJobPayload | None:
         access = await info.context.access()
 
         async def run() -> RetryOutboxJobPayload:

@@ -154,7 +154,7 @@ class Mutation:
     @strawberry.mutation(description="Create a promotion policy at version 1.")
     async def create_promotion_policy(
         self, info: Info, input: PromotionPolicyInput
-    ) -> PromotionPolicyPayload:
+    ) -> PromotionPolicyPayload | None:
         access = await info.context.access()
 
         async def run() -> PromotionPolicyPayload:
@@ -179,7 +179,7 @@ class Mutation:
                 "on ifVersion. Left out: the patch applies to the latest version."
             ),
         ] = UNSET,
-    ) -> PromotionPolicyPayload:
+    ) -> PromotionPolicyPayload | None:
         access = await info.context.access()
 
         async def run() -> PromotionPolicyPayload:
@@ -191,7 +191,7 @@ class Mutation:
         return await mutate(run, lambda errors: PromotionPolicyPayload(errors=errors))
 
     @strawberry.mutation(description="Delete a policy; pending requests it governed turn STALE.")
-    async def delete_promotion_policy(self, info: Info, name: str) -> DeletePayload:
+    async def delete_promotion_policy(self, info: Info, name: str) -> DeletePayload | None:
         access = await info.context.access()
 
         async def run() -> DeletePayload:
@@ -209,7 +209,7 @@ class Mutation:
         application_environments: Annotated[
             list[AppEnvInput], strawberry.argument(description=limits.list_note())
         ],
-    ) -> ApplyPolicyPayload:
+    ) -> ApplyPolicyPayload | None:
         access = await info.context.access()
 
         async def run() -> ApplyPolicyPayload:
@@ -237,7 +237,7 @@ class Mutation:
                 )
             ),
         ],
-    ) -> ApplyPolicyPayload:
+    ) -> ApplyPolicyPayload | None:
         access = await info.context.access()
 
         async def run() -> ApplyPolicyPayload:

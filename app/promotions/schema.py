@@ -10,7 +10,6 @@ import strawberry
 from app import limits
 from app.accounts.types import User
 from app.catalog.types import Environment, Image
-from app.db import unit_of_work
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
 from app.graphql.pagination import Connection, paginate
@@ -211,9 +210,10 @@ class Mutation:
         source: ImageSourceInput,
         target_environments: _TARGETS,
         comment: _COMMENT = UNSET,
-    ) -> PromoteImagePayload:
+    ) -> PromoteImagePayload | None:
         access = await info.context.access()
-        async with unit_of_work():
+
+        async def run() -> PromoteImagePayload:
             results = await service.promote_image(
                 access,
                 parse_id(image_id, "imageId"),
@@ -221,16 +221,22 @@ class Mutation:
                 target_environments,
                 unset_to_none(comment),
             )
-        return PromoteImagePayload(results=[_request_result(r) for r in results])
+            return PromoteImagePayload(results=[_request_result(r) for r in results])
+
+        return await mutate(run, lambda errors: PromoteImagePayload(errors=errors))
 
     @strawberry.mutation(description="Approve requests; one outcome each.")
     async def approve_promotion_requests(
         self, info: Info, request_ids: _REQUEST_IDS, comment: _APPROVAL_COMMENT = UNSET
-    ) -> DecisionPayload:
+    ) -> DecisionPayload | None:
         access = await info.context.access()
-        async with unit_of_work():
-            results = await service.approve(access, list(request_ids), unset_to_none(comment))
-        return _decision_payload(results)
+
+        async def run() -> DecisionPayload:
+            return _decision_payload(
+                await service.approve(access, list(request_ids), unset_to_none(comment))
+            )
+
+        return await mutate(run, lambda errors: DecisionPayload(errors=errors))
 
     @strawberry.mutation(description="Reject requests with a reason; one outcome each.")
     async def reject_promotion_requests(
@@ -243,18 +249,20 @@ class Mutation:
                 description="Required; told to the requester. " + limits.text_note(limits.REASON)
             ),
         ],
-    ) -> DecisionPayload:
+    ) -> DecisionPayload | None:
         access = await info.context.access()
-        async with unit_of_work():
-            results = await service.reject(access, list(request_ids), reason)
-        return _decision_payload(results)
+
+        async def run() -> DecisionPayload:
+            return _decision_payload(await service.reject(access, list(request_ids), reason))
+
+        return await mutate(run, lambda errors: DecisionPayload(errors=errors))
 
     @strawberry.mutation(
         description="Withdraw a request awaiting approval (requester or super-admin)."
     )
     async def cancel_promotion_request(
         self, info: Info, request_id: strawberry.ID
-    ) -> PromotionRequestPayload:
+    ) -> PromotionRequestPayload | None:
         access = await info.context.access()
 
         async def run() -> PromotionRequestPayload:

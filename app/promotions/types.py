@@ -19,6 +19,7 @@ from app.catalog.types import (
     load_image,
 )
 from app.graphql.context import Info
+from app.graphql.errors import UserError
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
 from app.promotions import models, repository
@@ -225,7 +226,8 @@ class PromoteResult:
 
 @strawberry.type
 class PromoteImagePayload:
-    results: list[PromoteResult]
+    results: list[PromoteResult] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -238,4 +240,5 @@ class DecisionResult:
 
 @strawberry.type
 class DecisionPayload:
-    results: list[DecisionResult]
+    results: list[DecisionResult] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
