@@ -23,8 +23,9 @@ MAX_PAGE = 100
 
 # Names of applications, environments, workflows and policies (their columns' size).
 NAME = 50
-# A GraphQL ID inside a list (requestIds): a row id has at most 10 digits.
-ID = 20
+# An object id (app/ids.py): base64 of the longest type name, ':' and a 10-digit row id
+# is 40 characters; anything longer is no id this API gave out.
+ID = 64
 # Free text people write. Comments and reasons are copied into every notification email
 # about the request, so they are kept to a few paragraphs.
 COMMENT = 2_000

@@ -27,7 +27,7 @@ PENDING = """{ pendingApprovals(first: 20) { edges { node { id } } } }"""
 APPROVE = """mutation($ids: [ID!]!) { approvePromotionRequests(requestIds: $ids) {
   results { outcome } } }"""
 DEPLOYABLE = """{ deployableImages(application: "shop", environment: "prod") {
-  image { id } deployable } }"""
+  edges { node { image { id } deployable } } } }"""
 DEPLOY = """mutation($i: ID!) { deployImage(application: "shop", environment: "prod",
   imageId: $i) { deployment { id } errors { code } } }"""
 
@@ -129,9 +129,9 @@ async def _client(
             builder = rng.choice(actors.builders)
             data = await _call(http, report, "deployable", builder, DEPLOYABLE)
             ready = [
-                d["image"]["id"]
-                for d in (data or {}).get("deployableImages", [])
-                if d["deployable"]
+                d["node"]["image"]["id"]
+                for d in ((data or {}).get("deployableImages") or {}).get("edges", [])
+                if d["node"]["deployable"]
             ]
             if ready:
                 await _call(http, report, op, builder, DEPLOY, {"i": rng.choice(ready)})

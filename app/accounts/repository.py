@@ -24,3 +24,7 @@ async def role_bindings_of_users(user_ids: Sequence[int]) -> list[RoleBinding]:
 
 async def api_tokens_of_users(user_ids: Sequence[int]) -> list[ApiToken]:
     return await ApiToken.filter(user_id__in=list(user_ids)).order_by("id")
+
+
+async def tokens_by_ids(ids: Sequence[int]) -> list[ApiToken]:
+    return await ApiToken.filter(id__in=list(ids))

@@ -164,7 +164,7 @@ class Mutation:
         access = await info.context.access()
 
         async def run() -> DeletePayload:
-            await service.revoke_api_token(access, parse_id(id, "id"))
+            await service.revoke_api_token(access, parse_id(id, "id", "ApiToken"))
             return DeletePayload(deleted=True)
 
         return await mutate(run, deleted_payload)

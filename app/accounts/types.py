@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from app.accounts import models, repository
+from app.accounts.access import Access
 from app.graphql.context import Info
 from app.graphql.loaders import rows_by_id, rows_grouped
+from app.graphql.nodes import resolve_visible
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
 Role = models.Role
@@ -18,6 +22,16 @@ strawberry.enum(Role, description="What a role binding lets its holder do.")
 
 def user_by_id(info: Info) -> DataLoader[int, models.User | None]:
     return info.context.loaders.get("user_by_id", lambda: rows_by_id(repository.users_by_ids))
+
+
+async def _self_or_super_admin(access: Access, rows: list[models.User]) -> list[models.User]:
+    """A user by id: yourself, or anyone for a super-admin (as `me` and `users` show)."""
+    return rows if access.is_super_admin else [u for u in rows if u.id == access.user_id]
+
+
+async def _own_or_super_admin(access: Access, rows: list[models.ApiToken]) -> list[models.ApiToken]:
+    """A token by id: one of yours, or anyone's for a super-admin (as revokeApiToken)."""
+    return rows if access.is_super_admin else [t for t in rows if t.user_id == access.user_id]
 
 
 @strawberry.type(description="A role held on an application and environment (`*`: all).")
@@ -32,8 +46,8 @@ class RoleBinding:
 
 
 @strawberry.type(description="A person who uses Hoist.")
-class User:
-    id: strawberry.ID
+class User(relay.Node):
+    id: relay.NodeID[int]
     email: str
     name: str
     super_admin: bool
@@ -45,11 +59,19 @@ class User:
     @classmethod
     def of(cls, row: models.User) -> User:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             email=row.email,
             name=row.name,
             super_admin=row.super_admin,
             ci_identity=row.ci_identity,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[User | None]:
+        return await resolve_visible(
+            info, node_ids, repository.users_by_ids, _self_or_super_admin, cls.of
         )
 
     @strawberry.field(
@@ -63,7 +85,7 @@ class User:
         )
         # Reads are filtered (SPEC §2): another user's bindings must not name applications
         # the caller holds no role on. Each of the caller's own bindings passes this check.
-        rows = await loader.load(int(self.id))
+        rows = await loader.load(self.id)
         return [RoleBinding.of(r) for r in rows if access.can_view(r.application)]
 
     @strawberry.field(
@@ -72,12 +94,12 @@ class User:
     )
     async def api_tokens(self, info: Info) -> list[ApiToken] | None:
         access = await info.context.access()
-        if access.user_id != int(self.id) and not access.is_super_admin:
+        if access.user_id != self.id and not access.is_super_admin:
             return None
         loader = info.context.loaders.get(
             "api_tokens_by_user", lambda: rows_grouped(repository.api_tokens_of_users, "user_id")
         )
-        return [ApiToken.of(t) for t in await loader.load(int(self.id))]
+        return [ApiToken.of(t) for t in await loader.load(self.id)]
 
 
 async def load_user(info: Info, user_id: int | None) -> User | None:
@@ -88,8 +110,8 @@ async def load_user(info: Info, user_id: int | None) -> User | None:
 
 
 @strawberry.type(description="An API token; its secret is shown only once, at creation.")
-class ApiToken:
-    id: strawberry.ID
+class ApiToken(relay.Node):
+    id: relay.NodeID[int]
     name: str
     expires_at: datetime | None
     created_at: datetime
@@ -98,11 +120,19 @@ class ApiToken:
     @classmethod
     def of(cls, row: models.ApiToken) -> ApiToken:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             name=row.name,
             expires_at=row.expires_at,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ApiToken | None]:
+        return await resolve_visible(
+            info, node_ids, repository.tokens_by_ids, _own_or_super_admin, cls.of
         )
 
     @strawberry.field(description="True once revoked; a revoked token is refused.")

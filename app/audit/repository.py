@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tortoise.queryset import QuerySet
 
 from app.audit.models import AuditEvent
@@ -24,3 +26,7 @@ def events_matching(
             else rows.filter(action=action)
         )
     return rows
+
+
+async def events_by_ids(ids: Sequence[int]) -> list[AuditEvent]:
+    return await AuditEvent.filter(id__in=list(ids))

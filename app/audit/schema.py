@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
 
 from app.accounts.types import User, load_user
-from app.audit import models, service
+from app.audit import models, repository, service
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, unset_to_none
+from app.graphql.nodes import resolve_visible, super_admins
 from app.graphql.pagination import Connection, paginate
 
 
 @strawberry.type(description="One state change: who did what, when, with its data as JSON.")
-class AuditEvent:
-    id: strawberry.ID
+class AuditEvent(relay.Node):
+    id: relay.NodeID[int]
     at: datetime
     action: str
     application: str | None
@@ -27,7 +30,7 @@ class AuditEvent:
     @classmethod
     def of(cls, row: models.AuditEvent) -> AuditEvent:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             at=row.at,
             action=row.action,
             application=row.application,
@@ -35,6 +38,12 @@ class AuditEvent:
             data=json.dumps(row.data, sort_keys=True, default=str),
             actor_id=row.actor_id,
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[AuditEvent | None]:
+        return await resolve_visible(info, node_ids, repository.events_by_ids, super_admins, cls.of)
 
     @strawberry.field(description="Who did it; null when Hoist itself did (workers, triggers).")
     async def actor(self, info: Info) -> User | None:

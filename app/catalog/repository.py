@@ -110,3 +110,7 @@ async def workflows_of_applications(application_ids: Sequence[int]) -> list[Work
 async def pipelines_of_workflows(workflow_ids: Sequence[int]) -> list[CdPipeline]:
     """The workflows' CD pipelines in tree order (parents first)."""
     return await CdPipeline.filter(workflow_id__in=list(workflow_ids)).order_by("position")
+
+
+async def stage_runs_by_ids(ids: Sequence[int]) -> list[StageRun]:
+    return await StageRun.filter(id__in=list(ids))

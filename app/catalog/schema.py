@@ -170,7 +170,7 @@ class Query:
     async def image(self, info: Info, id: strawberry.ID) -> Image | None:
         access = await info.context.access()
         try:
-            return Image.of(await get_visible_image(access, parse_id(id, "id")))
+            return Image.of(await get_visible_image(access, parse_id(id, "id", "Image")))
         except DomainError:
             return None
 
@@ -246,7 +246,7 @@ class Mutation:
         async def run() -> StageRunPayload:
             run_row = await service.record_stage_result(
                 access,
-                parse_id(input.image_id, "imageId"),
+                parse_id(input.image_id, "imageId", "Image"),
                 input.environment,
                 input.stage,
                 input.status,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from app.accounts.types import User, load_user
-from app.catalog import models, repository
+from app.catalog import models, repository, visibility
 from app.cel import split_reference
 from app.graphql.context import Info
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
+from app.graphql.nodes import everyone, resolve_visible
 
 if TYPE_CHECKING:
     from app.policies.types import PromotionPolicy
@@ -50,14 +53,22 @@ def image_by_id(info: Info) -> DataLoader[int, models.Image | None]:
 
 
 @strawberry.type(description="A place images are deployed to (dev, staging, prod...).")
-class Environment:
-    id: strawberry.ID
+class Environment(relay.Node):
+    id: relay.NodeID[int]
     name: str
     production: bool
 
     @classmethod
     def of(cls, row: models.Environment) -> Environment:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, production=row.production)
+        return cls(id=row.id, name=row.name, production=row.production)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Environment | None]:
+        return await resolve_visible(
+            info, node_ids, repository.environments_by_ids, everyone, cls.of
+        )
 
 
 async def load_environment(info: Info, environment_id: int) -> Environment:
@@ -65,13 +76,21 @@ async def load_environment(info: Info, environment_id: int) -> Environment:
 
 
 @strawberry.type(description="A deployable thing with its workflows.")
-class Application:
-    id: strawberry.ID
+class Application(relay.Node):
+    id: relay.NodeID[int]
     name: str
 
     @classmethod
     def of(cls, row: models.Application) -> Application:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name)
+        return cls(id=row.id, name=row.name)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Application | None]:
+        return await resolve_visible(
+            info, node_ids, repository.applications_by_ids, visibility.visible_applications, cls.of
+        )
 
     @strawberry.field(description="The application's workflows, oldest first.")
     async def workflows(self, info: Info) -> list[Workflow]:
@@ -79,7 +98,7 @@ class Application:
             "workflows_by_application",
             lambda: rows_grouped(repository.workflows_of_applications, "application_id"),
         )
-        return [Workflow.of(w) for w in await loader.load(int(self.id))]
+        return [Workflow.of(w) for w in await loader.load(self.id)]
 
 
 async def load_application(info: Info, application_id: int) -> Application:
@@ -87,14 +106,22 @@ async def load_application(info: Info, application_id: int) -> Application:
 
 
 @strawberry.type(description="A CI pipeline and the tree of CD pipelines its images go through.")
-class Workflow:
-    id: strawberry.ID
+class Workflow(relay.Node):
+    id: relay.NodeID[int]
     name: str
     ci_pipeline: str
 
     @classmethod
     def of(cls, row: models.Workflow) -> Workflow:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, ci_pipeline=row.ci_pipeline)
+        return cls(id=row.id, name=row.name, ci_pipeline=row.ci_pipeline)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Workflow | None]:
+        return await resolve_visible(
+            info, node_ids, repository.workflows_by_ids, visibility.of_visible_applications, cls.of
+        )
 
     @strawberry.field(description="CD pipelines in tree order: every parent before its children.")
     async def cd_pipelines(self, info: Info) -> list[CdPipeline]:
@@ -102,7 +129,7 @@ class Workflow:
             "cd_pipelines_by_workflow",
             lambda: rows_grouped(repository.pipelines_of_workflows, "workflow_id"),
         )
-        return [CdPipeline.of(p) for p in await loader.load(int(self.id))]
+        return [CdPipeline.of(p) for p in await loader.load(self.id)]
 
 
 async def load_workflow(info: Info, workflow_id: int) -> Workflow:
@@ -110,8 +137,8 @@ async def load_workflow(info: Info, workflow_id: int) -> Workflow:
 
 
 @strawberry.type(description="How one environment of a workflow receives images.")
-class CdPipeline:
-    id: strawberry.ID
+class CdPipeline(relay.Node):
+    id: relay.NodeID[int]
     pre_stage: bool
     post_stage: bool
     trigger: Trigger
@@ -125,7 +152,7 @@ class CdPipeline:
     @classmethod
     def of(cls, row: models.CdPipeline) -> CdPipeline:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             pre_stage=row.pre_stage,
             post_stage=row.post_stage,
             trigger=row.trigger,
@@ -135,6 +162,14 @@ class CdPipeline:
             environment_id=row.environment_id,
             application_id=row.application_id,
             parent_id=row.parent_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[CdPipeline | None]:
+        return await resolve_visible(
+            info, node_ids, repository.pipelines_by_ids, visibility.of_visible_applications, cls.of
         )
 
     @strawberry.field
@@ -170,8 +205,8 @@ class GitCommit:
 
 
 @strawberry.type(description="A container image built by a workflow's CI pipeline.")
-class Image:
-    id: strawberry.ID
+class Image(relay.Node):
+    id: relay.NodeID[int]
     image: str
     digest: str | None
     labels: list[str]
@@ -186,7 +221,7 @@ class Image:
     @classmethod
     def of(cls, row: models.Image) -> Image:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             image=row.image,
             digest=row.digest,
             labels=list(row.labels),
@@ -197,6 +232,14 @@ class Image:
             registered_by_ci=row.registered_by_ci,
             application_id=row.application_id,
             workflow_id=row.workflow_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Image | None]:
+        return await resolve_visible(
+            info, node_ids, repository.images_by_ids, visibility.of_visible_applications, cls.of
         )
 
     @strawberry.field(description="Everything before the tag (or the digest).")
@@ -246,8 +289,8 @@ async def load_image(info: Info, image_id: int) -> Image:
 
 
 @strawberry.type(description="The reported outcome of one stage of a CD pipeline for an image.")
-class StageRun:
-    id: strawberry.ID
+class StageRun(relay.Node):
+    id: relay.NodeID[int]
     stage: Stage
     status: StageStatus
     environment_id: strawberry.Private[int]
@@ -256,11 +299,19 @@ class StageRun:
     @classmethod
     def of(cls, row: models.StageRun) -> StageRun:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             stage=row.stage,
             status=row.status,
             environment_id=row.environment_id,
             image_id=row.image_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[StageRun | None]:
+        return await resolve_visible(
+            info, node_ids, repository.stage_runs_by_ids, visibility.visible_stage_runs, cls.of
         )
 
     @strawberry.field

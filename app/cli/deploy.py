@@ -72,13 +72,17 @@ def get_deployable(
     token: TokenOption = None,
 ) -> None:
     """Every image that may go to the environment, and why or why not."""
-    images = Api(url, token).call(
-        f"""query Deployable($application: String!, $environment: String!) {{
-              deployableImages(application: $application, environment: $environment) {{
-                image {{ id image }} deployable reasons deploymentApprovals
-                requiredDeploymentApprovals {PROMOTED_FROM} }} }}""",
+    images = Api(url, token).pages(
+        f"""query Deployable($application: String!, $environment: String!, $first: Int,
+                             $after: String) {{
+              deployableImages(application: $application, environment: $environment,
+                               first: $first, after: $after) {{
+                edges {{ node {{ image {{ id image }} deployable reasons deploymentApprovals
+                                 requiredDeploymentApprovals {PROMOTED_FROM} }} }}
+                pageInfo {{ hasNextPage endCursor }} }} }}""",
         {"application": application, "environment": environment},
-    )["deployableImages"]
+        ["deployableImages"],
+    )
     emit(
         output,
         [{"id": i["image"]["id"], **i} for i in images] if output is Output.id else images,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tortoise.queryset import QuerySet
+
 from app import cel
 from app.catalog.models import CdPipeline, Image
 from app.catalog.stages import images_passed, passed_all_stages
@@ -18,9 +20,6 @@ from app.errors import ErrorCode
 from app.policies.programs import filter_program
 from app.promotions.checks import image_variables
 from app.promotions.models import PromotionRequest, PromotionStatus
-
-# deployableImages lists at most this many images, newest first.
-MAX_CANDIDATES = 100
 
 
 @dataclass
@@ -67,19 +66,47 @@ async def _promotions_to(
     return {r.image_id: r for r in await rows}
 
 
-async def candidates(pipeline: CdPipeline) -> list[Candidate]:
-    """Every image that may go to the pipeline's environment, newest first."""
+def _normal_images(pipeline: CdPipeline, passed_parent: list[int] | None) -> QuerySet[Image]:
     images = Image.filter(workflow_id=pipeline.workflow_id)
-    if pipeline.parent_id is not None:
-        parent = await CdPipeline.get(id=pipeline.parent_id)
-        images = images.filter(id__in=await images_passed(parent))
-    normal = {i.id: i for i in await images.order_by("-id").limit(MAX_CANDIDATES)}
+    return images if passed_parent is None else images.filter(id__in=passed_parent)
+
+
+async def _passed_parent(pipeline: CdPipeline) -> list[int] | None:
+    """Images that passed every stage of the pipeline's parent (None: it follows CI)."""
+    if pipeline.parent_id is None:
+        return None
+    return await images_passed(await CdPipeline.get(id=pipeline.parent_id))
+
+
+async def candidates(pipeline: CdPipeline, limit: int, before_image: int | None) -> list[Candidate]:
+    """Up to `limit` images that may go to the pipeline's environment, newest first,
+    below image id `before_image` (None: from the newest): one page of deployableImages.
+
+    The page is the newest `limit` of the normal path's images and the promoted ones
+    together. An image promoted there and on the normal path beyond the normal page is
+    not mistaken for promoted-only: `limit` newer normal images keep it off the page."""
+    normal_rows = _normal_images(pipeline, await _passed_parent(pipeline))
+    if before_image is not None:
+        normal_rows = normal_rows.filter(id__lt=before_image)
+    normal = {i.id: i for i in await normal_rows.order_by("-id").limit(limit)}
     promoted = await _promotions_to(pipeline, None)
-    extra = await Image.filter(id__in=[i for i in promoted if i not in normal])
+    extra_ids = sorted(
+        (i for i in promoted if i not in normal and (before_image is None or i < before_image)),
+        reverse=True,
+    )[:limit]
+    extra = await Image.filter(id__in=extra_ids)
     found = [Candidate(image, True, promoted.get(image.id)) for image in normal.values()]
     found += [Candidate(image, False, promoted[image.id]) for image in extra]
     found.sort(key=lambda c: c.image.id, reverse=True)
-    return found[:MAX_CANDIDATES]
+    return found[:limit]
+
+
+async def count_candidates(pipeline: CdPipeline) -> int:
+    """How many images deployableImages lists across all its pages."""
+    normal = _normal_images(pipeline, await _passed_parent(pipeline))
+    promoted = list(await _promotions_to(pipeline, None))
+    both = await normal.filter(id__in=promoted).count() if promoted else 0
+    return await normal.count() + len(promoted) - both
 
 
 async def candidate(pipeline: CdPipeline, image: Image) -> Candidate | None:

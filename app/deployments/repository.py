@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tortoise.queryset import QuerySet
 
 from app.deployments.models import Deployment
@@ -13,3 +15,7 @@ def deployments_of(application: str, environment: str | None) -> QuerySet[Deploy
     if environment is not None:
         rows = rows.filter(environment__name=environment)
     return rows
+
+
+async def deployments_by_ids(ids: Sequence[int]) -> list[Deployment]:
+    return await Deployment.filter(id__in=list(ids))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.deployments import service
+from app.deployments.eligibility import Assessment
 from app.deployments.types import (
     DeployableImage,
     Deployment,
@@ -13,20 +14,42 @@ from app.deployments.types import (
 )
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import Connection, after_id, connection, page_size, paginate
+
+
+def _image_id(assessment: Assessment) -> int:
+    """The cursor key of a deployableImages row: its image (listed rows have one)."""
+    assert assessment.candidate is not None
+    return assessment.candidate.image.id
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Every image that may go to the environment, with reasons.")
+    @strawberry.field(
+        description="The images that may go to the environment, newest first, each "
+        "deployable or not with every reason why not."
+    )
     async def deployable_images(
-        self, info: Info, application: str, environment: str
-    ) -> list[DeployableImage]:
+        self,
+        info: Info,
+        application: str,
+        environment: str,
+        first: int | None = 20,
+        after: str | None = UNSET,
+    ) -> Connection[DeployableImage]:
         access = await info.context.access()
-        return [
-            DeployableImage.of(a)
-            for a in await service.deployable_images(access, application, environment)
-        ]
+        after = unset_to_none(after)
+        page = await service.deployable_images(
+            access, application, environment, page_size(first), after_id(after)
+        )
+        return connection(
+            page.assessments,
+            key=_image_id,
+            convert=DeployableImage.of,
+            has_next=page.has_next,
+            after=after,
+            count=page.total,
+        )
 
     @strawberry.field(description="Deployments newest first, with where promoted images came from.")
     async def deployment_history(
@@ -52,7 +75,7 @@ class Mutation:
 
         async def run() -> DeploymentApprovalPayload:
             await service.approve_deployment(
-                access, application, environment, parse_id(image_id, "imageId")
+                access, application, environment, parse_id(image_id, "imageId", "Image")
             )
             return DeploymentApprovalPayload(approved=True)
 
@@ -66,7 +89,7 @@ class Mutation:
 
         async def run() -> DeploymentPayload:
             deployment = await service.deploy_image(
-                access, application, environment, parse_id(image_id, "imageId")
+                access, application, environment, parse_id(image_id, "imageId", "Image")
             )
             return DeploymentPayload(deployment=Deployment.of(deployment))
 

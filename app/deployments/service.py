@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tortoise.queryset import QuerySet
 
 from app.accounts.access import SYSTEM, Access
@@ -13,7 +15,14 @@ from app.catalog.models import Application, CdPipeline, Environment, Image, Stag
 from app.catalog.repository import get_visible_image
 from app.catalog.stages import passed_all_stages
 from app.deployments import repository
-from app.deployments.eligibility import Assessment, Candidate, Target, candidate, candidates
+from app.deployments.eligibility import (
+    Assessment,
+    Candidate,
+    Target,
+    candidate,
+    candidates,
+    count_candidates,
+)
 from app.deployments.models import (
     ACTIVE_STATUSES,
     Deployment,
@@ -39,13 +48,31 @@ async def pipeline_of(application: str, environment: str) -> CdPipeline:
     return pipeline
 
 
-async def deployable_images(access: Access, application: str, environment: str) -> list[Assessment]:
-    """Every image that may go to the environment, each with why or why not."""
+@dataclass
+class DeployablePage:
+    """One page of the images that may go to an environment, each with why or why not."""
+
+    assessments: list[Assessment]
+    has_next: bool
+    pipeline: CdPipeline
+
+    async def total(self) -> int:
+        """How many images all the pages list."""
+        return await count_candidates(self.pipeline)
+
+
+async def deployable_images(
+    access: Access, application: str, environment: str, first: int, before_image: int | None
+) -> DeployablePage:
+    """Up to `first` images that may go to the environment, newest first, below image id
+    `before_image` (None: from the newest), each with why or why not."""
     access.require_view(application)
     pipeline = await pipeline_of(application, environment)
-    found = await candidates(pipeline)
-    target = await Target.load(pipeline, environment, [c.image.id for c in found])
-    return await target.assess_all([(c.image, c) for c in found])
+    found = await candidates(pipeline, first + 1, before_image)
+    page = found[:first]
+    target = await Target.load(pipeline, environment, [c.image.id for c in page])
+    assessments = await target.assess_all([(c.image, c) for c in page])
+    return DeployablePage(assessments, len(found) > first, pipeline)
 
 
 async def _assess_one(pipeline: CdPipeline, environment: str, image: Image) -> Assessment:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
 
+from app import ids
 from app.accounts.types import User, load_user
 from app.catalog.types import Environment, Image, load_environment, load_image
-from app.deployments import models
+from app.catalog.visibility import of_visible_applications
+from app.deployments import models, repository
 from app.deployments.eligibility import Assessment
 from app.graphql.context import Info
 from app.graphql.errors import UserError
+from app.graphql.nodes import resolve_visible
 from app.promotions import models as promotions
 from app.promotions.types import SourceType, decisions_by_request, promotion_request_by_id
 
@@ -28,7 +33,11 @@ class PromotedFrom:
 
     @classmethod
     def of(cls, row: promotions.PromotionRequest) -> PromotedFrom:
-        return cls(source_type=row.source_type, request_id=strawberry.ID(str(row.id)), row=row)
+        return cls(
+            source_type=row.source_type,
+            request_id=strawberry.ID(ids.global_id("PromotionRequest", row.id)),
+            row=row,
+        )
 
     @strawberry.field(description="The environment it was promoted from; null for CI.")
     async def source_environment(self, info: Info) -> str | None:
@@ -83,8 +92,8 @@ class DeployableImage:
 
 
 @strawberry.type(description="One deployment of an image to an environment.")
-class Deployment:
-    id: strawberry.ID
+class Deployment(relay.Node):
+    id: relay.NodeID[int]
     status: DeploymentStatus
     created_at: datetime
     error: str | None = strawberry.field(description="Why it failed, when the executor says.")
@@ -93,11 +102,19 @@ class Deployment:
     @classmethod
     def of(cls, row: models.Deployment) -> Deployment:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             status=row.status,
             created_at=row.created_at,
             error=row.error,
             row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Deployment | None]:
+        return await resolve_visible(
+            info, node_ids, repository.deployments_by_ids, of_visible_applications, cls.of
         )
 
     @strawberry.field

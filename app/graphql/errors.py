@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors
 from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as ColumnValidationError
 
+from app import ids, limits
 from app.db import unit_of_work
 from app.errors import (
     DomainError,
@@ -23,7 +24,6 @@ from app.errors import (
     not_found,
     validation,
 )
-from app.validation import MAX_ROW_ID
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
 ErrorCodeType = ErrorCode
@@ -127,14 +127,13 @@ class MaskCrashes(MaskErrors):
         )
 
 
-def parse_id(value: str, field: str) -> int:
-    """A GraphQL ID as a row id; anything else is an id nothing has."""
-    try:
-        row_id = int(value)
-    except ValueError:
-        row_id = 0
-    if not 1 <= row_id <= MAX_ROW_ID:
-        raise not_found(f"{value!r} is not a known id", field)
+def parse_id(value: str, field: str, type_name: str) -> int:
+    """The row id in a global id of a `type_name` object (app/ids.py); anything else (a
+    forged id, another type's, a bare number) is an id nothing has: NOT_FOUND on `field`."""
+    row_id = ids.row_id(value, type_name)
+    if row_id is None:
+        shown = value if len(value) <= limits.ID else value[: limits.ID] + "..."
+        raise not_found(f"no {type_name} has the id {shown!r}", field)
     return row_id
 
 

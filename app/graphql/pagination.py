@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -17,12 +17,25 @@ from app.validation import MAX_ROW_ID
 MAX_PAGE = limits.MAX_PAGE
 DEFAULT_PAGE = 20
 N = TypeVar("N")
+R = TypeVar("R")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page lies in its list (Relay's PageInfo).")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="More rows follow: ask again with `after: endCursor`."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Rows come before this page: true when it was asked for with `after` "
+        "(the lists page forwards only, newest first)."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first row; null for an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last row (pass it as `after` for the next "
+        "page); null for an empty page."
+    )
 
 
 @strawberry.type
@@ -35,14 +48,14 @@ class Edge(Generic[N]):
 class Connection(Generic[N]):
     edges: list[Edge[N]]
     page_info: PageInfo
-    matching: strawberry.Private[QuerySet[Any]]
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(
         description="Rows matching across all pages; counted only when asked "
         "(a count over a large table is the dearest part of a page)."
     )
     async def total_count(self) -> int:
-        return await count_rows(self.matching)
+        return await self.count()
 
 
 def encode_cursor(row_id: int) -> str:
@@ -65,6 +78,40 @@ def check_first(first: int) -> None:
         raise validation(f"first must be between 1 and {MAX_PAGE} (got {first})", "first")
 
 
+def page_size(first: int | None) -> int:
+    """`first` null means the default page; 0 is refused like any other number outside 1-100."""
+    first = DEFAULT_PAGE if first is None else first
+    check_first(first)
+    return first
+
+
+def after_id(after: str | None) -> int | None:
+    return None if after is None else decode_cursor(after)
+
+
+def connection(
+    rows: Sequence[R],
+    *,
+    key: Callable[[R], int],
+    convert: Callable[[R], N],
+    has_next: bool,
+    after: str | None,
+    count: Callable[[], Awaitable[int]],
+) -> Connection[N]:
+    """A page of rows already cut (newest first, each row's cursor its `key`)."""
+    edges = [Edge(cursor=encode_cursor(key(r)), node=convert(r)) for r in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )
+
+
 async def paginate(
     queryset: QuerySet[Any],
     first: int | None,
@@ -72,16 +119,14 @@ async def paginate(
     convert: Callable[[Any], N],
 ) -> Connection[N]:
     """One page of `queryset`, newest (highest id) first, each row turned into its
-    GraphQL type by `convert`. `first` null means the default page; 0 is refused like any
-    other number outside 1-100."""
-    first = DEFAULT_PAGE if first is None else first
-    check_first(first)
-    rows = await page_rows(queryset, first, None if after is None else decode_cursor(after))
-    has_next = len(rows) > first
-    rows = rows[:first]
-    edges = [Edge(cursor=encode_cursor(r.id), node=convert(r)) for r in rows]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-        matching=queryset,
+    GraphQL type by `convert`."""
+    size = page_size(first)
+    rows = await page_rows(queryset, size, after_id(after))
+    return connection(
+        rows[:size],
+        key=lambda r: int(r.id),
+        convert=convert,
+        has_next=len(rows) > size,
+        after=after,
+        count=lambda: count_rows(queryset),
     )

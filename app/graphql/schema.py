@@ -18,6 +18,7 @@ from app.accounts import schema as accounts
 from app.audit import schema as audit
 from app.catalog import schema as catalog
 from app.deployments import schema as deployments
+from app.graphql import nodes
 from app.graphql.errors import MaskCrashes, is_expected, should_mask
 from app.graphql.limits import (
     BoundedParserCache,
@@ -36,6 +37,7 @@ log = logging.getLogger("hoist.graphql")
 Query = merge_types(
     "Query",
     (
+        nodes.Query,
         accounts.Query,
         catalog.Query,
         policies.Query,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import quote
 
+from app import ids
 from app.notifications.models import NotificationEvent
 
 
@@ -48,8 +50,10 @@ _SUBJECTS = {
 
 
 def request_link(public_url: str, request_id: int) -> str:
-    """The dashboard's page of a request: <HOIST_PUBLIC_URL>/ui/requests/<id>."""
-    return f"{public_url.rstrip('/')}/ui/requests/{request_id}"
+    """The dashboard's page of a request: <HOIST_PUBLIC_URL>/ui/requests/<id>, with the
+    request's global id percent-encoded (base64 may hold '/', '+' and '=')."""
+    gid = quote(ids.global_id("PromotionRequest", request_id), safe="")
+    return f"{public_url.rstrip('/')}/ui/requests/{gid}"
 
 
 def subject(event: NotificationEvent, facts: RequestFacts) -> str:

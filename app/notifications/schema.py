@@ -45,7 +45,9 @@ class Mutation:
                 raise validation(
                     f"ids must list 1 to {resend.MAX_RESEND} notifications (got {len(ids)})", "ids"
                 )
-            rows = await resend.resend(access, [parse_id(i, f"ids.{n}") for n, i in enumerate(ids)])
+            rows = await resend.resend(
+                access, [parse_id(i, f"ids.{n}", "Notification") for n, i in enumerate(ids)]
+            )
             return ResendNotificationsPayload(notifications=[Notification.of(r) for r in rows])
 
         return await mutate(run, lambda errors: ResendNotificationsPayload(errors=errors))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
 
 from app.graphql.context import Info
 from app.graphql.errors import UserError
-from app.notifications import models
+from app.graphql.nodes import resolve_visible, super_admins
+from app.notifications import models, repository
 from app.promotions.types import PromotionRequest, promotion_request_by_id
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
@@ -24,8 +27,8 @@ strawberry.enum(
 
 
 @strawberry.type(description="One email Hoist sends about a promotion request, and its fate.")
-class Notification:
-    id: strawberry.ID
+class Notification(relay.Node):
+    id: relay.NodeID[int]
     event: str = strawberry.field(
         description="APPROVAL_REQUESTED (to approvers), PROMOTED, REJECTED or STALE "
         "(to the requester)."
@@ -50,7 +53,7 @@ class Notification:
     def of(cls, row: models.Notification) -> Notification:
         pending = row.state == models.NotificationState.PENDING
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             event=row.event.value,
             recipient=row.recipient,
             subject=row.subject,
@@ -62,6 +65,14 @@ class Notification:
             sent_at=row.sent_at,
             next_attempt_at=row.next_attempt_at if pending else None,
             request_id=row.request_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Notification | None]:
+        return await resolve_visible(
+            info, node_ids, repository.notifications_by_ids, super_admins, cls.of
         )
 
     @strawberry.field(description="The request it is about (null once that is deleted).")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
 from typing import cast
 
 import strawberry
+from strawberry import relay
 
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.nodes import resolve_visible, super_admins
 from app.graphql.pagination import Connection, paginate
-from app.outbox import models, service
+from app.outbox import models, repository, service
 
 
 @strawberry.enum(description="Where a worker job stands.")
@@ -30,8 +33,8 @@ class OutboxJobState(Enum):
 
 
 @strawberry.type(description="One job for the workers (promote, send emails, deploy).")
-class OutboxJob:
-    id: strawberry.ID
+class OutboxJob(relay.Node):
+    id: relay.NodeID[int]
     task: str = strawberry.field(description="The job's name, e.g. notifications.send.")
     state: OutboxJobState
     attempts: int = strawberry.field(
@@ -51,7 +54,7 @@ class OutboxJob:
     def of(cls, row: models.OutboxJob) -> OutboxJob:
         state = OutboxJobState(service.state_of(row))
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             task=row.task,
             state=state,
             attempts=row.attempts,
@@ -61,6 +64,12 @@ class OutboxJob:
             dead_at=row.dead_at,
             done_at=row.done_at,
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[OutboxJob | None]:
+        return await resolve_visible(info, node_ids, repository.jobs_by_ids, super_admins, cls.of)
 
 
 @strawberry.type
@@ -97,7 +106,7 @@ class Mutation:
         access = await info.context.access()
 
         async def run() -> RetryOutboxJobPayload:
-            job = await service.retry_dead_job(access, parse_id(id, "id"))
+            job = await service.retry_dead_job(access, parse_id(id, "id", "OutboxJob"))
             return RetryOutboxJobPayload(job=OutboxJob.of(job))
 
         return await mutate(run, lambda errors: RetryOutboxJobPayload(errors=errors))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import strawberry
+from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
+from app.graphql.nodes import resolve_visible, super_admins
 from app.policies import models, repository
 
 
@@ -58,8 +62,8 @@ class PolicyBinding:
 
 
 @strawberry.type(description="Conditions and approval rules for promoting images to a target.")
-class PromotionPolicy:
-    id: strawberry.ID
+class PromotionPolicy(relay.Node):
+    id: relay.NodeID[int]
     name: str
     description: str | None
     pass_condition: str | None = strawberry.field(description="CEL; the image must meet it.")
@@ -81,7 +85,7 @@ class PromotionPolicy:
     @classmethod
     def of(cls, row: models.PromotionPolicy) -> PromotionPolicy:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             name=row.name,
             description=row.description,
             pass_condition=row.pass_condition,
@@ -93,6 +97,14 @@ class PromotionPolicy:
             version=row.version,
         )
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[PromotionPolicy | None]:
+        return await resolve_visible(
+            info, node_ids, repository.policies_by_ids, super_admins, cls.of
+        )
+
     @strawberry.field(description="The pairs this policy governs (of applications you see).")
     async def bindings(self, info: Info) -> list[PolicyBinding]:
         access = await info.context.access()
@@ -100,7 +112,7 @@ class PromotionPolicy:
             "policy_bindings_by_policy",
             lambda: rows_grouped(repository.bindings_of_policies, "policy_id"),
         )
-        bindings = [PolicyBinding.of(b) for b in await loader.load(int(self.id))]
+        bindings = [PolicyBinding.of(b) for b in await loader.load(self.id)]
         if access.visible_applications() is None:
             return bindings
         # A policy reached through one application must not reveal the others' names.

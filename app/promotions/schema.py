@@ -127,7 +127,7 @@ class Query:
     ) -> list[PromotionPreview]:
         access = await info.context.access()
         previews = await service.preview_promotion(
-            access, parse_id(image_id, "imageId"), source.source(), target_environments
+            access, parse_id(image_id, "imageId", "Image"), source.source(), target_environments
         )
         return [
             PromotionPreview(
@@ -216,7 +216,7 @@ class Mutation:
         async def run() -> PromoteImagePayload:
             results = await service.promote_image(
                 access,
-                parse_id(image_id, "imageId"),
+                parse_id(image_id, "imageId", "Image"),
                 source.source(),
                 target_environments,
                 unset_to_none(comment),

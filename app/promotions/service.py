@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from app import cel, limits
+from app import cel, ids, limits
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
@@ -28,7 +28,6 @@ from app.promotions.models import (
 )
 from app.promotions.models import PromotionStatus as Status
 from app.promotions.outcomes import DecisionOutcome, PromoteOutcome
-from app.validation import MAX_ROW_ID
 
 
 def _check_targets(targets: list[str]) -> None:
@@ -204,11 +203,8 @@ class DecisionResult:
 
 
 async def _visible_request(access: Access, request_id: str) -> PromotionRequest | None:
-    try:
-        pk = int(request_id)
-    except ValueError:
-        return None
-    if not 1 <= pk <= MAX_ROW_ID:  # a bigger number would fail in the database driver
+    pk = ids.row_id(request_id, "PromotionRequest")
+    if pk is None:
         return None
     request = await PromotionRequest.get_or_none(id=pk).select_related(
         "application", "target_environment", "image"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from app.accounts.types import User, load_user
@@ -18,9 +20,11 @@ from app.catalog.types import (
     load_environment,
     load_image,
 )
+from app.catalog.visibility import of_visible_applications
 from app.graphql.context import Info
 from app.graphql.errors import UserError
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
+from app.graphql.nodes import resolve_visible
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
 from app.promotions import models, repository
 from app.promotions.approval import approval_blocker, still_governs
@@ -73,8 +77,8 @@ def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionReque
 
 
 @strawberry.type(description="A request to promote one image to one target environment.")
-class PromotionRequest:
-    id: strawberry.ID
+class PromotionRequest(relay.Node):
+    id: relay.NodeID[int]
     status: PromotionStatus
     comment: str | None
     policy_version: int = strawberry.field(description="The policy version it was judged under.")
@@ -89,7 +93,7 @@ class PromotionRequest:
     @classmethod
     def of(cls, row: models.PromotionRequest) -> PromotionRequest:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=row.id,
             status=row.status,
             comment=row.comment,
             policy_version=row.policy_version,
@@ -98,6 +102,14 @@ class PromotionRequest:
             created_at=row.created_at,
             promoted_at=row.promoted_at,
             row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[PromotionRequest | None]:
+        return await resolve_visible(
+            info, node_ids, repository.requests_by_ids, of_visible_applications, cls.of
         )
 
     @strawberry.field

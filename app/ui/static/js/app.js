@@ -23,9 +23,11 @@ route("/new-policy", renderPolicyForm);
 route("/policies/:name", renderPolicyForm);
 route("/requests/:id", renderRequest);
 
-// Emails link to /ui/requests/<id>: turn the path into the hash route.
-const linked = /^\/ui\/requests\/(\d+)\/?$/.exec(location.pathname);
-if (linked) history.replaceState(null, "", `/ui/${href("requests", linked[1])}`);
+// Emails link to /ui/requests/<id> (the id percent-encoded): turn the path into the hash route.
+const linked = /^\/ui\/requests\/([^/]+)\/?$/.exec(location.pathname);
+if (linked) {
+  history.replaceState(null, "", `/ui/${href("requests", decodeURIComponent(linked[1]))}`);
+}
 
 function renderHeader() {
   const user = me();

@@ -6,10 +6,12 @@ import { imageSummary } from "./image.js";
 import { href } from "./router.js";
 import { can } from "./session.js";
 
-const DEPLOYABLE = `query($app: String!, $env: String!) {
-  deployableImages(application: $app, environment: $env) {
-    image { ${IMAGE_FIELDS} } deployable reasons deploymentApprovals requiredDeploymentApprovals
-    promotedFrom { sourceType sourceEnvironment requestId approvers { name } } } }`;
+const DEPLOYABLE = `query($app: String!, $env: String!, $after: String) {
+  deployableImages(application: $app, environment: $env, first: 20, after: $after) {
+    edges { node {
+      image { ${IMAGE_FIELDS} } deployable reasons deploymentApprovals requiredDeploymentApprovals
+      promotedFrom { sourceType sourceEnvironment requestId approvers { name } } } }
+    pageInfo { hasNextPage endCursor } } }`;
 const APPROVE = `mutation($app: String!, $env: String!, $image: ID!) {
   approveDeployment(application: $app, environment: $env, imageId: $image) {
     approved errors { code message field } } }`;
@@ -34,11 +36,23 @@ export async function renderDeploy(view, { app, env }) {
     h("a", { href: href("apps", app, "envs", env, "history") }, "Deployment History")),
   notices, list);
 
+  // Newest first, a page at a time: "Older images" appends the next page.
+  const showPage = async (after) => {
+    const { deployableImages: page } = await gql(DEPLOYABLE, { app, env, after });
+    list.querySelector(".more")?.remove();
+    list.append(...page.edges.map((e) => card(e.node, { app, env, notices, reload })));
+    if (page.pageInfo.hasNextPage) {
+      const more = h("button", { class: "secondary more" }, "Older images");
+      more.addEventListener("click", () => busy(more, null, () => showPage(page.pageInfo.endCursor)));
+      list.append(more);
+    }
+    return page.edges.length;
+  };
   const reload = async () => {
-    const { deployableImages } = await gql(DEPLOYABLE, { app, env });
-    clear(list, deployableImages.length
-      ? deployableImages.map((d) => card(d, { app, env, notices, reload }))
-      : h("p", { class: "muted empty" }, `No image has reached ${env} yet.`));
+    clear(list);
+    if (!(await showPage(null))) {
+      clear(list, h("p", { class: "muted empty" }, `No image has reached ${env} yet.`));
+    }
   };
   await reload();
 }
