@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from app import clock
+from app import clock, ids
 from app.accounts.access import SYSTEM
 from app.audit.service import record
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, StageStatus
@@ -54,7 +54,7 @@ def signed_headers(secret: str, deployment_id: int, body: bytes) -> dict[str, st
     timestamp = int(clock.now().timestamp())
     return {
         "Content-Type": "application/json",
-        DELIVERY_HEADER: str(deployment_id),
+        DELIVERY_HEADER: ids.global_id("Deployment", deployment_id),  # = deploymentId
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
@@ -108,13 +108,20 @@ async def payload(
     env = await Environment.get(id=deployment.environment_id)
     return {
         "event": "deployment",
-        "deploymentId": str(deployment.id),
+        # The API's ids, so the receiver can report back (recordStageResult's imageId).
+        "deploymentId": ids.global_id("Deployment", deployment.id),
         "application": app.name,
         "environment": env.name,
-        "image": {"id": str(image.id), "image": image.image, "digest": image.digest},
+        "image": {
+            "id": ids.global_id("Image", image.id),
+            "image": image.image,
+            "digest": image.digest,
+        },
         "stages": [s.value for s in configured_stages(pipeline)],
         "promotionRequestId": (
-            str(deployment.promotion_request_id) if deployment.promotion_request_id else None
+            ids.global_id("PromotionRequest", deployment.promotion_request_id)
+            if deployment.promotion_request_id
+            else None
         ),
         "reportTo": f"{settings.public_url.rstrip('/')}/graphql",
     }

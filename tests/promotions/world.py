@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from app import clock
+from app.ids import global_id
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
 from app.catalog import service as catalog
@@ -108,7 +109,7 @@ class World:
         data = await self.gql(
             PROMOTE,
             {
-                "image": str(image_id),
+                "image": global_id("Image", image_id),
                 "source": source or CI,
                 "targets": targets,
                 "comment": "hotfix",
@@ -120,10 +121,11 @@ class World:
     async def decide(
         self, token: str, ids: list[int], reason: str | None = None
     ) -> list[dict[str, Any]]:
+        request_ids = [global_id("PromotionRequest", i) for i in ids]
         if reason is None:
-            data = await self.gql(APPROVE, {"ids": [str(i) for i in ids]}, token=token)
+            data = await self.gql(APPROVE, {"ids": request_ids}, token=token)
             return data["approvePromotionRequests"]["results"]
-        data = await self.gql(REJECT, {"ids": [str(i) for i in ids], "reason": reason}, token=token)
+        data = await self.gql(REJECT, {"ids": request_ids, "reason": reason}, token=token)
         return data["rejectPromotionRequests"]["results"]
 
     async def request_status(self, request_id: int) -> str:
