@@ -8,12 +8,12 @@ from typing import Any
 from tortoise.expressions import Q
 
 from app import clock
-from app.ids import global_id
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
 from app.catalog import service as catalog
 from app.catalog.models import Stage, StageStatus
 from app.db import unit_of_work
+from app.ids import global_id
 from app.outbox.models import OutboxJob
 from app.outbox.service import run_job
 from app.policies import service as policies
