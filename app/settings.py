@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         description="Most fields one GraphQL document selects once every fragment "
         "spread is expanded (refuses short documents that stand for huge ones).",
     )
+    graphql_max_cost: int = Field(
+        10_000,
+        ge=1,
+        description="Highest estimated cost of one GraphQL operation: each field counts "
+        "once per item of the lists around it, a list holding `first` items (100 when "
+        "`first` is a variable) or 4 when it takes no `first`.",
+    )
     max_body_bytes: int = Field(
         1024 * 1024,
         ge=1024,
