@@ -11,6 +11,7 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.body_limit import BodyLimit
+from app.cors import cors_middleware
 from app.db import tortoise_config
 from app.graphql.schema import schema
 from app.graphql.view import HoistGraphQL, graphiql_asset
@@ -46,12 +47,17 @@ def create_app(*, manage_database: bool = True) -> Starlette:
     return Starlette(
         routes=[
             # A Route, not a Mount: a Mount answers POST /graphql with a 307 redirect.
-            # GET brings HEAD along (uptime checkers); HoistGraphQL answers it.
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Every method reaches HoistGraphQL, which answers HEAD (uptime checkers),
+            # OPTIONS, and the others' 405 in JSON (the Route's own 405 is plain text).
+            Route("/graphql", graphql),
             Route("/assets/{package}/{path:path}", graphiql_asset),
             *health_routes(),
             *ui_routes(),  # the dashboard: static files that use /graphql
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)],
+        # CORS outermost: a cross-origin page can read even a 413.
+        middleware=[
+            *cors_middleware(get_settings().cors_origins),
+            Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes),
+        ],
         lifespan=lifespan,
     )

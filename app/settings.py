@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Where `npm ci` puts GraphiQL and React (the README's commands run it).
 _REPO_NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+
+# What a browser sends as Origin: scheme://host[:port], nothing after it. A trailing slash
+# or a path never equals any Origin header, so such an entry would silently allow nobody.
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")
 
 
 class Settings(BaseSettings):
@@ -54,6 +59,14 @@ class Settings(BaseSettings):
         _REPO_NODE_MODULES,
         description="Folder holding the GraphiQL/React npm packages.",
     )
+    # NoDecode: read as comma-separated text (below), not as the JSON list pydantic-settings
+    # expects by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Origins (scheme://host[:port], comma-separated; `*`: any) whose "
+        "browser pages may call the API; unset: none, and no CORS headers at all.",
+    )
 
     # Limits of one request (README "Reliability and limits"); app/graphql/limits.py.
     graphql_max_depth: int = Field(
@@ -79,6 +92,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Most fields one GraphQL document selects once every fragment "
         "spread is expanded (refuses short documents that stand for huge ones).",
+    )
+    graphql_max_cost: int = Field(
+        10_000,
+        ge=1,
+        description="Highest estimated cost of one GraphQL operation: each field counts "
+        "once per item of the lists around it, a list holding `first` items (100 when "
+        "`first` is a variable) or 4 when it takes no `first`.",
     )
     max_body_bytes: int = Field(
         1024 * 1024,
@@ -190,6 +210,24 @@ class Settings(BaseSettings):
     # Client side of the `hoist` CLI (commands that talk to a server over HTTP).
     url: str = Field("http://127.0.0.1:8000", description="Server the CLI talks to.")
     token: str | None = Field(None, description="API token the CLI sends.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin[:100]!r} is not an origin: write scheme://host[:port], "
+                    "without a path or a trailing slash (or * for any)"
+                )
+        return origins
 
     # True while public_url is derived from host and port, so it follows `serve --port`.
     _public_url_follows_address: bool = PrivateAttr(False)

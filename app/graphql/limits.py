@@ -6,7 +6,8 @@ in the limiters themselves, on the event loop (issue 11: 840 bytes froze the ser
 22 s). Here every fragment is measured once, after the fragments it spreads, and a spread
 adds the stored figures: the cost is linear in the document's length whatever it expands
 to. The expanded figures themselves (fields, aliases) are bounded too, so a document that
-is short but stands for billions of fields is refused before anything runs it. So is one
+is short but stands for billions of fields is refused before anything runs it, and so is
+one whose lists multiply into too large an answer (app/graphql/cost.py). So is one
 field selected over and over at one level, which graphql-core's overlap check compares
 pairwise; and a refused document stops the validation at once, before the standard rules
 (the slow ones on such documents) look at a single selection set.
@@ -29,6 +30,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -38,6 +40,9 @@ from graphql.validation import ASTValidationRule
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import ParserCache, ValidationCache
+
+from app.graphql.cost import LIST_ITEMS, Estimator
+from app.limits import MAX_PAGE
 
 # graphql-core meters the overlap check's pairwise comparisons and aborts the validation
 # ("Validation aborted.") when the budget runs out. Its default, 500,000 units, is about
@@ -68,6 +73,7 @@ class DocumentLimits:
     max_fragments: int  # fragment definitions, and separately fragment spreads
     max_selections: int  # fields once every fragment spread is expanded
     max_repeats: int = MAX_REPEATS  # one response name in one selection set
+    max_cost: int = field(kw_only=True)  # an operation's estimate (app/graphql/cost.py)
 
 
 @dataclass(frozen=True)
@@ -171,8 +177,11 @@ def _fragment_order(definitions: dict[str, FragmentDefinitionNode]) -> list[str]
     return order
 
 
-def document_problems(document: DocumentNode, limits: DocumentLimits) -> list[str]:
-    """Why `document` is too costly to run, in words for its author; [] when it is not."""
+def document_problems(
+    document: DocumentNode, limits: DocumentLimits, schema: GraphQLSchema
+) -> list[str]:
+    """Why `document` is too costly to run against `schema`, in words for its author; []
+    when it is not."""
     fragment_nodes = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(fragment_nodes) > limits.max_fragments:
@@ -189,8 +198,10 @@ def document_problems(document: DocumentNode, limits: DocumentLimits) -> list[st
 
     definitions = {d.name.value: d for d in fragment_nodes}
     costs: dict[str, Cost] = {}
-    for name in _fragment_order(definitions):
+    order = _fragment_order(definitions)
+    for name in order:
         costs[name] = _measure(definitions[name].selection_set, costs)
+    estimator = Estimator(schema, definitions, order)
 
     problems: list[str] = []
     aliases = selections = 0
@@ -199,11 +210,20 @@ def document_problems(document: DocumentNode, limits: DocumentLimits) -> list[st
         cost = _measure(operation.selection_set, costs)
         aliases, selections = aliases + cost.aliases, selections + cost.selections
         repeated = max(repeated, cost.repeated)
+        name = operation.name.value if operation.name else "anonymous"
         if cost.depth > limits.max_depth:
-            name = operation.name.value if operation.name else "anonymous"
             problems.append(
                 f"'{name}' is {cost.depth} levels deep: it exceeds the maximum "
                 f"query depth of {limits.max_depth}."
+            )
+        estimate = estimator.operation(operation)
+        if estimate > limits.max_cost:
+            problems.append(
+                f"'{name}' has an estimated cost of {_count(estimate, limits.max_cost)}, "
+                f"above the limit of {limits.max_cost}: each list multiplies the cost of "
+                f"what it selects by its page size (`first`; {MAX_PAGE} when `first` is a "
+                f"variable, {LIST_ITEMS} for a list without `first`). Ask for smaller "
+                "pages or fewer nested lists."
             )
     if aliases > limits.max_aliases:
         problems.append(
@@ -237,7 +257,7 @@ def limit_rules(limits: DocumentLimits) -> list[type[ASTValidationRule]]:
 
     class DocumentCostRule(ValidationRule):
         def enter_document(self, node: DocumentNode, *_args: Any) -> Any:
-            problems = document_problems(node, limits)
+            problems = document_problems(node, limits, self.context.schema)
             if problems:
                 for problem in problems[:-1]:
                     self.report_error(GraphQLError(problem))

@@ -83,6 +83,7 @@ def build_schema() -> HoistSchema:
             max_aliases=settings.graphql_max_aliases,
             max_fragments=settings.graphql_max_fragments,
             max_selections=settings.graphql_max_selections,
+            max_cost=settings.graphql_max_cost,
         )
     )
     extensions: list[Any] = [

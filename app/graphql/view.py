@@ -1,18 +1,27 @@
-"""The GraphQL HTTP endpoint: request context from the Bearer token, GraphiQL served locally."""
+"""The GraphQL HTTP endpoint: request context from the Bearer token, GraphiQL served locally,
+GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/) for media types and
+status codes: README "GraphQL over HTTP"."""
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
-from app.graphql.context import Context, build_context
+from app.errors import Unauthenticated
+from app.graphql.context import Context, bearer_token, build_context
+from app.graphql.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from app.settings import get_settings
 from app.ui.routes import SECURITY_HEADERS
 from app.validation import storable
@@ -87,25 +96,159 @@ def _unstorable(value: object) -> bool:
     return False
 
 
+# The methods /graphql answers: HEAD and OPTIONS here, GET and POST through Strawberry.
+ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Refused before execution (syntax, validation and limits, variables, operation name):
+    no data and no error at a field, since every field error carries its path."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+def _is_unauthenticated(result: ExecutionResult) -> bool:
+    code = Unauthenticated.extensions["code"]
+    return any(
+        isinstance(error.original_error, Unauthenticated)
+        or (error.extensions or {}).get("code") == code
+        for error in result.errors or []
+    )
+
+
+class MethodNotAllowed(HTTPException):
+    """405, with the Allow header listing the methods that would be answered."""
+
+    def __init__(self, reason: str, allow: str) -> None:
+        super().__init__(405, reason)
+        self.allow = allow
+
+
+@dataclass
+class _Answer:
+    """How one request's JSON answer is sent: chosen by __call__, refined by process_result
+    (which sees the GraphQL result), applied by __call__ (it lives on request.state)."""
+
+    media_type: str = JSON
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 class HoistGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's, except that a request refused before GraphQL runs (not JSON, no
-        query, NUL...) is answered in GraphQL's JSON shape, not plain text, so every client
-        can read why; and HEAD answers as GET would for a browser (uptime checkers)."""
+        query, NUL, a method, media type or Content-Type not served...) is answered in
+        GraphQL's JSON shape, not plain text, so every client can read why; and HEAD
+        answers as GET would for a browser (uptime checkers)."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        answer = request.state.graphql_answer = _Answer()
         try:
-            if request.method == "HEAD":
-                response: Response = await self.render_graphql_ide(request)
-            else:
-                response = await self.run(request)
+            response = await self._respond(request, answer)
         except HTTPException as exc:
+            headers = {"Allow": exc.allow} if isinstance(exc, MethodNotAllowed) else {}
             response = JSONResponse(
-                {"errors": [{"message": exc.reason}]}, status_code=exc.status_code
+                {"errors": [{"message": exc.reason}]},
+                status_code=exc.status_code,
+                headers=headers,
+                media_type=answer.media_type,
             )
         await response(scope, receive, send)
+
+    async def _respond(self, request: Request, answer: _Answer) -> Response:
+        """GraphiQL for a browser; else the method, then the Accept header, are checked
+        before Strawberry runs (and reads the token), so a refusal costs no query."""
+        method = request.method
+        if method == "HEAD" or self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return await self.render_graphql_ide(request)
+        if method == "OPTIONS":
+            # A CORS preflight is answered by app.cors when origins are configured; without
+            # them it gets this, with no CORS headers, so the browser refuses the page.
+            return Response(status_code=204, headers={"Allow": ALLOWED_METHODS})
+        media_type = negotiate(request.headers.get("accept", ""))
+        if media_type is not None:
+            answer.media_type = media_type
+        if method not in ("GET", "POST"):
+            raise MethodNotAllowed(
+                f"{method} is not supported: send GraphQL requests with GET or POST",
+                ALLOWED_METHODS,
+            )
+        if media_type is None:
+            raise HTTPException(
+                406,
+                f"the Accept header accepts neither {GRAPHQL_RESPONSE_JSON} nor {JSON}, "
+                "the media types of GraphQL answers",
+            )
+        response = await self.run(request)
+        response.status_code = answer.status
+        response.headers.update(answer.headers)
+        response.headers["content-type"] = answer.media_type
+        return response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """A POST body must be JSON, UTF-8 (the spec's one request media type; no uploads,
+        no application/graphql): anything else is a 415, where Strawberry answers 400 and
+        takes any Content-Type that merely contains "application/json"."""
+        if request.method == "POST":
+            given = request.content_type or ""
+            media_type, params = parse_content_type(given)
+            # Compared as Strawberry reads it after this, case and all: "Application/JSON"
+            # is refused here in words rather than there with "Unsupported content type".
+            if media_type != JSON or params.get("charset", "utf-8").lower() != "utf-8":
+                said = f"Content-Type {given[:100]!r}" if given.strip() else "no Content-Type"
+                raise HTTPException(
+                    415, f"the request has {said}: send the GraphQL request as {JSON}"
+                )
+        return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """A mutation sent with GET is a 405 naming POST (the spec's rule), where
+        Strawberry answers 400."""
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise MethodNotAllowed(exc.reason + ": send it with POST", "POST") from exc
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Under application/graphql-response+json the status tells what happened: 400
+        and no `data` for a request refused before execution, 401 (WWW-Authenticate:
+        Bearer) when the document needed a caller and had none; else 200. Under
+        application/json, always 200, as before the spec."""
+        body = await super().process_result(request, result)
+        answer: _Answer = request.state.graphql_answer
+        if answer.media_type != GRAPHQL_RESPONSE_JSON:
+            return body
+        if _is_request_error(result):
+            answer.status = 400
+            body.pop("data", None)
+        elif _is_unauthenticated(result):
+            answer.status = 401
+            # RFC 6750: a token was sent but is unknown or expired, or none was sent.
+            sent = bearer_token(request) is not None
+            answer.headers["WWW-Authenticate"] = (
+                'Bearer error="invalid_token"' if sent else "Bearer"
+            )
+        return body
 
     def decode_json(self, data: str | bytes) -> object:
         """Refuse what the databases cannot store up front (NUL and lone surrogates), and

@@ -19,6 +19,7 @@ from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from app.graphql.limits import MAX_REPEATS, DocumentLimits, document_problems
+from app.graphql.schema import schema
 from app.settings import get_settings
 from tests.fuzz.budget import examples
 from tests.support.graphql import GraphQLClient
@@ -167,7 +168,12 @@ async def test_the_rules_are_built_once_so_the_caches_hit(gql: GraphQLClient) ->
 
 HUGE = 2**1000
 LIMITS = DocumentLimits(
-    max_depth=HUGE, max_aliases=HUGE, max_fragments=HUGE, max_selections=HUGE, max_repeats=HUGE
+    max_depth=HUGE,
+    max_aliases=HUGE,
+    max_fragments=HUGE,
+    max_selections=HUGE,
+    max_repeats=HUGE,
+    max_cost=HUGE,
 )
 
 
@@ -251,7 +257,7 @@ def test_memoised_costs_match_a_naive_expansion(document: str) -> None:
     ast = parse(document)
 
     def refused(limits: DocumentLimits, words: str) -> bool:
-        return any(words in problem for problem in document_problems(ast, limits))
+        return any(words in problem for problem in document_problems(ast, limits, schema._schema))
 
     at = DocumentLimits(
         max_depth=depth,
@@ -259,14 +265,23 @@ def test_memoised_costs_match_a_naive_expansion(document: str) -> None:
         max_fragments=HUGE,
         max_selections=fields,
         max_repeats=repeated,
+        max_cost=HUGE,
     )
-    assert document_problems(ast, at) == [], document
+    assert document_problems(ast, at, schema._schema) == [], document
     if depth:
-        assert refused(DocumentLimits(depth - 1, HUGE, HUGE, HUGE, HUGE), "deep"), document
+        assert refused(DocumentLimits(depth - 1, HUGE, HUGE, HUGE, HUGE, max_cost=HUGE), "deep"), (
+            document
+        )
     if aliases:
-        assert refused(DocumentLimits(HUGE, aliases - 1, HUGE, HUGE, HUGE), "aliases")
-    assert refused(DocumentLimits(HUGE, HUGE, HUGE, fields - 1, HUGE), "fields"), document
-    assert refused(DocumentLimits(HUGE, HUGE, HUGE, HUGE, repeated - 1), "times in one")
+        assert refused(
+            DocumentLimits(HUGE, aliases - 1, HUGE, HUGE, HUGE, max_cost=HUGE), "aliases"
+        )
+    assert refused(DocumentLimits(HUGE, HUGE, HUGE, fields - 1, HUGE, max_cost=HUGE), "fields"), (
+        document
+    )
+    assert refused(
+        DocumentLimits(HUGE, HUGE, HUGE, HUGE, repeated - 1, max_cost=HUGE), "times in one"
+    )
 
 
 @pytest.mark.parametrize("levels", [30, 100, 400])
@@ -275,6 +290,6 @@ def test_measuring_is_linear_in_the_document(levels: int) -> None:
     through the fragment chain (400 levels would overflow Python's stack)."""
     document = parse(fragment_bomb(levels))
     started = time.perf_counter()
-    problems = document_problems(document, LIMITS)
+    problems = document_problems(document, LIMITS, schema._schema)
     assert time.perf_counter() - started < 0.5
     assert problems == []  # nothing over LIMITS: the figures were computed, not refused
