@@ -24,6 +24,7 @@ PROMOTE = """
 mutation($image: ID!, $source: ImageSourceInput!, $targets: [String!]!, $comment: String) {
   promoteImage(imageId: $image, source: $source, targetEnvironments: $targets, comment: $comment) {
     results { environment outcome message request { id status } }
+    errors { code message field }
   }
 }"""
 
@@ -31,6 +32,7 @@ APPROVE = """
 mutation($ids: [ID!]!, $comment: String) {
   approvePromotionRequests(requestIds: $ids, comment: $comment) {
     results { requestId outcome message request { id status } }
+    errors { code message field }
   }
 }"""
 
@@ -38,6 +40,7 @@ REJECT = """
 mutation($ids: [ID!]!, $reason: String!) {
   rejectPromotionRequests(requestIds: $ids, reason: $reason) {
     results { requestId outcome message request { id status rejection { user { email } comment } } }
+    errors { code message field }
   }
 }"""
 
@@ -47,6 +50,12 @@ mutation($id: ID!) {
 }"""
 
 CI = {"type": "CI"}
+
+
+def results(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-item outcomes of a promote or decide payload the server did not refuse."""
+    assert payload["errors"] == [], payload
+    return list(payload["results"])
 
 
 def env_source(name: str) -> dict[str, str]:
@@ -115,16 +124,16 @@ class World:
             },
             token=token,
         )
-        return data["promoteImage"]["results"]
+        return results(data["promoteImage"])
 
     async def decide(
         self, token: str, ids: list[int], reason: str | None = None
     ) -> list[dict[str, Any]]:
         if reason is None:
             data = await self.gql(APPROVE, {"ids": [str(i) for i in ids]}, token=token)
-            return data["approvePromotionRequests"]["results"]
+            return results(data["approvePromotionRequests"])
         data = await self.gql(REJECT, {"ids": [str(i) for i in ids], "reason": reason}, token=token)
-        return data["rejectPromotionRequests"]["results"]
+        return results(data["rejectPromotionRequests"])
 
     async def request_status(self, request_id: int) -> str:
         return (await PromotionRequest.get(id=request_id)).status.value
