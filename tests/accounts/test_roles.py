@@ -8,7 +8,7 @@ import pytest
 
 from app.accounts.models import Role, RoleBinding, User
 from app.accounts.service import authenticate, bootstrap_super_admin
-from tests.support.catalog import denied, make_catalog, row_counts
+from tests.support.catalog import make_catalog, refused, row_counts
 from tests.support.graphql import GraphQLClient
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ async def test_only_super_admins_create_users(gql: GraphQLClient, people: People
     token = await people.token("dev@example.com", *ALL_ROLES)
     before = await row_counts()
     variables = {"email": "new@example.com", "name": "New", "superAdmin": True}
-    assert denied(await gql.raw(CREATE_USER, variables, token=token)) == "FORBIDDEN"
+    assert refused(await gql.raw(CREATE_USER, variables, token=token), "createUser") == "FORBIDDEN"
     assert await row_counts() == before
 
 
@@ -151,19 +151,19 @@ async def test_revoking_a_role_not_held_is_not_found(
     assert await row_counts() == before
 
 
-@pytest.mark.parametrize("mutation", [GRANT, REVOKE])
+@pytest.mark.parametrize(("name", "mutation"), [("grantRole", GRANT), ("revokeRole", REVOKE)])
 async def test_only_super_admins_manage_roles(
-    gql: GraphQLClient, people: People, mutation: str
+    gql: GraphQLClient, people: People, name: str, mutation: str
 ) -> None:
     await make_catalog()
     token = await people.token("dev@example.com", *ALL_ROLES)
     await people.user("ops@example.com", (Role.VIEWER, "shop", "dev"))
     before = await row_counts()
     body = await gql.raw(mutation, grant_vars(email="ops@example.com"), token=token)
-    assert denied(body) == "FORBIDDEN"
+    assert refused(body, name) == "FORBIDDEN"
     # Not even on themselves.
     body = await gql.raw(mutation, grant_vars(role="BUILD_DEPLOY"), token=token)
-    assert denied(body) == "FORBIDDEN"
+    assert refused(body, name) == "FORBIDDEN"
     assert await row_counts() == before
 
 

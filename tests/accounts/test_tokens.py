@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.accounts.models import ApiToken, User
-from tests.support.catalog import denied, row_counts
+from tests.support.catalog import denied, refused, row_counts
 from tests.support.graphql import GraphQLClient
 
 if TYPE_CHECKING:
@@ -43,8 +43,10 @@ async def test_an_unknown_token_gets_no_data(gql: GraphQLClient, admin: str) -> 
 
 async def test_unauthenticated_mutations_write_nothing(gql: GraphQLClient) -> None:
     before = await row_counts()
-    body = await gql.raw('mutation { createApplication(name: "shop") { errors { code } } }')
-    assert denied(body) == "UNAUTHENTICATED"
+    body = await gql.raw(
+        'mutation { createApplication(name: "shop") { errors { code message field } } }'
+    )
+    assert denied(body, "createApplication") == "UNAUTHENTICATED"
     assert await row_counts() == before
 
 
@@ -107,7 +109,7 @@ async def test_create_token_for_someone_else_needs_a_super_admin(
     await people.user("ops@example.com")
     before = await row_counts()
     body = await gql.raw(CREATE, {"name": "x", "email": "ops@example.com"}, token=dev)
-    assert denied(body) == "FORBIDDEN"
+    assert refused(body, "createApiToken") == "FORBIDDEN"
     assert await row_counts() == before
 
     # Naming yourself is not "someone else".

@@ -8,7 +8,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.catalog.models import Image, StageRun
-from tests.support.catalog import denied, make_catalog, make_image, row_counts
+from tests.support.catalog import make_catalog, make_image, refused, row_counts
 from tests.support.graphql import GraphQLClient
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ async def test_super_admin_only_mutations_refuse_everyone_else(
     mutation = SUPER_ADMIN_ONLY[name]
     holder_of_every_role = await people.token("dev@example.com", *ALL_ROLES)
     before = await row_counts()
-    assert denied(await gql.raw(mutation, token=holder_of_every_role)) == "FORBIDDEN"
+    assert refused(await gql.raw(mutation, token=holder_of_every_role), name) == "FORBIDDEN"
     assert await row_counts() == before
 
     data = await gql(mutation, token=admin)
@@ -114,7 +114,8 @@ async def test_other_roles_cannot_register_images(
 ) -> None:
     token = await people.token("ci@example.com", binding)
     before = await row_counts()
-    assert denied(await gql.raw(REGISTER, {"app": "shop"}, token=token)) == "FORBIDDEN"
+    body = await gql.raw(REGISTER, {"app": "shop"}, token=token)
+    assert refused(body, "registerImage") == "FORBIDDEN"
     assert await row_counts() == before
 
 
@@ -123,7 +124,8 @@ async def test_a_caller_without_roles_cannot_tell_which_applications_exist(
 ) -> None:
     token = await people.token("ci@example.com")
     for app in ("shop", "no-such-app"):
-        assert denied(await gql.raw(REGISTER, {"app": app}, token=token)) == "FORBIDDEN"
+        body = await gql.raw(REGISTER, {"app": app}, token=token)
+        assert refused(body, "registerImage") == "FORBIDDEN"
 
 
 STAGE_ALLOWED = [
@@ -168,7 +170,7 @@ async def test_stage_results_need_build_deploy_on_that_environment(
     token = await people.token("ci@example.com", binding)
     before = await row_counts()
     body = await gql.raw(STAGE, {"id": str(image.id), "env": "dev"}, token=token)
-    assert denied(body) == "FORBIDDEN"
+    assert refused(body, "recordStageResult") == "FORBIDDEN"
     assert await row_counts() == before
 
 

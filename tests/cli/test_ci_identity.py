@@ -66,13 +66,18 @@ def test_a_ci_identity_names_the_builder(live_server: LiveServer, tmp_path: Path
         {"email": "dev@example.com"},
         {"email": "ci-bot@example.com"},
     )
-    # A person may not register an image in someone else's name.
+    # A person may not register an image in someone else's name: a right they lack, so
+    # the exit status of "not allowed" (3), although the server answers in the payload.
     failed(
         run(*register[:-2], "--builtBy=ci-bot@example.com", HOIST_TOKEN=dev_token),
-        1,
+        3,
         "FORBIDDEN",
         "field builtBy",
     )
+    # Creating a workflow is for super-admins: refused in the payload, exit status 3.
+    (tmp_path / "nightly.yaml").write_text(WORKFLOW.replace("name: main", "name: nightly"))
+    nightly = run("apply", "-f", str(tmp_path / "nightly.yaml"), HOIST_TOKEN=dev_token)
+    failed(nightly, 3, "FORBIDDEN")
 
 
 def test_update_if_version(live_server: LiveServer, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app import limits
 from tests.cli.runner import as_json, failed, hoist, succeeded
 from tests.support.live_server import LiveServer
 from tests.support.services import free_port
@@ -728,3 +729,14 @@ def test_exit_codes_of_the_new_commands(live_server: LiveServer, folder: Path) -
         "--first must be a whole number",
     )
     failed(hoist(live_server, folder, "get", "policy", "x", "-o", "yaml"), 2, "yaml")
+    # promote / approve / reject read their payload's errors: refusals, not crashes.
+    failed(
+        hoist(live_server, folder, "promote", "--image=999999", "--to=prod"),
+        1,
+        "[NOT_FOUND, field imageId]",
+    )
+    failed(
+        hoist(live_server, folder, "reject", "999999", f"--reason={'r' * (limits.REASON + 1)}"),
+        1,
+        "[VALIDATION, field reason]",
+    )

@@ -7,6 +7,7 @@ import pytest
 from app.deployments.models import Deployment, DeploymentApproval
 from tests.conftest import People
 from tests.deployments.conftest import (
+    APPROVE_DEPLOYMENT,
     DEPLOY,
     approve_deployment,
     deploy,
@@ -15,6 +16,7 @@ from tests.deployments.conftest import (
     promoted_image,
 )
 from tests.promotions.world import drain
+from tests.support.catalog import refused
 from tests.support.graphql import GraphQLClient
 
 
@@ -95,13 +97,10 @@ async def test_deployment_approval_count(
 async def test_approve_deployment_rules(gql: GraphQLClient, people: People, admin: str) -> None:
     world = await make_world(gql, people, admin, deployment_approval_count=1)
     image, _ = await promoted_image(world)
-    code = await world.gql.error_code(
-        'mutation($i: ID!) { approveDeployment(application: "shop", environment: "prod", '
-        "imageId: $i) { approved } }",
-        {"i": str(image)},
-        token=world.tokens["approver"],
+    body = await world.gql.raw(
+        APPROVE_DEPLOYMENT, {"env": "prod", "image": str(image)}, token=world.tokens["approver"]
     )
-    assert code == "FORBIDDEN"
+    assert refused(body, "approveDeployment") == "FORBIDDEN"
     ok = await approve_deployment(world, world.tokens["gatekeeper"], image)
     assert ok == {"approved": True, "errors": []}
     twice = await approve_deployment(world, world.tokens["gatekeeper"], image)
@@ -112,8 +111,8 @@ async def test_approve_deployment_rules(gql: GraphQLClient, people: People, admi
     builder = await world.user("maker", (Role.DEPLOYMENT_APPROVER, "shop", "*"))
     own = await world.image("6.6", built_by="maker")
     await world.pass_stages(own, "staging")
-    refused = await approve_deployment(world, builder, own)
-    assert refused["errors"][0]["code"] == "BUILDER_CANNOT_APPROVE"
+    own_approval = await approve_deployment(world, builder, own)
+    assert own_approval["errors"][0]["code"] == "BUILDER_CANNOT_APPROVE"
     unknown = await approve_deployment(world, world.tokens["gatekeeper"], 4242)
     assert unknown["errors"][0]["code"] == "NOT_FOUND"
     assert await DeploymentApproval.all().count() == 1
@@ -123,10 +122,10 @@ async def test_deploy_needs_build_deploy(gql: GraphQLClient, people: People, adm
     world = await make_world(gql, people, admin)
     image, _ = await promoted_image(world)
     for who in ("viewer", "approver", "gatekeeper"):
-        code = await world.gql.error_code(
+        body = await world.gql.raw(
             DEPLOY, {"env": "prod", "image": str(image)}, token=world.tokens[who]
         )
-        assert code == "FORBIDDEN", who
+        assert refused(body, "deployImage") == "FORBIDDEN", who
     assert await Deployment.all().count() == 0
 
 

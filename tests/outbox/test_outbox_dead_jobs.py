@@ -23,6 +23,7 @@ from app.settings import get_settings
 from tests.cli.runner import as_json, failed, hoist, succeeded
 from tests.conftest import People
 from tests.notifications.helpers import configure
+from tests.support.catalog import refused
 from tests.support.graphql import GraphQLClient
 from tests.support.live_server import running_server
 from tests.support.waiting import eventually
@@ -104,8 +105,9 @@ async def test_only_super_admins_list_and_retry_jobs(
     done = await write_poison()
     await OutboxJob.filter(id=done.id).update(done_at=job.created_at)
     await outbox.run_job(job.id)  # the one attempt allowed: DEAD
-    for query, variables in ((JOBS, None), (RETRY, {"id": str(job.id)})):
-        assert await gql.error_code(query, variables, token=viewer) == "FORBIDDEN"
+    assert await gql.error_code(JOBS, token=viewer) == "FORBIDDEN"
+    body = await gql.raw(RETRY, {"id": str(job.id)}, token=viewer)
+    assert refused(body, "retryOutboxJob") == "FORBIDDEN"
     data = await gql(JOBS, token=admin)
     [node] = [e["node"] for e in data["outboxJobs"]["edges"]]
     assert node["id"] == str(job.id) and node["state"] == "DEAD" and node["attempts"] == 1

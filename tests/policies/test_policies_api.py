@@ -22,6 +22,7 @@ from tests.policies.helpers import (
     make_catalog,
     row_counts,
 )
+from tests.support.catalog import denied, refused
 from tests.support.graphql import GraphQLClient
 
 
@@ -255,18 +256,28 @@ async def test_only_super_admins_manage_policies(
         "    applyToPolicyName: example-policy\n"
         "    applicationEnvironments: [{appName: app1, envName: env-demo}]\n"
     )
-    attempts: list[tuple[str, dict[str, Any]]] = [
-        (CREATE, {"input": {"name": "new-policy"}}),
-        (UPDATE, {"name": "example-policy", "input": {"approverCount": 2}}),
-        (DELETE, {"name": "example-policy"}),
-        (APPLY, {"policy": "example-policy", "pairs": pairs}),
-        (APPLY, {"policy": None, "pairs": pairs}),
-        (APPLY_MANIFEST, {"manifest": manifest}),
+    mutations: list[tuple[str, str, dict[str, Any]]] = [
+        ("createPromotionPolicy", CREATE, {"input": {"name": "new-policy"}}),
+        (
+            "updatePromotionPolicy",
+            UPDATE,
+            {"name": "example-policy", "input": {"approverCount": 2}},
+        ),
+        ("deletePromotionPolicy", DELETE, {"name": "example-policy"}),
+        ("applyPromotionPolicy", APPLY, {"policy": "example-policy", "pairs": pairs}),
+        ("applyPromotionPolicy", APPLY, {"policy": None, "pairs": pairs}),
+        ("applyPolicyManifest", APPLY_MANIFEST, {"manifest": manifest}),
+    ]
+    for name, document, variables in mutations:
+        # A mutation answers the missing right in its payload; no token is still top-level.
+        assert refused(await gql.raw(document, variables, token=token), name) == "FORBIDDEN"
+        assert denied(await gql.raw(document, variables), name) == "UNAUTHENTICATED"
+    queries: list[tuple[str, dict[str, Any]]] = [
         (LIST, {}),
         (GET, {"name": "example-policy"}),
         (BINDINGS, {}),
     ]
-    for document, variables in attempts:
+    for document, variables in queries:
         body = await gql.raw(document, variables, token=token)
         assert not any((body["data"] or {}).values()), body  # no data for the field
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], body

@@ -7,6 +7,7 @@ import pytest
 from app.accounts.models import Role
 from app.promotions.models import PromotionDecision
 from tests.promotions.world import CANCEL, World, drain
+from tests.support.catalog import refused
 
 
 async def awaiting(world: World, approvals: int = 1, **flags: bool) -> int:
@@ -112,11 +113,14 @@ async def test_flags_allow_when_set(world: World) -> None:
 async def test_reject_needs_reason_and_records_it(world: World) -> None:
     request = await awaiting(world)
     body = await world.gql.raw(
-        'mutation { rejectPromotionRequests(requestIds: ["1"], reason: "  ") '
-        "{ results { outcome } } }",
+        'mutation($ids: [ID!]!) { rejectPromotionRequests(requestIds: $ids, reason: "  ") '
+        "{ results { outcome } errors { code message field } } }",
+        {"ids": [str(request)]},
         token=world.tokens["approver"],
     )
-    assert body["errors"][0]["extensions"]["field"] == "reason"
+    assert refused(body, "rejectPromotionRequests") == "VALIDATION"
+    assert body["data"]["rejectPromotionRequests"]["errors"][0]["field"] == "reason"
+    assert await world.request_status(request) == "AWAITING_APPROVAL"
     [r] = await world.decide(world.tokens["approver"], [request], reason="tests are red")
     assert r["outcome"] == "REJECTED"
     assert r["request"]["rejection"] == {
@@ -146,10 +150,9 @@ async def test_reject_obeys_the_same_eligibility(world: World) -> None:
 
 async def test_cancel_rules(world: World) -> None:
     request = await awaiting(world)
-    assert (
-        await world.gql.error_code(CANCEL, {"id": str(request)}, token=world.tokens["approver"])
-        == "FORBIDDEN"
-    )
+    body = await world.gql.raw(CANCEL, {"id": str(request)}, token=world.tokens["approver"])
+    assert refused(body, "cancelPromotionRequest") == "FORBIDDEN"
+    assert await world.request_status(request) == "AWAITING_APPROVAL"
     data = await world.gql(CANCEL, {"id": "12345"}, token=world.tokens["dev"])
     assert data["cancelPromotionRequest"]["errors"][0]["code"] == "NOT_FOUND"
     data = await world.gql(CANCEL, {"id": str(request)}, token=world.tokens["dev"])

@@ -6,6 +6,7 @@ from app.accounts.models import Role
 from app.outbox.models import OutboxJob
 from app.promotions.models import PromotionRequest
 from tests.promotions.world import World, drain, env_source
+from tests.support.catalog import refused
 
 
 async def test_no_approvals_needed_promotes_through_the_job(world: World) -> None:
@@ -174,10 +175,11 @@ async def test_request_records_policy_evaluation_and_source(world: World) -> Non
 async def test_unknown_image_is_not_found(world: World) -> None:
     body = await world.gql.raw(
         'mutation { promoteImage(imageId: "999", source: {type: CI}, '
-        'targetEnvironments: ["prod"]) { results { outcome } } }',
+        'targetEnvironments: ["prod"]) { results { outcome } errors { code message field } } }',
         token=world.tokens["dev"],
     )
-    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert refused(body, "promoteImage") == "NOT_FOUND"
+    assert body["data"]["promoteImage"]["errors"][0]["field"] == "imageId"
 
 
 async def test_viewer_of_other_app_cannot_see_image(world: World) -> None:
@@ -192,11 +194,12 @@ async def test_viewer_of_other_app_cannot_see_image(world: World) -> None:
     other = await world.user("other", (Role.BUILD_DEPLOY, "other-app", "*"))
     body = await world.gql.raw(
         "mutation($i: ID!) { promoteImage(imageId: $i, source: {type: CI}, "
-        'targetEnvironments: ["prod"]) { results { outcome } } }',
+        'targetEnvironments: ["prod"]) { results { outcome } errors { code message field } } }',
         {"i": str(image)},
         token=other,
     )
-    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert refused(body, "promoteImage") == "NOT_FOUND"
+    assert body["data"]["promoteImage"]["errors"][0]["field"] == "imageId"
     assert await PromotionRequest.all().count() == 0
 
 
@@ -204,11 +207,12 @@ async def test_source_environment_required_for_environment_source(world: World) 
     image = await world.image()
     body = await world.gql.raw(
         "mutation($i: ID!) { promoteImage(imageId: $i, source: {type: ENVIRONMENT}, "
-        'targetEnvironments: ["prod"]) { results { outcome } } }',
+        'targetEnvironments: ["prod"]) { results { outcome } errors { code message field } } }',
         {"i": str(image)},
         token=world.tokens["dev"],
     )
-    assert body["errors"][0]["extensions"] == {"code": "VALIDATION", "field": "source.environment"}
+    assert refused(body, "promoteImage") == "VALIDATION"
+    assert body["data"]["promoteImage"]["errors"][0]["field"] == "source.environment"
 
 
 async def test_ci_source_ignores_environment(world: World) -> None:

@@ -25,6 +25,7 @@ PROMOTE = """
 mutation($image: ID!, $source: ImageSourceInput!, $targets: [String!]!, $comment: String) {
   promoteImage(imageId: $image, source: $source, targetEnvironments: $targets, comment: $comment) {
     results { environment outcome message request { id status } }
+    errors { code message field }
   }
 }"""
 
@@ -32,6 +33,7 @@ APPROVE = """
 mutation($ids: [ID!]!, $comment: String) {
   approvePromotionRequests(requestIds: $ids, comment: $comment) {
     results { requestId outcome message request { id status } }
+    errors { code message field }
   }
 }"""
 
@@ -39,6 +41,7 @@ REJECT = """
 mutation($ids: [ID!]!, $reason: String!) {
   rejectPromotionRequests(requestIds: $ids, reason: $reason) {
     results { requestId outcome message request { id status rejection { user { email } comment } } }
+    errors { code message field }
   }
 }"""
 
@@ -48,6 +51,12 @@ mutation($id: ID!) {
 }"""
 
 CI = {"type": "CI"}
+
+
+def results(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-item outcomes of a promote or decide payload the server did not refuse."""
+    assert payload["errors"] == [], payload
+    return list(payload["results"])
 
 
 def env_source(name: str) -> dict[str, str]:
@@ -116,7 +125,7 @@ class World:
             },
             token=token,
         )
-        return data["promoteImage"]["results"]
+        return results(data["promoteImage"])
 
     async def decide(
         self, token: str, ids: list[int], reason: str | None = None
@@ -124,9 +133,9 @@ class World:
         request_ids = [global_id("PromotionRequest", i) for i in ids]
         if reason is None:
             data = await self.gql(APPROVE, {"ids": request_ids}, token=token)
-            return data["approvePromotionRequests"]["results"]
+            return results(data["approvePromotionRequests"])
         data = await self.gql(REJECT, {"ids": request_ids, "reason": reason}, token=token)
-        return data["rejectPromotionRequests"]["results"]
+        return results(data["rejectPromotionRequests"])
 
     async def request_status(self, request_id: int) -> str:
         return (await PromotionRequest.get(id=request_id)).status.value

@@ -51,8 +51,27 @@ async def row_counts() -> dict[str, int]:
     return counts
 
 
-def denied(body: dict[str, Any]) -> str:
-    """The code of a whole-operation refusal: one top-level error and no data."""
-    assert body.get("data") is None, body
+def denied(body: dict[str, Any], field: str | None = None) -> str:
+    """The code of a whole-operation refusal: a top-level error and no data. A query's
+    refusal nulls `data`; a mutation's (only authentication is refused at the top) nulls
+    just its own nullable root `field`."""
+    if field is None:
+        assert body.get("data") is None, body
+    else:
+        assert body.get("data") == {field: None}, body
     assert body.get("errors"), body
     return str(body["errors"][0]["extensions"]["code"])
+
+
+def refused(body: dict[str, Any], name: str) -> str:
+    """The first code of a refused mutation `name`: no top-level error, its payload is
+    there (the root is not nulled) with typed `errors`, and every other field is empty."""
+    assert not body.get("errors"), body
+    payload = (body.get("data") or {}).get(name)
+    assert isinstance(payload, dict), body
+    assert payload.get("errors"), body
+    for key, value in payload.items():
+        if key != "errors":
+            # No object, no results, `deleted: false`.
+            assert value is None or value == [] or value is False, (key, body)
+    return str(payload["errors"][0]["code"])
