@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.deployments import service
@@ -15,12 +17,30 @@ from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
 from app.graphql.pagination import Connection, paginate
 
+_APPLICATION = Annotated[str, strawberry.argument(description="The application's name.")]
+_ENVIRONMENT = Annotated[
+    str,
+    strawberry.argument(
+        description="The environment's name; the application's CD pipeline there sets the rules."
+    ),
+]
+_FIRST = Annotated[
+    int | None,
+    strawberry.argument(description="How many to return, 1-100; null: 20."),
+]
+_AFTER = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The endCursor of the previous page; left out: the first page."
+    ),
+]
+
 
 @strawberry.type
 class Query:
     @strawberry.field(description="Every image that may go to the environment, with reasons.")
     async def deployable_images(
-        self, info: Info, application: str, environment: str
+        self, info: Info, application: _APPLICATION, environment: _ENVIRONMENT
     ) -> list[DeployableImage]:
         access = await info.context.access()
         return [
@@ -32,10 +52,13 @@ class Query:
     async def deployment_history(
         self,
         info: Info,
-        application: str,
-        environment: str | None = UNSET,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        application: _APPLICATION,
+        environment: Annotated[
+            str | None,
+            strawberry.argument(description="Only deployments to this environment; left out: all."),
+        ] = UNSET,
+        first: _FIRST = 20,
+        after: _AFTER = UNSET,
     ) -> Connection[Deployment]:
         access = await info.context.access()
         rows = service.deployment_history(access, application, unset_to_none(environment))
@@ -46,7 +69,13 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Give an Image Deployment Approval (DEPLOYMENT_APPROVER).")
     async def approve_deployment(
-        self, info: Info, application: str, environment: str, image_id: strawberry.ID
+        self,
+        info: Info,
+        application: _APPLICATION,
+        environment: _ENVIRONMENT,
+        image_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The image to approve.")
+        ],
     ) -> DeploymentApprovalPayload | None:
         access = await info.context.access()
 
@@ -60,7 +89,11 @@ class Mutation:
 
     @strawberry.mutation(description="Deploy an image to an environment (BUILD_DEPLOY).")
     async def deploy_image(
-        self, info: Info, application: str, environment: str, image_id: strawberry.ID
+        self,
+        info: Info,
+        application: _APPLICATION,
+        environment: _ENVIRONMENT,
+        image_id: Annotated[strawberry.ID, strawberry.argument(description="The image to deploy.")],
     ) -> DeploymentPayload | None:
         access = await info.context.access()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
+from app import limits
 from app.errors import validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
@@ -20,9 +23,19 @@ class Query:
     async def notifications(
         self,
         info: Info,
-        state: NotificationState | None = UNSET,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        state: Annotated[
+            NotificationState | None,
+            strawberry.argument(description="Only emails in this state; left out: all."),
+        ] = UNSET,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many to return, 1-100; null: 20.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The endCursor of the previous page; left out: the first page."
+            ),
+        ] = UNSET,
     ) -> Connection[Notification]:
         rows = service.list_notifications(await info.context.access(), unset_to_none(state))
         return await paginate(rows, first, unset_to_none(after), Notification.of)
@@ -36,7 +49,15 @@ class Mutation:
         "UNKNOWN one may then reach its recipient twice."
     )
     async def resend_notifications(
-        self, info: Info, ids: list[strawberry.ID]
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="The emails to send again, FAILED or UNKNOWN ones. "
+                + limits.list_note(resend.MAX_RESEND)
+            ),
+        ],
     ) -> ResendNotificationsPayload | None:
         access = await info.context.access()
 
