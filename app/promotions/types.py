@@ -50,12 +50,12 @@ describe_values(
     PromotionStatus,
     {
         PromotionStatus.AWAITING_APPROVAL: "Waiting for the policy's approvals; the "
-        "approvers were emailed. Next: PROMOTING when the last approval needed arrives, or "
-        "REJECTED, CANCELLED or STALE.",
+        "approvers were emailed. Next: PROMOTING once it has enough, or REJECTED, CANCELLED "
+        "or STALE.",
         PromotionStatus.PROMOTING: "Approved, or no approval needed: a worker is promoting "
         "it. Next: PROMOTED, or STALE if its policy no longer applies to the target.",
-        PromotionStatus.PROMOTED: "Done: the image may now be deployed to the target (an "
-        "AUTOMATIC target deploys it at once) and the requester is emailed. Final.",
+        PromotionStatus.PROMOTED: "Done: the image is among those deployable to the target "
+        "(an AUTOMATIC target deploys it at once) and the requester is emailed. Final.",
         PromotionStatus.CANCELLED: "Withdrawn by the requester or a super-admin before a "
         "decision. Final; the image may be requested for the target again.",
         PromotionStatus.REJECTED: "Refused by an approver, with a reason; the requester is "
@@ -88,7 +88,7 @@ describe_values(
         PromoteOutcome.ALREADY_REQUESTED: "A request for this image and target already "
         "awaits approval (the message names it): wait for its approvers, or cancel it first.",
         PromoteOutcome.ALREADY_PROMOTED: "A request already promoted (or is promoting) this "
-        "image to the target: deploy it there instead (deployableImages).",
+        "image to the target: once PROMOTED, deploy it there (deployableImages).",
         PromoteOutcome.ALREADY_AT_TARGET: "The image already passed all stages of the "
         "target: there is nothing to promote.",
         PromoteOutcome.BLOCKED_BY_POLICY: "The image does not meet the policy's conditions, "
@@ -113,10 +113,10 @@ describe_values(
         DecisionOutcome.STALE: "The policy that made the request no longer applies to its "
         "target, so the request has just turned STALE: the requester must request again.",
         DecisionOutcome.REQUESTER_CANNOT_APPROVE: "You raised the request and its policy "
-        "does not let the requester decide on it (allowRequestFromApprove), super-admins "
-        "included: another approver must; you may cancel it instead.",
-        DecisionOutcome.BUILDER_CANNOT_APPROVE: "You built the image and the policy does not "
-        "let its builder decide on it (allowImageBuilderFromApprove), super-admins included: "
+        "(allowRequestFromApprove) does not let you decide on it, even as a super-admin: "
+        "another approver must, or you cancel it.",
+        DecisionOutcome.BUILDER_CANNOT_APPROVE: "You built the image and the policy "
+        "(allowImageBuilderFromApprove) does not let you decide on it, even as a super-admin: "
         "another approver must.",
         DecisionOutcome.ALREADY_APPROVED: "You approved this request before; each approver "
         "counts once.",
@@ -352,7 +352,7 @@ class PromoteImagePayload:
     )
 
 
-@strawberry.type(description="What approving or rejecting one request did.")
+@strawberry.type(description="The outcome for one request of approving or rejecting.")
 class DecisionResult:
     request_id: strawberry.ID = strawberry.field(description="The request's id, as asked.")
     outcome: DecisionOutcome = strawberry.field(description="What happened to this request.")
