@@ -23,8 +23,8 @@ describe_values(
     DeploymentStatus,
     {
         DeploymentStatus.QUEUED: "Made; waiting for the deployment executor to take it up.",
-        DeploymentStatus.RUNNING: "Handed to the executor; its stages run, and the reported "
-        "stage results move it on.",
+        DeploymentStatus.RUNNING: "Handed to the executor: its stages are running, and the "
+        "stage results reported move it to SUCCEEDED or FAILED.",
         DeploymentStatus.SUCCEEDED: "The latest run of every stage the CD pipeline has "
         "configured succeeded: the image runs in the environment.",
         DeploymentStatus.FAILED: "A stage failed, or the executor could not hand it over "

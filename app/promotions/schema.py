@@ -67,7 +67,7 @@ _AFTER = Annotated[
 
 @strawberry.input(description="CI, or an environment of the image's workflow.")
 class ImageSourceInput:
-    type: SourceType = strawberry.field(description="CI, or ENVIRONMENT to name one.")
+    type: SourceType = strawberry.field(description="CI, or ENVIRONMENT with `environment`.")
     environment: str | None = strawberry.field(
         default=UNSET, description="The source environment's name, with ENVIRONMENT; unused for CI."
     )

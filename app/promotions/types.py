@@ -193,7 +193,7 @@ class PromotionRequest:
             row=row,
         )
 
-    @strawberry.field(description="The image to promote.")
+    @strawberry.field(description="The image it promotes.")
     async def image(self, info: Info) -> Image:
         return await load_image(info, self.row.image_id)
 
@@ -310,7 +310,9 @@ class PromotionPreview:
     outcome: PromoteOutcome = strawberry.field(
         description="What promoteImage would answer for this target."
     )
-    message: str = strawberry.field(description="The outcome in words: what stops it, or why not.")
+    message: str = strawberry.field(
+        description="The outcome in words: the check that would stop it, or what would happen."
+    )
     pass_condition: ConditionResult | None = strawberry.field(
         description="The policy's pass condition and its result for the image; null when the "
         "policy has none or an earlier check stopped the promotion."
@@ -330,11 +332,13 @@ class PromotionPreview:
     )
 
 
-@strawberry.type(description="What promoting to one target did.")
+@strawberry.type(description="The outcome of promoting to one target.")
 class PromoteResult:
     environment: str = strawberry.field(description="The target environment, as asked.")
     outcome: PromoteOutcome = strawberry.field(description="What happened for this target.")
-    message: str = strawberry.field(description="The outcome in words: what stopped it, or why.")
+    message: str = strawberry.field(
+        description="The outcome in words: the check that stopped it, or what happens next."
+    )
     request: PromotionRequest | None = strawberry.field(
         description="The request made; null unless the outcome is PROMOTING or AWAITING_APPROVAL."
     )
