@@ -39,8 +39,8 @@ describe_values(
     {
         ErrorCode.VALIDATION: "The input breaks a rule (a length, format or range); `field` "
         "names it. Correct the value and send it again.",
-        ErrorCode.NOT_FOUND: "Nothing with that name or id exists, or it belongs to an "
-        "application you hold no role on; `field` names which. Check the name or id.",
+        ErrorCode.NOT_FOUND: "Nothing with that name or id exists that you may see (another "
+        "application's, or another user's token); `field` names which. Check the name or id.",
         ErrorCode.CONFLICT: "It clashes with what exists: the name is taken, it was done "
         "already, or someone changed it at the same moment. Reload; pick another name or "
         "leave it.",
