@@ -15,23 +15,13 @@ from app.deployments.types import (
 )
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import After, Connection, First, paginate
 
 _APPLICATION = Annotated[str, strawberry.argument(description="The application's name.")]
 _ENVIRONMENT = Annotated[
     str,
     strawberry.argument(
         description="The environment's name; the application's CD pipeline there sets the rules."
-    ),
-]
-_FIRST = Annotated[
-    int | None,
-    strawberry.argument(description="How many to return, 1-100; null: 20."),
-]
-_AFTER = Annotated[
-    str | None,
-    strawberry.argument(
-        description="The endCursor of the previous page; left out: the first page."
     ),
 ]
 
@@ -57,8 +47,8 @@ class Query:
             str | None,
             strawberry.argument(description="Only deployments to this environment; left out: all."),
         ] = UNSET,
-        first: _FIRST = 20,
-        after: _AFTER = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[Deployment]:
         access = await info.context.access()
         rows = service.deployment_history(access, application, unset_to_none(environment))

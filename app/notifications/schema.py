@@ -10,7 +10,7 @@ from app import limits
 from app.errors import validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import After, Connection, First, paginate
 from app.notifications import resend, service
 from app.notifications.types import Notification, NotificationState, ResendNotificationsPayload
 
@@ -27,15 +27,8 @@ class Query:
             NotificationState | None,
             strawberry.argument(description="Only emails in this state; left out: all."),
         ] = UNSET,
-        first: Annotated[
-            int | None, strawberry.argument(description="How many to return, 1-100; null: 20.")
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="The endCursor of the previous page; left out: the first page."
-            ),
-        ] = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[Notification]:
         rows = service.list_notifications(await info.context.access(), unset_to_none(state))
         return await paginate(rows, first, unset_to_none(after), Notification.of)

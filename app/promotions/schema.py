@@ -12,7 +12,7 @@ from app.accounts.types import User
 from app.catalog.types import Environment, Image
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import After, Connection, First, paginate
 from app.policies.types import PromotionPolicy
 from app.promotions import choices, repository, service
 from app.promotions.checks import Source
@@ -53,16 +53,6 @@ _WORKFLOW = Annotated[
     str, strawberry.argument(description="The workflow's name, in that application.")
 ]
 _IMAGE_ID = Annotated[strawberry.ID, strawberry.argument(description="The image to promote.")]
-_FIRST = Annotated[
-    int | None,
-    strawberry.argument(description=f"How many to return, 1-{limits.MAX_PAGE}; null: 20."),
-]
-_AFTER = Annotated[
-    str | None,
-    strawberry.argument(
-        description="The endCursor of the previous page; left out: the first page."
-    ),
-]
 
 
 @strawberry.input(description="CI, or an environment of the image's workflow.")
@@ -138,8 +128,8 @@ class Query:
                 "passed all its stages."
             ),
         ],
-        first: _FIRST = 20,
-        after: _AFTER = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[Image]:
         access = await info.context.access()
         images = await choices.promotable_images(access, application, workflow, source.source())
@@ -204,8 +194,8 @@ class Query:
                 "(role, the policy's flags, not approved by you yet); false: every one you can see."
             ),
         ] = True,
-        first: _FIRST = 20,
-        after: _AFTER = UNSET,
+        first: First = 20,
+        after: After = UNSET,
         workflow: Annotated[
             str | None,
             strawberry.argument(
@@ -236,8 +226,8 @@ class Query:
                 description="Only requests in one of these states. " + limits.list_note()
             ),
         ] = UNSET,
-        first: _FIRST = 20,
-        after: _AFTER = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
         rows = await service.visible_requests(
