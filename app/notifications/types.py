@@ -90,6 +90,7 @@ class ResendNotificationsPayload:
     )
     errors: list[UserError] = strawberry.field(
         default_factory=list,
-        description="Why none was resent: an unknown id (NOT_FOUND) or one neither FAILED "
-        "nor UNKNOWN (NOT_RESENDABLE), named by its place in ids. Empty on success.",
+        description="Why none was resent (all or nothing): for instance an unknown id "
+        "(NOT_FOUND) or one neither FAILED nor UNKNOWN (NOT_RESENDABLE), named by its place "
+        "in ids. Empty on success.",
     )

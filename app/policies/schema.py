@@ -80,8 +80,8 @@ class PromotionPolicyPayload:
     )
     errors: list[UserError] = strawberry.field(
         default_factory=list,
-        description="Why nothing was saved, each naming its field (a condition that does "
-        "not compile says where). Empty on success.",
+        description="Why nothing was saved: for instance a condition that does not compile "
+        "(the message says where) or CONFLICT on ifVersion. Empty on success.",
     )
 
 
@@ -93,7 +93,8 @@ class ApplyPolicyPayload:
     )
     errors: list[UserError] = strawberry.field(
         default_factory=list,
-        description="Every bad pair or name, each naming its field; then nothing changed.",
+        description="Why nothing changed: every bad pair or name, each naming its field. "
+        "Empty on success.",
     )
 
 

@@ -56,14 +56,14 @@ describe_values(
         "it. Next: PROMOTED, or STALE if its policy no longer applies to the target.",
         PromotionStatus.PROMOTED: "Done: the image is among those deployable to the target "
         "(an AUTOMATIC target deploys it at once) and the requester is emailed. Final.",
-        PromotionStatus.CANCELLED: "Withdrawn by the requester or a super-admin before a "
-        "decision. Final; the image may be requested for the target again.",
+        PromotionStatus.CANCELLED: "Withdrawn by the requester or a super-admin while it "
+        "awaited approval. Final; the image may be requested for the target again.",
         PromotionStatus.REJECTED: "Refused by an approver, with a reason; the requester is "
         "emailed. Final; the image may be requested for the target again.",
-        PromotionStatus.STALE: "Can no longer be approved: its policy was deleted, replaced "
-        "or taken off the target, or changed so the image no longer meets it (staleReason "
-        "says which); the requester is emailed. Final; request again to be judged under the "
-        "current policy.",
+        PromotionStatus.STALE: "Can no longer be approved or promoted: its policy was "
+        "deleted, replaced or taken off the target, or changed so the image no longer meets "
+        "it (staleReason says which); the requester is emailed. Final; request again to be "
+        "judged under the current policy.",
     },
 )
 describe_values(
@@ -86,7 +86,8 @@ describe_values(
         PromoteOutcome.POLICY_NOT_CONFIGURED: "No promotion policy applies to the "
         "application and target: a super-admin must apply one first.",
         PromoteOutcome.ALREADY_REQUESTED: "A request for this image and target already "
-        "awaits approval (the message names it): wait for its approvers, or cancel it first.",
+        "awaits approval (the message names it): wait for its approvers, or cancel it (if it "
+        "is yours) and request again.",
         PromoteOutcome.ALREADY_PROMOTED: "A request already promoted (or is promoting) this "
         "image to the target: once PROMOTED, deploy it there (deployableImages).",
         PromoteOutcome.ALREADY_AT_TARGET: "The image already passed all stages of the "
