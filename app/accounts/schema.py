@@ -13,14 +13,20 @@ from app.accounts.models import WILDCARD
 from app.accounts.types import ApiToken, Role, RoleBinding, User
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
-from app.graphql.pagination import DEFAULT_PAGE, Connection, paginate
+from app.graphql.pagination import DEFAULT_PAGE, After, Connection, First, paginate
 
 
-@strawberry.input
+@strawberry.input(description="A new user.")
 class CreateUserInput:
-    email: str = strawberry.field(description=limits.text_note(limits.EMAIL))
-    name: str = strawberry.field(description=limits.text_note(limits.USER_NAME))
-    super_admin: bool | None = False
+    email: str = strawberry.field(
+        description="Their email, unique (kept lowercase). " + limits.text_note(limits.EMAIL)
+    )
+    name: str = strawberry.field(
+        description="The name shown to people. " + limits.text_note(limits.USER_NAME)
+    )
+    super_admin: bool | None = strawberry.field(
+        default=False, description="Make them a super-admin, who may do everything."
+    )
     ci_identity: bool | None = strawberry.field(
         default=False,
         description="Make a dedicated account for a CI system (only at "
@@ -28,35 +34,65 @@ class CreateUserInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="What createUser did.")
 class UserPayload:
-    user: User | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    user: User | None = strawberry.field(
+        default=None, description="The new user; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why it was refused; empty when it was done."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What grantRole did.")
 class RoleBindingPayload:
-    role_binding: RoleBinding | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    role_binding: RoleBinding | None = strawberry.field(
+        default=None,
+        description="The binding, new or already held (granting it again changes nothing); "
+        "null when refused.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why it was refused; empty when it was done."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What createApiToken did.")
 class ApiTokenPayload:
-    api_token: ApiToken | None = None
+    api_token: ApiToken | None = strawberry.field(
+        default=None, description="The new token; null when refused."
+    )
     token: str | None = strawberry.field(
         default=None, description="The secret; shown only in this answer, never again."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why it was refused; empty when it was done."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What a removal (a role, a token, a policy) did.")
 class DeletePayload:
-    deleted: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    deleted: bool = strawberry.field(
+        default=False, description="True when it is gone (also when it was revoked already)."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why it was refused; empty when it was done."
+    )
 
 
 def deleted_payload(errors: list[UserError]) -> DeletePayload:
     return DeletePayload(deleted=False, errors=errors)
+
+
+_EMAIL = Annotated[str, strawberry.argument(description="The user's email.")]
+_ROLE = Annotated[Role, strawberry.argument(description="The role.")]
+_APPLICATION = Annotated[
+    str | None,
+    strawberry.argument(description="An application's name; `*` or null: every application."),
+]
+_ENVIRONMENT = Annotated[
+    str | None,
+    strawberry.argument(description="An environment's name; `*` or null: every environment."),
+]
 
 
 def _scope(name: str | None) -> str:
@@ -74,7 +110,7 @@ class Query:
 
     @strawberry.field(description="Every user, newest first (super-admins only).")
     async def users(
-        self, info: Info, first: int | None = DEFAULT_PAGE, after: str | None = UNSET
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = UNSET
     ) -> Connection[User]:
         access = await info.context.access()
         return await paginate(service.list_users(access), first, unset_to_none(after), User.of)
@@ -83,7 +119,11 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a user (super-admins only).")
-    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload | None:
+    async def create_user(
+        self,
+        info: Info,
+        input: Annotated[CreateUserInput, strawberry.argument(description="The new user.")],
+    ) -> UserPayload | None:
         access = await info.context.access()
 
         async def run() -> UserPayload:
@@ -98,14 +138,17 @@ class Mutation:
 
         return await mutate(run, lambda errors: UserPayload(errors=errors))
 
-    @strawberry.mutation(description="Grant a role; `*` stands for every application/environment.")
+    @strawberry.mutation(
+        description="Grant a role (super-admins only); `*` stands for every "
+        "application/environment."
+    )
     async def grant_role(
         self,
         info: Info,
-        email: str,
-        role: Role,
-        application: str | None = "*",
-        environment: str | None = "*",
+        email: _EMAIL,
+        role: _ROLE,
+        application: _APPLICATION = "*",
+        environment: _ENVIRONMENT = "*",
     ) -> RoleBindingPayload | None:
         access = await info.context.access()
 
@@ -117,14 +160,16 @@ class Mutation:
 
         return await mutate(run, lambda errors: RoleBindingPayload(errors=errors))
 
-    @strawberry.mutation(description="Remove a role binding.")
+    @strawberry.mutation(
+        description="Remove one role binding, named as it was granted (super-admins only)."
+    )
     async def revoke_role(
         self,
         info: Info,
-        email: str,
-        role: Role,
-        application: str | None = "*",
-        environment: str | None = "*",
+        email: _EMAIL,
+        role: _ROLE,
+        application: _APPLICATION = "*",
+        environment: _ENVIRONMENT = "*",
     ) -> DeletePayload | None:
         access = await info.context.access()
 
@@ -146,8 +191,17 @@ class Mutation:
                 description="What the token is for. " + limits.text_note(limits.TOKEN_NAME)
             ),
         ],
-        email: str | None = UNSET,
-        expires_at: datetime | None = UNSET,
+        email: Annotated[
+            str | None,
+            strawberry.argument(description="Whose token (super-admins only); default: yours."),
+        ] = UNSET,
+        expires_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="When the token stops working; in the future (no time zone: "
+                "UTC). Default: never."
+            ),
+        ] = UNSET,
     ) -> ApiTokenPayload | None:
         access = await info.context.access()
 
@@ -160,7 +214,11 @@ class Mutation:
         return await mutate(run, lambda errors: ApiTokenPayload(errors=errors))
 
     @strawberry.mutation(description="Revoke one of your tokens (super-admins: any token).")
-    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> DeletePayload | None:
+    async def revoke_api_token(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The token's id.")],
+    ) -> DeletePayload | None:
         access = await info.context.access()
 
         async def run() -> DeletePayload:

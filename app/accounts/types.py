@@ -12,12 +12,25 @@ from strawberry.dataloader import DataLoader
 from app.accounts import models, repository
 from app.accounts.access import Access
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.loaders import rows_by_id, rows_grouped
 from app.graphql.nodes import resolve_visible
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
 Role = models.Role
 strawberry.enum(Role, description="What a role binding lets its holder do.")
+describe_values(
+    Role,
+    {
+        Role.VIEWER: "Read the application's data: images, requests, deployments.",
+        Role.BUILD_DEPLOY: "Register images and stage results, promote images to the "
+        "environment and deploy there; implies VIEWER.",
+        Role.ARTIFACT_PROMOTER: "Approve or reject promotion requests that target the "
+        "environment; implies VIEWER.",
+        Role.DEPLOYMENT_APPROVER: "Give an image the environment's deployment approval "
+        "(approveDeployment); implies VIEWER.",
+    },
+)
 
 
 def user_by_id(info: Info) -> DataLoader[int, models.User | None]:
@@ -36,9 +49,13 @@ async def _own_or_super_admin(access: Access, rows: list[models.ApiToken]) -> li
 
 @strawberry.type(description="A role held on an application and environment (`*`: all).")
 class RoleBinding:
-    role: Role
-    application: str
-    environment: str
+    role: Role = strawberry.field(description="The role held.")
+    application: str = strawberry.field(
+        description="The application's name, or `*` for every application."
+    )
+    environment: str = strawberry.field(
+        description="The environment's name, or `*` for every environment."
+    )
 
     @classmethod
     def of(cls, row: models.RoleBinding) -> RoleBinding:
@@ -48,9 +65,13 @@ class RoleBinding:
 @strawberry.type(description="A person who uses Hoist.")
 class User(relay.Node):
     id: relay.NodeID[int]
-    email: str
-    name: str
-    super_admin: bool
+    email: str = strawberry.field(
+        description="Unique, lowercase; names the user in roles, tokens and builtBy."
+    )
+    name: str = strawberry.field(description="The name shown to people.")
+    super_admin: bool = strawberry.field(
+        description="May do everything, including managing users, roles, the catalog and policies."
+    )
     ci_identity: bool = strawberry.field(
         description="A dedicated account for a CI system: it may register images naming "
         "another user as builtBy, and does not count as their builder itself."
@@ -112,9 +133,11 @@ async def load_user(info: Info, user_id: int | None) -> User | None:
 @strawberry.type(description="An API token; its secret is shown only once, at creation.")
 class ApiToken(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    expires_at: datetime | None
-    created_at: datetime
+    name: str = strawberry.field(description="What the token is for.")
+    expires_at: datetime | None = strawberry.field(
+        description="From then on the token is refused; null: it does not expire."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -14,16 +15,18 @@ from app.audit import models, repository, service
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, unset_to_none
 from app.graphql.nodes import resolve_visible, super_admins
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import After, Connection, First, paginate
 
 
 @strawberry.type(description="One state change: who did what, when, with its data as JSON.")
 class AuditEvent(relay.Node):
     id: relay.NodeID[int]
-    at: datetime
-    action: str
-    application: str | None
-    environment: str | None
+    at: datetime = strawberry.field(description="When it happened.")
+    action: str = strawberry.field(
+        description="What happened, as domain.verb, e.g. policy.updated or role.granted."
+    )
+    application: str | None = strawberry.field(description="The application it concerns, if one.")
+    environment: str | None = strawberry.field(description="The environment it concerns, if one.")
     data: str = strawberry.field(description="The change's details, a JSON object.")
     actor_id: strawberry.Private[int | None]
 
@@ -60,11 +63,21 @@ class Query:
     async def audit_log(
         self,
         info: Info,
-        application: str | None = UNSET,
-        actor: str | None = UNSET,
-        action: str | None = UNSET,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        application: Annotated[
+            str | None, strawberry.argument(description="Only events of this application.")
+        ] = UNSET,
+        actor: Annotated[
+            str | None, strawberry.argument(description="Only events by the user with this email.")
+        ] = UNSET,
+        action: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only this action (role.granted), or with a final '.' every "
+                "action it begins (role.)."
+            ),
+        ] = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[AuditEvent]:
         rows = service.audit_log(
             await info.context.access(),

@@ -25,21 +25,41 @@ from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
 
 _NAME_NOTE = "Lowercase letters, digits and '-'. " + limits.text_note(limits.NAME)
 _NEW_NAME = Annotated[str, strawberry.argument(description=_NAME_NOTE)]
+_ERRORS = "Why it was refused; empty when it was done."
 
 
-@strawberry.input
+@strawberry.input(description="One CD pipeline of a new workflow.")
 class CdPipelineInput:
-    environment: str
-    parent_environment: str | None = UNSET
-    pre_stage: bool | None = False
-    post_stage: bool | None = False
-    trigger: Trigger | None = models.Trigger.MANUAL
-    deployment_approval_count: int | None = 0
+    environment: str = strawberry.field(
+        description="The environment it deploys to: one CD pipeline per environment in an "
+        "application."
+    )
+    parent_environment: str | None = strawberry.field(
+        default=UNSET,
+        description="The environment of the pipeline it follows, in this workflow; "
+        "null: it follows CI.",
+    )
+    pre_stage: bool | None = strawberry.field(
+        default=False, description="Give it a pre-deploy stage (PRE)."
+    )
+    post_stage: bool | None = strawberry.field(
+        default=False, description="Give it a post-deploy stage (POST)."
+    )
+    trigger: Trigger | None = strawberry.field(
+        default=models.Trigger.MANUAL, description="How deployments start; default MANUAL."
+    )
+    deployment_approval_count: int | None = strawberry.field(
+        default=0, description="Deployment approvals an image needs there, 0-6; default 0."
+    )
     filter_pass_condition: str | None = strawberry.field(
-        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION)
+        default=UNSET,
+        description="CEL an image must meet to be deployed there; one that does not parse "
+        "or type-check is refused (INVALID_CONDITION). " + limits.text_note(limits.CONDITION),
     )
     filter_fail_condition: str | None = strawberry.field(
-        default=UNSET, description="CEL. " + limits.text_note(limits.CONDITION)
+        default=UNSET,
+        description="CEL that keeps an image from being deployed there when true; it wins "
+        "over the pass condition. " + limits.text_note(limits.CONDITION),
     )
 
     def spec(self) -> service.CdPipelineSpec:
@@ -55,28 +75,39 @@ class CdPipelineInput:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new workflow and its tree of CD pipelines.")
 class CreateWorkflowInput:
-    application: str
-    name: str = strawberry.field(description=_NAME_NOTE)
-    ci_pipeline: str = strawberry.field(description=limits.text_note(limits.CI_PIPELINE))
-    cd_pipelines: list[CdPipelineInput] = strawberry.field(description=limits.list_note())
+    application: str = strawberry.field(description="The application's name.")
+    name: str = strawberry.field(description="Unique within the application. " + _NAME_NOTE)
+    ci_pipeline: str = strawberry.field(
+        description="The name of the CI pipeline that builds its images. "
+        + limits.text_note(limits.CI_PIPELINE)
+    )
+    cd_pipelines: list[CdPipelineInput] = strawberry.field(
+        description="Its CD pipelines, in any order; parents must be among them. "
+        + limits.list_note()
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A commit an image was built from.")
 class GitCommitInput:
-    repo: str = strawberry.field(description=limits.text_note(limits.GIT_REPO))
+    repo: str = strawberry.field(
+        description="The repository's URL; required. " + limits.text_note(limits.GIT_REPO)
+    )
     branch: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_BRANCH)
+        default=UNSET, description="The branch built. " + limits.text_note(limits.GIT_BRANCH)
     )
     commit_hash: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_HASH)
+        default=UNSET,
+        description="The commit's hash. " + limits.text_note(limits.GIT_COMMIT_HASH),
     )
     commit_message: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_COMMIT_MESSAGE)
+        default=UNSET,
+        description="The commit's message. " + limits.text_note(limits.GIT_COMMIT_MESSAGE),
     )
     author: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.GIT_AUTHOR)
+        default=UNSET,
+        description="Who wrote it, e.g. 'Name <email>'. " + limits.text_note(limits.GIT_AUTHOR),
     )
 
     def spec(self) -> service.GitCommitSpec:
@@ -86,22 +117,26 @@ class GitCommitInput:
         )
 
 
-@strawberry.input
+@strawberry.input(description="An image a workflow's CI pipeline built.")
 class RegisterImageInput:
-    application: str
-    workflow: str
+    application: str = strawberry.field(description="The application's name.")
+    workflow: str = strawberry.field(description="The name of the workflow that built it.")
     image: str = strawberry.field(
         description="registry/repository:tag or repository@sha256:... "
         + limits.text_note(limits.IMAGE)
     )
     digest: str | None = strawberry.field(
-        default=UNSET, description=limits.text_note(limits.DIGEST)
+        default=UNSET, description="The image's digest. " + limits.text_note(limits.DIGEST)
     )
     labels: list[str] | None = strawberry.field(
-        default_factory=list, description=limits.list_note(item_len=limits.LABEL)
+        default_factory=list,
+        description="Release tags (imageLabels in conditions). "
+        + limits.list_note(item_len=limits.LABEL),
     )
     git_commits: list[GitCommitInput] | None = strawberry.field(
-        default_factory=list, description=limits.list_note()
+        default_factory=list,
+        description="The commits it was built from (gitCommitDetails in conditions). "
+        + limits.list_note(),
     )
     built_by: str | None = strawberry.field(
         default=UNSET,
@@ -110,42 +145,56 @@ class RegisterImageInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="How one stage of a CD pipeline went for an image.")
 class StageResultInput:
-    image_id: strawberry.ID
-    environment: str
-    stage: Stage
-    status: StageStatus
+    image_id: strawberry.ID = strawberry.field(description="The image's id.")
+    environment: str = strawberry.field(
+        description="The environment; the image's workflow must have a CD pipeline there."
+    )
+    stage: Stage = strawberry.field(description="A stage that pipeline has.")
+    status: StageStatus = strawberry.field(
+        description="The outcome; the latest report of each stage is the one that counts."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What createApplication did.")
 class ApplicationPayload:
-    application: Application | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    application: Application | None = strawberry.field(
+        default=None, description="The new application; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="What createEnvironment did.")
 class EnvironmentPayload:
-    environment: Environment | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    environment: Environment | None = strawberry.field(
+        default=None, description="The new environment; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="What createWorkflow did.")
 class WorkflowPayload:
-    workflow: Workflow | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    workflow: Workflow | None = strawberry.field(
+        default=None, description="The new workflow; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="What registerImage did.")
 class ImagePayload:
-    image: Image | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    image: Image | None = strawberry.field(
+        default=None, description="The registered image; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="What recordStageResult did.")
 class StageRunPayload:
-    stage_run: StageRun | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    stage_run: StageRun | None = strawberry.field(
+        default=None, description="The recorded stage run; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
 
 
 @strawberry.type
@@ -156,7 +205,11 @@ class Query:
         return [Application.of(a) for a in await service.visible_applications(access)]
 
     @strawberry.field(description="One application; null when unknown or not visible to you.")
-    async def application(self, info: Info, name: str) -> Application | None:
+    async def application(
+        self,
+        info: Info,
+        name: Annotated[str, strawberry.argument(description="The application's name.")],
+    ) -> Application | None:
         access = await info.context.access()
         row = await service.visible_application(access, name)
         return Application.of(row) if row else None
@@ -167,7 +220,9 @@ class Query:
         return [Environment.of(e) for e in await service.environments()]
 
     @strawberry.field(description="One image; null when unknown or not visible to you.")
-    async def image(self, info: Info, id: strawberry.ID) -> Image | None:
+    async def image(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")]
+    ) -> Image | None:
         access = await info.context.access()
         try:
             return Image.of(await get_visible_image(access, parse_id(id, "id", "Image")))
@@ -190,7 +245,13 @@ class Mutation:
 
     @strawberry.mutation(description="Create an environment (super-admins only).")
     async def create_environment(
-        self, info: Info, name: _NEW_NAME, production: bool | None = False
+        self,
+        info: Info,
+        name: _NEW_NAME,
+        production: Annotated[
+            bool | None,
+            strawberry.argument(description="True for a production environment; default false."),
+        ] = False,
     ) -> EnvironmentPayload | None:
         access = await info.context.access()
 
@@ -202,7 +263,11 @@ class Mutation:
 
     @strawberry.mutation(description="Create a workflow with its CD pipeline tree (super-admins).")
     async def create_workflow(
-        self, info: Info, input: CreateWorkflowInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateWorkflowInput, strawberry.argument(description="The workflow and its tree.")
+        ],
     ) -> WorkflowPayload | None:
         access = await info.context.access()
 
@@ -219,7 +284,11 @@ class Mutation:
         return await mutate(run, lambda errors: WorkflowPayload(errors=errors))
 
     @strawberry.mutation(description="Record an image built by a workflow's CI (BUILD_DEPLOY).")
-    async def register_image(self, info: Info, input: RegisterImageInput) -> ImagePayload | None:
+    async def register_image(
+        self,
+        info: Info,
+        input: Annotated[RegisterImageInput, strawberry.argument(description="The image.")],
+    ) -> ImagePayload | None:
         access = await info.context.access()
 
         async def run() -> ImagePayload:
@@ -239,7 +308,9 @@ class Mutation:
 
     @strawberry.mutation(description="Report a stage's outcome for an image (BUILD_DEPLOY).")
     async def record_stage_result(
-        self, info: Info, input: StageResultInput
+        self,
+        info: Info,
+        input: Annotated[StageResultInput, strawberry.argument(description="The stage's outcome.")],
     ) -> StageRunPayload | None:
         access = await info.context.access()
 

@@ -14,6 +14,7 @@ from app.accounts.types import User, load_user
 from app.catalog import models, repository, visibility
 from app.cel import split_reference
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.graphql.nodes import everyone, resolve_visible
 
@@ -28,6 +29,33 @@ StageStatus = models.StageStatus
 strawberry.enum(Trigger, description="How a CD pipeline starts.")
 strawberry.enum(Stage, description="A stage of a CD pipeline.")
 strawberry.enum(StageStatus, description="The outcome of a stage run.")
+describe_values(
+    Trigger,
+    {
+        Trigger.AUTOMATIC: "Hoist itself deploys each image that reaches the environment "
+        "(built by CI, passed the previous stage, or promoted there) when the deploy checks "
+        "allow it.",
+        Trigger.MANUAL: "A user with BUILD_DEPLOY deploys an image there (deployImage).",
+    },
+)
+describe_values(
+    Stage,
+    {
+        Stage.PRE: "The pre-deploy stage, for a CD pipeline with preStage.",
+        Stage.DEPLOY: "The deployment itself; every CD pipeline has it.",
+        Stage.POST: "The post-deploy stage, for a CD pipeline with postStage.",
+    },
+)
+describe_values(
+    StageStatus,
+    {
+        StageStatus.RUNNING: "Started, not finished.",
+        StageStatus.SUCCEEDED: "Finished well. Once the latest run of every stage of the "
+        "pipeline succeeded, the image passed the environment.",
+        StageStatus.FAILED: "Finished badly: the image has not passed the environment until "
+        "a later run of the stage succeeds.",
+    },
+)
 
 
 def environment_by_id(info: Info) -> DataLoader[int, models.Environment | None]:
@@ -55,8 +83,8 @@ def image_by_id(info: Info) -> DataLoader[int, models.Image | None]:
 @strawberry.type(description="A place images are deployed to (dev, staging, prod...).")
 class Environment(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    production: bool
+    name: str = strawberry.field(description="Unique: lowercase letters, digits and '-'.")
+    production: bool = strawberry.field(description="True for a production environment.")
 
     @classmethod
     def of(cls, row: models.Environment) -> Environment:
@@ -78,7 +106,7 @@ async def load_environment(info: Info, environment_id: int) -> Environment:
 @strawberry.type(description="A deployable thing with its workflows.")
 class Application(relay.Node):
     id: relay.NodeID[int]
-    name: str
+    name: str = strawberry.field(description="Unique: lowercase letters, digits and '-'.")
 
     @classmethod
     def of(cls, row: models.Application) -> Application:
@@ -108,8 +136,10 @@ async def load_application(info: Info, application_id: int) -> Application:
 @strawberry.type(description="A CI pipeline and the tree of CD pipelines its images go through.")
 class Workflow(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    ci_pipeline: str
+    name: str = strawberry.field(description="Unique within its application.")
+    ci_pipeline: str = strawberry.field(
+        description="The name of the CI pipeline that builds its images."
+    )
 
     @classmethod
     def of(cls, row: models.Workflow) -> Workflow:
@@ -139,12 +169,20 @@ async def load_workflow(info: Info, workflow_id: int) -> Workflow:
 @strawberry.type(description="How one environment of a workflow receives images.")
 class CdPipeline(relay.Node):
     id: relay.NodeID[int]
-    pre_stage: bool
-    post_stage: bool
-    trigger: Trigger
-    deployment_approval_count: int
-    filter_pass_condition: str | None
-    filter_fail_condition: str | None
+    pre_stage: bool = strawberry.field(description="True when it has a pre-deploy stage (PRE).")
+    post_stage: bool = strawberry.field(description="True when it has a post-deploy stage (POST).")
+    trigger: Trigger = strawberry.field(description="How deployments here start.")
+    deployment_approval_count: int = strawberry.field(
+        description="How many deployment approvals an image needs before it may be "
+        "deployed here (0-6)."
+    )
+    filter_pass_condition: str | None = strawberry.field(
+        description="CEL an image must meet to be deployed here; null: every image does."
+    )
+    filter_fail_condition: str | None = strawberry.field(
+        description="CEL that keeps an image from being deployed here when true; it wins "
+        "over the pass condition. Null: none."
+    )
     environment_id: strawberry.Private[int]
     application_id: strawberry.Private[int]
     parent_id: strawberry.Private[int | None]
@@ -172,7 +210,7 @@ class CdPipeline(relay.Node):
             info, node_ids, repository.pipelines_by_ids, visibility.of_visible_applications, cls.of
         )
 
-    @strawberry.field
+    @strawberry.field(description="The environment it deploys to.")
     async def environment(self, info: Info) -> Environment:
         return await load_environment(info, self.environment_id)
 
@@ -197,20 +235,24 @@ class CdPipeline(relay.Node):
 
 @strawberry.type(description="A commit an image was built from.")
 class GitCommit:
-    repo: str
-    branch: str | None
-    commit_hash: str | None
-    commit_message: str | None
-    author: str | None
+    repo: str = strawberry.field(description="The repository's URL.")
+    branch: str | None = strawberry.field(description="The branch built.")
+    commit_hash: str | None = strawberry.field(description="The commit's hash.")
+    commit_message: str | None = strawberry.field(description="The commit's message.")
+    author: str | None = strawberry.field(description="Who wrote it, e.g. 'Name <email>'.")
 
 
 @strawberry.type(description="A container image built by a workflow's CI pipeline.")
 class Image(relay.Node):
     id: relay.NodeID[int]
-    image: str
-    digest: str | None
-    labels: list[str]
-    created_at: datetime
+    image: str = strawberry.field(
+        description="The full reference: registry/repository:tag, or repository@digest."
+    )
+    digest: str | None = strawberry.field(description="The image's digest, when CI sent one.")
+    labels: list[str] = strawberry.field(
+        description="Release tags CI attached (imageLabels in conditions)."
+    )
+    created_at: datetime = strawberry.field(description="When it was registered.")
     git_commit_rows: strawberry.Private[list[dict[str, str | None]]]
     built_by_id: strawberry.Private[int | None]
     registered_by_id: strawberry.Private[int | None]
@@ -250,7 +292,7 @@ class Image(relay.Node):
     def tag(self) -> str:
         return split_reference(self.image)[1]
 
-    @strawberry.field
+    @strawberry.field(description="The commits it was built from (gitCommitDetails in conditions).")
     def git_commits(self) -> list[GitCommit]:
         return [
             GitCommit(
@@ -275,11 +317,11 @@ class Image(relay.Node):
     async def registered_by(self, info: Info) -> User | None:
         return await load_user(info, self.registered_by_id)
 
-    @strawberry.field
+    @strawberry.field(description="The application it belongs to.")
     async def application(self, info: Info) -> Application:
         return await load_application(info, self.application_id)
 
-    @strawberry.field
+    @strawberry.field(description="The workflow whose CI pipeline built it.")
     async def workflow(self, info: Info) -> Workflow:
         return await load_workflow(info, self.workflow_id)
 
@@ -291,8 +333,8 @@ async def load_image(info: Info, image_id: int) -> Image:
 @strawberry.type(description="The reported outcome of one stage of a CD pipeline for an image.")
 class StageRun(relay.Node):
     id: relay.NodeID[int]
-    stage: Stage
-    status: StageStatus
+    stage: Stage = strawberry.field(description="Which stage ran.")
+    status: StageStatus = strawberry.field(description="How it went.")
     environment_id: strawberry.Private[int]
     image_id: strawberry.Private[int]
 
@@ -314,10 +356,10 @@ class StageRun(relay.Node):
             info, node_ids, repository.stage_runs_by_ids, visibility.visible_stage_runs, cls.of
         )
 
-    @strawberry.field
+    @strawberry.field(description="The environment whose CD pipeline ran the stage.")
     async def environment(self, info: Info) -> Environment:
         return await load_environment(info, self.environment_id)
 
-    @strawberry.field
+    @strawberry.field(description="The image it ran for.")
     async def image(self, info: Info) -> Image:
         return await load_image(info, self.image_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.deployments import service
@@ -14,7 +16,23 @@ from app.deployments.types import (
 )
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
-from app.graphql.pagination import Connection, after_id, connection, page_size, paginate
+from app.graphql.pagination import (
+    After,
+    Connection,
+    First,
+    after_id,
+    connection,
+    page_size,
+    paginate,
+)
+
+_APPLICATION = Annotated[str, strawberry.argument(description="The application's name.")]
+_ENVIRONMENT = Annotated[
+    str,
+    strawberry.argument(
+        description="The environment's name; the application's CD pipeline there sets the rules."
+    ),
+]
 
 
 def _image_id(assessment: Assessment) -> int:
@@ -32,10 +50,10 @@ class Query:
     async def deployable_images(
         self,
         info: Info,
-        application: str,
-        environment: str,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        application: _APPLICATION,
+        environment: _ENVIRONMENT,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[DeployableImage]:
         access = await info.context.access()
         after = unset_to_none(after)
@@ -55,10 +73,13 @@ class Query:
     async def deployment_history(
         self,
         info: Info,
-        application: str,
-        environment: str | None = UNSET,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        application: _APPLICATION,
+        environment: Annotated[
+            str | None,
+            strawberry.argument(description="Only deployments to this environment; left out: all."),
+        ] = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[Deployment]:
         access = await info.context.access()
         rows = service.deployment_history(access, application, unset_to_none(environment))
@@ -69,7 +90,13 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Give an Image Deployment Approval (DEPLOYMENT_APPROVER).")
     async def approve_deployment(
-        self, info: Info, application: str, environment: str, image_id: strawberry.ID
+        self,
+        info: Info,
+        application: _APPLICATION,
+        environment: _ENVIRONMENT,
+        image_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The image to approve.")
+        ],
     ) -> DeploymentApprovalPayload | None:
         access = await info.context.access()
 
@@ -83,7 +110,11 @@ class Mutation:
 
     @strawberry.mutation(description="Deploy an image to an environment (BUILD_DEPLOY).")
     async def deploy_image(
-        self, info: Info, application: str, environment: str, image_id: strawberry.ID
+        self,
+        info: Info,
+        application: _APPLICATION,
+        environment: _ENVIRONMENT,
+        image_id: Annotated[strawberry.ID, strawberry.argument(description="The image to deploy.")],
     ) -> DeploymentPayload | None:
         access = await info.context.access()
 

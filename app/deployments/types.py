@@ -15,6 +15,7 @@ from app.catalog.visibility import of_visible_applications
 from app.deployments import models, repository
 from app.deployments.eligibility import Assessment
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.errors import UserError
 from app.graphql.nodes import resolve_visible
 from app.promotions import models as promotions
@@ -23,12 +24,28 @@ from app.promotions.types import SourceType, decisions_by_request, promotion_req
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
 DeploymentStatus = models.DeploymentStatus
 strawberry.enum(DeploymentStatus, description="Where a deployment stands.")
+describe_values(
+    DeploymentStatus,
+    {
+        DeploymentStatus.QUEUED: "Made; waiting for the deployment executor to take it up.",
+        DeploymentStatus.RUNNING: "Handed to the executor: its stages are running, and the "
+        "stage results reported move it to SUCCEEDED or FAILED.",
+        DeploymentStatus.SUCCEEDED: "The latest run of every stage the CD pipeline has "
+        "configured succeeded: the image runs in the environment.",
+        DeploymentStatus.FAILED: "A stage failed, or the executor could not hand it over "
+        "(error says why): fix the cause and deploy the image again.",
+    },
+)
 
 
 @strawberry.type(description="How a promoted image got to the environment.")
 class PromotedFrom:
-    source_type: SourceType
-    request_id: strawberry.ID
+    source_type: SourceType = strawberry.field(
+        description="Whether it was promoted from CI or from an environment."
+    )
+    request_id: strawberry.ID = strawberry.field(
+        description="The promotion request that brought it (promotionRequest)."
+    )
     row: strawberry.Private[promotions.PromotionRequest]
 
     @classmethod
@@ -64,13 +81,20 @@ async def load_promoted_from(info: Info, request_id: int | None) -> PromotedFrom
 
 @strawberry.type(description="An image that may go to an environment, and why it can't yet.")
 class DeployableImage:
-    image: Image
-    deployable: bool
+    image: Image = strawberry.field(description="The image.")
+    deployable: bool = strawberry.field(
+        description="Whether the environment's rules let it be deployed now (reasons is then "
+        "empty); deployImage may still refuse an approver of its promotion."
+    )
     reasons: list[str] = strawberry.field(
         description="Empty when deployable; else every reason it is not."
     )
-    deployment_approvals: int
-    required_deployment_approvals: int
+    deployment_approvals: int = strawberry.field(
+        description="Image Deployment Approvals it has for this environment."
+    )
+    required_deployment_approvals: int = strawberry.field(
+        description="Approvals it needs: the CD pipeline's deploymentApprovalCount."
+    )
     promotion_id: strawberry.Private[int | None]
 
     @classmethod
@@ -94,8 +118,8 @@ class DeployableImage:
 @strawberry.type(description="One deployment of an image to an environment.")
 class Deployment(relay.Node):
     id: relay.NodeID[int]
-    status: DeploymentStatus
-    created_at: datetime
+    status: DeploymentStatus = strawberry.field(description="Where it stands now.")
+    created_at: datetime = strawberry.field(description="When it was made.")
     error: str | None = strawberry.field(description="Why it failed, when the executor says.")
     row: strawberry.Private[models.Deployment]
 
@@ -117,11 +141,11 @@ class Deployment(relay.Node):
             info, node_ids, repository.deployments_by_ids, of_visible_applications, cls.of
         )
 
-    @strawberry.field
+    @strawberry.field(description="The image deployed.")
     async def image(self, info: Info) -> Image:
         return await load_image(info, self.row.image_id)
 
-    @strawberry.field
+    @strawberry.field(description="The environment it is deployed to.")
     async def environment(self, info: Info) -> Environment:
         return await load_environment(info, self.row.environment_id)
 
@@ -134,13 +158,27 @@ class Deployment(relay.Node):
         return await load_promoted_from(info, self.row.promotion_request_id)
 
 
-@strawberry.type
+@strawberry.type(description="Whether your Image Deployment Approval was recorded.")
 class DeploymentApprovalPayload:
-    approved: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    approved: bool = strawberry.field(
+        default=False, description="True when it was; false when errors says why not."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why it was not: for instance FORBIDDEN (no DEPLOYMENT_APPROVER on the "
+        "pair), BUILDER_CANNOT_APPROVE, NOT_DEPLOYABLE (the image has not reached the "
+        "environment) or CONFLICT (you approved it already). Empty on success.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The deployment made, or why none was.")
 class DeploymentPayload:
-    deployment: Deployment | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    deployment: Deployment | None = strawberry.field(
+        default=None, description="The deployment, QUEUED; null when errors is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why none was made: FORBIDDEN (no BUILD_DEPLOY on the pair), NOT_FOUND, "
+        "or the first of NOT_DEPLOYABLE, FILTER_BLOCKED, DEPLOYMENT_APPROVAL_REQUIRED and "
+        "APPROVER_CANNOT_DEPLOY that applies. Empty on success.",
+    )

@@ -24,10 +24,56 @@ from app.errors import (
     not_found,
     validation,
 )
+from app.graphql.describe import describe_values
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
 ErrorCodeType = ErrorCode
-strawberry.enum(ErrorCodeType, name="ErrorCode")
+strawberry.enum(
+    ErrorCodeType,
+    name="ErrorCode",
+    description="Why something was refused: a UserError's code, and `extensions.code` of a "
+    "top-level error (which may also be UNAUTHENTICATED: send a valid API token).",
+)
+describe_values(
+    ErrorCodeType,
+    {
+        ErrorCode.VALIDATION: "The input breaks a rule (a length, format or range); `field` "
+        "names it. Correct the value and send it again.",
+        ErrorCode.NOT_FOUND: "Nothing with that name or id exists that you may see (another "
+        "application's, or another user's token); `field` names which. Check the name or id.",
+        ErrorCode.CONFLICT: "It clashes with what exists: the name is taken, it was done "
+        "already, or someone changed it at the same moment. Reload; pick another name or "
+        "leave it.",
+        ErrorCode.INVALID_CONDITION: "A CEL condition does not parse, names an unknown "
+        "variable, is not boolean or too costly; the message says what and at which column. "
+        "Correct the expression.",
+        ErrorCode.INVALID_MANIFEST: "The YAML manifest is malformed, of the wrong kind or "
+        "lacks a field; the message names the line or field. Fix the file; nothing was applied.",
+        ErrorCode.NOT_PENDING: "The promotion request no longer awaits approval (the message "
+        "gives its state), so it can no longer be changed. Reload it.",
+        ErrorCode.NOT_DEPLOYABLE: "The image has not reached the environment (it neither "
+        "passed the previous stage nor was promoted there), or is deployed or deploying there "
+        "already. Pick one deployableImages lists as deployable.",
+        ErrorCode.FILTER_BLOCKED: "The environment's filter conditions refuse the image; the "
+        "message gives the reason. Deploy another image, or have a super-admin change the "
+        "filter.",
+        ErrorCode.DEPLOYMENT_APPROVAL_REQUIRED: "The image has fewer deployment approvals "
+        "for the environment than its CD pipeline's deploymentApprovalCount. Ask a "
+        "DEPLOYMENT_APPROVER of it to approveDeployment, then deploy again.",
+        ErrorCode.APPROVER_CANNOT_DEPLOY: "You approved this image's promotion, and its "
+        "policy does not allow approvers to deploy (allowApproverFromDeploy). Someone else "
+        "with BUILD_DEPLOY must deploy it.",
+        ErrorCode.BUILDER_CANNOT_APPROVE: "You built or registered the image, and its "
+        "builder may not approve it (separation of duties). Another approver must.",
+        ErrorCode.FORBIDDEN: "You lack the role or right this needs (the message names it), "
+        "or may not set this field (e.g. builtBy). Ask a super-admin for the role, or leave "
+        "the field out.",
+        ErrorCode.NOT_DEAD: "The worker job is not DEAD (still being tried, or done) or was "
+        "retried a moment ago: only a DEAD job can be retried. Reload the list.",
+        ErrorCode.NOT_RESENDABLE: "The notification is not FAILED or UNKNOWN, or changed "
+        "meanwhile: only those can be resent. Nothing was resent; reload and resend those.",
+    },
+)
 
 # Exceptions whose message a client may see: ours carry their `extensions.code`; a
 # GraphQLError is graphql-core's or Strawberry's own word on bad input (a variable of
@@ -37,8 +83,8 @@ _EXPECTED = (Unauthenticated, Forbidden, DomainError, GraphQLError)
 
 @strawberry.type(description="A problem with the input; nothing was written.")
 class UserError:
-    code: ErrorCodeType
-    message: str
+    code: ErrorCodeType = strawberry.field(description="What kind of problem, and what to do.")
+    message: str = strawberry.field(description="The problem in words, for a person.")
     field: str | None = strawberry.field(description="The input field at fault, dotted path.")
 
     @classmethod

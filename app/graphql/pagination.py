@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from tortoise.queryset import QuerySet
@@ -18,6 +18,21 @@ MAX_PAGE = limits.MAX_PAGE
 DEFAULT_PAGE = 20
 N = TypeVar("N")
 R = TypeVar("R")
+
+# The paging arguments of every list query, described once.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"How many items the page holds: 1 to {MAX_PAGE}; null: {DEFAULT_PAGE}."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Start after this cursor: the previous page's pageInfo.endCursor. "
+        "Omit it for the first page."
+    ),
+]
 
 
 @strawberry.type(description="Where a page lies in its list (Relay's PageInfo).")
@@ -38,16 +53,18 @@ class PageInfo:
     )
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page, with the cursor that points at it.")
 class Edge(Generic[N]):
-    cursor: str
-    node: N
+    cursor: str = strawberry.field(
+        description="Opaque; pass it as `after` to continue after this item."
+    )
+    node: N = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of a list, newest first.")
 class Connection(Generic[N]):
-    edges: list[Edge[N]]
-    page_info: PageInfo
+    edges: list[Edge[N]] = strawberry.field(description="The page's items, newest first.")
+    page_info: PageInfo = strawberry.field(description="Where the page lies in its list.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(

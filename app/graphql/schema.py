@@ -60,6 +60,14 @@ Mutation = merge_types(
         outbox.Mutation,
     ),
 )
+# merge_types takes no description; the merged types' definitions are Strawberry's own
+# (mutable) dataclasses, read when the schema is built below.
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Reads. Each needs an API token; you see only the applications you hold a role on."
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Changes. Each happens fully or not at all; its payload says what was done or why not."
+)
 
 
 class HoistSchema(strawberry.Schema):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
+from app import limits
 from app.errors import validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import After, Connection, First, paginate
 from app.notifications import resend, service
 from app.notifications.types import Notification, NotificationState, ResendNotificationsPayload
 
@@ -20,9 +23,12 @@ class Query:
     async def notifications(
         self,
         info: Info,
-        state: NotificationState | None = UNSET,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        state: Annotated[
+            NotificationState | None,
+            strawberry.argument(description="Only emails in this state; left out: all."),
+        ] = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[Notification]:
         rows = service.list_notifications(await info.context.access(), unset_to_none(state))
         return await paginate(rows, first, unset_to_none(after), Notification.of)
@@ -36,7 +42,15 @@ class Mutation:
         "UNKNOWN one may then reach its recipient twice."
     )
     async def resend_notifications(
-        self, info: Info, ids: list[strawberry.ID]
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="The emails to send again, FAILED or UNKNOWN ones. "
+                + limits.list_note(resend.MAX_RESEND)
+            ),
+        ],
     ) -> ResendNotificationsPayload | None:
         access = await info.context.access()
 

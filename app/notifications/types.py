@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.errors import UserError
 from app.graphql.nodes import resolve_visible, super_admins
 from app.notifications import models, repository
@@ -16,13 +17,19 @@ from app.promotions.types import PromotionRequest, promotion_request_by_id
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
 NotificationState = models.NotificationState
-strawberry.enum(
+strawberry.enum(NotificationState, description="Whether an email went out.")
+describe_values(
     NotificationState,
-    description="PENDING: not sent yet (or waiting for a retry, however long the mail "
-    "service is unreachable); SENT; FAILED: refused for good or out of attempts; UNKNOWN: "
-    "in doubt, the worker sending it stopped mid-send, so it may or may not have been "
-    "delivered and is not sent again by itself. FAILED and UNKNOWN ones can be resent "
-    "(resendNotifications).",
+    {
+        NotificationState.PENDING: "Not sent yet, or waiting for a retry however long the "
+        "mail service is unreachable; nextAttemptAt says when it is tried next.",
+        NotificationState.SENT: "The mail service accepted it.",
+        NotificationState.FAILED: "Refused for good, or out of attempts (error says why): "
+        "fix the cause, then send it again with resendNotifications.",
+        NotificationState.UNKNOWN: "In doubt: the worker sending it stopped mid-send, so it "
+        "may or may not have been delivered, and it is not sent again by itself. Resend it "
+        "(resendNotifications) if the recipient did not get it.",
+    },
 )
 
 
@@ -34,16 +41,20 @@ class Notification(relay.Node):
         "(to the requester)."
     )
     recipient: str = strawberry.field(description="The email address it goes to.")
-    subject: str
-    state: NotificationState
+    subject: str = strawberry.field(description="The email's subject line.")
+    state: NotificationState = strawberry.field(description="Whether it went out.")
     attempts: int = strawberry.field(description="Tries that reached the mail service.")
     unreachable_tries: int = strawberry.field(
         description="Tries that found the mail service unreachable (refused, timeout, DNS); "
         "they use no attempt."
     )
     error: str | None = strawberry.field(description="Why the last try failed.")
-    created_at: datetime
-    sent_at: datetime | None
+    created_at: datetime = strawberry.field(
+        description="When it was written: when the event happened."
+    )
+    sent_at: datetime | None = strawberry.field(
+        description="When the mail service accepted it; null until SENT."
+    )
     next_attempt_at: datetime | None = strawberry.field(
         description="When a PENDING email is tried next (null once SENT or FAILED)."
     )
@@ -83,9 +94,14 @@ class Notification(relay.Node):
         return PromotionRequest.of(row) if row else None
 
 
-@strawberry.type
+@strawberry.type(description="The emails sent again, or why none was.")
 class ResendNotificationsPayload:
     notifications: list[Notification] = strawberry.field(
         default_factory=list, description="The emails, PENDING again."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why none was resent (all or nothing): for instance an unknown id "
+        "(NOT_FOUND) or one neither FAILED nor UNKNOWN (NOT_RESENDABLE), named by its place "
+        "in ids. Empty on success.",
+    )

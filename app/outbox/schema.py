@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry import relay
@@ -13,7 +13,7 @@ from strawberry import relay
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
 from app.graphql.nodes import resolve_visible, super_admins
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import After, Connection, First, paginate
 from app.outbox import models, repository, service
 
 
@@ -36,19 +36,19 @@ class OutboxJobState(Enum):
 class OutboxJob(relay.Node):
     id: relay.NodeID[int]
     task: str = strawberry.field(description="The job's name, e.g. notifications.send.")
-    state: OutboxJobState
+    state: OutboxJobState = strawberry.field(description="Where it stands.")
     attempts: int = strawberry.field(
         description="Runs whose handler failed (since the last retry by a super-admin)."
     )
     last_error: str | None = strawberry.field(
         description="Why the last run or hand-over to the broker failed."
     )
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the change that needs it wrote it.")
     retry_at: datetime | None = strawberry.field(
         description="A failed PENDING job is not run again before this."
     )
     dead_at: datetime | None = strawberry.field(description="When it gave up.")
-    done_at: datetime | None
+    done_at: datetime | None = strawberry.field(description="When it was done.")
 
     @classmethod
     def of(cls, row: models.OutboxJob) -> OutboxJob:
@@ -72,10 +72,14 @@ class OutboxJob(relay.Node):
         return await resolve_visible(info, node_ids, repository.jobs_by_ids, super_admins, cls.of)
 
 
-@strawberry.type
+@strawberry.type(description="What retryOutboxJob did.")
 class RetryOutboxJobPayload:
-    job: OutboxJob | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    job: OutboxJob | None = strawberry.field(
+        default=None, description="The job, PENDING again; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why it was refused; empty when it was done."
+    )
 
 
 @strawberry.type
@@ -86,9 +90,12 @@ class Query:
     async def outbox_jobs(
         self,
         info: Info,
-        state: OutboxJobState | None = OutboxJobState.DEAD,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        state: Annotated[
+            OutboxJobState | None,
+            strawberry.argument(description="Only jobs in this state; null: every job."),
+        ] = OutboxJobState.DEAD,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[OutboxJob]:
         (await info.context.access()).require_super_admin()
         # strawberry.enum unwraps enum_value(): at run time .value is the service's state name.
@@ -102,7 +109,11 @@ class Mutation:
         description="Run a DEAD job again with a fresh set of attempts "
         "(super-admins only); NOT_DEAD for any other job."
     )
-    async def retry_outbox_job(self, info: Info, id: strawberry.ID) -> RetryOutboxJobPayload | None:
+    async def retry_outbox_job(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The DEAD job's id.")],
+    ) -> RetryOutboxJobPayload | None:
         access = await info.context.access()
 
         async def run() -> RetryOutboxJobPayload:

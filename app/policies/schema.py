@@ -20,18 +20,29 @@ from app.policies.types import PolicyBinding, PromotionPolicy
 _NAME = f"Lowercase letters, digits and '-', 3-{limits.NAME} characters."
 _DESCRIPTION = limits.text_note(limits.DESCRIPTION)
 _CONDITION = "CEL. " + limits.text_note(limits.CONDITION)
+_APPROVER_COUNT = "Approvals a request needs before the image is promoted, 0-6; 0: none."
+_ALLOW_REQUESTER = "Whether the user who requested a promotion may also approve it."
+_ALLOW_BUILDER = "Whether a user who built the image may approve its promotion."
+_ALLOW_APPROVER = "Whether a user who approved the promotion may then deploy the image there."
+_POLICY_NAME = Annotated[str, strawberry.argument(description="The policy's name.")]
 
 
-@strawberry.input
+@strawberry.input(description="A new promotion policy: its conditions and approval rules.")
 class PromotionPolicyInput:
     name: str = strawberry.field(description=_NAME)
     description: str | None = strawberry.field(default=UNSET, description=_DESCRIPTION)
     pass_condition: str | None = strawberry.field(default=UNSET, description=_CONDITION)
     fail_condition: str | None = strawberry.field(default=UNSET, description=_CONDITION)
-    approver_count: int | None = 0
-    allow_request_from_approve: bool | None = False
-    allow_image_builder_from_approve: bool | None = False
-    allow_approver_from_deploy: bool | None = False
+    approver_count: int | None = strawberry.field(default=0, description=_APPROVER_COUNT)
+    allow_request_from_approve: bool | None = strawberry.field(
+        default=False, description=_ALLOW_REQUESTER
+    )
+    allow_image_builder_from_approve: bool | None = strawberry.field(
+        default=False, description=_ALLOW_BUILDER
+    )
+    allow_approver_from_deploy: bool | None = strawberry.field(
+        default=False, description=_ALLOW_APPROVER
+    )
 
 
 @strawberry.input(description='Only the fields you set change; set a condition to "" to drop it.')
@@ -40,28 +51,51 @@ class PromotionPolicyPatch:
     description: str | None = strawberry.field(default=strawberry.UNSET, description=_DESCRIPTION)
     pass_condition: str | None = strawberry.field(default=strawberry.UNSET, description=_CONDITION)
     fail_condition: str | None = strawberry.field(default=strawberry.UNSET, description=_CONDITION)
-    approver_count: int | None = strawberry.UNSET
-    allow_request_from_approve: bool | None = strawberry.UNSET
-    allow_image_builder_from_approve: bool | None = strawberry.UNSET
-    allow_approver_from_deploy: bool | None = strawberry.UNSET
+    approver_count: int | None = strawberry.field(
+        default=strawberry.UNSET, description=_APPROVER_COUNT
+    )
+    allow_request_from_approve: bool | None = strawberry.field(
+        default=strawberry.UNSET, description=_ALLOW_REQUESTER
+    )
+    allow_image_builder_from_approve: bool | None = strawberry.field(
+        default=strawberry.UNSET, description=_ALLOW_BUILDER
+    )
+    allow_approver_from_deploy: bool | None = strawberry.field(
+        default=strawberry.UNSET, description=_ALLOW_APPROVER
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An application and one of its environments, by name.")
 class AppEnvInput:
-    app_name: str
-    env_name: str
+    app_name: str = strawberry.field(description="The application's name.")
+    env_name: str = strawberry.field(
+        description="The environment's name; the application needs a CD pipeline there."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The policy as saved, or why nothing was saved.")
 class PromotionPolicyPayload:
-    policy: PromotionPolicy | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    policy: PromotionPolicy | None = strawberry.field(
+        default=None, description="The policy as saved; null when errors is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why nothing was saved: for instance a condition that does not compile "
+        "(the message says where) or CONFLICT on ifVersion. Empty on success.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The pairs' bindings after applying, or why nothing changed.")
 class ApplyPolicyPayload:
-    bindings: list[PolicyBinding] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    bindings: list[PolicyBinding] = strawberry.field(
+        default_factory=list,
+        description="The pairs' bindings now, once per pair; empty after un-applying.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why nothing changed: every bad pair or name, each naming its field. "
+        "Empty on success.",
+    )
 
 
 _NOT_NULL = {
@@ -96,7 +130,7 @@ class Query:
         return [PromotionPolicy.of(p) for p in await service.list_policies(access)]
 
     @strawberry.field(description="One promotion policy by name (super-admins).")
-    async def promotion_policy(self, info: Info, name: str) -> PromotionPolicy | None:
+    async def promotion_policy(self, info: Info, name: _POLICY_NAME) -> PromotionPolicy | None:
         row = await service.get_policy(await info.context.access(), name)
         return PromotionPolicy.of(row) if row else None
 
@@ -104,9 +138,15 @@ class Query:
     async def policy_bindings(
         self,
         info: Info,
-        application: str | None = UNSET,
-        environment: str | None = UNSET,
-        policy: str | None = UNSET,
+        application: Annotated[
+            str | None, strawberry.argument(description="Only bindings of this application.")
+        ] = UNSET,
+        environment: Annotated[
+            str | None, strawberry.argument(description="Only bindings of this environment.")
+        ] = UNSET,
+        policy: Annotated[
+            str | None, strawberry.argument(description="Only bindings of this policy (its name).")
+        ] = UNSET,
     ) -> list[PolicyBinding]:
         access = await info.context.access()
         rows = await service.list_bindings(
@@ -153,7 +193,9 @@ def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:
 class Mutation:
     @strawberry.mutation(description="Create a promotion policy at version 1.")
     async def create_promotion_policy(
-        self, info: Info, input: PromotionPolicyInput
+        self,
+        info: Info,
+        input: Annotated[PromotionPolicyInput, strawberry.argument(description="The policy.")],
     ) -> PromotionPolicyPayload | None:
         access = await info.context.access()
 
@@ -169,8 +211,12 @@ class Mutation:
     async def update_promotion_policy(
         self,
         info: Info,
-        name: str,
-        input: PromotionPolicyPatch,
+        name: Annotated[
+            str, strawberry.argument(description="The policy to change, by its current name.")
+        ],
+        input: Annotated[
+            PromotionPolicyPatch, strawberry.argument(description="The fields to change.")
+        ],
         if_version: Annotated[
             int | None,
             strawberry.argument(
@@ -191,7 +237,7 @@ class Mutation:
         return await mutate(run, lambda errors: PromotionPolicyPayload(errors=errors))
 
     @strawberry.mutation(description="Delete a policy; pending requests it governed turn STALE.")
-    async def delete_promotion_policy(self, info: Info, name: str) -> DeletePayload | None:
+    async def delete_promotion_policy(self, info: Info, name: _POLICY_NAME) -> DeletePayload | None:
         access = await info.context.access()
 
         async def run() -> DeletePayload:
@@ -205,7 +251,13 @@ class Mutation:
         self,
         info: Info,
         *,
-        policy: str | None = UNSET,
+        policy: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The policy's name, or null to un-apply the pairs; leaving it out "
+                "is refused."
+            ),
+        ] = UNSET,
         application_environments: Annotated[
             list[AppEnvInput], strawberry.argument(description=limits.list_note())
         ],

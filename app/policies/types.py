@@ -48,15 +48,15 @@ class PolicyBinding:
             policy_id=row.policy_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The application's name.")
     async def app_name(self, info: Info) -> str:
         return await _application_name(info, self.application_id)
 
-    @strawberry.field
+    @strawberry.field(description="The environment's name.")
     async def env_name(self, info: Info) -> str:
         return (await load_existing(environment_by_id(info), self.environment_id)).name
 
-    @strawberry.field
+    @strawberry.field(description="The policy that governs promoting to the pair.")
     async def policy(self, info: Info) -> PromotionPolicy:
         return PromotionPolicy.of(await load_existing(policy_by_id(info), self.policy_id))
 
@@ -64,8 +64,8 @@ class PolicyBinding:
 @strawberry.type(description="Conditions and approval rules for promoting images to a target.")
 class PromotionPolicy(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    description: str | None
+    name: str = strawberry.field(description="Unique; lowercase letters, digits and '-'.")
+    description: str | None = strawberry.field(description="What the policy is for.")
     pass_condition: str | None = strawberry.field(description="CEL; the image must meet it.")
     fail_condition: str | None = strawberry.field(
         description="CEL; an image meeting it is blocked (it wins over passCondition)."

@@ -12,7 +12,7 @@ from app.accounts.types import User
 from app.catalog.types import Environment, Image
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
-from app.graphql.pagination import Connection, paginate
+from app.graphql.pagination import After, Connection, First, paginate
 from app.policies.types import PromotionPolicy
 from app.promotions import choices, repository, service
 from app.promotions.checks import Source
@@ -48,21 +48,43 @@ _APPROVAL_COMMENT = Annotated[
     str | None,
     strawberry.argument(description="Kept with each approval. " + limits.text_note(limits.COMMENT)),
 ]
+_APPLICATION = Annotated[str, strawberry.argument(description="The application's name.")]
+_WORKFLOW = Annotated[
+    str, strawberry.argument(description="The workflow's name, in that application.")
+]
+_IMAGE_ID = Annotated[strawberry.ID, strawberry.argument(description="The image to promote.")]
 
 
 @strawberry.input(description="CI, or an environment of the image's workflow.")
 class ImageSourceInput:
-    type: SourceType
-    environment: str | None = UNSET
+    type: SourceType = strawberry.field(description="CI, or ENVIRONMENT with `environment`.")
+    environment: str | None = strawberry.field(
+        default=UNSET, description="The source environment's name, with ENVIRONMENT; unused for CI."
+    )
 
     def source(self) -> Source:
         return Source(self.type, unset_to_none(self.environment))
 
 
-@strawberry.type
+_SOURCE = Annotated[
+    ImageSourceInput,
+    strawberry.argument(
+        description="Where the image is promoted from: CI, or an environment where it passed "
+        "all stages."
+    ),
+]
+
+
+@strawberry.type(description="The request after the change, or why it did not change.")
 class PromotionRequestPayload:
-    request: PromotionRequest | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    request: PromotionRequest | None = strawberry.field(
+        default=None, description="The request as it is now; null when errors is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why nothing changed: for instance NOT_PENDING, the request no longer "
+        "awaits approval. Empty on success.",
+    )
 
 
 def _request_result(result: service.PromoteResult) -> PromoteResult:
@@ -97,11 +119,17 @@ class Query:
     async def promotable_images(
         self,
         info: Info,
-        application: str,
-        workflow: str,
-        source: ImageSourceInput,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        application: _APPLICATION,
+        workflow: _WORKFLOW,
+        source: Annotated[
+            ImageSourceInput,
+            strawberry.argument(
+                description="CI: every image of the workflow; an environment: the images that "
+                "passed all its stages."
+            ),
+        ],
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[Image]:
         access = await info.context.access()
         images = await choices.promotable_images(access, application, workflow, source.source())
@@ -109,7 +137,7 @@ class Query:
 
     @strawberry.field(description="The workflow's environments that have a promotion policy.")
     async def promotion_targets(
-        self, info: Info, application: str, workflow: str
+        self, info: Info, application: _APPLICATION, workflow: _WORKFLOW
     ) -> list[PromotionTarget]:
         access = await info.context.access()
         return [
@@ -121,8 +149,8 @@ class Query:
     async def promotion_preview(
         self,
         info: Info,
-        image_id: strawberry.ID,
-        source: ImageSourceInput,
+        image_id: _IMAGE_ID,
+        source: _SOURCE,
         target_environments: _TARGETS,
     ) -> list[PromotionPreview]:
         access = await info.context.access()
@@ -152,11 +180,22 @@ class Query:
     async def pending_approvals(
         self,
         info: Info,
-        application: str | None = UNSET,
-        target_environment: str | None = UNSET,
-        pending_with_me: bool | None = True,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        application: Annotated[
+            str | None, strawberry.argument(description="Only requests of this application.")
+        ] = UNSET,
+        target_environment: Annotated[
+            str | None,
+            strawberry.argument(description="Only requests to promote to this environment."),
+        ] = UNSET,
+        pending_with_me: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="True (the default): only the requests you could approve now "
+                "(role, the policy's flags, not approved by you yet); false: every one you can see."
+            ),
+        ] = True,
+        first: First = 20,
+        after: After = UNSET,
         workflow: Annotated[
             str | None,
             strawberry.argument(
@@ -178,15 +217,17 @@ class Query:
     async def promotion_requests(
         self,
         info: Info,
-        application: str | None = UNSET,
+        application: Annotated[
+            str | None, strawberry.argument(description="Only requests of this application.")
+        ] = UNSET,
         status: Annotated[
             list[PromotionStatus] | None,
             strawberry.argument(
                 description="Only requests in one of these states. " + limits.list_note()
             ),
         ] = UNSET,
-        first: int | None = 20,
-        after: str | None = UNSET,
+        first: First = 20,
+        after: After = UNSET,
     ) -> Connection[PromotionRequest]:
         access = await info.context.access()
         rows = await service.visible_requests(
@@ -195,7 +236,11 @@ class Query:
         return await paginate(rows, first, unset_to_none(after), PromotionRequest.of)
 
     @strawberry.field(description="One request; null when unknown or not visible to you.")
-    async def promotion_request(self, info: Info, id: strawberry.ID) -> PromotionRequest | None:
+    async def promotion_request(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The request's id.")],
+    ) -> PromotionRequest | None:
         row = await service.visible_request(await info.context.access(), id)
         return PromotionRequest.of(row) if row else None
 
@@ -206,8 +251,8 @@ class Mutation:
     async def promote_image(
         self,
         info: Info,
-        image_id: strawberry.ID,
-        source: ImageSourceInput,
+        image_id: _IMAGE_ID,
+        source: _SOURCE,
         target_environments: _TARGETS,
         comment: _COMMENT = UNSET,
     ) -> PromoteImagePayload | None:
@@ -261,7 +306,11 @@ class Mutation:
         description="Withdraw a request awaiting approval (requester or super-admin)."
     )
     async def cancel_promotion_request(
-        self, info: Info, request_id: strawberry.ID
+        self,
+        info: Info,
+        request_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The request to withdraw.")
+        ],
     ) -> PromotionRequestPayload | None:
         access = await info.context.access()
 

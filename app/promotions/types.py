@@ -22,6 +22,7 @@ from app.catalog.types import (
 )
 from app.catalog.visibility import of_visible_applications
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.errors import UserError
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.graphql.nodes import resolve_visible
@@ -41,21 +42,110 @@ strawberry.enum(SourceType, description="Where a promoted image comes from.")
 strawberry.enum(PromotionStatus, description="The life of a promotion request.")
 strawberry.enum(PromoteOutcome, description="What promoting to one target did (SPEC §4).")
 strawberry.enum(DecisionOutcome, description="What approving or rejecting one request did.")
+describe_values(
+    SourceType,
+    {
+        SourceType.CI: "The image as its workflow's CI pipeline built it.",
+        SourceType.ENVIRONMENT: "An environment of the image's workflow where the image "
+        "passed all stages.",
+    },
+)
+describe_values(
+    PromotionStatus,
+    {
+        PromotionStatus.AWAITING_APPROVAL: "Waiting for the policy's approvals; the "
+        "approvers were emailed. Next: PROMOTING once it has enough, or REJECTED, CANCELLED "
+        "or STALE.",
+        PromotionStatus.PROMOTING: "Approved, or no approval needed: a worker is promoting "
+        "it. Next: PROMOTED, or STALE if its policy no longer applies to the target.",
+        PromotionStatus.PROMOTED: "Done: the image is among those deployable to the target "
+        "(an AUTOMATIC target deploys it at once) and the requester is emailed. Final.",
+        PromotionStatus.CANCELLED: "Withdrawn by the requester or a super-admin while it "
+        "awaited approval. Final; the image may be requested for the target again.",
+        PromotionStatus.REJECTED: "Refused by an approver, with a reason; the requester is "
+        "emailed. Final; the image may be requested for the target again.",
+        PromotionStatus.STALE: "Can no longer be approved or promoted: its policy was "
+        "deleted, replaced or taken off the target, or changed so the image no longer meets "
+        "it (staleReason says which); the requester is emailed. Final; request again to be "
+        "judged under the current policy.",
+    },
+)
+describe_values(
+    PromoteOutcome,
+    {
+        PromoteOutcome.PROMOTING: "A request was made and needs no approval (approverCount "
+        "0): a worker promotes the image now.",
+        PromoteOutcome.AWAITING_APPROVAL: "A request was made and waits for the policy's "
+        "approvals; the approvers were emailed.",
+        PromoteOutcome.NOT_IN_WORKFLOW: "The target has no CD pipeline in the image's "
+        "workflow: pick one of the workflow's environments (promotionTargets).",
+        PromoteOutcome.NOT_PASSED_AT_SOURCE: "The image has not passed all stages of the "
+        "source environment: pick a source it passed, or CI.",
+        PromoteOutcome.SAME_AS_SOURCE: "The target is the source environment: pick an "
+        "environment after it.",
+        PromoteOutcome.ORDER_MISMATCH: "The target does not come after the source in the "
+        "workflow's pipeline tree: promote only downstream of the source, or from CI.",
+        PromoteOutcome.FORBIDDEN: "You lack BUILD_DEPLOY on the application and target: ask "
+        "a super-admin for the role.",
+        PromoteOutcome.POLICY_NOT_CONFIGURED: "No promotion policy applies to the "
+        "application and target: a super-admin must apply one first.",
+        PromoteOutcome.ALREADY_REQUESTED: "A request for this image and target already "
+        "awaits approval (the message names it): wait for its approvers, or cancel it (if it "
+        "is yours) and request again.",
+        PromoteOutcome.ALREADY_PROMOTED: "A request already promoted (or is promoting) this "
+        "image to the target: once PROMOTED, deploy it there (deployableImages).",
+        PromoteOutcome.ALREADY_AT_TARGET: "The image already passed all stages of the "
+        "target: there is nothing to promote.",
+        PromoteOutcome.BLOCKED_BY_POLICY: "The image does not meet the policy's conditions, "
+        "or evaluating one failed (the message says which): pick an image that meets them, "
+        "or ask a super-admin to change the policy.",
+    },
+)
+describe_values(
+    DecisionOutcome,
+    {
+        DecisionOutcome.APPROVED: "Your approval is recorded; the request needs more before "
+        "it is promoted (the message says how many of how many).",
+        DecisionOutcome.PROMOTING: "Your approval was the last one needed: the request is "
+        "PROMOTING and a worker promotes the image.",
+        DecisionOutcome.REJECTED: "The request is REJECTED; the requester is emailed your reason.",
+        DecisionOutcome.NOT_FOUND: "No request has this id, or you cannot see its "
+        "application: check the id.",
+        DecisionOutcome.NOT_PENDING: "The request no longer awaits approval (the message "
+        "gives its state): nothing is left to decide.",
+        DecisionOutcome.FORBIDDEN: "You lack ARTIFACT_PROMOTER on the request's application "
+        "and target: ask a super-admin for the role.",
+        DecisionOutcome.STALE: "The policy that made the request no longer applies to its "
+        "target, so the request has just turned STALE: the requester must request again.",
+        DecisionOutcome.REQUESTER_CANNOT_APPROVE: "You raised the request and its policy "
+        "(allowRequestFromApprove) does not let you decide on it, even as a super-admin: "
+        "another approver must, or you cancel it.",
+        DecisionOutcome.BUILDER_CANNOT_APPROVE: "You built the image and the policy "
+        "(allowImageBuilderFromApprove) does not let you decide on it, even as a super-admin: "
+        "another approver must.",
+        DecisionOutcome.ALREADY_APPROVED: "You approved this request before; each approver "
+        "counts once.",
+    },
+)
 
 
 @strawberry.type(description="CI, or the environment the image was promoted from.")
 class PromotionSource:
-    type: SourceType
-    environment: str | None
+    type: SourceType = strawberry.field(description="CI, or an environment.")
+    environment: str | None = strawberry.field(
+        description="The source environment's name; null for CI."
+    )
 
 
 @strawberry.type(description="An approval or rejection: who, when, and what they said.")
 class Decision:
-    at: datetime
-    comment: str | None
+    at: datetime = strawberry.field(description="When it was given.")
+    comment: str | None = strawberry.field(
+        description="The approver's comment, or the rejection's reason."
+    )
     user_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="Who gave it.")
     async def user(self, info: Info) -> User:
         user = await load_user(info, self.user_id)
         assert user is not None
@@ -79,15 +169,19 @@ def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionReque
 @strawberry.type(description="A request to promote one image to one target environment.")
 class PromotionRequest(relay.Node):
     id: relay.NodeID[int]
-    status: PromotionStatus
-    comment: str | None
+    status: PromotionStatus = strawberry.field(description="Where the request stands now.")
+    comment: str | None = strawberry.field(description="The requester's comment.")
     policy_version: int = strawberry.field(description="The policy version it was judged under.")
-    stale_reason: str | None
+    stale_reason: str | None = strawberry.field(
+        description="Why it turned STALE; null unless it did."
+    )
     auto_deploy_blocked_reason: str | None = strawberry.field(
         description="Why the AUTOMATIC deployment after promotion was not made."
     )
-    created_at: datetime
-    promoted_at: datetime | None
+    created_at: datetime = strawberry.field(description="When it was requested.")
+    promoted_at: datetime | None = strawberry.field(
+        description="When it was PROMOTED; null until then."
+    )
     row: strawberry.Private[models.PromotionRequest]
 
     @classmethod
@@ -112,25 +206,25 @@ class PromotionRequest(relay.Node):
             info, node_ids, repository.requests_by_ids, of_visible_applications, cls.of
         )
 
-    @strawberry.field
+    @strawberry.field(description="The image it promotes.")
     async def image(self, info: Info) -> Image:
         return await load_image(info, self.row.image_id)
 
-    @strawberry.field
+    @strawberry.field(description="The image's application.")
     async def application(self, info: Info) -> Application:
         return await load_application(info, self.row.application_id)
 
-    @strawberry.field
+    @strawberry.field(description="Where the image is promoted from.")
     async def source(self, info: Info) -> PromotionSource:
         env_id = self.row.source_environment_id
         name = (await load_environment(info, env_id)).name if env_id else None
         return PromotionSource(type=self.row.source_type, environment=name)
 
-    @strawberry.field
+    @strawberry.field(description="The environment the image is promoted to.")
     async def target_environment(self, info: Info) -> Environment:
         return await load_environment(info, self.row.target_environment_id)
 
-    @strawberry.field
+    @strawberry.field(description="Who asked for the promotion.")
     async def requested_by(self, info: Info) -> User:
         user = await load_user(info, self.row.requested_by_id)
         assert user is not None
@@ -153,11 +247,11 @@ class PromotionRequest(relay.Node):
             Decision(at=d.at, comment=d.comment, user_id=d.user_id) for d in rows if d.kind == kind
         ]
 
-    @strawberry.field
+    @strawberry.field(description="The approvals given so far, oldest first.")
     async def approvals(self, info: Info) -> list[Decision]:
         return await self._decisions(info, models.DecisionKind.APPROVE)
 
-    @strawberry.field
+    @strawberry.field(description="The rejection, with its reason; null unless REJECTED.")
     async def rejection(self, info: Info) -> Decision | None:
         rejections = await self._decisions(info, models.DecisionKind.REJECT)
         return rejections[0] if rejections else None
@@ -200,15 +294,21 @@ class PromotionRequest(relay.Node):
 
 @strawberry.type(description="A workflow environment you can promote to, with its policy.")
 class PromotionTarget:
-    environment: Environment
-    policy: PromotionPolicy
+    environment: Environment = strawberry.field(description="The target environment.")
+    policy: PromotionPolicy = strawberry.field(
+        description="The policy that governs promoting there."
+    )
 
 
 @strawberry.type(description="One CEL condition's result for the image.")
 class ConditionResult:
-    expression: str
-    result: bool | None
-    error: str | None
+    expression: str = strawberry.field(description="The condition, as the policy has it.")
+    result: bool | None = strawberry.field(
+        description="What it evaluated to; null when evaluating it failed."
+    )
+    error: str | None = strawberry.field(
+        description="Why evaluating it failed (the image is then not eligible); null when it ran."
+    )
 
     @classmethod
     def of(cls, result: Any) -> ConditionResult | None:
@@ -219,38 +319,74 @@ class ConditionResult:
 
 @strawberry.type(description="What promoting to one target would do; nothing is written.")
 class PromotionPreview:
-    environment: str
-    outcome: PromoteOutcome
-    message: str
-    pass_condition: ConditionResult | None
-    fail_condition: ConditionResult | None
-    required_approvals: int | None
-    eligible_approvers: list[User]
+    environment: str = strawberry.field(description="The target environment, as asked.")
+    outcome: PromoteOutcome = strawberry.field(
+        description="What promoteImage would answer for this target."
+    )
+    message: str = strawberry.field(
+        description="The outcome in words: the check that would stop it, or what would happen."
+    )
+    pass_condition: ConditionResult | None = strawberry.field(
+        description="The policy's pass condition and its result for the image; null when the "
+        "policy has none or an earlier check stopped the promotion."
+    )
+    fail_condition: ConditionResult | None = strawberry.field(
+        description="The policy's fail condition and its result for the image; null when the "
+        "policy has none or an earlier check stopped the promotion."
+    )
+    required_approvals: int | None = strawberry.field(
+        description="Approvals the request would need (the policy's approverCount); null when "
+        "an earlier check stopped the promotion before its policy."
+    )
+    eligible_approvers: list[User] = strawberry.field(
+        description="Who could approve it, the people who would be emailed: active users "
+        "with ARTIFACT_PROMOTER on the pair whom the policy's flags allow (super-admins are "
+        "not listed for being super-admins). Empty when an earlier check stopped it."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The outcome of promoting to one target.")
 class PromoteResult:
-    environment: str
-    outcome: PromoteOutcome
-    message: str
-    request: PromotionRequest | None
+    environment: str = strawberry.field(description="The target environment, as asked.")
+    outcome: PromoteOutcome = strawberry.field(description="What happened for this target.")
+    message: str = strawberry.field(
+        description="The outcome in words: the check that stopped it, or what happens next."
+    )
+    request: PromotionRequest | None = strawberry.field(
+        description="The request made; null unless the outcome is PROMOTING or AWAITING_APPROVAL."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What promoteImage did, one result per target.")
 class PromoteImagePayload:
-    results: list[PromoteResult] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    results: list[PromoteResult] = strawberry.field(
+        default_factory=list,
+        description="One per target, in the order asked; one failing never stops the others.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why nothing was tried (an unknown image, bad input); then results is empty.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The outcome for one request of approving or rejecting.")
 class DecisionResult:
-    request_id: strawberry.ID
-    outcome: DecisionOutcome
-    message: str
-    request: PromotionRequest | None
+    request_id: strawberry.ID = strawberry.field(description="The request's id, as asked.")
+    outcome: DecisionOutcome = strawberry.field(description="What happened to this request.")
+    message: str = strawberry.field(description="The outcome in words.")
+    request: PromotionRequest | None = strawberry.field(
+        description="The request as it is now; null when NOT_FOUND."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What approving or rejecting did, one result per request.")
 class DecisionPayload:
-    results: list[DecisionResult] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    results: list[DecisionResult] = strawberry.field(
+        default_factory=list,
+        description="One per request id, in the order asked; one failing never stops the others.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why nothing was decided (bad input, such as a missing reason); then "
+        "results is empty.",
+    )
