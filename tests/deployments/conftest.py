@@ -3,13 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalog.models import Trigger
+from app.ids import global_id, row_id
 from tests.conftest import People
 from tests.promotions.world import World, build_world, drain
 from tests.support.graphql import GraphQLClient
 
-DEPLOYABLE = """query($env: String!) { deployableImages(application: "shop", environment: $env) {
-  image { id tag } deployable reasons deploymentApprovals requiredDeploymentApprovals
-  promotedFrom { sourceType sourceEnvironment requestId approvers { email } } } }"""
+DEPLOYABLE = """query($env: String!) {
+  deployableImages(application: "shop", environment: $env, first: 100) { edges { node {
+    image { id tag } deployable reasons deploymentApprovals requiredDeploymentApprovals
+    promotedFrom { sourceType sourceEnvironment requestId approvers { email } } } } } }"""
 DEPLOY = """mutation($env: String!, $image: ID!) {
   deployImage(application: "shop", environment: $env, imageId: $image) {
     deployment { id status deployedBy { email } promotedFrom { requestId } }
@@ -23,20 +25,23 @@ HISTORY = """query($env: String) { deploymentHistory(application: "shop", enviro
 
 
 async def deploy(world: World, token: str, image: int, env: str = "prod") -> dict[str, Any]:
-    data = await world.gql(DEPLOY, {"env": env, "image": str(image)}, token=token)
+    data = await world.gql(DEPLOY, {"env": env, "image": global_id("Image", image)}, token=token)
     return data["deployImage"]
 
 
 async def approve_deployment(
     world: World, token: str, image: int, env: str = "prod"
 ) -> dict[str, Any]:
-    data = await world.gql(APPROVE_DEPLOYMENT, {"env": env, "image": str(image)}, token=token)
+    variables = {"env": env, "image": global_id("Image", image)}
+    data = await world.gql(APPROVE_DEPLOYMENT, variables, token=token)
     return data["approveDeployment"]
 
 
 async def deployable(world: World, env: str = "prod") -> dict[str, dict[str, Any]]:
+    """The environment's deployable images by str(row id) of the image."""
     data = await world.gql(DEPLOYABLE, {"env": env}, token=world.tokens["viewer"])
-    return {d["image"]["id"]: d for d in data["deployableImages"]}
+    nodes = [e["node"] for e in data["deployableImages"]["edges"]]
+    return {str(row_id(d["image"]["id"], "Image")): d for d in nodes}
 
 
 async def promoted_image(world: World, approvals: int = 0, **flags: Any) -> tuple[int, int]:
