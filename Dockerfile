@@ -2,7 +2,7 @@
 FROM node:20-bookworm-slim AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 # Only the files Hoist serves (ASSET_PACKAGES in app/graphql/view.py; a test keeps this
 # list equal to it) and their licences, not the whole node_modules.
 RUN mkdir /assets && cd node_modules && cp --parents \
