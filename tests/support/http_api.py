@@ -112,9 +112,11 @@ class Api:
         data = self(
             """mutation($i: ID!, $s: ImageSourceInput!, $t: [String!]!) {
             promoteImage(imageId: $i, source: $s, targetEnvironments: $t, comment: "e2e") {
-            results { environment outcome message request { id status } } } }""",
+            results { environment outcome message request { id status } }
+            errors { code message field } } }""",
             {"i": image, "s": source or {"type": "CI"}, "t": targets},
         )
+        assert data["promoteImage"]["errors"] == [], data
         return data["promoteImage"]["results"]
 
     def request_status(self, request_id: str) -> str:
