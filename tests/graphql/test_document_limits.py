@@ -8,7 +8,6 @@ expansion of generated fragment graphs.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
+from app.graphql import limits as limits_module
 from app.graphql.limits import MAX_REPEATS, DocumentLimits, document_problems
 from app.graphql.schema import schema
 from app.settings import get_settings
@@ -40,9 +40,7 @@ def refusal(body: dict[str, Any]) -> str:
 
 
 async def test_a_fragment_bomb_is_refused_at_once(gql: GraphQLClient) -> None:
-    started = time.perf_counter()
     body = await gql.raw(fragment_bomb(30))  # no token: validation comes first
-    elapsed = time.perf_counter() - started
     limit = get_settings().graphql_max_selections
     assert body.get("data") is None
     assert [e["message"] for e in body["errors"]] == [
@@ -51,8 +49,8 @@ async def test_a_fragment_bomb_is_refused_at_once(gql: GraphQLClient) -> None:
         f"'__typename' is selected more than {10 * MAX_REPEATS} times in one selection set "
         f"(fragments included); at most {MAX_REPEATS} are allowed.",
     ]
-    # Before the fix, 30 levels took hours; 18 levels alone took 0.63 s in the limiters.
-    assert elapsed < 2.0, elapsed
+    # Before the fix, 30 levels took hours (18 levels alone took 0.63 s in the limiters);
+    # that each fragment is measured once is counted below, not timed.
 
 
 async def test_fragments_below_the_limits_still_run(gql: GraphQLClient, admin: str) -> None:
@@ -285,11 +283,21 @@ def test_memoised_costs_match_a_naive_expansion(document: str) -> None:
 
 
 @pytest.mark.parametrize("levels", [30, 100, 400])
-def test_measuring_is_linear_in_the_document(levels: int) -> None:
+def test_measuring_is_linear_in_the_document(levels: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """2^400 expanded fields are counted without expanding them, and without recursion
-    through the fragment chain (400 levels would overflow Python's stack)."""
+    through the fragment chain (400 levels would overflow Python's stack): each selection
+    set is measured once, however often the fragments spread one another (counted, not
+    timed: the machine's speed says nothing about the algorithm)."""
     document = parse(fragment_bomb(levels))
-    started = time.perf_counter()
+    measured = 0
+    measure = limits_module._measure
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal measured
+        measured += 1
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(limits_module, "_measure", counting)
     problems = document_problems(document, LIMITS, schema._schema)
-    assert time.perf_counter() - started < 0.5
     assert problems == []  # nothing over LIMITS: the figures were computed, not refused
+    assert measured <= levels + 2  # each fragment and the operation once

@@ -86,12 +86,11 @@ def test_more_comprehensions_than_the_limit_are_refused() -> None:
     )
 
 
-def test_the_issue_bombs_are_refused_at_save_in_milliseconds() -> None:
-    started = time.monotonic()
+def test_the_issue_bombs_are_refused_at_save_before_they_run() -> None:
+    # Static checks refuse both (31 s for the nested one, gigabytes for the doubling when
+    # run): the messages are the static checks', so neither was evaluated.
     assert cel.validate_condition(nested(6)).startswith("comprehensions nested too deeply")
     assert cel.validate_condition(doubling(30)).startswith("too many comprehensions")
-    # Today: 31 s for the nested one, gigabytes for the doubling; generous bound.
-    assert time.monotonic() - started < 2.0
 
 
 def test_a_condition_within_the_static_limits_that_is_costly_on_samples_is_refused() -> None:
@@ -214,13 +213,11 @@ def test_well_typed_conditions_are_accepted_and_run(condition: str) -> None:
 
 
 def test_a_string_doubling_chain_stops_at_the_size_budget() -> None:
-    started = time.monotonic()
     result = evaluate(doubling(30), None)  # 2^30 copies of the reference if unbounded
     assert result.reason == (
         f"pass condition error: {BUDGET}: a string or list would be longer than "
         f"{cel_limits.RUNTIME_BUDGET.value_size:,}"
     )
-    assert time.monotonic() - started < 5.0
 
 
 def test_a_list_doubling_chain_stops_at_the_size_budget() -> None:
@@ -229,12 +226,10 @@ def test_a_list_doubling_chain_stops_at_the_size_budget() -> None:
 
 
 def test_a_nested_comprehension_bomb_stops_at_the_step_budget() -> None:
-    started = time.monotonic()
     result = evaluate(nested(6), None)  # 10^6 iterations, ~30 s unbounded
     assert result.reason == (
         f"pass condition error: {BUDGET}: more than {cel_limits.RUNTIME_BUDGET.steps:,} steps"
     )
-    assert time.monotonic() - started < 10.0
 
 
 def test_fail_condition_over_budget_blocks_the_image() -> None:
