@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.deployments.models import Deployment, DeploymentApproval
+from app.ids import global_id
 from tests.conftest import People
 from tests.deployments.conftest import (
     APPROVE_DEPLOYMENT,
@@ -18,6 +19,7 @@ from tests.deployments.conftest import (
 from tests.promotions.world import drain
 from tests.support.catalog import refused
 from tests.support.graphql import GraphQLClient
+from tests.support.ids import row
 
 
 async def test_not_deployable_until_it_reaches_the_environment(
@@ -46,15 +48,17 @@ async def test_promoted_image_deploys_with_provenance(
     assert entry["promotedFrom"] == {
         "sourceType": "CI",
         "sourceEnvironment": None,
-        "requestId": str(request),
+        "requestId": global_id("PromotionRequest", request),
         "approvers": [],
     }
     result = await deploy(world, world.tokens["dev"], image)
     assert result["errors"] == []
     assert result["deployment"]["status"] == "QUEUED"
-    assert result["deployment"]["promotedFrom"] == {"requestId": str(request)}
+    assert result["deployment"]["promotedFrom"] == {
+        "requestId": global_id("PromotionRequest", request)
+    }
     await drain()
-    deployment = await Deployment.get(id=int(result["deployment"]["id"]))
+    deployment = await Deployment.get(id=row(result["deployment"]["id"], "Deployment"))
     assert deployment.status == "SUCCEEDED"
     entry = (await deployable(world))[str(image)]
     assert entry["deployable"] is False and "already running" in entry["reasons"][0]
@@ -98,7 +102,9 @@ async def test_approve_deployment_rules(gql: GraphQLClient, people: People, admi
     world = await make_world(gql, people, admin, deployment_approval_count=1)
     image, _ = await promoted_image(world)
     body = await world.gql.raw(
-        APPROVE_DEPLOYMENT, {"env": "prod", "image": str(image)}, token=world.tokens["approver"]
+        APPROVE_DEPLOYMENT,
+        {"env": "prod", "image": global_id("Image", image)},
+        token=world.tokens["approver"],
     )
     assert refused(body, "approveDeployment") == "FORBIDDEN"
     ok = await approve_deployment(world, world.tokens["gatekeeper"], image)
@@ -123,7 +129,7 @@ async def test_deploy_needs_build_deploy(gql: GraphQLClient, people: People, adm
     image, _ = await promoted_image(world)
     for who in ("viewer", "approver", "gatekeeper"):
         body = await world.gql.raw(
-            DEPLOY, {"env": "prod", "image": str(image)}, token=world.tokens[who]
+            DEPLOY, {"env": "prod", "image": global_id("Image", image)}, token=world.tokens[who]
         )
         assert refused(body, "deployImage") == "FORBIDDEN", who
     assert await Deployment.all().count() == 0
@@ -142,7 +148,7 @@ async def test_approver_cannot_deploy_unless_the_policy_allows(
     await world.policy("lane", "prod", approver_count=1, allow_approver_from_deploy=allowed)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    [d] = await world.decide(both, [int(r["request"]["id"])])
+    [d] = await world.decide(both, [row(r["request"]["id"], "PromotionRequest")])
     assert d["outcome"] == "PROMOTING"
     await drain()
     result = await deploy(world, both, image)
@@ -162,7 +168,7 @@ async def test_history_shows_provenance(gql: GraphQLClient, people: People, admi
     await world.policy("lane", "prod", approver_count=1)
     from_ci = await world.image("1.0")
     [r1] = await world.promote(world.tokens["dev"], from_ci, ["prod"])
-    await world.decide(world.tokens["approver"], [int(r1["request"]["id"])])
+    await world.decide(world.tokens["approver"], [row(r1["request"]["id"], "PromotionRequest")])
     from_staging = await world.image("2.0")
     await world.pass_stages(from_staging, "dev")
     await world.pass_stages(from_staging, "staging")
@@ -172,7 +178,7 @@ async def test_history_shows_provenance(gql: GraphQLClient, people: People, admi
     await world.policy("lane-2", "staging", approver_count=1)
     [r2] = await world.promote(world.tokens["dev"], from_staging, ["prod"], env_source("dev"))
     assert r2["outcome"] == "AWAITING_APPROVAL"
-    await world.decide(world.tokens["approver2"], [int(r2["request"]["id"])])
+    await world.decide(world.tokens["approver2"], [row(r2["request"]["id"], "PromotionRequest")])
     await drain()
     for image in (from_ci, normal):
         assert (await deploy(world, world.tokens["dev"], image))["errors"] == []
@@ -206,7 +212,7 @@ async def test_history_of_an_environment_sourced_promotion(
     image = await world.image()
     await world.pass_stages(image, "dev")
     [r] = await world.promote(world.tokens["dev"], image, ["prod"], env_source("dev"))
-    await world.decide(world.tokens["approver"], [int(r["request"]["id"])])
+    await world.decide(world.tokens["approver"], [row(r["request"]["id"], "PromotionRequest")])
     await drain()
     assert (await deploy(world, world.tokens["builder"], image))["errors"] == []
     history = (await world.gql(HISTORY, {"env": "prod"}, token=world.tokens["viewer"]))[
@@ -226,7 +232,8 @@ async def test_deployable_images_is_hidden_from_outsiders(
     world = await make_world(gql, people, admin)
     outsider = await people.token("outsider@example.com")
     code = await world.gql.error_code(
-        '{ deployableImages(application: "shop", environment: "prod") { deployable } }',
+        '{ deployableImages(application: "shop", environment: "prod") '
+        "{ edges { node { deployable } } } }",
         token=outsider,
     )
     assert code == "FORBIDDEN"
