@@ -28,6 +28,7 @@ from app.accounts.access import SYSTEM
 from app.catalog import service as catalog
 from app.db import unit_of_work
 from app.graphql.schema import schema
+from app.ids import global_id
 from tests.conftest import People
 from tests.policies.helpers import row_counts
 from tests.promotions.world import CI, PROMOTE, World, build_world
@@ -47,6 +48,7 @@ LISTS: dict[str, int] = {
     "RegisterImageInput.labels": limits.MAX_ITEMS,
     "RegisterImageInput.gitCommits": limits.MAX_ITEMS,
     "Mutation.resendNotifications(ids:)": 100,
+    "Query.nodes(ids:)": limits.MAX_ITEMS,
 }
 # Lists whose limit is the domain's own, stated in the mutation's description and tested
 # with the domain (a case here would need 100 failed emails).
@@ -237,6 +239,7 @@ UPDATE_POLICY = """mutation($input: PromotionPolicyPatch!) {
 APPLY = """mutation($pairs: [AppEnvInput!]!) {
   applyPromotionPolicy(policy: "existing", applicationEnvironments: $pairs) {
     bindings { envName } errors { code field message } } }"""
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 VALIDATE = "query($e: String!) { validateCondition(expression: $e) }"
 APPLY_MANIFEST = """mutation($m: String!) {
   applyPolicyManifest(manifest: $m) { bindings { envName } errors { code field message } } }"""
@@ -291,8 +294,8 @@ class Setting:
     """What a case needs from the world: an image and a request awaiting approval."""
 
     world: World
-    image: int
-    request: int
+    image: str  # global ids, as the cases send them
+    request: str
 
 
 Send = Callable[[Setting, int], Awaitable[dict[str, Any]]]
@@ -312,7 +315,7 @@ def _promote(token: str, targets: list[str], comment: str | None = None) -> Send
     async def send(s: Setting, _: int) -> dict[str, Any]:
         return await s.world.gql.raw(
             PROMOTE,
-            {"image": str(s.image), "source": CI, "targets": targets, "comment": comment},
+            {"image": s.image, "source": CI, "targets": targets, "comment": comment},
             token=s.world.tokens[token],
         )
 
@@ -411,13 +414,13 @@ CASES = [
         "Mutation.approvePromotionRequests(comment:)",
         limits.COMMENT,
         "comment",
-        _decide(True, lambda s, _: [str(s.request)], lambda n: "c" * n),
+        _decide(True, lambda s, _: [s.request], lambda n: "c" * n),
     ),
     Case(
         "Mutation.rejectPromotionRequests(reason:)",
         limits.REASON,
         "reason",
-        _decide(False, lambda s, _: [str(s.request)], lambda n: "r" * n),
+        _decide(False, lambda s, _: [s.request], lambda n: "r" * n),
     ),
     Case(
         "RegisterImageInput.image",
@@ -597,19 +600,19 @@ CASES = [
         "Query.promotionPreview(targetEnvironments:)",
         limits.MAX_ITEMS,
         "targetEnvironments",
-        _gql(PREVIEW, "dev", lambda s, n: {"image": str(s.image), "targets": ["prod"] * n}),
+        _gql(PREVIEW, "dev", lambda s, n: {"image": s.image, "targets": ["prod"] * n}),
     ),
     Case(
         "Query.promotionPreview(targetEnvironments:)[i]",
         limits.NAME,
         "targetEnvironments[0]",
-        _gql(PREVIEW, "dev", lambda s, n: {"image": str(s.image), "targets": ["e" * n]}),
+        _gql(PREVIEW, "dev", lambda s, n: {"image": s.image, "targets": ["e" * n]}),
     ),
     Case(
         "Mutation.approvePromotionRequests(requestIds:)",
         limits.MAX_ITEMS,
         "requestIds",
-        _decide(True, lambda s, n: [str(s.request)] + ["999"] * (n - 1)),
+        _decide(True, lambda s, n: [s.request] + [global_id("PromotionRequest", 999)] * (n - 1)),
     ),
     Case(
         "Mutation.approvePromotionRequests(requestIds:)[i]",
@@ -621,13 +624,25 @@ CASES = [
         "Mutation.rejectPromotionRequests(requestIds:)",
         limits.MAX_ITEMS,
         "requestIds",
-        _decide(False, lambda s, n: [str(s.request)] + ["999"] * (n - 1)),
+        _decide(False, lambda s, n: [s.request] + [global_id("PromotionRequest", 999)] * (n - 1)),
     ),
     Case(
         "Mutation.rejectPromotionRequests(requestIds:)[i]",
         limits.ID,
         "requestIds[0]",
         _decide(False, lambda s, n: ["9" * n]),
+    ),
+    Case(
+        "Query.nodes(ids:)",
+        limits.MAX_ITEMS,
+        "ids",
+        _gql(NODES, "viewer", lambda s, n: {"ids": [s.image] * n}),
+    ),
+    Case(
+        "Query.nodes(ids:)[i]",
+        limits.ID,
+        "ids[0]",
+        _gql(NODES, "viewer", lambda s, n: {"ids": ["9" * n]}),
     ),
     Case(
         "Mutation.applyPromotionPolicy(applicationEnvironments:)",
@@ -707,7 +722,7 @@ async def setting(gql: GraphQLClient, people: People, admin: str) -> Setting:
     image = await world.image("2.0")
     async with unit_of_work():
         await catalog.create_environment(SYSTEM, "e0", False)
-    return Setting(world, image, int(r["request"]["id"]))
+    return Setting(world, global_id("Image", image), r["request"]["id"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.coordinate for c in CASES])
@@ -746,7 +761,7 @@ async def test_thirty_thousand_targets_are_refused_before_any_is_checked(
     connection for 69 s. Refused up front, the answer carries no per-target work at all."""
     body = await setting.world.gql.raw(
         PREVIEW,
-        {"image": str(setting.image), "targets": ["prod"] * 30_000},
+        {"image": setting.image, "targets": ["prod"] * 30_000},
         token=setting.world.tokens["dev"],
     )
     assert refusals(body) == [("VALIDATION", "targetEnvironments")]
@@ -764,7 +779,12 @@ async def test_a_huge_comment_makes_no_notification(setting: Setting) -> None:
 
 async def test_every_page_size_is_at_most_100(setting: Setting) -> None:
     """Every connection refuses `first` over limits.MAX_PAGE, naming `first`."""
-    required = {"application": '"shop"', "workflow": '"main"', "source": "{type: CI}"}
+    required = {
+        "application": '"shop"',
+        "workflow": '"main"',
+        "environment": '"prod"',
+        "source": "{type: CI}",
+    }
     assert GRAPHQL.query_type is not None
     connections = {
         name: field for name, field in GRAPHQL.query_type.fields.items() if "first" in field.args
