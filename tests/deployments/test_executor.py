@@ -15,12 +15,14 @@ from app.catalog.models import Stage, StageRun, StageStatus, Trigger
 from app.catalog.service import record_stage_result
 from app.db import unit_of_work
 from app.deployments.models import Deployment
+from app.ids import global_id
 from app.settings import get_settings
 from tests.conftest import People
 from tests.deployments.conftest import deploy, make_world, promoted_image
 from tests.promotions.world import drain
 from tests.support.deployer import Deployer, verify
 from tests.support.graphql import GraphQLClient
+from tests.support.ids import row
 
 SECRET = "s3cret"
 
@@ -41,7 +43,7 @@ async def test_noop_reports_every_configured_stage(
     image, _ = await promoted_image(world)
     result = await deploy(world, world.tokens["dev"], image)
     await drain()
-    deployment = await Deployment.get(id=int(result["deployment"]["id"]))
+    deployment = await Deployment.get(id=row(result["deployment"]["id"], "Deployment"))
     assert deployment.status == "SUCCEEDED"
     runs = await StageRun.filter(deployment_id=deployment.id).order_by("id")
     assert [(r.stage, r.status) for r in runs] == [
@@ -64,27 +66,34 @@ async def test_webhook_is_signed_retried_and_followed_by_stage_reports(
         monkeypatch.setattr(get_settings(), "deploy_webhook_url", deployer.url)
         result = await deploy(world, world.tokens["dev"], image)
         await drain()
-    deployment_id = int(result["deployment"]["id"])
+    deployment_id = row(result["deployment"]["id"], "Deployment")
     assert len(deployer.received) == 2, "one transient failure, then delivered"
     headers, body = deployer.received[-1]
     signed = headers["X-Hoist-Timestamp"].encode() + b"." + body
     expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert headers["X-Hoist-Signature"] == expected
-    assert headers["X-Hoist-Delivery"] == str(deployment_id)
+    # The API's own ids, so the receiver can match them with what the API shows.
+    assert headers["X-Hoist-Delivery"] == global_id("Deployment", deployment_id)
     sent = json.loads(body)
-    assert sent["deploymentId"] == str(deployment_id)
+    assert sent["deploymentId"] == result["deployment"]["id"] == headers["X-Hoist-Delivery"]
+    assert sent["image"]["id"] == global_id("Image", image)
     assert sent["environment"] == "prod" and sent["stages"] == ["DEPLOY", "POST"]
-    assert sent["promotionRequestId"] == str(request)
+    assert sent["promotionRequestId"] == global_id("PromotionRequest", request)
     assert (await Deployment.get(id=deployment_id)).status == "RUNNING"
-    # The deployer reports back; the deployment follows its stage runs.
+    # The deployer reports back with the image id it was sent; the deployment follows
+    # its stage runs.
     report = """mutation($i: ID!, $s: Stage!, $st: StageStatus!) { recordStageResult(input:
         {imageId: $i, environment: "prod", stage: $s, status: $st}) { errors { message } } }"""
     await world.gql(
-        report, {"i": str(image), "s": "DEPLOY", "st": "SUCCEEDED"}, token=world.tokens["dev"]
+        report,
+        {"i": sent["image"]["id"], "s": "DEPLOY", "st": "SUCCEEDED"},
+        token=world.tokens["dev"],
     )
     assert (await Deployment.get(id=deployment_id)).status == "RUNNING"
     await world.gql(
-        report, {"i": str(image), "s": "POST", "st": "SUCCEEDED"}, token=world.tokens["dev"]
+        report,
+        {"i": sent["image"]["id"], "s": "POST", "st": "SUCCEEDED"},
+        token=world.tokens["dev"],
     )
     assert (await Deployment.get(id=deployment_id)).status == "SUCCEEDED"
 
@@ -104,7 +113,7 @@ async def test_a_receiver_that_checks_timestamp_and_signature_takes_the_delivery
         await drain()
     # The receiver (the README's recipe) refused nothing, the retry included.
     assert deployer.rejected == 0 and len(deployer.received) == 2
-    deployment = await Deployment.get(id=int(result["deployment"]["id"]))
+    deployment = await Deployment.get(id=row(result["deployment"]["id"], "Deployment"))
     assert deployment.status == "RUNNING"
     headers, body = deployer.received[-1]
     sent_at = int(headers["X-Hoist-Timestamp"])
@@ -160,7 +169,7 @@ async def test_webhook_permanent_failure_fails_the_deployment(
         result = await deploy(world, world.tokens["dev"], image)
         await drain()
     assert len(deployer.received) == 1, "a 4xx is not retried"
-    deployment = await Deployment.get(id=int(result["deployment"]["id"]))
+    deployment = await Deployment.get(id=row(result["deployment"]["id"], "Deployment"))
     assert deployment.status == "FAILED" and "HTTP 400" in (deployment.error or "")
 
 
@@ -179,7 +188,7 @@ async def test_webhook_gives_up_after_its_attempts(
         result = await deploy(world, world.tokens["dev"], image)
         await drain()
     assert len(deployer.received) == 3
-    deployment = await Deployment.get(id=int(result["deployment"]["id"]))
+    deployment = await Deployment.get(id=row(result["deployment"]["id"], "Deployment"))
     assert deployment.status == "FAILED" and "HTTP 502" in (deployment.error or "")
 
 
@@ -211,7 +220,7 @@ async def test_blocked_auto_deploy_is_recorded_on_the_request(
     assert await Deployment.filter(image_id=image).count() == 0
     data = await world.gql(
         "query($id: ID!) { promotionRequest(id: $id) { status autoDeployBlockedReason } }",
-        {"id": str(request)},
+        {"id": global_id("PromotionRequest", request)},
         token=world.admin,
     )
     assert data["promotionRequest"] == {
