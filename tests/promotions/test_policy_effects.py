@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from app.ids import global_id
 from app.policies.models import PolicyBinding
 from app.promotions.models import PromotionRequest
 from tests.promotions.world import World, drain
+from tests.support.ids import row
 
 UPDATE = """mutation($name: String!, $input: PromotionPolicyPatch!) {
   updatePromotionPolicy(name: $name, input: $input) { policy { version } errors { message } } }"""
@@ -19,7 +21,7 @@ async def two_requests(world: World, approvals: int = 2) -> tuple[int, int]:
     for tag, labels in (("1.0", ["stable"]), ("2.0", [])):
         image = await world.image(tag, labels=labels)
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-        ids.append(int(r["request"]["id"]))
+        ids.append(row(r["request"]["id"], "PromotionRequest"))
     return ids[0], ids[1]
 
 
@@ -32,8 +34,8 @@ async def test_update_makes_ineligible_requests_stale(world: World) -> None:
     )
     assert await world.request_status(stable) == "AWAITING_APPROVAL"
     assert await world.request_status(unlabeled) == "STALE"
-    row = await PromotionRequest.get(id=unlabeled)
-    assert "careful" in (row.stale_reason or "") and row.open_key is None
+    stale = await PromotionRequest.get(id=unlabeled)
+    assert "careful" in (stale.stale_reason or "") and stale.open_key is None
     assert (await PromotionRequest.get(id=stable)).policy_version == 2
 
 
@@ -58,7 +60,7 @@ async def test_delete_makes_awaiting_requests_stale(world: World) -> None:
     assert {await world.request_status(first), await world.request_status(second)} == {"STALE"}
     request = await world.gql(
         "query($id: ID!) { promotionRequest(id: $id) { policy { name } staleReason } }",
-        {"id": str(first)},
+        {"id": global_id("PromotionRequest", first)},
         token=world.admin,
     )
     assert request["promotionRequest"]["policy"] is None
@@ -76,7 +78,7 @@ async def test_rebinding_and_unbinding_make_requests_stale(world: World) -> None
     await world.gql(APPLY, {"policy": "careful", "pairs": PROD}, token=world.admin)
     image = await world.image("8.0")
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    third = int(r["request"]["id"])
+    third = row(r["request"]["id"], "PromotionRequest")
     await world.gql(APPLY, {"policy": None, "pairs": PROD}, token=world.admin)
     assert await world.request_status(third) == "STALE"
 
@@ -92,7 +94,7 @@ async def test_promote_job_marks_stale_when_the_policy_went_away(world: World) -
     await world.policy("fast-lane", "prod")
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    request = int(r["request"]["id"])
+    request = row(r["request"]["id"], "PromotionRequest")
     # The binding disappears between the request and the job (e.g. an operator's SQL).
     await PolicyBinding.all().delete()
     await drain()

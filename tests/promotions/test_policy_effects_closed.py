@@ -10,7 +10,9 @@ import asyncpg
 import pytest
 
 from app.accounts.models import Role
+from app.ids import global_id
 from tests.promotions.world import CANCEL, World, drain
+from tests.support.ids import row
 from tests.support.waiting import eventually
 
 UPDATE = """mutation($input: PromotionPolicyPatch!) {
@@ -21,7 +23,9 @@ REQUEST = """query($id: ID!) { promotionRequest(id: $id) {
 
 
 async def shown(world: World, request_id: int) -> dict[str, object]:
-    data = await world.gql(REQUEST, {"id": str(request_id)}, token=world.admin)
+    data = await world.gql(
+        REQUEST, {"id": global_id("PromotionRequest", request_id)}, token=world.admin
+    )
     return data["promotionRequest"]
 
 
@@ -29,7 +33,7 @@ async def request_for(world: World, tag: str) -> int:
     image = await world.image(tag)
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert r["outcome"] == "AWAITING_APPROVAL", r
-    return int(r["request"]["id"])
+    return row(r["request"]["id"], "PromotionRequest")
 
 
 async def test_closed_requests_keep_their_count_version_and_state(world: World) -> None:
@@ -42,7 +46,9 @@ async def test_closed_requests_keep_their_count_version_and_state(world: World) 
     await drain()
     [d] = await world.decide(world.tokens["approver"], [rejected], reason="red tests")
     assert d["outcome"] == "REJECTED"
-    data = await world.gql(CANCEL, {"id": str(cancelled)}, token=world.tokens["dev"])
+    data = await world.gql(
+        CANCEL, {"id": global_id("PromotionRequest", cancelled)}, token=world.tokens["dev"]
+    )
     assert data["cancelPromotionRequest"]["errors"] == []
     waiting = await request_for(world, "4.0")
 
