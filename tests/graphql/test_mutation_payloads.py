@@ -11,6 +11,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_nullable
 from app.accounts.models import ApiToken, Role
 from app.catalog.models import Application
 from app.graphql.schema import schema
+from app.ids import global_id
 from app.promotions.models import PromotionRequest
 from tests.support.catalog import denied, make_catalog, make_image, refused, row_counts
 from tests.support.graphql import GraphQLClient
@@ -65,12 +66,18 @@ async def test_promote_answers_an_unknown_image_and_a_bad_source_in_its_payload(
     dev = await people.token("dev@example.com", (Role.BUILD_DEPLOY, "shop", "*"))
     before = await row_counts()
 
-    unknown = await gql.raw(PROMOTE, {"image": "999999", "source": {"type": "CI"}}, token=dev)
+    ci = {"type": "CI"}
+    unknown = await gql.raw(PROMOTE, {"image": global_id("Image", 999999), "source": ci}, token=dev)
     assert refused(unknown, "promoteImage") == "NOT_FOUND"
     assert unknown["data"]["promoteImage"]["errors"][0]["field"] == "imageId"
+    # The image's bare row id is no id of it any more.
+    bare = await gql.raw(PROMOTE, {"image": str(image.id), "source": ci}, token=dev)
+    assert refused(bare, "promoteImage") == "NOT_FOUND"
 
     no_environment = {"type": "ENVIRONMENT"}
-    bad = await gql.raw(PROMOTE, {"image": str(image.id), "source": no_environment}, token=dev)
+    bad = await gql.raw(
+        PROMOTE, {"image": global_id("Image", image.id), "source": no_environment}, token=dev
+    )
     assert refused(bad, "promoteImage") == "VALIDATION"
     [error] = bad["data"]["promoteImage"]["errors"]
     assert error["field"] == "source.environment" and error["message"]
