@@ -8,7 +8,9 @@ from __future__ import annotations
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role
 from app.accounts.service import create_api_token, create_user, grant_role
+from app.ids import global_id
 from tests.promotions.world import CI, World
+from tests.support.ids import row
 
 REGISTER = """mutation($tag: String!, $builtBy: String) { registerImage(input: {
   application: "shop", workflow: "main", image: $tag, builtBy: $builtBy}) {
@@ -29,7 +31,7 @@ async def register(world: World, token: str, tag: str, built_by: str) -> int:
     )
     payload = data["registerImage"]
     assert payload["errors"] == [], payload
-    return int(payload["image"]["id"])
+    return row(payload["image"]["id"], "Image")
 
 
 async def ci_identity(world: World, email: str, *roles: tuple[Role, str, str]) -> str:
@@ -42,24 +44,29 @@ async def ci_identity(world: World, email: str, *roles: tuple[Role, str, str]) -
 async def request_of(world: World, image: int) -> int:
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert r["outcome"] == "AWAITING_APPROVAL", r
-    return int(r["request"]["id"])
+    return row(r["request"]["id"], "PromotionRequest")
 
 
 async def eligible(world: World, image: int) -> list[str]:
     """Whom a promotion of the image to prod would ask (and email) for approval."""
     preview = (
-        await world.gql(PREVIEW, {"image": str(image), "source": CI}, token=world.tokens["dev"])
+        await world.gql(
+            PREVIEW, {"image": global_id("Image", image), "source": CI}, token=world.tokens["dev"]
+        )
     )["promotionPreview"][0]
     return sorted(a["email"] for a in preview["eligibleApprovers"])
 
 
 async def seen_by(world: World, token: str, request: int) -> dict[str, bool]:
     """What the rule decides for one caller about a request, in each place it shows."""
-    shown = (await world.gql(REQUEST, {"id": str(request)}, token=token))["promotionRequest"]
+    shown = (await world.gql(REQUEST, {"id": global_id("PromotionRequest", request)}, token=token))[
+        "promotionRequest"
+    ]
     pending = (await world.gql(PENDING_WITH_ME, token=token))["pendingApprovals"]["edges"]
     return {
         "canApprove": shown["canApprove"],
-        "pendingWithMe": str(request) in {e["node"]["id"] for e in pending},
+        "pendingWithMe": global_id("PromotionRequest", request)
+        in {e["node"]["id"] for e in pending},
     }
 
 
@@ -86,9 +93,9 @@ async def test_a_registrant_naming_someone_else_counts_as_a_builder(world: World
         "canApprove": True,
         "pendingWithMe": True,
     }
-    reason = (await world.gql(REQUEST, {"id": str(request)}, token=root_token))["promotionRequest"][
-        "cannotApproveReason"
-    ]
+    reason = (
+        await world.gql(REQUEST, {"id": global_id("PromotionRequest", request)}, token=root_token)
+    )["promotionRequest"]["cannotApproveReason"]
     assert "builder" in reason
     [d] = await world.decide(root_token, [request])
     assert d["outcome"] == "BUILDER_CANNOT_APPROVE"
@@ -139,7 +146,9 @@ async def test_a_registrant_cannot_approve_the_deployment(world: World) -> None:
         "root@example.com", (Role.DEPLOYMENT_APPROVER, "shop", "prod"), super_admin=True
     )
     image = await register(world, root_token, "1.0", "builder@example.com")
-    data = await world.gql(APPROVE_DEPLOYMENT, {"image": str(image)}, token=root_token)
+    data = await world.gql(
+        APPROVE_DEPLOYMENT, {"image": global_id("Image", image)}, token=root_token
+    )
     assert data["approveDeployment"] == {
         "approved": False,
         "errors": [{"code": "BUILDER_CANNOT_APPROVE", "field": "imageId"}],
@@ -147,7 +156,7 @@ async def test_a_registrant_cannot_approve_the_deployment(world: World) -> None:
     ci = await ci_identity(world, "ci@example.com", (Role.BUILD_DEPLOY, "shop", "*"))
     by_ci = await register(world, ci, "2.0", "builder@example.com")
     data = await world.gql(
-        APPROVE_DEPLOYMENT, {"image": str(by_ci)}, token=world.tokens["gatekeeper"]
+        APPROVE_DEPLOYMENT, {"image": global_id("Image", by_ci)}, token=world.tokens["gatekeeper"]
     )
     # Past the builder rule (the gatekeeper built nothing): refused only because the
     # image has not reached prod yet.
