@@ -28,18 +28,26 @@ import pytest
 from app.accounts.service import bootstrap_super_admin
 from app.db import unit_of_work
 from app.deployments.models import DeploymentStatus
+from app.ids import global_id, row_id
 from app.notifications.models import Notification, NotificationState
 from app.outbox.models import OutboxJob
 from app.promotions.models import PromotionRequest, PromotionStatus
 from tests.conftest import People
 from tests.notifications.helpers import configure
-from tests.promotions.world import World, build_world, drain
+from tests.promotions.world import World, build_world, drain, request_row
 from tests.support.graphql import GraphQLClient
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
 AUDIT = """query($action: String!) { auditLog(action: $action, first: 100) {
   edges { node { id action application environment data actor { email } } } } }"""
+
+
+def _row(value: str, type_name: str) -> int:
+    """The row id in a global id the API answered; the audit details keep row ids."""
+    number = row_id(value, type_name)
+    assert number is not None, (value, type_name)
+    return number
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ class Scene:
                 }
             },
         )
-        return int(payload["image"]["id"])
+        return _row(payload["image"]["id"], "Image")
 
     async def stage(self, who: str, image: int, environment: str, stage: str, status: str) -> None:
         await self.mutate(
@@ -99,7 +107,7 @@ class Scene:
           recordStageResult(input: $input) { stageRun { id } errors { code message } } }""",
             {
                 "input": {
-                    "imageId": str(image),
+                    "imageId": global_id("Image", image),
                     "environment": environment,
                     "stage": stage,
                     "status": status,
@@ -110,14 +118,14 @@ class Scene:
     async def promote(self, who: str, image: int, target: str = "prod") -> int:
         [result] = await self.world.promote(self.token(who), image, [target])
         assert result["request"] is not None, result
-        return int(result["request"]["id"])
+        return request_row(result)
 
     async def approve(self, who: str, request: int, comment: str | None = None) -> None:
         data = await self.world.gql(
             """mutation($ids: [ID!]!, $comment: String) {
           approvePromotionRequests(requestIds: $ids, comment: $comment) {
             results { outcome message } } }""",
-            {"ids": [str(request)], "comment": comment},
+            {"ids": [global_id("PromotionRequest", request)], "comment": comment},
             token=self.token(who),
         )
         [result] = data["approvePromotionRequests"]["results"]
@@ -140,9 +148,9 @@ class Scene:
             """mutation($env: String!, $image: ID!) {
           deployImage(application: "shop", environment: $env, imageId: $image) {
             deployment { id } errors { code message } } }""",
-            {"env": environment, "image": str(image)},
+            {"env": environment, "image": global_id("Image", image)},
         )
-        return int(payload["deployment"]["id"])
+        return _row(payload["deployment"]["id"], "Deployment")
 
 
 # Each row's function gets the scene and an awaitable `mark`: everything audited before
@@ -223,7 +231,7 @@ async def create_token(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expecte
         data={
             "user": "viewer@example.com",
             "name": "laptop",
-            "token_id": int(payload["apiToken"]["id"]),
+            "token_id": _row(payload["apiToken"]["id"], "ApiToken"),
         },
     )
 
@@ -243,7 +251,7 @@ async def revoke_token(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expecte
       deleted errors { code message } } }""",
         {"id": token_id},
     )
-    return Expected("viewer@example.com", data={"token_id": int(token_id)})
+    return Expected("viewer@example.com", data={"token_id": _row(token_id, "ApiToken")})
 
 
 # --- catalog --------------------------------------------------------------------------
@@ -470,7 +478,7 @@ async def cancel_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Exp
         "dev",
         """mutation($id: ID!) { cancelPromotionRequest(requestId: $id) {
       request { status } errors { code message } } }""",
-        {"id": str(request)},
+        {"id": global_id("PromotionRequest", request)},
     )
     return Expected(
         "dev@example.com", "shop", "prod", {"request_id": request, "previous": "AWAITING_APPROVAL"}
@@ -509,7 +517,7 @@ async def approve_deployment(s: Scene, mark: Callable[[], Awaitable[None]]) -> E
         "gatekeeper",
         """mutation($i: ID!) { approveDeployment(application: "shop",
       environment: "prod", imageId: $i) { approved errors { code message } } }""",
-        {"i": str(image)},
+        {"i": global_id("Image", image)},
     )
     return Expected("gatekeeper@example.com", "shop", "prod", {"image_id": image})
 
@@ -620,7 +628,7 @@ async def resend_failed_email(s: Scene, mark: Callable[[], Awaitable[None]]) -> 
         "admin",
         """mutation($ids: [ID!]!) { resendNotifications(ids: $ids) {
       errors { code message } } }""",
-        {"ids": [str(email.id)]},
+        {"ids": [global_id("Notification", email.id)]},
     )
     return Expected(
         "admin@example.com",
@@ -647,7 +655,7 @@ async def retry_dead_job(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expec
         "admin",
         """mutation($id: ID!) { retryOutboxJob(id: $id) {
       errors { code message } } }""",
-        {"id": str(job.id)},
+        {"id": global_id("OutboxJob", job.id)},
     )
     return Expected(
         "admin@example.com",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import People
-from tests.promotions.world import World, build_world
+from tests.promotions.world import World, build_world, request_row
 from tests.support.graphql import GraphQLClient
 
 AUDIT = """query($app: String, $actor: String, $action: String, $first: Int, $after: String) {
@@ -25,7 +25,7 @@ async def test_state_changes_are_logged_with_actor_and_data(
     await world.policy("careful", "prod", approver_count=1)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    await world.decide(world.tokens["approver"], [int(r["request"]["id"])], reason="not today")
+    await world.decide(world.tokens["approver"], [request_row(r)], reason="not today")
     actions = [e["node"]["action"] for e in (await log(world, first=100))["edges"]]
     for expected in (
         "application.created",
