@@ -20,7 +20,7 @@ from app.promotions.models import PromotionStatus
 from app.settings import get_settings
 from tests.notifications.helpers import configure, notifications, open_jobs, run_jobs
 from tests.notifications.mailbox import Mailbox, SmtpServer
-from tests.promotions.world import World, drain
+from tests.promotions.world import World, drain, request_row
 from tests.support.waiting import eventually
 
 PENDING, SENT, FAILED = NotificationState.PENDING, NotificationState.SENT, NotificationState.FAILED
@@ -31,7 +31,7 @@ async def request_approval(world: World) -> int:
     """A request awaiting approval: its emails to the approvers are written, not sent yet."""
     await world.policy("careful", "prod", approver_count=1)
     [r] = await world.promote(world.tokens["dev"], await world.image(), ["prod"])
-    return int(r["request"]["id"])
+    return request_row(r)
 
 
 async def states() -> dict[str, tuple[NotificationState, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.ids import global_id
 from tests.notifications.helpers import notifications
 from tests.notifications.mailbox import Mailbox
 from tests.promotions.world import World, drain
@@ -35,7 +36,8 @@ async def test_super_admins_list_emails_newest_first_by_state(
     data = (await world.gql(NOTIFICATIONS, {}, token=world.admin))["notifications"]
     assert data["totalCount"] == 3
     nodes = [e["node"] for e in data["edges"]]
-    assert [n["id"] for n in nodes] == sorted((n["id"] for n in nodes), key=int, reverse=True)
+    newest_first = [global_id("Notification", r.id) for r in reversed(await notifications())]
+    assert [n["id"] for n in nodes] == newest_first
     assert nodes[0]["state"] == "PENDING" and nodes[0]["nextAttemptAt"] is not None
     assert nodes[0]["request"]["requestedBy"]["email"] == "dev@example.com"
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from app.accounts.models import Role, User
+from app.ids import global_id
 from app.notifications.models import NotificationEvent, NotificationState
 from tests.notifications.helpers import PUBLIC_URL, SENDER, notifications
 from tests.notifications.mailbox import Mailbox
-from tests.promotions.world import CI, PROMOTE, World, drain, env_source
+from tests.promotions.world import CI, PROMOTE, World, drain, env_source, request_row
 
 PREVIEW = """query($image: ID!, $source: ImageSourceInput!, $targets: [String!]!) {
   promotionPreview(imageId: $image, source: $source, targetEnvironments: $targets) {
@@ -26,12 +29,17 @@ async def promote(
 ) -> int:
     data = await world.gql(
         PROMOTE,
-        {"image": str(image), "source": source or CI, "targets": ["prod"], "comment": comment},
+        {
+            "image": global_id("Image", image),
+            "source": source or CI,
+            "targets": ["prod"],
+            "comment": comment,
+        },
         token=token,
     )
     [result] = data["promoteImage"]["results"]
     assert result["request"], result
-    return int(result["request"]["id"])
+    return request_row(result)
 
 
 async def test_one_email_to_each_eligible_approver_and_nobody_else(
@@ -51,7 +59,7 @@ async def test_one_email_to_each_eligible_approver_and_nobody_else(
     image = await world.image(built_by="maker")
     preview = await world.gql(
         PREVIEW,
-        {"image": str(image), "source": CI, "targets": ["prod"]},
+        {"image": global_id("Image", image), "source": CI, "targets": ["prod"]},
         token=world.tokens["asker"],
     )
     eligible = sorted(u["email"] for u in preview["promotionPreview"][0]["eligibleApprovers"])
@@ -107,7 +115,8 @@ async def test_approval_email_says_what_is_asked_in_both_parts(
     [email] = mailbox.to("approver@example.com")
     assert email.subject == APPROVAL_SUBJECT
     assert email.mail_from == "hoist@example.com" and email.message["From"] == SENDER
-    link = f"{PUBLIC_URL}/ui/requests/{request_id}"
+    # The link holds the request's global id, percent-encoded (its base64 may end in "=").
+    link = f"{PUBLIC_URL}/ui/requests/{quote(global_id('PromotionRequest', request_id), safe='')}"
     text, html = email.text, email.html
     for part, requester in ((text, "dev <dev@example.com>"), (html, "dev &lt;dev@example.com&gt;")):
         for fact in (
@@ -205,7 +214,9 @@ async def test_cancelling_emails_nobody(world: World, mailbox: Mailbox) -> None:
     request_id = await promote(world, world.tokens["dev"], image)
     await drain()
     mailbox.clear()
-    data = await world.gql(CANCEL, {"id": str(request_id)}, token=world.tokens["dev"])
+    data = await world.gql(
+        CANCEL, {"id": global_id("PromotionRequest", request_id)}, token=world.tokens["dev"]
+    )
     assert data["cancelPromotionRequest"]["errors"] == []
     await drain()
     assert mailbox.received == []

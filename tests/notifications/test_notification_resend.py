@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from app.audit.models import AuditEvent
+from app.ids import global_id
 from app.notifications.models import Notification, NotificationEvent, NotificationState
 from tests.cli.runner import as_json, failed, hoist, succeeded
 from tests.conftest import People
@@ -45,10 +46,12 @@ async def test_an_email_in_doubt_is_listed_as_unknown(world: World, mailbox: Mai
     refused, doubtful = await failed_and_in_doubt(world, mailbox)
     data = await world.gql(STATES, {"state": "UNKNOWN"}, token=world.admin)
     [node] = [e["node"] for e in data["notifications"]["edges"]]
-    assert (node["id"], node["state"]) == (str(doubtful), "UNKNOWN")
+    assert (node["id"], node["state"]) == (global_id("Notification", doubtful), "UNKNOWN")
     assert "may or may not have been delivered" in node["error"]
     data = await world.gql(STATES, {"state": "FAILED"}, token=world.admin)
-    assert [e["node"]["id"] for e in data["notifications"]["edges"]] == [str(refused)]
+    assert [e["node"]["id"] for e in data["notifications"]["edges"]] == [
+        global_id("Notification", refused)
+    ]
     assert mailbox.received == []
 
 
@@ -56,22 +59,22 @@ async def test_a_super_admin_resends_failed_and_unknown_emails(
     world: World, mailbox: Mailbox
 ) -> None:
     refused, doubtful = await failed_and_in_doubt(world, mailbox)
-    ids = [str(refused), str(doubtful)]
+    ids = [global_id("Notification", refused), global_id("Notification", doubtful)]
     body = await world.gql.raw(RESEND, {"ids": ids}, token=world.tokens["viewer"])
     assert refusal(body, "resendNotifications") == "FORBIDDEN"
     assert (await Notification.get(id=doubtful)).state == UNKNOWN
     # All or nothing: one SENT email in the list, and nothing changes.
     await Notification.filter(id=refused).update(state=NotificationState.SENT)
-    answer = (await world.gql(RESEND, {"ids": [str(doubtful), str(refused)]}, token=world.admin))[
-        "resendNotifications"
-    ]
+    answer = (await world.gql(RESEND, {"ids": ids[::-1]}, token=world.admin))["resendNotifications"]
     assert [(e["code"], e["field"]) for e in answer["errors"]] == [("NOT_RESENDABLE", "ids.1")]
     assert (await Notification.get(id=doubtful)).state == UNKNOWN
     await Notification.filter(id=refused).update(state=FAILED)
     for bad, code in (
-        (["999999"], "NOT_FOUND"),
+        ([global_id("Notification", 999999)], "NOT_FOUND"),
+        (["999999"], "NOT_FOUND"),  # a bare row id is no id
+        ([global_id("PromotionRequest", refused)], "NOT_FOUND"),  # another type's
         ([], "VALIDATION"),
-        ([str(refused)] * 101, "VALIDATION"),
+        ([ids[0]] * 101, "VALIDATION"),
     ):
         answer = (await world.gql(RESEND, {"ids": bad}, token=world.admin))["resendNotifications"]
         assert [e["code"] for e in answer["errors"]] == [code], bad
@@ -116,9 +119,10 @@ async def test_hoist_resend_notifications_through_the_api(
         [listed] = as_json(
             hoist(server, tmp_path, "get", "notifications", "--state", "FAILED", "-o", "json")
         )
-        assert (listed["id"], listed["state"], listed["attempts"]) == (str(row.id), "FAILED", 5)
-        text = succeeded(hoist(server, tmp_path, "resend", "notifications", str(row.id)))
-        assert text == f"email {row.id} to dev@example.com is PENDING again\n"
+        email = global_id("Notification", row.id)
+        assert (listed["id"], listed["state"], listed["attempts"]) == (email, "FAILED", 5)
+        text = succeeded(hoist(server, tmp_path, "resend", "notifications", email))
+        assert text == f"email {email} to dev@example.com is PENDING again\n"
 
         async def delivered() -> bool:
             return (await Notification.get(id=row.id)).state == NotificationState.SENT
@@ -126,7 +130,7 @@ async def test_hoist_resend_notifications_through_the_api(
         await eventually(delivered, what="the resent email SENT by the server's worker")
         assert mailbox.recipients() == ["dev@example.com"]
         refused = failed(
-            hoist(server, tmp_path, "resend", "notifications", str(row.id)),
+            hoist(server, tmp_path, "resend", "notifications", email),
             1,
             "NOT_RESENDABLE",
             "only FAILED or UNKNOWN ones can be resent",
@@ -134,7 +138,7 @@ async def test_hoist_resend_notifications_through_the_api(
         assert "ids.0" in refused
         viewer = await people.token("viewer@example.com")
         failed(
-            hoist(server, tmp_path, "resend", "notifications", str(row.id), HOIST_TOKEN=viewer),
+            hoist(server, tmp_path, "resend", "notifications", email, HOIST_TOKEN=viewer),
             3,
             "FORBIDDEN",
         )

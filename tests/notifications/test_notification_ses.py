@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
+from app.ids import global_id
 from app.notifications.models import NotificationState
 from app.notifications.providers import ses_error
 from tests.notifications.helpers import SENDER, configure, notifications, open_jobs, run_jobs
@@ -66,7 +67,7 @@ async def request_approval(world: World, comment: str = "hotfix") -> None:
     await world.gql(
         """mutation($i: ID!, $c: String) { promoteImage(imageId: $i,
         source: {type: CI}, targetEnvironments: ["prod"], comment: $c) { results { outcome } } }""",
-        {"i": str(image), "c": comment},
+        {"i": global_id("Image", image), "c": comment},
         token=world.tokens["dev"],
     )
 

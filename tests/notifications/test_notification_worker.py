@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
+from app.ids import global_id
 from app.notifications.models import NotificationState
 from app.outbox import service as outbox
 from app.outbox.models import OutboxJob
 from tests.notifications.helpers import PUBLIC_URL, SENDER, notifications
 from tests.notifications.mailbox import Mailbox, SmtpServer
-from tests.promotions.world import World
+from tests.promotions.world import World, request_row
 from tests.support.processes import celery_worker
 from tests.support.waiting import eventually
 from workers.celery_app import CeleryDispatcher, make_celery
@@ -49,7 +51,7 @@ async def test_celery_worker_emails_approvers_then_the_requester(
 
     with celery_worker(tmp_path, db_url, redis_url, beat=True, **settings):
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-        request_id = int(r["request"]["id"])
+        request_id = request_row(r)
         await eventually(lambda: received(2), what="the approvers' emails")
         [d] = await world.decide(world.tokens["approver"], [request_id])
         assert d["outcome"] == "PROMOTING"
@@ -65,6 +67,7 @@ async def test_celery_worker_emails_approvers_then_the_requester(
     [promoted] = mailbox.to("dev@example.com")
     assert promoted.subject == "Image promoted | Application: shop | Target environment: prod"
     assert promoted.message["From"] == SENDER
-    assert f"{PUBLIC_URL}/ui/requests/{request_id}" in promoted.text
+    link = quote(global_id("PromotionRequest", request_id), safe="")
+    assert f"{PUBLIC_URL}/ui/requests/{link}" in promoted.text
     rows = await notifications()
     assert [(r.state, r.attempts) for r in rows] == [(NotificationState.SENT, 1)] * 3

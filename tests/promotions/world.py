@@ -13,7 +13,7 @@ from app.accounts.models import Role
 from app.catalog import service as catalog
 from app.catalog.models import Stage, StageStatus
 from app.db import unit_of_work
-from app.ids import global_id
+from app.ids import global_id, row_id
 from app.outbox.models import OutboxJob
 from app.outbox.service import run_job
 from app.policies import service as policies
@@ -57,6 +57,13 @@ def results(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-item outcomes of a promote or decide payload the server did not refuse."""
     assert payload["errors"] == [], payload
     return list(payload["results"])
+
+
+def request_row(result: dict[str, Any]) -> int:
+    """The row id of the request in one promote or decide result (the API gives global ids)."""
+    request = row_id(result["request"]["id"], "PromotionRequest")
+    assert request is not None, result
+    return request
 
 
 def env_source(name: str) -> dict[str, str]:
