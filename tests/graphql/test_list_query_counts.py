@@ -21,6 +21,7 @@ from app.catalog import service as catalog
 from app.catalog.models import Application, Image
 from app.db import unit_of_work
 from app.deployments.models import Deployment, DeploymentStatus
+from app.ids import global_id
 from app.outbox.models import OutboxJob
 from app.policies import service as policies
 from tests.conftest import People
@@ -188,24 +189,23 @@ async def test_policy_bindings(gql: GraphQLClient, admin: str) -> None:
 async def test_deployable_images(gql: GraphQLClient, people: People, admin: str) -> None:
     await shop_with_environments()
     await builders(people)
-
-    async def grow(size: int) -> None:
-        await images(size)
+    await images(100)
 
     async def read(size: int) -> int:
         data = await gql(
-            """query($env: String!) {
-            deployableImages(application: "shop", environment: $env) {
-              image { tag builtBy { email } registeredBy { email } application { name }
-                      workflow { name } }
-              deployable reasons deploymentApprovals requiredDeploymentApprovals
-              promotedFrom { requestId } } }""",
-            {"env": ENVIRONMENTS[0]},
+            """query($env: String!, $first: Int) {
+            deployableImages(application: "shop", environment: $env, first: $first) {
+              totalCount edges { node {
+                image { tag builtBy { email } registeredBy { email } application { name }
+                        workflow { name } }
+                deployable reasons deploymentApprovals requiredDeploymentApprovals
+                promotedFrom { requestId } } } } }""",
+            {"env": ENVIRONMENTS[0], "first": size},
             token=admin,
         )
-        return len(data["deployableImages"])
+        return edges(data, "deployableImages")
 
-    await assert_flat(read, grow)
+    await assert_flat(read)
 
 
 async def test_deployment_history(gql: GraphQLClient, people: People, admin: str) -> None:
@@ -346,7 +346,7 @@ async def test_promotion_preview(gql: GraphQLClient, people: People, admin: str)
             promotionPreview(imageId: $image, source: {type: CI},
                              targetEnvironments: $targets) {
               environment outcome message requiredApprovals eligibleApprovers { email } } }""",
-            {"image": str(image.id), "targets": ENVIRONMENTS[:size]},
+            {"image": global_id("Image", image.id), "targets": ENVIRONMENTS[:size]},
             token=admin,
         )
         return len(data["promotionPreview"])
