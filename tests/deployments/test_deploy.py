@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from app.deployments.models import Deployment, DeploymentApproval
@@ -237,3 +239,58 @@ async def test_deployable_images_is_hidden_from_outsiders(
         token=outsider,
     )
     assert code == "FORBIDDEN"
+
+
+PAGED = """query($after: String) {
+  deployableImages(application: "shop", environment: "prod", first: 2, after: $after) {
+    edges { node { image { id tag } promotedFrom { requestId } } }
+    pageInfo { hasNextPage hasPreviousPage endCursor } totalCount } }"""
+
+
+async def test_deployable_images_pages_list_every_candidate_once(
+    gql: GraphQLClient, people: People, admin: str
+) -> None:
+    """Walked two at a time, the connection lists the normal path's images and the
+    promoted ones together, newest first, each once; one image both promoted and on the
+    normal path, older than the normal path's first page, is still no promoted-only one."""
+    world = await make_world(gql, people, admin)
+    await world.policy("lane", "prod")
+    images: dict[str, int] = {}
+    requests: dict[str, int] = {}
+    for tag in ("1.0", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0"):
+        images[tag] = await world.image(tag)
+        if tag in ("1.0", "4.0"):
+            [r] = await world.promote(world.tokens["dev"], images[tag], ["prod"])
+            requests[tag] = row(r["request"]["id"], "PromotionRequest")
+        if tag in ("1.0", "2.0", "5.0", "6.0"):
+            await world.pass_stages(images[tag], "staging")
+    await world.pass_stages(images["3.0"], "dev")  # not past staging: not a prod candidate
+    await drain()
+    assert {await world.request_status(r) for r in requests.values()} == {"PROMOTED"}
+
+    pages: list[dict[str, Any]] = []
+    after: str | None = None
+    while len(pages) < 5:  # a cursor that does not advance fails here instead of looping
+        data = await world.gql(PAGED, {"after": after}, token=world.tokens["viewer"])
+        page = data["deployableImages"]
+        pages.append(page)
+        assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    listed = [e["node"] for page in pages for e in page["edges"]]
+    assert [len(page["edges"]) for page in pages] == [2, 2, 1]
+    assert [n["image"]["tag"] for n in listed] == ["6.0", "5.0", "4.0", "2.0", "1.0"]
+    assert [n["image"]["id"] for n in listed] == [
+        global_id("Image", images[t]) for t in ("6.0", "5.0", "4.0", "2.0", "1.0")
+    ]
+    # Only 4.0 reached prod by promotion alone.
+    assert [n["promotedFrom"] for n in listed] == [
+        None,
+        None,
+        {"requestId": global_id("PromotionRequest", requests["4.0"])},
+        None,
+        None,
+    ]
+    assert [page["pageInfo"]["hasNextPage"] for page in pages] == [True, True, False]
+    assert {page["totalCount"] for page in pages} == {len(listed)}
