@@ -22,6 +22,7 @@ from app.catalog.models import (
     StageStatus,
     Workflow,
 )
+from app.ids import row_id
 from tests.conftest import People
 from tests.support.catalog import make_catalog, refused, row_counts
 from tests.support.graphql import GraphQLClient
@@ -93,7 +94,7 @@ async def test_only_a_ci_identity_or_a_super_admin_may_name_another_builder(
     assert by_admin["errors"] == []
     assert by_admin["image"]["builtBy"] == {"email": "alice@example.com"}
     assert by_admin["image"]["registeredBy"] == {"email": "admin@example.com", "ciIdentity": False}
-    rows = await Image.filter(id=int(by_ci["image"]["id"])).values(
+    rows = await Image.filter(id=row_id(by_ci["image"]["id"], "Image")).values(
         "registered_by_ci", "registered_by__email"
     )
     assert rows == [{"registered_by_ci": True, "registered_by__email": "ci@example.com"}]

@@ -8,6 +8,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.catalog.models import Image, StageRun
+from app.ids import global_id
 from tests.support.catalog import make_catalog, make_image, refused, row_counts
 from tests.support.graphql import GraphQLClient
 
@@ -148,13 +149,13 @@ async def test_build_deploy_on_the_environment_records_stage_results(
 ) -> None:
     image = await make_image("shop")
     token = await people.token("ci@example.com", binding)
-    data = await gql(STAGE, {"id": str(image.id), "env": "dev"}, token=token)
+    data = await gql(STAGE, {"id": global_id("Image", image.id), "env": "dev"}, token=token)
     assert data["recordStageResult"] == {
         "stageRun": {
             "stage": "DEPLOY",
             "status": "SUCCEEDED",
             "environment": {"name": "dev"},
-            "image": {"id": str(image.id)},
+            "image": {"id": global_id("Image", image.id)},
         },
         "errors": [],
     }
@@ -169,7 +170,7 @@ async def test_stage_results_need_build_deploy_on_that_environment(
     image = await make_image("shop")
     token = await people.token("ci@example.com", binding)
     before = await row_counts()
-    body = await gql.raw(STAGE, {"id": str(image.id), "env": "dev"}, token=token)
+    body = await gql.raw(STAGE, {"id": global_id("Image", image.id), "env": "dev"}, token=token)
     assert refused(body, "recordStageResult") == "FORBIDDEN"
     assert await row_counts() == before
 
@@ -180,7 +181,7 @@ async def test_an_image_of_an_application_you_cannot_see_is_not_found(
     image = await make_image("shop")
     token = await people.token("ci@example.com", (Role.BUILD_DEPLOY, "blog", "*"))
     before = await row_counts()
-    data = await gql(STAGE, {"id": str(image.id), "env": "dev"}, token=token)
+    data = await gql(STAGE, {"id": global_id("Image", image.id), "env": "dev"}, token=token)
     assert data["recordStageResult"]["stageRun"] is None
     assert [(e["code"], e["field"]) for e in data["recordStageResult"]["errors"]] == [
         ("NOT_FOUND", "imageId")
@@ -216,7 +217,7 @@ async def test_reads_show_only_applications_you_hold_a_role_on(
     assert [a["name"] for a in listed] == visible
     for app in ("shop", "blog"):
         one = (await gql(ONE, {"name": app}, token=token))["application"]
-        image = (await gql(IMAGE, {"id": str(images[app].id)}, token=token))["image"]
+        image = (await gql(IMAGE, {"id": global_id("Image", images[app].id)}, token=token))["image"]
         if app in visible:
             assert one == {"name": app, "workflows": [{"name": "main"}]}
             assert image == {
@@ -237,8 +238,17 @@ async def test_super_admins_see_everything_and_unknown_things_are_null(
         {"name": "shop"},
     ]
     assert (await gql(ONE, {"name": "nope"}, token=admin))["application"] is None
-    assert (await gql(IMAGE, {"id": str(image.id)}, token=admin))["image"] is not None
-    for missing in (str(image.id + 1000), "x", "-1", "99999999999999999999"):
+    found = await gql(IMAGE, {"id": global_id("Image", image.id)}, token=admin)
+    assert found["image"] is not None
+    # No such image; the row's bare number; another type's id of the same row; junk.
+    for missing in (
+        global_id("Image", image.id + 1000),
+        str(image.id),
+        global_id("Application", image.id),
+        "x",
+        "-1",
+        "99999999999999999999",
+    ):
         assert (await gql(IMAGE, {"id": missing}, token=admin))["image"] is None, missing
 
 
@@ -272,11 +282,11 @@ async def test_another_users_roles_show_only_applications_you_can_see(
         return sorted((r["role"], r["application"], r["environment"]) for r in roles)
 
     shop_viewer = await people.token("dev@example.com", (Role.VIEWER, "shop", "*"))
-    assert bindings(await gql(query, {"id": str(image.id)}, token=shop_viewer)) == [
+    assert bindings(await gql(query, {"id": global_id("Image", image.id)}, token=shop_viewer)) == [
         ("BUILD_DEPLOY", "shop", "dev")
     ]
     everything = await people.token("all@example.com", (Role.VIEWER, "*", "*"))
-    assert bindings(await gql(query, {"id": str(image.id)}, token=everything)) == [
+    assert bindings(await gql(query, {"id": global_id("Image", image.id)}, token=everything)) == [
         ("BUILD_DEPLOY", "blog", "*"),
         ("BUILD_DEPLOY", "shop", "dev"),
         ("VIEWER", "*", "prod"),

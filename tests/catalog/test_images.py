@@ -8,6 +8,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.catalog.models import Image, StageRun
+from app.ids import global_id
 from tests.support.catalog import make_catalog, make_image, row_counts
 from tests.support.graphql import GraphQLClient
 
@@ -205,7 +206,7 @@ def stage_input(
 ) -> dict[str, Any]:
     return {
         "input": {
-            "imageId": str(image_id),
+            "imageId": global_id("Image", image_id),
             "environment": environment,
             "stage": stage,
             "status": status,
@@ -225,7 +226,7 @@ async def test_stage_results_are_recorded_in_order(
             stage,
             status,
             "staging",
-            str(image.id),
+            global_id("Image", image.id),
         )
     runs = await StageRun.filter(image_id=image.id).order_by("id")
     assert [(r.stage.value, r.status.value) for r in runs] == [
