@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.accounts.models import Role
+from app.ids import global_id, row_id
 from app.promotions.models import PromotionDecision
-from tests.promotions.world import CANCEL, World, drain
+from tests.promotions.world import CANCEL, World, drain, request_row
 from tests.support.catalog import refused
 
 
@@ -16,7 +17,7 @@ async def awaiting(world: World, approvals: int = 1, **flags: bool) -> int:
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert r["outcome"] == "AWAITING_APPROVAL", r
-    return int(r["request"]["id"])
+    return request_row(r)
 
 
 async def test_one_approval_promotes(world: World) -> None:
@@ -69,13 +70,13 @@ async def test_requester_and_builder_cannot_approve_by_default(world: World) -> 
     )
     image = await world.image("2.0", built_by="req")
     [r] = await world.promote(requester, image, ["prod"])
-    own = int(r["request"]["id"])
+    own = request_row(r)
     [r] = await world.decide(requester, [own])
     assert r["outcome"] == "REQUESTER_CANNOT_APPROVE"
     builder = await world.user("b2", (Role.ARTIFACT_PROMOTER, "*", "*"))
     built = await world.image("3.0", built_by="b2")
     [r] = await world.promote(world.tokens["dev"], built, ["prod"])
-    [r] = await world.decide(builder, [int(r["request"]["id"])])
+    [r] = await world.decide(builder, [request_row(r)])
     assert r["outcome"] == "BUILDER_CANNOT_APPROVE"
     assert await world.request_status(request) == "AWAITING_APPROVAL"
 
@@ -85,11 +86,11 @@ async def test_flags_apply_to_super_admins(world: World) -> None:
     admin = await world.people.admin("root@example.com")
     image = await world.image(built_by="builder")
     [r] = await world.promote(admin, image, ["prod"])
-    [d] = await world.decide(admin, [int(r["request"]["id"])])
+    [d] = await world.decide(admin, [request_row(r)])
     assert d["outcome"] == "REQUESTER_CANNOT_APPROVE"
     built = await world.image("9.9", built_by="root")
     [r] = await world.promote(world.tokens["dev"], built, ["prod"])
-    [d] = await world.decide(admin, [int(r["request"]["id"])])
+    [d] = await world.decide(admin, [request_row(r)])
     assert d["outcome"] == "BUILDER_CANNOT_APPROVE"
 
 
@@ -106,7 +107,7 @@ async def test_flags_allow_when_set(world: World) -> None:
     )
     image = await world.image(built_by="both")
     [r] = await world.promote(both, image, ["prod"])
-    [d] = await world.decide(both, [int(r["request"]["id"])])
+    [d] = await world.decide(both, [request_row(r)])
     assert d["outcome"] == "PROMOTING"
 
 
@@ -115,7 +116,7 @@ async def test_reject_needs_reason_and_records_it(world: World) -> None:
     body = await world.gql.raw(
         'mutation($ids: [ID!]!) { rejectPromotionRequests(requestIds: $ids, reason: "  ") '
         "{ results { outcome } errors { code message field } } }",
-        {"ids": [str(request)]},
+        {"ids": [global_id("PromotionRequest", request)]},
         token=world.tokens["approver"],
     )
     assert refused(body, "rejectPromotionRequests") == "VALIDATION"
@@ -131,11 +132,13 @@ async def test_reject_needs_reason_and_records_it(world: World) -> None:
     image = (
         await world.gql(
             "query($id: ID!) { promotionRequest(id: $id) { image { id } } }",
-            {"id": str(request)},
+            {"id": global_id("PromotionRequest", request)},
             token=world.admin,
         )
     )["promotionRequest"]["image"]["id"]
-    [again] = await world.promote(world.tokens["dev"], int(image), ["prod"])
+    image_row = row_id(image, "Image")
+    assert image_row is not None, image
+    [again] = await world.promote(world.tokens["dev"], image_row, ["prod"])
     assert again["outcome"] == "AWAITING_APPROVAL"
 
 
@@ -150,24 +153,31 @@ async def test_reject_obeys_the_same_eligibility(world: World) -> None:
 
 async def test_cancel_rules(world: World) -> None:
     request = await awaiting(world)
-    body = await world.gql.raw(CANCEL, {"id": str(request)}, token=world.tokens["approver"])
+    body = await world.gql.raw(
+        CANCEL, {"id": global_id("PromotionRequest", request)}, token=world.tokens["approver"]
+    )
     assert refused(body, "cancelPromotionRequest") == "FORBIDDEN"
     assert await world.request_status(request) == "AWAITING_APPROVAL"
-    data = await world.gql(CANCEL, {"id": "12345"}, token=world.tokens["dev"])
-    assert data["cancelPromotionRequest"]["errors"][0]["code"] == "NOT_FOUND"
-    data = await world.gql(CANCEL, {"id": str(request)}, token=world.tokens["dev"])
+    for missing in (global_id("PromotionRequest", 12345), str(request)):  # no row; a bare id
+        data = await world.gql(CANCEL, {"id": missing}, token=world.tokens["dev"])
+        assert data["cancelPromotionRequest"]["errors"][0]["code"] == "NOT_FOUND", missing
+    data = await world.gql(
+        CANCEL, {"id": global_id("PromotionRequest", request)}, token=world.tokens["dev"]
+    )
     assert data["cancelPromotionRequest"]["request"]["status"] == "CANCELLED"
-    data = await world.gql(CANCEL, {"id": str(request)}, token=world.tokens["dev"])
+    data = await world.gql(
+        CANCEL, {"id": global_id("PromotionRequest", request)}, token=world.tokens["dev"]
+    )
     assert data["cancelPromotionRequest"]["errors"][0]["code"] == "NOT_PENDING"
     other = await awaiting_again(world)
-    data = await world.gql(CANCEL, {"id": str(other)}, token=world.admin)
+    data = await world.gql(CANCEL, {"id": global_id("PromotionRequest", other)}, token=world.admin)
     assert data["cancelPromotionRequest"]["request"]["status"] == "CANCELLED"
 
 
 async def awaiting_again(world: World) -> int:
     image = await world.image("5.0")
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    return int(r["request"]["id"])
+    return request_row(r)
 
 
 async def test_approving_after_the_pair_changed_policy_is_stale(world: World) -> None:

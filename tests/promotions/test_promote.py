@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.accounts.models import Role
+from app.ids import global_id
 from app.outbox.models import OutboxJob
 from app.promotions.models import PromotionRequest
-from tests.promotions.world import World, drain, env_source
+from tests.promotions.world import World, drain, env_source, request_row
 from tests.support.catalog import refused
 
 
@@ -14,7 +17,7 @@ async def test_no_approvals_needed_promotes_through_the_job(world: World) -> Non
     image = await world.image()
     [result] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert result["outcome"] == "PROMOTING"
-    request_id = int(result["request"]["id"])
+    request_id = request_row(result)
     # The job row was written with the request, in the same transaction.
     assert await OutboxJob.filter(task="promotions.promote").count() == 1
     await drain()
@@ -166,16 +169,25 @@ async def test_request_records_policy_evaluation_and_source(world: World) -> Non
         "image": {"tag": "1.0", "builtBy": {"email": "builder@example.com"}},
         "application": {"name": "shop"},
     }
-    row = await PromotionRequest.get(id=int(r["request"]["id"]))
+    row = await PromotionRequest.get(id=request_row(r))
     assert row.evaluation["eligible"] is True
     assert row.evaluation["variables"]["containerImageTag"] == "1.0"
     assert row.evaluation["passCondition"]["result"] is True
 
 
-async def test_unknown_image_is_not_found(world: World) -> None:
+@pytest.mark.parametrize("given", ["no such image", "bare row id", "another type's id"])
+async def test_unknown_image_is_not_found(world: World, given: str) -> None:
+    image = await world.image()
+    await world.policy("fast-lane", "prod")  # the real image's id would be PROMOTING
+    image_id = {
+        "no such image": global_id("Image", image + 1000),
+        "bare row id": str(image),
+        "another type's id": global_id("Application", image),
+    }[given]
     body = await world.gql.raw(
-        'mutation { promoteImage(imageId: "999", source: {type: CI}, '
+        "mutation($i: ID!) { promoteImage(imageId: $i, source: {type: CI}, "
         'targetEnvironments: ["prod"]) { results { outcome } errors { code message field } } }',
+        {"i": image_id},
         token=world.tokens["dev"],
     )
     assert refused(body, "promoteImage") == "NOT_FOUND"
@@ -195,7 +207,7 @@ async def test_viewer_of_other_app_cannot_see_image(world: World) -> None:
     body = await world.gql.raw(
         "mutation($i: ID!) { promoteImage(imageId: $i, source: {type: CI}, "
         'targetEnvironments: ["prod"]) { results { outcome } errors { code message field } } }',
-        {"i": str(image)},
+        {"i": global_id("Image", image)},
         token=other,
     )
     assert refused(body, "promoteImage") == "NOT_FOUND"
@@ -208,7 +220,7 @@ async def test_source_environment_required_for_environment_source(world: World) 
     body = await world.gql.raw(
         "mutation($i: ID!) { promoteImage(imageId: $i, source: {type: ENVIRONMENT}, "
         'targetEnvironments: ["prod"]) { results { outcome } errors { code message field } } }',
-        {"i": str(image)},
+        {"i": global_id("Image", image)},
         token=world.tokens["dev"],
     )
     assert refused(body, "promoteImage") == "VALIDATION"
@@ -235,5 +247,5 @@ async def test_ci_source_ignores_environment(world: World) -> None:
             token=world.tokens["viewer"],
         )
         assert data["promotionRequest"]["source"] == {"type": "CI", "environment": None}
-        row = await PromotionRequest.get(id=int(r["request"]["id"]))
+        row = await PromotionRequest.get(id=request_row(r))
         assert row.source_environment_id is None

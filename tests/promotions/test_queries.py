@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from app.accounts.models import Role
+from app.ids import global_id
 from app.promotions.models import PromotionRequest
-from tests.promotions.world import CI, World, env_source
+from tests.promotions.world import CI, World, env_source, request_row
 from tests.support.queries import assert_flat
 
 PENDING = """query($app: String, $env: String, $mine: Boolean, $first: Int, $after: String) {
@@ -35,21 +36,26 @@ async def requests(world: World, count: int, approvals: int = 2) -> list[int]:
     for i in range(count):
         image = await world.image(f"1.{i}")
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-        ids.append(int(r["request"]["id"]))
+        ids.append(request_row(r))
     return ids
+
+
+def gid(request: int) -> str:
+    """The id the API gives request row `request`."""
+    return global_id("PromotionRequest", request)
 
 
 async def test_pending_with_me_by_default(world: World) -> None:
     [first, second] = await requests(world, 2)
     page = await pending(world, world.tokens["approver"])
-    assert [e["node"]["id"] for e in page["edges"]] == [str(second), str(first)]
+    assert [e["node"]["id"] for e in page["edges"]] == [gid(second), gid(first)]
     node = page["edges"][0]["node"]
     assert node["canApprove"] is True and node["cannotApproveReason"] is None
     assert node["source"] == {"type": "CI", "environment": None}
     assert node["requiredApprovals"] == 2 and node["approvals"] == []
     await world.decide(world.tokens["approver"], [first])
     page = await pending(world, world.tokens["approver"])
-    assert [e["node"]["id"] for e in page["edges"]] == [str(second)], "approved by me: gone"
+    assert [e["node"]["id"] for e in page["edges"]] == [gid(second)], "approved by me: gone"
     # Nothing pending for someone without the role, nor for the requester or builder.
     for who in ("viewer", "dev", "builder"):
         assert (await pending(world, world.tokens[who]))["totalCount"] == 0, who
@@ -61,7 +67,7 @@ async def test_all_pending_with_reasons(world: World) -> None:
     page = await pending(world, world.tokens["approver"], mine=False)
     assert page["totalCount"] == 2
     reasons = {e["node"]["id"]: e["node"]["cannotApproveReason"] for e in page["edges"]}
-    assert reasons[str(first)] == "you have already approved this request"
+    assert reasons[gid(first)] == "you have already approved this request"
     page = await pending(world, world.tokens["dev"], mine=False)
     assert {e["node"]["canApprove"] for e in page["edges"]} == {False}
     assert "ARTIFACT_PROMOTER" in page["edges"][0]["node"]["cannotApproveReason"]
@@ -98,7 +104,7 @@ async def test_paging_with_cursors(world: World) -> None:
     second = await pending(world, token, first=2, after=first["pageInfo"]["endCursor"])
     third = await pending(world, token, first=2, after=second["pageInfo"]["endCursor"])
     seen = [e["node"]["id"] for page in (first, second, third) for e in page["edges"]]
-    assert seen == [str(i) for i in reversed(ids)]
+    assert seen == [gid(i) for i in reversed(ids)]
     assert third["pageInfo"]["hasNextPage"] is False
     body = await world.gql.raw(PENDING, {"first": 101}, token=token)
     assert body["errors"][0]["extensions"]["field"] == "first"
@@ -133,14 +139,14 @@ async def test_promotion_requests_filter_by_status_and_visibility(world: World) 
     [first, second] = await requests(world, 2)
     await world.gql(
         "mutation($id: ID!) { cancelPromotionRequest(requestId: $id) { errors { message } } }",
-        {"id": str(first)},
+        {"id": gid(first)},
         token=world.tokens["dev"],
     )
     query = """query($s: [PromotionStatus!]) { promotionRequests(status: $s) {
         totalCount edges { node { id status } } } }"""
     data = await world.gql(query, {"s": ["CANCELLED"]}, token=world.tokens["viewer"])
     assert data["promotionRequests"]["edges"] == [
-        {"node": {"id": str(first), "status": "CANCELLED"}}
+        {"node": {"id": gid(first), "status": "CANCELLED"}}
     ]
     data = await world.gql(query, {}, token=world.tokens["viewer"])
     assert data["promotionRequests"]["totalCount"] == 2
@@ -148,7 +154,7 @@ async def test_promotion_requests_filter_by_status_and_visibility(world: World) 
     data = await world.gql(query, {}, token=outsider)
     assert data["promotionRequests"]["totalCount"] == 0
     data = await world.gql(
-        "query($id: ID!) { promotionRequest(id: $id) { id } }", {"id": str(second)}, token=outsider
+        "query($id: ID!) { promotionRequest(id: $id) { id } }", {"id": gid(second)}, token=outsider
     )
     assert data["promotionRequest"] is None
 
@@ -159,7 +165,10 @@ async def test_promotable_images(world: World) -> None:
         promotableImages(application: "shop", workflow: "main", source: $source) {
         totalCount edges { node { id tag } } } }"""
     data = await world.gql(query, {"source": CI}, token=world.tokens["viewer"])
-    assert [e["node"]["id"] for e in data["promotableImages"]["edges"]] == [str(new), str(old)]
+    assert [e["node"]["id"] for e in data["promotableImages"]["edges"]] == [
+        global_id("Image", new),
+        global_id("Image", old),
+    ]
     await world.pass_stages(old, "staging")
     data = await world.gql(query, {"source": env_source("staging")}, token=world.tokens["viewer"])
     assert [e["node"]["tag"] for e in data["promotableImages"]["edges"]] == ["1.0"]
@@ -198,7 +207,9 @@ async def test_preview_answers_like_promote_and_writes_nothing(world: World) -> 
         passCondition { expression result error } failCondition { result }
         requiredApprovals eligibleApprovers { email } } }"""
     data = await world.gql(
-        query, {"i": str(image), "t": ["prod", "staging", "qa"]}, token=world.tokens["dev"]
+        query,
+        {"i": global_id("Image", image), "t": ["prod", "staging", "qa"]},
+        token=world.tokens["dev"],
     )
     prod, staging, qa = data["promotionPreview"]
     assert prod["outcome"] == "AWAITING_APPROVAL" and prod["requiredApprovals"] == 1
