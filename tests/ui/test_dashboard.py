@@ -7,10 +7,13 @@ README's pictures from these tests.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, unquote
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
+from app.ids import row_id
+from app.notifications.content import request_link
 from tests.support.waiting import eventually
 from tests.ui.conftest import Shoot, SignIn
 from tests.ui.scenario import READY_WITHIN_SECONDS, Shop
@@ -18,6 +21,17 @@ from tests.ui.scenario import READY_WITHIN_SECONDS, Shop
 
 def card(page: Page | Locator, tag: str) -> Locator:
     return page.locator(f'.image-card[data-tag="{tag}"]')
+
+
+def linked_request(link: Locator) -> str:
+    """The request id a dashboard link points at (#/requests/<id, URL-encoded>)."""
+    target = link.get_attribute("href") or ""
+    assert target.startswith("#/requests/"), target
+    return unquote(target.removeprefix("#/requests/"))
+
+
+def request_href(request_id: str) -> str:
+    return f"#/requests/{quote(request_id, safe='')}"
 
 
 def test_pages_are_static_files_with_a_strict_policy(shop: Shop) -> None:
@@ -99,8 +113,11 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     shoot(dana, "05-promote-to")
     dialog.get_by_role("button", name="Promote Image").click()
     expect(dialog.locator('.result[data-env="prod"]')).to_contain_text("AWAITING_APPROVAL")
-    request_link = dialog.locator('.result[data-env="prod"] a')
-    request_id = re.sub(r"\D", "", request_link.inner_text())
+    # Ids are opaque: the result links to the request without showing its id.
+    result_link = dialog.locator('.result[data-env="prod"] a')
+    expect(result_link).to_have_text("view request")
+    request_id = linked_request(result_link)
+    assert row_id(request_id, "PromotionRequest") is not None, request_id
 
     # The rc image is blocked by the policy's fail condition, and the preview says so.
     dialog.get_by_role("button", name="← Back to images").click()
@@ -146,10 +163,14 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     dana.goto(f"{shop.url}/ui/#/apps/shop/envs/prod/deploy")
     promoted = card(dana, "1.4.1")
     expect(promoted.locator(".promoted")).to_have_text(
-        f"promoted from CI · request #{request_id} · approved by Avery Approver"
+        "promoted from CI · request to prod · approved by Avery Approver"
     )
+    expect(promoted.locator(".promoted a")).to_have_attribute("href", request_href(request_id))
     promoted.get_by_role("button", name="Deploy").click()
-    expect(dana.locator(".notice")).to_contain_text("Deploying 1.4.1 to prod")
+    # The notice names the deployment by what it does, not by its opaque id.
+    expect(dana.locator(".notice")).to_have_text(
+        re.compile(r"^Deploying 1\.4\.1 to prod: [A-Z]+ · see Deployment History$")
+    )
     shoot(dana, "08-deploy")
     eventually(
         lambda: shop.deployments("prod")[0]["status"] == "SUCCEEDED",
@@ -163,14 +184,22 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     expect(entry).to_contain_text("SUCCEEDED")
     expect(entry).to_contain_text("by Dana Developer")
     expect(entry.locator(".promoted")).to_have_text(
-        f"promoted from CI · request #{request_id} · approved by Avery Approver"
+        "promoted from CI · request to prod · approved by Avery Approver"
     )
+    expect(entry.locator(".promoted a")).to_have_attribute("href", request_href(request_id))
+    deployment_id = entry.get_attribute("data-deployment") or ""
+    assert row_id(deployment_id, "Deployment") is not None, deployment_id
+    expect(entry).not_to_contain_text(deployment_id)  # the opaque id is not shown
     shoot(dana, "09-history")
 
-    # The email's link to the request opens the request page.
-    dana.goto(f"{shop.url}/ui/requests/{request_id}")
+    # The email's link to the request opens the request page, named by what it asks.
+    dana.goto(request_link(shop.url, row_id(request_id, "PromotionRequest") or 0))
+    expect(dana.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Applications\W+Request to prod for shop:1\.4\.1$")
+    )
     expect(dana.locator(".facts")).to_contain_text("PROMOTED")
     expect(dana.locator(".facts")).to_contain_text("1/1 approval(s)")
+    expect(dana.locator("main")).not_to_contain_text(request_id)
 
 
 def test_images_that_cannot_deploy_say_why(shop: Shop, sign_in: SignIn, shoot: Shoot) -> None:
@@ -275,3 +304,78 @@ def test_reject_needs_a_reason_and_the_requester_may_cancel(shop: Shop, sign_in:
     expect(dialog.locator(".notice")).to_contain_text("CANCELLED")
     expect(dialog.locator(f'tr[data-request="{ids["prod"]}"]')).to_have_count(0)
     assert shop.request_status(ids["prod"]) == "CANCELLED"
+
+
+def test_an_email_link_with_a_padded_global_id_opens_the_request(
+    shop: Shop, sign_in: SignIn
+) -> None:
+    # Requests 10-99 have ids ending in "==" (base64 padding): make requests (each
+    # withdrawn at once, so no other test sees them pending) until one does.
+    promote = (
+        "mutation($image: ID!) { promoteImage(imageId: $image, source: {type: CI}, "
+        'targetEnvironments: ["staging"]) { results { request { id } } errors { message } } }'
+    )
+    cancel = (
+        "mutation($id: ID!) { cancelPromotionRequest(requestId: $id) "
+        "{ request { status } errors { message } } }"
+    )
+    for _ in range(100):
+        [result] = shop.api(promote, shop.tokens["dana"], image=shop.images["1.4.0"])[
+            "promoteImage"
+        ]["results"]
+        request_id = result["request"]["id"]
+        shop.api(cancel, shop.tokens["dana"], id=request_id)
+        if "=" in request_id:
+            break
+    assert "=" in request_id, request_id
+    number = row_id(request_id, "PromotionRequest")
+    assert number is not None
+    link = request_link(shop.url, number)  # the link the approval emails carry
+    assert link.endswith("%3D%3D"), link
+
+    dana = sign_in(shop.tokens["dana"])
+    dana.goto(link)
+    expect(dana.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Applications\W+Request to staging for shop:1\.4\.0$")
+    )
+    expect(dana.locator(".facts")).to_contain_text("CANCELLED")
+    assert dana.evaluate("location.hash") == request_href(request_id)
+    expect(dana.locator("main")).not_to_contain_text(request_id)
+
+
+def test_deploy_screen_pages_with_older_images(shop: Shop, sign_in: SignIn) -> None:
+    # An application of its own: the shop's screens keep their three images.
+    shop.api('mutation { createApplication(name: "warehouse") { errors { message } } }', shop.admin)
+    shop.api(
+        "mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) "
+        "{ errors { message } } }",
+        shop.admin,
+        input={
+            "application": "warehouse",
+            "name": "main",
+            "ciPipeline": "warehouse-ci",
+            "cdPipelines": [{"environment": "dev"}],
+        },
+    )
+    page_size = 20  # deploy.js asks for 20 a page
+    for n in range(page_size + 1):
+        shop.api(
+            'mutation($i: String!) { registerImage(input: {application: "warehouse", '
+            'workflow: "main", image: $i}) { image { id } errors { message } } }',
+            shop.admin,
+            i=f"registry.example.com/warehouse:0.{n}",
+        )
+
+    admin = sign_in(shop.admin)
+    admin.goto(f"{shop.url}/ui/#/apps/warehouse/envs/dev/deploy")
+    cards = admin.locator(".image-card")
+    older = admin.get_by_role("button", name="Older images")
+    expect(cards).to_have_count(page_size)
+    expect(card(admin, f"0.{page_size}")).to_have_count(1)  # newest first
+    expect(card(admin, "0.0")).to_have_count(0)
+    older.click()
+    expect(cards).to_have_count(page_size + 1)
+    expect(card(admin, "0.0")).to_have_count(1)
+    expect(older).to_have_count(0)  # that was the last page
+    tags = cards.evaluate_all("cards => cards.map((c) => c.dataset.tag)")
+    assert tags == [f"0.{n}" for n in range(page_size, -1, -1)]

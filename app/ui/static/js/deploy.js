@@ -19,11 +19,13 @@ const DEPLOY = `mutation($app: String!, $env: String!, $image: ID!) {
   deployImage(application: $app, environment: $env, imageId: $image) {
     deployment { id status image { tag } } errors { code message field } } }`;
 
-export function promotedFromText(from) {
+// "promoted from CI · request to prod · approved by …": ids are opaque, so the link says
+// what the request was rather than showing its id.
+export function promotedFromText(from, env) {
   if (!from) return null;
   const source = from.sourceType === "CI" ? "CI" : from.sourceEnvironment;
   return [`promoted from ${source} · `,
-    h("a", { href: href("requests", from.requestId) }, `request #${from.requestId}`),
+    h("a", { href: href("requests", from.requestId) }, `request to ${env}`),
     from.approvers.length ? ` · approved by ${from.approvers.map((u) => u.name).join(", ")}` : ""];
 }
 
@@ -42,9 +44,10 @@ export async function renderDeploy(view, { app, env }) {
     list.querySelector(".more")?.remove();
     list.append(...page.edges.map((e) => card(e.node, { app, env, notices, reload })));
     if (page.pageInfo.hasNextPage) {
-      const more = h("button", { class: "secondary more" }, "Older images");
-      more.addEventListener("click", () => busy(more, null, () => showPage(page.pageInfo.endCursor)));
-      list.append(more);
+      const more = h("button", { class: "secondary" }, "Older images");
+      const slot = errorSlot(); // a failed page says so here, not as an unhandled rejection
+      more.addEventListener("click", () => busy(more, slot, () => showPage(page.pageInfo.endCursor)));
+      list.append(h("div", { class: "pager more" }, more, slot));
     }
     return page.edges.length;
   };
@@ -77,7 +80,7 @@ function card(d, { app, env, notices, reload }) {
       const { deployment } = checkPayload((await gql(DEPLOY, { app, env, image: image.id }))
         .deployImage);
       notices.prepend(h("div", { class: "notice ok" },
-        `Deploying ${deployment.image.tag} to ${env}: deployment #${deployment.id} `,
+        `Deploying ${deployment.image.tag} to ${env}: `,
         badge(deployment.status, deployment.status.toLowerCase()), " · ",
         h("a", { href: href("apps", app, "envs", env, "history") }, "see Deployment History")));
       await reload();
@@ -88,7 +91,7 @@ function card(d, { app, env, notices, reload }) {
     "data-tag": image.tag },
   h("div", { class: "grow" },
     imageSummary(image),
-    d.promotedFrom && h("div", { class: "small promoted" }, promotedFromText(d.promotedFrom)),
+    d.promotedFrom && h("div", { class: "small promoted" }, promotedFromText(d.promotedFrom, env)),
     d.requiredDeploymentApprovals > 0 && h("div", { class: "small approvals" },
       `deployment approvals ${d.deploymentApprovals}/${d.requiredDeploymentApprovals}`),
     d.reasons.length > 0 && h("ul", { class: "reasons" },

@@ -22,20 +22,19 @@ export async function renderHistory(view, { app, env }) {
     container: body,
     empty: `Nothing has been deployed to ${env} yet.`,
     load: async (after) => (await gql(HISTORY, { app, env, after })).deploymentHistory,
-    renderNode: (d, list) => list.append(historyRow(d)),
+    renderNode: (d, list) => list.append(historyRow(d, env)),
   });
 }
 
-function historyRow(d) {
+function historyRow(d, env) {
   return h("div", { class: "history-row", "data-deployment": d.id },
-    h("div", { class: "history-when" }, when(d.createdAt),
-      h("div", { class: "muted small" }, `#${d.id}`)),
+    h("div", { class: "history-when" }, when(d.createdAt)),
     h("div", { class: "grow" },
       h("div", {}, h("strong", { title: d.image.image }, d.image.tag), " ",
         badge(d.status, d.status.toLowerCase()), " ",
         h("span", { class: "muted" }, "by ", d.deployedBy ? d.deployedBy.name
           : "Hoist (automatic)")),
       h("div", { class: "small promoted" },
-        d.promotedFrom ? promotedFromText(d.promotedFrom) : "normal path (not promoted)"),
+        d.promotedFrom ? promotedFromText(d.promotedFrom, env) : "normal path (not promoted)"),
       d.error && h("div", { class: "error small" }, d.error)));
 }

@@ -8,13 +8,18 @@ import { href } from "./router.js";
 
 const REQUEST = `query($id: ID!) { promotionRequest(id: $id) { ${REQUEST_FIELDS} } }`;
 
+// Ids are opaque (base64): the page is named by what the request asks for instead.
+const requestTitle = (r) => r
+  ? `Request to ${r.targetEnvironment.name} for ${r.application.name}:${r.image.tag || "(digest)"}`
+  : "Request";
+
 export async function renderRequest(view, { id }) {
-  const title = () => pageTitle(h("a", { href: "#/" }, "Applications"), `Request #${id}`);
-  clear(view, title(), loading());
+  const title = (r) => pageTitle(h("a", { href: "#/" }, "Applications"), requestTitle(r));
+  clear(view, title(null), loading());
   const { promotionRequest: r } = await gql(REQUEST, { id });
   if (!r) {
-    clear(view, title(), h("p", { class: "error" },
-      `No promotion request #${id}, or it is of an application you hold no role on.`));
+    clear(view, title(null), h("p", { class: "error" },
+      "No such promotion request, or it is of an application you hold no role on."));
     return;
   }
   const notices = h("div", { class: "notices", "aria-live": "polite" });
@@ -52,7 +57,7 @@ export async function renderRequest(view, { id }) {
     }
     if (isMine(r)) actions.append(cancelControl(r, decided));
   }
-  clear(view, title(), notices,
+  clear(view, title(r), notices,
     h("section", { class: "card" }, imageSummary(r.image),
       h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
       actions));

@@ -35,7 +35,7 @@ export const isMine = (request) => me()?.id === request.requestedBy.id;
 export function decisionLine(result) {
   const ok = ["APPROVED", "PROMOTING", "REJECTED", "CANCELLED"].includes(result.outcome);
   return h("div", { class: `result ${ok ? "ok" : "failed"}` },
-    h("strong", {}, result.request?.targetEnvironment.name ?? `request #${result.requestId}`),
+    h("strong", {}, result.request?.targetEnvironment.name ?? "Request"),
     " ", badge(result.outcome, ok ? "ok" : "blocked"), " ", result.message);
 }
 

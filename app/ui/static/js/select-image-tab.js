@@ -144,6 +144,6 @@ function resultRow(result) {
     h("strong", {}, result.environment), " ", badge(result.outcome, ok ? "ok" : "blocked"), " ",
     result.message,
     result.request && [" · ", h("a", { href: href("requests", result.request.id) },
-      `request #${result.request.id}`)]);
+      "view request")]);
 }
 
