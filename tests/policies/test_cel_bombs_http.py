@@ -12,6 +12,7 @@ from app.accounts.models import Role
 from app.catalog import service as catalog
 from app.cel import limits as cel_limits
 from app.db import unit_of_work
+from app.ids import global_id
 from app.policies import service as policies
 from app.policies.models import PromotionPolicy
 from tests.conftest import People
@@ -88,7 +89,9 @@ async def test_a_bomb_saved_before_the_limits_is_stopped_off_the_event_loop(
     finished: dict[str, float] = {}
     preview = asyncio.create_task(
         _timed(
-            gql(PREVIEW, {"i": str(image), "t": ["prod"]}, token=world.tokens["dev"]),
+            gql(
+                PREVIEW, {"i": global_id("Image", image), "t": ["prod"]}, token=world.tokens["dev"]
+            ),
             finished,
             "preview",
         )
