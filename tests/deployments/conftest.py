@@ -5,9 +5,8 @@ from typing import Any
 from app.catalog.models import Trigger
 from app.ids import global_id, row_id
 from tests.conftest import People
-from tests.promotions.world import World, build_world, drain
+from tests.promotions.world import World, build_world, drain, request_row
 from tests.support.graphql import GraphQLClient
-from tests.support.ids import row
 
 DEPLOYABLE = """query($env: String!) {
   deployableImages(application: "shop", environment: $env, first: 100) { edges { node {
@@ -50,7 +49,7 @@ async def promoted_image(world: World, approvals: int = 0, **flags: Any) -> tupl
     await world.policy("lane", "prod", approver_count=approvals, **flags)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    request = row(r["request"]["id"], "PromotionRequest")
+    request = request_row(r)
     for name in ("approver", "approver2")[:approvals]:
         await world.decide(world.tokens[name], [request])
     await drain()

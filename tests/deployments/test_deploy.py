@@ -18,7 +18,7 @@ from tests.deployments.conftest import (
     make_world,
     promoted_image,
 )
-from tests.promotions.world import drain
+from tests.promotions.world import drain, request_row
 from tests.support.catalog import refused
 from tests.support.graphql import GraphQLClient
 from tests.support.ids import row
@@ -150,7 +150,7 @@ async def test_approver_cannot_deploy_unless_the_policy_allows(
     await world.policy("lane", "prod", approver_count=1, allow_approver_from_deploy=allowed)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    [d] = await world.decide(both, [row(r["request"]["id"], "PromotionRequest")])
+    [d] = await world.decide(both, [request_row(r)])
     assert d["outcome"] == "PROMOTING"
     await drain()
     result = await deploy(world, both, image)
@@ -170,7 +170,7 @@ async def test_history_shows_provenance(gql: GraphQLClient, people: People, admi
     await world.policy("lane", "prod", approver_count=1)
     from_ci = await world.image("1.0")
     [r1] = await world.promote(world.tokens["dev"], from_ci, ["prod"])
-    await world.decide(world.tokens["approver"], [row(r1["request"]["id"], "PromotionRequest")])
+    await world.decide(world.tokens["approver"], [request_row(r1)])
     from_staging = await world.image("2.0")
     await world.pass_stages(from_staging, "dev")
     await world.pass_stages(from_staging, "staging")
@@ -180,7 +180,7 @@ async def test_history_shows_provenance(gql: GraphQLClient, people: People, admi
     await world.policy("lane-2", "staging", approver_count=1)
     [r2] = await world.promote(world.tokens["dev"], from_staging, ["prod"], env_source("dev"))
     assert r2["outcome"] == "AWAITING_APPROVAL"
-    await world.decide(world.tokens["approver2"], [row(r2["request"]["id"], "PromotionRequest")])
+    await world.decide(world.tokens["approver2"], [request_row(r2)])
     await drain()
     for image in (from_ci, normal):
         assert (await deploy(world, world.tokens["dev"], image))["errors"] == []
@@ -214,7 +214,7 @@ async def test_history_of_an_environment_sourced_promotion(
     image = await world.image()
     await world.pass_stages(image, "dev")
     [r] = await world.promote(world.tokens["dev"], image, ["prod"], env_source("dev"))
-    await world.decide(world.tokens["approver"], [row(r["request"]["id"], "PromotionRequest")])
+    await world.decide(world.tokens["approver"], [request_row(r)])
     await drain()
     assert (await deploy(world, world.tokens["builder"], image))["errors"] == []
     history = (await world.gql(HISTORY, {"env": "prod"}, token=world.tokens["viewer"]))[
@@ -261,7 +261,7 @@ async def test_deployable_images_pages_list_every_candidate_once(
         images[tag] = await world.image(tag)
         if tag in ("1.0", "4.0"):
             [r] = await world.promote(world.tokens["dev"], images[tag], ["prod"])
-            requests[tag] = row(r["request"]["id"], "PromotionRequest")
+            requests[tag] = request_row(r)
         if tag in ("1.0", "2.0", "5.0", "6.0"):
             await world.pass_stages(images[tag], "staging")
     await world.pass_stages(images["3.0"], "dev")  # not past staging: not a prod candidate

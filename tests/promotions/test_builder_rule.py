@@ -9,7 +9,7 @@ from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role
 from app.accounts.service import create_api_token, create_user, grant_role
 from app.ids import global_id
-from tests.promotions.world import CI, World
+from tests.promotions.world import CI, World, request_row
 from tests.support.ids import row
 
 REGISTER = """mutation($tag: String!, $builtBy: String) { registerImage(input: {
@@ -44,7 +44,7 @@ async def ci_identity(world: World, email: str, *roles: tuple[Role, str, str]) -
 async def request_of(world: World, image: int) -> int:
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert r["outcome"] == "AWAITING_APPROVAL", r
-    return row(r["request"]["id"], "PromotionRequest")
+    return request_row(r)
 
 
 async def eligible(world: World, image: int) -> list[str]:

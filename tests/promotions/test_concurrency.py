@@ -9,15 +9,14 @@ from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.outbox.models import OutboxJob
 from app.promotions.models import PromotionDecision, PromotionRequest
-from tests.promotions.world import World, drain
-from tests.support.ids import row
+from tests.promotions.world import World, drain, request_row
 
 
 async def test_twenty_approvers_at_once_promote_exactly_once(world: World) -> None:
     await world.policy("careful", "prod", approver_count=3)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    request = row(r["request"]["id"], "PromotionRequest")
+    request = request_row(r)
     approvers = [
         await world.user(f"ap{i}", (Role.ARTIFACT_PROMOTER, "shop", "prod")) for i in range(20)
     ]
@@ -48,7 +47,7 @@ async def test_one_user_approving_twice_at_once_counts_once(world: World) -> Non
     await world.policy("careful", "prod", approver_count=2)
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    request = row(r["request"]["id"], "PromotionRequest")
+    request = request_row(r)
     results = await asyncio.gather(
         *(world.decide(world.tokens["approver"], [request]) for _ in range(5))
     )

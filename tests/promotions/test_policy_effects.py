@@ -5,8 +5,7 @@ from __future__ import annotations
 from app.ids import global_id
 from app.policies.models import PolicyBinding
 from app.promotions.models import PromotionRequest
-from tests.promotions.world import World, drain
-from tests.support.ids import row
+from tests.promotions.world import World, drain, request_row
 
 UPDATE = """mutation($name: String!, $input: PromotionPolicyPatch!) {
   updatePromotionPolicy(name: $name, input: $input) { policy { version } errors { message } } }"""
@@ -21,7 +20,7 @@ async def two_requests(world: World, approvals: int = 2) -> tuple[int, int]:
     for tag, labels in (("1.0", ["stable"]), ("2.0", [])):
         image = await world.image(tag, labels=labels)
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-        ids.append(row(r["request"]["id"], "PromotionRequest"))
+        ids.append(request_row(r))
     return ids[0], ids[1]
 
 
@@ -78,7 +77,7 @@ async def test_rebinding_and_unbinding_make_requests_stale(world: World) -> None
     await world.gql(APPLY, {"policy": "careful", "pairs": PROD}, token=world.admin)
     image = await world.image("8.0")
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    third = row(r["request"]["id"], "PromotionRequest")
+    third = request_row(r)
     await world.gql(APPLY, {"policy": None, "pairs": PROD}, token=world.admin)
     assert await world.request_status(third) == "STALE"
 
@@ -94,7 +93,7 @@ async def test_promote_job_marks_stale_when_the_policy_went_away(world: World) -
     await world.policy("fast-lane", "prod")
     image = await world.image()
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
-    request = row(r["request"]["id"], "PromotionRequest")
+    request = request_row(r)
     # The binding disappears between the request and the job (e.g. an operator's SQL).
     await PolicyBinding.all().delete()
     await drain()

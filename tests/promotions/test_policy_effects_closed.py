@@ -11,8 +11,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.ids import global_id
-from tests.promotions.world import CANCEL, World, drain
-from tests.support.ids import row
+from tests.promotions.world import CANCEL, World, drain, request_row
 from tests.support.waiting import eventually
 
 UPDATE = """mutation($input: PromotionPolicyPatch!) {
@@ -33,7 +32,7 @@ async def request_for(world: World, tag: str) -> int:
     image = await world.image(tag)
     [r] = await world.promote(world.tokens["dev"], image, ["prod"])
     assert r["outcome"] == "AWAITING_APPROVAL", r
-    return row(r["request"]["id"], "PromotionRequest")
+    return request_row(r)
 
 
 async def test_closed_requests_keep_their_count_version_and_state(world: World) -> None:

@@ -10,8 +10,7 @@ import pytest
 
 from app.outbox import service as outbox
 from app.outbox.models import OutboxJob
-from tests.promotions.world import World
-from tests.support.ids import row
+from tests.promotions.world import World, request_row
 from tests.support.processes import PrivateRedis, celery_worker
 from tests.support.waiting import eventually
 from workers.celery_app import CeleryDispatcher, make_celery
@@ -49,7 +48,7 @@ async def test_celery_worker_on_redis_promotes(
     ):
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
         assert r["outcome"] == "PROMOTING"
-        request_id = row(r["request"]["id"], "PromotionRequest")
+        request_id = request_row(r)
         await eventually(lambda: promoted(world, request_id), what="PROMOTED by the worker")
     job = await OutboxJob.get(task="promotions.promote")
     assert job.done_at is not None and job.handovers >= 1
@@ -68,7 +67,7 @@ async def test_relay_hands_over_a_job_the_broker_missed(
         [r] = await world.promote(world.tokens["dev"], image, ["prod"])
         # The request is committed and answered even though the broker is down.
         assert r["outcome"] == "PROMOTING"
-        request_id = row(r["request"]["id"], "PromotionRequest")
+        request_id = request_row(r)
         job = await OutboxJob.get(task="promotions.promote")
         assert job.handed_over_at is None and job.last_error
         broker.start()
