@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.ids import global_id
 from tests.cli.runner import as_json, failed, hoist, succeeded
 from tests.support.live_server import LiveServer
 
@@ -28,7 +29,7 @@ def test_a_ci_identity_names_the_builder(live_server: LiveServer, tmp_path: Path
     succeeded(run("apply", "-f", str(tmp_path / "workflow.yaml")))
     assert succeeded(
         run("create", "user", "--email=ci-bot@example.com", "--name=CI", "--ciIdentity=true")
-    ) == ("created user ci-bot@example.com (CI identity) (id 2)\n")
+    ) == (f"created user ci-bot@example.com (CI identity) (id {global_id('User', 2)})\n")
     succeeded(run("create", "user", "--email=dev@example.com", "--name=Dev"))
     for email in ("ci-bot@example.com", "dev@example.com"):
         succeeded(

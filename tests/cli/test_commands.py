@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app import limits
+from app.ids import global_id, row_id
 from tests.cli.runner import as_json, failed, hoist, succeeded
 from tests.support.live_server import LiveServer
 from tests.support.services import free_port
@@ -56,7 +57,7 @@ def test_users_roles_and_tokens(live_server: LiveServer, folder: Path) -> None:
     run = lambda *args, **env: hoist(live_server, folder, *args, **env)  # noqa: E731
     succeeded(run("create", "application", "--name=people-app"))
     assert succeeded(run("create", "user", "--email", "Ann@Example.com", "--name=Ann")) == (
-        "created user ann@example.com (id 2)\n"
+        f"created user ann@example.com (id {global_id('User', 2)})\n"
     )
     boss = as_json(
         run(
@@ -78,7 +79,7 @@ def test_users_roles_and_tokens(live_server: LiveServer, folder: Path) -> None:
     )
     assert succeeded(
         run("create", "user", "--email=ci@example.com", "--name=CI", "--ciIdentity", "true")
-    ) == ("created user ci@example.com (CI identity) (id 4)\n")
+    ) == (f"created user ci@example.com (CI identity) (id {global_id('User', 4)})\n")
     failed(
         run("create", "user", "--email=ann@example.com", "--name=Ann"),
         1,
@@ -446,7 +447,7 @@ def test_images_and_stage_results(live_server: LiveServer, folder: Path) -> None
             "id",
         )
     ).strip()
-    assert image_id.isdigit() and image_id != image["id"]
+    assert row_id(image_id, "Image") is not None and image_id != image["id"]
     failed(
         run(
             "register",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from app.ids import global_id
 from tests.support.live_server import HOIST, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,4 +51,7 @@ def test_the_tour_ends_in_a_promoted_deployment(tmp_path: Path) -> None:
             },
         }
     ]
-    assert "from CI (request 1; lead@example.com)" in result.stdout
+    # The history names the request by its global id, as the tour printed it at step 6.
+    request = global_id("PromotionRequest", 1)
+    assert f"\nrequest {request}\n" in result.stdout
+    assert f"from CI (request {request}; lead@example.com)" in result.stdout
