@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.ids import global_id
 from app.outbox import service as outbox
 from app.outbox.models import OutboxJob
 from tests.outbox.test_outbox_dead_jobs import RETRY, write_poison
@@ -54,7 +55,8 @@ async def test_celery_worker_gives_up_on_a_poison_job_and_runs_it_again_when_ret
         assert row.done_at is None and row.handovers >= 3
         assert await outbox.relay(older_than=timedelta(0)) == 0
 
-        retried = (await gql(RETRY, {"id": str(job.id)}, token=admin))["retryOutboxJob"]
+        job_gid = global_id("OutboxJob", job.id)
+        retried = (await gql(RETRY, {"id": job_gid}, token=admin))["retryOutboxJob"]
         assert retried["errors"] == [] and retried["job"]["state"] == "PENDING"
         assert retried["job"]["attempts"] == 0
         await eventually(lambda: dead_after(3), timeout=60, what="the retried job DEAD again")

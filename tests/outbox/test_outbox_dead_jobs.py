@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from app.db import unit_of_work
+from app.ids import global_id
 from app.outbox import service as outbox
 from app.outbox.embedded import EmbeddedWorker
 from app.outbox.models import OutboxJob
@@ -106,12 +107,17 @@ async def test_only_super_admins_list_and_retry_jobs(
     await OutboxJob.filter(id=done.id).update(done_at=job.created_at)
     await outbox.run_job(job.id)  # the one attempt allowed: DEAD
     assert await gql.error_code(JOBS, token=viewer) == "FORBIDDEN"
-    body = await gql.raw(RETRY, {"id": str(job.id)}, token=viewer)
+    job_gid = global_id("OutboxJob", job.id)
+    body = await gql.raw(RETRY, {"id": job_gid}, token=viewer)
     assert refused(body, "retryOutboxJob") == "FORBIDDEN"
     data = await gql(JOBS, token=admin)
     [node] = [e["node"] for e in data["outboxJobs"]["edges"]]
-    assert node["id"] == str(job.id) and node["state"] == "DEAD" and node["attempts"] == 1
-    for bad, code in ((str(done.id), "NOT_DEAD"), ("999999", "NOT_FOUND")):
+    assert node["id"] == job_gid and node["state"] == "DEAD" and node["attempts"] == 1
+    for bad, code in (
+        (global_id("OutboxJob", done.id), "NOT_DEAD"),
+        (global_id("OutboxJob", 999999), "NOT_FOUND"),
+        (str(job.id), "NOT_FOUND"),  # the DEAD job's bare row number is no id
+    ):
         errors = (await gql(RETRY, {"id": bad}, token=admin))["retryOutboxJob"]["errors"]
         assert [(e["code"], e["field"]) for e in errors] == [(code, "id")]
 
@@ -144,22 +150,24 @@ async def test_hoist_serve_gives_up_and_a_super_admin_retries_through_the_cli(
         await eventually(lambda: attempts_dead(2), what="the poison job DEAD in the server")
         assert httpx.get(f"{server.url}/healthz").json()["deadJobs"] == 1
         [listed] = cli_ok(server, tmp_path, "get", "jobs")
+        job_gid = global_id("OutboxJob", job.id)
         assert (listed["id"], listed["task"], listed["state"], listed["attempts"]) == (
-            str(job.id),
+            job_gid,
             "deployments.execute",
             "DEAD",
             2,
         )
         assert listed["lastError"].startswith("ValueError: ")
         text = succeeded(hoist(server, tmp_path, "get", "jobs"))
-        assert f"{job.id}" in text and "DEAD" in text and "ValueError" in text
+        assert job_gid in text and "DEAD" in text and "ValueError" in text
 
-        retried = cli_ok(server, tmp_path, "retry", "job", str(job.id))
+        retried = cli_ok(server, tmp_path, "retry", "job", job_gid)
         assert (retried["state"], retried["attempts"]) == ("PENDING", 0)
         assert httpx.get(f"{server.url}/healthz").json()["deadJobs"] == 0
         # Retried, it really runs again: two new attempts, DEAD again (still poison).
         await eventually(lambda: attempts_dead(2), what="the retried job run and DEAD again")
-        again = failed(hoist(server, tmp_path, "retry", "job", "999999"), 1, "NOT_FOUND")
+        missing = global_id("OutboxJob", 999999)
+        again = failed(hoist(server, tmp_path, "retry", "job", missing), 1, "NOT_FOUND")
         assert "no worker job has id 999999" in again
         viewer = await people.token("viewer@example.com")
         failed(hoist(server, tmp_path, "get", "jobs", HOIST_TOKEN=viewer), 3, "FORBIDDEN")
