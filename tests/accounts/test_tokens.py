@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.accounts.models import ApiToken, User
-from app.ids import global_id, row_id
+from app.ids import global_id
 from tests.support.catalog import denied, refused, row_counts
 from tests.support.graphql import GraphQLClient
+from tests.support.ids import row as row_of
 
 if TYPE_CHECKING:
     from tests.conftest import People
@@ -24,13 +25,6 @@ mutation($name: String!, $email: String, $expiresAt: DateTime) {
 REVOKE = """
 mutation($id: ID!) { revokeApiToken(id: $id) { deleted errors { code message field } } }
 """
-
-
-def _row(token_id: str) -> int:
-    """The row id in the token's global id (the API answers with global ids)."""
-    number = row_id(token_id, "ApiToken")
-    assert number is not None, token_id
-    return number
 
 
 async def test_a_missing_token_gets_no_data(gql: GraphQLClient) -> None:
@@ -88,7 +82,7 @@ async def test_create_token_shows_the_secret_once_and_stores_only_its_hash(
     assert payload["apiToken"]["name"] == "ci"
     assert datetime.fromisoformat(payload["apiToken"]["expiresAt"]) == expires
 
-    row = await ApiToken.get(id=_row(payload["apiToken"]["id"]))
+    row = await ApiToken.get(id=row_of(payload["apiToken"]["id"], "ApiToken"))
     assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     stored = await ApiToken.filter(id=row.id).values()
     assert all(secret not in str(value) for value in stored[0].values())
@@ -152,7 +146,7 @@ async def test_revoking_your_own_token_stops_it_on_the_next_request(
     assert data == {"revokeApiToken": {"deleted": True, "errors": []}}
     assert denied(await gql.raw(ME, token=second)) == "UNAUTHENTICATED"
     assert await gql(ME, token=first) == {"me": {"email": "dev@example.com"}}
-    assert (await ApiToken.get(id=_row(token_id))).revoked_at is not None
+    assert (await ApiToken.get(id=row_of(token_id, "ApiToken"))).revoked_at is not None
 
 
 async def test_someone_elses_token_is_unknown_to_a_non_admin(
@@ -167,7 +161,7 @@ async def test_someone_elses_token_is_unknown_to_a_non_admin(
     assert [(e["code"], e["field"]) for e in data["revokeApiToken"]["errors"]] == [
         ("NOT_FOUND", "id")
     ]
-    assert (await ApiToken.get(id=_row(token_id))).revoked_at is None
+    assert (await ApiToken.get(id=row_of(token_id, "ApiToken"))).revoked_at is None
     assert await gql(ME, token=ops_second) == {"me": {"email": "ops@example.com"}}
 
     # An id nothing has (or not an ApiToken id at all) answers the same way, so the

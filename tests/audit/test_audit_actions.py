@@ -28,7 +28,7 @@ import pytest
 from app.accounts.service import bootstrap_super_admin
 from app.db import unit_of_work
 from app.deployments.models import DeploymentStatus
-from app.ids import global_id, row_id
+from app.ids import global_id
 from app.notifications.models import Notification, NotificationState
 from app.outbox.models import OutboxJob
 from app.promotions.models import PromotionRequest, PromotionStatus
@@ -36,18 +36,12 @@ from tests.conftest import People
 from tests.notifications.helpers import configure
 from tests.promotions.world import World, build_world, drain, request_row
 from tests.support.graphql import GraphQLClient
+from tests.support.ids import row as row_of
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
 AUDIT = """query($action: String!) { auditLog(action: $action, first: 100) {
   edges { node { id action application environment data actor { email } } } } }"""
-
-
-def _row(value: str, type_name: str) -> int:
-    """The row id in a global id the API answered; the audit details keep row ids."""
-    number = row_id(value, type_name)
-    assert number is not None, (value, type_name)
-    return number
 
 
 @dataclass(frozen=True)
@@ -98,7 +92,7 @@ class Scene:
                 }
             },
         )
-        return _row(payload["image"]["id"], "Image")
+        return row_of(payload["image"]["id"], "Image")
 
     async def stage(self, who: str, image: int, environment: str, stage: str, status: str) -> None:
         await self.mutate(
@@ -150,7 +144,7 @@ class Scene:
             deployment { id } errors { code message } } }""",
             {"env": environment, "image": global_id("Image", image)},
         )
-        return _row(payload["deployment"]["id"], "Deployment")
+        return row_of(payload["deployment"]["id"], "Deployment")
 
 
 # Each row's function gets the scene and an awaitable `mark`: everything audited before
@@ -231,7 +225,7 @@ async def create_token(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expecte
         data={
             "user": "viewer@example.com",
             "name": "laptop",
-            "token_id": _row(payload["apiToken"]["id"], "ApiToken"),
+            "token_id": row_of(payload["apiToken"]["id"], "ApiToken"),
         },
     )
 
@@ -251,7 +245,7 @@ async def revoke_token(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expecte
       deleted errors { code message } } }""",
         {"id": token_id},
     )
-    return Expected("viewer@example.com", data={"token_id": _row(token_id, "ApiToken")})
+    return Expected("viewer@example.com", data={"token_id": row_of(token_id, "ApiToken")})
 
 
 # --- catalog --------------------------------------------------------------------------

@@ -22,10 +22,10 @@ from app.catalog.models import (
     StageStatus,
     Workflow,
 )
-from app.ids import row_id
 from tests.conftest import People
 from tests.support.catalog import make_catalog, refused, row_counts
 from tests.support.graphql import GraphQLClient
+from tests.support.ids import row
 
 REGISTER = """mutation($input: RegisterImageInput!) { registerImage(input: $input) {
   image { id builtBy { email } registeredBy { email ciIdentity } }
@@ -94,7 +94,7 @@ async def test_only_a_ci_identity_or_a_super_admin_may_name_another_builder(
     assert by_admin["errors"] == []
     assert by_admin["image"]["builtBy"] == {"email": "alice@example.com"}
     assert by_admin["image"]["registeredBy"] == {"email": "admin@example.com", "ciIdentity": False}
-    rows = await Image.filter(id=row_id(by_ci["image"]["id"], "Image")).values(
+    rows = await Image.filter(id=row(by_ci["image"]["id"], "Image")).values(
         "registered_by_ci", "registered_by__email"
     )
     assert rows == [{"registered_by_ci": True, "registered_by__email": "ci@example.com"}]
