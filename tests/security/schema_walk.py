@@ -13,6 +13,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLNonNull,
@@ -44,22 +45,40 @@ def object_type(name: str) -> GraphQLObjectType:
     return found
 
 
-def full_selection(type_: Any, depth: int = 6, seen: tuple[str, ...] = ()) -> str:
+def full_selection(
+    type_: Any, depth: int = 6, seen: tuple[str, ...] = (), aliased: frozenset[str] = frozenset()
+) -> str:
     """Every field of `type_` down to `depth` levels, `__typename` on each object; a type is
-    entered at most twice on one path (Image > application > ... > Image stops there)."""
+    entered at most twice on one path (Image > application > ... > Image stops there). An
+    interface (Node) selects every implementation's fields through a fragment on it; the
+    fields in `aliased` are selected under `<Type>_<field>` aliases."""
     named = get_named_type(type_)
     if is_leaf_type(named):
         return ""
+    if isinstance(named, GraphQLInterfaceType):
+        kinds = GRAPHQL.get_possible_types(named)
+        # Fragments on different types may not select one name with different types
+        # (Deployment.status and StageRun.status): those go under aliases.
+        types_of: dict[str, set[str]] = {}
+        for kind in kinds:
+            for name, field in kind.fields.items():
+                types_of.setdefault(name, set()).add(str(field.type))
+        clashing = frozenset(name for name, types in types_of.items() if len(types) > 1)
+        fragments = [
+            f"... on {kind.name} {full_selection(kind, depth, seen, clashing)}" for kind in kinds
+        ]
+        return "{ " + " ".join(["__typename", *sorted(named.fields), *fragments]) + " }"
     assert isinstance(named, GraphQLObjectType)
     parts = ["__typename"]
     for name, field in sorted(named.fields.items()):
         if any(isinstance(arg.type, GraphQLNonNull) for arg in field.args.values()):
             continue  # no object field takes a required argument today
+        selected = f"{named.name}_{name}: {name}" if name in aliased else name
         inner = get_named_type(field.type)
         if is_leaf_type(inner):
-            parts.append(name)
+            parts.append(selected)
         elif depth > 1 and seen.count(inner.name) < 2:
-            parts.append(f"{name} {full_selection(inner, depth - 1, (*seen, named.name))}")
+            parts.append(f"{selected} {full_selection(inner, depth - 1, (*seen, named.name))}")
     return "{ " + " ".join(parts) + " }"
 
 

@@ -3,7 +3,7 @@
 Everything of B carries the marker "blog" in its text (application, workflow, CI
 pipeline, image reference, labels, commits, comments, policy, its users' emails), so a
 leak of B's data to a user of A shows as that word, and the ids of B's rows are kept
-per GraphQL type, so a leak of a bare id shows too.
+per GraphQL type (as the global ids the API gives out), so a leak of an id shows too.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from app.catalog.models import Application, CdPipeline, Stage, StageRun, StageSt
 from app.db import unit_of_work
 from app.deployments import service as deployments
 from app.deployments.models import Deployment
+from app.ids import global_id
 from app.notifications.models import Notification
 from app.policies import service as policies
 from app.promotions import service as promotions
 from app.promotions.checks import Source
 from app.promotions.models import PromotionRequest, SourceType
+from app.promotions.outcomes import DecisionOutcome
 from tests.conftest import People
 from tests.promotions.world import drain
 
@@ -38,7 +40,7 @@ ALL_ROLES = tuple(Role)
 class TwoApps:
     admin: str
     tokens: dict[str, str] = field(default_factory=dict)
-    # GraphQL type name -> ids of B's rows of that type.
+    # GraphQL type name -> global ids of B's rows of that type.
     b_ids: dict[str, set[str]] = field(default_factory=dict)
     # Ids of A's rows, for calls that must work on A.
     a_image: int = 0
@@ -181,7 +183,11 @@ async def build_two_apps(people: People, admin: str) -> TwoApps:
         )
     assert a_result.request and b_waiting.request and b_promoted.request
     async with unit_of_work():
-        await promotions.approve(bapprover, [str(b_promoted.request.id)], "blog approval")
+        [approved] = await promotions.approve(
+            bapprover, [global_id("PromotionRequest", b_promoted.request.id)], "blog approval"
+        )
+    # The quorum of one: blog's image is on its way to prod (and its audit trail grows).
+    assert approved.outcome == DecisionOutcome.PROMOTING, approved.message
     await drain()
     async with unit_of_work():
         await deployments.approve_deployment(bapprover, "blog", "prod", blog_images[1].id)
@@ -201,40 +207,31 @@ async def build_two_apps(people: People, admin: str) -> TwoApps:
 async def _ids_of_blog() -> dict[str, set[str]]:
     app = await Application.get(name=MARKER)
 
-    def strs(values: list[int]) -> set[str]:
-        return {str(v) for v in values}
-
     request_ids = await PromotionRequest.filter(application_id=app.id).values_list("id", flat=True)
     blog_users = await User.filter(email__endswith="@blog.example").values_list("id", flat=True)
+    ids_by_type = {
+        "Application": [app.id],
+        "Workflow": await Workflow.filter(application_id=app.id).values_list("id", flat=True),
+        "CdPipeline": await CdPipeline.filter(application_id=app.id).values_list("id", flat=True),
+        "Image": await catalog.Image.filter(application_id=app.id).values_list("id", flat=True),
+        "StageRun": await StageRun.filter(image__application_id=app.id).values_list(
+            "id", flat=True
+        ),
+        "PromotionRequest": request_ids,
+        "Deployment": await Deployment.filter(application_id=app.id).values_list("id", flat=True),
+        "Notification": await Notification.filter(request_id__in=request_ids).values_list(
+            "id", flat=True
+        ),
+        "AuditEvent": await AuditEvent.filter(application=MARKER).values_list("id", flat=True),
+        "PromotionPolicy": await policies.PromotionPolicy.filter(name="blog-policy").values_list(
+            "id", flat=True
+        ),
+        "User": blog_users,
+        "ApiToken": await ApiToken.filter(user_id__in=blog_users).values_list("id", flat=True),
+    }
     return {
-        "Application": {str(app.id)},
-        "Workflow": strs(await Workflow.filter(application_id=app.id).values_list("id", flat=True)),
-        "CdPipeline": strs(
-            await CdPipeline.filter(application_id=app.id).values_list("id", flat=True)
-        ),
-        "Image": strs(
-            await catalog.Image.filter(application_id=app.id).values_list("id", flat=True)
-        ),
-        "StageRun": strs(
-            await StageRun.filter(image__application_id=app.id).values_list("id", flat=True)
-        ),
-        "PromotionRequest": strs(request_ids),
-        "Deployment": strs(
-            await Deployment.filter(application_id=app.id).values_list("id", flat=True)
-        ),
-        "Notification": strs(
-            await Notification.filter(request_id__in=request_ids).values_list("id", flat=True)
-        ),
-        "AuditEvent": strs(
-            await AuditEvent.filter(application=MARKER).values_list("id", flat=True)
-        ),
-        "PromotionPolicy": strs(
-            await policies.PromotionPolicy.filter(name="blog-policy").values_list("id", flat=True)
-        ),
-        "User": strs(blog_users),
-        "ApiToken": strs(
-            await ApiToken.filter(user_id__in=blog_users).values_list("id", flat=True)
-        ),
+        type_name: {global_id(type_name, row_id) for row_id in row_ids}
+        for type_name, row_ids in ids_by_type.items()
     }
 
 
