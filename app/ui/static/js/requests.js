@@ -12,17 +12,20 @@ export const REQUEST_FIELDS = `id status comment createdAt promotedAt policyVers
 
 const APPROVE = `mutation($ids: [ID!]!, $comment: String) {
   approvePromotionRequests(requestIds: $ids, comment: $comment) {
-    results { requestId outcome message request { id status targetEnvironment { name } } } } }`;
+    results { requestId outcome message request { id status targetEnvironment { name } } }
+    errors { code message field } } }`;
 const REJECT = `mutation($ids: [ID!]!, $reason: String!) {
   rejectPromotionRequests(requestIds: $ids, reason: $reason) {
-    results { requestId outcome message request { id status targetEnvironment { name } } } } }`;
+    results { requestId outcome message request { id status targetEnvironment { name } } }
+    errors { code message field } } }`;
 const CANCEL = `mutation($id: ID!) { cancelPromotionRequest(requestId: $id) {
   request { id status } errors { code message field } } }`;
 
 export const approve = async (ids, comment) =>
-  (await gql(APPROVE, { ids, comment: comment || null })).approvePromotionRequests.results;
+  checkPayload((await gql(APPROVE, { ids, comment: comment || null })).approvePromotionRequests)
+    .results;
 export const reject = async (ids, reason) =>
-  (await gql(REJECT, { ids, reason })).rejectPromotionRequests.results;
+  checkPayload((await gql(REJECT, { ids, reason })).rejectPromotionRequests).results;
 export const cancel = async (id) =>
   checkPayload((await gql(CANCEL, { id })).cancelPromotionRequest).request;
 

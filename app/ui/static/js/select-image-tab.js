@@ -1,6 +1,6 @@
 // Promote dialog, "Select Image": pick an image from CI or an environment, choose the
 // targets (each with its promotionPreview verdict), promote, and show each outcome.
-import { gql, IMAGE_FIELDS } from "./api.js";
+import { checkPayload, gql, IMAGE_FIELDS } from "./api.js";
 import { badge, busy, clear, errorSlot, h, loading } from "./dom.js";
 import { imageSummary } from "./image.js";
 import { pagedList } from "./pager.js";
@@ -17,7 +17,8 @@ const PREVIEW = `query($image: ID!, $source: ImageSourceInput!, $targets: [Strin
 const PROMOTE = `mutation($image: ID!, $source: ImageSourceInput!, $targets: [String!]!,
   $comment: String) { promoteImage(imageId: $image, source: $source,
   targetEnvironments: $targets, comment: $comment) {
-    results { environment outcome message request { id status } } } }`;
+    results { environment outcome message request { id status } }
+    errors { code message field } } }`;
 
 const ELIGIBLE = new Set(["PROMOTING", "AWAITING_APPROVAL"]);
 
@@ -103,7 +104,8 @@ export function renderSelectImageTab(panel, ctx) {
       const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
       const data = await gql(PROMOTE, { image: image.id, source: state.source,
         targets: chosen, comment: comment.value.trim() || null });
-      clear(results, h("h4", {}, "Result"), data.promoteImage.results.map(resultRow));
+      const payload = checkPayload(data.promoteImage);
+      clear(results, h("h4", {}, "Result"), payload.results.map(resultRow));
       for (const box of boxes) box.disabled = true;
       promote.hidden = true;
     }));
