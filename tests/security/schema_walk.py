@@ -19,11 +19,15 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    OperationDefinitionNode,
     get_named_type,
     is_leaf_type,
+    parse,
 )
 
+from app.graphql.cost import Estimator
 from app.graphql.schema import schema
+from app.settings import get_settings
 
 GRAPHQL: GraphQLSchema = schema._schema
 MASKED = "Internal error; it has been logged."
@@ -80,6 +84,20 @@ def full_selection(
         elif depth > 1 and seen.count(inner.name) < 2:
             parts.append(f"{selected} {full_selection(inner, depth - 1, (*seen, named.name))}")
     return "{ " + " ".join(parts) + " }"
+
+
+def document_within_cost(kind: str, name: str, args: dict[str, Any], root: Any, depth: int) -> str:
+    """`kind { name(args) selection }` selecting everything `depth` levels deep, or as deep
+    as the cost limit (HOIST_GRAPHQL_MAX_COST) lets it: lists multiply, so a connection of
+    images with their lists, or node's fragments on every type, would be refused whole."""
+    limit = get_settings().graphql_max_cost
+    for levels in range(depth, 0, -1):
+        document = f"{kind} {{ {call(name, args, full_selection(root.type, levels))} }}"
+        [operation] = parse(document).definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        if Estimator(GRAPHQL, {}, []).operation(operation) <= limit:
+            return document
+    raise AssertionError(f"{name}: even one level costs more than {limit}")
 
 
 class Enum(str):

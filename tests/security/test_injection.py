@@ -20,12 +20,12 @@ import pytest
 from graphql import GraphQLNonNull, get_named_type
 from tortoise import Tortoise, connections
 
+from app.ids import global_id
 from tests.conftest import People
 from tests.security.schema_walk import (
     Answer,
     Enum,
-    call,
-    full_selection,
+    document_within_cost,
     input_fields,
     is_list,
     mutation_fields,
@@ -57,7 +57,11 @@ QUERIES: dict[str, Args] = {
     "applications": lambda w: {},
     "application": lambda w: {"name": "shop"},
     "environments": lambda w: {},
-    "image": lambda w: {"id": str(w.a_image)},
+    "image": lambda w: {"id": global_id("Image", w.a_image)},
+    "node": lambda w: {"id": global_id("Image", w.a_image)},
+    "nodes": lambda w: {
+        "ids": [global_id("Image", w.a_image), global_id("PromotionRequest", w.a_request)]
+    },
     "promotionPolicies": lambda w: {},
     "promotionPolicy": lambda w: {"name": "shop-policy"},
     "policyBindings": lambda w: {
@@ -69,7 +73,7 @@ QUERIES: dict[str, Args] = {
     "promotableImages": lambda w: {"application": "shop", "workflow": "main", "source": CI},
     "promotionTargets": lambda w: {"application": "shop", "workflow": "main"},
     "promotionPreview": lambda w: {
-        "imageId": str(w.a_image),
+        "imageId": global_id("Image", w.a_image),
         "targetEnvironments": ["prod"],
         "source": {"type": Enum("ENVIRONMENT"), "environment": "staging"},
     },
@@ -80,7 +84,7 @@ QUERIES: dict[str, Args] = {
         "pendingWithMe": False,
     },
     "promotionRequests": lambda w: {"application": "shop"},
-    "promotionRequest": lambda w: {"id": str(w.a_request)},
+    "promotionRequest": lambda w: {"id": global_id("PromotionRequest", w.a_request)},
     "deployableImages": lambda w: {"application": "shop", "environment": "dev"},
     "deploymentHistory": lambda w: {"application": "blog", "environment": "prod"},
     "notifications": lambda w: {},
@@ -108,7 +112,7 @@ MUTATIONS: dict[str, Args] = {
         "environment": "*",
     },
     "createApiToken": lambda w: {"name": "t", "email": "alice@example.com"},
-    "revokeApiToken": lambda w: {"id": str(w.b_token)},
+    "revokeApiToken": lambda w: {"id": global_id("ApiToken", w.b_token)},
     "createApplication": lambda w: {"name": fresh("app")},
     "createEnvironment": lambda w: {"name": fresh("env")},
     "createWorkflow": lambda w: {
@@ -141,7 +145,7 @@ MUTATIONS: dict[str, Args] = {
     },
     "recordStageResult": lambda w: {
         "input": {
-            "imageId": str(w.a_image),
+            "imageId": global_id("Image", w.a_image),
             "environment": "dev",
             "stage": Enum("DEPLOY"),
             "status": Enum("SUCCEEDED"),
@@ -171,26 +175,32 @@ MUTATIONS: dict[str, Args] = {
     },
     "applyPolicyManifest": lambda w: {"manifest": "apiVersion: v1\n"},
     "promoteImage": lambda w: {
-        "imageId": str(w.a_image),
+        "imageId": global_id("Image", w.a_image),
         "targetEnvironments": ["prod"],
         "comment": "c",
         "source": {"type": Enum("ENVIRONMENT"), "environment": "staging"},
     },
-    "approvePromotionRequests": lambda w: {"requestIds": [str(w.a_request)], "comment": "c"},
-    "rejectPromotionRequests": lambda w: {"requestIds": [str(w.a_request)], "reason": "r"},
-    "cancelPromotionRequest": lambda w: {"requestId": str(w.a_request)},
+    "approvePromotionRequests": lambda w: {
+        "requestIds": [global_id("PromotionRequest", w.a_request)],
+        "comment": "c",
+    },
+    "rejectPromotionRequests": lambda w: {
+        "requestIds": [global_id("PromotionRequest", w.a_request)],
+        "reason": "r",
+    },
+    "cancelPromotionRequest": lambda w: {"requestId": global_id("PromotionRequest", w.a_request)},
     "approveDeployment": lambda w: {
         "application": "shop",
         "environment": "dev",
-        "imageId": str(w.a_image),
+        "imageId": global_id("Image", w.a_image),
     },
     "deployImage": lambda w: {
         "application": "shop",
         "environment": "dev",
-        "imageId": str(w.a_image),
+        "imageId": global_id("Image", w.a_image),
     },
-    "retryOutboxJob": lambda w: {"id": "1"},
-    "resendNotifications": lambda w: {"ids": ["1"]},
+    "retryOutboxJob": lambda w: {"id": global_id("OutboxJob", 1)},
+    "resendNotifications": lambda w: {"ids": [global_id("Notification", 1)]},
 }
 # Mutations that delete or revoke by what the arguments name (never by a payload).
 DELETES = {"revokeRole", "revokeApiToken", "deletePromotionPolicy", "applyPromotionPolicy"}
@@ -285,7 +295,7 @@ async def ask(gql: GraphQLClient, token: str, kind: str, name: str, args: dict[s
     root = (query_fields() if kind == "query" else mutation_fields())[name]
     # Queries show what matched; of a mutation, its errors and outcomes are enough.
     depth = 4 if kind == "query" else 2
-    document = f"{kind} {{ {call(name, args, full_selection(root.type, depth))} }}"
+    document = document_within_cost(kind, name, args, root, depth)
     answer = await post(gql.http, token, document)
     assert problems(answer, json.dumps(args)) == [], (document, answer.text)
     return answer

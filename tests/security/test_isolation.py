@@ -23,18 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from graphql import OperationDefinitionNode, parse
 
-from app.graphql.cost import Estimator
 from app.ids import decode, global_id
-from app.settings import get_settings
 from tests.conftest import People
 from tests.security.schema_walk import (
-    GRAPHQL,
     Answer,
     Enum,
-    call,
-    full_selection,
+    document_within_cost,
     mutation_fields,
     post,
     problems,
@@ -414,24 +409,10 @@ async def world(people: People, admin: str) -> TwoApps:
     return await build_two_apps(people, admin)
 
 
-def deepest(kind: str, name: str, args: dict[str, Any], root: Any) -> str:
-    """The document selecting everything 7 levels deep, or as deep as the cost limit
-    (HOIST_GRAPHQL_MAX_COST) lets it: lists multiply, so a connection of images with their
-    lists, or node's fragments on every type, would be refused whole."""
-    limit = get_settings().graphql_max_cost
-    for depth in range(7, 1, -1):
-        document = f"{kind} {{ {call(name, args, full_selection(root.type, depth))} }}"
-        [operation] = parse(document).definitions
-        assert isinstance(operation, OperationDefinitionNode)
-        if Estimator(GRAPHQL, {}, []).operation(operation) <= limit:
-            return document
-    raise AssertionError(f"{name}: even two levels cost more than {limit}")
-
-
 async def ask(
     gql: GraphQLClient, token: str, kind: str, name: str, args: dict[str, Any], root: Any
 ) -> Answer:
-    document = deepest(kind, name, args, root)
+    document = document_within_cost(kind, name, args, root, 7)
     answer = await post(gql.http, token, document)
     assert problems(answer, json.dumps(args)) == [], (document, answer.text)
     return answer
