@@ -17,6 +17,7 @@ from typing import Any
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -26,7 +27,8 @@ from graphql import (
 )
 from hypothesis import strategies as st
 
-from tests.security.schema_walk import Enum, literal, mutation_fields, query_fields
+from app.ids import global_id
+from tests.security.schema_walk import GRAPHQL, Enum, literal, mutation_fields, query_fields
 
 # Names and values that exist in the two-application world, so many calls hit real rows.
 WORLD_STRINGS = [
@@ -176,7 +178,14 @@ strings = st.one_of(
     manifests,
 )
 ints = st.one_of(st.integers(-10, 120), st.sampled_from(BOUNDARY_INTS))
+# The types whose ids the API gives out (app/ids.py): most generated ids name a row that
+# may exist, some another type's, some are forged or bare numbers.
+_NODE = GRAPHQL.type_map["Node"]
+assert isinstance(_NODE, GraphQLInterfaceType)
+NODE_TYPES = sorted(GRAPHQL.get_possible_types(_NODE), key=lambda t: t.name)
 ids = st.one_of(
+    st.builds(global_id, st.sampled_from([t.name for t in NODE_TYPES]), st.integers(1, 60)),
+    st.builds(global_id, st.sampled_from(["Image", "Nope", ""]), st.sampled_from(BOUNDARY_INTS)),
     st.integers(1, 60).map(str),
     st.integers(-5, 60),
     st.sampled_from(BOUNDARY_INTS).map(str),
@@ -254,6 +263,14 @@ def selections(draw: st.DrawFn, type_: Any, depth: int) -> str:
     named = get_named_type(type_)
     if is_leaf_type(named):
         return ""
+    if isinstance(named, GraphQLInterfaceType):
+        # Node: its own fields and, most of the time, one type's through a fragment (two
+        # fragments could select one name with different types, a validation error).
+        own = draw(selections(GraphQLObjectType(named.name, named.fields), depth))
+        if draw(st.floats(0, 1)) < 0.2:
+            return own
+        kind = draw(st.sampled_from(NODE_TYPES))
+        return f"{own[:-1]} ... on {kind.name} {draw(selections(kind, depth))} }}"
     assert isinstance(named, GraphQLObjectType)
     fields = sorted(named.fields)
     if depth <= 1:  # only leaves left
