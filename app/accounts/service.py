@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 
-from app import limits
+from app import ids, limits
 from app.accounts import repository, tokens
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import WILDCARD, ApiToken, Role, RoleBinding, User
@@ -180,7 +180,7 @@ async def revoke_api_token(access: Access, token_id: int) -> None:
     token = await ApiToken.get_or_none(id=token_id)
     if token is None or (token.user_id != access.user_id and not access.is_super_admin):
         # Someone else's token is reported as unknown rather than leaking that it exists.
-        raise not_found(f"no token with id {token_id}", "id")
+        raise not_found(f"no token with id {ids.global_id('ApiToken', token_id)}", "id")
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         await token.save(update_fields=["revoked_at"])

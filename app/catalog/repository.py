@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app import ids
 from app.accounts.access import Access
 from app.catalog.models import (
     Application,
@@ -61,7 +62,7 @@ async def get_visible_image(access: Access, image_id: int, field: str = "imageId
     """The image with the id, when the caller may see it; else NOT_FOUND."""
     image = await Image.get_or_none(id=image_id).select_related("application")
     if image is None or not access.can_view(image.application.name):
-        raise not_found(f"no image with id {image_id}", field)
+        raise not_found(f"no image with id {ids.global_id('Image', image_id)}", field)
     return image
 
 

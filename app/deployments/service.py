@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tortoise.queryset import QuerySet
 
+from app import ids
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import Role
 from app.audit.service import record
@@ -124,7 +125,9 @@ async def _target_and_image(
     pipeline = await pipeline_of(application, environment)
     image = await get_visible_image(access, image_id)
     if image.application_id != pipeline.application_id:
-        raise not_found(f"no image with id {image_id} in this application", "imageId")
+        raise not_found(
+            f"no image with id {ids.global_id('Image', image_id)} in this application", "imageId"
+        )
     return pipeline, image
 
 

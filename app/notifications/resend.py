@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app import clock, limits
+from app import clock, ids, limits
 from app.accounts.access import Access
 from app.audit.service import record
 from app.errors import DomainError, ErrorCode, not_found, validation
@@ -20,14 +20,19 @@ async def resend(access: Access, notification_ids: list[int]) -> list[Notificati
     """Send FAILED or UNKNOWN emails again with a fresh set of attempts (super-admins);
     all or nothing: one id that is unknown or not resendable refuses the lot."""
     access.require_super_admin()
-    ids = list(dict.fromkeys(notification_ids))
-    if not 1 <= len(ids) <= MAX_RESEND:
-        raise validation(f"ids must list 1 to {MAX_RESEND} notifications (got {len(ids)})", "ids")
-    rows = {n.id: n for n in await Notification.filter(id__in=ids)}
-    for position, notification_id in enumerate(ids):
+    unique = list(dict.fromkeys(notification_ids))
+    if not 1 <= len(unique) <= MAX_RESEND:
+        raise validation(
+            f"ids must list 1 to {MAX_RESEND} notifications (got {len(unique)})", "ids"
+        )
+    rows = {n.id: n for n in await Notification.filter(id__in=unique)}
+    for position, notification_id in enumerate(unique):
         row = rows.get(notification_id)
         if row is None:
-            raise not_found(f"no notification has id {notification_id}", f"ids.{position}")
+            raise not_found(
+                f"no notification has id {ids.global_id('Notification', notification_id)}",
+                f"ids.{position}",
+            )
         if row.state not in RESENDABLE:
             raise DomainError(
                 ErrorCode.NOT_RESENDABLE,
@@ -36,7 +41,7 @@ async def resend(access: Access, notification_ids: list[int]) -> list[Notificati
                 f"ids.{position}",
             )
     now = clock.now()
-    for position, notification_id in enumerate(ids):
+    for position, notification_id in enumerate(unique):
         row = rows[notification_id]
         changed = await Notification.filter(id=row.id, state=row.state).update(
             state=NotificationState.PENDING,
@@ -62,5 +67,5 @@ async def resend(access: Access, notification_ids: list[int]) -> list[Notificati
             previous_state=row.state.value,
             previous_error=row.error,
         )
-    await outbox.enqueue(SEND_JOB, notification_ids=ids)
-    return await Notification.filter(id__in=ids).order_by("id")
+    await outbox.enqueue(SEND_JOB, notification_ids=unique)
+    return await Notification.filter(id__in=unique).order_by("id")

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 
-from app import clock
+from app import clock, ids
 from app.accounts.access import Access
 from app.audit.service import record
 from app.db import after_commit, unit_of_work
@@ -225,7 +225,7 @@ async def retry_dead_job(access: Access, job_id: int) -> OutboxJob:
     access.require_super_admin()
     job = await OutboxJob.get_or_none(id=job_id)
     if job is None:
-        raise not_found(f"no worker job has id {job_id}", "id")
+        raise not_found(f"no worker job has id {ids.global_id('OutboxJob', job_id)}", "id")
     if job.dead_at is None:
         state = "done" if job.done_at is not None else "still being tried"
         raise DomainError(
