@@ -13,13 +13,14 @@ from app.accounts.models import Role
 from app.catalog import service as catalog
 from app.catalog.models import Stage, StageStatus
 from app.db import unit_of_work
-from app.ids import global_id, row_id
+from app.ids import global_id
 from app.outbox.models import OutboxJob
 from app.outbox.service import run_job
 from app.policies import service as policies
 from app.promotions.models import PromotionRequest
 from tests.conftest import People
 from tests.support.graphql import GraphQLClient
+from tests.support.ids import row
 
 PROMOTE = """
 mutation($image: ID!, $source: ImageSourceInput!, $targets: [String!]!, $comment: String) {
@@ -61,9 +62,7 @@ def results(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 def request_row(result: dict[str, Any]) -> int:
     """The row id of the request in one promote or decide result (the API gives global ids)."""
-    request = row_id(result["request"]["id"], "PromotionRequest")
-    assert request is not None, result
-    return request
+    return row(result["request"]["id"], "PromotionRequest")
 
 
 def env_source(name: str) -> dict[str, str]:
