@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from tortoise.queryset import QuerySet
 
-from app import cel
+from app import cel, ids
 from app.catalog.models import CdPipeline, Image
 from app.catalog.stages import images_passed, passed_all_stages
 from app.db import column
@@ -162,9 +162,10 @@ class Target:
         latest = self.latest
         if latest is None or latest.image_id != image.id:
             return None
+        deployment = ids.global_id("Deployment", latest.id)  # the id the API shows
         if latest.status in ACTIVE_STATUSES:
-            return f"deployment {latest.id} of this image is in progress"
-        return f"already running here (deployment {latest.id})"
+            return f"deployment {deployment} of this image is in progress"
+        return f"already running here (deployment {deployment})"
 
     async def assess_all(self, items: list[tuple[Image, Candidate | None]]) -> list[Assessment]:
         """:meth:`assess` for each (image, candidate), with the filter conditions of all

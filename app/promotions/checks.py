@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app import cel
+from app import cel, ids
 from app.accounts.access import Access
 from app.accounts.models import Role
 from app.catalog.models import CdPipeline, Environment, Image
@@ -200,14 +200,15 @@ class _Pending:
 
 
 def already(target: str, existing: PromotionRequest) -> Verdict:
+    request = ids.global_id("PromotionRequest", existing.id)  # the id the API shows
     if existing.status == PromotionStatus.AWAITING_APPROVAL:
         return Verdict(
             target,
             PromoteOutcome.ALREADY_REQUESTED,
-            f"request {existing.id} for this image and target awaits approval",
+            f"request {request} for this image and target awaits approval",
         )
     return Verdict(
         target,
         PromoteOutcome.ALREADY_PROMOTED,
-        f"request {existing.id} already promoted this image to {target}",
+        f"request {request} already promoted this image to {target}",
     )

@@ -171,6 +171,8 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     expect(dana.locator(".notice")).to_have_text(
         re.compile(r"^Deploying 1\.4\.1 to prod: [A-Z]+ · see Deployment History$")
     )
+    # The list is reloaded in place: the images stay on screen throughout.
+    expect(card(dana, "1.4.1")).to_be_visible()
     shoot(dana, "08-deploy")
     eventually(
         lambda: shop.deployments("prod")[0]["status"] == "SUCCEEDED",

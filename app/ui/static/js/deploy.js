@@ -38,9 +38,11 @@ export async function renderDeploy(view, { app, env }) {
     h("a", { href: href("apps", app, "envs", env, "history") }, "Deployment History")),
   notices, list);
 
-  // Newest first, a page at a time: "Older images" appends the next page.
+  // Newest first, a page at a time: "Older images" appends the next page. The first page
+  // replaces the list only once it has arrived, so a reload never flashes an empty list.
   const showPage = async (after) => {
     const { deployableImages: page } = await gql(DEPLOYABLE, { app, env, after });
+    if (after === null) clear(list);
     list.querySelector(".more")?.remove();
     list.append(...page.edges.map((e) => card(e.node, { app, env, notices, reload })));
     if (page.pageInfo.hasNextPage) {
@@ -52,7 +54,6 @@ export async function renderDeploy(view, { app, env }) {
     return page.edges.length;
   };
   const reload = async () => {
-    clear(list);
     if (!(await showPage(null))) {
       clear(list, h("p", { class: "muted empty" }, `No image has reached ${env} yet.`));
     }
