@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 from tortoise import Tortoise
+from tortoise.exceptions import BaseORMException, OperationalError, TransactionManagementError
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.queryset import ValuesListQuery
 from tortoise.transactions import in_transaction
 
+from app import clock
 from app.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -138,6 +142,31 @@ async def unit_of_work() -> AsyncIterator[None]:
         _after_commit.reset(token)
     for callback in callbacks:
         await callback()
+
+
+# SQLite lets one process write at a time. In WAL mode a transaction that has read cannot
+# take the write lock once another process (a separate `hoist worker` on the same file)
+# has written since: SQLite refuses at once with "database is locked" rather than risk a
+# deadlock. The transaction was rolled back, so running it again from the start is safe.
+LOCKED_TRIES = 5
+
+
+def _database_locked(exc: BaseORMException) -> bool:
+    return "database is locked" in str(exc)
+
+
+async def in_unit_of_work(fn: Callable[[], Awaitable[T]]) -> T:
+    """`fn` in a unit of work, run again (a few times, after a short pause) when SQLite
+    refused it the write lock; Postgres waits for row locks instead and never gets here."""
+    for tries in itertools.count(1):
+        try:
+            async with unit_of_work():
+                return await fn()
+        except (OperationalError, TransactionManagementError) as exc:
+            if not _database_locked(exc) or tries >= LOCKED_TRIES:
+                raise
+        await asyncio.sleep(clock.backoff(tries, 0.05, 0.5).total_seconds())
+    raise AssertionError("unreachable")  # itertools.count never ends
 
 
 async def column(query: ValuesListQuery[Literal[False]], of: type[T]) -> list[T]:

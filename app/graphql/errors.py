@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as ColumnValidationError
 
 from app import ids, limits
-from app.db import unit_of_work
+from app.db import in_unit_of_work
 from app.errors import (
     DomainError,
     DomainErrors,
@@ -121,8 +121,7 @@ async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserErro
     null and nothing bubbles up to `data`). Only authentication stays a top-level error:
     `info.context.access()` runs before `mutate` in every mutation."""
     try:
-        async with unit_of_work():
-            return await fn()
+        return await in_unit_of_work(fn)
     except (DomainError, DomainErrors) as exc:
         return failed(user_errors(exc))
     except Forbidden as exc:
