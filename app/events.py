@@ -28,11 +28,25 @@ if TYPE_CHECKING:  # events carry who acted; the type only, so no domain is impo
 
 # Imported on the first publish, in this order (the order listeners run in).
 LISTENER_MODULES = (
+    "app.catalog.listeners",  # first: it vetoes (RoleScopeNamed) before anything is written
     "app.audit.listeners",
     "app.promotions.listeners",
     "app.notifications.listeners",  # before deployments: a request's emails, then its deploy
     "app.deployments.listeners",
 )
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleScopeNamed:
+    """A role is about to be granted on (application, environment), named by strings (`*`:
+    all). Published before anything is written: the catalog, which knows the names, refuses
+    unknown ones by raising NOT_FOUND from its listener, so accounts need not import it."""
+
+    application: str
+    environment: str
 
 
 # --- catalog ------------------------------------------------------------------------------

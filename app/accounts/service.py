@@ -11,10 +11,10 @@ from tortoise.queryset import QuerySet
 from app import ids, limits
 from app.accounts import repository, tokens
 from app.accounts.access import SYSTEM, Access
-from app.accounts.models import WILDCARD, ApiToken, Role, RoleBinding, User
+from app.accounts.models import ApiToken, Role, RoleBinding, User
 from app.audit.service import record
-from app.catalog.models import Application, Environment
 from app.errors import ErrorCollector, Forbidden, conflict, not_found, validation
+from app.events import RoleScopeNamed, publish
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -83,22 +83,13 @@ async def bootstrap_super_admin(email: str, name: str | None) -> tuple[User, str
     return user, secret
 
 
-async def _check_scope(application: str, environment: str) -> None:
-    errors = ErrorCollector()
-    if application != WILDCARD and not await Application.exists(name=application):
-        errors.add(not_found(f"no application named {application!r}", "application"))
-    if environment != WILDCARD and not await Environment.exists(name=environment):
-        errors.add(not_found(f"no environment named {environment!r}", "environment"))
-    errors.raise_if_any()
-
-
 async def grant_role(
     access: Access, email: str, role: Role, application: str, environment: str
 ) -> RoleBinding:
     """Bind a role on (application, environment); granting a held role again changes nothing."""
     access.require_super_admin()
     user = await get_user_by_email(email)
-    await _check_scope(application, environment)
+    await publish(RoleScopeNamed(application, environment))  # the catalog refuses unknown names
     binding, created = await RoleBinding.get_or_create(
         user_id=user.id, role=role, application=application, environment=environment
     )

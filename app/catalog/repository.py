@@ -78,6 +78,10 @@ async def application_named(name: str) -> Application | None:
     return await Application.get_or_none(name=name)
 
 
+async def environment_named(name: str) -> Environment | None:
+    return await Environment.get_or_none(name=name)
+
+
 async def environments_by_name() -> list[Environment]:
     """Every environment, by name."""
     return await Environment.all().order_by("name")
