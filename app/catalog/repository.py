@@ -45,6 +45,19 @@ async def latest_stage_statuses(image_id: int, environment_id: int) -> dict[Stag
     return {run.stage: run.status for run in runs}
 
 
+async def stage_runs_of_image(
+    image_id: int, environment_ids: Sequence[int]
+) -> list[tuple[int, str, str]]:
+    """(environment id, stage, status) of every run of the image in these environments,
+    in the order they were reported."""
+    rows = (
+        await StageRun.filter(image_id=image_id, environment_id__in=list(environment_ids))
+        .order_by("id")
+        .values_list("environment_id", "stage", "status")
+    )
+    return [(environment_id, stage, status) for environment_id, stage, status in rows]
+
+
 async def stage_runs_of_workflow(
     workflow_id: int, environment_id: int
 ) -> list[tuple[int, str, str]]:

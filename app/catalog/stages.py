@@ -5,13 +5,14 @@ The latest run of each stage counts. An image passed a pipeline's environment wh
 latest run of every stage the pipeline has configured succeeded; it failed there when the
 latest run of any of them failed. The rule has a pure form over the latest statuses
 (`passed` / `failed`, which a deployment's status follows too), a one-image form
-(`passed_all_stages`) and a batch form (`images_passed`) for lists (promotable images,
-deployable images); tests/catalog/test_stages.py checks that the two forms agree.
+(`passed_all_stages`) and two batch forms: `images_passed` for lists (promotable images,
+deployable images) and `environments_passed` for one image across many pipelines (the
+targets of a promotion); tests/catalog/test_stages.py checks that the forms agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from app.catalog import repository
 from app.catalog.models import CdPipeline, Stage, StageStatus
@@ -61,3 +62,20 @@ async def images_passed(pipeline: CdPipeline) -> list[int]:
     return sorted(
         image_id for image_id, rows in runs.items() if passed(latest_by_stage(rows), pipeline)
     )
+
+
+async def environments_passed(image_id: int, pipelines: Sequence[CdPipeline]) -> set[int]:
+    """Batch form for one image: ids of the pipelines' environments where it passed all
+    stages (one query for all of them, so checking many targets costs no query each)."""
+    if not pipelines:
+        return set()
+    runs: dict[int, list[tuple[str, str]]] = {}
+    for environment_id, stage, status in await repository.stage_runs_of_image(
+        image_id, sorted({p.environment_id for p in pipelines})
+    ):
+        runs.setdefault(environment_id, []).append((stage, status))
+    return {
+        p.environment_id
+        for p in pipelines
+        if passed(latest_by_stage(runs.get(p.environment_id, [])), p)
+    }

@@ -60,6 +60,25 @@ async def policy_of_pair(application_id: int, environment_id: int) -> PromotionP
     return binding.policy if binding else None
 
 
+async def policies_of_pairs(
+    pairs: Sequence[tuple[int, int]],
+) -> dict[tuple[int, int], PromotionPolicy]:
+    """Batch form of `policy_of_pair`: the policy of each pair that has one, in one query
+    (a superset of the pairs is read, then matched pair by pair)."""
+    if not pairs:
+        return {}
+    wanted = set(pairs)
+    rows = await PolicyBinding.filter(
+        application_id__in=sorted({a for a, _ in pairs}),
+        environment_id__in=sorted({e for _, e in pairs}),
+    ).select_related("policy")
+    return {
+        (b.application_id, b.environment_id): b.policy
+        for b in rows
+        if (b.application_id, b.environment_id) in wanted
+    }
+
+
 async def policies_by_name() -> list[PromotionPolicy]:
     """Every policy, by name."""
     return await PromotionPolicy.all().order_by("name")

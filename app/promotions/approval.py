@@ -13,13 +13,15 @@ The rule has two forms, side by side, like app/catalog/builders.py:
   `cannotApproveReason`);
 - SQL, for lists: `approvable_by` (pendingApprovals with pendingWithMe: the requests one
   caller may approve) and `eligible_approvers` (the users who may approve one request:
-  promotionPreview's list and the APPROVAL_REQUESTED emails). The list of users counts
+  the APPROVAL_REQUESTED emails), with its batch form `eligible_approvers_of_targets`
+  (one image's application to many targets: promotionPreview's lists). The list of users counts
   roles only: an active user is listed for a binding, never for being a super-admin,
   and nobody has approved a request that is being made.
 
 tests/promotions/test_approval_rule.py generates users, bindings (with wildcards), flags,
 builders, requesters and prior decisions and checks that the SQL forms select exactly
-what the Python form allows, on both databases.
+what the Python form allows, and that the batch form lists what the one-request form
+does, on both databases.
 
 Both forms take for granted what the state changes keep true: an awaiting request's
 policy is the one that governs its pair (`still_governs`; a request whose policy stops
@@ -28,6 +30,7 @@ governing turns STALE in the same transaction, app/promotions/effects.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import reduce
 from operator import or_
 from typing import Protocol
@@ -207,3 +210,46 @@ async def eligible_approvers(
     if builder_ids and not policy.allow_image_builder_from_approve:
         users = users.exclude(id__in=sorted(builder_ids))
     return await users.order_by("email")
+
+
+async def eligible_approvers_of_targets(
+    application: str,
+    targets: Sequence[tuple[str, PromotionPolicy]],
+    *,
+    requester_id: int | None,
+    builder_ids: frozenset[int],
+) -> list[list[User]]:
+    """Batch form of `eligible_approvers`: for each (environment, policy) of `targets`, in
+    order, the users it would list, read in one query whatever the number of targets.
+
+    The bindings of all the targets' pairs come back with their active users and each
+    target keeps the users bound on its environment or `*`; the policy's flags are applied
+    per target in Python, as `eligible_approvers` applies them in SQL.
+    """
+    if not targets:
+        return []
+    rows = (
+        await RoleBinding.filter(
+            role=Role.ARTIFACT_PROMOTER,
+            application__in=[application, WILDCARD],
+            environment__in=sorted({env for env, _ in targets} | {WILDCARD}),
+            user__active=True,
+        )
+        .select_related("user")
+        # Sorted by the database, so each list is in the order `eligible_approvers` gives.
+        .order_by("user__email", "id")
+    )
+    users: dict[int, User] = {}
+    scopes = set()
+    for binding in rows:
+        users.setdefault(binding.user_id, binding.user)
+        scopes.add((binding.user_id, binding.environment))
+
+    def listed(user: User, environment: str, policy: PromotionPolicy) -> bool:
+        if (user.id, environment) not in scopes and (user.id, WILDCARD) not in scopes:
+            return False
+        if user.id == requester_id and not policy.allow_request_from_approve:
+            return False
+        return not (user.id in builder_ids and not policy.allow_image_builder_from_approve)
+
+    return [[u for u in users.values() if listed(u, env, policy)] for env, policy in targets]

@@ -11,11 +11,11 @@ from app.accounts.access import Access
 from app.accounts.models import Role
 from app.catalog.models import CdPipeline, Environment, Image
 from app.catalog.repository import pipelines_of_workflow
-from app.catalog.stages import passed_all_stages
+from app.catalog.stages import environments_passed, passed_all_stages
 from app.errors import validation
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
-from app.policies.repository import policy_of_pair
+from app.policies.repository import policies_of_pairs
 from app.promotions.approval import quorum_reached
 from app.promotions.models import PromotionRequest, PromotionStatus, SourceType
 from app.promotions.outcomes import PromoteOutcome
@@ -108,7 +108,14 @@ class PromotionChecks:
     async def check_all(self, targets: list[str]) -> list[Verdict]:
         """:meth:`check` for each target, with the policy conditions of all of them
         evaluated in one batch off the event loop (SPEC §3)."""
-        steps = [await self._before_policy(target) for target in targets]
+        # The first checks need no query; what the later ones read is read once for all
+        # targets that got that far (one query per kind): 100 targets cost what 1 does.
+        early = [(target, self._before_reads(target)) for target in targets]
+        reads = await _Reads.load(self.image, [s for _, s in early if isinstance(s, CdPipeline)])
+        steps = [
+            reads.decide(target, step) if isinstance(step, CdPipeline) else step
+            for target, step in early
+        ]
         pending = [step for step in steps if isinstance(step, _Pending)]
         variables = image_variables(self.image)
         evaluations = iter(
@@ -119,8 +126,9 @@ class PromotionChecks:
             for step in steps
         ]
 
-    async def _before_policy(self, target: str) -> Verdict | _Pending:
-        """Steps 1-5 (everything but the policy's conditions) for one target."""
+    def _before_reads(self, target: str) -> Verdict | CdPipeline:
+        """The checks that need no query (pipeline, source, order, role) for one target:
+        its verdict, or its pipeline when it passed them."""
         app = self.image.application.name
         pipeline = self.pipelines.get(target)
         if pipeline is None:
@@ -150,19 +158,51 @@ class PromotionChecks:
             return Verdict(
                 target, PromoteOutcome.FORBIDDEN, f"you need BUILD_DEPLOY on {app}/{target}"
             )
-        policy = await policy_of_pair(self.image.application_id, pipeline.environment_id)
+        return pipeline
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What the remaining checks read (policy, open request, stage runs), for all the
+    target pipelines at once, keyed by environment id."""
+
+    application: str
+    policies: dict[int, PromotionPolicy]
+    open_requests: dict[int, PromotionRequest]
+    passed: set[int]
+
+    @classmethod
+    async def load(cls, image: Image, pipelines: list[CdPipeline]) -> _Reads:
+        env_ids = [p.environment_id for p in pipelines]
+        policies = await policies_of_pairs([(image.application_id, e) for e in env_ids])
+        by_env = {env_id: policy for (_, env_id), policy in policies.items()}
+        open_requests: dict[int, PromotionRequest] = {}
+        if env_ids:
+            keys = [open_key(image.id, e) for e in env_ids]
+            for row in await PromotionRequest.filter(open_key__in=keys):
+                open_requests[row.target_environment_id] = row
+        return cls(
+            image.application.name,
+            by_env,
+            open_requests,
+            await environments_passed(image.id, pipelines),
+        )
+
+    def decide(self, target: str, pipeline: CdPipeline) -> Verdict | _Pending:
+        """The policy, open-request and already-at-target checks for one target that
+        passed the first ones, in that order."""
+        env_id = pipeline.environment_id
+        policy = self.policies.get(env_id)
         if policy is None:
             return Verdict(
                 target,
                 PromoteOutcome.POLICY_NOT_CONFIGURED,
-                f"no promotion policy applies to {app}/{target}",
+                f"no promotion policy applies to {self.application}/{target}",
             )
-        existing = await PromotionRequest.get_or_none(
-            open_key=open_key(self.image.id, pipeline.environment_id)
-        )
+        existing = self.open_requests.get(env_id)
         if existing is not None:
             return already(target, existing)
-        if await passed_all_stages(self.image.id, pipeline):
+        if env_id in self.passed:
             return Verdict(
                 target,
                 PromoteOutcome.ALREADY_AT_TARGET,

@@ -160,20 +160,17 @@ async def preview_promotion(
     _check_targets(targets)
     image = await get_visible_image(access, image_id)
     checks = await PromotionChecks.load(access, image, source)
-    previews = []
-    for verdict in await checks.check_all(targets):
-        target = verdict.environment
-        approvers: list[User] = []
-        if verdict.policy is not None:
-            approvers = await approval.eligible_approvers(
-                image.application.name,
-                target,
-                verdict.policy,
-                requester_id=access.user_id,
-                builder_ids=builders_of(image),
-            )
-        previews.append(Preview(verdict, approvers))
-    return previews
+    verdicts = await checks.check_all(targets)
+    # One batch for every target with a policy (the others list nobody).
+    approvers = iter(
+        await approval.eligible_approvers_of_targets(
+            image.application.name,
+            [(v.environment, v.policy) for v in verdicts if v.policy is not None],
+            requester_id=access.user_id,
+            builder_ids=builders_of(image),
+        )
+    )
+    return [Preview(v, next(approvers) if v.policy is not None else []) for v in verdicts]
 
 
 async def complete_promotion(request_id: int) -> None:

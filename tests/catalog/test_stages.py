@@ -1,6 +1,6 @@
 """The rule "passed all stages" has one home and its forms agree (app/catalog/stages.py;
-issue 13, item 1): the one-image form, the batch form for lists, and the pure form that
-a deployment's status follows."""
+issue 13, item 1): the one-image form, the batch forms (many images of one pipeline, one
+image across many pipelines), and the pure form that a deployment's status follows."""
 
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ async def test_one_image_and_batch_forms_agree(
 ) -> None:
     pipeline = place.pipeline
     pipeline.pre_stage, pipeline.post_stage = pre, post  # the forms read the object's flags
+    # A pipeline in the other environment, configured the other way round.
+    other = CdPipeline(environment_id=place.envs[1], pre_stage=post, post_stage=pre)
     async with rolled_back():
         # Image 3 belongs to another workflow: the batch form must leave it out.
         await Image.bulk_create(
@@ -103,6 +105,12 @@ async def test_one_image_and_batch_forms_agree(
             assert one == stages.passed(stages.latest_by_stage(mine), pipeline)
             if one and i != 3:
                 expected.add(BASE + i)
+            across = {
+                p.environment_id
+                for p in (pipeline, other)
+                if await stages.passed_all_stages(BASE + i, p)
+            }
+            assert await stages.environments_passed(BASE + i, [pipeline, other]) == across
         assert set(await stages.images_passed(pipeline)) == expected
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role, User
 from app.audit.models import AuditEvent
@@ -326,15 +324,6 @@ async def test_promotable_images(gql: GraphQLClient, people: People, admin: str)
     await assert_flat(read)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known N+1, left for a change of its own: PromotionChecks.check_all reads each target's "
-        "binding, open request and stage runs one target at a time, and preview_promotion asks "
-        "approval.eligible_approvers once per target (~4 statements per target: 9 at 1, 405 "
-        "at 100); promoteImage shares the checks. Strict, so the fix has to remove this mark."
-    ),
-)
 async def test_promotion_preview(gql: GraphQLClient, people: People, admin: str) -> None:
     await shop_with_environments()
     await builders(people)

@@ -9,7 +9,9 @@ rejections. For every user as the caller, pendingApprovals' pendingWithMe list (
 must be the awaiting requests `approval_blocker` (Python) lets them approve; for every
 request, `eligible_approvers` (SQL) must be the active users whom the Python form lets
 approve by their bindings alone (a super-admin is not listed for being one) before
-anyone approved.
+anyone approved; and `eligible_approvers_of_targets` (the batch form, every pair of the
+request's application at once) must list, target by target and in order, what
+`eligible_approvers` lists.
 
 Each world is written in one bulk insert per table inside a transaction that is rolled
 back afterwards, so an example costs a few dozen statements on either database.
@@ -29,7 +31,11 @@ from app.catalog.builders import builders_of
 from app.catalog.models import Application, Environment, Image, Workflow
 from app.policies.models import PolicyBinding, PromotionPolicy
 from app.promotions import repository
-from app.promotions.approval import approval_blocker, eligible_approvers
+from app.promotions.approval import (
+    approval_blocker,
+    eligible_approvers,
+    eligible_approvers_of_targets,
+)
 from app.promotions.models import (
     DecisionKind,
     PromotionDecision,
@@ -289,6 +295,19 @@ async def _check(catalog: Catalog, spec: WorldSpec) -> None:
             if user.active and _python_allows(access, r, policies[r.pair], frozenset()):
                 allowed.add(user.id)
         assert listed == allowed, (row.id, spec)
+    for r in spec.requests:
+        app = PAIRS[r.pair][0]
+        targets = [(env, policies[p]) for p, (a, env) in enumerate(PAIRS) if a == app]
+        requester, built_by = BASE + r.requester, _builders(r)
+        batch = await eligible_approvers_of_targets(
+            app, targets, requester_id=requester, builder_ids=built_by
+        )
+        one_by_one = [
+            await eligible_approvers(app, env, policy, requester_id=requester, builder_ids=built_by)
+            for env, policy in targets
+        ]
+        in_batch = [[u.id for u in us] for us in batch]
+        assert in_batch == [[u.id for u in us] for us in one_by_one], (r, spec)
 
 
 @settings(
