@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from app import cel, ids
@@ -53,17 +54,19 @@ class Assessment:
         return [reason for _, reason in self.failures]
 
 
-async def _promotions_to(
-    pipeline: CdPipeline, image_ids: list[int] | None
-) -> dict[int, PromotionRequest]:
-    rows = PromotionRequest.filter(
+def _promoted_to(pipeline: CdPipeline) -> QuerySet[PromotionRequest]:
+    return PromotionRequest.filter(
         application_id=pipeline.application_id,
         target_environment_id=pipeline.environment_id,
         status=PromotionStatus.PROMOTED,
     )
-    if image_ids is not None:
-        rows = rows.filter(image_id__in=image_ids)
-    return {r.image_id: r for r in await rows}
+
+
+async def _promotions_to(pipeline: CdPipeline, image_ids: list[int]) -> dict[int, PromotionRequest]:
+    """The PROMOTED requests that brought these images to the pipeline's environment."""
+    if not image_ids:
+        return {}
+    return {r.image_id: r for r in await _promoted_to(pipeline).filter(image_id__in=image_ids)}
 
 
 def _normal_images(pipeline: CdPipeline, passed_parent: list[int] | None) -> QuerySet[Image]:
@@ -89,12 +92,14 @@ async def candidates(pipeline: CdPipeline, limit: int, before_image: int | None)
     if before_image is not None:
         normal_rows = normal_rows.filter(id__lt=before_image)
     normal = {i.id: i for i in await normal_rows.order_by("-id").limit(limit)}
-    promoted = await _promotions_to(pipeline, None)
-    extra_ids = sorted(
-        (i for i in promoted if i not in normal and (before_image is None or i < before_image)),
-        reverse=True,
-    )[:limit]
-    extra = await Image.filter(id__in=extra_ids)
+    # The newest `limit` promoted images hold every promoted-only image of the page: a
+    # bounded read, whatever the environment's history (not every PROMOTED request).
+    promoted_rows = _promoted_to(pipeline)
+    if before_image is not None:
+        promoted_rows = promoted_rows.filter(image_id__lt=before_image)
+    promoted = {r.image_id: r for r in await promoted_rows.order_by("-image_id").limit(limit)}
+    promoted |= await _promotions_to(pipeline, [i for i in normal if i not in promoted])
+    extra = await Image.filter(id__in=[i for i in promoted if i not in normal])
     found = [Candidate(image, True, promoted.get(image.id)) for image in normal.values()]
     found += [Candidate(image, False, promoted[image.id]) for image in extra]
     found.sort(key=lambda c: c.image.id, reverse=True)
@@ -104,9 +109,11 @@ async def candidates(pipeline: CdPipeline, limit: int, before_image: int | None)
 async def count_candidates(pipeline: CdPipeline) -> int:
     """How many images deployableImages lists across all its pages."""
     normal = _normal_images(pipeline, await _passed_parent(pipeline))
-    promoted = list(await _promotions_to(pipeline, None))
-    both = await normal.filter(id__in=promoted).count() if promoted else 0
-    return await normal.count() + len(promoted) - both
+    promoted = _promoted_to(pipeline)
+    # Counted in the database: images on the normal path, plus promoted ones, less those
+    # that are both.
+    both = await normal.filter(id__in=Subquery(promoted.values("image_id"))).count()
+    return await normal.count() + await promoted.count() - both
 
 
 async def candidate(pipeline: CdPipeline, image: Image) -> Candidate | None:

@@ -37,6 +37,7 @@ SCRIPTS = {
     "cel.py": Script(("bench/cel.py", "--smoke"), "cached is"),
     "emails.py": Script(("bench/emails.py", "--smoke"), "server received"),
     "queries.py": Script(("bench/queries.py", "--smoke"), "SQL statements per list request"),
+    "deployable.py": Script(("bench/deployable.py", "--smoke"), "(1 is flat)"),
     "load.py": Script(
         ("bench/load.py", "--smoke"), "invariant promoted without their quorum", stack=True
     ),
