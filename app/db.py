@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -158,7 +157,9 @@ def _database_locked(exc: BaseORMException) -> bool:
 async def in_unit_of_work(fn: Callable[[], Awaitable[T]]) -> T:
     """`fn` in a unit of work, run again (a few times, after a short pause) when SQLite
     refused it the write lock; Postgres waits for row locks instead and never gets here."""
-    for tries in itertools.count(1):
+    tries = 0
+    while True:
+        tries += 1
         try:
             async with unit_of_work():
                 return await fn()
@@ -166,7 +167,6 @@ async def in_unit_of_work(fn: Callable[[], Awaitable[T]]) -> T:
             if not _database_locked(exc) or tries >= LOCKED_TRIES:
                 raise
         await asyncio.sleep(clock.backoff(tries, 0.05, 0.5).total_seconds())
-    raise AssertionError("unreachable")  # itertools.count never ends
 
 
 async def column(query: ValuesListQuery[Literal[False]], of: type[T]) -> list[T]:

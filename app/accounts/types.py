@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
@@ -14,7 +13,7 @@ from app.accounts.access import Access
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
 from app.graphql.loaders import rows_by_id, rows_grouped
-from app.graphql.nodes import resolve_visible
+from app.graphql.nodes import visible_nodes
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it).
 Role = models.Role
@@ -87,13 +86,7 @@ class User(relay.Node):
             ci_identity=row.ci_identity,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[User | None]:
-        return await resolve_visible(
-            info, node_ids, repository.users_by_ids, _self_or_super_admin, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.users_by_ids, _self_or_super_admin)
 
     @strawberry.field(
         description="The user's role bindings on applications you may see (yours: all of them)."
@@ -150,13 +143,7 @@ class ApiToken(relay.Node):
             revoked_at=row.revoked_at,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ApiToken | None]:
-        return await resolve_visible(
-            info, node_ids, repository.tokens_by_ids, _own_or_super_admin, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.tokens_by_ids, _own_or_super_admin)
 
     @strawberry.field(description="True once revoked; a revoked token is refused.")
     def revoked(self) -> bool:

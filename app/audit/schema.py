@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -14,7 +13,7 @@ from app.accounts.types import User, load_user
 from app.audit import models, repository, service
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, unset_to_none
-from app.graphql.nodes import resolve_visible, super_admins
+from app.graphql.nodes import super_admins, visible_nodes
 from app.graphql.pagination import After, Connection, First, paginate
 
 
@@ -42,11 +41,7 @@ class AuditEvent(relay.Node):
             actor_id=row.actor_id,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[AuditEvent | None]:
-        return await resolve_visible(info, node_ids, repository.events_by_ids, super_admins, cls.of)
+    resolve_nodes = visible_nodes(repository.events_by_ids, super_admins)
 
     @strawberry.field(description="Who did it; null when Hoist itself did (workers, triggers).")
     async def actor(self, info: Info) -> User | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +15,7 @@ from app.cel import split_reference
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
-from app.graphql.nodes import everyone, resolve_visible
+from app.graphql.nodes import everyone, visible_nodes
 
 if TYPE_CHECKING:
     from app.policies.types import PromotionPolicy
@@ -90,13 +89,7 @@ class Environment(relay.Node):
     def of(cls, row: models.Environment) -> Environment:
         return cls(id=row.id, name=row.name, production=row.production)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Environment | None]:
-        return await resolve_visible(
-            info, node_ids, repository.environments_by_ids, everyone, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.environments_by_ids, everyone)
 
 
 async def load_environment(info: Info, environment_id: int) -> Environment:
@@ -112,13 +105,7 @@ class Application(relay.Node):
     def of(cls, row: models.Application) -> Application:
         return cls(id=row.id, name=row.name)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Application | None]:
-        return await resolve_visible(
-            info, node_ids, repository.applications_by_ids, visibility.visible_applications, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.applications_by_ids, visibility.visible_applications)
 
     @strawberry.field(description="The application's workflows, oldest first.")
     async def workflows(self, info: Info) -> list[Workflow]:
@@ -145,13 +132,7 @@ class Workflow(relay.Node):
     def of(cls, row: models.Workflow) -> Workflow:
         return cls(id=row.id, name=row.name, ci_pipeline=row.ci_pipeline)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Workflow | None]:
-        return await resolve_visible(
-            info, node_ids, repository.workflows_by_ids, visibility.of_visible_applications, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.workflows_by_ids, visibility.of_visible_applications)
 
     @strawberry.field(description="CD pipelines in tree order: every parent before its children.")
     async def cd_pipelines(self, info: Info) -> list[CdPipeline]:
@@ -202,13 +183,7 @@ class CdPipeline(relay.Node):
             parent_id=row.parent_id,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[CdPipeline | None]:
-        return await resolve_visible(
-            info, node_ids, repository.pipelines_by_ids, visibility.of_visible_applications, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.pipelines_by_ids, visibility.of_visible_applications)
 
     @strawberry.field(description="The environment it deploys to.")
     async def environment(self, info: Info) -> Environment:
@@ -276,13 +251,7 @@ class Image(relay.Node):
             workflow_id=row.workflow_id,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Image | None]:
-        return await resolve_visible(
-            info, node_ids, repository.images_by_ids, visibility.of_visible_applications, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.images_by_ids, visibility.of_visible_applications)
 
     @strawberry.field(description="Everything before the tag (or the digest).")
     def repository(self) -> str:
@@ -348,13 +317,7 @@ class StageRun(relay.Node):
             image_id=row.image_id,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[StageRun | None]:
-        return await resolve_visible(
-            info, node_ids, repository.stage_runs_by_ids, visibility.visible_stage_runs, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.stage_runs_by_ids, visibility.visible_stage_runs)
 
     @strawberry.field(description="The environment whose CD pipeline ran the stage.")
     async def environment(self, info: Info) -> Environment:

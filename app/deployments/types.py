@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
@@ -17,7 +16,7 @@ from app.deployments.eligibility import Assessment
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
 from app.graphql.errors import UserError
-from app.graphql.nodes import resolve_visible
+from app.graphql.nodes import visible_nodes
 from app.promotions import models as promotions
 from app.promotions.types import SourceType, decisions_by_request, promotion_request_by_id
 
@@ -133,13 +132,7 @@ class Deployment(relay.Node):
             row=row,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Deployment | None]:
-        return await resolve_visible(
-            info, node_ids, repository.deployments_by_ids, of_visible_applications, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.deployments_by_ids, of_visible_applications)
 
     @strawberry.field(description="The image deployed.")
     async def image(self, info: Info) -> Image:

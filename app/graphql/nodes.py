@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -55,6 +55,18 @@ async def resolve_visible(
     return [found.get(i) for i in wanted]
 
 
+def visible_nodes(fetch: Callable[[list[int]], Awaitable[Sequence[M]]], visible: Visible[M]) -> Any:
+    """A Node type's `resolve_nodes`: its rows by id through `fetch`, kept by `visible`,
+    turned into the type by its `of`. In the class body: `resolve_nodes = visible_nodes(...)`."""
+
+    async def resolve_nodes(
+        cls: Any, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await resolve_visible(info, node_ids, fetch, visible, cls.of)
+
+    return classmethod(resolve_nodes)
+
+
 def _node_type(info: Info, type_name: str) -> type[relay.Node] | None:
     definition = info.schema.get_type_by_name(type_name)
     if not isinstance(definition, StrawberryObjectDefinition):
@@ -66,9 +78,10 @@ def _node_type(info: Info, type_name: str) -> type[relay.Node] | None:
 async def find_nodes(info: Info, global_ids: Sequence[str]) -> list[relay.Node | None]:
     """The objects of any types these ids name, one query per type."""
     await info.context.access()  # signed in, even when no id decodes
+    wanted = [decode(value) for value in global_ids]
     by_type: dict[str, list[int]] = defaultdict(list)
-    for value in global_ids:
-        if (decoded := decode(value)) is not None:
+    for decoded in wanted:
+        if decoded is not None:
             by_type[decoded[0]].append(decoded[1])
     found: dict[tuple[str, int], relay.Node] = {}
     for type_name, row_ids in by_type.items():
@@ -83,7 +96,7 @@ async def find_nodes(info: Info, global_ids: Sequence[str]) -> list[relay.Node |
             for row_id, node in zip(row_ids, nodes, strict=True)
             if node is not None
         )
-    return [found.get(decoded) if (decoded := decode(value)) else None for value in global_ids]
+    return [found.get(decoded) if decoded else None for decoded in wanted]
 
 
 @strawberry.type

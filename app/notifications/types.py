@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
@@ -11,7 +10,7 @@ from strawberry import relay
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
 from app.graphql.errors import UserError
-from app.graphql.nodes import resolve_visible, super_admins
+from app.graphql.nodes import super_admins, visible_nodes
 from app.notifications import models, repository
 from app.promotions.types import PromotionRequest, promotion_request_by_id
 
@@ -78,13 +77,7 @@ class Notification(relay.Node):
             request_id=row.request_id,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Notification | None]:
-        return await resolve_visible(
-            info, node_ids, repository.notifications_by_ids, super_admins, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.notifications_by_ids, super_admins)
 
     @strawberry.field(description="The request it is about (null once that is deleted).")
     async def request(self, info: Info) -> PromotionRequest | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, cast
@@ -12,7 +11,7 @@ from strawberry import relay
 
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
-from app.graphql.nodes import resolve_visible, super_admins
+from app.graphql.nodes import super_admins, visible_nodes
 from app.graphql.pagination import After, Connection, First, paginate
 from app.outbox import models, repository, service
 
@@ -65,11 +64,7 @@ class OutboxJob(relay.Node):
             done_at=row.done_at,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[OutboxJob | None]:
-        return await resolve_visible(info, node_ids, repository.jobs_by_ids, super_admins, cls.of)
+    resolve_nodes = visible_nodes(repository.jobs_by_ids, super_admins)
 
 
 @strawberry.type(description="What retryOutboxJob did.")

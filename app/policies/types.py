@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
@@ -11,7 +9,7 @@ from strawberry.dataloader import DataLoader
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
-from app.graphql.nodes import resolve_visible, super_admins
+from app.graphql.nodes import super_admins, visible_nodes
 from app.policies import models, repository
 
 
@@ -97,13 +95,7 @@ class PromotionPolicy(relay.Node):
             version=row.version,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[PromotionPolicy | None]:
-        return await resolve_visible(
-            info, node_ids, repository.policies_by_ids, super_admins, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.policies_by_ids, super_admins)
 
     @strawberry.field(description="The pairs this policy governs (of applications you see).")
     async def bindings(self, info: Info) -> list[PolicyBinding]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +24,7 @@ from app.graphql.context import Info
 from app.graphql.describe import describe_values
 from app.graphql.errors import UserError
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
-from app.graphql.nodes import resolve_visible
+from app.graphql.nodes import visible_nodes
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
 from app.promotions import models, repository
 from app.promotions.approval import approval_blocker, still_governs
@@ -198,13 +197,7 @@ class PromotionRequest(relay.Node):
             row=row,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[PromotionRequest | None]:
-        return await resolve_visible(
-            info, node_ids, repository.requests_by_ids, of_visible_applications, cls.of
-        )
+    resolve_nodes = visible_nodes(repository.requests_by_ids, of_visible_applications)
 
     @strawberry.field(description="The image it promotes.")
     async def image(self, info: Info) -> Image:
