@@ -13,7 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from app.body_limit import BodyLimit
 from app.cors import cors_middleware
 from app.db import tortoise_config
-from app.graphql.schema import schema
+from app.graphql.schema import ports, schema
 from app.graphql.view import HoistGraphQL, graphiql_asset
 from app.health import health_routes
 from app.outbox.runner import job_runner
@@ -43,7 +43,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
         ):
             yield
 
-    graphql = HoistGraphQL(schema)
+    graphql = HoistGraphQL(schema, ports)
     return Starlette(
         routes=[
             # A Route, not a Mount: a Mount answers POST /graphql with a 307 redirect.

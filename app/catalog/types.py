@@ -203,9 +203,11 @@ class CdPipeline(relay.Node):
     async def policy(
         self, info: Info
     ) -> Annotated[PromotionPolicy, strawberry.lazy("app.policies.types")] | None:
-        from app.policies.types import load_policy_of_pair
-
-        return await load_policy_of_pair(info, self.application_id, self.environment_id)
+        # The policies sit a layer above the catalog: their loader comes through a port.
+        policy: PromotionPolicy | None = await info.context.ports.policy_of_pair(
+            info, self.application_id, self.environment_id
+        )
+        return policy
 
 
 @strawberry.type(description="A commit an image was built from.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +16,22 @@ from app.errors import Unauthenticated
 from app.graphql.loaders import Loaders
 
 
+@dataclass(frozen=True)
+class Ports:
+    """What a lower domain's GraphQL type shows of a higher domain's objects: the
+    `CdPipeline.policy` field (catalog) answers with a policy (policies, a layer above).
+    The API's assembly (app/graphql/schema.py) fills these in, so the lower domain
+    imports nothing of the higher one and the domains keep depending one way."""
+
+    # (info, application id, environment id) -> that pair's PromotionPolicy, or None.
+    policy_of_pair: Callable[[Info, int, int], Awaitable[Any]]
+
+
 @dataclass
 class Context:
     request: Request | None
     user: User | None
+    ports: Ports
     _access: Access | None = None
     loaders: Loaders = field(default_factory=Loaders)
 
@@ -41,8 +54,8 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() or None
 
 
-async def build_context(request: Request) -> Context:
-    return Context(request=request, user=await authenticate(bearer_token(request)))
+async def build_context(request: Request, ports: Ports) -> Context:
+    return Context(request=request, user=await authenticate(bearer_token(request)), ports=ports)
 
 
 Info = StrawberryInfo[Context, Any]

@@ -19,6 +19,7 @@ from app.audit import schema as audit
 from app.catalog import schema as catalog
 from app.deployments import schema as deployments
 from app.graphql import nodes
+from app.graphql.context import Ports
 from app.graphql.errors import MaskCrashes, is_expected, should_mask
 from app.graphql.limits import (
     BoundedParserCache,
@@ -29,6 +30,7 @@ from app.graphql.limits import (
 from app.notifications import schema as notifications
 from app.outbox import schema as outbox
 from app.policies import schema as policies
+from app.policies import types as policy_types
 from app.promotions import schema as promotions
 from app.settings import get_settings
 
@@ -108,3 +110,5 @@ def build_schema() -> HoistSchema:
 
 
 schema = build_schema()
+# The lower domains' views of higher ones (app/graphql/context.py).
+ports = Ports(policy_of_pair=policy_types.load_policy_of_pair)

@@ -16,11 +16,12 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from app.errors import Unauthenticated
-from app.graphql.context import Context, bearer_token, build_context
+from app.graphql.context import Context, Ports, bearer_token, build_context
 from app.graphql.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from app.settings import get_settings
 from app.ui.routes import SECURITY_HEADERS
@@ -135,6 +136,10 @@ class _Answer:
 
 
 class HoistGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, ports: Ports) -> None:
+        super().__init__(schema)
+        self.ports = ports
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's, except that a request refused before GraphQL runs (not JSON, no
         query, NUL, a method, media type or Content-Type not served...) is answered in
@@ -283,7 +288,7 @@ class HoistGraphQL(GraphQL[Context, None]):
     async def get_context(  # type: ignore[override]
         self, request: Request, response: Response
     ) -> Context:
-        return await build_context(request)
+        return await build_context(request, self.ports)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # The dashboard's policy: the page runs only Hoist's own files (a token is pasted
