@@ -11,8 +11,9 @@ from app import limits
 from app.accounts import service
 from app.accounts.models import WILDCARD
 from app.accounts.types import ApiToken, Role, RoleBinding, User
+from app.errors import ErrorCode
 from app.graphql.context import Info
-from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.errors import UNSET, UserError, error_list, mutate, parse_id, unset_to_none
 from app.graphql.pagination import DEFAULT_PAGE, After, Connection, First, paginate
 
 
@@ -39,8 +40,11 @@ class UserPayload:
     user: User | None = strawberry.field(
         default=None, description="The new user; null when refused."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Why it was refused; empty when it was done."
+    errors: list[UserError] = error_list(
+        "Why no user was made.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
     )
 
 
@@ -51,8 +55,12 @@ class RoleBindingPayload:
         description="The binding, new or already held (granting it again changes nothing); "
         "null when refused.",
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Why it was refused; empty when it was done."
+    errors: list[UserError] = error_list(
+        "Why the role was not granted.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
     )
 
 
@@ -64,8 +72,12 @@ class ApiTokenPayload:
     token: str | None = strawberry.field(
         default=None, description="The secret; shown only in this answer, never again."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Why it was refused; empty when it was done."
+    errors: list[UserError] = error_list(
+        "Why no token was made.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
     )
 
 
@@ -74,8 +86,11 @@ class DeletePayload:
     deleted: bool = strawberry.field(
         default=False, description="True when it is gone (also when it was revoked already)."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Why it was refused; empty when it was done."
+    errors: list[UserError] = error_list(
+        "Why nothing was deleted.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
     )
 
 

@@ -19,13 +19,12 @@ from app.catalog.types import (
     Trigger,
     Workflow,
 )
-from app.errors import DomainError
+from app.errors import DomainError, ErrorCode
 from app.graphql.context import Info
-from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.errors import UNSET, UserError, error_list, mutate, parse_id, unset_to_none
 
 _NAME_NOTE = "Lowercase letters, digits and '-'. " + limits.text_note(limits.NAME)
 _NEW_NAME = Annotated[str, strawberry.argument(description=_NAME_NOTE)]
-_ERRORS = "Why it was refused; empty when it was done."
 
 
 @strawberry.input(description="One CD pipeline of a new workflow.")
@@ -162,7 +161,12 @@ class ApplicationPayload:
     application: Application | None = strawberry.field(
         default=None, description="The new application; null when refused."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
+    errors: list[UserError] = error_list(
+        "Why no application was made.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
+    )
 
 
 @strawberry.type(description="What createEnvironment did.")
@@ -170,7 +174,12 @@ class EnvironmentPayload:
     environment: Environment | None = strawberry.field(
         default=None, description="The new environment; null when refused."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
+    errors: list[UserError] = error_list(
+        "Why no environment was made.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
+    )
 
 
 @strawberry.type(description="What createWorkflow did.")
@@ -178,7 +187,14 @@ class WorkflowPayload:
     workflow: Workflow | None = strawberry.field(
         default=None, description="The new workflow; null when refused."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
+    errors: list[UserError] = error_list(
+        "Why no workflow was made: every problem found, each naming its field.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
+        ErrorCode.INVALID_CONDITION,
+    )
 
 
 @strawberry.type(description="What registerImage did.")
@@ -186,7 +202,13 @@ class ImagePayload:
     image: Image | None = strawberry.field(
         default=None, description="The registered image; null when refused."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
+    errors: list[UserError] = error_list(
+        "Why the image was not registered: every problem found, each naming its field.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
+    )
 
 
 @strawberry.type(description="What recordStageResult did.")
@@ -194,7 +216,12 @@ class StageRunPayload:
     stage_run: StageRun | None = strawberry.field(
         default=None, description="The recorded stage run; null when refused."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description=_ERRORS)
+    errors: list[UserError] = error_list(
+        "Why nothing was recorded.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+    )
 
 
 @strawberry.type

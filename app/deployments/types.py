@@ -13,9 +13,10 @@ from app.catalog.types import Environment, Image, load_environment, load_image
 from app.catalog.visibility import of_visible_applications
 from app.deployments import models, repository
 from app.deployments.eligibility import Assessment
+from app.errors import ErrorCode
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
-from app.graphql.errors import UserError
+from app.graphql.errors import UserError, error_list
 from app.graphql.nodes import visible_nodes
 from app.promotions import models as promotions
 from app.promotions.types import SourceType, decisions_by_request, promotion_request_by_id
@@ -156,11 +157,16 @@ class DeploymentApprovalPayload:
     approved: bool = strawberry.field(
         default=False, description="True when it was; false when errors says why not."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why it was not: for instance FORBIDDEN (no DEPLOYMENT_APPROVER on the "
-        "pair), BUILDER_CANNOT_APPROVE, NOT_DEPLOYABLE (the image has not reached the "
-        "environment) or CONFLICT (you approved it already). Empty on success.",
+    errors: list[UserError] = error_list(
+        "Why it was not: for instance FORBIDDEN (no DEPLOYMENT_APPROVER on the pair), "
+        "NOT_DEPLOYABLE (the image has not reached the environment) or CONFLICT (you approved it "
+        "already).",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
+        ErrorCode.BUILDER_CANNOT_APPROVE,
+        ErrorCode.NOT_DEPLOYABLE,
     )
 
 
@@ -169,9 +175,15 @@ class DeploymentPayload:
     deployment: Deployment | None = strawberry.field(
         default=None, description="The deployment, QUEUED; null when errors is not empty."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why none was made: FORBIDDEN (no BUILD_DEPLOY on the pair), NOT_FOUND, "
-        "or the first of NOT_DEPLOYABLE, FILTER_BLOCKED, DEPLOYMENT_APPROVAL_REQUIRED and "
-        "APPROVER_CANNOT_DEPLOY that applies. Empty on success.",
+    errors: list[UserError] = error_list(
+        "Why none was made: FORBIDDEN (no BUILD_DEPLOY on the pair), NOT_FOUND, or the first of "
+        "NOT_DEPLOYABLE, FILTER_BLOCKED, DEPLOYMENT_APPROVAL_REQUIRED and APPROVER_CANNOT_DEPLOY "
+        "that applies.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.NOT_DEPLOYABLE,
+        ErrorCode.FILTER_BLOCKED,
+        ErrorCode.DEPLOYMENT_APPROVAL_REQUIRED,
+        ErrorCode.APPROVER_CANNOT_DEPLOY,
     )

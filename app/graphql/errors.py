@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry import UNSET as UNSET  # re-exported: the schemas take it from here
 from strawberry.extensions import MaskErrors
+from strawberry.types.base import get_object_definition
 from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as ColumnValidationError
 
@@ -105,12 +107,52 @@ def bad_value(exc: ColumnValidationError) -> DomainError:
     return validation(f"{field} may be at most {limit} characters long (got {length})", field)
 
 
+_CODES = "hoist.error_codes"
+P = TypeVar("P")
+
+
+def error_list(description: str, *codes: ErrorCode) -> Any:
+    """A payload's `errors` field, declaring the codes it may hold: its description lists
+    them (a client switches over these, not all of ErrorCode), and `mutate` checks every
+    error it answers with against them."""
+    listed = ", ".join(code.value for code in codes)
+    return strawberry.field(
+        default_factory=list,
+        description=f"{description} Empty on success. Codes: {listed}.",
+        metadata={_CODES: frozenset(codes)},
+    )
+
+
+class UndeclaredErrorCode(UserWarning):
+    """A payload answered with a code its `errors` field does not list: the list in the
+    schema is wrong. A warning, so a client still gets its answer; the test suite turns
+    warnings into errors (pytest's filterwarnings), so a test that reaches one fails."""
+
+
+def declared_codes(payload_type: type) -> frozenset[ErrorCode]:
+    definition = get_object_definition(payload_type, strict=True)
+    field = definition.get_field("errors")
+    if field is None or _CODES not in field.metadata:
+        raise TypeError(f"{payload_type.__name__}.errors is not declared with error_list()")
+    codes: frozenset[ErrorCode] = field.metadata[_CODES]
+    return codes
+
+
+def _declared(payload: P, errors: list[UserError]) -> P:
+    undeclared = {e.code for e in errors} - declared_codes(type(payload))
+    if undeclared:
+        warnings.warn(
+            f"{type(payload).__name__} answered {', '.join(sorted(undeclared))}, which its "
+            "errors field does not list (error_list)",
+            UndeclaredErrorCode,
+            stacklevel=3,
+        )
+    return payload
+
+
 def user_errors(exc: DomainError | DomainErrors) -> list[UserError]:
     errors = exc.errors if isinstance(exc, DomainErrors) else [exc]
     return [UserError.of(e) for e in errors]
-
-
-P = TypeVar("P")
 
 
 async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserError]], P]) -> P:
@@ -119,28 +161,27 @@ async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserErro
     (NOT_FOUND), bad input (VALIDATION) and the domain's own refusals. So a document with
     two mutations, one refused, still answers the other's result (its payload is not
     null and nothing bubbles up to `data`). Only authentication stays a top-level error:
-    `info.context.access()` runs before `mutate` in every mutation."""
+    `info.context.access()` runs before `mutate` in every mutation. Every code must be one
+    the payload's `errors` field declares (error_list)."""
     try:
         return await in_unit_of_work(fn)
     except (DomainError, DomainErrors) as exc:
-        return failed(user_errors(exc))
+        errors = user_errors(exc)
     except Forbidden as exc:
-        return failed([UserError(code=ErrorCode.FORBIDDEN, message=str(exc), field=None)])
+        errors = [UserError(code=ErrorCode.FORBIDDEN, message=str(exc), field=None)]
     except ColumnValidationError as exc:
-        return failed(user_errors(bad_value(exc)))
+        errors = user_errors(bad_value(exc))
     except IntegrityError:
         # A unique constraint lost a race the service's own checks could not see (two
         # callers creating the same name at once): the same answer as a plain duplicate.
-        return failed(
-            [
-                UserError(
-                    code=ErrorCode.CONFLICT,
-                    field=None,
-                    message="this conflicts with a change made at the same "
-                    "time; reload and try again",
-                )
-            ]
-        )
+        errors = [
+            UserError(
+                code=ErrorCode.CONFLICT,
+                field=None,
+                message="this conflicts with a change made at the same time; reload and try again",
+            )
+        ]
+    return _declared(failed(errors), errors)
 
 
 def is_expected(error: GraphQLError) -> bool:

@@ -7,9 +7,10 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from app.errors import ErrorCode
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
-from app.graphql.errors import UserError
+from app.graphql.errors import UserError, error_list
 from app.graphql.nodes import super_admins, visible_nodes
 from app.notifications import models, repository
 from app.promotions.types import PromotionRequest, promotion_request_by_id
@@ -92,9 +93,11 @@ class ResendNotificationsPayload:
     notifications: list[Notification] = strawberry.field(
         default_factory=list, description="The emails, PENDING again."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why none was resent (all or nothing): for instance an unknown id "
-        "(NOT_FOUND) or one neither FAILED nor UNKNOWN (NOT_RESENDABLE), named by its place "
-        "in ids. Empty on success.",
+    errors: list[UserError] = error_list(
+        "Why none was resent (all or nothing): for instance an unknown id (NOT_FOUND) or one "
+        "neither FAILED nor UNKNOWN (NOT_RESENDABLE), named by its place in ids.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.NOT_RESENDABLE,
     )

@@ -9,8 +9,9 @@ from typing import Annotated, cast
 import strawberry
 from strawberry import relay
 
+from app.errors import ErrorCode
 from app.graphql.context import Info
-from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.errors import UNSET, UserError, error_list, mutate, parse_id, unset_to_none
 from app.graphql.nodes import super_admins, visible_nodes
 from app.graphql.pagination import After, Connection, First, paginate
 from app.outbox import models, repository, service
@@ -72,8 +73,11 @@ class RetryOutboxJobPayload:
     job: OutboxJob | None = strawberry.field(
         default=None, description="The job, PENDING again; null when refused."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Why it was refused; empty when it was done."
+    errors: list[UserError] = error_list(
+        "Why the job was not retried.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.NOT_DEAD,
     )
 
 

@@ -10,9 +10,9 @@ from strawberry.utils.str_converters import to_camel_case
 from app import cel, limits
 from app.accounts.schema import DeletePayload, deleted_payload
 from app.cel import limits as cel_limits
-from app.errors import ErrorCollector, validation
+from app.errors import ErrorCode, ErrorCollector, validation
 from app.graphql.context import Info
-from app.graphql.errors import UNSET, UserError, mutate, unset_to_none
+from app.graphql.errors import UNSET, UserError, error_list, mutate, unset_to_none
 from app.policies import manifest as manifests
 from app.policies import service
 from app.policies.types import PolicyBinding, PromotionPolicy
@@ -78,10 +78,14 @@ class PromotionPolicyPayload:
     policy: PromotionPolicy | None = strawberry.field(
         default=None, description="The policy as saved; null when errors is not empty."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why nothing was saved: for instance a condition that does not compile "
-        "(the message says where) or CONFLICT on ifVersion. Empty on success.",
+    errors: list[UserError] = error_list(
+        "Why nothing was saved: for instance a condition that does not compile (the message says "
+        "where) or CONFLICT on ifVersion.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
+        ErrorCode.INVALID_CONDITION,
     )
 
 
@@ -91,10 +95,13 @@ class ApplyPolicyPayload:
         default_factory=list,
         description="The pairs' bindings now, once per pair; empty after un-applying.",
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why nothing changed: every bad pair or name, each naming its field. "
-        "Empty on success.",
+    errors: list[UserError] = error_list(
+        "Why nothing changed: every bad pair or name, each naming its field.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.CONFLICT,
+        ErrorCode.INVALID_MANIFEST,
     )
 
 

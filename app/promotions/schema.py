@@ -10,8 +10,9 @@ import strawberry
 from app import limits
 from app.accounts.types import User
 from app.catalog.types import Environment, Image
+from app.errors import ErrorCode
 from app.graphql.context import Info
-from app.graphql.errors import UNSET, UserError, mutate, parse_id, unset_to_none
+from app.graphql.errors import UNSET, UserError, error_list, mutate, parse_id, unset_to_none
 from app.graphql.pagination import After, Connection, First, paginate
 from app.policies.types import PromotionPolicy
 from app.promotions import choices, repository, service
@@ -80,10 +81,12 @@ class PromotionRequestPayload:
     request: PromotionRequest | None = strawberry.field(
         default=None, description="The request as it is now; null when errors is not empty."
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why nothing changed: for instance NOT_PENDING, the request no longer "
-        "awaits approval. Empty on success.",
+    errors: list[UserError] = error_list(
+        "Why nothing changed: for instance NOT_PENDING, the request no longer awaits approval.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.NOT_PENDING,
     )
 
 

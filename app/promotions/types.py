@@ -20,9 +20,10 @@ from app.catalog.types import (
     load_image,
 )
 from app.catalog.visibility import of_visible_applications
+from app.errors import ErrorCode
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
-from app.graphql.errors import UserError
+from app.graphql.errors import UserError, error_list
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.graphql.nodes import visible_nodes
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
@@ -356,9 +357,11 @@ class PromoteImagePayload:
         default_factory=list,
         description="One per target, in the order asked; one failing never stops the others.",
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why nothing was tried (an unknown image, bad input); then results is empty.",
+    errors: list[UserError] = error_list(
+        "Why nothing was tried (an unknown image, bad input); then results is empty. A target's "
+        "own refusal is its result's outcome, not an error here.",
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
     )
 
 
@@ -378,8 +381,8 @@ class DecisionPayload:
         default_factory=list,
         description="One per request id, in the order asked; one failing never stops the others.",
     )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Why nothing was decided (bad input, such as a missing reason); then "
-        "results is empty.",
+    errors: list[UserError] = error_list(
+        "Why nothing was decided (bad input, such as a missing reason); then results is empty. A "
+        "request's own refusal is its result's outcome, not an error here.",
+        ErrorCode.VALIDATION,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.accounts.access import SYSTEM
 from app.accounts.models import User
+from app.accounts.schema import UserPayload
 from app.accounts.service import create_user
 from app.graphql.errors import mutate
 from tests.support.graphql import GraphQLClient
@@ -33,10 +34,10 @@ async def test_a_lost_unique_race_is_a_conflict(gql: GraphQLClient, admin: str) 
     """The service's duplicate check passed, then the insert met the unique index."""
     await create_user(SYSTEM, "taken@example.com", "first")
 
-    async def insert_twice() -> str:
+    async def insert_twice() -> UserPayload:
         await User.create(email="taken@example.com", name="second")
-        return "written"
+        return UserPayload()
 
-    result = await mutate(insert_twice, lambda errors: errors)
-    assert isinstance(result, list) and result[0].code == "CONFLICT"
+    result = await mutate(insert_twice, lambda errors: UserPayload(errors=errors))
+    assert [e.code for e in result.errors] == ["CONFLICT"]
     assert await User.filter(email="taken@example.com").count() == 1
