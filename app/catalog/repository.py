@@ -58,19 +58,6 @@ async def stage_runs_of_image(
     return [(environment_id, stage, status) for environment_id, stage, status in rows]
 
 
-async def stage_runs_of_workflow(
-    workflow_id: int, environment_id: int
-) -> list[tuple[int, str, str]]:
-    """(image id, stage, status) of every run in the environment of the workflow's images,
-    in the order they were reported."""
-    rows = (
-        await StageRun.filter(environment_id=environment_id, image__workflow_id=workflow_id)
-        .order_by("id")
-        .values_list("image_id", "stage", "status")
-    )
-    return [(image_id, stage, status) for image_id, stage, status in rows]
-
-
 async def get_visible_image(access: Access, image_id: int, field: str = "imageId") -> Image:
     """The image with the id, when the caller may see it; else NOT_FOUND."""
     image = await Image.get_or_none(id=image_id).select_related("application")

@@ -9,7 +9,7 @@ from tortoise.queryset import QuerySet
 
 from app import cel, ids
 from app.catalog.models import CdPipeline, Image
-from app.catalog.stages import images_passed, passed_all_stages
+from app.catalog.stages import passed_all_stages, passed_images
 from app.db import column
 from app.deployments.models import (
     ACTIVE_STATUSES,
@@ -69,16 +69,13 @@ async def _promotions_to(pipeline: CdPipeline, image_ids: list[int]) -> dict[int
     return {r.image_id: r for r in await _promoted_to(pipeline).filter(image_id__in=image_ids)}
 
 
-def _normal_images(pipeline: CdPipeline, passed_parent: list[int] | None) -> QuerySet[Image]:
+async def _normal_images(pipeline: CdPipeline) -> QuerySet[Image]:
+    """The images of the normal path: the workflow's, and when the pipeline follows
+    another environment, only those that passed every stage there (in SQL)."""
     images = Image.filter(workflow_id=pipeline.workflow_id)
-    return images if passed_parent is None else images.filter(id__in=passed_parent)
-
-
-async def _passed_parent(pipeline: CdPipeline) -> list[int] | None:
-    """Images that passed every stage of the pipeline's parent (None: it follows CI)."""
     if pipeline.parent_id is None:
-        return None
-    return await images_passed(await CdPipeline.get(id=pipeline.parent_id))
+        return images
+    return passed_images(images, await CdPipeline.get(id=pipeline.parent_id))
 
 
 async def candidates(pipeline: CdPipeline, limit: int, before_image: int | None) -> list[Candidate]:
@@ -88,7 +85,7 @@ async def candidates(pipeline: CdPipeline, limit: int, before_image: int | None)
     The page is the newest `limit` of the normal path's images and the promoted ones
     together. An image promoted there and on the normal path beyond the normal page is
     not mistaken for promoted-only: `limit` newer normal images keep it off the page."""
-    normal_rows = _normal_images(pipeline, await _passed_parent(pipeline))
+    normal_rows = await _normal_images(pipeline)
     if before_image is not None:
         normal_rows = normal_rows.filter(id__lt=before_image)
     normal = {i.id: i for i in await normal_rows.order_by("-id").limit(limit)}
@@ -108,7 +105,7 @@ async def candidates(pipeline: CdPipeline, limit: int, before_image: int | None)
 
 async def count_candidates(pipeline: CdPipeline) -> int:
     """How many images deployableImages lists across all its pages."""
-    normal = _normal_images(pipeline, await _passed_parent(pipeline))
+    normal = await _normal_images(pipeline)
     promoted = _promoted_to(pipeline)
     # Counted in the database: images on the normal path, plus promoted ones, less those
     # that are both.

@@ -6,7 +6,7 @@ from tortoise.queryset import QuerySet
 
 from app.accounts.access import Access
 from app.catalog.models import Application, CdPipeline, Environment, Image, Workflow
-from app.catalog.stages import images_passed
+from app.catalog.stages import passed_images
 from app.errors import not_found
 from app.policies.models import PolicyBinding, PromotionPolicy
 from app.promotions import repository
@@ -40,7 +40,7 @@ async def promotable_images(
                 f"workflow {workflow} has no CD pipeline in {source.environment!r}",
                 "source.environment",
             )
-        images = images.filter(id__in=await images_passed(pipeline))
+        images = passed_images(images, pipeline)
     return images
 
 

@@ -1,6 +1,7 @@
 """The rule "passed all stages" has one home and its forms agree (app/catalog/stages.py;
-issue 13, item 1): the one-image form, the batch forms (many images of one pipeline, one
-image across many pipelines), and the pure form that a deployment's status follows."""
+issue 13, item 1): the one-image form, the SQL form (many images of one pipeline), the
+batch form (one image across many pipelines), and the pure form that a deployment's
+status follows."""
 
 from __future__ import annotations
 
@@ -111,7 +112,13 @@ async def test_one_image_and_batch_forms_agree(
                 if await stages.passed_all_stages(BASE + i, p)
             }
             assert await stages.environments_passed(BASE + i, [pipeline, other]) == across
-        assert set(await stages.images_passed(pipeline)) == expected
+        workflow_images = Image.filter(workflow_id=place.workflows[0])
+        passed = stages.passed_images(workflow_images, pipeline)
+        assert set(await passed.values_list("id", flat=True)) == expected
+        # The SQL form pages and counts in the database as the lists use it.
+        assert await passed.count() == len(expected)
+        newest = await passed.order_by("-id").limit(1).values_list("id", flat=True)
+        assert newest == sorted(expected, reverse=True)[:1]
 
 
 def test_the_latest_run_of_each_configured_stage_decides() -> None:
