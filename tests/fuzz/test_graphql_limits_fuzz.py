@@ -1,28 +1,30 @@
-"""Generated documents with named fragments get clear answers, fast (issue 11 item 1).
+"""Generated documents with named fragments get clear answers, cheaply (issue 11 item 1).
 
 Fragment graphs of real fields: chains, fan-out (a fragment spread several times: the
 exponential "bomb" shape), cycles, unknown fragments, aliases, and nesting past the depth
 limit. Every answer must have GraphQL's JSON shape with no crash logged (the judge of
-test_graphql_fuzz.py), and come within a bound that the limiters before the fix exceeded by
-orders of magnitude (22 levels of fan-out 2 took them 22 s; here up to 40 levels of fan-out
-3 are drawn). A fixed example budget keeps it in every CI run.
+test_graphql_fuzz.py), and the limits rule must measure each selection set once, however
+often fragments spread one another: linear work, where the limiters before the fix expanded
+every spread (22 levels of fan-out 2 took them 22 s; here up to 40 levels of fan-out 3 are
+drawn). The work is counted, not timed: this machine's speed says nothing of the algorithm.
+A fixed example budget keeps it in every CI run.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.graphql import limits as limits_module
 from tests.fuzz.budget import examples
 from tests.fuzz.strategies import selections
 from tests.security.schema_walk import object_type, post, problems
 from tests.support.graphql import GraphQLClient
 
-ANSWER_WITHIN_SECONDS = 2.0
 USER = object_type("User")
 
 
@@ -66,16 +68,27 @@ async def test_generated_fragment_graphs_get_clear_answers_fast(
     gql: GraphQLClient,
     admin: str,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
     document: str,
     with_token: bool,
 ) -> None:
     caplog.clear()
-    started = time.perf_counter()
+    measured = 0
+    measure = limits_module._measure
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal measured
+        measured += 1
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(limits_module, "_measure", counting)
     with caplog.at_level(logging.ERROR):
         answer = await post(gql.http, admin if with_token else None, document)
-    elapsed = time.perf_counter() - started
     crashes = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not problems(answer, document) and not crashes, (
         f"{problems(answer, document)} {crashes}\n{document}\n{answer.text[:1000]}"
     )
-    assert elapsed < ANSWER_WITHIN_SECONDS, f"{elapsed:.2f} s for\n{document}"
+    # Each selection set written in the document at most once, however often it is
+    # spread (none when the parser or the counts of definitions and spreads refused the
+    # document first): every selection set opens with a brace.
+    assert measured <= document.count("{"), f"{measured} measures of\n{document}"

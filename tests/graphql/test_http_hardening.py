@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +29,6 @@ def test_a_fragment_bomb_is_refused_while_healthz_answers(live_server: LiveServe
     answers: dict[str, Any] = {}
 
     def send_bomb() -> None:
-        started = time.monotonic()
         try:
             answers["bomb"] = httpx.post(
                 f"{live_server.url}/graphql",
@@ -39,7 +37,6 @@ def test_a_fragment_bomb_is_refused_while_healthz_answers(live_server: LiveServe
             )
         except httpx.TimeoutException as exc:
             answers["bomb"] = exc
-        answers["bomb_seconds"] = time.monotonic() - started
 
     bomb = threading.Thread(target=send_bomb)
     bomb.start()
@@ -49,8 +46,9 @@ def test_a_fragment_bomb_is_refused_while_healthz_answers(live_server: LiveServe
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
     response = answers["bomb"]
+    # The timeouts are liveness bounds (a test must not hang), not a figure: that the
+    # bomb's work is linear is counted in tests/graphql/test_document_limits.py.
     assert isinstance(response, httpx.Response), f"no answer: {response!r}"
-    assert answers["bomb_seconds"] < ANSWER_WITHIN_SECONDS
     body = response.json()
     assert response.status_code == 200 and body["data"] is None, body
     assert any("once its fragments are expanded" in e["message"] for e in body["errors"]), body
