@@ -35,14 +35,19 @@ class Context:
     _access: Access | None = None
     loaders: Loaders = field(default_factory=Loaders)
 
-    async def access(self) -> Access:
-        """The caller's rights; UNAUTHENTICATED when the request carries no valid token."""
+    def caller(self) -> User:
+        """The signed-in user; UNAUTHENTICATED when the request carries no valid token.
+        Their roles are not read: for what every signed-in user may see (`me`)."""
         if self.user is None:
             raise Unauthenticated(
                 "a valid API token is required: send 'Authorization: Bearer <token>'"
             )
+        return self.user
+
+    async def access(self) -> Access:
+        """The caller's rights (their role bindings, read once per request)."""
         if self._access is None:
-            self._access = await Access.of(self.user)
+            self._access = await Access.of(self.caller())
         return self._access
 
 

@@ -24,7 +24,7 @@ from app.outbox.models import OutboxJob
 from app.policies import service as policies
 from tests.conftest import People
 from tests.support.graphql import GraphQLClient
-from tests.support.queries import assert_flat
+from tests.support.queries import assert_flat, count_queries
 
 ENVIRONMENTS = [f"env-{i}" for i in range(100)]
 
@@ -341,3 +341,18 @@ async def test_promotion_preview(gql: GraphQLClient, people: People, admin: str)
         return len(data["promotionPreview"])
 
     await assert_flat(read, policies_on_shop)
+
+
+async def test_me_reads_only_the_token_and_its_user(gql: GraphQLClient, people: People) -> None:
+    """The commonest call a dashboard makes: one statement (the token joined to its user);
+    the caller's role bindings are read only by the fields that need them."""
+    async with unit_of_work():
+        await catalog.create_application(SYSTEM, "shop")
+    token = await people.token("dev@example.com", (Role.VIEWER, "shop", "*"))
+    with count_queries() as statements:
+        assert await gql("{ me { id email } }", token=token)
+    assert len(statements) == 1, statements
+    with count_queries() as statements:
+        data = await gql("{ me { roles { role } } }", token=token)
+    assert data["me"]["roles"] == [{"role": "VIEWER"}]
+    assert len(statements) == 3, statements  # the token, the caller's rights, the roles
