@@ -7,6 +7,8 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role
 from app.catalog import service as catalog
@@ -108,6 +110,7 @@ async def test_a_bomb_saved_before_the_limits_is_stopped_off_the_event_loop(
     )
 
 
+@pytest.mark.usefixtures("steps_not_seconds")
 async def test_validate_condition_stays_open_with_a_tighter_budget_it_documents(
     gql: GraphQLClient, people: People
 ) -> None:

@@ -93,6 +93,7 @@ def test_the_issue_bombs_are_refused_at_save_before_they_run() -> None:
     assert cel.validate_condition(doubling(30)).startswith("too many comprehensions")
 
 
+@pytest.mark.usefixtures("steps_not_seconds")
 def test_a_condition_within_the_static_limits_that_is_costly_on_samples_is_refused() -> None:
     forty = "[" + ", ".join(str(i) for i in range(40)) + "]"
     condition = f"{forty}.all(a, {forty}.all(b, b >= 0))"  # 1,600 steps on any image
