@@ -136,6 +136,8 @@ async def run_job(job_id: int) -> bool:
     handlers = load_handlers()
     try:
         async with unit_of_work():
+            # The claim before the read, in a statement of its own: the read's snapshot is
+            # then taken after the claim, so it sees what an earlier holder committed.
             if not await repository.claim(job_id):
                 # Another runner has it: it finishes the job, or records its failure and
                 # the relay hands the job over again.
