@@ -67,6 +67,11 @@ def sqlite_file(database_url: str) -> Path | None:
     return None if path in {"", ":memory:"} else Path(path)
 
 
+def is_sqlite(database_url: str) -> bool:
+    """A SQLite database (a file or in memory), which one process at a time may write."""
+    return database_url.partition("://")[0] == "sqlite"
+
+
 def describe_database(database_url: str) -> str:
     """Which database a URL is, for people: a SQLite file's full path, or the URL with its
     password masked (in the user part or a `password=` parameter), never the password.

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         description="Address `hoist serve` listens on (0.0.0.0: every interface).",
     )
     port: int = Field(8000, ge=1, le=65535, description="Port `hoist serve` listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Server processes `hoist serve` runs (uvicorn workers, not `hoist worker`), "
+        "each with its own database connections and, without a broker, its own job worker; "
+        "more than 1 needs PostgreSQL.",
+    )
     public_url: str = Field(
         "",
         max_length=2000,
@@ -245,6 +253,11 @@ class Settings(BaseSettings):
         self.host, self.port = host, port
         if self._public_url_follows_address:
             self.public_url = served_url(host, port)
+
+    def serve_environment(self) -> dict[str, str]:
+        """What `hoist serve --workers` hands its processes: each reads its settings afresh
+        from the environment, so the --host/--port overrides travel as HOIST_ variables."""
+        return {"HOIST_HOST": self.host, "HOIST_PORT": str(self.port)}
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
 
 from app.settings import Settings, get_settings, served_url
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
 # The ORM is imported inside the commands that use it: every `hoist` client command loads
 # this module too, and Tortoise alone would double their start-up time.
+
+# How long uvicorn's supervisor waits for a server process to answer its ping before it
+# kills it as hung and starts another. A new process answers only once its imports are
+# done, and uvicorn's 5 s is less than that takes on a busy 2-core machine: there, every
+# new process was killed before it could serve. A hung process is rare (the ping is answered
+# by a thread of its own, not the event loop), so detecting one later costs little.
+HEALTHCHECK_SECONDS = 30
 
 admin = typer.Typer(help="Administration straight against the database.", no_args_is_help=True)
 
@@ -85,9 +97,19 @@ def serve(
     port: int | None = typer.Option(
         None, min=1, max=65535, help="Port to listen on.  [default: HOIST_PORT, else 8000]"
     ),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        max=256,
+        help="Server processes sharing the port (not `hoist worker`s); more than 1 needs "
+        "PostgreSQL.  [default: HOIST_WORKERS, else 1]",
+    ),
 ) -> None:
     """Apply migrations and serve GraphQL (and GraphiQL) at /graphql."""
     settings = checked_settings()  # first: importing the app reads the settings
+    processes = workers or settings.workers
+    given = f"--workers {workers}" if workers else f"HOIST_WORKERS={processes}"
+    refuse_processes_on_sqlite(settings, processes, given)
     import uvicorn
 
     from app import db
@@ -97,20 +119,58 @@ def serve(
     settings.serve_at(host or settings.host, port or settings.port)
     configure_logging()
     new = database_in_use()
-    asyncio.run(db.migrate())
+    asyncio.run(db.migrate())  # once, here: the processes below only serve
     created_database(new)
     typer.echo(
         f"Hoist serving at {served_url(settings.host, settings.port)}/graphql "
-        f"(listening on {settings.host}:{settings.port}; links in emails: "
-        f"{settings.public_url})"
+        f"(listening on {settings.host}:{settings.port}"
+        + (f" with {processes} processes" if processes > 1 else "")
+        + f"; links in emails: {settings.public_url})"
     )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(), **options)
+        return
+    # uvicorn's supervisor binds the port once and starts (and restarts, should one die)
+    # `processes` children, which import the app by name and read their settings afresh.
+    os.environ.update(settings.serve_environment())
     uvicorn.run(
-        create_app(),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        timeout_keep_alive=settings.keep_alive_seconds,
+        f"{__name__}:served_app",
+        factory=True,
+        workers=processes,
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
+        **options,
     )
+
+
+def refuse_processes_on_sqlite(settings: Settings, processes: int, given: str) -> None:
+    """Several processes writing one SQLite file get "database is locked" under load, and
+    the embedded default is one process by design: refuse, before anything is created."""
+    from app import db
+
+    if processes > 1 and db.is_sqlite(settings.resolved_database_url):
+        typer.echo(
+            f"error: {given}: several server processes need PostgreSQL "
+            "(set HOIST_DATABASE_URL=postgres://...); SQLite allows one writing process, "
+            "so serve it with one (--workers 1)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def served_app() -> Starlette:
+    """The app of one of `hoist serve --workers N`'s processes (uvicorn calls it there):
+    each process logs as the parent does and runs its own job runner (app/outbox/runner.py;
+    one process at a time runs a job: app/outbox/repository.py's claim)."""
+    from app.asgi import create_app
+
+    configure_logging()
+    return create_app()
 
 
 def worker(

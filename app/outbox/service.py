@@ -28,6 +28,7 @@ from app.accounts.access import Access
 from app.audit.service import record
 from app.db import after_commit, unit_of_work
 from app.errors import DomainError, ErrorCode, not_found
+from app.outbox import repository
 from app.outbox.models import OutboxJob
 from app.outbox.registry import load_handlers
 from app.settings import Settings, get_settings
@@ -128,12 +129,20 @@ def describe_error(exc: BaseException) -> str:
 
 
 async def run_job(job_id: int) -> bool:
-    """Run a job's handler and mark it done, in one transaction; a done or dead job, or
-    one still in its backoff, is skipped. A handler that raises leaves the job not done,
-    its failure recorded (see the module's docstring); True only when this run did it."""
+    """Run a job's handler and mark it done, in one transaction; a done or dead job, one
+    still in its backoff, or one another runner holds (repository.claim) is skipped. A
+    handler that raises leaves the job not done, its failure recorded (see the module's
+    docstring); True only when this run did it."""
     handlers = load_handlers()
     try:
         async with unit_of_work():
+            # The claim before the read, in a statement of its own: the read's snapshot is
+            # then taken after the claim, so it sees what an earlier holder committed.
+            if not await repository.claim(job_id):
+                # Another runner has it: it finishes the job, or records its failure and
+                # the relay hands the job over again.
+                log.info("outbox job %s is being run elsewhere: left to that run", job_id)
+                return False
             job = await OutboxJob.get_or_none(id=job_id)
             if job is None or job.done_at is not None or job.dead_at is not None:
                 return False
