@@ -17,6 +17,7 @@ from uuid import uuid4
 
 import pytest
 import yaml
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -43,9 +44,20 @@ def _pyproject_requirements() -> set[tuple[str, tuple[str, ...], str, str | None
     for extra, reqs in project.get("optional-dependencies", {}).items():
         wanted += [(Requirement(r), f"extra == '{extra}'") for r in reqs]
     return {
-        (canonicalize_name(r.name), tuple(sorted(r.extras)), str(r.specifier), marker)
-        for r, marker in wanted
+        (canonicalize_name(r.name), tuple(sorted(r.extras)), str(r.specifier), _marker(r, extra))
+        for r, extra in wanted
     }
+
+
+def _marker(requirement: Requirement, extra: str | None) -> str | None:
+    """The marker uv.lock writes: the requirement's own, and its extra's after it."""
+    parts = [str(requirement.marker)] if requirement.marker else []
+    return _normal(" and ".join([*parts, *([extra] if extra else [])]) or None)
+
+
+def _normal(marker: str | None) -> str | None:
+    """One spelling of a marker (uv.lock quotes with ', packaging with ")."""
+    return str(Marker(marker)) if marker else None
 
 
 def _locked_project() -> dict[str, Any]:
@@ -63,7 +75,7 @@ def test_uv_lock_was_made_from_this_pyproject() -> None:
             canonicalize_name(r["name"]),
             tuple(sorted(r.get("extras", []))),
             str(SpecifierSet(r.get("specifier", ""))),
-            r.get("marker"),
+            _normal(r.get("marker")),
         )
         for r in _locked_project()["metadata"]["requires-dist"]
     }
