@@ -13,7 +13,6 @@ A fixed example budget keeps it in every CI run.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +22,7 @@ from app.graphql import limits as limits_module
 from tests.fuzz.budget import examples
 from tests.fuzz.strategies import selections
 from tests.security.schema_walk import object_type, post, problems
+from tests.support.counting import count_calls
 from tests.support.graphql import GraphQLClient
 
 USER = object_type("User")
@@ -68,21 +68,13 @@ async def test_generated_fragment_graphs_get_clear_answers_fast(
     gql: GraphQLClient,
     admin: str,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
     document: str,
     with_token: bool,
 ) -> None:
     caplog.clear()
-    measured = 0
-    measure = limits_module._measure
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        nonlocal measured
-        measured += 1
-        return measure(*args, **kwargs)
-
-    monkeypatch.setattr(limits_module, "_measure", counting)
-    with caplog.at_level(logging.ERROR):
+    # A patch of this example's own: the examples share the function's fixtures.
+    with pytest.MonkeyPatch.context() as patch, caplog.at_level(logging.ERROR):
+        measured = count_calls(patch, limits_module, "_measure")
         answer = await post(gql.http, admin if with_token else None, document)
     crashes = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not problems(answer, document) and not crashes, (
@@ -91,4 +83,4 @@ async def test_generated_fragment_graphs_get_clear_answers_fast(
     # Each selection set written in the document at most once, however often it is
     # spread (none when the parser or the counts of definitions and spreads refused the
     # document first): every selection set opens with a brace.
-    assert measured <= document.count("{"), f"{measured} measures of\n{document}"
+    assert measured() <= document.count("{"), f"{measured()} measures of\n{document}"

@@ -22,6 +22,7 @@ from app.graphql.limits import MAX_REPEATS, DocumentLimits, document_problems
 from app.graphql.schema import schema
 from app.settings import get_settings
 from tests.fuzz.budget import examples
+from tests.support.counting import count_calls
 from tests.support.graphql import GraphQLClient
 
 
@@ -289,15 +290,7 @@ def test_measuring_is_linear_in_the_document(levels: int, monkeypatch: pytest.Mo
     set is measured once, however often the fragments spread one another (counted, not
     timed: the machine's speed says nothing about the algorithm)."""
     document = parse(fragment_bomb(levels))
-    measured = 0
-    measure = limits_module._measure
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        nonlocal measured
-        measured += 1
-        return measure(*args, **kwargs)
-
-    monkeypatch.setattr(limits_module, "_measure", counting)
+    measured = count_calls(monkeypatch, limits_module, "_measure")
     problems = document_problems(document, LIMITS, schema._schema)
     assert problems == []  # nothing over LIMITS: the figures were computed, not refused
-    assert measured <= levels + 2  # each fragment and the operation once
+    assert measured() <= levels + 2  # each fragment and the operation once
