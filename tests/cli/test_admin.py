@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -13,23 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.live_server import HOIST, LiveServer, server_env
+from tests.support.live_server import LiveServer, hoist
 from tests.support.services import POSTGRES_URL, require
 
 TOKEN = re.compile(r"hoist_[A-Za-z0-9_-]{40,}")
-
-
-def hoist(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the `hoist` command with no HOIST_ settings but a data folder (and `env`)."""
-    return subprocess.run(
-        [str(HOIST), *args],
-        env={**server_env(data_dir), **env},
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def bootstrap(data_dir: Path, email: str, *extra: str) -> str:

@@ -11,14 +11,13 @@ import http.client
 import json
 import os
 import signal
-import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.support import procfs
 from tests.support.deployer import Deployer
 from tests.support.http_api import Api
-from tests.support.live_server import HOIST, LiveServer, running_server, server_env
+from tests.support.live_server import LiveServer, hoist, running_server
 from tests.support.stack import running_stack
 from tests.support.waiting import eventually
 
@@ -169,15 +168,7 @@ def test_several_processes_are_refused_on_sqlite(tmp_path: Path) -> None:
         (WORKERS, {}, "--workers 2"),
         ([], {"HOIST_WORKERS": "3"}, "HOIST_WORKERS=3"),
     ):
-        result = subprocess.run(
-            [str(HOIST), "serve", *args],
-            env={**server_env(tmp_path), **env},
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = hoist("serve", *args, data_dir=tmp_path, **env)
         assert result.returncode == 2, result
         assert result.stderr.startswith(f"error: {named}: several server processes need PostgreSQL")
         assert "HOIST_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr

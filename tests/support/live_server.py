@@ -87,17 +87,23 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def bootstrap_admin(data_dir: Path, email: str = "admin@example.com", **settings: str) -> str:
-    """`hoist admin bootstrap`; the token is the last line it prints."""
-    result = subprocess.run(
-        [str(HOIST), "admin", "bootstrap", "--email", email],
-        env={**server_env(data_dir), **settings},
+def hoist(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the `hoist` command to its end with no HOIST_ settings but a data folder (and
+    `env`), its output captured."""
+    return subprocess.run(
+        [str(HOIST), *args],
+        env={**server_env(data_dir), **env},
         cwd=data_dir,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def bootstrap_admin(data_dir: Path, email: str = "admin@example.com", **settings: str) -> str:
+    """`hoist admin bootstrap`; the token is the last line it prints."""
+    result = hoist("admin", "bootstrap", "--email", email, data_dir=data_dir, **settings)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
