@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,9 +97,12 @@ def bootstrap_admin(data_dir: Path, email: str = "admin@example.com", **settings
 
 
 @contextmanager
-def running_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
-    """`hoist serve` on a free port with extra HOIST_ `settings` (a database URL, a broker),
-    and a bootstrapped super-admin; stopped on exit."""
+def running_server(
+    data_dir: Path, *, args: Sequence[str] = (), **settings: str
+) -> Iterator[LiveServer]:
+    """`hoist serve` on a free port with extra HOIST_ `settings` (a database URL, a broker)
+    and extra command-line `args` (bench/ceiling's `--workers`), and a bootstrapped
+    super-admin; stopped on exit."""
     log = data_dir / "server.log"
     # A free port can be taken between asking and binding; a second try settles that.
     for attempt in range(3):
@@ -108,7 +111,7 @@ def running_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
         with log.open("wb") as out:
             # cwd is the data folder, so a developer's .env in the checkout is not read.
             process = subprocess.Popen(
-                [str(HOIST), "serve", "--port", str(port)],
+                [str(HOIST), "serve", "--port", str(port), *args],
                 env={**server_env(data_dir), **settings},
                 cwd=data_dir,
                 stdout=out,

@@ -10,7 +10,7 @@ bench/ (which imports this module), so the start-up cannot drift between the two
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,16 +81,30 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    workdir: Path, database_url: str, *, concurrency: int = 1, beat: bool = False, **settings: str
+    workdir: Path,
+    database_url: str,
+    *,
+    concurrency: int = 1,
+    beat: bool = False,
+    server_database_url: str | None = None,
+    serve_args: Sequence[str] = (),
+    **settings: str,
 ) -> Iterator[Stack]:
     """Redis, server and worker on `database_url`, with extra HOIST_ `settings` for both;
-    stopped in reverse order on exit (the worker before its broker)."""
+    stopped in reverse order on exit (the worker before its broker).
+
+    `server_database_url` points `hoist serve` alone elsewhere (bench/ceiling: a proxy
+    that counts its round trips to the same database); `serve_args` go to `hoist serve`."""
     with ExitStack() as stack:
         redis = PrivateRedis(workdir)
         redis.start()
         stack.callback(redis.stop)
-        env = {"HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": redis.url, **settings}
-        server = stack.enter_context(running_server(workdir, **env))
+        env = {
+            "HOIST_DATABASE_URL": server_database_url or database_url,
+            "HOIST_BROKER_URL": redis.url,
+            **settings,
+        }
+        server = stack.enter_context(running_server(workdir, args=serve_args, **env))
         worker = stack.enter_context(
             celery_worker(
                 workdir, database_url, redis.url, concurrency=concurrency, beat=beat, **settings
