@@ -59,8 +59,8 @@ class Sizes:
     step_seconds: float
 
 
-FULL = Sizes("full", 3000, 400, 300, (20, 10_000), 100, 200, (25, 50, 100, 150, 200, 300), 10)
-QUICK = Sizes("quick", 1000, 100, 100, (20, 2000), 20, 50, (25, 50, 100, 150, 200), 4)
+FULL = Sizes("full", 3000, 400, 300, (20, 10_000), 100, 200, (10, 25, 50, 100, 150, 200, 300), 10)
+QUICK = Sizes("quick", 1000, 100, 100, (20, 2000), 20, 50, (10, 25, 50, 100, 150, 200), 4)
 SMOKE = Sizes("smoke", 30, 5, 5, (20, 60), 2, 3, (10, 20), 1)
 
 
@@ -72,8 +72,26 @@ async def baseline(kind: str, name: str, query: str, sizes: Sizes, workdir: Path
             await api(http, "reference", query)  # the token is not read
 
         meter = ProcessMeter(process.pid)
-        await closed_loop(url, name, [call] * 50, meter, CLIENTS)  # warm-up
+        warm_up = [call] * min(50, sizes.trivial_calls)
+        await closed_loop(url, name, warm_up, meter, CLIENTS)
         return await closed_loop(url, name, [call] * sizes.trivial_calls, meter, CLIENTS)
+
+
+async def open_loop_supplies(world: World, sizes: Sizes, deployable: list[str]) -> Supplies:
+    """Images for every promotion the steps may make, and requests awaiting approval for
+    the first second of approvals at the top rate: an approval arrives right after a
+    promotion, before that promotion's answer names its request."""
+    needed = supplies_needed(sizes.rates, sizes.step_seconds)
+    stock = int(max(sizes.rates) / len(OPS)) + 2
+    images = await world.images(SHOP, needed + stock, "8", CLIENTS)
+    awaiting: deque[str] = deque()
+
+    async def promote(image: str) -> None:
+        data = await world(PROMOTE, {"image": image, "targets": ["prod"]})
+        awaiting.append(data["promoteImage"]["results"][0]["request"]["id"])
+
+    await gather_limited([functools.partial(promote, i) for i in images[needed:]], CLIENTS)
+    return Supplies(deque(images[:needed]), awaiting, deque(reversed(deployable)))
 
 
 async def run(sizes: Sizes, workers: int | None, keep_logs: bool) -> None:
@@ -109,64 +127,49 @@ async def run(sizes: Sizes, workers: int | None, keep_logs: bool) -> None:
         api = Api(stack.server.url)
         assert stack.server.process is not None
         meter = CpuMeter(stack.server.process.pid, stack.worker.pid, stack.database_url)
-        await meter.open()
-        try:
-            async with api.client() as http:
-                world = World(api, http, stack.server.token, meter)
-                await set_up(world, 6)
-                await set_up_deploy_app(world)
-                print(f"set-up through GraphQL done at {time.perf_counter() - started:.0f} s")
-                rows = await hoist_rows(
-                    world,
-                    stack,
-                    proxy,
-                    CLIENTS,
-                    sizes.trivial_calls,
-                    sizes.promotions,
-                    sizes.list_calls,
-                    sizes.history,
-                )
-                print(f"closed-loop rows done at {time.perf_counter() - started:.0f} s")
+        # The no-op worker starts now, so that its start-up overlaps the set-up.
+        with noop_worker(stack.redis.url, stack.workdir) as noop:
+            await meter.open()
+            try:
+                async with api.client() as http:
+                    world = World(api, http, stack.server.token, meter)
+                    await set_up(world, 6)
+                    await set_up_deploy_app(world)
+                    print(f"set-up through GraphQL done at {time.perf_counter() - started:.0f} s")
+                    rows = await hoist_rows(
+                        world,
+                        stack,
+                        proxy,
+                        CLIENTS,
+                        sizes.trivial_calls,
+                        sizes.promotions,
+                        sizes.list_calls,
+                        sizes.history,
+                    )
+                    print(f"closed-loop rows done at {time.perf_counter() - started:.0f} s")
 
-                heading("auto-promotion against a no-op Celery task")
-                auto, _ = await measure_auto_promotion(
-                    world, stack, sizes.auto_promotions, CLIENTS, prefix="5"
-                )
-                with noop_worker(stack.redis.url, stack.workdir) as noop:
+                    heading("auto-promotion against a no-op Celery task")
+                    auto, _ = await measure_auto_promotion(
+                        world, stack, sizes.auto_promotions, CLIENTS, prefix="5"
+                    )
                     dispatch = await dispatch_latencies(noop, sizes.noop_tasks)
 
-                heading(
-                    "open-loop mix: promote, approve, pendingApprovals, deployableImages, "
-                    f"deploy in turn, {sizes.step_seconds:g} s per rate"
-                )
-                needed = supplies_needed(sizes.rates, sizes.step_seconds)
-                # A second of approvals at the top rate is promoted first: an approval
-                # arrives right after a promotion, before its answer names the request.
-                stock = int(max(sizes.rates) / len(OPS)) + 2
-                images = await world.images(SHOP, needed + stock, "8", CLIENTS)
-                awaiting: deque[str] = deque()
-
-                async def promote(image: str) -> None:
-                    data = await world(PROMOTE, {"image": image, "targets": ["prod"]})
-                    awaiting.append(data["promoteImage"]["results"][0]["request"]["id"])
-
-                await gather_limited(
-                    [functools.partial(promote, i) for i in images[needed:]], CLIENTS
-                )
-                supplies = Supplies(
-                    deque(images[:needed]), awaiting, deque(reversed(rows.deployable_ids))
-                )
-                steps = await stepped_load(
-                    world,
-                    stack.server.url,
-                    supplies,
-                    sizes.rates,
-                    sizes.step_seconds,
-                    stack.check_alive,
-                )
-                stack.check_alive()
-        finally:
-            await meter.close()
+                    heading(
+                        "open-loop mix: promote, approve, pendingApprovals, deployableImages, "
+                        f"deploy in turn, {sizes.step_seconds:g} s per rate"
+                    )
+                    supplies = await open_loop_supplies(world, sizes, rows.deployable_ids)
+                    steps = await stepped_load(
+                        world,
+                        stack.server.url,
+                        supplies,
+                        sizes.rates,
+                        sizes.step_seconds,
+                        stack.check_alive,
+                    )
+                    stack.check_alive()
+            finally:
+                await meter.close()
     print_report(Figures(raw, trivial, rows, auto.server, dispatch, steps, note))
     print(f"\ndone in {time.perf_counter() - started:.0f} s; processes and database removed")
 

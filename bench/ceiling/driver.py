@@ -185,10 +185,12 @@ async def open_loop(url: str, rate: float, seconds: float, pick: Pick, drain: fl
             step.late = max(step.late, time.perf_counter() - at)
             op, call = pick(n)
             tasks.append(asyncio.create_task(arrive(op, call, at)))
-        _, pending = await asyncio.wait(tasks, timeout=drain)
+        done, pending = await asyncio.wait(tasks, timeout=drain)
         for task in pending:
             task.cancel()
         if pending:
             step.errors["unanswered"] = len(pending)
             await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            task.result()  # a bug in the bench (not an HTTP or GraphQL error) fails the run
     return step

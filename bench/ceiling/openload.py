@@ -29,20 +29,33 @@ class Supplies:
 
 
 def mix(world: World, supplies: Supplies, skipped: dict[str, int]) -> Pick:
+    """The operations in turn. What a call acts on is taken from the supplies when it
+    arrives (in `pick`), not when its task first runs: a late generator creates several
+    tasks before any of them starts."""
     api = world.api
     promoter, approver, deployer = (world.tokens[n] for n in ("promoter", "approver", "deployer"))
 
-    async def promote(http: httpx.AsyncClient) -> None:
-        image = supplies.images.popleft()
-        data = await api(http, promoter, PROMOTE, {"image": image, "targets": ["prod"]})
-        [result] = data["promoteImage"]["results"]
-        if result["outcome"] != "AWAITING_APPROVAL":
-            raise BenchError(f"promoteImage: expected AWAITING_APPROVAL, got {result}")
-        supplies.awaiting.append(result["request"]["id"])
+    def promote(image: str) -> Call:
+        async def call(http: httpx.AsyncClient) -> None:
+            data = await api(http, promoter, PROMOTE, {"image": image, "targets": ["prod"]})
+            [result] = data["promoteImage"]["results"]
+            if result["outcome"] != "AWAITING_APPROVAL":
+                raise BenchError(f"promoteImage: expected AWAITING_APPROVAL, got {result}")
+            supplies.awaiting.append(result["request"]["id"])
 
-    async def approve(http: httpx.AsyncClient) -> None:
-        request = supplies.awaiting.popleft()
-        await api(http, approver, APPROVE, {"ids": [request]})
+        return call
+
+    def approve(request: str) -> Call:
+        async def call(http: httpx.AsyncClient) -> None:
+            await api(http, approver, APPROVE, {"ids": [request]})
+
+        return call
+
+    def deploy(image: str) -> Call:
+        async def call(http: httpx.AsyncClient) -> None:
+            await api(http, deployer, DEPLOY, {"image": image})
+
+        return call
 
     async def pending(http: httpx.AsyncClient) -> None:
         await api(http, approver, PENDING, {"mine": True})
@@ -50,30 +63,24 @@ def mix(world: World, supplies: Supplies, skipped: dict[str, int]) -> Pick:
     async def deployable(http: httpx.AsyncClient) -> None:
         await api(http, deployer, DEPLOYABLE)
 
-    async def deploy(http: httpx.AsyncClient) -> None:
-        await api(http, deployer, DEPLOY, {"image": supplies.deployable.popleft()})
-
-    calls: dict[str, Call] = {
-        "promoteImage": promote,
-        "approvePromotionRequests": approve,
-        "pendingApprovals": pending,
-        "deployableImages": deployable,
-        "deploy": deploy,
+    acting: dict[str, tuple[deque[str], Callable[[str], Call]]] = {
+        "promoteImage": (supplies.images, promote),
+        "approvePromotionRequests": (supplies.awaiting, approve),
+        "deploy": (supplies.deployable, deploy),
     }
-    stocks = {
-        "promoteImage": supplies.images,
-        "approvePromotionRequests": supplies.awaiting,
-        "deploy": supplies.deployable,
-    }
+    reading: dict[str, Call] = {"pendingApprovals": pending, "deployableImages": deployable}
 
     def pick(n: int) -> tuple[str, Call]:
         op = OPS[n % len(OPS)]
-        if op in stocks and not stocks[op]:
-            # Nothing left to act on (an approval whose promotion is not answered yet):
-            # the arrival still comes, as a read.
-            skipped[op] = skipped.get(op, 0) + 1
-            op = "pendingApprovals"
-        return op, calls[op]
+        if op in reading:
+            return op, reading[op]
+        stock, make = acting[op]
+        if stock:
+            return op, make(stock.popleft())
+        # Nothing left to act on (an approval whose promotion is not answered yet): the
+        # arrival still comes, as a read.
+        skipped[op] = skipped.get(op, 0) + 1
+        return "pendingApprovals", pending
 
     return pick
 
