@@ -36,9 +36,34 @@ class AutoPromotion:
 
 async def auto_promotion(world: World, stack: Stack, sizes: Sizes) -> AutoPromotion:
     heading("4. auto-promotion latency: promoteImage answered -> PROMOTED (Redis + worker)")
+    result, worker_cpu = await measure_auto_promotion(
+        world, stack, sizes.auto_promotions, sizes.clients
+    )
+    print(
+        f"{sizes.auto_promotions} promotions, one at a time, status polled every "
+        f"{POLL_SECONDS * 1000:.0f} ms; worker CPU per promotion "
+        f"{worker_cpu / sizes.auto_promotions * 1000:.1f} ms (all its processes)"
+    )
+    print(f"{'':44}{'p50':>11}{'p95':>11}{'max':>11}")
+    for label, values in (
+        ("answered -> poll sees PROMOTED", result.observed),
+        ("server: promotedAt - createdAt", result.server),
+    ):
+        print(
+            f"{label:44}{ms(percentile(values, 50))}{ms(percentile(values, 95))}{ms(max(values))}"
+        )
+    return result
+
+
+async def measure_auto_promotion(
+    world: World, stack: Stack, count: int, clients: int, prefix: str = "4"
+) -> tuple[AutoPromotion, float]:
+    """`count` promotions to SHOP's staging (set_up's `auto-lane`, approverCount 0), one
+    at a time, each polled until PROMOTED; and the worker's CPU seconds for them all.
+    bench/ceiling uses it too (with another image tag `prefix`)."""
     api = world.api
     promoter = world.tokens["promoter"]
-    images = await world.images(SHOP, sizes.auto_promotions + 3, "4", sizes.clients)
+    images = await world.images(SHOP, count + 3, prefix, clients)
     result = AutoPromotion([], [])
     cpu = await world.meter.sample()
     async with api.client() as http:
@@ -79,17 +104,4 @@ async def auto_promotion(world: World, stack: Stack, sizes: Sizes) -> AutoPromot
             promoted = datetime.fromisoformat(seen["promotedAt"])
             result.server.append((promoted - created).total_seconds())
     _, worker_cpu, _ = await world.meter.since(cpu)
-    print(
-        f"{sizes.auto_promotions} promotions, one at a time, status polled every "
-        f"{POLL_SECONDS * 1000:.0f} ms; worker CPU per promotion "
-        f"{worker_cpu / sizes.auto_promotions * 1000:.1f} ms (all its processes)"
-    )
-    print(f"{'':44}{'p50':>11}{'p95':>11}{'max':>11}")
-    for label, values in (
-        ("answered -> poll sees PROMOTED", result.observed),
-        ("server: promotedAt - createdAt", result.server),
-    ):
-        print(
-            f"{label:44}{ms(percentile(values, 50))}{ms(percentile(values, 95))}{ms(max(values))}"
-        )
-    return result
+    return result, worker_cpu

@@ -159,12 +159,47 @@ class Api:
         return data
 
 
+def proc_stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name ([] once the process is gone,
+    or off Linux): [1] is the parent's pid, [2] the process group, [11]/[12] utime/stime."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone (a closed connection's backend) or not Linux
+        return []
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process so far."""
+    fields = proc_stat(pid)
+    if not fields:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and of its live descendants: `hoist serve --workers N`
+    serves from child processes (uvicorn's), and its own share is then near zero."""
+    parents = {
+        int(d.name): int(fields[1])
+        for d in Path("/proc").iterdir()
+        if d.name.isdigit() and (fields := proc_stat(d.name))
+    }
+    tree, grew = {pid}, True
+    while grew:
+        children = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sum(process_cpu(p) for p in tree)
+
+
 Cpu = tuple[float, dict[int, float], dict[int, float]]  # server; worker's and Postgres' by pid
 
 
 class CpuMeter:
-    """CPU time used by `hoist serve`, by `hoist worker` (its process group: Celery's pool
-    children too) and by the Postgres backends of the bench's database.
+    """CPU time used by `hoist serve` (with its child processes, if any), by `hoist worker`
+    (its process group: Celery's pool children too) and by the Postgres backends of the
+    bench's database.
 
     Unlike wall-clock figures it hardly moves when other work shares the machine, so it is
     the figure to compare between runs (Linux: read from /proc).
@@ -183,27 +218,12 @@ class CpuMeter:
         if self.db is not None:
             await self.db.close()
 
-    @staticmethod
-    def _stat(pid: int | str) -> list[str]:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:  # gone (a closed connection's backend) or not Linux
-            return []
-        return stat.rsplit(")", 1)[1].split()  # fields after the command name
-
-    @classmethod
-    def _cpu(cls, pid: int) -> float:
-        fields = cls._stat(pid)
-        if not fields:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
     def _group(self) -> dict[int, float]:
         pids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit()]
         return {
-            pid: self._cpu(pid)
+            pid: process_cpu(pid)
             for pid in pids
-            if (fields := self._stat(pid)) and fields[2] == str(self.worker_pid)
+            if (fields := proc_stat(pid)) and fields[2] == str(self.worker_pid)
         }
 
     async def sample(self) -> Cpu:
@@ -213,9 +233,9 @@ class CpuMeter:
             "current_database() AND pid <> pg_backend_pid()"
         )
         return (
-            self._cpu(self.server_pid),
+            tree_cpu(self.server_pid),
             self._group(),
-            {r["pid"]: self._cpu(r["pid"]) for r in pids},
+            {r["pid"]: process_cpu(r["pid"]) for r in pids},
         )
 
     async def since(self, before: Cpu) -> tuple[float, float, float]:

@@ -47,6 +47,9 @@ SCRIPTS = {
         "processes and database removed",
         stack=True,
     ),
+    "ceiling": Script(
+        ("-m", "bench.ceiling", "--smoke"), "processes and database removed", stack=True
+    ),
 }
 
 
@@ -56,15 +59,23 @@ def stack_available() -> bool:
 
 @pytest.fixture(scope="module")
 def runs(
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, tuple[subprocess.Popen[bytes], Path]]]:
-    """Start every script's smoke run at once; stopped (process group) on the way out."""
+    """Start the smoke run of every script whose test was selected (all of them, unless
+    `-k` picks some) at once; stopped (process group) on the way out."""
     folder = tmp_path_factory.mktemp("bench-smoke")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOIST_")}
     env["PYTHONPATH"] = str(ROOT)
     with_stack = stack_available()
+    selected = {
+        item.callspec.params["name"]
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and hasattr(item, "callspec")
+    }
     started: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     for name, script in SCRIPTS.items():
+        if name not in selected:
+            continue
         if script.stack and not with_stack:
             continue  # its test skips (or fails under HOIST_TEST_REQUIRE_SERVICES=1)
         log = folder / f"{name}.log"

@@ -56,7 +56,9 @@ def server_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+def _wait_until_ready(
+    process: subprocess.Popen[bytes], url: str, log: Path, within: float = READY_WITHIN_SECONDS
+) -> None:
     """Poll /healthz until it answers, the process dies, or time runs out (readiness, not sync)."""
 
     def healthy() -> bool:
@@ -70,7 +72,7 @@ def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> 
             return False  # not listening yet
 
     try:
-        eventually(healthy, "hoist serve answering /healthz", READY_WITHIN_SECONDS)
+        eventually(healthy, "hoist serve answering /healthz", within)
     except TimedOut as exc:
         raise RuntimeError(f"{exc}:\n{log.read_text()[-3000:]}") from None
 
@@ -110,10 +112,15 @@ def bootstrap_admin(data_dir: Path, email: str = "admin@example.com", **settings
 
 @contextmanager
 def running_server(
-    data_dir: Path, *, args: Sequence[str] = (), **settings: str
+    data_dir: Path,
+    *,
+    args: Sequence[str] = (),
+    ready_within: float = READY_WITHIN_SECONDS,
+    **settings: str,
 ) -> Iterator[LiveServer]:
     """`hoist serve` on a free port with extra HOIST_ `settings` (a database URL, a broker)
-    and command-line `args` (`--workers 2`), and a bootstrapped super-admin; stopped on exit."""
+    and extra command-line `args` (bench/ceiling's `--workers`, whose processes take
+    longer to start: `ready_within`), and a bootstrapped super-admin; stopped on exit."""
     log = data_dir / "server.log"
     # A free port can be taken between asking and binding; a second try settles that.
     for attempt in range(3):
@@ -130,7 +137,7 @@ def running_server(
                 start_new_session=True,
             )
         try:
-            _wait_until_ready(process, url, log)
+            _wait_until_ready(process, url, log, ready_within)
             break
         except RuntimeError:
             _stop(process)

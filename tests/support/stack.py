@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import redis
 
-from tests.support.live_server import LiveServer, running_server
+from tests.support.live_server import READY_WITHIN_SECONDS, LiveServer, running_server
 from tests.support.processes import PrivateRedis, celery_worker, tail
 from tests.support.services import POSTGRES_URL
 from tests.support.waiting import TimedOut, eventually
@@ -86,18 +86,29 @@ def running_stack(
     *,
     concurrency: int = 1,
     beat: bool = False,
+    server_database_url: str | None = None,
     serve_args: Sequence[str] = (),
+    server_ready_within: float = READY_WITHIN_SECONDS,
     **settings: str,
 ) -> Iterator[Stack]:
-    """Redis, server and worker on `database_url`, with extra HOIST_ `settings` for both
-    and `serve_args` for `hoist serve`; stopped in reverse order on exit (the worker
-    before its broker)."""
+    """Redis, server and worker on `database_url`, with extra HOIST_ `settings` for both;
+    stopped in reverse order on exit (the worker before its broker).
+
+    `server_database_url` points `hoist serve` alone elsewhere (bench/ceiling: a proxy
+    that counts its round trips to the same database); `serve_args` go to `hoist serve`,
+    which has `server_ready_within` seconds to answer."""
     with ExitStack() as stack:
         redis = PrivateRedis(workdir)
         redis.start()
         stack.callback(redis.stop)
-        env = {"HOIST_DATABASE_URL": database_url, "HOIST_BROKER_URL": redis.url, **settings}
-        server = stack.enter_context(running_server(workdir, args=serve_args, **env))
+        env = {
+            "HOIST_DATABASE_URL": server_database_url or database_url,
+            "HOIST_BROKER_URL": redis.url,
+            **settings,
+        }
+        server = stack.enter_context(
+            running_server(workdir, args=serve_args, ready_within=server_ready_within, **env)
+        )
         worker = stack.enter_context(
             celery_worker(
                 workdir, database_url, redis.url, concurrency=concurrency, beat=beat, **settings
