@@ -140,8 +140,9 @@ async def approvable_by(
     image by its id: as a join, the planner costs it with the page's LIMIT (one primary-
     key probe per row); an EXISTS in an OR becomes an "alternative subplan" that
     Postgres picks without the LIMIT and hashed over the whole images table (measured:
-    195 ms for a page at 100k requests, against 0.3 ms). A request without a policy
-    satisfies no flag, as with the join it replaced.
+    195 ms for a page at 100k requests, against 0.3 ms), and a correlated `IN`, never
+    hashed, is costed so high per row that the planner sorts every match for the page.
+    A request without a policy satisfies no flag, as with the join it replaced.
     """
     me = access.user_id
     if not access.is_super_admin:
