@@ -178,7 +178,10 @@ class Query:
         ]
 
     @strawberry.field(
-        description="Requests awaiting approval; by default only those you could approve now."
+        description="Requests awaiting approval, newest first; by default only those you "
+        "could approve now. A page costs the same however many requests await; totalCount, "
+        "counted only when selected, reads every matching request, so its cost grows with "
+        "the list."
     )
     async def pending_approvals(
         self,

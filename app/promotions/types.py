@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -183,6 +184,9 @@ class PromotionRequest(relay.Node):
         description="When it was PROMOTED; null until then."
     )
     row: strawberry.Private[models.PromotionRequest]
+    # canApprove and cannotApproveReason read one evaluation of the blocker: the first of
+    # them to run starts it, the other awaits the same task (they resolve concurrently).
+    blocker: strawberry.Private[asyncio.Task[str | None] | None] = None
 
     @classmethod
     def of(cls, row: models.PromotionRequest) -> PromotionRequest:
@@ -250,8 +254,13 @@ class PromotionRequest(relay.Node):
         rejections = await self._decisions(info, models.DecisionKind.REJECT)
         return rejections[0] if rejections else None
 
-    async def _approval_blocker(self, info: Info) -> str | None:
-        """Why the caller cannot approve now, or None when they can."""
+    def _approval_blocker(self, info: Info) -> asyncio.Task[str | None]:
+        """Why the caller cannot approve now, or None when they can: evaluated once per row."""
+        if self.blocker is None:
+            self.blocker = asyncio.ensure_future(self._find_blocker(info))
+        return self.blocker
+
+    async def _find_blocker(self, info: Info) -> str | None:
         if self.row.status != models.PromotionStatus.AWAITING_APPROVAL:
             return f"the request is {self.row.status.value}"
         access = await info.context.access()
@@ -261,11 +270,12 @@ class PromotionRequest(relay.Node):
         governing_id = int(current.id) if current else None
         if self.row.policy_id is None or not still_governs(self.row, governing_id):
             return f"policy {self.row.policy_name} no longer applies to the target"
+        # Already loaded by load_policy_of_pair: the loader answers from its cache.
         policy = await load_existing(policy_by_id(info), self.row.policy_id)
         image = await load_image(info, self.row.image_id)
         app = await load_application(info, self.row.application_id)
         env = await load_environment(info, self.row.target_environment_id)
-        approvals = await self._decisions(info, models.DecisionKind.APPROVE)
+        approvals = await decisions_by_request(info).load(self.row.id)
         blocker = approval_blocker(
             access,
             application=app.name,
@@ -273,7 +283,7 @@ class PromotionRequest(relay.Node):
             requested_by_id=self.row.requested_by_id,
             builder_ids=builders_of(image),
             policy=policy,
-            approver_ids={d.user_id for d in approvals},
+            approver_ids={d.user_id for d in approvals if d.kind == models.DecisionKind.APPROVE},
         )
         return blocker[1] if blocker else None
 

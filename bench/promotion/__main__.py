@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -39,11 +40,16 @@ MODES = {id(FULL): "full", id(QUICK): "quick", id(SMOKE): "smoke"}
 
 
 async def run(
-    sizes: Sizes, parts: set[str], explain: bool, analyze_all: bool, keep_logs: bool
+    sizes: Sizes,
+    parts: set[str],
+    explain: bool,
+    analyze_all: bool,
+    keep_logs: bool,
+    mode: str | None = None,
 ) -> None:
     started = time.perf_counter()
     print(
-        f"hoist promotion benchmark, {MODES[id(sizes)]} mode, "
+        f"hoist promotion benchmark, {mode or MODES[id(sizes)]} mode, "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}"
     )
@@ -77,6 +83,17 @@ async def run(
     print(f"\ndone in {time.perf_counter() - started:.0f} s; processes and database removed")
 
 
+def _steps(text: str) -> tuple[int, ...]:
+    """`--pending`: increasing positive numbers, comma-separated."""
+    try:
+        steps = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not numbers: {text}") from None
+    if not steps or min(steps) < 1000 or list(steps) != sorted(set(steps)):
+        raise argparse.ArgumentTypeError("increasing numbers, each at least 1000")
+    return steps
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(DESCRIPTION or "").split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
@@ -106,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the server's and worker's logs (their folder is printed)",
     )
     parser.add_argument(
+        "--pending",
+        type=_steps,
+        metavar="N,N...",
+        help="part 3's numbers of awaiting requests instead of the mode's "
+        "(e.g. 10000,1000000: about 8 minutes of bulk load per million)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         choices=PARTS,
@@ -114,13 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parts = set(args.only or PARTS)
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
+    mode = MODES[id(sizes)]
+    if args.pending:
+        sizes = dataclasses.replace(sizes, pending=args.pending)
+        mode += ", pending " + "/".join(f"{n:,}" for n in args.pending)
 
     async def guarded() -> None:
         # SIGTERM cancels like Ctrl-C does, so the clean-up below still runs.
         task = asyncio.current_task()
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        await run(sizes, parts, args.explain, args.analyze_all, args.keep_logs)
+        await run(sizes, parts, args.explain, args.analyze_all, args.keep_logs, mode)
 
     try:
         asyncio.run(guarded())

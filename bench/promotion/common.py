@@ -308,9 +308,9 @@ query($id: ID!) { promotionRequest(id: $id) { status createdAt promotedAt } }
 """
 # What an approver's dashboard asks for: the page, with everything a row shows.
 PENDING = """
-query($mine: Boolean, $after: String) {
+query($mine: Boolean, $after: String, $count: Boolean! = true) {
   pendingApprovals(pendingWithMe: $mine, first: 20, after: $after) {
-    totalCount
+    totalCount @include(if: $count)
     pageInfo { hasNextPage endCursor }
     edges { node {
       id status comment createdAt requiredApprovals canApprove cannotApproveReason

@@ -8,9 +8,10 @@ import pytest
 
 from app.accounts.models import Role
 from app.ids import global_id
+from app.promotions import types
 from app.promotions.models import PromotionRequest
 from tests.promotions.world import CI, World, env_source, request_row
-from tests.support.queries import assert_flat
+from tests.support.queries import assert_flat, count_queries
 
 PENDING = """query($app: String, $env: String, $mine: Boolean, $first: Int, $after: String) {
   pendingApprovals(application: $app, targetEnvironment: $env, pendingWithMe: $mine,
@@ -133,6 +134,44 @@ async def test_list_queries_do_not_grow_with_the_page(world: World, query: str) 
         return len(data[query]["edges"])
 
     await assert_flat(read, sizes=(1, 50))
+
+
+@pytest.mark.parametrize("mine", [True, False])
+async def test_total_count_is_counted_only_when_selected(world: World, mine: bool) -> None:
+    await requests(world, 3)
+    page = "edges { node { id } }"
+    document = "query($mine: Boolean) { pendingApprovals(pendingWithMe: $mine) { %s } }"
+    token = world.tokens["approver"]
+    with count_queries() as without:
+        data = await world.gql(document % page, {"mine": mine}, token=token)
+    assert len(data["pendingApprovals"]["edges"]) == 3
+    with count_queries() as with_count:
+        data = await world.gql(document % f"totalCount {page}", {"mine": mine}, token=token)
+    assert data["pendingApprovals"]["totalCount"] == 3
+    counts = [s for s in with_count if "COUNT(" in s.upper()]
+    assert len(counts) == 1 and len(with_count) == len(without) + 1, with_count
+    assert not [s for s in without if "COUNT(" in s.upper()], without
+
+
+async def test_the_approval_blocker_runs_once_per_row(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [first, _, _] = await requests(world, 3)
+    await world.decide(world.tokens["approver"], [first])
+    calls = []
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[str, str] | None:
+        calls.append(kwargs["requested_by_id"])
+        return real(*args, **kwargs)
+
+    real = types.approval_blocker
+    monkeypatch.setattr(types, "approval_blocker", counted)
+    page = await pending(world, world.tokens["approver"], mine=False)
+    assert [e["node"]["canApprove"] for e in page["edges"]] == [True, True, False]
+    assert page["edges"][2]["node"]["cannotApproveReason"] == (
+        "you have already approved this request"
+    )
+    assert len(calls) == 3, "canApprove and cannotApproveReason share one evaluation per row"
 
 
 async def test_promotion_requests_filter_by_status_and_visibility(world: World) -> None:
