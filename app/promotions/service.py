@@ -220,9 +220,12 @@ async def _lock_pending(request: PromotionRequest) -> bool:
     Approvals of one request then run one after another, so the one that reaches the
     quorum always sees every earlier approval; SQLite serialises writers anyway.
     """
+    now = datetime.now(UTC)
     touched = await PromotionRequest.filter(id=request.id, status=Status.AWAITING_APPROVAL).update(
-        updated_at=datetime.now(UTC)
+        updated_at=now
     )
+    if touched:
+        request.updated_at = now
     return bool(touched)
 
 
@@ -253,7 +256,6 @@ async def _decide(
     if policy is None:
         reason = f"policy {request.policy_name} no longer applies to {app}/{env}"
         await transitions.mark_stale(access, request, reason)
-        await request.refresh_from_db()
         return result(DecisionOutcome.STALE, reason)
     approver_ids = await repository.approver_ids(request.id)
     blocker = approval.approval_blocker(
@@ -277,7 +279,6 @@ async def _decide(
         return result(DecisionOutcome.ALREADY_APPROVED, "you have already approved this request")
     if kind == DecisionKind.REJECT:
         await transitions.move(access, request, Status.AWAITING_APPROVAL, Status.REJECTED)
-        await request.refresh_from_db()
         return result(DecisionOutcome.REJECTED, "the request is rejected")
     await publish(
         RequestApproved(
@@ -288,7 +289,6 @@ async def _decide(
     promoting = approval.quorum_reached(approvals, policy) and await transitions.start_promoting(
         access, request
     )
-    await request.refresh_from_db()
     if promoting:
         return result(DecisionOutcome.PROMOTING, "quorum reached: promoting")
     return result(
@@ -341,7 +341,6 @@ async def cancel(access: Access, request_id: str) -> PromotionRequest:
             f"this one is {request.status.value}",
             "requestId",
         )
-    await request.refresh_from_db()
     return request
 
 

@@ -31,7 +31,8 @@ async def move(
     """Move a request from `expected` to `to`; False when another caller got there first.
 
     `request` is its id, or the row when the caller has it with its application and
-    target environment: the event names them, and then they are not read again.
+    target environment: the event names them, and then they are not read again; the
+    row's status (and the other columns the move sets) are brought up to date.
     """
     request_id = request if isinstance(request, int) else request.id
     changes: dict[str, object] = {"status": to, "updated_at": datetime.now(UTC)}
@@ -48,6 +49,9 @@ async def move(
         request = await PromotionRequest.get(id=request_id).select_related(
             "application", "target_environment"
         )
+    else:  # the caller's row now says what the database does, without a read
+        for name, value in changes.items():
+            setattr(request, name, value)
     # Audit, notifications and deployments (auto-deploy on PROMOTED) listen.
     await publish(
         RequestStatusChanged(

@@ -34,7 +34,7 @@ from tests.support.round_trips import PREPARE, RoundTripCounter, counting_proxy
 from tests.support.waiting import eventually
 
 PROMOTE_AT_MOST = 16
-APPROVE_AT_MOST = 15
+APPROVE_AT_MOST = 14
 PENDING_PAGE_AT_MOST = 15
 APPROVERS = 3  # each one gets an email: the notifications of a promote are one INSERT
 
