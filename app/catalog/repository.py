@@ -35,8 +35,12 @@ async def pipeline_in_workflow(workflow_id: int, environment: str) -> CdPipeline
 
 
 async def pipelines_of_workflow(workflow_id: int) -> list[CdPipeline]:
-    """The workflow's CD pipelines in tree order (parents first)."""
-    return await CdPipeline.filter(workflow_id=workflow_id).order_by("position")
+    """The workflow's CD pipelines in tree order (parents first), with their environments."""
+    return (
+        await CdPipeline.filter(workflow_id=workflow_id)
+        .select_related("environment")
+        .order_by("position")
+    )
 
 
 async def latest_stage_statuses(image_id: int, environment_id: int) -> dict[Stage, StageStatus]:

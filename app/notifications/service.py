@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from app.accounts.access import Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
 from app.catalog.models import Environment
+from app.db import insert_new
 from app.notifications import content, repository
 from app.notifications.delivery import SEND_JOB
 from app.notifications.models import Notification, NotificationEvent, NotificationState
@@ -48,12 +47,17 @@ def _person(user: User) -> str:
     return f"{user.name} <{user.email}>"
 
 
-async def _facts(request: PromotionRequest) -> content.RequestFacts:
+async def _facts(request: PromotionRequest, event: NotificationEvent) -> content.RequestFacts:
     source = "CI"
     if request.source_type == SourceType.ENVIRONMENT and request.source_environment_id:
         source = (await Environment.get(id=request.source_environment_id)).name
+    # Approval is requested as the request is created: nobody has decided on it yet.
     decisions = (
-        await PromotionDecision.filter(request_id=request.id).select_related("user").order_by("id")
+        []
+        if event == NotificationEvent.APPROVAL_REQUESTED
+        else await PromotionDecision.filter(request_id=request.id)
+        .select_related("user")
+        .order_by("id")
     )
     approvers = tuple(_person(d.user) for d in decisions if d.kind == DecisionKind.APPROVE)
     rejection = next((d for d in reversed(decisions) if d.kind == DecisionKind.REJECT), None)
@@ -76,9 +80,10 @@ async def _facts(request: PromotionRequest) -> content.RequestFacts:
 
 
 async def recipients(request: PromotionRequest, event: NotificationEvent) -> list[User]:
-    """Approvers for a new request (the promotionPreview set), else the requester if active."""
+    """Approvers for a new request (the promotionPreview set), else the requester if active.
+    `request` comes with its policy, requester, application, environment and image."""
     if event == NotificationEvent.APPROVAL_REQUESTED:
-        policy = await PromotionPolicy.get_or_none(id=request.policy_id)
+        policy: PromotionPolicy | None = request.policy  # read with the request
         if policy is None:
             return []
         return await eligible_approvers(
@@ -97,8 +102,9 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
     event = _EVENTS.get(status)
     if event is None:
         return
+    # The one read of the request: everything its emails and recipients need comes along.
     request = await PromotionRequest.get(id=request_id).select_related(
-        "application", "target_environment", "image", "requested_by"
+        "application", "target_environment", "image", "requested_by", "policy"
     )
     people = await recipients(request, event)
     if not people:
@@ -106,27 +112,27 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
             "promotion request %s is %s and nobody is there to email", request_id, status.value
         )
         return
-    facts = await _facts(request)
+    facts = await _facts(request, event)
     now = datetime.now(UTC)
-    ids = []
+    emails = []
     for person in people:
         email = content.render(event, facts, person.name)
-        try:
-            async with in_transaction():  # a savepoint: a duplicate must not spoil the change
-                row = await Notification.create(
-                    request_id=request.id,
-                    event=event,
-                    recipient=person.email,
-                    subject=email.subject,
-                    text_body=email.text,
-                    html_body=email.html,
-                    next_attempt_at=now,
-                )
-        except IntegrityError:
-            continue  # this (request, recipient, event) has its email already
-        ids.append(row.id)
-    if ids:
-        await outbox.enqueue(SEND_JOB, notification_ids=ids)
+        emails.append(
+            Notification(
+                request_id=request.id,
+                event=event,
+                recipient=person.email,
+                subject=email.subject,
+                text_body=email.text,
+                html_body=email.html,
+                next_attempt_at=now,
+            )
+        )
+    # One INSERT for all; a (request, recipient, event) that has its email already (the
+    # change ran twice) is skipped there, not raised, so the change it is part of stands.
+    written = await insert_new(emails, "request_id", "recipient", "event")
+    if written:
+        await outbox.enqueue(SEND_JOB, notification_ids=[row.id for row in written])
 
 
 def list_notifications(access: Access, state: NotificationState | None) -> QuerySet[Notification]:

@@ -23,7 +23,9 @@ async def job_runner(
         # Jobs an earlier run wrote but never handed over (crash, broker down) go out now.
         await service.relay(timedelta(seconds=settings.outbox_relay_after_seconds))
         try:
-            yield
+            # A request answers before its jobs' Celery publish (the relay covers a failed one).
+            async with service.in_background():
+                yield
         finally:
             service.set_dispatcher(None)
         return

@@ -16,7 +16,10 @@ interval forever.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -44,6 +47,8 @@ class Dispatcher(Protocol):
 
 
 _dispatcher: Dispatcher | None = None
+# The hand-overs running after their request answered (see in_background); None: inline.
+_background: set[asyncio.Task[None]] | None = None
 
 
 def set_dispatcher(dispatcher: Dispatcher | None) -> None:
@@ -52,10 +57,48 @@ def set_dispatcher(dispatcher: Dispatcher | None) -> None:
     _dispatcher = dispatcher
 
 
+@asynccontextmanager
+async def in_background() -> AsyncIterator[None]:
+    """While open, a committed job is handed over in a task of its own, so the mutation
+    that wrote it answers without waiting for the broker (a Celery publish is a network
+    call and a thread hop). Nothing is lost by not waiting: the job's row is committed
+    before the task starts, and one whose hand-over fails or never runs (the process
+    stops first) is not handed over, so the relay hands it over later. On exit the
+    tasks still running are awaited, so a clean shutdown leaves none half done.
+
+    For a process whose event loop keeps running (the server); a Celery task's loop
+    stops when the task returns, so the worker hands its jobs over inline."""
+    global _background
+    tasks: set[asyncio.Task[None]] = set()
+    _background = tasks
+    try:
+        yield
+    finally:
+        _background = None
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _after_commit_hand_over(job: OutboxJob) -> None:
+    tasks = _background
+    if tasks is None:
+        await hand_over(job)
+        return
+    task = asyncio.create_task(_hand_over_logged(job))
+    tasks.add(task)  # a reference, so the task is not collected before it ends
+    task.add_done_callback(tasks.discard)
+
+
+async def _hand_over_logged(job: OutboxJob) -> None:
+    try:
+        await hand_over(job)
+    except Exception:  # recording the outcome failed (database gone): the relay retries
+        log.exception("could not hand over job %s (%s)", job.id, job.task)
+
+
 async def enqueue(task: str, **payload: Any) -> OutboxJob:
     """Write a job in the current unit of work; it is handed over once that commits."""
     job = await OutboxJob.create(task=task, payload=payload)
-    after_commit(lambda: hand_over(job))
+    after_commit(lambda: _after_commit_hand_over(job))
     return job
 
 
@@ -256,5 +299,5 @@ async def retry_dead_job(access: Access, job_id: int) -> OutboxJob:
         last_error=job.last_error,
     )
     await job.refresh_from_db()
-    after_commit(lambda: hand_over(job))
+    after_commit(lambda: _after_commit_hand_over(job))
     return job

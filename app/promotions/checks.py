@@ -9,7 +9,7 @@ from typing import Any
 from app import cel, ids
 from app.accounts.access import Access
 from app.accounts.models import Role
-from app.catalog.models import CdPipeline, Environment, Image
+from app.catalog.models import CdPipeline, Image
 from app.catalog.repository import pipelines_of_workflow
 from app.catalog.stages import environments_passed, passed_all_stages
 from app.errors import validation
@@ -77,10 +77,7 @@ class PromotionChecks:
             )
         checks = cls(access, image, source)
         rows = await pipelines_of_workflow(image.workflow_id)
-        environments = {
-            e.id: e.name for e in await Environment.filter(id__in=[p.environment_id for p in rows])
-        }
-        checks.pipelines = {environments[p.environment_id]: p for p in rows}
+        checks.pipelines = {p.environment.name: p for p in rows}
         checks.by_id = {p.id: p for p in rows}
         if source.type == SourceType.ENVIRONMENT:
             checks.source_pipeline = checks.pipelines.get(source.environment or "")

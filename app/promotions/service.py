@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from app import cel, ids, limits
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
 from app.catalog.repository import get_visible_image
+from app.db import insert_new
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.events import PromotionRequested, RequestApproved, RequestStatusChanged, publish
 from app.outbox import service as outbox
@@ -89,10 +88,9 @@ async def _create_request(
         else (Status.AWAITING_APPROVAL)
     )
     key = open_key(image.id, pipeline.environment_id)
-    try:
-        # A savepoint: losing the race for the pair must not spoil the other targets.
-        async with in_transaction():
-            request = await PromotionRequest.create(
+    created = await insert_new(
+        [
+            PromotionRequest(
                 image_id=image.id,
                 application_id=image.application_id,
                 workflow_id=image.workflow_id,
@@ -111,11 +109,16 @@ async def _create_request(
                 required_approvals=policy.approver_count,
                 evaluation=_evaluation_record(verdict),
             )
-    except IntegrityError:
-        # The database's one-open-request rule: someone else's request won the pair.
+        ],
+        "open_key",
+    )
+    if not created:
+        # The database's one-open-request rule: someone else's request won the pair (the
+        # INSERT skipped the row rather than fail, so the other targets go on).
         existing = await PromotionRequest.get(open_key=key)
         lost = already(verdict.environment, existing)
         return PromoteResult(verdict.environment, lost.outcome, lost.message)
+    [request] = created
     await publish(
         PromotionRequested(
             actor=access,
@@ -217,9 +220,12 @@ async def _lock_pending(request: PromotionRequest) -> bool:
     Approvals of one request then run one after another, so the one that reaches the
     quorum always sees every earlier approval; SQLite serialises writers anyway.
     """
+    now = datetime.now(UTC)
     touched = await PromotionRequest.filter(id=request.id, status=Status.AWAITING_APPROVAL).update(
-        updated_at=datetime.now(UTC)
+        updated_at=now
     )
+    if touched:
+        request.updated_at = now
     return bool(touched)
 
 
@@ -249,8 +255,7 @@ async def _decide(
     policy = await approval.governing_policy(request)
     if policy is None:
         reason = f"policy {request.policy_name} no longer applies to {app}/{env}"
-        await transitions.mark_stale(access, request.id, reason)
-        await request.refresh_from_db()
+        await transitions.mark_stale(access, request, reason)
         return result(DecisionOutcome.STALE, reason)
     approver_ids = await repository.approver_ids(request.id)
     blocker = approval.approval_blocker(
@@ -265,12 +270,15 @@ async def _decide(
     if blocker is not None:
         return result(DecisionOutcome(blocker[0]), blocker[1])
     assert access.user is not None
-    await PromotionDecision.create(
+    decision = PromotionDecision(
         request_id=request.id, user_id=access.user.id, kind=kind, comment=comment
     )
+    if not await insert_new([decision], "request_id", "user_id", "kind"):
+        # The same user's decision raced in twice (on SQLite, or past the row lock): the
+        # INSERT skipped it rather than fail, so the other requests of the call go on.
+        return result(DecisionOutcome.ALREADY_APPROVED, "you have already approved this request")
     if kind == DecisionKind.REJECT:
-        await transitions.move(access, request.id, Status.AWAITING_APPROVAL, Status.REJECTED)
-        await request.refresh_from_db()
+        await transitions.move(access, request, Status.AWAITING_APPROVAL, Status.REJECTED)
         return result(DecisionOutcome.REJECTED, "the request is rejected")
     await publish(
         RequestApproved(
@@ -279,9 +287,8 @@ async def _decide(
     )
     approvals = len(approver_ids) + 1
     promoting = approval.quorum_reached(approvals, policy) and await transitions.start_promoting(
-        access, request.id
+        access, request
     )
-    await request.refresh_from_db()
     if promoting:
         return result(DecisionOutcome.PROMOTING, "quorum reached: promoting")
     return result(
@@ -292,20 +299,9 @@ async def _decide(
 async def _each(
     access: Access, request_ids: list[str], kind: DecisionKind, comment: str | None
 ) -> list[DecisionResult]:
-    results = []
-    for request_id in request_ids:
-        try:
-            async with in_transaction():  # a savepoint per request: one failing spoils none
-                results.append(await _decide(access, request_id, kind, comment))
-        except IntegrityError:  # the same user's approval raced in twice
-            results.append(
-                DecisionResult(
-                    request_id,
-                    DecisionOutcome.ALREADY_APPROVED,
-                    "you have already approved this request",
-                )
-            )
-    return results
+    # No savepoint per request: nothing _decide writes can fail on a unique constraint
+    # (its decision INSERT skips a duplicate instead), and any other error fails the call.
+    return [await _decide(access, request_id, kind, comment) for request_id in request_ids]
 
 
 async def approve(
@@ -337,7 +333,7 @@ async def cancel(access: Access, request_id: str) -> PromotionRequest:
         raise not_found(f"no promotion request with id {request_id}", "requestId")
     if request.requested_by_id != access.user_id and not access.is_super_admin:
         raise Forbidden("only the requester or a super-admin may cancel a request")
-    if not await transitions.move(access, request.id, Status.AWAITING_APPROVAL, Status.CANCELLED):
+    if not await transitions.move(access, request, Status.AWAITING_APPROVAL, Status.CANCELLED):
         await request.refresh_from_db(fields=["status"])
         raise DomainError(
             ErrorCode.NOT_PENDING,
@@ -345,7 +341,6 @@ async def cancel(access: Access, request_id: str) -> PromotionRequest:
             f"this one is {request.status.value}",
             "requestId",
         )
-    await request.refresh_from_db()
     return request
 
 

@@ -22,13 +22,19 @@ _CLOSING = {PromotionStatus.CANCELLED, PromotionStatus.REJECTED, PromotionStatus
 
 async def move(
     access: Access,
-    request_id: int,
+    request: int | PromotionRequest,
     expected: PromotionStatus,
     to: PromotionStatus,
     *,
     stale_reason: str | None = None,
 ) -> bool:
-    """Move a request from `expected` to `to`; False when another caller got there first."""
+    """Move a request from `expected` to `to`; False when another caller got there first.
+
+    `request` is its id, or the row when the caller has it with its application and
+    target environment: the event names them, and then they are not read again; the
+    row's status (and the other columns the move sets) are brought up to date.
+    """
+    request_id = request if isinstance(request, int) else request.id
     changes: dict[str, object] = {"status": to, "updated_at": datetime.now(UTC)}
     if to in _CLOSING:
         changes["open_key"] = None
@@ -39,9 +45,13 @@ async def move(
     changed = await PromotionRequest.filter(id=request_id, status=expected).update(**changes)
     if not changed:
         return False
-    request = await PromotionRequest.get(id=request_id).select_related(
-        "application", "target_environment"
-    )
+    if isinstance(request, int):
+        request = await PromotionRequest.get(id=request_id).select_related(
+            "application", "target_environment"
+        )
+    else:  # the caller's row now says what the database does, without a read
+        for name, value in changes.items():
+            setattr(request, name, value)
     # Audit, notifications and deployments (auto-deploy on PROMOTED) listen.
     await publish(
         RequestStatusChanged(
@@ -60,22 +70,24 @@ async def move(
     return True
 
 
-async def mark_stale(access: Access, request_id: int, reason: str) -> bool:
+async def mark_stale(access: Access, request: int | PromotionRequest, reason: str) -> bool:
     """An awaiting request whose policy no longer holds can never be approved: STALE."""
     return await move(
         access,
-        request_id,
+        request,
         PromotionStatus.AWAITING_APPROVAL,
         PromotionStatus.STALE,
         stale_reason=reason,
     )
 
 
-async def start_promoting(access: Access, request_id: int) -> bool:
-    """AWAITING_APPROVAL → PROMOTING exactly once, with the promote job in the same transaction."""
+async def start_promoting(access: Access, request: int | PromotionRequest) -> bool:
+    """AWAITING_APPROVAL → PROMOTING exactly once, with the promote job in the same transaction
+    (`request` as for `move`)."""
     if not await move(
-        access, request_id, PromotionStatus.AWAITING_APPROVAL, PromotionStatus.PROMOTING
+        access, request, PromotionStatus.AWAITING_APPROVAL, PromotionStatus.PROMOTING
     ):
         return False
+    request_id = request if isinstance(request, int) else request.id
     await outbox.enqueue(PROMOTE_JOB, request_id=request_id)
     return True
