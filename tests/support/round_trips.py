@@ -9,15 +9,20 @@ COMMIT, SAVEPOINT, a prepare on a statement-cache miss and the pool's reset on r
 are counted as much as the data statements are: what the ORM's log shows is only part.
 
 It runs its own event loop in a thread, so a test may block (a synchronous HTTP call,
-`eventually`) while the server it started talks to Postgres through it. It never
+`eventually`) while the server it started talks to Postgres through it. Run as a module
+(`python -m tests.support.round_trips --port 5432`) it is a process of its own, for
+bench/ceiling: it prints `listening <port>`, then answers each line read on stdin with
+the number of round trips so far. It never
 changes a byte of the conversation; it answers the client's SSL request itself with a
 refusal (asyncpg asks for SSL first, then goes on in plain text), since it reads no TLS.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import struct
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,6 +91,11 @@ class RoundTripCounter:
         next trip. Each pooled connection prepares each statement once."""
         with self._lock:
             return list(self._trips)
+
+    def count(self) -> int:
+        """How many round trips so far."""
+        with self._lock:
+            return len(self._trips)
 
     def idle(self) -> bool:
         """No round trip sent is still waiting for its answer."""
@@ -194,3 +204,18 @@ def counting_proxy(database_url: str = POSTGRES_URL) -> Iterator[RoundTripCounte
     parts = urlsplit(database_url)
     with RoundTripCounter((parts.hostname or "127.0.0.1", parts.port or 5432)) as counter:
         yield counter
+
+
+def _serve_counts(upstream: tuple[str, int]) -> None:
+    with RoundTripCounter(upstream) as counter:
+        print(f"listening {counter.port}", flush=True)
+        for _ in sys.stdin:  # until the reader closes stdin
+            print(counter.count(), flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Count round trips to Postgres, as a proxy.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5432)
+    options = parser.parse_args()
+    _serve_counts((options.host, options.port))
