@@ -17,7 +17,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import strawberry
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,10 +24,8 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from tests.support.live_server import READY_WITHIN_SECONDS, STOP_WITHIN_SECONDS
-from tests.support.processes import tail
+from tests.support.live_server import _stop, _wait_until_ready
 from tests.support.services import free_port
-from tests.support.waiting import TimedOut, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("raw", "strawberry")
@@ -91,29 +88,15 @@ def running_baseline(kind: str, workdir: Path) -> Iterator[tuple[str, subprocess
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
-    def up() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"{kind} server exited with {process.returncode}:\n{tail(log)}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    # The kit's wait and stop for a server process (its own session, as `hoist serve`).
     try:
-        try:
-            eventually(up, f"the {kind} server answering /healthz", READY_WITHIN_SECONDS)
-        except TimedOut as exc:
-            raise RuntimeError(f"{exc}:\n{tail(log)}") from None
+        _wait_until_ready(process, url, log)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_WITHIN_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 if __name__ == "__main__":
