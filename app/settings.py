@@ -121,7 +121,8 @@ class Settings(BaseSettings):
     )
     outbox_relay_interval_seconds: float = Field(
         15.0,
-        description="How often the periodic outbox relay runs.",
+        description="How often the periodic outbox relay runs, and the sweeps for what "
+        "comes due by the clock (expiry, reminders, promotion windows).",
     )
     outbox_max_attempts: int = Field(
         10,

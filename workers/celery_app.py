@@ -32,6 +32,10 @@ def make_celery(broker_url: str | None = None) -> Celery:
                 "task": "outbox.relay",
                 "schedule": settings.outbox_relay_interval_seconds,
             },
+            "periodic-sweeps": {
+                "task": "outbox.sweep",
+                "schedule": settings.outbox_relay_interval_seconds,
+            },
         },
     )
     return app

@@ -32,6 +32,12 @@ def relay() -> int:
     return runtime.run(outbox.relay(after))
 
 
+@celery.task(name="outbox.sweep")
+def sweep() -> dict[str, int]:
+    """Run the periodic sweeps (expiry, reminders, promotion windows)."""
+    return runtime.run(outbox.run_sweeps())
+
+
 @worker_process_init.connect
 def _init_process(**_: object) -> None:
     runtime.start()

@@ -232,7 +232,16 @@ def cancel(
     emit(output, request, lambda: f"request {request['id']}: {request['status']}")
 
 
-STATUSES = ("AWAITING_APPROVAL", "PROMOTING", "PROMOTED", "CANCELLED", "REJECTED", "STALE")
+STATUSES = (
+    "AWAITING_APPROVAL",
+    "QUEUED",
+    "PROMOTING",
+    "PROMOTED",
+    "CANCELLED",
+    "REJECTED",
+    "STALE",
+    "EXPIRED",
+)
 
 
 @get.command("requests")

@@ -175,7 +175,9 @@ def served_app() -> Starlette:
 
 def worker(
     concurrency: int = typer.Option(2, help="Worker processes."),
-    beat: bool = typer.Option(True, help="Also run the periodic outbox relay (one worker only)."),
+    beat: bool = typer.Option(
+        True, help="Also run the periodic outbox relay and sweeps (one worker only)."
+    ),
 ) -> None:
     """A standalone Celery worker for HOIST_BROKER_URL (redis://...)."""
     settings = checked_settings()

@@ -2,26 +2,8 @@ from tortoise import fields, migrations
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
+from app.migrations._operations import AlterDescription
 from app.notifications.models import NotificationState
-
-
-class AlterDescription(ops.AlterField):
-    """A field whose only change is its description (here: one more enum value, UNKNOWN).
-
-    SQLite keeps no column comments and stores the new value in the same VARCHAR(16)
-    already, while its way of altering a column (rebuilding the table) would drop the
-    table's unique constraint and indexes: so on SQLite only the migration state moves.
-    """
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor is not None and state_editor.DIALECT == "sqlite":
-            return
-        await super().database_forward(app_label, old_state, new_state, state_editor)
-
-    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor is not None and state_editor.DIALECT == "sqlite":
-            return
-        await super().database_backward(app_label, old_state, new_state, state_editor)
 
 
 class Migration(migrations.Migration):

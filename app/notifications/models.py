@@ -17,6 +17,10 @@ class NotificationEvent(StrEnum):
     PROMOTED = "PROMOTED"
     REJECTED = "REJECTED"
     STALE = "STALE"
+    # Issue 16: a reminder to an approver who has not decided, and the requester's news
+    # that the request ran out of time.
+    REMINDER = "REMINDER"
+    EXPIRED = "EXPIRED"
 
 
 class NotificationState(StrEnum):
@@ -40,6 +44,8 @@ class Notification(Model):
     request_id: int | None
     event = fields.CharEnumField(NotificationEvent, max_length=32)
     recipient = fields.CharField(max_length=254)
+    # Which one of an event that can happen more than once (the n-th REMINDER); else 0.
+    occurrence = fields.IntField(default=0, db_default=0)
     subject = fields.CharField(max_length=400)
     text_body = fields.TextField()
     html_body = fields.TextField()
@@ -61,6 +67,6 @@ class Notification(Model):
 
     class Meta:
         table = "notifications"
-        # At most one email per (request, recipient, event), whatever runs twice.
-        unique_together = (("request", "recipient", "event"),)
+        # At most one email per (request, recipient, event, occurrence), whatever runs twice.
+        unique_together = (("request", "recipient", "event", "occurrence"),)
         indexes = (("state", "next_attempt_at"),)

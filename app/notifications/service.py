@@ -130,7 +130,7 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
         )
     # One INSERT for all; a (request, recipient, event) that has its email already (the
     # change ran twice) is skipped there, not raised, so the change it is part of stands.
-    written = await insert_new(emails, "request_id", "recipient", "event")
+    written = await insert_new(emails, "request_id", "recipient", "event", "occurrence")
     if written:
         await outbox.enqueue(SEND_JOB, notification_ids=[row.id for row in written])
 

@@ -54,3 +54,4 @@ class EmbeddedWorker:
                 await service.relay(self.relay_after)
             except Exception:
                 log.exception("outbox relay failed")
+            await service.run_sweeps()

@@ -1,4 +1,5 @@
-"""Job handlers by name. Domains register theirs; Celery tasks and the embedded worker run them."""
+"""Job handlers and periodic sweeps by name. Domains register theirs; Celery tasks and the
+embedded worker run them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from typing import Any
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {}
+
+# A sweep finds what has come due by the clock (a request that ran out of time, a reminder
+# to send, a window that opened) and deals with it; it returns how many it changed. It runs
+# every HOIST_OUTBOX_RELAY_INTERVAL_SECONDS in every process that runs the relay, maybe in
+# several at once, so each change it makes is a conditional one that only one run wins.
+Sweep = Callable[[], Awaitable[int]]
+
+SWEEPS: dict[str, Sweep] = {}
 
 # Modules whose import registers handlers; every process that runs jobs imports them all.
 HANDLER_MODULES = ("app.promotions.jobs", "app.deployments.jobs", "app.notifications.jobs")
@@ -21,6 +30,21 @@ def job(name: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+def sweep(name: str) -> Callable[[Sweep], Sweep]:
+    """Register a periodic sweep called `name`."""
+
+    def register(function: Sweep) -> Sweep:
+        SWEEPS[name] = function
+        return function
+
+    return register
+
+
+def load_sweeps() -> dict[str, Sweep]:
+    load_handlers()
+    return SWEEPS
 
 
 def load_handlers() -> dict[str, Handler]:

@@ -33,7 +33,7 @@ from app.db import after_commit, unit_of_work
 from app.errors import DomainError, ErrorCode, not_found
 from app.outbox import repository
 from app.outbox.models import OutboxJob
-from app.outbox.registry import load_handlers
+from app.outbox.registry import load_handlers, load_sweeps
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("hoist.outbox")
@@ -156,6 +156,19 @@ async def relay(older_than: timedelta) -> int:
     if stuck:
         log.info("outbox relay: %d of %d stuck jobs handed over", handed, len(stuck))
     return handed
+
+
+async def run_sweeps() -> dict[str, int]:
+    """Run every periodic sweep once; one that fails is logged and the others still run.
+    How many each changed, by name (a failed one: -1)."""
+    changed: dict[str, int] = {}
+    for name, sweep in load_sweeps().items():
+        try:
+            changed[name] = await sweep()
+        except Exception:
+            log.exception("periodic sweep %s failed", name)
+            changed[name] = -1
+    return changed
 
 
 def backoff(attempts: int, settings: Settings) -> timedelta:

@@ -21,6 +21,17 @@ class PromotionPolicy(Model):
     allow_request_from_approve = fields.BooleanField(default=False)
     allow_image_builder_from_approve = fields.BooleanField(default=False)
     allow_approver_from_deploy = fields.BooleanField(default=False)
+    # A request's life (issue 16), durations in whole seconds; NULL: no limit / none.
+    # requestTimeout: an AWAITING_APPROVAL request turns EXPIRED this long after creation.
+    request_timeout_seconds = fields.IntField(null=True)
+    # approvalMaxAge: an approval older than this no longer counts towards the quorum.
+    approval_max_age_seconds = fields.IntField(null=True)
+    # remindAfter: approvers who have not decided are reminded once per period...
+    remind_after_seconds = fields.IntField(null=True)
+    # ...at most this many times.
+    max_reminders = fields.IntField(default=2, db_default=2)
+    # Extra approvals a break-glass promotion through a closed window needs.
+    break_glass_approver_count = fields.IntField(default=1, db_default=1)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -21,12 +21,25 @@ class PromotionStatus(StrEnum):
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
     STALE = "STALE"
+    # Approved (or needing no approval) while the pair's promotion window is closed: it is
+    # promoted, in request order, once the window opens.
+    QUEUED = "QUEUED"
+    # Still awaiting approval when its policy's requestTimeout ran out.
+    EXPIRED = "EXPIRED"
 
 
 OPEN_STATUSES = (
     PromotionStatus.AWAITING_APPROVAL,
+    PromotionStatus.QUEUED,
     PromotionStatus.PROMOTING,
     PromotionStatus.PROMOTED,
+)
+# Leaving for these states frees the (image, target) pair for a new request.
+CLOSED_STATUSES = (
+    PromotionStatus.CANCELLED,
+    PromotionStatus.REJECTED,
+    PromotionStatus.STALE,
+    PromotionStatus.EXPIRED,
 )
 
 
@@ -94,6 +107,10 @@ class PromotionRequest(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     promoted_at = fields.DatetimeField(null=True)
+    # When an AWAITING_APPROVAL request turns EXPIRED (its policy's requestTimeout from
+    # creation); NULL: never. Set once, at creation, so a later policy change moves no
+    # deadline an approver was told about.
+    expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "promotion_requests"

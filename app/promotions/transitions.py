@@ -7,17 +7,13 @@ others see zero rows changed. This works the same on Postgres and SQLite, unlike
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from app import clock
 from app.accounts.access import Access
 from app.events import RequestStatusChanged, publish
 from app.outbox import service as outbox
-from app.promotions.models import PromotionRequest, PromotionStatus
+from app.promotions.models import CLOSED_STATUSES, PromotionRequest, PromotionStatus
 
 PROMOTE_JOB = "promotions.promote"
-
-# Leaving these states frees the (image, target) pair for a new request.
-_CLOSING = {PromotionStatus.CANCELLED, PromotionStatus.REJECTED, PromotionStatus.STALE}
 
 
 async def move(
@@ -35,13 +31,14 @@ async def move(
     row's status (and the other columns the move sets) are brought up to date.
     """
     request_id = request if isinstance(request, int) else request.id
-    changes: dict[str, object] = {"status": to, "updated_at": datetime.now(UTC)}
-    if to in _CLOSING:
+    now = clock.now()
+    changes: dict[str, object] = {"status": to, "updated_at": now}
+    if to in CLOSED_STATUSES:
         changes["open_key"] = None
     if stale_reason is not None:
         changes["stale_reason"] = stale_reason
     if to == PromotionStatus.PROMOTED:
-        changes["promoted_at"] = datetime.now(UTC)
+        changes["promoted_at"] = now
     changed = await PromotionRequest.filter(id=request_id, status=expected).update(**changes)
     if not changed:
         return False

@@ -69,6 +69,12 @@ describe_values(
         "deleted, replaced or taken off the target, or changed so the image no longer meets "
         "it (staleReason says which); the requester is emailed. Final; request again to be "
         "judged under the current policy.",
+        PromotionStatus.QUEUED: "Approved, or needing no approval, while the target's "
+        "promotion window is closed: it is promoted, in request order, once the window "
+        "opens. Next: PROMOTING, or STALE.",
+        PromotionStatus.EXPIRED: "Still awaiting approval when its policy's requestTimeout "
+        "ran out (expiresAt); the requester is emailed and its email links stop working. "
+        "Final; the image may be requested for the target again.",
     },
 )
 describe_values(
