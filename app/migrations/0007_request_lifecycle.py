@@ -1,4 +1,5 @@
 from tortoise import fields, migrations
+from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 from tortoise.migrations.constraints import UniqueConstraint
 
@@ -69,5 +70,23 @@ class Migration(migrations.Migration):
             model_name='PromotionRequest',
             name='expires_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='PromotionRequest',
+            name='reminders_sent',
+            field=fields.IntField(default=0, db_default=0),
+        ),
+        ops.AddField(
+            model_name='PromotionRequest',
+            name='next_reminder_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddIndex(
+            model_name='PromotionRequest',
+            index=Index(fields=['status', 'expires_at']),
+        ),
+        ops.AddIndex(
+            model_name='PromotionRequest',
+            index=Index(fields=['status', 'next_reminder_at']),
         ),
     ]

@@ -7,6 +7,7 @@ come from users, and an email client must show them as text, never run them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
 from urllib.parse import quote
 
@@ -32,6 +33,8 @@ class RequestFacts:
     rejected_by: str | None = None
     rejection_reason: str | None = None
     stale_reason: str | None = None
+    # When an awaiting request expires (its policy's requestTimeout); None: never.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,13 @@ _SUBJECTS = {
     NotificationEvent.PROMOTED: "Image promoted",
     NotificationEvent.REJECTED: "Image promotion rejected",
     NotificationEvent.STALE: "Image promotion request is stale",
+    NotificationEvent.REMINDER: "Reminder: image promotion approval requested",
+    NotificationEvent.EXPIRED: "Image promotion request expired",
 }
+
+
+# The emails that ask approvers to decide (the others tell the requester an outcome).
+_TO_APPROVERS = {NotificationEvent.APPROVAL_REQUESTED, NotificationEvent.REMINDER}
 
 
 def request_link(public_url: str, request_id: int) -> str:
@@ -77,6 +86,16 @@ def _headline(event: NotificationEvent, facts: RequestFacts) -> str:
             f"Your promotion request #{facts.request_id} was rejected by "
             f"{facts.rejected_by or 'an approver'}."
         )
+    if event == NotificationEvent.REMINDER:
+        return (
+            f"{facts.requester} asked to promote an image to {facts.environment}, and it "
+            "still awaits your decision. You can approve or reject the request."
+        )
+    if event == NotificationEvent.EXPIRED:
+        return (
+            f"Your promotion request #{facts.request_id} expired: it was not approved "
+            "within its policy's time limit. Promote the image again if it is still needed."
+        )
     return (
         f"Your promotion request #{facts.request_id} is stale: it can no longer be "
         "approved. Promote the image again if it is still needed."
@@ -106,6 +125,8 @@ def _details(event: NotificationEvent, facts: RequestFacts) -> list[tuple[str, s
         ("Policy", facts.policy),
         ("Approvals", approvals),
     ]
+    if facts.expires_at is not None and event in _TO_APPROVERS:
+        rows.append(("Expires", f"{facts.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"))
     reason = _reason(event, facts)
     return [reason, *rows] if reason else rows
 

@@ -40,6 +40,7 @@ _EVENTS = {
     PromotionStatus.PROMOTED: NotificationEvent.PROMOTED,
     PromotionStatus.REJECTED: NotificationEvent.REJECTED,
     PromotionStatus.STALE: NotificationEvent.STALE,
+    PromotionStatus.EXPIRED: NotificationEvent.EXPIRED,
 }
 
 
@@ -76,6 +77,7 @@ async def _facts(request: PromotionRequest, event: NotificationEvent) -> content
         rejected_by=_person(rejection.user) if rejection else None,
         rejection_reason=rejection.comment if rejection else None,
         stale_reason=request.stale_reason,
+        expires_at=request.expires_at,
     )
 
 
@@ -112,6 +114,14 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
             "promotion request %s is %s and nobody is there to email", request_id, status.value
         )
         return
+    await write_emails(request, event, people)
+
+
+async def write_emails(
+    request: PromotionRequest, event: NotificationEvent, people: list[User], occurrence: int = 0
+) -> int:
+    """Render and write `event`'s email to each person, and the job that sends them; how
+    many were new. `request` comes as `recipients` takes it."""
     facts = await _facts(request, event)
     now = datetime.now(UTC)
     emails = []
@@ -121,6 +131,7 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
             Notification(
                 request_id=request.id,
                 event=event,
+                occurrence=occurrence,
                 recipient=person.email,
                 subject=email.subject,
                 text_body=email.text,
@@ -128,11 +139,13 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
                 next_attempt_at=now,
             )
         )
-    # One INSERT for all; a (request, recipient, event) that has its email already (the
-    # change ran twice) is skipped there, not raised, so the change it is part of stands.
+    # One INSERT for all; a (request, recipient, event, occurrence) that has its email
+    # already (the change ran twice) is skipped there, not raised, so the change it is
+    # part of stands.
     written = await insert_new(emails, "request_id", "recipient", "event", "occurrence")
     if written:
         await outbox.enqueue(SEND_JOB, notification_ids=[row.id for row in written])
+    return len(written)
 
 
 def list_notifications(access: Access, state: NotificationState | None) -> QuerySet[Notification]:

@@ -37,8 +37,8 @@ describe_values(
 class Notification(relay.Node):
     id: relay.NodeID[int]
     event: str = strawberry.field(
-        description="APPROVAL_REQUESTED (to approvers), PROMOTED, REJECTED or STALE "
-        "(to the requester)."
+        description="APPROVAL_REQUESTED or REMINDER (to approvers), PROMOTED, REJECTED, "
+        "STALE or EXPIRED (to the requester)."
     )
     recipient: str = strawberry.field(description="The email address it goes to.")
     subject: str = strawberry.field(description="The email's subject line.")

@@ -7,10 +7,10 @@ from typing import Annotated
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from app import cel, limits
+from app import cel, durations, limits
 from app.accounts.schema import DeletePayload, deleted_payload
 from app.cel import limits as cel_limits
-from app.errors import ErrorCode, ErrorCollector, validation
+from app.errors import DomainError, ErrorCode, ErrorCollector, validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, error_list, mutate, unset_to_none
 from app.policies import manifest as manifests
@@ -24,6 +24,28 @@ _APPROVER_COUNT = "Approvals a request needs before the image is promoted, 0-6; 
 _ALLOW_REQUESTER = "Whether the user who requested a promotion may also approve it."
 _ALLOW_BUILDER = "Whether a user who built the image may approve its promotion."
 _ALLOW_APPROVER = "Whether a user who approved the promotion may then deploy the image there."
+_DURATION = (
+    "A duration such as 72h, 1h30m, 2d or 45m (d: 24 hours; whole units, largest first); "
+    'null or "": none. '
+)
+_REQUEST_TIMEOUT = (
+    _DURATION + "A request still awaiting approval this long after it was made turns "
+    "EXPIRED (the requester is emailed); 5m-90d. Requests made before a change keep "
+    "their deadline."
+)
+_APPROVAL_MAX_AGE = (
+    _DURATION + "An approval older than this no longer counts towards the quorum (its "
+    "approver may approve again); 1m-90d."
+)
+_REMIND_AFTER = (
+    _DURATION + "Approvers who were emailed and have not decided get a reminder once "
+    "per this period while the request awaits approval; 5m-30d."
+)
+_MAX_REMINDERS = f"Reminders per approver, at most; 0-{service.MAX_REMINDERS} (default 2)."
+_BREAK_GLASS = (
+    "Approvals a break-glass promotion through a closed promotion window needs on top of "
+    "approverCount, 0-6 (default 1); super-admins are not exempt from separation of duty."
+)
 _POLICY_NAME = Annotated[str, strawberry.argument(description="The policy's name.")]
 
 
@@ -43,6 +65,11 @@ class PromotionPolicyInput:
     allow_approver_from_deploy: bool | None = strawberry.field(
         default=False, description=_ALLOW_APPROVER
     )
+    request_timeout: str | None = strawberry.field(default=UNSET, description=_REQUEST_TIMEOUT)
+    approval_max_age: str | None = strawberry.field(default=UNSET, description=_APPROVAL_MAX_AGE)
+    remind_after: str | None = strawberry.field(default=UNSET, description=_REMIND_AFTER)
+    max_reminders: int | None = strawberry.field(default=2, description=_MAX_REMINDERS)
+    break_glass_approver_count: int | None = strawberry.field(default=1, description=_BREAK_GLASS)
 
 
 @strawberry.input(description='Only the fields you set change; set a condition to "" to drop it.')
@@ -62,6 +89,19 @@ class PromotionPolicyPatch:
     )
     allow_approver_from_deploy: bool | None = strawberry.field(
         default=strawberry.UNSET, description=_ALLOW_APPROVER
+    )
+    request_timeout: str | None = strawberry.field(
+        default=strawberry.UNSET, description=_REQUEST_TIMEOUT
+    )
+    approval_max_age: str | None = strawberry.field(
+        default=strawberry.UNSET, description=_APPROVAL_MAX_AGE
+    )
+    remind_after: str | None = strawberry.field(default=strawberry.UNSET, description=_REMIND_AFTER)
+    max_reminders: int | None = strawberry.field(
+        default=strawberry.UNSET, description=_MAX_REMINDERS
+    )
+    break_glass_approver_count: int | None = strawberry.field(
+        default=strawberry.UNSET, description=_BREAK_GLASS
     )
 
 
@@ -111,7 +151,16 @@ _NOT_NULL = {
     "allow_request_from_approve",
     "allow_image_builder_from_approve",
     "allow_approver_from_deploy",
+    "max_reminders",
+    "break_glass_approver_count",
 }
+# Durations in the API (`72h`), seconds in the service: the API name of each.
+_DURATIONS = {attr: api for attr, (api, _, _) in service.DURATIONS.items()}
+
+
+def _seconds(attr: str, text: str | None) -> int | None:
+    """A duration field's text as the service takes it (raises VALIDATION naming it)."""
+    return durations.read(text, _DURATIONS[attr])
 
 
 def _patch(patch: PromotionPolicyPatch) -> dict[str, object]:
@@ -124,6 +173,12 @@ def _patch(patch: PromotionPolicyPatch) -> dict[str, object]:
         if value is None and name in _NOT_NULL:
             camel = to_camel_case(name)
             errors.add(validation(f"{camel} cannot be null", camel))
+        if f"{name}_seconds" in _DURATIONS:
+            name = f"{name}_seconds"
+            try:
+                value = _seconds(name, value)
+            except DomainError as error:
+                errors.add(error)
         values[name] = value
     errors.raise_if_any()
     return values
@@ -193,6 +248,17 @@ def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:
         allow_request_from_approve=bool(input.allow_request_from_approve),
         allow_image_builder_from_approve=bool(input.allow_image_builder_from_approve),
         allow_approver_from_deploy=bool(input.allow_approver_from_deploy),
+        request_timeout_seconds=_seconds(
+            "request_timeout_seconds", unset_to_none(input.request_timeout)
+        ),
+        approval_max_age_seconds=_seconds(
+            "approval_max_age_seconds", unset_to_none(input.approval_max_age)
+        ),
+        remind_after_seconds=_seconds("remind_after_seconds", unset_to_none(input.remind_after)),
+        max_reminders=input.max_reminders if input.max_reminders is not None else 2,
+        break_glass_approver_count=(
+            input.break_glass_approver_count if input.break_glass_approver_count is not None else 1
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from app import cel, limits
+from app import cel, durations, limits
 from app.accounts.access import Access
 from app.catalog.models import Application, Environment
 from app.catalog.service import check_condition
@@ -37,6 +37,23 @@ class PolicyFields:
     allow_request_from_approve: bool = False
     allow_image_builder_from_approve: bool = False
     allow_approver_from_deploy: bool = False
+    # A request's life (issue 16), in seconds; None: no limit, no reminders.
+    request_timeout_seconds: int | None = None
+    approval_max_age_seconds: int | None = None
+    remind_after_seconds: int | None = None
+    max_reminders: int = 2
+    break_glass_approver_count: int = 1
+
+
+# Bounds of the duration fields, in seconds: (API name, shortest, longest). A reminder more
+# often than every 5 minutes is spam; a limit past 90 days is no limit anyone waits for.
+_DAY = 86_400
+DURATIONS = {
+    "request_timeout_seconds": ("requestTimeout", 300, 90 * _DAY),
+    "approval_max_age_seconds": ("approvalMaxAge", 60, 90 * _DAY),
+    "remind_after_seconds": ("remindAfter", 300, 30 * _DAY),
+}
+MAX_REMINDERS = 10
 
 
 # API field names, used to name the field at fault in errors.
@@ -65,6 +82,13 @@ def _validate(values: PolicyFields) -> PolicyFields:
         if error := check_condition(getattr(values, attr), _API_NAMES[attr]):
             errors.add(error)
     if error := check_count(values.approver_count, "approverCount"):
+        errors.add(error)
+    for attr, (api_name, low, high) in DURATIONS.items():
+        if error := durations.check(getattr(values, attr), api_name, low=low, high=high):
+            errors.add(error)
+    if error := check_count(values.max_reminders, "maxReminders", high=MAX_REMINDERS):
+        errors.add(error)
+    if error := check_count(values.break_glass_approver_count, "breakGlassApproverCount"):
         errors.add(error)
     errors.raise_if_any()
     return values

@@ -6,6 +6,7 @@ import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
+from app import durations
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
@@ -26,6 +27,10 @@ def _binding_by_pair(info: Info) -> DataLoader[tuple[int, int], models.PolicyBin
 
 def policy_by_id(info: Info) -> DataLoader[int, models.PromotionPolicy | None]:
     return info.context.loaders.get("policy_by_id", lambda: rows_by_id(repository.policies_by_ids))
+
+
+def _duration(seconds: int | None) -> str | None:
+    return None if seconds is None else durations.show(seconds)
 
 
 async def _application_name(info: Info, application_id: int) -> str:
@@ -79,6 +84,23 @@ class PromotionPolicy(relay.Node):
         description="May an approver of the promotion deploy the image?"
     )
     version: int = strawberry.field(description="1 when created, one more on every update.")
+    request_timeout: str | None = strawberry.field(
+        description="How long a request may await approval before it turns EXPIRED, as a "
+        "duration such as 72h; null: no limit."
+    )
+    approval_max_age: str | None = strawberry.field(
+        description="How long an approval counts towards the quorum (say 24h); null: "
+        "approvals never age out."
+    )
+    remind_after: str | None = strawberry.field(
+        description="Approvers who have not decided are reminded once per this period; "
+        "null: no reminders."
+    )
+    max_reminders: int = strawberry.field(description="Reminders per approver, at most.")
+    break_glass_approver_count: int = strawberry.field(
+        description="Extra approvals a break-glass promotion through a closed promotion "
+        "window needs."
+    )
 
     @classmethod
     def of(cls, row: models.PromotionPolicy) -> PromotionPolicy:
@@ -93,6 +115,11 @@ class PromotionPolicy(relay.Node):
             allow_image_builder_from_approve=row.allow_image_builder_from_approve,
             allow_approver_from_deploy=row.allow_approver_from_deploy,
             version=row.version,
+            request_timeout=_duration(row.request_timeout_seconds),
+            approval_max_age=_duration(row.approval_max_age_seconds),
+            remind_after=_duration(row.remind_after_seconds),
+            max_reminders=row.max_reminders,
+            break_glass_approver_count=row.break_glass_approver_count,
         )
 
     resolve_nodes = visible_nodes(repository.policies_by_ids, super_admins)

@@ -31,6 +31,7 @@ governing turns STALE in the same transaction, app/promotions/effects.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 from typing import Protocol
@@ -38,12 +39,14 @@ from typing import Protocol
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
+from app import clock
 from app.accounts.access import Access, Binding
 from app.accounts.models import WILDCARD, Role, RoleBinding, User
 from app.catalog.builders import not_built_by
 from app.catalog.models import Application, Environment
 from app.policies.models import PromotionPolicy
 from app.policies.repository import policy_of_pair
+from app.promotions import lifecycle
 from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
 from app.sql import exists, outer
 
@@ -74,6 +77,15 @@ async def governing_policy(request: RequestPolicy) -> PromotionPolicy | None:
     """The policy of the request's pair while it is still the request's; else None."""
     policy = await policy_of_pair(request.application_id, request.target_environment_id)
     return policy if policy is not None and still_governs(request, policy.id) else None
+
+
+def counting_approvers(
+    approvals: dict[int, datetime], policy: PromotionPolicy, now: datetime
+) -> set[int]:
+    """The users whose approval (user id → when given) still counts under the policy's
+    approvalMaxAge (app/promotions/lifecycle.py); an approver whose approval aged out
+    may approve again, and is not ALREADY_APPROVED."""
+    return {user for user, at in approvals.items() if lifecycle.approval_counts(at, policy, now)}
 
 
 def quorum_reached(approvals: int, policy: PromotionPolicy) -> bool:
@@ -155,12 +167,32 @@ async def approvable_by(
     return rows.filter(
         ~Q(requested_by_id=me) | _policy_allows(allow_request_from_approve=True),
         _policy_allows(allow_image_builder_from_approve=True) | not_built_by(me, "image__"),
-        ~exists(
-            PromotionDecision.filter(
-                request_id=outer(PromotionRequest, "id"), user_id=me, kind=DecisionKind.APPROVE
-            )
-        ),
+        await _not_counted_approval_of(me),
     )
+
+
+async def _not_counted_approval_of(me: int | None) -> Q:
+    """SQL form of "has no approval of mine that still counts": NOT EXISTS my approval;
+    under a policy with an approvalMaxAge, NOT EXISTS one given since its cutoff. The
+    policies with an age are few: each gets its own branch, on the request's policy_id."""
+    mine = PromotionDecision.filter(
+        request_id=outer(PromotionRequest, "id"), user_id=me, kind=DecisionKind.APPROVE
+    )
+    aged = await PromotionPolicy.filter(approval_max_age_seconds__isnull=False).only(
+        "id", "approval_max_age_seconds"
+    )
+    if not aged:
+        return ~exists(mine)
+    now = clock.now()
+    condition = Q(
+        ~exists(mine),
+        Q(policy_id__not_in=[p.id for p in aged]) | Q(policy_id__isnull=True),
+    )
+    for policy in aged:
+        assert policy.approval_max_age_seconds is not None
+        cutoff = now - timedelta(seconds=policy.approval_max_age_seconds)
+        condition |= Q(Q(policy_id=policy.id), ~exists(mine.filter(at__gte=cutoff)))
+    return condition
 
 
 def _policy_allows(**flag: bool) -> Q:

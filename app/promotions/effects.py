@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app import cel
+from app import cel, clock
 from app.accounts.access import Access
 from app.db import column
 from app.policies.models import PromotionPolicy
@@ -56,5 +56,7 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
         )
         if not followed:
             continue
-        if approval.quorum_reached(len(await repository.approver_ids(request.id)), policy):
+        approvals = await repository.approvals_of(request.id)
+        counting = approval.counting_approvers(approvals, policy, clock.now())
+        if approval.quorum_reached(len(counting), policy):
             await transitions.start_promoting(access, request.id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.outbox.registry import job
-from app.promotions import service
+from app.outbox.registry import job, sweep
+from app.promotions import expiry, service
 from app.promotions.transitions import PROMOTE_JOB
 
 
@@ -13,3 +13,9 @@ from app.promotions.transitions import PROMOTE_JOB
 async def promote(payload: dict[str, Any]) -> None:
     """SPEC §4's promote job; idempotent."""
     await service.complete_promotion(int(payload["request_id"]))
+
+
+@sweep("promotions.expire")
+async def expire() -> int:
+    """Requests that ran out of time while awaiting approval turn EXPIRED."""
+    return await expiry.expire_due()

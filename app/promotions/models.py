@@ -111,10 +111,21 @@ class PromotionRequest(Model):
     # creation); NULL: never. Set once, at creation, so a later policy change moves no
     # deadline an approver was told about.
     expires_at = fields.DatetimeField(null=True)
+    # Reminders to approvers who have not decided (the policy's remindAfter, maxReminders):
+    # how many went out, and when the next is due (NULL: no more). Set at creation, like
+    # expires_at; the reminder sweep moves them on with a conditional UPDATE.
+    reminders_sent = fields.IntField(default=0, db_default=0)
+    next_reminder_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "promotion_requests"
-        indexes = (("status", "target_environment_id"), ("application_id", "status"))
+        indexes = (
+            ("status", "target_environment_id"),
+            ("application_id", "status"),
+            # The expiry sweep: the awaiting requests whose deadline has come.
+            ("status", "expires_at"),
+            ("status", "next_reminder_at"),
+        )
 
 
 class PromotionDecision(Model):

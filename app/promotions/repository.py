@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from tortoise.queryset import QuerySet
 
@@ -18,14 +19,12 @@ from app.promotions.models import (
 )
 
 
-async def approver_ids(request_id: int) -> set[int]:
-    rows = await column(
-        PromotionDecision.filter(request_id=request_id, kind=DecisionKind.APPROVE).values_list(
-            "user_id", flat=True
-        ),
-        int,
+async def approvals_of(request_id: int) -> dict[int, datetime]:
+    """The request's approvals: when each approver gave theirs, by user id."""
+    rows = await PromotionDecision.filter(request_id=request_id, kind=DecisionKind.APPROVE).only(
+        "user_id", "at"
     )
-    return set(rows)
+    return {row.user_id: row.at for row in rows}
 
 
 async def awaiting_of_policy(policy_id: int) -> list[PromotionRequest]:

@@ -172,6 +172,7 @@ class Query:
                     p.verdict.evaluation.fail_condition if p.verdict.evaluation else None
                 ),
                 required_approvals=p.verdict.policy.approver_count if p.verdict.policy else None,
+                expires_at=p.expires_at,
                 eligible_approvers=[User.of(u) for u in p.eligible_approvers],
             )
             for p in previews

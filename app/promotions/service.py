@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from app import cel, ids, limits
+from app import cel, clock, ids, limits
 from app.accounts.access import SYSTEM, Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
@@ -18,7 +18,7 @@ from app.db import insert_new
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.events import PromotionRequested, RequestApproved, RequestStatusChanged, publish
 from app.outbox import service as outbox
-from app.promotions import approval, repository, transitions
+from app.promotions import approval, lifecycle, repository, transitions
 from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
 from app.promotions.models import (
     DecisionKind,
@@ -88,6 +88,7 @@ async def _create_request(
         else (Status.AWAITING_APPROVAL)
     )
     key = open_key(image.id, pipeline.environment_id)
+    now = clock.now()
     created = await insert_new(
         [
             PromotionRequest(
@@ -108,6 +109,8 @@ async def _create_request(
                 policy_version=policy.version,
                 required_approvals=policy.approver_count,
                 evaluation=_evaluation_record(verdict),
+                expires_at=lifecycle.expires_at(policy, status, now),
+                next_reminder_at=lifecycle.first_reminder_at(policy, status, now),
             )
         ],
         "open_key",
@@ -154,6 +157,14 @@ async def _create_request(
 class Preview:
     verdict: Verdict
     eligible_approvers: list[User] = field(default_factory=list)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the request would expire if made now (it would await approval)."""
+        policy = self.verdict.policy
+        if policy is None or self.verdict.outcome != PromoteOutcome.AWAITING_APPROVAL:
+            return None
+        return lifecycle.expires_at(policy, Status.AWAITING_APPROVAL, clock.now())
 
 
 async def preview_promotion(
@@ -257,7 +268,9 @@ async def _decide(
         reason = f"policy {request.policy_name} no longer applies to {app}/{env}"
         await transitions.mark_stale(access, request, reason)
         return result(DecisionOutcome.STALE, reason)
-    approver_ids = await repository.approver_ids(request.id)
+    approvals = await repository.approvals_of(request.id)
+    now = clock.now()
+    counting = approval.counting_approvers(approvals, policy, now)
     blocker = approval.approval_blocker(
         access,
         application=app,
@@ -265,15 +278,34 @@ async def _decide(
         requested_by_id=request.requested_by_id,
         builder_ids=builders_of(request.image),
         policy=policy,
-        approver_ids=approver_ids if kind == DecisionKind.APPROVE else set(),
+        approver_ids=counting if kind == DecisionKind.APPROVE else set(),
     )
     if blocker is not None:
         return result(DecisionOutcome(blocker[0]), blocker[1])
     assert access.user is not None
-    decision = PromotionDecision(
-        request_id=request.id, user_id=access.user.id, kind=kind, comment=comment
-    )
-    if not await insert_new([decision], "request_id", "user_id", "kind"):
+    if kind == DecisionKind.APPROVE and access.user.id in approvals:
+        # Their approval aged out (approvalMaxAge): approving again renews it. Conditional
+        # on the time read, so two renewals racing count once.
+        renewed = await PromotionDecision.filter(
+            request_id=request.id,
+            user_id=access.user.id,
+            kind=kind,
+            at=approvals[access.user.id],
+        ).update(at=now, comment=comment)
+        if not renewed:
+            return result(
+                DecisionOutcome.ALREADY_APPROVED, "you have already approved this request"
+            )
+    elif not await insert_new(
+        [
+            PromotionDecision(
+                request_id=request.id, user_id=access.user.id, kind=kind, comment=comment, at=now
+            )
+        ],
+        "request_id",
+        "user_id",
+        "kind",
+    ):
         # The same user's decision raced in twice (on SQLite, or past the row lock): the
         # INSERT skipped it rather than fail, so the other requests of the call go on.
         return result(DecisionOutcome.ALREADY_APPROVED, "you have already approved this request")
@@ -285,15 +317,13 @@ async def _decide(
             actor=access, request_id=request.id, application=app, environment=env, comment=comment
         )
     )
-    approvals = len(approver_ids) + 1
-    promoting = approval.quorum_reached(approvals, policy) and await transitions.start_promoting(
+    count = len(counting) + 1
+    promoting = approval.quorum_reached(count, policy) and await transitions.start_promoting(
         access, request
     )
     if promoting:
         return result(DecisionOutcome.PROMOTING, "quorum reached: promoting")
-    return result(
-        DecisionOutcome.APPROVED, f"approved ({len(approver_ids) + 1} of {policy.approver_count})"
-    )
+    return result(DecisionOutcome.APPROVED, f"approved ({count} of {policy.approver_count})")
 
 
 async def _each(

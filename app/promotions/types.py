@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
+from app import clock
 from app.accounts.types import User, load_user
 from app.catalog.builders import builders_of
 from app.catalog.types import (
@@ -29,7 +30,7 @@ from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.graphql.nodes import visible_nodes
 from app.policies.types import PromotionPolicy, load_policy_of_pair, policy_by_id
 from app.promotions import models, repository
-from app.promotions.approval import approval_blocker, still_governs
+from app.promotions.approval import approval_blocker, counting_approvers, still_governs
 from app.promotions.outcomes import DecisionOutcome as DecisionOutcomeEnum
 from app.promotions.outcomes import PromoteOutcome as PromoteOutcomeEnum
 
@@ -150,6 +151,12 @@ class Decision:
     comment: str | None = strawberry.field(
         description="The approver's comment, or the rejection's reason."
     )
+    counts: bool = strawberry.field(
+        default=True,
+        description="Whether this approval still counts towards the quorum: false once it "
+        "is older than the policy's approvalMaxAge (its approver may approve again). "
+        "Always true for a rejection.",
+    )
     user_id: strawberry.Private[int]
 
     @strawberry.field(description="Who gave it.")
@@ -189,6 +196,16 @@ class PromotionRequest(relay.Node):
     promoted_at: datetime | None = strawberry.field(
         description="When it was PROMOTED; null until then."
     )
+    expires_at: datetime | None = strawberry.field(
+        description="When it turns EXPIRED if still awaiting approval (its policy's "
+        "requestTimeout from when it was made); null: no time limit."
+    )
+    reminders_sent: int = strawberry.field(
+        description="Reminder emails sent to its undecided approvers so far (remindAfter)."
+    )
+    next_reminder_at: datetime | None = strawberry.field(
+        description="When the next reminder is due; null: none (more)."
+    )
     row: strawberry.Private[models.PromotionRequest]
     # canApprove and cannotApproveReason read one evaluation of the blocker: the first of
     # them to run starts it, the other awaits the same task (they resolve concurrently).
@@ -205,6 +222,9 @@ class PromotionRequest(relay.Node):
             auto_deploy_blocked_reason=row.auto_deploy_blocked_reason,
             created_at=row.created_at,
             promoted_at=row.promoted_at,
+            expires_at=row.expires_at,
+            reminders_sent=row.reminders_sent,
+            next_reminder_at=row.next_reminder_at,
             row=row,
         )
 
@@ -246,10 +266,22 @@ class PromotionRequest(relay.Node):
         return self.row.required_approvals
 
     async def _decisions(self, info: Info, kind: models.DecisionKind) -> list[Decision]:
-        rows = await decisions_by_request(info).load(self.row.id)
+        rows = [d for d in await decisions_by_request(info).load(self.row.id) if d.kind == kind]
+        counting = (
+            await self._counting(info, rows)
+            if kind == models.DecisionKind.APPROVE
+            else {d.user_id for d in rows}
+        )
         return [
-            Decision(at=d.at, comment=d.comment, user_id=d.user_id) for d in rows if d.kind == kind
+            Decision(at=d.at, comment=d.comment, user_id=d.user_id, counts=d.user_id in counting)
+            for d in rows
         ]
+
+    async def _counting(self, info: Info, approvals: list[models.PromotionDecision]) -> set[int]:
+        """Of these approvals' users, those whose approval still counts (approvalMaxAge)."""
+        policy = await policy_by_id(info).load(self.row.policy_id) if self.row.policy_id else None
+        users = {d.user_id: d.at for d in approvals}
+        return set(users) if policy is None else counting_approvers(users, policy, clock.now())
 
     @strawberry.field(description="The approvals given so far, oldest first.")
     async def approvals(self, info: Info) -> list[Decision]:
@@ -289,7 +321,11 @@ class PromotionRequest(relay.Node):
             requested_by_id=self.row.requested_by_id,
             builder_ids=builders_of(image),
             policy=policy,
-            approver_ids={d.user_id for d in approvals if d.kind == models.DecisionKind.APPROVE},
+            approver_ids=counting_approvers(
+                {d.user_id: d.at for d in approvals if d.kind == models.DecisionKind.APPROVE},
+                policy,
+                clock.now(),
+            ),
         )
         return blocker[1] if blocker else None
 
@@ -347,6 +383,12 @@ class PromotionPreview:
     required_approvals: int | None = strawberry.field(
         description="Approvals the request would need (the policy's approverCount); null when "
         "an earlier check stopped the promotion before its policy."
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the request would expire if made now and not approved in time "
+        "(the policy's requestTimeout); null: no time limit, no approval needed, or an "
+        "earlier check stopped it.",
     )
     eligible_approvers: list[User] = strawberry.field(
         description="Who could approve it, the people who would be emailed: active users "
