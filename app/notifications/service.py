@@ -8,10 +8,10 @@ writes rows and a job; app/notifications/delivery.py sends them.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from tortoise.queryset import QuerySet
 
+from app import clock
 from app.accounts.access import Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
@@ -123,7 +123,9 @@ async def write_emails(
     """Render and write `event`'s email to each person, and the job that sends them; how
     many were new. `request` comes as `recipients` takes it."""
     facts = await _facts(request, event)
-    now = datetime.now(UTC)
+    # Due at once by the clock the delivery's time rules read (app.clock): with the system
+    # time instead, a clock moved back or held still would never find them due.
+    now = clock.now()
     emails = []
     for person in people:
         email = content.render(event, facts, person.name)
