@@ -47,6 +47,11 @@ GIT_AUTHOR = 400  # "Name <email>"
 # CEL condition text. Only the length is checked here, before the text reaches the CEL
 # parser; app/cel/__init__.py bounds what a condition may cost beyond that.
 CONDITION = 2_000
+# Promotion windows: an RFC 5545 RRULE's text (a real one is under 100 characters; the
+# parser's work grows with it), an IANA zone name, a local ISO date-time.
+RRULE = 500
+TIME_ZONE = 64
+LOCAL_TIME = 32
 # A YAML manifest (policy: applyPolicyManifest and the CLI; workflow: the CLI), in UTF-8
 # bytes. A real one (100 pairs) is under 10 KB; PyYAML composes about 250 KB a second
 # here, on the event loop, so the former 1 MB held the server for 4 s.

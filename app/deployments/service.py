@@ -15,6 +15,7 @@ from app.catalog.builders import builders_of
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, Trigger
 from app.catalog.repository import get_visible_image
 from app.catalog.stages import passed_all_stages
+from app.db import unit_of_work
 from app.deployments import repository
 from app.deployments.eligibility import (
     Assessment,
@@ -33,7 +34,9 @@ from app.deployments.models import (
 from app.errors import DomainError, ErrorCode, conflict, not_found
 from app.outbox import service as outbox
 from app.policies.repository import policy_of_pair
-from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
+from app.promotions import gates
+from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest, PromotionStatus
+from app.windows import service as windows
 
 EXECUTE_JOB = "deployments.execute"
 
@@ -144,6 +147,14 @@ async def deploy_image(
     pipeline, image = await _target_and_image(
         access, Role.BUILD_DEPLOY, application, environment, image_id
     )
+    window = await windows.state_of_pair(pipeline.application_id, pipeline.environment_id)
+    if not window.open:
+        raise DomainError(
+            ErrorCode.WINDOW_CLOSED,
+            f"the promotion window of {application}/{environment} is closed "
+            f"({', '.join(window.closed_by)}); it {gates.opens_text(window)}",
+            "environment",
+        )
     assessment = await _assess_one(pipeline, environment, image)
     if not assessment.deployable:
         code, reason = assessment.failures[0]
@@ -216,13 +227,49 @@ async def auto_deploy(pipeline: CdPipeline, image: Image) -> str | None:
 async def after_promotion(
     request_id: int, application_id: int, environment_id: int, image_id: int
 ) -> None:
-    """A PROMOTED image goes on to an AUTOMATIC target; a block is noted on the request."""
+    """A PROMOTED image goes on to an AUTOMATIC target; a block is noted on the request.
+    While the pair's promotion window is closed it waits: the request is marked, and the
+    sweep `deploy_after_window` deploys once the window opens."""
     pipeline = await CdPipeline.get(application_id=application_id, environment_id=environment_id)
     if pipeline.trigger != Trigger.AUTOMATIC:
+        return
+    if not (await windows.state_of_pair(application_id, environment_id)).open:
+        await PromotionRequest.filter(id=request_id).update(auto_deploy_waiting=True)
         return
     reason = await auto_deploy(pipeline, await Image.get(id=image_id))
     if reason is not None:
         await PromotionRequest.filter(id=request_id).update(auto_deploy_blocked_reason=reason)
+
+
+async def deploy_after_window() -> int:
+    """The AUTOMATIC deployments that waited for a promotion window, made once it opened;
+    how many were made. Each is taken with a conditional UPDATE of its request's mark, in
+    its own transaction, so sweeps running at once deploy it once."""
+    waiting = await PromotionRequest.filter(
+        auto_deploy_waiting=True, status=PromotionStatus.PROMOTED
+    ).order_by("id")
+    if not waiting:
+        return 0
+    states = await windows.states_of_pairs(
+        list({(r.application_id, r.target_environment_id) for r in waiting})
+    )
+    made = 0
+    for request in waiting:
+        if not states[(request.application_id, request.target_environment_id)].open:
+            continue
+        async with unit_of_work():
+            taken = await PromotionRequest.filter(id=request.id, auto_deploy_waiting=True).update(
+                auto_deploy_waiting=False
+            )
+            if taken:
+                await after_promotion(
+                    request.id,
+                    request.application_id,
+                    request.target_environment_id,
+                    request.image_id,
+                )
+                made += 1
+    return made
 
 
 async def image_built(image: Image) -> None:

@@ -33,6 +33,7 @@ from app.policies import schema as policies
 from app.policies import types as policy_types
 from app.promotions import schema as promotions
 from app.settings import get_settings
+from app.windows import schema as windows
 
 log = logging.getLogger("hoist.graphql")
 
@@ -43,6 +44,7 @@ Query = merge_types(
         accounts.Query,
         catalog.Query,
         policies.Query,
+        windows.Query,
         promotions.Query,
         deployments.Query,
         audit.Query,
@@ -56,6 +58,7 @@ Mutation = merge_types(
         accounts.Mutation,
         catalog.Mutation,
         policies.Mutation,
+        windows.Mutation,
         promotions.Mutation,
         deployments.Mutation,
         notifications.Mutation,

@@ -33,6 +33,7 @@ from app.promotions import models, repository
 from app.promotions.approval import approval_blocker, counting_approvers, still_governs
 from app.promotions.outcomes import DecisionOutcome as DecisionOutcomeEnum
 from app.promotions.outcomes import PromoteOutcome as PromoteOutcomeEnum
+from app.windows.types import PromotionWindowState
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it): the
 # names below are the domain's enums, so they can annotate fields.
@@ -85,6 +86,9 @@ describe_values(
         "0): a worker promotes the image now.",
         PromoteOutcome.AWAITING_APPROVAL: "A request was made and waits for the policy's "
         "approvals; the approvers were emailed.",
+        PromoteOutcome.QUEUED: "A request was made and needs no approval, but the target's "
+        "promotion window is closed (the message says when it opens): the request is QUEUED "
+        "and promoted once the window opens. To go through now, promote with breakGlass.",
         PromoteOutcome.NOT_IN_WORKFLOW: "The target has no CD pipeline in the image's "
         "workflow: pick one of the workflow's environments (promotionTargets).",
         PromoteOutcome.NOT_PASSED_AT_SOURCE: "The image has not passed all stages of the "
@@ -116,6 +120,9 @@ describe_values(
         "it is promoted (the message says how many of how many).",
         DecisionOutcome.PROMOTING: "Your approval was the last one needed: the request is "
         "PROMOTING and a worker promotes the image.",
+        DecisionOutcome.QUEUED: "Your approval was the last one needed, but the target's "
+        "promotion window is closed: the request is QUEUED and promoted once it opens (the "
+        "message says when).",
         DecisionOutcome.REJECTED: "The request is REJECTED; the requester is emailed your reason.",
         DecisionOutcome.NOT_FOUND: "No request has this id, or you cannot see its "
         "application: check the id.",
@@ -206,6 +213,12 @@ class PromotionRequest(relay.Node):
     next_reminder_at: datetime | None = strawberry.field(
         description="When the next reminder is due; null: none (more)."
     )
+    break_glass_reason: str | None = strawberry.field(
+        default=None,
+        description="Why the requester broke glass: the request goes through a closed "
+        "promotion window once it has the policy's breakGlassApproverCount approvals on top "
+        "of its approverCount. Null: an ordinary request.",
+    )
     row: strawberry.Private[models.PromotionRequest]
     # canApprove and cannotApproveReason read one evaluation of the blocker: the first of
     # them to run starts it, the other awaits the same task (they resolve concurrently).
@@ -225,6 +238,7 @@ class PromotionRequest(relay.Node):
             expires_at=row.expires_at,
             reminders_sent=row.reminders_sent,
             next_reminder_at=row.next_reminder_at,
+            break_glass_reason=row.break_glass_reason,
             row=row,
         )
 
@@ -395,6 +409,11 @@ class PromotionPreview:
         "with ARTIFACT_PROMOTER on the pair whom the policy's flags allow (super-admins are "
         "not listed for being super-admins). Empty when an earlier check stopped it."
     )
+    window: PromotionWindowState | None = strawberry.field(
+        default=None,
+        description="The target pair's promotion window now: open or closed, and when that "
+        "changes; null when an earlier check stopped the promotion.",
+    )
 
 
 @strawberry.type(description="The outcome of promoting to one target.")
@@ -405,7 +424,8 @@ class PromoteResult:
         description="The outcome in words: the check that stopped it, or what happens next."
     )
     request: PromotionRequest | None = strawberry.field(
-        description="The request made; null unless the outcome is PROMOTING or AWAITING_APPROVAL."
+        description="The request made; null unless the outcome is PROMOTING, QUEUED or "
+        "AWAITING_APPROVAL."
     )
 
 

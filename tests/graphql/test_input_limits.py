@@ -23,12 +23,14 @@ from graphql import (
     get_named_type,
 )
 
-from app import limits
+from app import durations, limits
 from app.accounts.access import SYSTEM
 from app.catalog import service as catalog
 from app.db import unit_of_work
 from app.graphql.schema import schema
 from app.ids import global_id
+from app.windows import service as windows
+from app.windows.calendar import WindowKind
 from tests.conftest import People
 from tests.policies.helpers import row_counts
 from tests.promotions.world import CI, PROMOTE, World, build_world
@@ -49,6 +51,9 @@ LISTS: dict[str, int] = {
     "RegisterImageInput.gitCommits": limits.MAX_ITEMS,
     "Mutation.resendNotifications(ids:)": 100,
     "Query.nodes(ids:)": limits.MAX_ITEMS,
+    "Mutation.applyPromotionWindow(applicationEnvironments:)": limits.MAX_ITEMS,
+    "PromotionWindowInput.dateRanges": limits.MAX_ITEMS,
+    "PromotionWindowPatch.dateRanges": limits.MAX_ITEMS,
 }
 # Lists whose limit is the domain's own, stated in the mutation's description and tested
 # with the domain (a case here would need 100 failed emails).
@@ -84,6 +89,19 @@ TEXTS: dict[str, int] = {
     "PromotionPolicyPatch.passCondition": limits.CONDITION,
     "PromotionPolicyPatch.failCondition": limits.CONDITION,
     "Query.validateCondition(expression:)": limits.CONDITION,
+    "BreakGlassInput.reason": limits.REASON,
+    "PromotionWindowInput.name": limits.NAME,
+    "PromotionWindowInput.description": limits.DESCRIPTION,
+    "PromotionWindowInput.rrule": limits.RRULE,
+    "PromotionWindowInput.duration": durations.MAX_CHARS,
+    "PromotionWindowInput.startsAt": limits.LOCAL_TIME,
+    "PromotionWindowPatch.name": limits.NAME,
+    "PromotionWindowPatch.description": limits.DESCRIPTION,
+    "PromotionWindowPatch.rrule": limits.RRULE,
+    "PromotionWindowPatch.duration": durations.MAX_CHARS,
+    "PromotionWindowPatch.startsAt": limits.LOCAL_TIME,
+    "WindowDateRangeInput.start": limits.LOCAL_TIME,
+    "WindowDateRangeInput.end": limits.LOCAL_TIME,
 }
 
 # Strings that name something that exists (an application, an environment, a user's email,
@@ -134,11 +152,24 @@ LOOKUPS: set[str] = {
     "StageResultInput.environment",
     "AppEnvInput.appName",
     "AppEnvInput.envName",
+    "Query.promotionWindow(name:)",
+    "Query.windowBindings(application:)",
+    "Query.windowBindings(environment:)",
+    "Query.windowBindings(window:)",
+    "Mutation.updatePromotionWindow(name:)",
+    "Mutation.deletePromotionWindow(name:)",
+    "Mutation.applyPromotionWindow(window:)",
+    # An IANA zone's name, looked up in tzdata before it is stored (and bounded first).
+    "PromotionWindowInput.timeZone",
+    "PromotionWindowPatch.timeZone",
 }
 # `after` cursors of every connection are lookups too (decoded, then compared to ids).
 CURSOR = "(after:)"
 # Texts bounded in UTF-8 bytes (read by PyYAML, whose speed is per byte).
-BYTES = {"Mutation.applyPolicyManifest(manifest:)": limits.MANIFEST_BYTES}
+BYTES = {
+    "Mutation.applyPolicyManifest(manifest:)": limits.MANIFEST_BYTES,
+    "Mutation.applyWindowManifest(manifest:)": limits.MANIFEST_BYTES,
+}
 
 
 def _inputs() -> dict[str, GraphQLArgument | GraphQLInputField]:
@@ -241,6 +272,16 @@ APPLY = """mutation($pairs: [AppEnvInput!]!) {
     bindings { envName } errors { code field message } } }"""
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 VALIDATE = "query($e: String!) { validateCondition(expression: $e) }"
+CREATE_WINDOW = """mutation($input: PromotionWindowInput!) {
+  createPromotionWindow(input: $input) { window { name } errors { code field message } } }"""
+UPDATE_WINDOW = """mutation($input: PromotionWindowPatch!) {
+  updatePromotionWindow(name: "existing-window", input: $input) {
+    window { name } errors { code field message } } }"""
+APPLY_WINDOW = """mutation($pairs: [AppEnvInput!]!) {
+  applyPromotionWindow(window: "existing-window", applicationEnvironments: $pairs) {
+    bindings { envName } errors { code field message } } }"""
+APPLY_WINDOW_MANIFEST = """mutation($m: String!) {
+  applyWindowManifest(manifest: $m) { bindings { envName } errors { code field message } } }"""
 APPLY_MANIFEST = """mutation($m: String!) {
   applyPolicyManifest(manifest: $m) { bindings { envName } errors { code field message } } }"""
 
@@ -258,6 +299,61 @@ def manifest(pairs: int = 1, size: int | None = None) -> str:
         text += "#" + "x" * (size - len(text.encode()) - 2) + "\n"
         assert len(text.encode()) == size
     return text
+
+
+def window_manifest(pairs: int = 1, size: int | None = None) -> str:
+    """A window manifest applying `existing-window` to shop/prod `pairs` times, padded with
+    a comment to `size` UTF-8 bytes."""
+    text = (
+        "apiVersion: v1\nkind: promotionWindow\nspec:\n  payload:\n"
+        "    applyToWindowName: existing-window\n    applicationEnvironments:\n"
+        + "      - appName: shop\n        envName: prod\n"
+        * pairs
+    )
+    if size is not None:
+        text += "#" + "x" * (size - len(text.encode()) - 2) + "\n"
+        assert len(text.encode()) == size
+    return text
+
+
+def _window(query: str, field: str, make: Callable[[int], Any]) -> Send:
+    """A window input with `field` made for the size; the other fields a valid window's."""
+
+    def variables(s: Setting, n: int) -> dict[str, Any]:
+        values: dict[str, Any] = {field: make(n)}
+        if query is CREATE_WINDOW:
+            base = {
+                "name": f"window-{n}",
+                "kind": "DENY",
+                "timeZone": "Europe/Paris",
+                "rrule": "FREQ=WEEKLY;BYDAY=FR;BYHOUR=16",
+                "duration": "64h",
+            }
+            values = {**base, **values}
+        if field == "rrule":
+            values["duration"] = "1h"
+        if field == "duration":
+            values["rrule"] = "FREQ=WEEKLY;BYDAY=FR"
+        return {"input": values}
+
+    return _gql(query, "admin", variables)
+
+
+def _rrule(n: int) -> str:
+    """A valid RRULE exactly `n` characters long (BYHOUR=0...01)."""
+    head = "FREQ=DAILY;BYHOUR="
+    return head + "0" * (n - len(head) - 1) + "1"
+
+
+def _duration(n: int) -> str:
+    """A minute more than a day, in at least 32 characters (zero-padded parts, whose
+    widths the grammar caps: 32 is the longest duration there is)."""
+    return "0" * (n - 32) + "000001d000000h0000001m000000000s"
+
+
+def _local(n: int) -> str:
+    """A local date-time exactly `n` characters long (leading blanks are stripped)."""
+    return " " * (n - 26) + "2026-01-01T00:00:00.000000"
 
 
 def refusals(body: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -699,6 +795,125 @@ CASES = [
         "gitCommits",
         _image(gitCommits=lambda n: [{"repo": f"r{i}"} for i in range(n)]),
     ),
+    # Promotion windows and break glass.
+    Case(
+        "BreakGlassInput.reason",
+        limits.REASON,
+        "breakGlass.reason",
+        _gql(
+            """mutation($image: ID!, $reason: String!) {
+              promoteImage(imageId: $image, source: {type: CI}, targetEnvironments: ["prod"],
+                breakGlass: {reason: $reason}) {
+                results { outcome } errors { code field message } } }""",
+            "dev",
+            lambda s, n: {"image": s.image, "reason": "r" * n},
+        ),
+    ),
+    Case(
+        "PromotionWindowInput.name", limits.NAME, "name", _window(CREATE_WINDOW, "name", _letters)
+    ),
+    Case(
+        "PromotionWindowInput.description",
+        limits.DESCRIPTION,
+        "description",
+        _window(CREATE_WINDOW, "description", lambda n: "d" * n),
+    ),
+    Case(
+        "PromotionWindowInput.rrule", limits.RRULE, "rrule", _window(CREATE_WINDOW, "rrule", _rrule)
+    ),
+    Case(
+        "PromotionWindowInput.duration",
+        durations.MAX_CHARS,
+        "duration",
+        _window(CREATE_WINDOW, "duration", _duration),
+    ),
+    Case(
+        "PromotionWindowInput.startsAt",
+        limits.LOCAL_TIME,
+        "startsAt",
+        _window(CREATE_WINDOW, "startsAt", _local),
+    ),
+    Case(
+        "PromotionWindowInput.dateRanges",
+        limits.MAX_ITEMS,
+        "dateRanges",
+        _window(
+            CREATE_WINDOW,
+            "dateRanges",
+            lambda n: [
+                {"start": f"2026-01-{1 + i % 28:02d}", "end": "2026-02-01"} for i in range(n)
+            ],
+        ),
+    ),
+    Case(
+        "WindowDateRangeInput.start",
+        limits.LOCAL_TIME,
+        "dateRanges[0].start",
+        _window(CREATE_WINDOW, "dateRanges", lambda n: [{"start": _local(n), "end": "2026-02-01"}]),
+    ),
+    Case(
+        "WindowDateRangeInput.end",
+        limits.LOCAL_TIME,
+        "dateRanges[0].end",
+        _window(CREATE_WINDOW, "dateRanges", lambda n: [{"start": "2025-12-01", "end": _local(n)}]),
+    ),
+    Case(
+        "PromotionWindowPatch.name", limits.NAME, "name", _window(UPDATE_WINDOW, "name", _letters)
+    ),
+    Case(
+        "PromotionWindowPatch.description",
+        limits.DESCRIPTION,
+        "description",
+        _window(UPDATE_WINDOW, "description", lambda n: "d" * n),
+    ),
+    Case(
+        "PromotionWindowPatch.rrule", limits.RRULE, "rrule", _window(UPDATE_WINDOW, "rrule", _rrule)
+    ),
+    Case(
+        "PromotionWindowPatch.duration",
+        durations.MAX_CHARS,
+        "duration",
+        _window(UPDATE_WINDOW, "duration", _duration),
+    ),
+    Case(
+        "PromotionWindowPatch.startsAt",
+        limits.LOCAL_TIME,
+        "startsAt",
+        _window(UPDATE_WINDOW, "startsAt", _local),
+    ),
+    Case(
+        "PromotionWindowPatch.dateRanges",
+        limits.MAX_ITEMS,
+        "dateRanges",
+        _window(
+            UPDATE_WINDOW,
+            "dateRanges",
+            lambda n: [{"start": "2026-01-01", "end": "2026-02-01"}] * n,
+        ),
+    ),
+    Case(
+        "Mutation.applyPromotionWindow(applicationEnvironments:)",
+        limits.MAX_ITEMS,
+        "applicationEnvironments",
+        _gql(
+            APPLY_WINDOW,
+            "admin",
+            lambda s, n: {"pairs": [{"appName": "shop", "envName": "prod"}] * n},
+        ),
+    ),
+    Case(
+        "Mutation.applyWindowManifest(manifest:)",
+        limits.MANIFEST_BYTES,
+        "manifest",
+        _gql(APPLY_WINDOW_MANIFEST, "admin", lambda s, n: {"m": window_manifest(size=n)}),
+        code="INVALID_MANIFEST",
+    ),
+    Case(
+        "Mutation.applyWindowManifest(manifest:) applicationEnvironments",
+        limits.MAX_ITEMS,
+        "spec.payload.applicationEnvironments",
+        _gql(APPLY_WINDOW_MANIFEST, "admin", lambda s, n: {"m": window_manifest(pairs=n)}),
+    ),
 ]
 
 
@@ -722,6 +937,15 @@ async def setting(gql: GraphQLClient, people: People, admin: str) -> Setting:
     image = await world.image("2.0")
     async with unit_of_work():
         await catalog.create_environment(SYSTEM, "e0", False)
+        await windows.create_window(
+            SYSTEM,
+            windows.WindowFields(
+                name="existing-window",
+                kind=WindowKind.DENY,
+                time_zone="UTC",
+                date_ranges=(("2020-01-01", "2020-01-02"),),
+            ),
+        )
     return Setting(world, global_id("Image", image), r["request"]["id"])
 
 
