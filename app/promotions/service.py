@@ -189,6 +189,7 @@ async def _create_request(
             policy=policy.name,
             policy_version=policy.version,
             status=status.value,
+            break_glass=break_glass,
         )
     )
     await publish(
