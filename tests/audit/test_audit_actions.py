@@ -18,19 +18,21 @@ import ast
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app import clock as app_clock
 from app.accounts.service import bootstrap_super_admin
 from app.db import unit_of_work
 from app.deployments.models import DeploymentStatus
 from app.ids import global_id
 from app.notifications.models import Notification, NotificationState
 from app.outbox.models import OutboxJob
+from app.promotions.expiry import expire_due
 from app.promotions.models import PromotionRequest, PromotionStatus
 from tests.conftest import People
 from tests.notifications.helpers import configure
@@ -479,6 +481,21 @@ async def cancel_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Exp
     )
 
 
+@row("promotion.expired")
+async def request_expires(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.world.policy("lane", "prod", approver_count=1, request_timeout_seconds=300)
+    request = await s.promote("dev", await s.world.image())
+    await mark()
+    # The worker's expiry sweep, ten minutes later by the clock Hoist reads.
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    app_clock.set_source(lambda: later)
+    try:
+        assert await expire_due() == 1
+    finally:
+        app_clock.set_source(None)
+    return Expected(None, "shop", "prod", {"request_id": request, "previous": "AWAITING_APPROVAL"})
+
+
 @row("promotion.stale")
 async def policy_change_makes_stale(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.policy(approvers=1)
@@ -497,6 +514,130 @@ async def policy_change_makes_stale(s: Scene, mark: Callable[[], Awaitable[None]
         "shop",
         "prod",
         {"request_id": request, "previous": "AWAITING_APPROVAL", "reason": row_.stale_reason},
+    )
+
+
+# --- promotion windows ----------------------------------------------------------------
+
+WINDOW_INPUT = """mutation($start: String!, $end: String!) { createPromotionWindow(input: {
+  name: "freeze", kind: DENY, timeZone: "UTC", dateRanges: [{start: $start, end: $end}]}) {
+  window { name } errors { code message } } }"""
+APPLY_WINDOW = """mutation($remove: Boolean) { applyPromotionWindow(window: "freeze",
+  applicationEnvironments: [{appName: "shop", envName: "prod"}], remove: $remove) {
+  bindings { envName } errors { code message } } }"""
+
+
+def _local(instant: datetime) -> str:
+    return instant.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+async def _freeze(s: Scene, applied: bool = True) -> None:
+    """A DENY window on shop/prod from an hour ago to a day from now (the real time)."""
+    now = datetime.now(UTC)
+    await s.mutate(
+        "admin",
+        WINDOW_INPUT,
+        {"start": _local(now - timedelta(hours=1)), "end": _local(now + timedelta(days=1))},
+    )
+    if applied:
+        await s.mutate("admin", APPLY_WINDOW)
+
+
+@row("window.created")
+async def create_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await mark()
+    await _freeze(s, applied=False)
+    return Expected("admin@example.com", data={"window": "freeze", "kind": "DENY"})
+
+
+@row("window.updated")
+async def update_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s, applied=False)
+    await mark()
+    await s.mutate(
+        "admin",
+        """mutation { updatePromotionWindow(name: "freeze", input: {name: "long-freeze",
+      timeZone: "Europe/Paris"}) { window { name } errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com",
+        data={"window": "long-freeze", "previous_name": "freeze", "time_zone": "Europe/Paris"},
+    )
+
+
+@row("window.deleted")
+async def delete_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s, applied=False)
+    await mark()
+    await s.mutate(
+        "admin",
+        """mutation { deletePromotionWindow(name: "freeze") {
+      deleted errors { code message } } }""",
+    )
+    return Expected("admin@example.com", data={"window": "freeze"})
+
+
+@row("window.applied")
+async def apply_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s, applied=False)
+    await mark()
+    await s.mutate("admin", APPLY_WINDOW)
+    return Expected("admin@example.com", "shop", "prod", {"window": "freeze"})
+
+
+@row("window.unapplied")
+async def unapply_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s)
+    await mark()
+    await s.mutate("admin", APPLY_WINDOW, {"remove": True})
+    return Expected("admin@example.com", "shop", "prod", {"window": "freeze"})
+
+
+@row("promotion.queued")
+async def quorum_while_closed(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.policy(approvers=1)
+    await _freeze(s)
+    request = await s.promote("dev", await s.world.image())
+    await mark()
+    data = await s.world.gql(
+        """mutation($ids: [ID!]!) { approvePromotionRequests(requestIds: $ids) {
+      results { outcome } } }""",
+        {"ids": [global_id("PromotionRequest", request)]},
+        token=s.token("approver"),
+    )
+    assert data["approvePromotionRequests"]["results"] == [{"outcome": "QUEUED"}]
+    return Expected(
+        "approver@example.com",
+        "shop",
+        "prod",
+        {"request_id": request, "previous": "AWAITING_APPROVAL"},
+    )
+
+
+@row("promotion.break_glass")
+async def break_glass(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.world.policy("lane", "prod", break_glass_approver_count=0)
+    await _freeze(s)
+    image = await s.world.image()
+    await mark()
+    payload = await s.mutate(
+        "dev",
+        """mutation($image: ID!) { promoteImage(imageId: $image, source: {type: CI},
+      targetEnvironments: ["prod"], breakGlass: {reason: "payments are down"}) {
+      results { outcome request { id } } errors { code message } } }""",
+        {"image": global_id("Image", image)},
+    )
+    [result] = payload["results"]
+    assert result["outcome"] == "PROMOTING", result
+    return Expected(
+        "dev@example.com",
+        "shop",
+        "prod",
+        {
+            "request_id": request_row(result),
+            "reason": "payments are down",
+            "closed_by": ["freeze"],
+        },
     )
 
 
