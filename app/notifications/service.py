@@ -78,6 +78,7 @@ async def _facts(request: PromotionRequest, event: NotificationEvent) -> content
         rejection_reason=rejection.comment if rejection else None,
         stale_reason=request.stale_reason,
         expires_at=request.expires_at,
+        break_glass_reason=request.break_glass_reason,
     )
 
 

@@ -11,9 +11,12 @@ import pytest
 from app import clock as app_clock
 from app.catalog.models import Trigger
 from tests.conftest import People
+from tests.notifications.conftest import mailbox, smtp_server
 from tests.notifications.helpers import Clock
 from tests.promotions.world import World, build_world
 from tests.support.graphql import GraphQLClient
+
+__all__ = ["mailbox", "smtp_server"]  # fixtures: the real SMTP server of notification tests
 
 CREATE_WINDOW = """mutation($input: PromotionWindowInput!) {
   createPromotionWindow(input: $input) {

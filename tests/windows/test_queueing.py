@@ -14,6 +14,7 @@ from app.ids import global_id
 from app.outbox.service import run_sweeps
 from app.promotions.models import PromotionRequest
 from tests.notifications.helpers import Clock
+from tests.notifications.mailbox import Mailbox
 from tests.promotions.world import World, drain, request_row
 from tests.windows.conftest import freeze
 
@@ -178,6 +179,20 @@ async def test_break_glass_needs_the_extra_approvals_and_the_audit_names_it(
     assert entry.data["request_id"] == request_id and entry.data["closed_by"] == ["freeze"]
     [requested] = await _audit("promotion.requested")
     assert requested.data["break_glass"] == "payments are down"
+
+
+async def test_every_approver_is_emailed_that_the_request_breaks_glass(
+    world: World, clock: Clock, mailbox: Mailbox
+) -> None:
+    await world.policy("one-approval", "prod", approver_count=1)
+    await freeze(world, clock, hours=24)
+    await _break_glass(world, world.tokens["dev"], await world.image())
+    await drain()
+    for approver in ("approver@example.com", "approver2@example.com"):
+        [email] = mailbox.to(approver)
+        assert email.subject.startswith("BREAK GLASS: Image promotion approval requested")
+        assert "payments are down" in email.text
+    assert mailbox.to("dev@example.com") == []
 
 
 async def test_a_super_admin_breaking_glass_cannot_approve_their_own_request(
