@@ -5,15 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
 
 from app import durations
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.loaders import load_existing, rows_grouped
+from app.graphql.nodes import super_admins, visible_nodes
 from app.windows import models, repository, service
 from app.windows.calendar import WindowKind, WindowState
 
 strawberry.enum(WindowKind, description="What a promotion window does while in force.")
+describe_values(
+    WindowKind,
+    {
+        WindowKind.DENY: "A freeze: no promotion to its pairs goes through while it is in force.",
+        WindowKind.ALLOW: "Promotions to its pairs go through only while it (or another ALLOW "
+        "window of the pair) is in force.",
+    },
+)
 
 
 @strawberry.type(description="A pair's promotion windows (or one window) at one moment.")
@@ -81,7 +92,8 @@ class WindowBinding:
     "ranges, in an IANA time zone. While a pair's window is closed, approved requests wait "
     "QUEUED and deployImage is refused with WINDOW_CLOSED."
 )
-class PromotionWindow:
+class PromotionWindow(relay.Node):
+    id: relay.NodeID[int]
     name: str = strawberry.field(description="Unique; lowercase letters, digits and '-'.")
     description: str | None = strawberry.field(description="What the window is for.")
     kind: WindowKind = strawberry.field(description="DENY or ALLOW.")
@@ -101,6 +113,7 @@ class PromotionWindow:
     @classmethod
     def of(cls, row: models.PromotionWindow) -> PromotionWindow:
         return cls(
+            id=row.id,
             name=row.name,
             description=row.description,
             kind=WindowKind(row.kind),
@@ -111,6 +124,8 @@ class PromotionWindow:
             date_ranges=[WindowDateRange(start=r["start"], end=r["end"]) for r in row.date_ranges],
             row=row,
         )
+
+    resolve_nodes = visible_nodes(repository.windows_by_ids, super_admins)
 
     @strawberry.field(
         description="This window's own state now, as if it alone applied: for a DENY window, "

@@ -89,6 +89,12 @@ TEXTS: dict[str, int] = {
     "PromotionPolicyPatch.passCondition": limits.CONDITION,
     "PromotionPolicyPatch.failCondition": limits.CONDITION,
     "Query.validateCondition(expression:)": limits.CONDITION,
+    "PromotionPolicyInput.requestTimeout": durations.MAX_CHARS,
+    "PromotionPolicyInput.approvalMaxAge": durations.MAX_CHARS,
+    "PromotionPolicyInput.remindAfter": durations.MAX_CHARS,
+    "PromotionPolicyPatch.requestTimeout": durations.MAX_CHARS,
+    "PromotionPolicyPatch.approvalMaxAge": durations.MAX_CHARS,
+    "PromotionPolicyPatch.remindAfter": durations.MAX_CHARS,
     "BreakGlassInput.reason": limits.REASON,
     "PromotionWindowInput.name": limits.NAME,
     "PromotionWindowInput.description": limits.DESCRIPTION,
@@ -794,6 +800,43 @@ CASES = [
         limits.MAX_ITEMS,
         "gitCommits",
         _image(gitCommits=lambda n: [{"repo": f"r{i}"} for i in range(n)]),
+    ),
+    # Durations of a request's life, as written (issue 16).
+    Case(
+        "PromotionPolicyInput.requestTimeout",
+        durations.MAX_CHARS,
+        "requestTimeout",
+        _policy(CREATE_POLICY, "requestTimeout", _duration),
+    ),
+    Case(
+        "PromotionPolicyInput.approvalMaxAge",
+        durations.MAX_CHARS,
+        "approvalMaxAge",
+        _policy(CREATE_POLICY, "approvalMaxAge", _duration),
+    ),
+    Case(
+        "PromotionPolicyInput.remindAfter",
+        durations.MAX_CHARS,
+        "remindAfter",
+        _policy(CREATE_POLICY, "remindAfter", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.requestTimeout",
+        durations.MAX_CHARS,
+        "requestTimeout",
+        _policy(UPDATE_POLICY, "requestTimeout", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.approvalMaxAge",
+        durations.MAX_CHARS,
+        "approvalMaxAge",
+        _policy(UPDATE_POLICY, "approvalMaxAge", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.remindAfter",
+        durations.MAX_CHARS,
+        "remindAfter",
+        _policy(UPDATE_POLICY, "remindAfter", _duration),
     ),
     # Promotion windows and break glass.
     Case(
