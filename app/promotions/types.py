@@ -33,6 +33,8 @@ from app.promotions import models, repository
 from app.promotions.approval import approval_blocker, counting_approvers, still_governs
 from app.promotions.outcomes import DecisionOutcome as DecisionOutcomeEnum
 from app.promotions.outcomes import PromoteOutcome as PromoteOutcomeEnum
+from app.windows import service as windows
+from app.windows.calendar import WindowState
 from app.windows.types import PromotionWindowState
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it): the
@@ -180,6 +182,16 @@ def decisions_by_request(info: Info) -> DataLoader[int, list[models.PromotionDec
     )
 
 
+def window_by_pair(info: Info) -> DataLoader[tuple[int, int], WindowState]:
+    """Promotion window states by (application id, environment id), now."""
+
+    async def load(keys: list[tuple[int, int]]) -> list[WindowState]:
+        states = await windows.states_of_pairs(keys)
+        return [states[k] for k in keys]
+
+    return info.context.loaders.get("window_by_pair", lambda: DataLoader(load_fn=load))
+
+
 def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionRequest | None]:
     """Requests by id (deployments' promotedFrom, notifications' request): the one loader."""
     return info.context.loaders.get(
@@ -275,9 +287,25 @@ class PromotionRequest(relay.Node):
         row = await policy_by_id(info).load(self.row.policy_id)
         return PromotionPolicy.of(row) if row else None
 
-    @strawberry.field(description="Approvals needed: the policy's current approverCount.")
+    @strawberry.field(
+        description="Approvals needed: the policy's current approverCount (with its "
+        "breakGlassApproverCount on top for a break-glass request)."
+    )
     def required_approvals(self) -> int:
         return self.row.required_approvals
+
+    @strawberry.field(
+        description="The target pair's promotion window now, while the request is "
+        "AWAITING_APPROVAL or QUEUED (a QUEUED request goes once it opens); null otherwise."
+    )
+    async def window(self, info: Info) -> PromotionWindowState | None:
+        if self.row.status not in (
+            models.PromotionStatus.AWAITING_APPROVAL,
+            models.PromotionStatus.QUEUED,
+        ):
+            return None
+        pair = (self.row.application_id, self.row.target_environment_id)
+        return PromotionWindowState.of(await window_by_pair(info).load(pair))
 
     async def _decisions(self, info: Info, kind: models.DecisionKind) -> list[Decision]:
         rows = [d for d in await decisions_by_request(info).load(self.row.id) if d.kind == kind]

@@ -56,7 +56,12 @@ def test_windows_on_the_policies_page_and_in_the_promote_dialog(
     result = dialog.locator('.result[data-env="prod"]')
     expect(result).to_contain_text("AWAITING_APPROVAL")
     expect(result).to_contain_text("2 approval(s) (break glass)")
-    dialog.get_by_role("button", name="Close").click()
+    # The request's page says it breaks glass, and when its pair's window opens.
+    result.get_by_role("link", name="view request").click()
+    facts = dana.locator("dl.facts")
+    expect(facts).to_contain_text("payments are down")
+    expect(facts).to_contain_text("closed, opens")
+    expect(facts).to_contain_text("(ui-freeze)")
 
     # Deleting the window from the Policies page.
     admin.reload()

@@ -69,6 +69,15 @@ async def test_a_promotion_while_closed_is_queued_and_promoted_in_order_once_ope
         assert opens.isoformat().replace("+00:00", "Z") in result["message"]
         ids.append(request_row(result))
     await drain()  # no promote job was written: nothing promotes them
+    shown = await world.gql(
+        "query($id: ID!) { node(id: $id) { ... on PromotionRequest { status "
+        "window { open opensAt closedBy } } } }",
+        {"id": global_id("PromotionRequest", ids[0])},
+        token=world.tokens["dev"],
+    )
+    assert shown["node"]["status"] == "QUEUED"
+    assert shown["node"]["window"]["open"] is False
+    assert _at(shown["node"]["window"]["opensAt"]) == opens
     assert [await world.request_status(i) for i in ids] == ["QUEUED", "QUEUED"]
 
     clock.advance(2 * 3600 - 120)  # still closed
