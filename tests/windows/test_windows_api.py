@@ -3,6 +3,7 @@ the manifest, and refusals that name the field (issue 16 item 5)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from app.windows.models import PromotionWindow, WindowBinding
@@ -243,3 +244,12 @@ async def test_manifest_errors_name_the_field_and_line_and_change_nothing(
         assert line in errors[0]["message"], (field, errors)
     assert await PromotionWindow.all().count() == 0
     assert await WindowBinding.all().count() == 0
+
+
+async def test_the_example_manifest_applies(world: World, clock: Clock) -> None:
+    text = (Path(__file__).resolve().parents[2] / "examples" / "window.yaml").read_text()
+    data = await world.gql(MANIFEST, {"m": text}, token=world.admin)
+    assert data["applyWindowManifest"] == {
+        "bindings": [{"appName": "shop", "envName": "prod", "windowName": "weekend-freeze"}],
+        "errors": [],
+    }
