@@ -170,5 +170,8 @@ def test_windows_from_the_command_line(live_server: LiveServer, tmp_path: Path) 
     )
     assert "AWAITING_APPROVAL" in glass and "1 approval(s) (break glass)" in glass
 
+    # Without the freeze, the embedded worker's sweep promotes the queued request.
+    request_id = queued.split("(request ", 1)[1].split(")", 1)[0]
     succeeded(run("delete", "window", "win-freeze"))
     assert [w["name"] for w in as_json(run("get", "windows", "-o", "json"))] == ["win-weekend"]
+    succeeded(run("wait", "request", request_id, "--for", "PROMOTED", "--timeout", "90"))
