@@ -47,6 +47,8 @@ GIT_AUTHOR = 400  # "Name <email>"
 # CEL condition text. Only the length is checked here, before the text reaches the CEL
 # parser; app/cel/__init__.py bounds what a condition may cost beyond that.
 CONDITION = 2_000
+# A duration as written (`72h`, `1h30m`): app/durations.py refuses a longer text unread.
+DURATION = 32
 # A YAML manifest (policy: applyPolicyManifest and the CLI; workflow: the CLI), in UTF-8
 # bytes. A real one (100 pairs) is under 10 KB; PyYAML composes about 250 KB a second
 # here, on the event loop, so the former 1 MB held the server for 4 s.

@@ -18,19 +18,21 @@ import ast
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app import clock
 from app.accounts.service import bootstrap_super_admin
 from app.db import unit_of_work
 from app.deployments.models import DeploymentStatus
 from app.ids import global_id
 from app.notifications.models import Notification, NotificationState
 from app.outbox.models import OutboxJob
+from app.promotions.expiry import expire_due
 from app.promotions.models import PromotionRequest, PromotionStatus
 from tests.conftest import People
 from tests.notifications.helpers import configure
@@ -498,6 +500,18 @@ async def policy_change_makes_stale(s: Scene, mark: Callable[[], Awaitable[None]
         "prod",
         {"request_id": request, "previous": "AWAITING_APPROVAL", "reason": row_.stale_reason},
     )
+
+
+@row("promotion.expired")
+async def time_limit_expires_request(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.world.policy("lane", "prod", approver_count=1, request_timeout_seconds=3600)
+    request = await s.promote("dev", await s.world.image())
+    await mark()
+    # The periodic worker's sweep, after the request's hour ran out.
+    later = clock.now() + timedelta(hours=1, minutes=1)
+    s.monkeypatch.setattr(clock, "_source", lambda: later)
+    assert await expire_due() == 1
+    return Expected(None, "shop", "prod", {"request_id": request, "previous": "AWAITING_APPROVAL"})
 
 
 # --- deployments ----------------------------------------------------------------------

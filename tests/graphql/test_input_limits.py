@@ -83,6 +83,12 @@ TEXTS: dict[str, int] = {
     "PromotionPolicyPatch.description": limits.DESCRIPTION,
     "PromotionPolicyPatch.passCondition": limits.CONDITION,
     "PromotionPolicyPatch.failCondition": limits.CONDITION,
+    "PromotionPolicyInput.requestTimeout": limits.DURATION,
+    "PromotionPolicyInput.approvalMaxAge": limits.DURATION,
+    "PromotionPolicyInput.remindAfter": limits.DURATION,
+    "PromotionPolicyPatch.requestTimeout": limits.DURATION,
+    "PromotionPolicyPatch.approvalMaxAge": limits.DURATION,
+    "PromotionPolicyPatch.remindAfter": limits.DURATION,
     "Query.validateCondition(expression:)": limits.CONDITION,
 }
 
@@ -402,6 +408,14 @@ def _letters(n: int) -> str:
     return "a" * n
 
 
+def _duration(n: int) -> str:
+    """One day written in `n` characters, n >= 32: every part zero-padded as far as its
+    digits go (32 characters), then the days' part padded further."""
+    text = "000001d000000h0000000m000000000s"
+    assert len(text) == limits.DURATION
+    return "0" * (n - len(text)) + text
+
+
 CASES = [
     # Free text.
     Case(
@@ -582,6 +596,42 @@ CASES = [
         limits.CONDITION,
         "failCondition",
         _policy(UPDATE_POLICY, "failCondition", condition),
+    ),
+    Case(
+        "PromotionPolicyInput.requestTimeout",
+        limits.DURATION,
+        "requestTimeout",
+        _policy(CREATE_POLICY, "requestTimeout", _duration),
+    ),
+    Case(
+        "PromotionPolicyInput.approvalMaxAge",
+        limits.DURATION,
+        "approvalMaxAge",
+        _policy(CREATE_POLICY, "approvalMaxAge", _duration),
+    ),
+    Case(
+        "PromotionPolicyInput.remindAfter",
+        limits.DURATION,
+        "remindAfter",
+        _policy(CREATE_POLICY, "remindAfter", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.requestTimeout",
+        limits.DURATION,
+        "requestTimeout",
+        _policy(UPDATE_POLICY, "requestTimeout", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.approvalMaxAge",
+        limits.DURATION,
+        "approvalMaxAge",
+        _policy(UPDATE_POLICY, "approvalMaxAge", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.remindAfter",
+        limits.DURATION,
+        "remindAfter",
+        _policy(UPDATE_POLICY, "remindAfter", _duration),
     ),
     # Lists, and the length of their items where an item is a name or an id.
     Case(
