@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.runner import as_json, failed, hoist, succeeded
+from tests.cli.runner import as_json, failed, hoist
 from tests.support.live_server import LiveServer
 
 
