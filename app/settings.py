@@ -161,6 +161,34 @@ class Settings(BaseSettings):
         description="First wait between tries; it doubles each time.",
     )
 
+    # Event webhooks (issue 17); app/webhooks/delivery.py explains the tries.
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook endpoints on loopback, private and link-local addresses "
+        "(off: such URLs are refused, so the server cannot be made to reach internal services).",
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook POST.")
+    webhook_max_attempts: int = Field(
+        12, ge=1, description="Tries of one delivery before it is FAILED (redeliver by hand)."
+    )
+    webhook_retry_base_seconds: float = Field(
+        10.0, gt=0, description="First wait after a failed try; it doubles each time."
+    )
+    webhook_retry_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait between two tries of one delivery."
+    )
+    webhook_claim_timeout_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A try unfinished after this long was a worker that stopped: try again.",
+    )
+    webhook_disable_after: int = Field(
+        50,
+        ge=1,
+        description="Failed tries in a row after which an endpoint is switched off "
+        "(the super-admins are told).",
+    )
+
     # Email notifications (SPEC §7); app/notifications/delivery.py explains the retries.
     email_backend: Literal["console", "smtp", "ses"] = Field(
         "console",

@@ -33,6 +33,7 @@ from app.policies import schema as policies
 from app.policies import types as policy_types
 from app.promotions import schema as promotions
 from app.settings import get_settings
+from app.webhooks import schema as webhooks
 
 log = logging.getLogger("hoist.graphql")
 
@@ -48,6 +49,7 @@ Query = merge_types(
         audit.Query,
         notifications.Query,
         outbox.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -60,6 +62,7 @@ Mutation = merge_types(
         deployments.Mutation,
         notifications.Mutation,
         outbox.Mutation,
+        webhooks.Mutation,
     ),
 )
 # merge_types takes no description; the merged types' definitions are Strawberry's own

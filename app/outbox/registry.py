@@ -31,7 +31,12 @@ class _Row(Protocol):
 
 
 # Modules whose import registers handlers; every process that runs jobs imports them all.
-HANDLER_MODULES = ("app.promotions.jobs", "app.deployments.jobs", "app.notifications.jobs")
+HANDLER_MODULES = (
+    "app.promotions.jobs",
+    "app.deployments.jobs",
+    "app.notifications.jobs",
+    "app.webhooks.jobs",
+)
 
 
 def job(name: str) -> Callable[[Handler], Handler]:

@@ -49,10 +49,15 @@ LISTS: dict[str, int] = {
     "RegisterImageInput.gitCommits": limits.MAX_ITEMS,
     "Mutation.resendNotifications(ids:)": 100,
     "Query.nodes(ids:)": limits.MAX_ITEMS,
+    "WebhookEndpointInput.eventTypes": limits.MAX_ITEMS,
+    "WebhookEndpointInput.applications": limits.MAX_ITEMS,
+    "WebhookEndpointPatch.eventTypes": limits.MAX_ITEMS,
+    "WebhookEndpointPatch.applications": limits.MAX_ITEMS,
+    "Mutation.redeliverWebhooks(ids:)": limits.MAX_ITEMS,
 }
 # Lists whose limit is the domain's own, stated in the mutation's description and tested
 # with the domain (a case here would need 100 failed emails).
-ELSEWHERE = {"Mutation.resendNotifications(ids:)"}
+ELSEWHERE = {"Mutation.resendNotifications(ids:)", "Mutation.redeliverWebhooks(ids:)"}
 
 # Every free-text String a client sends to be stored or evaluated, and its maximum length.
 TEXTS: dict[str, int] = {
@@ -90,6 +95,10 @@ TEXTS: dict[str, int] = {
     "PromotionPolicyPatch.approvalMaxAge": limits.DURATION,
     "PromotionPolicyPatch.remindAfter": limits.DURATION,
     "Query.validateCondition(expression:)": limits.CONDITION,
+    "WebhookEndpointInput.name": limits.NAME,
+    "WebhookEndpointInput.url": limits.URL,
+    "WebhookEndpointInput.secret": limits.WEBHOOK_SECRET,
+    "WebhookEndpointPatch.url": limits.URL,
 }
 
 # Strings that name something that exists (an application, an environment, a user's email,
@@ -140,6 +149,9 @@ LOOKUPS: set[str] = {
     "StageResultInput.environment",
     "AppEnvInput.appName",
     "AppEnvInput.envName",
+    "Query.webhookDeliveries(endpoint:)",
+    "Mutation.updateWebhookEndpoint(name:)",
+    "Mutation.deleteWebhookEndpoint(name:)",
 }
 # `after` cursors of every connection are lookups too (decoded, then compared to ids).
 CURSOR = "(after:)"
@@ -246,6 +258,13 @@ APPLY = """mutation($pairs: [AppEnvInput!]!) {
   applyPromotionPolicy(policy: "existing", applicationEnvironments: $pairs) {
     bindings { envName } errors { code field message } } }"""
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+CREATE_HOOK = """mutation($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) {
+  endpoint { id } errors { code field message } } }"""
+UPDATE_HOOK = """mutation($input: WebhookEndpointPatch!) {
+  updateWebhookEndpoint(name: "existing-hook", input: $input) {
+    endpoint { id } errors { code field message } } }"""
+# A global address written as one: accepted without a DNS lookup (nothing is sent to it).
+PUBLIC_HOOK = "http://93.184.215.14/"
 VALIDATE = "query($e: String!) { validateCondition(expression: $e) }"
 APPLY_MANIFEST = """mutation($m: String!) {
   applyPolicyManifest(manifest: $m) { bindings { envName } errors { code field message } } }"""
@@ -402,6 +421,30 @@ async def _environments(count: int) -> None:
     async with unit_of_work():
         for i in range(1, count):
             await catalog.create_environment(SYSTEM, f"e{i}", False)
+
+
+def _hook(query: str, make: Callable[[int], dict[str, Any]]) -> Send:
+    def variables(s: Setting, n: int) -> dict[str, Any]:
+        values = make(n)
+        if query is CREATE_HOOK:
+            values = {"name": f"hook-{n}", "url": PUBLIC_HOOK, **values}
+        return {"input": values}
+
+    return _gql(query, "admin", variables)
+
+
+async def _existing_hook(s: Setting) -> None:
+    data = await s.world.gql(
+        CREATE_HOOK, {"input": {"name": "existing-hook", "url": PUBLIC_HOOK}}, token=s.world.admin
+    )
+    assert data["createWebhookEndpoint"]["errors"] == [], data
+
+
+def _hook_url(n: int) -> str:
+    return PUBLIC_HOOK + "a" * (n - len(PUBLIC_HOOK))
+
+
+TYPE = "dev.hoist.promotion.promoted"
 
 
 def _letters(n: int) -> str:
@@ -748,6 +791,57 @@ CASES = [
         limits.MAX_ITEMS,
         "gitCommits",
         _image(gitCommits=lambda n: [{"repo": f"r{i}"} for i in range(n)]),
+    ),
+    Case(
+        "WebhookEndpointInput.name",
+        limits.NAME,
+        "name",
+        _hook(CREATE_HOOK, lambda n: {"name": "h" * n}),
+    ),
+    Case(
+        "WebhookEndpointInput.url",
+        limits.URL,
+        "url",
+        _hook(CREATE_HOOK, lambda n: {"url": _hook_url(n)}),
+    ),
+    Case(
+        "WebhookEndpointInput.secret",
+        limits.WEBHOOK_SECRET,
+        "secret",
+        _hook(CREATE_HOOK, lambda n: {"secret": "s" * n}),
+    ),
+    Case(
+        "WebhookEndpointInput.eventTypes",
+        limits.MAX_ITEMS,
+        "eventTypes",
+        _hook(CREATE_HOOK, lambda n: {"eventTypes": [TYPE] * n}),
+    ),
+    Case(
+        "WebhookEndpointInput.applications",
+        limits.MAX_ITEMS,
+        "applications",
+        _hook(CREATE_HOOK, lambda n: {"applications": ["shop"] * n}),
+    ),
+    Case(
+        "WebhookEndpointPatch.url",
+        limits.URL,
+        "url",
+        _hook(UPDATE_HOOK, lambda n: {"url": _hook_url(n)}),
+        prepare=_existing_hook,
+    ),
+    Case(
+        "WebhookEndpointPatch.eventTypes",
+        limits.MAX_ITEMS,
+        "eventTypes",
+        _hook(UPDATE_HOOK, lambda n: {"eventTypes": [TYPE] * n}),
+        prepare=_existing_hook,
+    ),
+    Case(
+        "WebhookEndpointPatch.applications",
+        limits.MAX_ITEMS,
+        "applications",
+        _hook(UPDATE_HOOK, lambda n: {"applications": ["shop"] * n}),
+        prepare=_existing_hook,
     ),
 ]
 
