@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('hoist', '0007_request_lifecycle')]
+    dependencies = [('hoist', '0008_email_links')]
 
     initial = False
 
