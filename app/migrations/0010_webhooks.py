@@ -2,6 +2,8 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from app.webhooks.models import DeliveryState
+from app.notifications.models import NotificationEvent
+from app.migrations._operations import AlterDescription
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -56,6 +58,11 @@ class Migration(migrations.Migration):
             model_name='AuditEvent',
             name='published_at',
             field=fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False),
+        ),
+        AlterDescription(
+            model_name='Notification',
+            name='event',
+            field=fields.CharEnumField(description='APPROVAL_REQUESTED: APPROVAL_REQUESTED\nPROMOTED: PROMOTED\nREJECTED: REJECTED\nSTALE: STALE\nREMINDER: REMINDER\nEXPIRED: EXPIRED\nWEBHOOK_DISABLED: WEBHOOK_DISABLED', enum_type=NotificationEvent, max_length=32),
         ),
         # The history before webhooks existed is not sent to the first endpoint registered.
         ops.RunSQL(

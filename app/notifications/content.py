@@ -160,6 +160,7 @@ def _text(
     link: str,
     links: DecisionLinks | None,
     note: str | None,
+    link_label: str = "Open the request",
 ) -> str:
     width = max(len(label) for label, _ in rows) + 2
     lines = [greeting, "", headline, ""]
@@ -169,7 +170,7 @@ def _text(
         lines += [f"Approve: {links.approve}", f"Reject:  {links.reject}", _links_note(links), ""]
     if note is not None:
         lines += [note, ""]
-    lines += [f"Open the request: {link}", "", "-- Hoist"]
+    lines += [f"{link_label}: {link}", "", "-- Hoist"]
     return "\n".join(lines) + "\n"
 
 
@@ -183,6 +184,7 @@ def _html(
     link: str,
     links: DecisionLinks | None,
     note: str | None,
+    link_label: str = "Open the request",
 ) -> str:
     cells = "".join(
         f'<tr><th align="left" style="padding:2px 12px 2px 0">{escape(label)}</th>'
@@ -203,7 +205,7 @@ def _html(
         '<!DOCTYPE html><html><body style="font-family:sans-serif">'
         f"<p>{escape(greeting)}</p><p>{escape(headline)}</p>"
         f"<table>{cells}</table>{actions}"
-        f'<p><a href="{escape(link)}">Open the request</a></p>'
+        f'<p><a href="{escape(link)}">{escape(link_label)}</a></p>'
         "<p>-- Hoist</p></body></html>"
     )
 
@@ -224,4 +226,18 @@ def render(
         subject=subject(event, facts),
         text=_text(greeting, headline, rows, facts.link, links, note),
         html=_html(greeting, headline, rows, facts.link, links, note),
+    )
+
+
+def render_notice(
+    subject: str, headline: str, rows: list[tuple[str, str]], link: str, recipient_name: str
+) -> Email:
+    """An operator's notice to a super-admin (not about one request), e.g. a webhook
+    endpoint that Hoist switched off; `link` leads to where it is dealt with."""
+    greeting = f"Hello {recipient_name},"
+    label = "Open Hoist"
+    return Email(
+        subject=subject,
+        text=_text(greeting, headline, rows, link, None, None, label),
+        html=_html(greeting, headline, rows, link, None, None, label),
     )

@@ -22,6 +22,8 @@ class NotificationEvent(StrEnum):
     # that the request ran out of time.
     REMINDER = "REMINDER"
     EXPIRED = "EXPIRED"
+    # Issue 17: to the super-admins, a webhook endpoint Hoist switched off.
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
 
 
 class NotificationState(StrEnum):

@@ -156,13 +156,41 @@ async def write_emails(
                 next_attempt_at=now,
             )
         )
-    # One INSERT for all; a (request, recipient, event, occurrence) that has its email
-    # already (the change ran twice) is skipped there, not raised, so the change it is
-    # part of stands.
+    return await _store(emails)
+
+
+async def _store(emails: list[Notification]) -> int:
+    """Write the emails and the job that sends them; how many were new. One INSERT for
+    all; a (request, recipient, event, occurrence) that has its email already (the change
+    ran twice) is skipped there, not raised, so the change it is part of stands."""
     written = await insert_new(emails, "request_id", "recipient", "event", "occurrence")
     if written:
         await outbox.enqueue(SEND_JOB, notification_ids=[row.id for row in written])
     return len(written)
+
+
+async def email_super_admins(
+    event: NotificationEvent, subject: str, headline: str, rows: list[tuple[str, str]]
+) -> int:
+    """A notice to every active super-admin (no request: nothing to dedupe on, so the
+    caller writes it only from the one transaction that made the change it tells of)."""
+    admins = await User.filter(active=True, super_admin=True).order_by("email")
+    link = f"{get_settings().public_url.rstrip('/')}/ui/"
+    now = clock.now()
+    emails = []
+    for admin in admins:
+        email = content.render_notice(subject, headline, rows, link, admin.name)
+        emails.append(
+            Notification(
+                event=event,
+                recipient=admin.email,
+                subject=email.subject,
+                text_body=email.text,
+                html_body=email.html,
+                next_attempt_at=now,
+            )
+        )
+    return await _store(emails)
 
 
 def list_notifications(access: Access, state: NotificationState | None) -> QuerySet[Notification]:

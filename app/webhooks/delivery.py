@@ -30,6 +30,8 @@ from app import clock, signatures
 from app.accounts.access import SYSTEM
 from app.audit.service import record
 from app.db import unit_of_work
+from app.notifications.models import NotificationEvent
+from app.notifications.service import email_super_admins
 from app.outbox.registry import SWEEP_BATCH
 from app.settings import Settings, get_settings
 from app.webhooks import addresses
@@ -118,7 +120,7 @@ async def _try(client: httpx.AsyncClient, delivery_id: int, settings: Settings) 
         last_response=response,
         last_error=error,
     )
-    await _count_failure(endpoint, settings)
+    await _count_failure(endpoint, error, settings)
     return False
 
 
@@ -146,7 +148,9 @@ async def _post(
     return answer.status_code, answer.text[:_RESPONSE_LIMIT], error
 
 
-async def _count_failure(endpoint: WebhookEndpoint, settings: Settings) -> None:
+async def _count_failure(
+    endpoint: WebhookEndpoint, last_error: str | None, settings: Settings
+) -> None:
     """One more failure in a row; at the limit the endpoint is switched off, once."""
     await WebhookEndpoint.filter(id=endpoint.id).update(
         consecutive_failures=F("consecutive_failures") + 1
@@ -159,3 +163,18 @@ async def _count_failure(endpoint: WebhookEndpoint, settings: Settings) -> None:
         ).update(active=False, disabled_reason=reason)
         if switched:
             await record(SYSTEM, "webhook.disabled", endpoint=endpoint.name, reason=reason)
+            await email_super_admins(
+                NotificationEvent.WEBHOOK_DISABLED,
+                f"Webhook endpoint switched off | {endpoint.name}",
+                f"Hoist stopped sending events to the webhook endpoint {endpoint.name}: {reason}. "
+                "Its undelivered events wait until it is switched on again.",
+                [
+                    ("Endpoint", endpoint.name),
+                    ("URL", endpoint.url),
+                    ("Last error", last_error or "—"),
+                    (
+                        "Switch it on",
+                        f'updateWebhookEndpoint(name: "{endpoint.name}", input: {{active: true}})',
+                    ),
+                ],
+            )

@@ -16,6 +16,7 @@ from cloudevents.http import from_http
 
 from app.audit.models import AuditEvent
 from app.ids import global_id
+from app.notifications.models import Notification, NotificationEvent
 from app.outbox.service import run_sweeps
 from app.webhooks import kinds
 from app.webhooks.models import DeliveryState, WebhookDelivery
@@ -181,6 +182,10 @@ async def test_an_endpoint_failing_in_a_row_is_switched_off_and_on_again(
             "disabledReason": "switched off after 2 failed tries in a row",
         }
         assert await AuditEvent.filter(action="webhook.disabled").count() == 1
+        [notice] = await Notification.filter(event=NotificationEvent.WEBHOOK_DISABLED)
+        assert notice.recipient == "admin@example.com"  # every super-admin: there is one
+        assert "ci-bot" in notice.subject and "HTTP 500" in notice.text_body
+        assert "updateWebhookEndpoint" in notice.text_body
         clock.advance(3600)
         await run_sweeps()  # switched off: its delivery waits
         assert len(receiver.received) == 2
