@@ -39,6 +39,7 @@ MODEL_MODULES = [
     "app.audit.models",
     "app.deployments.models",
     "app.notifications.models",
+    "app.webhooks.models",
 ]
 
 

@@ -12,17 +12,16 @@ from __future__ import annotations
 import re
 
 from app.errors import DomainError, validation
+from app.limits import DURATION
 
 _UNITS = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 _FORM = re.compile(r"(?:(\d{1,6})d)?(?:(\d{1,6})h)?(?:(\d{1,7})m)?(?:(\d{1,9})s)?")
-# A written form longer than this is not a duration (and is not matched at all).
-MAX_CHARS = 32
 
 
 def parse(text: str) -> int | None:
     """The duration in seconds, or None when `text` is not one (see the module)."""
     text = text.strip()
-    if not text or len(text) > MAX_CHARS:
+    if not text or len(text) > DURATION:
         return None
     match = _FORM.fullmatch(text)
     if match is None:

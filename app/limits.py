@@ -47,6 +47,11 @@ GIT_AUTHOR = 400  # "Name <email>"
 # CEL condition text. Only the length is checked here, before the text reaches the CEL
 # parser; app/cel/__init__.py bounds what a condition may cost beyond that.
 CONDITION = 2_000
+# A webhook endpoint's URL, and a secret given for it (a generated one is 43 characters).
+URL = 2_000
+WEBHOOK_SECRET = 200
+# A duration as written (`72h`, `1h30m`): app/durations.py refuses a longer text unread.
+DURATION = 32
 # Promotion windows: an RFC 5545 RRULE's text (a real one is under 100 characters; the
 # parser's work grows with it), an IANA zone name, a local ISO date-time.
 RRULE = 500

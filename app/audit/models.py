@@ -22,6 +22,10 @@ class AuditEvent(Model):
     application = fields.CharField(max_length=50, null=True, db_index=True)
     environment = fields.CharField(max_length=50, null=True)
     data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    # When the event was handed to the webhooks' fan-out (app/webhooks/fanout.py); NULL:
+    # not yet. The log is the one record of what happened, so webhooks tell exactly it,
+    # and a state change costs the request nothing more than its audit INSERT.
+    published_at = fields.DatetimeField(null=True, db_index=True)
 
     class Meta:
         table = "audit_events"

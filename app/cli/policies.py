@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +36,7 @@ from app.policies import manifest as policy_manifest
 POLICY_FIELDS = """
   name description version passCondition failCondition approverCount
   allowRequestFromApprove allowImageBuilderFromApprove allowApproverFromDeploy
+  requestTimeout approvalMaxAge remindAfter maxReminders breakGlassApproverCount
   bindings { appName envName }
 """
 
@@ -70,27 +72,76 @@ DeployerOption = Annotated[
     ),
 ]
 
+TimeoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--requestTimeout",
+        metavar="DURATION",
+        help='Requests not approved in time expire, e.g. 72h ("" for none).',
+    ),
+]
+MaxAgeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--approvalMaxAge",
+        metavar="DURATION",
+        help='Approvals older than this stop counting, e.g. 24h ("" for none).',
+    ),
+]
+RemindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--remindAfter",
+        metavar="DURATION",
+        help='Remind undecided approvers once per period, e.g. 8h ("" for none).',
+    ),
+]
+RemindersOption = Annotated[
+    str | None,
+    typer.Option("--maxReminders", metavar="0-10", help="Reminders per approver (default 2)."),
+]
+BreakGlassOption = Annotated[
+    str | None,
+    typer.Option(
+        "--breakGlassApproverCount",
+        metavar="0-6",
+        help="Extra approvals a break-glass promotion needs (default 1).",
+    ),
+]
 
-def policy_flags(
-    description: str | None,
-    pass_condition: str | None,
-    fail_condition: str | None,
-    approver_count: str | None,
-    requester: str | None,
-    builder: str | None,
-    deployer: str | None,
-) -> dict[str, Any]:
-    """The given flags under their API names; unset ones left out (server defaults apply)."""
-    flags = {
-        "approverCount": parse_int("--approverCount", approver_count),
-        "allowRequestFromApprove": parse_bool("--allowRequestFromApprove", requester),
-        "allowImageBuilderFromApprove": parse_bool("--allowImageBuilderFromApprove", builder),
-        "allowApproverFromDeploy": parse_bool("--allowApproverFromDeploy", deployer),
-        "description": description,
-        "passCondition": pass_condition,
-        "failCondition": fail_condition,
-    }
-    return {k: v for k, v in flags.items() if v is not None}
+# Each option's API name and how its text is read; durations go as written (the server
+# reads them and names the field when one is not a duration).
+_FLAGS: dict[str, tuple[str, Callable[[str, str | None], Any]]] = {
+    "approver_count": ("approverCount", parse_int),
+    "allow_request_from_approve": ("allowRequestFromApprove", parse_bool),
+    "allow_image_builder_from_approve": ("allowImageBuilderFromApprove", parse_bool),
+    "allow_approver_from_deploy": ("allowApproverFromDeploy", parse_bool),
+    "max_reminders": ("maxReminders", parse_int),
+    "break_glass_approver_count": ("breakGlassApproverCount", parse_int),
+}
+_TEXTS = {
+    "description": "description",
+    "pass_condition": "passCondition",
+    "fail_condition": "failCondition",
+    "request_timeout": "requestTimeout",
+    "approval_max_age": "approvalMaxAge",
+    "remind_after": "remindAfter",
+}
+
+
+def policy_flags(**options: str | None) -> dict[str, Any]:
+    """The given options (by parameter name) under their API names; unset ones left out
+    (server defaults apply)."""
+    flags: dict[str, Any] = {}
+    for option, value in options.items():
+        if value is None:
+            continue
+        if option in _TEXTS:
+            flags[_TEXTS[option]] = value
+        else:
+            api_name, parse = _FLAGS[option]
+            flags[api_name] = parse(f"--{api_name}", value)
+    return flags
 
 
 def check_manifest(path: Path, name: str) -> str:
@@ -123,6 +174,11 @@ def create_policy(
     allow_request_from_approve: RequesterOption = None,
     allow_image_builder_from_approve: BuilderOption = None,
     allow_approver_from_deploy: DeployerOption = None,
+    request_timeout: TimeoutOption = None,
+    approval_max_age: MaxAgeOption = None,
+    remind_after: RemindOption = None,
+    max_reminders: RemindersOption = None,
+    break_glass_approver_count: BreakGlassOption = None,
     apply_path: Annotated[
         Path | None,
         typer.Option(
@@ -137,13 +193,18 @@ def create_policy(
     policy_input = {
         "name": name,
         **policy_flags(
-            description,
-            pass_condition,
-            fail_condition,
-            approver_count,
-            allow_request_from_approve,
-            allow_image_builder_from_approve,
-            allow_approver_from_deploy,
+            description=description,
+            pass_condition=pass_condition,
+            fail_condition=fail_condition,
+            approver_count=approver_count,
+            allow_request_from_approve=allow_request_from_approve,
+            allow_image_builder_from_approve=allow_image_builder_from_approve,
+            allow_approver_from_deploy=allow_approver_from_deploy,
+            request_timeout=request_timeout,
+            approval_max_age=approval_max_age,
+            remind_after=remind_after,
+            max_reminders=max_reminders,
+            break_glass_approver_count=break_glass_approver_count,
         ),
     }
     manifest = check_manifest(apply_path, name) if apply_path is not None else None
@@ -212,6 +273,11 @@ def update_policy(
     allow_request_from_approve: RequesterOption = None,
     allow_image_builder_from_approve: BuilderOption = None,
     allow_approver_from_deploy: DeployerOption = None,
+    request_timeout: TimeoutOption = None,
+    approval_max_age: MaxAgeOption = None,
+    remind_after: RemindOption = None,
+    max_reminders: RemindersOption = None,
+    break_glass_approver_count: BreakGlassOption = None,
     if_version: Annotated[
         str | None,
         typer.Option(
@@ -230,13 +296,18 @@ def update_policy(
     Its requests awaiting approval are re-evaluated at once.
     """
     patch = policy_flags(
-        description,
-        pass_condition,
-        fail_condition,
-        approver_count,
-        allow_request_from_approve,
-        allow_image_builder_from_approve,
-        allow_approver_from_deploy,
+        description=description,
+        pass_condition=pass_condition,
+        fail_condition=fail_condition,
+        approver_count=approver_count,
+        allow_request_from_approve=allow_request_from_approve,
+        allow_image_builder_from_approve=allow_image_builder_from_approve,
+        allow_approver_from_deploy=allow_approver_from_deploy,
+        request_timeout=request_timeout,
+        approval_max_age=approval_max_age,
+        remind_after=remind_after,
+        max_reminders=max_reminders,
+        break_glass_approver_count=break_glass_approver_count,
     )
     if not patch:
         fail("name at least one field to change (see --help)", EXIT_USAGE)

@@ -4,9 +4,7 @@
 Webhook deliveries are at-least-once: a worker that dies after the POST but before its
 commit has the job run again. Receivers deduplicate by `X-Hoist-Delivery` (the deployment id).
 
-Each POST is signed over `<timestamp>.<body>` with the timestamp sent in
-`X-Hoist-Timestamp`, so a receiver that refuses timestamps older than 5 minutes refuses a
-captured delivery replayed later (as Stripe's and Slack's webhooks do). The receiver's
+Each POST is signed as every Hoist webhook is (app/signatures.py). The receiver's
 answer body is never stored: a deployment's `error`, which VIEWERs read, holds Hoist's
 own words and the status code only.
 """
@@ -14,16 +12,13 @@ own words and the status code only.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
-from http import HTTPStatus
 from typing import Any
 
 import httpx
 
-from app import clock, ids
+from app import ids, signatures
 from app.accounts.access import SYSTEM
 from app.audit.service import record
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, StageStatus
@@ -34,40 +29,12 @@ from app.settings import Settings, get_settings
 
 log = logging.getLogger("hoist.deployments")
 
-SIGNATURE_HEADER = "X-Hoist-Signature"
-TIMESTAMP_HEADER = "X-Hoist-Timestamp"
-DELIVERY_HEADER = "X-Hoist-Delivery"
-# What the README tells receivers to accept; Hoist signs each try afresh, so its own
-# retries always fall inside it.
-REPLAY_WINDOW_SECONDS = 300
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header's value: `sha256=` and the hex HMAC-SHA256, keyed with the
-    secret, of the ASCII timestamp (Unix seconds), a dot, and the raw body."""
-    signed = str(timestamp).encode() + b"." + body
-    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
 
 def signed_headers(secret: str, deployment_id: int, body: bytes) -> dict[str, str]:
-    """The headers of one POST, signed now."""
-    timestamp = int(clock.now().timestamp())
-    return {
-        "Content-Type": "application/json",
-        DELIVERY_HEADER: ids.global_id("Deployment", deployment_id),  # = deploymentId
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
-    }
-
-
-def answer_reason(status: int) -> str:
-    """A refusal in Hoist's words: the code and its standard phrase, never the receiver's
-    text (that can hold anything, and VIEWERs read the deployment's error)."""
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "non-standard status"
-    return f"HTTP {status} {phrase}"
+    """The headers of one POST, signed now (the delivery is the deployment's id)."""
+    return signatures.signed_headers(
+        secret, ids.global_id("Deployment", deployment_id), body, "application/json"
+    )
 
 
 async def execute(deployment_id: int) -> None:
@@ -166,7 +133,7 @@ async def _webhook(deployment: Deployment, pipeline: CdPipeline, settings: Setti
                     status=DeploymentStatus.RUNNING
                 )
                 return
-            error = answer_reason(response.status_code)
+            error = signatures.answer_reason(response.status_code)
             # For the operator, in the server log only: the start of what the receiver said.
             log.warning(
                 "deployment %s: webhook answered %s: %r", deployment.id, error, response.text[:200]

@@ -33,6 +33,7 @@ from app.policies import schema as policies
 from app.policies import types as policy_types
 from app.promotions import schema as promotions
 from app.settings import get_settings
+from app.webhooks import schema as webhooks
 from app.windows import schema as windows
 
 log = logging.getLogger("hoist.graphql")
@@ -50,6 +51,7 @@ Query = merge_types(
         audit.Query,
         notifications.Query,
         outbox.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -63,6 +65,7 @@ Mutation = merge_types(
         deployments.Mutation,
         notifications.Mutation,
         outbox.Mutation,
+        webhooks.Mutation,
     ),
 )
 # merge_types takes no description; the merged types' definitions are Strawberry's own

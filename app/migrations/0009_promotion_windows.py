@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     """Promotion windows (issue 16): windows, the pairs they apply to; a request's break-glass
     reason and its automatic deployment waiting for a window to open."""
 
-    dependencies = [('hoist', '0007_request_lifecycle')]
+    dependencies = [('hoist', '0008_email_links')]
 
     initial = False
 

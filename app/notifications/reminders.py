@@ -13,31 +13,19 @@ from __future__ import annotations
 
 from app import clock
 from app.accounts.models import User
-from app.db import unit_of_work
 from app.notifications.models import Notification, NotificationEvent
 from app.notifications.service import recipients, write_emails
+from app.outbox.registry import each_due
 from app.promotions import lifecycle
 from app.promotions.models import PromotionDecision, PromotionRequest, PromotionStatus
-
-# Requests one sweep reminds at most; the next sweep takes the rest (oldest due first).
-BATCH = 200
 
 
 async def remind_due() -> int:
     """Send the reminders that are due; how many emails were written."""
-    due = (
-        await PromotionRequest.filter(
-            status=PromotionStatus.AWAITING_APPROVAL, next_reminder_at__lte=clock.now()
-        )
-        .order_by("next_reminder_at", "id")
-        .limit(BATCH)
-        .only("id")
-    )
-    written = 0
-    for row in due:
-        async with unit_of_work():
-            written += await _remind(row.id)
-    return written
+    due = PromotionRequest.filter(
+        status=PromotionStatus.AWAITING_APPROVAL, next_reminder_at__lte=clock.now()
+    ).order_by("next_reminder_at", "id")
+    return await each_due(due, _remind)
 
 
 async def _remind(request_id: int) -> int:

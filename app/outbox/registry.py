@@ -4,7 +4,11 @@ embedded worker run them."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
+
+from tortoise.queryset import QuerySet
+
+from app.db import unit_of_work
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -18,8 +22,21 @@ Sweep = Callable[[], Awaitable[int]]
 
 SWEEPS: dict[str, Sweep] = {}
 
+# Rows one sweep takes at most; the next run takes the rest.
+SWEEP_BATCH = 200
+
+
+class _Row(Protocol):
+    id: int
+
+
 # Modules whose import registers handlers; every process that runs jobs imports them all.
-HANDLER_MODULES = ("app.promotions.jobs", "app.deployments.jobs", "app.notifications.jobs")
+HANDLER_MODULES = (
+    "app.promotions.jobs",
+    "app.deployments.jobs",
+    "app.notifications.jobs",
+    "app.webhooks.jobs",
+)
 
 
 def job(name: str) -> Callable[[Handler], Handler]:
@@ -40,6 +57,18 @@ def sweep(name: str) -> Callable[[Sweep], Sweep]:
         return function
 
     return register
+
+
+async def each_due(due: QuerySet[Any], step: Callable[[int], Awaitable[int]]) -> int:
+    """A sweep's loop: `step(id)` for the first SWEEP_BATCH rows of `due` (in the caller's
+    order), each in its own transaction, so one row's failure or lost race leaves the
+    others done; the sum of what the steps changed."""
+    rows: list[_Row] = await due.limit(SWEEP_BATCH).only("id")
+    changed = 0
+    for row in rows:
+        async with unit_of_work():
+            changed += await step(row.id)
+    return changed
 
 
 def load_sweeps() -> dict[str, Sweep]:

@@ -26,7 +26,7 @@ _ALLOW_BUILDER = "Whether a user who built the image may approve its promotion."
 _ALLOW_APPROVER = "Whether a user who approved the promotion may then deploy the image there."
 _DURATION = (
     "A duration such as 72h, 1h30m, 2d or 45m (d: 24 hours; whole units, largest first); "
-    'null or "": none. ' + limits.text_note(durations.MAX_CHARS) + " "
+    f'null or "": none. {limits.text_note(limits.DURATION)} '
 )
 _REQUEST_TIMEOUT = (
     _DURATION + "A request still awaiting approval this long after it was made turns "

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from app import clock
 from app.accounts.access import SYSTEM
-from app.db import unit_of_work
+from app.outbox.registry import each_due
 from app.promotions import transitions
 from app.promotions.models import PromotionRequest, PromotionStatus
-
-# Requests one sweep expires at most; the next sweep takes the rest (oldest deadline first).
-BATCH = 200
 
 
 async def expire_due() -> int:
@@ -21,21 +18,13 @@ async def expire_due() -> int:
     record per request. The requester's email is written by the notifications listener
     inside the same transaction.
     """
-    due = (
-        await PromotionRequest.filter(
-            status=PromotionStatus.AWAITING_APPROVAL, expires_at__lte=clock.now()
+    due = PromotionRequest.filter(
+        status=PromotionStatus.AWAITING_APPROVAL, expires_at__lte=clock.now()
+    ).order_by("expires_at", "id")
+
+    async def expire(request_id: int) -> int:
+        return await transitions.move(
+            SYSTEM, request_id, PromotionStatus.AWAITING_APPROVAL, PromotionStatus.EXPIRED
         )
-        .order_by("expires_at", "id")
-        .limit(BATCH)
-        .only("id")
-    )
-    expired = 0
-    for request in due:
-        async with unit_of_work():
-            expired += await transitions.move(
-                SYSTEM,
-                request.id,
-                PromotionStatus.AWAITING_APPROVAL,
-                PromotionStatus.EXPIRED,
-            )
-    return expired
+
+    return await each_due(due, expire)

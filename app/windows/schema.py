@@ -32,7 +32,7 @@ _RRULE = (
 )
 _DURATION = (
     "How long each occurrence lasts on the local wall clock, such as 64h (1m-31d); with "
-    "rrule. " + limits.text_note(durations.MAX_CHARS)
+    "rrule. " + limits.text_note(limits.DURATION)
 )
 _STARTS_AT = (
     "The rule's DTSTART as a local date-time (2026-01-02T00:00); default 2020-01-06T00:00. "

@@ -25,15 +25,17 @@ from typing import Any
 
 import pytest
 
-from app import clock as app_clock
+from app import clock
 from app.accounts.service import bootstrap_super_admin
 from app.db import unit_of_work
 from app.deployments.models import DeploymentStatus
 from app.ids import global_id
 from app.notifications.models import Notification, NotificationState
 from app.outbox.models import OutboxJob
+from app.outbox.service import run_sweeps
 from app.promotions.expiry import expire_due
 from app.promotions.models import PromotionRequest, PromotionStatus
+from app.webhooks.models import WebhookDelivery
 from tests.conftest import People
 from tests.notifications.helpers import configure
 from tests.promotions.world import World, build_world, drain, request_row
@@ -481,21 +483,6 @@ async def cancel_promotion(s: Scene, mark: Callable[[], Awaitable[None]]) -> Exp
     )
 
 
-@row("promotion.expired")
-async def request_expires(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
-    await s.world.policy("lane", "prod", approver_count=1, request_timeout_seconds=300)
-    request = await s.promote("dev", await s.world.image())
-    await mark()
-    # The worker's expiry sweep, ten minutes later by the clock Hoist reads.
-    later = datetime.now(UTC) + timedelta(minutes=10)
-    app_clock.set_source(lambda: later)
-    try:
-        assert await expire_due() == 1
-    finally:
-        app_clock.set_source(None)
-    return Expected(None, "shop", "prod", {"request_id": request, "previous": "AWAITING_APPROVAL"})
-
-
 @row("promotion.stale")
 async def policy_change_makes_stale(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.policy(approvers=1)
@@ -639,6 +626,18 @@ async def break_glass(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected
             "closed_by": ["freeze"],
         },
     )
+
+
+@row("promotion.expired")
+async def time_limit_expires_request(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.world.policy("lane", "prod", approver_count=1, request_timeout_seconds=3600)
+    request = await s.promote("dev", await s.world.image())
+    await mark()
+    # The periodic worker's sweep, after the request's hour ran out.
+    later = clock.now() + timedelta(hours=1, minutes=1)
+    s.monkeypatch.setattr(clock, "_source", lambda: later)
+    assert await expire_due() == 1
+    return Expected(None, "shop", "prod", {"request_id": request, "previous": "AWAITING_APPROVAL"})
 
 
 # --- deployments ----------------------------------------------------------------------
@@ -800,6 +799,85 @@ async def retry_dead_job(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expec
             "attempts": 5,
             "last_error": "RuntimeError: boom",
         },
+    )
+
+
+# --- webhooks -------------------------------------------------------------------------
+
+# Nothing listens there: a try is refused at once.
+HOOK_URL = "http://127.0.0.1:9/hook"
+CREATE_HOOK = """mutation { createWebhookEndpoint(input: {name: "ci-bot",
+  url: "http://127.0.0.1:9/hook", eventTypes: ["dev.hoist.promotion.promoted"]}) {
+  endpoint { id } errors { code message } } }"""
+
+
+async def _hook(s: Scene, **settings: Any) -> None:
+    configure(s.monkeypatch, webhook_allow_private=True, **settings)
+    await s.mutate("admin", CREATE_HOOK)
+
+
+@row("webhook.created")
+async def create_webhook(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    configure(s.monkeypatch, webhook_allow_private=True)
+    await mark()
+    await s.mutate("admin", CREATE_HOOK)
+    return Expected("admin@example.com", data={"endpoint": "ci-bot", "url": HOOK_URL})
+
+
+@row("webhook.updated")
+async def update_webhook(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _hook(s)
+    await mark()
+    await s.mutate(
+        "admin",
+        """mutation { updateWebhookEndpoint(name: "ci-bot",
+      input: {active: false, rotateSecret: true}) { secret errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com",
+        data={"endpoint": "ci-bot", "changed": ["active"], "secret_rotated": True},
+    )
+
+
+@row("webhook.deleted")
+async def delete_webhook(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _hook(s)
+    await mark()
+    await s.mutate(
+        "admin",
+        'mutation { deleteWebhookEndpoint(name: "ci-bot") { deleted errors { code message } } }',
+    )
+    return Expected("admin@example.com", data={"endpoint": "ci-bot"})
+
+
+@row("webhook.disabled")
+async def webhook_fails_in_a_row(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _hook(s, webhook_disable_after=1)
+    await s.promoted_to_prod()
+    await mark()
+    await run_sweeps()  # the worker's try: refused, the first failure is the limit
+    return Expected(
+        None,
+        data={"endpoint": "ci-bot", "reason": "switched off after 1 failed tries in a row"},
+    )
+
+
+@row("webhook.redelivered")
+async def redeliver_webhook(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _hook(s, webhook_max_attempts=1)
+    await s.promoted_to_prod()
+    await run_sweeps()  # the one try fails: FAILED
+    delivery = await WebhookDelivery.get()
+    await mark()
+    await s.mutate(
+        "admin",
+        """mutation($ids: [ID!]!) { redeliverWebhooks(ids: $ids) {
+      errors { code message } } }""",
+        {"ids": [global_id("WebhookDelivery", delivery.id)]},
+    )
+    return Expected(
+        "admin@example.com",
+        data={"endpoint": "ci-bot", "delivery_id": delivery.id, "previous": "FAILED"},
     )
 
 

@@ -23,7 +23,7 @@ from graphql import (
     get_named_type,
 )
 
-from app import durations, limits
+from app import limits
 from app.accounts.access import SYSTEM
 from app.catalog import service as catalog
 from app.db import unit_of_work
@@ -54,10 +54,15 @@ LISTS: dict[str, int] = {
     "Mutation.applyPromotionWindow(applicationEnvironments:)": limits.MAX_ITEMS,
     "PromotionWindowInput.dateRanges": limits.MAX_ITEMS,
     "PromotionWindowPatch.dateRanges": limits.MAX_ITEMS,
+    "WebhookEndpointInput.eventTypes": limits.MAX_ITEMS,
+    "WebhookEndpointInput.applications": limits.MAX_ITEMS,
+    "WebhookEndpointPatch.eventTypes": limits.MAX_ITEMS,
+    "WebhookEndpointPatch.applications": limits.MAX_ITEMS,
+    "Mutation.redeliverWebhooks(ids:)": limits.MAX_ITEMS,
 }
 # Lists whose limit is the domain's own, stated in the mutation's description and tested
 # with the domain (a case here would need 100 failed emails).
-ELSEWHERE = {"Mutation.resendNotifications(ids:)"}
+ELSEWHERE = {"Mutation.resendNotifications(ids:)", "Mutation.redeliverWebhooks(ids:)"}
 
 # Every free-text String a client sends to be stored or evaluated, and its maximum length.
 TEXTS: dict[str, int] = {
@@ -88,26 +93,30 @@ TEXTS: dict[str, int] = {
     "PromotionPolicyPatch.description": limits.DESCRIPTION,
     "PromotionPolicyPatch.passCondition": limits.CONDITION,
     "PromotionPolicyPatch.failCondition": limits.CONDITION,
+    "PromotionPolicyInput.requestTimeout": limits.DURATION,
+    "PromotionPolicyInput.approvalMaxAge": limits.DURATION,
+    "PromotionPolicyInput.remindAfter": limits.DURATION,
+    "PromotionPolicyPatch.requestTimeout": limits.DURATION,
+    "PromotionPolicyPatch.approvalMaxAge": limits.DURATION,
+    "PromotionPolicyPatch.remindAfter": limits.DURATION,
     "Query.validateCondition(expression:)": limits.CONDITION,
-    "PromotionPolicyInput.requestTimeout": durations.MAX_CHARS,
-    "PromotionPolicyInput.approvalMaxAge": durations.MAX_CHARS,
-    "PromotionPolicyInput.remindAfter": durations.MAX_CHARS,
-    "PromotionPolicyPatch.requestTimeout": durations.MAX_CHARS,
-    "PromotionPolicyPatch.approvalMaxAge": durations.MAX_CHARS,
-    "PromotionPolicyPatch.remindAfter": durations.MAX_CHARS,
     "BreakGlassInput.reason": limits.REASON,
     "PromotionWindowInput.name": limits.NAME,
     "PromotionWindowInput.description": limits.DESCRIPTION,
     "PromotionWindowInput.rrule": limits.RRULE,
-    "PromotionWindowInput.duration": durations.MAX_CHARS,
+    "PromotionWindowInput.duration": limits.DURATION,
     "PromotionWindowInput.startsAt": limits.LOCAL_TIME,
     "PromotionWindowPatch.name": limits.NAME,
     "PromotionWindowPatch.description": limits.DESCRIPTION,
     "PromotionWindowPatch.rrule": limits.RRULE,
-    "PromotionWindowPatch.duration": durations.MAX_CHARS,
+    "PromotionWindowPatch.duration": limits.DURATION,
     "PromotionWindowPatch.startsAt": limits.LOCAL_TIME,
     "WindowDateRangeInput.start": limits.LOCAL_TIME,
     "WindowDateRangeInput.end": limits.LOCAL_TIME,
+    "WebhookEndpointInput.name": limits.NAME,
+    "WebhookEndpointInput.url": limits.URL,
+    "WebhookEndpointInput.secret": limits.WEBHOOK_SECRET,
+    "WebhookEndpointPatch.url": limits.URL,
 }
 
 # Strings that name something that exists (an application, an environment, a user's email,
@@ -168,6 +177,9 @@ LOOKUPS: set[str] = {
     # An IANA zone's name, looked up in tzdata before it is stored (and bounded first).
     "PromotionWindowInput.timeZone",
     "PromotionWindowPatch.timeZone",
+    "Query.webhookDeliveries(endpoint:)",
+    "Mutation.updateWebhookEndpoint(name:)",
+    "Mutation.deleteWebhookEndpoint(name:)",
 }
 # `after` cursors of every connection are lookups too (decoded, then compared to ids).
 CURSOR = "(after:)"
@@ -277,6 +289,13 @@ APPLY = """mutation($pairs: [AppEnvInput!]!) {
   applyPromotionPolicy(policy: "existing", applicationEnvironments: $pairs) {
     bindings { envName } errors { code field message } } }"""
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+CREATE_HOOK = """mutation($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) {
+  endpoint { id } errors { code field message } } }"""
+UPDATE_HOOK = """mutation($input: WebhookEndpointPatch!) {
+  updateWebhookEndpoint(name: "existing-hook", input: $input) {
+    endpoint { id } errors { code field message } } }"""
+# A global address written as one: accepted without a DNS lookup (nothing is sent to it).
+PUBLIC_HOOK = "http://93.184.215.14/"
 VALIDATE = "query($e: String!) { validateCondition(expression: $e) }"
 CREATE_WINDOW = """mutation($input: PromotionWindowInput!) {
   createPromotionWindow(input: $input) { window { name } errors { code field message } } }"""
@@ -349,12 +368,6 @@ def _rrule(n: int) -> str:
     """A valid RRULE exactly `n` characters long (BYHOUR=0...01)."""
     head = "FREQ=DAILY;BYHOUR="
     return head + "0" * (n - len(head) - 1) + "1"
-
-
-def _duration(n: int) -> str:
-    """A minute more than a day, in at least 32 characters (zero-padded parts, whose
-    widths the grammar caps: 32 is the longest duration there is)."""
-    return "0" * (n - 32) + "000001d000000h0000001m000000000s"
 
 
 def _local(n: int) -> str:
@@ -500,8 +513,40 @@ async def _environments(count: int) -> None:
             await catalog.create_environment(SYSTEM, f"e{i}", False)
 
 
+def _hook(query: str, make: Callable[[int], dict[str, Any]]) -> Send:
+    def variables(s: Setting, n: int) -> dict[str, Any]:
+        values = make(n)
+        if query is CREATE_HOOK:
+            values = {"name": f"hook-{n}", "url": PUBLIC_HOOK, **values}
+        return {"input": values}
+
+    return _gql(query, "admin", variables)
+
+
+async def _existing_hook(s: Setting) -> None:
+    data = await s.world.gql(
+        CREATE_HOOK, {"input": {"name": "existing-hook", "url": PUBLIC_HOOK}}, token=s.world.admin
+    )
+    assert data["createWebhookEndpoint"]["errors"] == [], data
+
+
+def _hook_url(n: int) -> str:
+    return PUBLIC_HOOK + "a" * (n - len(PUBLIC_HOOK))
+
+
+TYPE = "dev.hoist.promotion.promoted"
+
+
 def _letters(n: int) -> str:
     return "a" * n
+
+
+def _duration(n: int) -> str:
+    """One day written in `n` characters, n >= 32: every part zero-padded as far as its
+    digits go (32 characters), then the days' part padded further."""
+    text = "000001d000000h0000000m000000000s"
+    assert len(text) == limits.DURATION
+    return "0" * (n - len(text)) + text
 
 
 CASES = [
@@ -685,6 +730,42 @@ CASES = [
         "failCondition",
         _policy(UPDATE_POLICY, "failCondition", condition),
     ),
+    Case(
+        "PromotionPolicyInput.requestTimeout",
+        limits.DURATION,
+        "requestTimeout",
+        _policy(CREATE_POLICY, "requestTimeout", _duration),
+    ),
+    Case(
+        "PromotionPolicyInput.approvalMaxAge",
+        limits.DURATION,
+        "approvalMaxAge",
+        _policy(CREATE_POLICY, "approvalMaxAge", _duration),
+    ),
+    Case(
+        "PromotionPolicyInput.remindAfter",
+        limits.DURATION,
+        "remindAfter",
+        _policy(CREATE_POLICY, "remindAfter", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.requestTimeout",
+        limits.DURATION,
+        "requestTimeout",
+        _policy(UPDATE_POLICY, "requestTimeout", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.approvalMaxAge",
+        limits.DURATION,
+        "approvalMaxAge",
+        _policy(UPDATE_POLICY, "approvalMaxAge", _duration),
+    ),
+    Case(
+        "PromotionPolicyPatch.remindAfter",
+        limits.DURATION,
+        "remindAfter",
+        _policy(UPDATE_POLICY, "remindAfter", _duration),
+    ),
     # Lists, and the length of their items where an item is a name or an id.
     Case(
         "Mutation.promoteImage(targetEnvironments:)",
@@ -801,43 +882,6 @@ CASES = [
         "gitCommits",
         _image(gitCommits=lambda n: [{"repo": f"r{i}"} for i in range(n)]),
     ),
-    # Durations of a request's life, as written (issue 16).
-    Case(
-        "PromotionPolicyInput.requestTimeout",
-        durations.MAX_CHARS,
-        "requestTimeout",
-        _policy(CREATE_POLICY, "requestTimeout", _duration),
-    ),
-    Case(
-        "PromotionPolicyInput.approvalMaxAge",
-        durations.MAX_CHARS,
-        "approvalMaxAge",
-        _policy(CREATE_POLICY, "approvalMaxAge", _duration),
-    ),
-    Case(
-        "PromotionPolicyInput.remindAfter",
-        durations.MAX_CHARS,
-        "remindAfter",
-        _policy(CREATE_POLICY, "remindAfter", _duration),
-    ),
-    Case(
-        "PromotionPolicyPatch.requestTimeout",
-        durations.MAX_CHARS,
-        "requestTimeout",
-        _policy(UPDATE_POLICY, "requestTimeout", _duration),
-    ),
-    Case(
-        "PromotionPolicyPatch.approvalMaxAge",
-        durations.MAX_CHARS,
-        "approvalMaxAge",
-        _policy(UPDATE_POLICY, "approvalMaxAge", _duration),
-    ),
-    Case(
-        "PromotionPolicyPatch.remindAfter",
-        durations.MAX_CHARS,
-        "remindAfter",
-        _policy(UPDATE_POLICY, "remindAfter", _duration),
-    ),
     # Promotion windows and break glass.
     Case(
         "BreakGlassInput.reason",
@@ -866,7 +910,7 @@ CASES = [
     ),
     Case(
         "PromotionWindowInput.duration",
-        durations.MAX_CHARS,
+        limits.DURATION,
         "duration",
         _window(CREATE_WINDOW, "duration", _duration),
     ),
@@ -914,7 +958,7 @@ CASES = [
     ),
     Case(
         "PromotionWindowPatch.duration",
-        durations.MAX_CHARS,
+        limits.DURATION,
         "duration",
         _window(UPDATE_WINDOW, "duration", _duration),
     ),
@@ -956,6 +1000,57 @@ CASES = [
         limits.MAX_ITEMS,
         "spec.payload.applicationEnvironments",
         _gql(APPLY_WINDOW_MANIFEST, "admin", lambda s, n: {"m": window_manifest(pairs=n)}),
+    ),
+    Case(
+        "WebhookEndpointInput.name",
+        limits.NAME,
+        "name",
+        _hook(CREATE_HOOK, lambda n: {"name": "h" * n}),
+    ),
+    Case(
+        "WebhookEndpointInput.url",
+        limits.URL,
+        "url",
+        _hook(CREATE_HOOK, lambda n: {"url": _hook_url(n)}),
+    ),
+    Case(
+        "WebhookEndpointInput.secret",
+        limits.WEBHOOK_SECRET,
+        "secret",
+        _hook(CREATE_HOOK, lambda n: {"secret": "s" * n}),
+    ),
+    Case(
+        "WebhookEndpointInput.eventTypes",
+        limits.MAX_ITEMS,
+        "eventTypes",
+        _hook(CREATE_HOOK, lambda n: {"eventTypes": [TYPE] * n}),
+    ),
+    Case(
+        "WebhookEndpointInput.applications",
+        limits.MAX_ITEMS,
+        "applications",
+        _hook(CREATE_HOOK, lambda n: {"applications": ["shop"] * n}),
+    ),
+    Case(
+        "WebhookEndpointPatch.url",
+        limits.URL,
+        "url",
+        _hook(UPDATE_HOOK, lambda n: {"url": _hook_url(n)}),
+        prepare=_existing_hook,
+    ),
+    Case(
+        "WebhookEndpointPatch.eventTypes",
+        limits.MAX_ITEMS,
+        "eventTypes",
+        _hook(UPDATE_HOOK, lambda n: {"eventTypes": [TYPE] * n}),
+        prepare=_existing_hook,
+    ),
+    Case(
+        "WebhookEndpointPatch.applications",
+        limits.MAX_ITEMS,
+        "applications",
+        _hook(UPDATE_HOOK, lambda n: {"applications": ["shop"] * n}),
+        prepare=_existing_hook,
     ),
 ]
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support.live_server import LiveServer, live_server  # noqa: F401 (fixture)
+from app.ids import row_id
+from tests.support.live_server import LiveServer, live_server, running_server  # noqa: F401
 from tests.support.waiting import eventually
 
 SETUP = """mutation {
@@ -24,6 +28,9 @@ POLICY = """mutation {
   registerImage(input: {application: "shop", workflow: "main",
     image: "registry.example.com/shop:1.0"}) { image { id } errors { message } }
 }"""
+
+# The same policy needing an approval, with a time limit.
+TIMED = 'name: "fast-lane", approverCount: 1, requestTimeout: "1h"}'
 
 
 def call(server: LiveServer, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -68,3 +75,35 @@ def test_embedded_worker_promotes_without_redis(live_server: LiveServer) -> None
         {"id": result["request"]["id"]},
     )
     assert history["promotionRequest"]["promotedAt"] is not None
+
+
+def test_embedded_worker_runs_the_sweeps(tmp_path: Path) -> None:
+    """`hoist serve` alone expires a request whose time ran out: the in-process worker
+    runs the periodic sweeps after each relay (issue 16). The server reads the system
+    clock, so the scene dates the request's deadline back instead of waiting."""
+    with running_server(tmp_path, HOIST_OUTBOX_RELAY_INTERVAL_SECONDS="0.2") as server:
+        call(server, SETUP)
+        call(server, WORKFLOW)
+        image = call(server, POLICY.replace('name: "fast-lane"}', TIMED))["registerImage"]
+        [result] = call(
+            server,
+            """mutation($i: ID!) { promoteImage(imageId: $i, source: {type: CI},
+            targetEnvironments: ["prod"]) { results { outcome request { id } } } }""",
+            {"i": image["image"]["id"]},
+        )["promoteImage"]["results"]
+        assert result["outcome"] == "AWAITING_APPROVAL"
+        request = result["request"]["id"]
+        with sqlite3.connect(tmp_path / "hoist.sqlite3") as db:
+            db.execute(
+                "UPDATE promotion_requests SET expires_at = ? WHERE id = ?",
+                (
+                    (datetime.now(UTC) - timedelta(minutes=1)).isoformat(sep=" "),
+                    row_id(request, "PromotionRequest"),
+                ),
+            )
+
+        def status() -> str:
+            query = "query($id: ID!) { promotionRequest(id: $id) { status } }"
+            return str(call(server, query, {"id": request})["promotionRequest"]["status"])
+
+        eventually(lambda: status() == "EXPIRED", "the embedded sweep expiring the request")

@@ -8,6 +8,7 @@ import { windowsSection } from "./windows.js";
 
 export const POLICY_FIELDS = `name description passCondition failCondition approverCount
   allowRequestFromApprove allowImageBuilderFromApprove allowApproverFromDeploy version
+  requestTimeout approvalMaxAge remindAfter maxReminders breakGlassApproverCount
   bindings { appName envName }`;
 
 export async function renderPolicies(view) {
@@ -24,16 +25,22 @@ export async function renderPolicies(view) {
     p.allowImageBuilderFromApprove && "builder may approve",
     p.allowApproverFromDeploy && "approver may deploy",
   ].filter(Boolean).join(", ") || "—";
+  const limits = (p) => [
+    p.requestTimeout && `expires after ${p.requestTimeout}`,
+    p.approvalMaxAge && `approvals count ${p.approvalMaxAge}`,
+    p.remindAfter && `reminder every ${p.remindAfter} (at most ${p.maxReminders})`,
+  ].filter(Boolean).join(", ") || "—";
   clear(view, title,
     h("p", {}, h("a", { class: "button primary", href: href("new-policy") }, "New policy")),
     promotionPolicies.length ? h("table", { class: "table policies" },
       h("thead", {}, h("tr", {}, ["Name", "Pass condition", "Fail condition", "Approvals",
-        "Allowed", "Version", "Applied to"].map((c) => h("th", {}, c)))),
+        "Allowed", "Time limits", "Version", "Applied to"].map((c) => h("th", {}, c)))),
       h("tbody", {}, promotionPolicies.map((p) => h("tr", { "data-policy": p.name },
         h("td", {}, h("a", { href: href("policies", p.name) }, p.name),
           p.description && h("div", { class: "muted small" }, p.description)),
         h("td", {}, code(p.passCondition)), h("td", {}, code(p.failCondition)),
         h("td", {}, String(p.approverCount)), h("td", { class: "small" }, flags(p)),
+        h("td", { class: "small" }, limits(p)),
         h("td", {}, `v${p.version}`),
         h("td", { class: "small" }, p.bindings.map((b) => `${b.appName}/${b.envName}`)
           .join(", ") || "—")))))

@@ -20,6 +20,10 @@ const APPLY = `mutation($policy: String, $pairs: [AppEnvInput!]!) {
     bindings { appName envName } errors { code message field } } }`;
 
 const DEBOUNCE_MS = 350;
+// Durations as the API writes them ("72h", "1h30m"); empty: none.
+const DURATIONS = [["requestTimeout", "Requests expire after (e.g. 72h; empty: never)"],
+  ["approvalMaxAge", "Approvals stop counting after (e.g. 24h; empty: never)"],
+  ["remindAfter", "Remind undecided approvers every (e.g. 8h; empty: no reminders)"]];
 const FLAGS = [["allowRequestFromApprove", "The requester may approve their own request"],
   ["allowImageBuilderFromApprove", "The user who built the image may approve it"],
   ["allowApproverFromDeploy", "An approver of the promotion may deploy the image"]];
@@ -58,6 +62,11 @@ export async function renderPolicyForm(view, { name }) {
       "containerImageTag, imageLabels, gitCommitDetails."),
     text("approverCount", "Approvals needed (0–6)", { type: "number", min: 0, max: 6,
       value: String(policy?.approverCount ?? 0) }),
+    DURATIONS.map(([key, label]) => text(key, label, { maxlength: 32, placeholder: "72h" })),
+    text("maxReminders", "Reminders per approver, at most (0–10)", { type: "number", min: 0,
+      max: 10, value: String(policy?.maxReminders ?? 2) }),
+    text("breakGlassApproverCount", "Extra approvals to break glass through a closed window (0–6)",
+      { type: "number", min: 0, max: 6, value: String(policy?.breakGlassApproverCount ?? 1) }),
     FLAGS.map(([key, label]) => {
       fields[key] = h("input", { type: "checkbox", id: key, checked: policy?.[key] ?? false });
       return h("label", { class: "check" }, fields[key], label);
@@ -77,6 +86,10 @@ export async function renderPolicyForm(view, { name }) {
         passCondition: fields.passCondition.value.trim(),
         failCondition: fields.failCondition.value.trim(),
         approverCount: Number(fields.approverCount.value),
+        maxReminders: Number(fields.maxReminders.value),
+        breakGlassApproverCount: Number(fields.breakGlassApproverCount.value),
+        // "" drops a limit on update; on create, none is the same as "".
+        ...Object.fromEntries(DURATIONS.map(([key]) => [key, fields[key].value.trim()])),
         ...Object.fromEntries(FLAGS.map(([key]) => [key, fields[key].checked])),
       };
       const payload = creating

@@ -6,9 +6,10 @@ import { me } from "./session.js";
 
 export const REQUEST_FIELDS = `id status comment createdAt promotedAt policyVersion staleReason
   autoDeployBlockedReason requiredApprovals canApprove cannotApproveReason
+  expiresAt remindersSent nextReminderAt
   image { ${IMAGE_FIELDS} workflow { name } } application { name }
   source { type environment } targetEnvironment { name } requestedBy { id name email }
-  policy { name } approvals { at comment user { name } } rejection { at comment user { name } }`;
+  policy { name } approvals { at comment counts user { name } } rejection { at comment user { name } }`;
 
 const APPROVE = `mutation($ids: [ID!]!, $comment: String) {
   approvePromotionRequests(requestIds: $ids, comment: $comment) {
@@ -29,8 +30,9 @@ export const reject = async (ids, reason) =>
 export const cancel = async (id) =>
   checkPayload((await gql(CANCEL, { id })).cancelPromotionRequest).request;
 
+// Only approvals that still count (an approvalMaxAge ages them out) fill the quorum.
 export const approvalsText = (request) =>
-  `${request.approvals.length}/${request.requiredApprovals} approval(s)`;
+  `${request.approvals.filter((a) => a.counts).length}/${request.requiredApprovals} approval(s)`;
 
 export const isMine = (request) => me()?.id === request.requestedBy.id;
 
