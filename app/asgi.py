@@ -19,6 +19,7 @@ from app.health import health_routes
 from app.outbox.runner import job_runner
 from app.outbox.service import Dispatcher
 from app.settings import get_settings
+from app.ui.email_actions import email_routes
 from app.ui.routes import ui_routes
 
 
@@ -53,6 +54,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
             Route("/assets/{package}/{path:path}", graphiql_asset),
             *health_routes(),
             *ui_routes(),  # the dashboard: static files that use /graphql
+            *email_routes(),  # an approval email's Approve and Reject links
         ],
         # CORS outermost: a cross-origin page can read even a 413.
         middleware=[

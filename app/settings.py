@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app import durations
+
 # Where `npm ci` puts GraphiQL and React (the README's commands run it).
 _REPO_NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 
@@ -220,6 +222,22 @@ class Settings(BaseSettings):
         description="An email claimed by a worker that stopped this long ago is "
         "UNKNOWN (maybe delivered), never sent again by itself.",
     )
+    # Approve and reject from the email (issue 16): app/notifications/links.py.
+    email_actions: Literal["all", "non-production", "off"] = Field(
+        "all",
+        description="all: approval emails carry Approve and Reject links; non-production: "
+        "not for production environments (decided signed in to the dashboard); off: none.",
+    )
+    email_link_ttl: str = Field(
+        "72h",
+        description="How long an email's Approve and Reject links work (a duration such as "
+        "72h or 3d, or a number of hours), never past the request's own expiry.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs the email links; unset: a random key Hoist makes once "
+        "and keeps in the database, shared by every process.",
+    )
     smtp_host: str = Field("localhost", description="SMTP server.")
     smtp_port: int = Field(25, description="SMTP port (465 for tls, 587 for starttls).")
     smtp_security: Literal["none", "starttls", "tls"] = Field(
@@ -247,6 +265,22 @@ class Settings(BaseSettings):
     # Client side of the `hoist` CLI (commands that talk to a server over HTTP).
     url: str = Field("http://127.0.0.1:8000", description="Server the CLI talks to.")
     token: str | None = Field(None, description="API token the CLI sends.")
+
+    @field_validator("email_link_ttl")
+    @classmethod
+    def _check_link_ttl(cls, value: str) -> str:
+        if link_ttl_seconds(value) is None:
+            raise ValueError(
+                f"{value[:40]!r} is not a duration: write e.g. 72h, 3d, 1h30m or a number of hours"
+            )
+        return value
+
+    @property
+    def email_link_ttl_seconds(self) -> int:
+        """HOIST_EMAIL_LINK_TTL in seconds (checked when the settings were read)."""
+        seconds = link_ttl_seconds(self.email_link_ttl)
+        assert seconds is not None
+        return seconds
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -293,6 +327,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite://{(self.data_dir / 'hoist.sqlite3').resolve()}"
+
+
+def link_ttl_seconds(text: str) -> int | None:
+    """HOIST_EMAIL_LINK_TTL in seconds: a duration (`72h`, `3d`) or a whole number of hours;
+    None when it is neither, or not positive."""
+    text = text.strip()
+    seconds = int(text) * 3600 if text.isdigit() and len(text) <= 6 else durations.parse(text)
+    return seconds if seconds else None
 
 
 def served_url(host: str, port: int) -> str:

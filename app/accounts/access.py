@@ -34,11 +34,14 @@ class Access:
 
     user: User | None
     bindings: tuple[Binding, ...] = field(default_factory=tuple)
+    # How the caller came, when not through the API with a token: "email_link" for a
+    # signed link from an approval email. The audit log records it (data.via).
+    via: str | None = None
 
     @classmethod
-    async def of(cls, user: User) -> Access:
+    async def of(cls, user: User, *, via: str | None = None) -> Access:
         rows = await RoleBinding.filter(user_id=user.id).all()
-        return cls(user, tuple(Binding(r.role, r.application, r.environment) for r in rows))
+        return cls(user, tuple(Binding(r.role, r.application, r.environment) for r in rows), via)
 
     @property
     def is_super_admin(self) -> bool:

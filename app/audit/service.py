@@ -19,7 +19,10 @@ async def record(
     environment: str | None = None,
     **data: Any,
 ) -> None:
-    """Write one audit event for `action` by the caller (None for the system)."""
+    """Write one audit event for `action` by the caller (None for the system); a caller
+    who came another way than the API (an email link) has it in the data's `via`."""
+    if access.via is not None:
+        data = {**data, "via": access.via}
     await AuditEvent.create(
         actor_id=access.user_id,
         action=action,

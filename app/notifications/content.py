@@ -38,6 +38,15 @@ class RequestFacts:
 
 
 @dataclass(frozen=True)
+class DecisionLinks:
+    """The Approve and Reject links of one approver's email (app/notifications/links.py)."""
+
+    approve: str
+    reject: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Email:
     subject: str
     text: str
@@ -55,7 +64,7 @@ _SUBJECTS = {
 
 
 # The emails that ask approvers to decide (the others tell the requester an outcome).
-_TO_APPROVERS = {NotificationEvent.APPROVAL_REQUESTED, NotificationEvent.REMINDER}
+TO_APPROVERS = frozenset({NotificationEvent.APPROVAL_REQUESTED, NotificationEvent.REMINDER})
 
 
 def request_link(public_url: str, request_id: int) -> str:
@@ -125,42 +134,94 @@ def _details(event: NotificationEvent, facts: RequestFacts) -> list[tuple[str, s
         ("Policy", facts.policy),
         ("Approvals", approvals),
     ]
-    if facts.expires_at is not None and event in _TO_APPROVERS:
+    if facts.expires_at is not None and event in TO_APPROVERS:
         rows.append(("Expires", f"{facts.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"))
     reason = _reason(event, facts)
     return [reason, *rows] if reason else rows
 
 
-def _text(greeting: str, headline: str, rows: list[tuple[str, str]], link: str) -> str:
+# Said under an approver's links; and instead of them where HOIST_EMAIL_ACTIONS keeps
+# production decisions to the dashboard.
+SIGN_IN_NOTE = "Decisions on production environments are made signed in to the dashboard."
+
+
+def _links_note(links: DecisionLinks) -> str:
+    return (
+        "These links are yours alone and each works once, until "
+        f"{links.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Opening one changes "
+        "nothing: the page it shows asks you to confirm."
+    )
+
+
+def _text(
+    greeting: str,
+    headline: str,
+    rows: list[tuple[str, str]],
+    link: str,
+    links: DecisionLinks | None,
+    note: str | None,
+) -> str:
     width = max(len(label) for label, _ in rows) + 2
     lines = [greeting, "", headline, ""]
     lines += [f"{label + ':':<{width}}{value}" for label, value in rows]
-    lines += ["", f"Open the request: {link}", "", "-- Hoist"]
+    lines.append("")
+    if links is not None:
+        lines += [f"Approve: {links.approve}", f"Reject:  {links.reject}", _links_note(links), ""]
+    if note is not None:
+        lines += [note, ""]
+    lines += [f"Open the request: {link}", "", "-- Hoist"]
     return "\n".join(lines) + "\n"
 
 
-def _html(greeting: str, headline: str, rows: list[tuple[str, str]], link: str) -> str:
+_BUTTON = "display:inline-block;padding:6px 14px;border-radius:6px;text-decoration:none;color:#fff"
+
+
+def _html(
+    greeting: str,
+    headline: str,
+    rows: list[tuple[str, str]],
+    link: str,
+    links: DecisionLinks | None,
+    note: str | None,
+) -> str:
     cells = "".join(
         f'<tr><th align="left" style="padding:2px 12px 2px 0">{escape(label)}</th>'
         f'<td style="white-space:pre-wrap">{escape(value)}</td></tr>'
         for label, value in rows
     )
+    actions = ""
+    if links is not None:
+        actions = (
+            f'<p><a href="{escape(links.approve)}" style="{_BUTTON};background:#2459d1">'
+            "Approve</a> &nbsp; "
+            f'<a href="{escape(links.reject)}" style="{_BUTTON};background:#c0352b">Reject</a></p>'
+            f'<p style="font-size:12px;color:#667085">{escape(_links_note(links))}</p>'
+        )
+    if note is not None:
+        actions += f"<p>{escape(note)}</p>"
     return (
         '<!DOCTYPE html><html><body style="font-family:sans-serif">'
         f"<p>{escape(greeting)}</p><p>{escape(headline)}</p>"
-        f"<table>{cells}</table>"
+        f"<table>{cells}</table>{actions}"
         f'<p><a href="{escape(link)}">Open the request</a></p>'
         "<p>-- Hoist</p></body></html>"
     )
 
 
-def render(event: NotificationEvent, facts: RequestFacts, recipient_name: str) -> Email:
-    """The email about `event` for one recipient: subject, plain text and HTML."""
+def render(
+    event: NotificationEvent,
+    facts: RequestFacts,
+    recipient_name: str,
+    links: DecisionLinks | None = None,
+    note: str | None = None,
+) -> Email:
+    """The email about `event` for one recipient: subject, plain text and HTML; an
+    approver's carries their Approve and Reject `links` when they may decide from it."""
     greeting = f"Hello {recipient_name},"
     headline = _headline(event, facts)
     rows = _details(event, facts)
     return Email(
         subject=subject(event, facts),
-        text=_text(greeting, headline, rows, facts.link),
-        html=_html(greeting, headline, rows, facts.link),
+        text=_text(greeting, headline, rows, facts.link, links, note),
+        html=_html(greeting, headline, rows, facts.link, links, note),
     )

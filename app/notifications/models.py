@@ -9,6 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
+    from app.accounts.models import User
     from app.promotions.models import PromotionRequest
 
 
@@ -70,3 +71,46 @@ class Notification(Model):
         # At most one email per (request, recipient, event, occurrence), whatever runs twice.
         unique_together = (("request", "recipient", "event", "occurrence"),)
         indexes = (("state", "next_attempt_at"),)
+
+
+class LinkAction(StrEnum):
+    """What an email link decides (app/notifications/links.py)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class EmailLinkKey(Model):
+    """The key that signs email links when HOIST_SECRET_KEY is unset: made at random by the
+    first process that needs it, then read by every process, so all of them agree."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=32, unique=True)
+    key = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "email_link_keys"
+
+
+class EmailLinkUse(Model):
+    """An email link that was used: written in the transaction of the decision it made, so a
+    link works once, and a decision the rules refused leaves no row behind."""
+
+    id = fields.IntField(primary_key=True)
+    request: fields.ForeignKeyRelation[PromotionRequest] = fields.ForeignKeyField(
+        "hoist.PromotionRequest", related_name="email_link_uses", on_delete=fields.CASCADE
+    )
+    request_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "hoist.User", related_name="email_link_uses", on_delete=fields.CASCADE
+    )
+    user_id: int
+    action = fields.CharEnumField(LinkAction, max_length=16)
+    used_at = fields.DatetimeField()
+
+    class Meta:
+        table = "email_link_uses"
+        # One use per (request, recipient, action): the approval email's link and a
+        # reminder's are the same decision, and only one of them works.
+        unique_together = (("request", "user", "action"),)

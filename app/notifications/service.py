@@ -17,7 +17,7 @@ from app.accounts.models import User
 from app.catalog.builders import builders_of
 from app.catalog.models import Environment
 from app.db import insert_new
-from app.notifications import content, repository
+from app.notifications import content, links, repository
 from app.notifications.delivery import SEND_JOB
 from app.notifications.models import Notification, NotificationEvent, NotificationState
 from app.outbox import service as outbox
@@ -48,7 +48,11 @@ def _person(user: User) -> str:
     return f"{user.name} <{user.email}>"
 
 
-async def _facts(request: PromotionRequest, event: NotificationEvent) -> content.RequestFacts:
+async def request_facts(
+    request: PromotionRequest, event: NotificationEvent | None = None
+) -> content.RequestFacts:
+    """What an email about `event` (None: any page about the request) tells of it, read
+    now. `request` comes with its application, target environment, image and requester."""
     source = "CI"
     if request.source_type == SourceType.ENVIRONMENT and request.source_environment_id:
         source = (await Environment.get(id=request.source_environment_id)).name
@@ -122,13 +126,24 @@ async def write_emails(
 ) -> int:
     """Render and write `event`'s email to each person, and the job that sends them; how
     many were new. `request` comes as `recipients` takes it."""
-    facts = await _facts(request, event)
+    facts = await request_facts(request, event)
     # Due at once by the clock the delivery's time rules read (app.clock): with the system
     # time instead, a clock moved back or held still would never find them due.
     now = clock.now()
+    # Approvers decide from the email itself where HOIST_EMAIL_ACTIONS lets them: links
+    # minted now, one pair per person (app/notifications/links.py).
+    to_approvers = event in content.TO_APPROVERS
+    production = request.target_environment.production
+    signer = await links.minting() if to_approvers and links.offered(production) else None
+    note = (
+        content.SIGN_IN_NOTE
+        if to_approvers and signer is None and get_settings().email_actions == "non-production"
+        else None
+    )
     emails = []
     for person in people:
-        email = content.render(event, facts, person.name)
+        decide = links.decision_links(signer, request, person, now) if signer else None
+        email = content.render(event, facts, person.name, decide, note)
         emails.append(
             Notification(
                 request_id=request.id,
