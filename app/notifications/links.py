@@ -32,7 +32,7 @@ from itsdangerous import BadData, URLSafeSerializer
 
 from app import clock
 from app.accounts.models import User
-from app.db import insert_new
+from app.db import after_commit, insert_new
 from app.notifications.content import DecisionLinks
 from app.notifications.models import EmailLinkKey, EmailLinkUse, LinkAction
 from app.promotions.models import PromotionRequest
@@ -96,18 +96,48 @@ def _claim(payload: object) -> Claim | None:
     return Claim(request_id, user_id, LinkAction(action), at)
 
 
+# The stored key, once this process has read or made it: Hoist never changes the row, so
+# a promote pays no round trip for it. Deleting the row rotates the key (every link sent
+# stops working); restart the processes after, so none keeps the old one.
+_stored_key: str | None = None
+
+
 async def _key(*, create: bool) -> str | None:
     configured = get_settings().secret_key
     if configured is not None:
         return configured.get_secret_value()
+    if _stored_key is not None:
+        return _stored_key
     row = await EmailLinkKey.get_or_none(name=_KEY_NAME)
-    if row is not None:
-        return row.key
-    if not create:
+    if row is None and create:
+        # Two processes making the first key at once: the unique name keeps one, both use it.
+        await insert_new([EmailLinkKey(name=_KEY_NAME, key=secrets.token_urlsafe(32))], "name")
+        row = await EmailLinkKey.get(name=_KEY_NAME)
+    if row is None:
         return None
-    # Two processes making the first key at once: the unique name keeps one, both use it.
-    await insert_new([EmailLinkKey(name=_KEY_NAME, key=secrets.token_urlsafe(32))], "name")
-    return (await EmailLinkKey.get(name=_KEY_NAME)).key
+    _remember(row.key)
+    return row.key
+
+
+def _remember(key: str) -> None:
+    """Keep the key once it is surely committed: a key made (or first read) inside a
+    transaction that rolls back must not outlive it in this process alone."""
+
+    async def remember() -> None:
+        global _stored_key
+        _stored_key = key
+
+    try:
+        after_commit(remember)
+    except RuntimeError:  # no transaction around: the row read is a committed one
+        global _stored_key
+        _stored_key = key
+
+
+def forget_stored_key() -> None:
+    """Read the stored key from the database again next time (tests empty the tables)."""
+    global _stored_key
+    _stored_key = None
 
 
 async def minting() -> Signer:

@@ -71,6 +71,11 @@ async def _check(token: str, action: LinkAction) -> _Checked:
     blocker = await decision_blocker(access, opened.claim.request_id, _KINDS[action])
     if blocker is None:
         return _Checked(opened, access, None, True)
+    if (use := await links.use_of(opened.claim)) is not None:
+        # Used while this was being checked (the other tab's decision committed between
+        # the reads): that is the news, not what the decision changed.
+        words = email_pages.link_refusal(links.Refusal.USED, action, used_at=use.used_at)
+        return _Checked(opened, access, words, False)
     outcome, message = blocker
     words = email_pages.rule_refusal(outcome, message, opened.request.status)
     return _Checked(opened, access, words, outcome in _STILL_VISIBLE)

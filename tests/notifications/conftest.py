@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from app import clock as app_clock
+from app.notifications import links
 from app.outbox import service as outbox
 from tests.conftest import People
 from tests.notifications.helpers import PUBLIC_URL, SENDER, Clock, configure
@@ -37,6 +38,14 @@ def mailbox(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Mailbox
         public_url=PUBLIC_URL,
     )
     return smtp_server.mailbox
+
+
+@pytest.fixture(autouse=True)
+def fresh_link_key() -> Iterator[None]:
+    """Each test's database starts without the stored email-link key: so does this process."""
+    links.forget_stored_key()
+    yield
+    links.forget_stored_key()
 
 
 @pytest.fixture
