@@ -10,6 +10,7 @@ records say the decision came through an email link (`data.via = "email_link"`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -116,13 +117,8 @@ async def _render(
     return HTMLResponse(html, status_code=code, headers=email_pages.PAGE_HEADERS)
 
 
-def _action(request: Request) -> LinkAction:
-    return LinkAction(request.url.path.split("/")[2])
-
-
-async def show(request: Request) -> Response:
+async def show(request: Request, action: LinkAction) -> Response:
     """GET: the page of a link; nothing is written, whoever opens it."""
-    action = _action(request)
     checked = await _check(request.path_params["token"], action)
     return await _render(checked, action)
 
@@ -132,9 +128,8 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body, keep_blank_values=True))
 
 
-async def decide(request: Request) -> Response:
+async def decide(request: Request, action: LinkAction) -> Response:
     """POST: take the link's decision as its recipient, if every rule still allows it."""
-    action = _action(request)
     token = request.path_params["token"]
     form = await _form(request)
     typed = form.get("reason" if action == LinkAction.REJECT else "comment", "")
@@ -173,15 +168,18 @@ async def decide(request: Request) -> Response:
         return await _render(checked, action, error=str(exc), typed=typed[:200], status=400)
 
 
-async def link_page(request: Request) -> Response:
-    if request.method == "POST":
-        return await decide(request)
-    return await show(request)
+def _endpoint(action: LinkAction) -> Callable[[Request], Awaitable[Response]]:
+    async def link_page(request: Request) -> Response:
+        if request.method == "POST":
+            return await decide(request, action)
+        return await show(request, action)
+
+    return link_page
 
 
 def email_routes() -> list[BaseRoute]:
     """The link pages' routes, for create_app() (HEAD comes with GET)."""
     return [
-        Route(f"/email/{action.value}/{{token}}", link_page, methods=["GET", "POST"])
+        Route(f"/email/{action.value}/{{token}}", _endpoint(action), methods=["GET", "POST"])
         for action in LinkAction
     ]
