@@ -10,6 +10,8 @@ records say the decision came through an email link (`data.via = "email_link"`).
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -177,8 +179,32 @@ def _endpoint(action: LinkAction) -> Callable[[Request], Awaitable[Response]]:
     return link_page
 
 
+_TOKEN_IN_PATH = re.compile(r"(/email/(?:approve|reject)/)[^/?\s\"]+")
+
+
+class RedactLinkTokens(logging.Filter):
+    """Access logs show `/email/approve/<token>`, never the token: until it is used or
+    expires, a link is a credential, and a log reader must not be able to use it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_PATH.sub(r"\1<token>", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinkTokens) for f in access.filters):
+        access.addFilter(RedactLinkTokens())
+
+
 def email_routes() -> list[BaseRoute]:
-    """The link pages' routes, for create_app() (HEAD comes with GET)."""
+    """The link pages' routes, for create_app() (HEAD comes with GET); the server's
+    access log stops showing their tokens."""
+    _redact_access_log()
     return [
         Route(f"/email/{action.value}/{{token}}", _endpoint(action), methods=["GET", "POST"])
         for action in LinkAction

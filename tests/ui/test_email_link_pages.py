@@ -44,6 +44,7 @@ def mailing_server(
         HOIST_SMTP_HOST="127.0.0.1",
         HOIST_SMTP_PORT=str(smtp.port),
         HOIST_SMTP_SECURITY="none",
+        HOIST_LOG_LEVEL="INFO",  # with the access log, which must not show link tokens
     ) as server:
         yield server
 
@@ -120,6 +121,11 @@ def _approve_from_the_email(
         context.close()
     # A refused stylesheet, inline style or form post would be reported here.
     assert not console, console
+    log = (mailing_server.data_dir / "server.log").read_text()
+    assert '"GET /email/approve/<token> HTTP/1.1" 200' in log
+    assert '"POST /email/approve/<token> HTTP/1.1" 200' in log
+    for url in links.values():
+        assert url.rsplit("/", 1)[1] not in log
 
 
 def _said(message: ConsoleMessage) -> list[str]:
