@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from app import ids
 from app.accounts.access import Access
-from app.db import unit_of_work
+from app.db import in_unit_of_work
 from app.errors import DomainError, DomainErrors
 from app.notifications import content, links
 from app.notifications.links import Opened
@@ -136,38 +136,43 @@ async def decide(request: Request, action: LinkAction) -> Response:
     form = await _form(request)
     typed = form.get("reason" if action == LinkAction.REJECT else "comment", "")
     try:
-        async with unit_of_work():
-            checked = await _check(token, action)
-            if checked.words is not None:
-                return await _render(checked, action)  # nothing was written
-            if action == LinkAction.REJECT and not typed.strip():
-                return await _render(
-                    checked, action, error="Say why you reject it.", typed=typed, status=400
-                )
-            claim, access = checked.opened.claim, checked.access
-            assert claim is not None and access is not None
-            use = await links.record_use(claim)
-            if use is None:  # the same link, used a moment ago in another tab
-                checked = await _check(token, action)
-                return await _render(checked, action)
-            request_id = ids.global_id("PromotionRequest", claim.request_id)
-            if action == LinkAction.APPROVE:
-                [result] = await promotions.approve(access, [request_id], typed.strip() or None)
-            else:
-                [result] = await promotions.reject(access, [request_id], typed)
-            if result.outcome not in _TAKEN:
-                # Refused at the last moment (a race with another change): not used after all.
-                await links.forget_use(use)
-                status = result.request.status if result.request else None
-                refused = email_pages.rule_refusal(result.outcome, result.message, status)
-                checked.show_facts = result.outcome in _STILL_VISIBLE
-                return await _render(checked, action, words=refused)
-            words = email_pages.done(action, result.outcome, result.message)
-            return await _render(checked, action, words=words)
+        # A decision is a read then writes: SQLite may refuse the write lock to it while a
+        # separate worker writes; in_unit_of_work runs it again from the start then.
+        return await in_unit_of_work(lambda: _decide(token, action, typed))
     except (DomainError, DomainErrors) as exc:
         # Input the service refused (too long): rolled back whole; the form again.
         checked = await _check(token, action)
-        return await _render(checked, action, error=str(exc), typed=typed[:200], status=400)
+        return await _render(checked, action, error=str(exc), typed=typed, status=400)
+
+
+async def _decide(token: str, action: LinkAction, typed: str) -> Response:
+    checked = await _check(token, action)
+    if checked.words is not None:
+        return await _render(checked, action)  # nothing was written
+    if action == LinkAction.REJECT and not typed.strip():
+        return await _render(
+            checked, action, error="Say why you reject it.", typed=typed, status=400
+        )
+    claim, access = checked.opened.claim, checked.access
+    assert claim is not None and access is not None
+    use = await links.record_use(claim)
+    if use is None:  # the same link, used a moment ago in another tab
+        checked = await _check(token, action)
+        return await _render(checked, action)
+    request_id = ids.global_id("PromotionRequest", claim.request_id)
+    if action == LinkAction.APPROVE:
+        [result] = await promotions.approve(access, [request_id], typed.strip() or None)
+    else:
+        [result] = await promotions.reject(access, [request_id], typed)
+    if result.outcome not in _TAKEN:
+        # Refused at the last moment (a race with another change): not used after all.
+        await links.forget_use(use)
+        status = result.request.status if result.request else None
+        refused = email_pages.rule_refusal(result.outcome, result.message, status)
+        checked.show_facts = result.outcome in _STILL_VISIBLE
+        return await _render(checked, action, words=refused)
+    words = email_pages.done(action, result.outcome, result.message)
+    return await _render(checked, action, words=words)
 
 
 def _endpoint(action: LinkAction) -> Callable[[Request], Awaitable[Response]]:

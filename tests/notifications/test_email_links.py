@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from app import limits
 from app.accounts.access import SYSTEM
@@ -29,6 +29,7 @@ from app.notifications.models import EmailLinkKey, EmailLinkUse, Notification
 from app.outbox.models import OutboxJob
 from app.outbox.service import run_sweeps
 from app.promotions.models import PromotionDecision, PromotionRequest
+from app.settings import Settings
 from app.ui.routes import SECURITY_HEADERS
 from tests.notifications.helpers import PUBLIC_URL, Clock, configure
 from tests.notifications.mailbox import Mailbox
@@ -469,3 +470,16 @@ async def test_a_key_made_in_a_transaction_that_rolled_back_is_not_kept(
     [stored] = await EmailLinkKey.all()
     token = links["approve"].rsplit("/", 1)[1]
     assert email_links.Signer(stored.key).read(token) is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"), [("72h", 72 * HOUR), ("3d", 72 * HOUR), ("5", 5 * HOUR), ("90m", 5400)]
+)
+def test_the_link_ttl_is_a_duration_or_hours(written: str, seconds: int) -> None:
+    assert Settings(email_link_ttl=written).email_link_ttl_seconds == seconds
+
+
+@pytest.mark.parametrize("written", ["0", "0h", "soon", "-3", "72 hours"])
+def test_a_link_ttl_that_is_no_duration_is_refused(written: str) -> None:
+    with pytest.raises(ValidationError, match="is not a duration"):
+        Settings(email_link_ttl=written)
