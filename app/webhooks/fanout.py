@@ -27,6 +27,7 @@ from app.outbox.registry import SWEEP_BATCH
 from app.promotions.models import PromotionRequest
 from app.settings import get_settings
 from app.webhooks import chat, kinds
+from app.webhooks.delivery import deliver
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookFormat
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
@@ -34,8 +35,6 @@ CLOUDEVENTS_JSON = "application/cloudevents+json"
 
 async def fan_out() -> int:
     """Hand on the oldest unpublished audit events; how many deliveries were written."""
-    from app.webhooks.delivery import deliver  # the step after this one
-
     async with unit_of_work():
         events = (
             await AuditEvent.filter(published_at__isnull=True)

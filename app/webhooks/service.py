@@ -182,7 +182,8 @@ async def _check(fields: EndpointFields, errors: ErrorCollector) -> None:
     """Every field's bounds first, then what needs a lookup (names, the URL's host)."""
     if fields.url is not None:
         _keep(errors, limits.check_text(fields.url, "url", limits.URL))
-    _keep(errors, limits.check_list(fields.event_types, "eventTypes", item_len=limits.NAME * 2))
+    # A type is `dev.hoist.` and an action (at most 64 characters, as the audit log's).
+    _keep(errors, limits.check_list(fields.event_types, "eventTypes", item_len=100))
     _keep(errors, limits.check_list(fields.applications, "applications", item_len=limits.NAME))
     if errors.errors:
         return
