@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from app.webhooks.models import DeliveryState
+from app.webhooks.models import DeliveryState, WebhookFormat
 from app.notifications.models import NotificationEvent
 from app.migrations._operations import AlterDescription
 from json import dumps, loads
@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('name', fields.CharField(unique=True, max_length=50)),
                 ('url', fields.CharField(max_length=2000)),
+                ('format', fields.CharEnumField(default=WebhookFormat.CLOUDEVENTS, description='CLOUDEVENTS: CLOUDEVENTS\nSLACK: SLACK\nTEAMS: TEAMS', enum_type=WebhookFormat, max_length=16)),
                 ('secret', fields.CharField(max_length=200)),
                 ('event_types', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('applications', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
@@ -41,6 +42,7 @@ class Migration(migrations.Migration):
                 ('event_id', fields.CharField(max_length=64)),
                 ('event_type', fields.CharField(max_length=100)),
                 ('body', fields.TextField(unique=False)),
+                ('content_type', fields.CharField(default='application/cloudevents+json', max_length=64)),
                 ('state', fields.CharEnumField(default=DeliveryState.PENDING, description='PENDING: PENDING\nDELIVERED: DELIVERED\nFAILED: FAILED', enum_type=DeliveryState, max_length=16)),
                 ('attempts', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),

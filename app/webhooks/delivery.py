@@ -39,7 +39,6 @@ from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("hoist.webhooks")
 
-CONTENT_TYPE = "application/cloudevents+json"
 _RESPONSE_LIMIT = 500
 
 
@@ -135,7 +134,9 @@ async def _post(
     if refused is not None:
         return None, None, f"not sent: {refused}"[:300]
     body = delivery.body.encode()
-    headers = signatures.signed_headers(endpoint.secret, delivery.event_id, body, CONTENT_TYPE)
+    headers = signatures.signed_headers(
+        endpoint.secret, delivery.event_id, body, delivery.content_type
+    )
     try:
         answer = await client.post(endpoint.url, content=body, headers=headers)
     except httpx.TimeoutException:

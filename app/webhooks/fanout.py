@@ -21,16 +21,20 @@ from cloudevents.http import CloudEvent
 from app import clock, ids
 from app.audit.models import AuditEvent
 from app.db import after_commit, insert_new, unit_of_work
+from app.notifications.content import RequestFacts
+from app.notifications.service import request_facts
 from app.outbox.registry import SWEEP_BATCH
+from app.promotions.models import PromotionRequest
 from app.settings import get_settings
-from app.webhooks import kinds
-from app.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.webhooks import chat, kinds
+from app.webhooks.delivery import deliver
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookFormat
+
+CLOUDEVENTS_JSON = "application/cloudevents+json"
 
 
 async def fan_out() -> int:
     """Hand on the oldest unpublished audit events; how many deliveries were written."""
-    from app.webhooks.delivery import deliver  # the step after this one
-
     async with unit_of_work():
         events = (
             await AuditEvent.filter(published_at__isnull=True)
@@ -49,18 +53,20 @@ async def fan_out() -> int:
             if not wanting:
                 continue
             assert type_ is not None
-            body = render(event, type_)
-            rows.extend(
-                WebhookDelivery(
-                    endpoint_id=endpoint.id,
-                    audit_event_id=event.id,
-                    event_id=ids.global_id("AuditEvent", event.id),
-                    event_type=type_,
-                    body=body,
-                    next_attempt_at=now,
+            bodies = Bodies(event, type_)
+            for endpoint in wanting:
+                body, content_type = await bodies.of(endpoint.format)
+                rows.append(
+                    WebhookDelivery(
+                        endpoint_id=endpoint.id,
+                        audit_event_id=event.id,
+                        event_id=ids.global_id("AuditEvent", event.id),
+                        event_type=type_,
+                        body=body,
+                        content_type=content_type,
+                        next_attempt_at=now,
+                    )
                 )
-                for endpoint in wanting
-            )
         written = await insert_new(rows, "endpoint_id", "audit_event_id") if rows else []
         await AuditEvent.filter(id__in=[e.id for e in events], published_at__isnull=True).update(
             published_at=now
@@ -75,6 +81,40 @@ def _wants(endpoint: WebhookEndpoint, type_: str, event: AuditEvent) -> bool:
     if endpoint.event_types and type_ not in endpoint.event_types:
         return False
     return not endpoint.applications or event.application in endpoint.applications
+
+
+class Bodies:
+    """One event's body in each format an endpoint asks for, each rendered once."""
+
+    def __init__(self, event: AuditEvent, type_: str) -> None:
+        self.event = event
+        self.type = type_
+        self.rendered: dict[WebhookFormat, tuple[str, str]] = {}
+
+    async def of(self, format: WebhookFormat) -> tuple[str, str]:
+        """(body, Content-Type) in `format`."""
+        if format not in self.rendered:
+            self.rendered[format] = await self._render(format)
+        return self.rendered[format]
+
+    async def _render(self, format: WebhookFormat) -> tuple[str, str]:
+        if format == WebhookFormat.CLOUDEVENTS:
+            return render(self.event, self.type), CLOUDEVENTS_JSON
+        said = chat.message(self.type, _data(self.event), await _request_facts(self.event))
+        text = chat.slack(said) if format == WebhookFormat.SLACK else chat.teams(said)
+        return text, "application/json"
+
+
+async def _request_facts(event: AuditEvent) -> RequestFacts | None:
+    """What a chat message about a promotion request's event tells of the request, read
+    now (None: not a request's event, or the request is gone)."""
+    request_id = event.data.get("request_id")
+    if not event.action.startswith("promotion.") or not isinstance(request_id, int):
+        return None
+    request = await PromotionRequest.get_or_none(id=request_id).select_related(
+        "application", "target_environment", "image", "requested_by"
+    )
+    return await request_facts(request) if request is not None else None
 
 
 def render(event: AuditEvent, type_: str) -> str:

@@ -8,12 +8,21 @@ from tortoise import fields
 from tortoise.models import Model
 
 
+class WebhookFormat(StrEnum):
+    """How the events are written: CloudEvents for programs, or a chat's own message."""
+
+    CLOUDEVENTS = "CLOUDEVENTS"
+    SLACK = "SLACK"
+    TEAMS = "TEAMS"
+
+
 class WebhookEndpoint(Model):
     """Where a super-admin wants events POSTed, and which of them."""
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=50, unique=True)
     url = fields.CharField(max_length=2000)
+    format = fields.CharEnumField(WebhookFormat, max_length=16, default=WebhookFormat.CLOUDEVENTS)
     # The HMAC key. Hoist must sign with it, so it is stored as given (the API never shows
     # it again after creation); a leaked database leaks it, as it leaks the API tokens'
     # hashes' worth of trust: rotate it with updateWebhookEndpoint(rotateSecret: true).
@@ -53,6 +62,7 @@ class WebhookDelivery(Model):
     event_id = fields.CharField(max_length=64)  # the CloudEvent's id, the same for every endpoint
     event_type = fields.CharField(max_length=100)
     body = fields.TextField()
+    content_type = fields.CharField(max_length=64, default="application/cloudevents+json")
     state = fields.CharEnumField(DeliveryState, max_length=16, default=DeliveryState.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

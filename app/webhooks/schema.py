@@ -35,11 +35,28 @@ class WebhookDeliveryState(Enum):
     )
 
 
+@strawberry.enum(description="How an endpoint's events are written.")
+class WebhookFormat(Enum):
+    CLOUDEVENTS = strawberry.enum_value(
+        models.WebhookFormat.CLOUDEVENTS,
+        description="A CloudEvents 1.0 JSON body, signed (X-Hoist-Signature): for programs.",
+    )
+    SLACK = strawberry.enum_value(
+        models.WebhookFormat.SLACK,
+        description="A Slack incoming webhook's message (Block Kit), a button to the request.",
+    )
+    TEAMS = strawberry.enum_value(
+        models.WebhookFormat.TEAMS,
+        description="A Microsoft Teams incoming webhook's message (an Adaptive Card 1.5).",
+    )
+
+
 @strawberry.type(description="Where Hoist POSTs its events, as signed CloudEvents (super-admins).")
 class WebhookEndpoint(relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Its name, unique.")
     url: str = strawberry.field(description="Where the events are POSTed.")
+    format: WebhookFormat = strawberry.field(description="How they are written.")
     event_types: list[str] = strawberry.field(
         description="The CloudEvents types it gets (see webhookEventTypes); empty: every type."
     )
@@ -61,6 +78,7 @@ class WebhookEndpoint(relay.Node):
             id=row.id,
             name=row.name,
             url=row.url,
+            format=WebhookFormat(row.format),
             event_types=list(row.event_types),
             applications=list(row.applications),
             active=row.active,
@@ -130,6 +148,9 @@ _APPS = f"Application names; empty: all. {limits.list_note(item_len=limits.NAME)
 class WebhookEndpointInput:
     name: str = strawberry.field(description="3-50 characters: a-z, 0-9, '-'.")
     url: str = strawberry.field(description=_URL)
+    format: WebhookFormat = strawberry.field(
+        default=WebhookFormat.CLOUDEVENTS, description="How the events are written."
+    )
     event_types: list[str] | None = strawberry.field(default=None, description=_TYPES)
     applications: list[str] | None = strawberry.field(default=None, description=_APPS)
     secret: str | None = strawberry.field(
@@ -142,6 +163,9 @@ class WebhookEndpointInput:
 @strawberry.input(description="Only the fields you set change.")
 class WebhookEndpointPatch:
     url: str | None = strawberry.field(default=UNSET, description=_URL)
+    format: WebhookFormat | None = strawberry.field(
+        default=UNSET, description="How the events are written (from the next event on)."
+    )
     event_types: list[str] | None = strawberry.field(default=UNSET, description=_TYPES)
     applications: list[str] | None = strawberry.field(default=UNSET, description=_APPS)
     active: bool | None = strawberry.field(
@@ -192,6 +216,11 @@ class RedeliverWebhooksPayload:
 _NAME = Annotated[str, strawberry.argument(description="The endpoint's name.")]
 
 
+def _format(value: WebhookFormat | None) -> models.WebhookFormat | None:
+    # strawberry.enum unwraps enum_value(): at run time .value is the model's format.
+    return cast(models.WebhookFormat, value.value) if value is not None else None
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Every CloudEvents type Hoist sends to webhooks.")
@@ -240,7 +269,10 @@ class Mutation:
 
         async def run() -> WebhookEndpointPayload:
             fields = service.EndpointFields(
-                url=input.url, event_types=input.event_types, applications=input.applications
+                url=input.url,
+                format=_format(input.format),
+                event_types=input.event_types,
+                applications=input.applications,
             )
             endpoint, secret = await service.create_endpoint(
                 access, input.name, fields, unset_to_none(input.secret)
@@ -261,6 +293,7 @@ class Mutation:
         async def run() -> WebhookEndpointPayload:
             fields = service.EndpointFields(
                 url=unset_to_none(input.url),
+                format=_format(unset_to_none(input.format)),
                 event_types=unset_to_none(input.event_types),
                 applications=unset_to_none(input.applications),
                 active=unset_to_none(input.active),

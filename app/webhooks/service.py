@@ -17,7 +17,7 @@ from app.errors import DomainError, ErrorCollector, conflict, not_found, validat
 from app.settings import get_settings
 from app.validation import check_name
 from app.webhooks import addresses, kinds
-from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint
+from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookFormat
 
 # A generated secret: 32 random bytes, URL-safe text.
 _SECRET_BYTES = 32
@@ -29,6 +29,7 @@ class EndpointFields:
     """What a super-admin sets on an endpoint; None in an update: unchanged."""
 
     url: str | None = None
+    format: WebhookFormat | None = None
     event_types: Sequence[str] | None = None
     applications: Sequence[str] | None = None
     active: bool | None = None
@@ -53,6 +54,7 @@ async def create_endpoint(
     endpoint = await WebhookEndpoint.create(
         name=name,
         url=fields.url,
+        format=fields.format or WebhookFormat.CLOUDEVENTS,
         secret=key,
         event_types=list(fields.event_types or []),
         applications=list(fields.applications or []),
@@ -75,6 +77,8 @@ async def update_endpoint(
     changes: dict[str, object] = {}
     if fields.url is not None:
         changes["url"] = fields.url
+    if fields.format is not None:
+        changes["format"] = fields.format
     if fields.event_types is not None:
         changes["event_types"] = list(fields.event_types)
     if fields.applications is not None:
@@ -178,7 +182,8 @@ async def _check(fields: EndpointFields, errors: ErrorCollector) -> None:
     """Every field's bounds first, then what needs a lookup (names, the URL's host)."""
     if fields.url is not None:
         _keep(errors, limits.check_text(fields.url, "url", limits.URL))
-    _keep(errors, limits.check_list(fields.event_types, "eventTypes", item_len=limits.NAME * 2))
+    # A type is `dev.hoist.` and an action (at most 64 characters, as the audit log's).
+    _keep(errors, limits.check_list(fields.event_types, "eventTypes", item_len=100))
     _keep(errors, limits.check_list(fields.applications, "applications", item_len=limits.NAME))
     if errors.errors:
         return

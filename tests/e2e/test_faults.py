@@ -235,3 +235,61 @@ async def _jobs_not_done(pg_url: str) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM outbox_jobs WHERE done_at IS NULL"))
     finally:
         await conn.close()
+
+
+def test_webhook_events_survive_500s_and_a_worker_killed_mid_delivery(
+    pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    """Issue 17: every event reaches the receiver (deduplicated by its id, as the README
+    asks), though it answered 500 twice and the worker was SIGKILLed mid-POST."""
+    hooks = {
+        "HOIST_WEBHOOK_ALLOW_PRIVATE": "true",
+        "HOIST_WEBHOOK_CLAIM_TIMEOUT_SECONDS": "1",
+        "HOIST_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        **FAST_RELAY,
+    }
+    settings = {"HOIST_DATABASE_URL": pg_url, "HOIST_BROKER_URL": private_redis.url, **hooks}
+    with (
+        Deployer(answers=[500, 500], hold_first=True) as receiver,
+        running_server(tmp_path, **settings) as server,
+    ):
+        admin = Api(server.url, server.token)
+        created = admin(
+            """mutation($url: String!) { createWebhookEndpoint(input: {name: "ci-bot",
+            url: $url, eventTypes: ["dev.hoist.promotion.requested",
+            "dev.hoist.promotion.promoted"]}) {
+            secret errors { message } } }""",
+            {"url": receiver.url},
+        )["createWebhookEndpoint"]
+        assert created["errors"] == [], created
+        admin.catalog(approvals=0)
+        dev = admin.user("dev@example.com", ("BUILD_DEPLOY", "shop", "*"))
+        image = admin.image("1.0")
+        with celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **hooks) as worker:
+            [result] = dev.promote(image, ["prod"])
+            eventually(
+                lambda: dev.request_status(result["request"]["id"]) == "PROMOTED",
+                "PROMOTED",
+                WITHIN_SECONDS,
+            )
+            assert receiver.first_arrived.wait(timeout=60), "no event was POSTed"
+            stop_group(worker, sig=9)  # SIGKILL, mid-POST
+        receiver.release()
+        with celery_worker(tmp_path, pg_url, private_redis.url, beat=True, **hooks):
+
+            def delivered() -> bool:
+                data = admin("{ webhookDeliveries { edges { node { state } } } }")[
+                    "webhookDeliveries"
+                ]["edges"]
+                return len(data) == 2 and all(e["node"]["state"] == "DELIVERED" for e in data)
+
+            eventually(delivered, "every event delivered", WITHIN_SECONDS)
+    by_id = {}
+    for headers, body in receiver.received:
+        by_id.setdefault(headers["X-Hoist-Delivery"], json.loads(body)["type"])
+    assert sorted(by_id.values()) == [
+        "dev.hoist.promotion.promoted",
+        "dev.hoist.promotion.requested",
+    ]
+    # The held POST and two 500s were tried again: more POSTs than events.
+    assert len(receiver.received) >= 2 + 2
