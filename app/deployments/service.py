@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from app import ids
@@ -15,7 +18,6 @@ from app.catalog.builders import builders_of
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, Trigger
 from app.catalog.repository import get_visible_image
 from app.catalog.stages import passed_all_stages
-from app.db import unit_of_work
 from app.deployments import repository
 from app.deployments.eligibility import (
     Assessment,
@@ -33,6 +35,7 @@ from app.deployments.models import (
 )
 from app.errors import DomainError, ErrorCode, conflict, not_found
 from app.outbox import service as outbox
+from app.outbox.registry import each_due
 from app.policies.repository import policy_of_pair
 from app.promotions import gates
 from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest, PromotionStatus
@@ -245,31 +248,29 @@ async def deploy_after_window() -> int:
     """The AUTOMATIC deployments that waited for a promotion window, made once it opened;
     how many were made. Each is taken with a conditional UPDATE of its request's mark, in
     its own transaction, so sweeps running at once deploy it once."""
-    waiting = await PromotionRequest.filter(
-        auto_deploy_waiting=True, status=PromotionStatus.PROMOTED
-    ).order_by("id")
-    if not waiting:
+    waiting = PromotionRequest.filter(auto_deploy_waiting=True, status=PromotionStatus.PROMOTED)
+    pairs = await waiting.distinct().values_list("application_id", "target_environment_id")
+    if not pairs:
         return 0
-    states = await windows.states_of_pairs(
-        list({(r.application_id, r.target_environment_id) for r in waiting})
-    )
-    made = 0
-    for request in waiting:
-        if not states[(request.application_id, request.target_environment_id)].open:
-            continue
-        async with unit_of_work():
-            taken = await PromotionRequest.filter(id=request.id, auto_deploy_waiting=True).update(
-                auto_deploy_waiting=False
-            )
-            if taken:
-                await after_promotion(
-                    request.id,
-                    request.application_id,
-                    request.target_environment_id,
-                    request.image_id,
-                )
-                made += 1
-    return made
+    states = await windows.states_of_pairs([(a, e) for a, e in pairs])
+    opened = [
+        Q(application_id=a, target_environment_id=e) for (a, e), s in states.items() if s.open
+    ]
+    if not opened:
+        return 0
+
+    async def deploy(request_id: int) -> int:
+        if not await PromotionRequest.filter(id=request_id, auto_deploy_waiting=True).update(
+            auto_deploy_waiting=False
+        ):
+            return 0  # another sweep took it
+        request = await PromotionRequest.get(id=request_id)
+        await after_promotion(
+            request.id, request.application_id, request.target_environment_id, request.image_id
+        )
+        return 1
+
+    return await each_due(waiting.filter(reduce(or_, opened)).order_by("id"), deploy)
 
 
 async def image_built(image: Image) -> None:
