@@ -34,6 +34,7 @@ MODEL_MODULES = [
     "app.catalog.models",
     "app.policies.models",
     "app.promotions.models",
+    "app.windows.models",
     "app.outbox.models",
     "app.audit.models",
     "app.deployments.models",

@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     # someone else without a CI identity) or for the whole mutation. Queries answer a
     # missing right with a top-level FORBIDDEN error instead (they have no payload).
     FORBIDDEN = "FORBIDDEN"
+    # The pair's promotion window is closed; the message says when it opens.
+    WINDOW_CLOSED = "WINDOW_CLOSED"
     NOT_DEAD = "NOT_DEAD"
     NOT_RESENDABLE = "NOT_RESENDABLE"
 

@@ -134,6 +134,8 @@ class PromotionRequested:
     policy: str
     policy_version: int
     status: str
+    # The requester's reason when the request breaks glass (a closed promotion window).
+    break_glass: str | None = None
 
 
 @dataclass(frozen=True)

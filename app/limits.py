@@ -52,6 +52,11 @@ URL = 2_000
 WEBHOOK_SECRET = 200
 # A duration as written (`72h`, `1h30m`): app/durations.py refuses a longer text unread.
 DURATION = 32
+# Promotion windows: an RFC 5545 RRULE's text (a real one is under 100 characters; the
+# parser's work grows with it), an IANA zone name, a local ISO date-time.
+RRULE = 500
+TIME_ZONE = 64
+LOCAL_TIME = 32
 # A YAML manifest (policy: applyPolicyManifest and the CLI; workflow: the CLI), in UTF-8
 # bytes. A real one (100 pairs) is under 10 KB; PyYAML composes about 250 KB a second
 # here, on the event loop, so the former 1 MB held the server for 4 s.

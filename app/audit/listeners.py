@@ -65,6 +65,7 @@ async def promotion_requested(event: PromotionRequested) -> None:
         policy=event.policy,
         policy_version=event.policy_version,
         status=event.status,
+        break_glass=event.break_glass,
     )
 
 

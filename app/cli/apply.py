@@ -1,6 +1,8 @@
-"""`hoist apply -f FILE`: a YAML manifest, by its `kind`; `hoist apply policy -p FILE`.
+"""`hoist apply -f FILE`: a YAML manifest, by its `kind`; `hoist apply policy -p FILE`,
+`hoist apply window -p FILE`.
 
-Kinds: `artifactPromotionPolicy` (SPEC §3; the server reads it) and `workflow`
+Kinds: `artifactPromotionPolicy` (SPEC §3; the server reads it), `promotionWindow`
+(app/windows/manifest.py; checked here, applied by the server) and `workflow`
 (app/catalog/manifest.py; read here, then created with createWorkflow). Either way the
 file is all or nothing: one bad field and nothing is written, every error with its line.
 
@@ -17,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from app.catalog import manifest as workflow_manifest
+from app.cli import windows
 from app.cli.api import (
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -37,14 +40,16 @@ from app.cli.policies import apply_manifest_text, apply_policy
 from app.errors import DomainError
 from app.manifests import compose, kind_of
 from app.policies import manifest as policy_manifest
+from app.windows import manifest as window_manifest
 
-KINDS = (policy_manifest.KIND, workflow_manifest.KIND)
+KINDS = (policy_manifest.KIND, workflow_manifest.KIND, window_manifest.KIND)
 
 apply = typer.Typer(
     help=f"Apply a YAML manifest: hoist apply -f FILE (kind {' or '.join(KINDS)}).",
     invoke_without_command=True,
 )
 apply.command("policy")(apply_policy)
+apply.command("window")(windows.apply_window)
 
 
 def refuse(exc: DomainError) -> None:
@@ -93,7 +98,9 @@ def apply_file(
     filename: Annotated[
         Path | None,
         typer.Option(
-            "--filename", "-f", help="The YAML manifest (kind workflow or artifactPromotionPolicy)."
+            "--filename",
+            "-f",
+            help="The YAML manifest (kind workflow, artifactPromotionPolicy or promotionWindow).",
         ),
     ] = None,
     output: OutputOption = Output.text,
@@ -104,6 +111,7 @@ def apply_file(
 
     kind workflow: the workflow is created (an existing one is refused, CONFLICT).
     kind artifactPromotionPolicy: its policy governs the listed pairs.
+    kind promotionWindow: its window (created or updated) applies to the listed pairs.
     """
     if ctx.invoked_subcommand is not None:
         if filename is not None:
@@ -122,6 +130,8 @@ def apply_file(
         apply_manifest_text(api, text, output)
     elif kind == workflow_manifest.KIND:
         create_workflow(api, text, output)
+    elif kind == window_manifest.KIND:
+        windows.apply_manifest_text(api, text, output)
     else:
         fail(
             f"{str(filename)!r}: unknown kind {kind[:60]!r}; known kinds: {', '.join(KINDS)}",

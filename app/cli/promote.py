@@ -37,8 +37,8 @@ REQUEST_FIELDS = """id status comment createdAt promotedAt policyVersion staleRe
   source { type environment } requestedBy { email } policy { name }
   approvals { at comment user { email } } rejection { at comment user { email } }"""
 
-PROMOTED = ("PROMOTING", "AWAITING_APPROVAL")
-DECIDED = ("APPROVED", "PROMOTING", "REJECTED")
+PROMOTED = ("PROMOTING", "AWAITING_APPROVAL", "QUEUED")
+DECIDED = ("APPROVED", "PROMOTING", "QUEUED", "REJECTED")
 
 ImageOption = Annotated[str, typer.Option("--image", help="The image's id.")]
 RequestIds = Annotated[
@@ -101,6 +101,15 @@ def promote(
         str, typer.Option("--source", help="CI (the image as built) or an environment it passed.")
     ] = "CI",
     comment: Annotated[str | None, typer.Option("--comment")] = None,
+    break_glass: Annotated[
+        str | None,
+        typer.Option(
+            "--breakGlass",
+            metavar="REASON",
+            help="Go through a closed promotion window, saying why; needs the policy's "
+            "breakGlassApproverCount approvals on top.",
+        ),
+    ] = None,
     output: OutputOption = Output.text,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -115,9 +124,9 @@ def promote(
         fail("name at least one target with --to", EXIT_USAGE)
     results = Api(url, token).mutate(
         f"""mutation Promote($imageId: ID!, $source: ImageSourceInput!, $targets: [String!]!,
-                             $comment: String) {{
+                             $comment: String, $breakGlass: BreakGlassInput) {{
               promoteImage(imageId: $imageId, source: $source, targetEnvironments: $targets,
-                           comment: $comment) {{
+                           comment: $comment, breakGlass: $breakGlass) {{
                 results {{ environment outcome message request {{ {REQUEST_FIELDS} }} }}
                 {USER_ERRORS} }} }}""",
         {
@@ -125,6 +134,7 @@ def promote(
             "source": source_input(source),
             "targets": environments,
             "comment": comment,
+            "breakGlass": {"reason": break_glass} if break_glass is not None else None,
         },
         "promoteImage",
     )["results"]

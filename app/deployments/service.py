@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from app import ids
@@ -32,8 +35,11 @@ from app.deployments.models import (
 )
 from app.errors import DomainError, ErrorCode, conflict, not_found
 from app.outbox import service as outbox
+from app.outbox.registry import each_due
 from app.policies.repository import policy_of_pair
-from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
+from app.promotions import gates
+from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest, PromotionStatus
+from app.windows import service as windows
 
 EXECUTE_JOB = "deployments.execute"
 
@@ -144,6 +150,14 @@ async def deploy_image(
     pipeline, image = await _target_and_image(
         access, Role.BUILD_DEPLOY, application, environment, image_id
     )
+    window = await windows.state_of_pair(pipeline.application_id, pipeline.environment_id)
+    if not window.open:
+        raise DomainError(
+            ErrorCode.WINDOW_CLOSED,
+            f"the promotion window of {application}/{environment} is closed "
+            f"({', '.join(window.closed_by)}); it {gates.opens_text(window)}",
+            "environment",
+        )
     assessment = await _assess_one(pipeline, environment, image)
     if not assessment.deployable:
         code, reason = assessment.failures[0]
@@ -216,13 +230,47 @@ async def auto_deploy(pipeline: CdPipeline, image: Image) -> str | None:
 async def after_promotion(
     request_id: int, application_id: int, environment_id: int, image_id: int
 ) -> None:
-    """A PROMOTED image goes on to an AUTOMATIC target; a block is noted on the request."""
+    """A PROMOTED image goes on to an AUTOMATIC target; a block is noted on the request.
+    While the pair's promotion window is closed it waits: the request is marked, and the
+    sweep `deploy_after_window` deploys once the window opens."""
     pipeline = await CdPipeline.get(application_id=application_id, environment_id=environment_id)
     if pipeline.trigger != Trigger.AUTOMATIC:
+        return
+    if not (await windows.state_of_pair(application_id, environment_id)).open:
+        await PromotionRequest.filter(id=request_id).update(auto_deploy_waiting=True)
         return
     reason = await auto_deploy(pipeline, await Image.get(id=image_id))
     if reason is not None:
         await PromotionRequest.filter(id=request_id).update(auto_deploy_blocked_reason=reason)
+
+
+async def deploy_after_window() -> int:
+    """The AUTOMATIC deployments that waited for a promotion window, made once it opened;
+    how many were made. Each is taken with a conditional UPDATE of its request's mark, in
+    its own transaction, so sweeps running at once deploy it once."""
+    waiting = PromotionRequest.filter(auto_deploy_waiting=True, status=PromotionStatus.PROMOTED)
+    pairs = await waiting.distinct().values_list("application_id", "target_environment_id")
+    if not pairs:
+        return 0
+    states = await windows.states_of_pairs([(a, e) for a, e in pairs])
+    opened = [
+        Q(application_id=a, target_environment_id=e) for (a, e), s in states.items() if s.open
+    ]
+    if not opened:
+        return 0
+
+    async def deploy(request_id: int) -> int:
+        if not await PromotionRequest.filter(id=request_id, auto_deploy_waiting=True).update(
+            auto_deploy_waiting=False
+        ):
+            return 0  # another sweep took it
+        request = await PromotionRequest.get(id=request_id)
+        await after_promotion(
+            request.id, request.application_id, request.target_environment_id, request.image_id
+        )
+        return 1
+
+    return await each_due(waiting.filter(reduce(or_, opened)).order_by("id"), deploy)
 
 
 async def image_built(image: Image) -> None:

@@ -178,7 +178,8 @@ class DeploymentPayload:
     errors: list[UserError] = error_list(
         "Why none was made: FORBIDDEN (no BUILD_DEPLOY on the pair), NOT_FOUND, or the first of "
         "NOT_DEPLOYABLE, FILTER_BLOCKED, DEPLOYMENT_APPROVAL_REQUIRED and APPROVER_CANNOT_DEPLOY "
-        "that applies.",
+        "that applies; WINDOW_CLOSED while the pair's promotion window is closed (the message "
+        "ends with when it opens, as an ISO 8601 UTC time).",
         ErrorCode.FORBIDDEN,
         ErrorCode.NOT_FOUND,
         ErrorCode.VALIDATION,
@@ -186,4 +187,5 @@ class DeploymentPayload:
         ErrorCode.FILTER_BLOCKED,
         ErrorCode.DEPLOYMENT_APPROVAL_REQUIRED,
         ErrorCode.APPROVER_CANNOT_DEPLOY,
+        ErrorCode.WINDOW_CLOSED,
     )

@@ -70,6 +70,9 @@ describe_values(
         ErrorCode.FORBIDDEN: "You lack the role or right this needs (the message names it), "
         "or may not set this field (e.g. builtBy). Ask a super-admin for the role, or leave "
         "the field out.",
+        ErrorCode.WINDOW_CLOSED: "The pair's promotion window is closed: nothing is deployed "
+        "to it now. The message ends with when the window opens; deploy then, or ask a "
+        "super-admin about the window.",
         ErrorCode.NOT_DEAD: "The worker job is not DEAD (still being tried, or done) or was "
         "retried a moment ago: only a DEAD job can be retried. Reload the list.",
         ErrorCode.NOT_RESENDABLE: "The notification is not FAILED or UNKNOWN, or changed "

@@ -34,6 +34,7 @@ from app.policies import types as policy_types
 from app.promotions import schema as promotions
 from app.settings import get_settings
 from app.webhooks import schema as webhooks
+from app.windows import schema as windows
 
 log = logging.getLogger("hoist.graphql")
 
@@ -44,6 +45,7 @@ Query = merge_types(
         accounts.Query,
         catalog.Query,
         policies.Query,
+        windows.Query,
         promotions.Query,
         deployments.Query,
         audit.Query,
@@ -58,6 +60,7 @@ Mutation = merge_types(
         accounts.Mutation,
         catalog.Mutation,
         policies.Mutation,
+        windows.Mutation,
         promotions.Mutation,
         deployments.Mutation,
         notifications.Mutation,

@@ -10,7 +10,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('hoist', '0008_email_links')]
+    dependencies = [('hoist', '0009_promotion_windows')]
 
     initial = False
 

@@ -35,6 +35,8 @@ class RequestFacts:
     stale_reason: str | None = None
     # When an awaiting request expires (its policy's requestTimeout); None: never.
     expires_at: datetime | None = None
+    # The requester's reason for breaking glass (a closed promotion window); None: none.
+    break_glass_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,11 @@ def request_link(public_url: str, request_id: int) -> str:
 
 
 def subject(event: NotificationEvent, facts: RequestFacts) -> str:
-    """`<what happened> | Application: <app> | Target environment: <env>`."""
+    """`<what happened> | Application: <app> | Target environment: <env>`, led by
+    `BREAK GLASS:` for a break-glass request's approvers."""
+    glass = "BREAK GLASS: " if facts.break_glass_reason and event in TO_APPROVERS else ""
     return (
-        f"{_SUBJECTS[event]} | Application: {facts.application} | "
+        f"{glass}{_SUBJECTS[event]} | Application: {facts.application} | "
         f"Target environment: {facts.environment}"
     )
 
@@ -134,6 +138,8 @@ def _details(event: NotificationEvent, facts: RequestFacts) -> list[tuple[str, s
         ("Policy", facts.policy),
         ("Approvals", approvals),
     ]
+    if facts.break_glass_reason is not None:
+        rows.insert(0, ("Break glass", facts.break_glass_reason))
     if facts.expires_at is not None and event in TO_APPROVERS:
         rows.append(("Expires", f"{facts.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"))
     reason = _reason(event, facts)

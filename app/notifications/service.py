@@ -82,6 +82,7 @@ async def request_facts(
         rejection_reason=rejection.comment if rejection else None,
         stale_reason=request.stale_reason,
         expires_at=request.expires_at,
+        break_glass_reason=request.break_glass_reason,
     )
 
 

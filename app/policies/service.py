@@ -22,6 +22,8 @@ from app.events import (
 )
 from app.policies import repository
 from app.policies.models import PolicyBinding, PromotionPolicy
+from app.policies.pairs import Pair as Pair
+from app.policies.pairs import bad_pair as _bad_pair
 from app.validation import blank_to_none, check_count, check_name
 
 
@@ -196,12 +198,6 @@ async def delete_policy(access: Access, name: str) -> None:
     await publish(PolicyDeleted(access, name))
 
 
-@dataclass(frozen=True)
-class Pair:
-    application: str
-    environment: str
-
-
 async def apply_policy(
     access: Access,
     policy_name: str | None,
@@ -268,29 +264,6 @@ async def apply_policy(
             PairPolicyChanged(access, app.name, env.name, policy.name if policy else None)
         )
     return bindings
-
-
-def _bad_pair(
-    pair: Pair,
-    apps: dict[str, Application],
-    envs: dict[str, Environment],
-    with_pipeline: set[tuple[int, int]],
-    field: str,
-) -> list[DomainError]:
-    """What is wrong with one pair: an unknown application and environment are both named."""
-    app, env = apps.get(pair.application), envs.get(pair.environment)
-    errors: list[DomainError] = []
-    if app is None:
-        errors.append(not_found(f"no application named {pair.application!r}", f"{field}.appName"))
-    if env is None:
-        errors.append(not_found(f"no environment named {pair.environment!r}", f"{field}.envName"))
-    if app is not None and env is not None and (app.id, env.id) not in with_pipeline:
-        errors.append(
-            validation(
-                f"{pair.application} has no CD pipeline in {pair.environment!r}", f"{field}.envName"
-            )
-        )
-    return errors
 
 
 async def list_policies(access: Access) -> list[PromotionPolicy]:

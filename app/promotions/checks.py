@@ -244,6 +244,12 @@ def already(target: str, existing: PromotionRequest) -> Verdict:
             PromoteOutcome.ALREADY_REQUESTED,
             f"request {request} for this image and target awaits approval",
         )
+    if existing.status == PromotionStatus.QUEUED:
+        return Verdict(
+            target,
+            PromoteOutcome.ALREADY_REQUESTED,
+            f"request {request} for this image and target is queued for the promotion window",
+        )
     return Verdict(
         target,
         PromoteOutcome.ALREADY_PROMOTED,

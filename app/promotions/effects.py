@@ -7,7 +7,7 @@ from app.accounts.access import Access
 from app.db import column
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
-from app.promotions import approval, repository, transitions
+from app.promotions import approval, gates, repository, transitions
 from app.promotions.checks import image_variables
 from app.promotions.models import PromotionRequest, PromotionStatus
 
@@ -47,16 +47,17 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
         # while it still awaits approval: the list above was read before a concurrent
         # decision (approve, reject, cancel) may have moved it on, and a request that left
         # AWAITING_APPROVAL keeps the count and version it left under (SPEC §3).
+        breaks_glass = request.break_glass_reason is not None
         followed = await PromotionRequest.filter(
             id=request.id, status=PromotionStatus.AWAITING_APPROVAL
         ).update(
             policy_name=policy.name,
             policy_version=policy.version,
-            required_approvals=policy.approver_count,
+            required_approvals=gates.required_approvals(policy, breaks_glass),
         )
         if not followed:
             continue
         approvals = await repository.approvals_of(request.id)
         counting = approval.counting_approvers(approvals, policy, clock.now())
-        if approval.quorum_reached(len(counting), policy):
+        if len(counting) >= gates.required_approvals(policy, breaks_glass):
             await transitions.start_promoting(access, request.id)

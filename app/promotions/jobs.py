@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.outbox.registry import job, sweep
-from app.promotions import expiry, service
+from app.promotions import expiry, release, service
 from app.promotions.transitions import PROMOTE_JOB
 
 
@@ -19,3 +19,9 @@ async def promote(payload: dict[str, Any]) -> None:
 async def expire() -> int:
     """Requests that ran out of time while awaiting approval turn EXPIRED."""
     return await expiry.expire_due()
+
+
+@sweep("promotions.release_queued")
+async def release_queued() -> int:
+    """Queued requests whose promotion window opened are promoted, oldest first."""
+    return await release.release_due()

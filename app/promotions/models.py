@@ -116,6 +116,13 @@ class PromotionRequest(Model):
     # expires_at; the reminder sweep moves them on with a conditional UPDATE.
     reminders_sent = fields.IntField(default=0, db_default=0)
     next_reminder_at = fields.DatetimeField(null=True)
+    # Break glass (issue 16): the requester's reason for promoting through a closed
+    # promotion window; NULL: an ordinary request. Such a request needs the policy's
+    # breakGlassApproverCount approvals on top of its approverCount.
+    break_glass_reason = fields.TextField(null=True)
+    # Set by deployments when the AUTOMATIC deployment after promotion found the pair's
+    # promotion window closed: the deployments sweep makes it once the window opens.
+    auto_deploy_waiting = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "promotion_requests"

@@ -8,6 +8,8 @@ from enum import StrEnum
 class PromoteOutcome(StrEnum):
     PROMOTING = "PROMOTING"
     AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    # No approval needed, but the pair's promotion window is closed: promoted once it opens.
+    QUEUED = "QUEUED"
     NOT_IN_WORKFLOW = "NOT_IN_WORKFLOW"
     NOT_PASSED_AT_SOURCE = "NOT_PASSED_AT_SOURCE"
     SAME_AS_SOURCE = "SAME_AS_SOURCE"
@@ -23,6 +25,8 @@ class PromoteOutcome(StrEnum):
 class DecisionOutcome(StrEnum):
     APPROVED = "APPROVED"
     PROMOTING = "PROMOTING"
+    # The quorum is reached while the pair's promotion window is closed.
+    QUEUED = "QUEUED"
     REJECTED = "REJECTED"
     NOT_FOUND = "NOT_FOUND"
     NOT_PENDING = "NOT_PENDING"

@@ -29,6 +29,7 @@ from app.promotions.types import (
     PromotionTarget,
     SourceType,
 )
+from app.windows.types import PromotionWindowState
 
 _TARGETS = Annotated[
     list[str],
@@ -74,6 +75,14 @@ _SOURCE = Annotated[
         "all stages."
     ),
 ]
+
+
+@strawberry.input(description="Promote through a closed promotion window, saying why.")
+class BreakGlassInput:
+    reason: str = strawberry.field(
+        description="Why it cannot wait for the window; kept with the request, in its emails "
+        "and in the audit log. " + limits.text_note(limits.REASON)
+    )
 
 
 @strawberry.type(description="The request after the change, or why it did not change.")
@@ -163,8 +172,8 @@ class Query:
         return [
             PromotionPreview(
                 environment=p.verdict.environment,
-                outcome=p.verdict.outcome,
-                message=p.verdict.message,
+                outcome=p.outcome,
+                message=p.message,
                 pass_condition=ConditionResult.of(
                     p.verdict.evaluation.pass_condition if p.verdict.evaluation else None
                 ),
@@ -174,6 +183,7 @@ class Query:
                 required_approvals=p.verdict.policy.approver_count if p.verdict.policy else None,
                 expires_at=p.expires_at,
                 eligible_approvers=[User.of(u) for u in p.eligible_approvers],
+                window=PromotionWindowState.of(p.window) if p.verdict.ok else None,
             )
             for p in previews
         ]
@@ -262,6 +272,16 @@ class Mutation:
         source: _SOURCE,
         target_environments: _TARGETS,
         comment: _COMMENT = UNSET,
+        break_glass: Annotated[
+            BreakGlassInput | None,
+            strawberry.argument(
+                description="Break glass: the requests go through a closed promotion window "
+                "(instead of waiting QUEUED), but each needs the policy's "
+                "breakGlassApproverCount approvals on top of its approverCount (super-admins "
+                "are not exempt from separation of duty); every approver is emailed and the "
+                "audit log names it."
+            ),
+        ] = UNSET,
     ) -> PromoteImagePayload | None:
         access = await info.context.access()
 
@@ -272,6 +292,7 @@ class Mutation:
                 source.source(),
                 target_environments,
                 unset_to_none(comment),
+                glass.reason if (glass := unset_to_none(break_glass)) is not None else None,
             )
             return PromoteImagePayload(results=[_request_result(r) for r in results])
 

@@ -18,7 +18,7 @@ from app.db import insert_new
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.events import PromotionRequested, RequestApproved, RequestStatusChanged, publish
 from app.outbox import service as outbox
-from app.promotions import approval, lifecycle, repository, transitions
+from app.promotions import approval, gates, lifecycle, repository, transitions
 from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
 from app.promotions.models import (
     DecisionKind,
@@ -27,6 +27,8 @@ from app.promotions.models import (
 )
 from app.promotions.models import PromotionStatus as Status
 from app.promotions.outcomes import DecisionOutcome, PromoteOutcome
+from app.windows import service as windows
+from app.windows.calendar import OPEN, WindowState
 
 
 def _check_targets(targets: list[str]) -> None:
@@ -59,34 +61,87 @@ def _evaluation_record(verdict: Verdict) -> dict[str, Any]:
     }
 
 
+def _break_glass_reason(reason: str | None) -> str | None:
+    """The break-glass reason as stored; None: no break glass. Given, it must say why."""
+    if reason is None:
+        return None
+    limits.refuse(limits.check_text(reason, "breakGlass.reason", limits.REASON))
+    if not reason.strip():
+        raise DomainError(
+            ErrorCode.VALIDATION, "breaking glass needs a reason", "breakGlass.reason"
+        )
+    return reason.strip()
+
+
+async def _windows_of(checks: PromotionChecks, verdicts: list[Verdict]) -> dict[str, WindowState]:
+    """Each ok target's window state now, read for all of them at once."""
+    pairs = {
+        v.environment: (checks.image.application_id, v.pipeline.environment_id)
+        for v in verdicts
+        if v.ok and v.pipeline is not None
+    }
+    states = await windows.states_of_pairs(list(set(pairs.values())))
+    return {env: states.get(pair, OPEN) for env, pair in pairs.items()}
+
+
 async def promote_image(
-    access: Access, image_id: int, source: Source, targets: list[str], comment: str | None
+    access: Access,
+    image_id: int,
+    source: Source,
+    targets: list[str],
+    comment: str | None,
+    break_glass: str | None = None,
 ) -> list[PromoteResult]:
-    """One outcome per target, in the order asked; one target failing never stops the others."""
+    """One outcome per target, in the order asked; one target failing never stops the others.
+
+    `break_glass`, a reason, promotes through a closed promotion window once the policy's
+    breakGlassApproverCount approvals on top of its approverCount are given."""
     _check_targets(targets)
     limits.refuse(limits.check_text(comment, "comment", limits.COMMENT))
+    reason = _break_glass_reason(break_glass)
     image = await get_visible_image(access, image_id)
     checks = await PromotionChecks.load(access, image, source)
+    verdicts = await checks.check_all(targets)
+    states = await _windows_of(checks, verdicts)
     results = []
-    for verdict in await checks.check_all(targets):
+    for verdict in verdicts:
         target = verdict.environment
         if not verdict.ok:
             results.append(PromoteResult(target, verdict.outcome, verdict.message))
             continue
-        results.append(await _create_request(access, checks, verdict, comment))
+        results.append(
+            await _create_request(access, checks, verdict, comment, states[target], reason)
+        )
     return results
 
 
+def _initial(
+    verdict: Verdict, window: WindowState, break_glass: bool
+) -> tuple[Status, PromoteOutcome, str]:
+    """The status a new request starts in, with the outcome and message that say so."""
+    assert verdict.policy is not None
+    needed = gates.required_approvals(verdict.policy, break_glass)
+    if needed > 0:
+        glass = " (break glass)" if break_glass else ""
+        message = f"waiting for {needed} approval(s){glass}"
+        return Status.AWAITING_APPROVAL, PromoteOutcome.AWAITING_APPROVAL, message
+    status = gates.status_when_approved(window, break_glass)
+    if status == Status.QUEUED:
+        return status, PromoteOutcome.QUEUED, gates.queued_message(window)
+    return status, PromoteOutcome.PROMOTING, verdict.message
+
+
 async def _create_request(
-    access: Access, checks: PromotionChecks, verdict: Verdict, comment: str | None
+    access: Access,
+    checks: PromotionChecks,
+    verdict: Verdict,
+    comment: str | None,
+    window: WindowState = OPEN,
+    break_glass: str | None = None,
 ) -> PromoteResult:
     image, policy, pipeline = checks.image, verdict.policy, verdict.pipeline
     assert policy is not None and pipeline is not None and access.user is not None
-    status = (
-        Status.PROMOTING
-        if verdict.outcome == PromoteOutcome.PROMOTING
-        else (Status.AWAITING_APPROVAL)
-    )
+    status, outcome, message = _initial(verdict, window, break_glass is not None)
     key = open_key(image.id, pipeline.environment_id)
     now = clock.now()
     created = await insert_new(
@@ -107,7 +162,8 @@ async def _create_request(
                 policy_id=policy.id,
                 policy_name=policy.name,
                 policy_version=policy.version,
-                required_approvals=policy.approver_count,
+                required_approvals=gates.required_approvals(policy, break_glass is not None),
+                break_glass_reason=break_glass,
                 evaluation=_evaluation_record(verdict),
                 expires_at=lifecycle.expires_at(policy, status, now),
                 next_reminder_at=lifecycle.first_reminder_at(policy, status, now),
@@ -133,6 +189,7 @@ async def _create_request(
             policy=policy.name,
             policy_version=policy.version,
             status=status.value,
+            break_glass=break_glass,
         )
     )
     await publish(
@@ -150,13 +207,34 @@ async def _create_request(
     )
     if status == Status.PROMOTING:
         await outbox.enqueue(transitions.PROMOTE_JOB, request_id=request.id)
-    return PromoteResult(verdict.environment, verdict.outcome, verdict.message, request)
+        if not window.open:  # break glass needing no approval at all (a count of 0)
+            request.application, request.target_environment = (
+                image.application,
+                pipeline.environment,
+            )
+            await transitions.record_break_glass(access, request, window)
+    return PromoteResult(verdict.environment, outcome, message, request)
 
 
 @dataclass
 class Preview:
     verdict: Verdict
     eligible_approvers: list[User] = field(default_factory=list)
+    # The target pair's promotion window now (open when none applies).
+    window: WindowState = OPEN
+
+    @property
+    def outcome(self) -> PromoteOutcome:
+        """The verdict's outcome, QUEUED where a request would wait for the window."""
+        if self.verdict.outcome == PromoteOutcome.PROMOTING and not self.window.open:
+            return PromoteOutcome.QUEUED
+        return self.verdict.outcome
+
+    @property
+    def message(self) -> str:
+        if self.outcome == PromoteOutcome.QUEUED:
+            return gates.queued_message(self.window)
+        return self.verdict.message
 
     @property
     def expires_at(self) -> datetime | None:
@@ -184,7 +262,11 @@ async def preview_promotion(
             builder_ids=builders_of(image),
         )
     )
-    return [Preview(v, next(approvers) if v.policy is not None else []) for v in verdicts]
+    states = await _windows_of(checks, verdicts)
+    return [
+        Preview(v, next(approvers) if v.policy is not None else [], states.get(v.environment, OPEN))
+        for v in verdicts
+    ]
 
 
 async def complete_promotion(request_id: int) -> None:
@@ -318,12 +400,15 @@ async def _decide(
         )
     )
     count = len(counting) + 1
-    promoting = approval.quorum_reached(count, policy) and await transitions.start_promoting(
-        access, request
-    )
-    if promoting:
+    needed = gates.required_approvals(policy, request.break_glass_reason is not None)
+    started = await transitions.start_promoting(access, request) if count >= needed else None
+    if started is not None and started.status == Status.QUEUED:
+        return result(
+            DecisionOutcome.QUEUED, "quorum reached: " + gates.queued_message(started.window)
+        )
+    if started is not None:
         return result(DecisionOutcome.PROMOTING, "quorum reached: promoting")
-    return result(DecisionOutcome.APPROVED, f"approved ({count} of {policy.approver_count})")
+    return result(DecisionOutcome.APPROVED, f"approved ({count} of {needed})")
 
 
 async def _each(
@@ -357,17 +442,19 @@ async def reject(access: Access, request_ids: list[str], reason: str) -> list[De
 
 
 async def cancel(access: Access, request_id: str) -> PromotionRequest:
-    """The requester (or a super-admin) withdraws a request still awaiting approval."""
+    """The requester (or a super-admin) withdraws a request still awaiting approval or
+    queued for its promotion window."""
     request = await _visible_request(access, request_id)
     if request is None:
         raise not_found(f"no promotion request with id {request_id}", "requestId")
     if request.requested_by_id != access.user_id and not access.is_super_admin:
         raise Forbidden("only the requester or a super-admin may cancel a request")
-    if not await transitions.move(access, request, Status.AWAITING_APPROVAL, Status.CANCELLED):
+    expected = Status.QUEUED if request.status == Status.QUEUED else Status.AWAITING_APPROVAL
+    if not await transitions.move(access, request, expected, Status.CANCELLED):
         await request.refresh_from_db(fields=["status"])
         raise DomainError(
             ErrorCode.NOT_PENDING,
-            f"only a request awaiting approval can be cancelled; "
+            f"only a request awaiting approval or queued can be cancelled; "
             f"this one is {request.status.value}",
             "requestId",
         )

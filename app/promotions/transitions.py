@@ -7,11 +7,17 @@ others see zero rows changed. This works the same on Postgres and SQLite, unlike
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from app import clock
 from app.accounts.access import Access
+from app.audit.service import record
 from app.events import RequestStatusChanged, publish
 from app.outbox import service as outbox
+from app.promotions import gates
 from app.promotions.models import CLOSED_STATUSES, PromotionRequest, PromotionStatus
+from app.windows import service as windows
+from app.windows.calendar import WindowState
 
 PROMOTE_JOB = "promotions.promote"
 
@@ -78,13 +84,52 @@ async def mark_stale(access: Access, request: int | PromotionRequest, reason: st
     )
 
 
-async def start_promoting(access: Access, request: int | PromotionRequest) -> bool:
-    """AWAITING_APPROVAL → PROMOTING exactly once, with the promote job in the same transaction
-    (`request` as for `move`)."""
-    if not await move(
-        access, request, PromotionStatus.AWAITING_APPROVAL, PromotionStatus.PROMOTING
-    ):
+@dataclass(frozen=True)
+class Started:
+    """Where an approved request went (PROMOTING or QUEUED), and its pair's window then."""
+
+    status: PromotionStatus
+    window: WindowState
+
+
+async def start_promoting(access: Access, request: int | PromotionRequest) -> Started | None:
+    """AWAITING_APPROVAL → PROMOTING exactly once, with the promote job in the same
+    transaction; → QUEUED instead while the pair's promotion window is closed and the
+    request does not break glass (app/promotions/gates.py). None when another caller
+    moved it first (`request` as for `move`)."""
+    row = request if isinstance(request, PromotionRequest) else None
+    if row is None:
+        row = await PromotionRequest.get(id=request).select_related(
+            "application", "target_environment"
+        )
+    window = await windows.state_of_pair(row.application_id, row.target_environment_id)
+    break_glass = row.break_glass_reason is not None
+    to = gates.status_when_approved(window, break_glass)
+    if not await move(access, row, PromotionStatus.AWAITING_APPROVAL, to):
+        return None
+    if to == PromotionStatus.PROMOTING:
+        await outbox.enqueue(PROMOTE_JOB, request_id=row.id)
+        if not window.open:
+            await record_break_glass(access, row, window)
+    return Started(to, window)
+
+
+async def record_break_glass(access: Access, row: PromotionRequest, window: WindowState) -> None:
+    """The audit record of a request promoted through a closed window by breaking glass."""
+    await record(
+        access,
+        "promotion.break_glass",
+        application=row.application.name,
+        environment=row.target_environment.name,
+        request_id=row.id,
+        reason=row.break_glass_reason,
+        closed_by=list(window.closed_by),
+    )
+
+
+async def release(access: Access, request_id: int) -> bool:
+    """QUEUED → PROMOTING exactly once (its window opened), with the promote job."""
+    if not await move(access, request_id, PromotionStatus.QUEUED, PromotionStatus.PROMOTING):
         return False
-    request_id = request if isinstance(request, int) else request.id
     await outbox.enqueue(PROMOTE_JOB, request_id=request_id)
     return True

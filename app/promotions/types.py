@@ -33,6 +33,9 @@ from app.promotions import models, repository
 from app.promotions.approval import approval_blocker, counting_approvers, still_governs
 from app.promotions.outcomes import DecisionOutcome as DecisionOutcomeEnum
 from app.promotions.outcomes import PromoteOutcome as PromoteOutcomeEnum
+from app.windows import service as windows
+from app.windows.calendar import WindowState
+from app.windows.types import PromotionWindowState
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it): the
 # names below are the domain's enums, so they can annotate fields.
@@ -85,6 +88,9 @@ describe_values(
         "0): a worker promotes the image now.",
         PromoteOutcome.AWAITING_APPROVAL: "A request was made and waits for the policy's "
         "approvals; the approvers were emailed.",
+        PromoteOutcome.QUEUED: "A request was made and needs no approval, but the target's "
+        "promotion window is closed (the message says when it opens): the request is QUEUED "
+        "and promoted once the window opens. To go through now, promote with breakGlass.",
         PromoteOutcome.NOT_IN_WORKFLOW: "The target has no CD pipeline in the image's "
         "workflow: pick one of the workflow's environments (promotionTargets).",
         PromoteOutcome.NOT_PASSED_AT_SOURCE: "The image has not passed all stages of the "
@@ -116,6 +122,9 @@ describe_values(
         "it is promoted (the message says how many of how many).",
         DecisionOutcome.PROMOTING: "Your approval was the last one needed: the request is "
         "PROMOTING and a worker promotes the image.",
+        DecisionOutcome.QUEUED: "Your approval was the last one needed, but the target's "
+        "promotion window is closed: the request is QUEUED and promoted once it opens (the "
+        "message says when).",
         DecisionOutcome.REJECTED: "The request is REJECTED; the requester is emailed your reason.",
         DecisionOutcome.NOT_FOUND: "No request has this id, or you cannot see its "
         "application: check the id.",
@@ -173,6 +182,16 @@ def decisions_by_request(info: Info) -> DataLoader[int, list[models.PromotionDec
     )
 
 
+def window_by_pair(info: Info) -> DataLoader[tuple[int, int], WindowState]:
+    """Promotion window states by (application id, environment id), now."""
+
+    async def load(keys: list[tuple[int, int]]) -> list[WindowState]:
+        states = await windows.states_of_pairs(keys)
+        return [states[k] for k in keys]
+
+    return info.context.loaders.get("window_by_pair", lambda: DataLoader(load_fn=load))
+
+
 def promotion_request_by_id(info: Info) -> DataLoader[int, models.PromotionRequest | None]:
     """Requests by id (deployments' promotedFrom, notifications' request): the one loader."""
     return info.context.loaders.get(
@@ -206,6 +225,12 @@ class PromotionRequest(relay.Node):
     next_reminder_at: datetime | None = strawberry.field(
         description="When the next reminder is due; null: none (more)."
     )
+    break_glass_reason: str | None = strawberry.field(
+        default=None,
+        description="Why the requester broke glass: the request goes through a closed "
+        "promotion window once it has the policy's breakGlassApproverCount approvals on top "
+        "of its approverCount. Null: an ordinary request.",
+    )
     row: strawberry.Private[models.PromotionRequest]
     # canApprove and cannotApproveReason read one evaluation of the blocker: the first of
     # them to run starts it, the other awaits the same task (they resolve concurrently).
@@ -225,6 +250,7 @@ class PromotionRequest(relay.Node):
             expires_at=row.expires_at,
             reminders_sent=row.reminders_sent,
             next_reminder_at=row.next_reminder_at,
+            break_glass_reason=row.break_glass_reason,
             row=row,
         )
 
@@ -261,9 +287,25 @@ class PromotionRequest(relay.Node):
         row = await policy_by_id(info).load(self.row.policy_id)
         return PromotionPolicy.of(row) if row else None
 
-    @strawberry.field(description="Approvals needed: the policy's current approverCount.")
+    @strawberry.field(
+        description="Approvals needed: the policy's current approverCount (with its "
+        "breakGlassApproverCount on top for a break-glass request)."
+    )
     def required_approvals(self) -> int:
         return self.row.required_approvals
+
+    @strawberry.field(
+        description="The target pair's promotion window now, while the request is "
+        "AWAITING_APPROVAL or QUEUED (a QUEUED request goes once it opens); null otherwise."
+    )
+    async def window(self, info: Info) -> PromotionWindowState | None:
+        if self.row.status not in (
+            models.PromotionStatus.AWAITING_APPROVAL,
+            models.PromotionStatus.QUEUED,
+        ):
+            return None
+        pair = (self.row.application_id, self.row.target_environment_id)
+        return PromotionWindowState.of(await window_by_pair(info).load(pair))
 
     async def _decisions(self, info: Info, kind: models.DecisionKind) -> list[Decision]:
         rows = [d for d in await decisions_by_request(info).load(self.row.id) if d.kind == kind]
@@ -395,6 +437,11 @@ class PromotionPreview:
         "with ARTIFACT_PROMOTER on the pair whom the policy's flags allow (super-admins are "
         "not listed for being super-admins). Empty when an earlier check stopped it."
     )
+    window: PromotionWindowState | None = strawberry.field(
+        default=None,
+        description="The target pair's promotion window now: open or closed, and when that "
+        "changes; null when an earlier check stopped the promotion.",
+    )
 
 
 @strawberry.type(description="The outcome of promoting to one target.")
@@ -405,7 +452,8 @@ class PromoteResult:
         description="The outcome in words: the check that stopped it, or what happens next."
     )
     request: PromotionRequest | None = strawberry.field(
-        description="The request made; null unless the outcome is PROMOTING or AWAITING_APPROVAL."
+        description="The request made; null unless the outcome is PROMOTING, QUEUED or "
+        "AWAITING_APPROVAL."
     )
 
 

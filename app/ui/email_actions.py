@@ -38,7 +38,12 @@ from app.ui.email_pages import Words
 
 VIA = "email_link"
 _KINDS = {LinkAction.APPROVE: DecisionKind.APPROVE, LinkAction.REJECT: DecisionKind.REJECT}
-_TAKEN = {DecisionOutcome.APPROVED, DecisionOutcome.PROMOTING, DecisionOutcome.REJECTED}
+_TAKEN = {
+    DecisionOutcome.APPROVED,
+    DecisionOutcome.PROMOTING,
+    DecisionOutcome.QUEUED,  # the quorum reached while the pair's promotion window is closed
+    DecisionOutcome.REJECTED,
+}
 # The promotion rules' refusals that still let the recipient see the request's facts.
 _STILL_VISIBLE = {
     DecisionOutcome.NOT_PENDING,

@@ -164,6 +164,13 @@ def done(action: LinkAction, outcome: DecisionOutcome, message: str) -> Words:
             "It has all the approvals it needs: the image is being promoted.",
             200,
         )
+    if outcome == DecisionOutcome.QUEUED:
+        return Words(
+            "You approved the request",
+            "It has all the approvals it needs; its target's promotion window is closed, so "
+            f"it is queued and promoted once the window opens ({message}).",
+            200,
+        )
     return Words("You approved the request", f"Your approval is recorded: {message}.", 200)
 
 

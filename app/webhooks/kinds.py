@@ -23,6 +23,7 @@ ACTIONS = (
     "promotion.stale",
     "promotion.expired",
     "promotion.queued",
+    "promotion.break_glass",
     "deployment.approved",
     "deployment.created",
     "deployment.auto_blocked",

@@ -504,6 +504,130 @@ async def policy_change_makes_stale(s: Scene, mark: Callable[[], Awaitable[None]
     )
 
 
+# --- promotion windows ----------------------------------------------------------------
+
+WINDOW_INPUT = """mutation($start: String!, $end: String!) { createPromotionWindow(input: {
+  name: "freeze", kind: DENY, timeZone: "UTC", dateRanges: [{start: $start, end: $end}]}) {
+  window { name } errors { code message } } }"""
+APPLY_WINDOW = """mutation($remove: Boolean) { applyPromotionWindow(window: "freeze",
+  applicationEnvironments: [{appName: "shop", envName: "prod"}], remove: $remove) {
+  bindings { envName } errors { code message } } }"""
+
+
+def _local(instant: datetime) -> str:
+    return instant.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+async def _freeze(s: Scene, applied: bool = True) -> None:
+    """A DENY window on shop/prod from an hour ago to a day from now (the real time)."""
+    now = datetime.now(UTC)
+    await s.mutate(
+        "admin",
+        WINDOW_INPUT,
+        {"start": _local(now - timedelta(hours=1)), "end": _local(now + timedelta(days=1))},
+    )
+    if applied:
+        await s.mutate("admin", APPLY_WINDOW)
+
+
+@row("window.created")
+async def create_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await mark()
+    await _freeze(s, applied=False)
+    return Expected("admin@example.com", data={"window": "freeze", "kind": "DENY"})
+
+
+@row("window.updated")
+async def update_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s, applied=False)
+    await mark()
+    await s.mutate(
+        "admin",
+        """mutation { updatePromotionWindow(name: "freeze", input: {name: "long-freeze",
+      timeZone: "Europe/Paris"}) { window { name } errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com",
+        data={"window": "long-freeze", "previous_name": "freeze", "time_zone": "Europe/Paris"},
+    )
+
+
+@row("window.deleted")
+async def delete_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s, applied=False)
+    await mark()
+    await s.mutate(
+        "admin",
+        """mutation { deletePromotionWindow(name: "freeze") {
+      deleted errors { code message } } }""",
+    )
+    return Expected("admin@example.com", data={"window": "freeze"})
+
+
+@row("window.applied")
+async def apply_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s, applied=False)
+    await mark()
+    await s.mutate("admin", APPLY_WINDOW)
+    return Expected("admin@example.com", "shop", "prod", {"window": "freeze"})
+
+
+@row("window.unapplied")
+async def unapply_window(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _freeze(s)
+    await mark()
+    await s.mutate("admin", APPLY_WINDOW, {"remove": True})
+    return Expected("admin@example.com", "shop", "prod", {"window": "freeze"})
+
+
+@row("promotion.queued")
+async def quorum_while_closed(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.policy(approvers=1)
+    await _freeze(s)
+    request = await s.promote("dev", await s.world.image())
+    await mark()
+    data = await s.world.gql(
+        """mutation($ids: [ID!]!) { approvePromotionRequests(requestIds: $ids) {
+      results { outcome } } }""",
+        {"ids": [global_id("PromotionRequest", request)]},
+        token=s.token("approver"),
+    )
+    assert data["approvePromotionRequests"]["results"] == [{"outcome": "QUEUED"}]
+    return Expected(
+        "approver@example.com",
+        "shop",
+        "prod",
+        {"request_id": request, "previous": "AWAITING_APPROVAL"},
+    )
+
+
+@row("promotion.break_glass")
+async def break_glass(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await s.world.policy("lane", "prod", break_glass_approver_count=0)
+    await _freeze(s)
+    image = await s.world.image()
+    await mark()
+    payload = await s.mutate(
+        "dev",
+        """mutation($image: ID!) { promoteImage(imageId: $image, source: {type: CI},
+      targetEnvironments: ["prod"], breakGlass: {reason: "payments are down"}) {
+      results { outcome request { id } } errors { code message } } }""",
+        {"image": global_id("Image", image)},
+    )
+    [result] = payload["results"]
+    assert result["outcome"] == "PROMOTING", result
+    return Expected(
+        "dev@example.com",
+        "shop",
+        "prod",
+        {
+            "request_id": request_row(result),
+            "reason": "payments are down",
+            "closed_by": ["freeze"],
+        },
+    )
+
+
 @row("promotion.expired")
 async def time_limit_expires_request(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await s.world.policy("lane", "prod", approver_count=1, request_timeout_seconds=3600)

@@ -16,7 +16,17 @@ import app.cli
 from tests.support.live_server import server_env
 
 CLI = Path(app.cli.__file__).parent
-CLIENT_MODULES = ["api", "apply", "catalog", "deploy", "policies", "promote", "users", "verbs"]
+CLIENT_MODULES = [
+    "api",
+    "apply",
+    "catalog",
+    "deploy",
+    "policies",
+    "promote",
+    "users",
+    "verbs",
+    "windows",
+]
 # What a client module may import from the project: itself, settings, errors, and the
 # manifest readers, which are pure (checked below).
 ALLOWED = {
@@ -27,12 +37,14 @@ ALLOWED = {
     "app.catalog.manifest",
     "app.catalog.kinds",
     "app.policies.manifest",
+    "app.windows.manifest",
 }
 PURE_READERS = [
     "app.manifests",
     "app.catalog.manifest",
     "app.catalog.kinds",
     "app.policies.manifest",
+    "app.windows.manifest",
 ]
 
 
@@ -44,7 +56,7 @@ def project_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names |= (
                 {f"{node.module}.{a.name}" for a in node.names}
-                if node.module in ("app", "app.catalog", "app.policies")
+                if node.module in ("app", "app.catalog", "app.policies", "app.windows")
                 else {node.module}
             )
     return {n for n in names if n.split(".")[0] in ("app", "tortoise", "workers")}

@@ -29,6 +29,8 @@ from app.catalog import service as catalog
 from app.db import unit_of_work
 from app.graphql.schema import schema
 from app.ids import global_id
+from app.windows import service as windows
+from app.windows.calendar import WindowKind
 from tests.conftest import People
 from tests.policies.helpers import row_counts
 from tests.promotions.world import CI, PROMOTE, World, build_world
@@ -49,6 +51,9 @@ LISTS: dict[str, int] = {
     "RegisterImageInput.gitCommits": limits.MAX_ITEMS,
     "Mutation.resendNotifications(ids:)": 100,
     "Query.nodes(ids:)": limits.MAX_ITEMS,
+    "Mutation.applyPromotionWindow(applicationEnvironments:)": limits.MAX_ITEMS,
+    "PromotionWindowInput.dateRanges": limits.MAX_ITEMS,
+    "PromotionWindowPatch.dateRanges": limits.MAX_ITEMS,
     "WebhookEndpointInput.eventTypes": limits.MAX_ITEMS,
     "WebhookEndpointInput.applications": limits.MAX_ITEMS,
     "WebhookEndpointPatch.eventTypes": limits.MAX_ITEMS,
@@ -95,6 +100,19 @@ TEXTS: dict[str, int] = {
     "PromotionPolicyPatch.approvalMaxAge": limits.DURATION,
     "PromotionPolicyPatch.remindAfter": limits.DURATION,
     "Query.validateCondition(expression:)": limits.CONDITION,
+    "BreakGlassInput.reason": limits.REASON,
+    "PromotionWindowInput.name": limits.NAME,
+    "PromotionWindowInput.description": limits.DESCRIPTION,
+    "PromotionWindowInput.rrule": limits.RRULE,
+    "PromotionWindowInput.duration": limits.DURATION,
+    "PromotionWindowInput.startsAt": limits.LOCAL_TIME,
+    "PromotionWindowPatch.name": limits.NAME,
+    "PromotionWindowPatch.description": limits.DESCRIPTION,
+    "PromotionWindowPatch.rrule": limits.RRULE,
+    "PromotionWindowPatch.duration": limits.DURATION,
+    "PromotionWindowPatch.startsAt": limits.LOCAL_TIME,
+    "WindowDateRangeInput.start": limits.LOCAL_TIME,
+    "WindowDateRangeInput.end": limits.LOCAL_TIME,
     "WebhookEndpointInput.name": limits.NAME,
     "WebhookEndpointInput.url": limits.URL,
     "WebhookEndpointInput.secret": limits.WEBHOOK_SECRET,
@@ -149,6 +167,16 @@ LOOKUPS: set[str] = {
     "StageResultInput.environment",
     "AppEnvInput.appName",
     "AppEnvInput.envName",
+    "Query.promotionWindow(name:)",
+    "Query.windowBindings(application:)",
+    "Query.windowBindings(environment:)",
+    "Query.windowBindings(window:)",
+    "Mutation.updatePromotionWindow(name:)",
+    "Mutation.deletePromotionWindow(name:)",
+    "Mutation.applyPromotionWindow(window:)",
+    # An IANA zone's name, looked up in tzdata before it is stored (and bounded first).
+    "PromotionWindowInput.timeZone",
+    "PromotionWindowPatch.timeZone",
     "Query.webhookDeliveries(endpoint:)",
     "Mutation.updateWebhookEndpoint(name:)",
     "Mutation.deleteWebhookEndpoint(name:)",
@@ -156,7 +184,10 @@ LOOKUPS: set[str] = {
 # `after` cursors of every connection are lookups too (decoded, then compared to ids).
 CURSOR = "(after:)"
 # Texts bounded in UTF-8 bytes (read by PyYAML, whose speed is per byte).
-BYTES = {"Mutation.applyPolicyManifest(manifest:)": limits.MANIFEST_BYTES}
+BYTES = {
+    "Mutation.applyPolicyManifest(manifest:)": limits.MANIFEST_BYTES,
+    "Mutation.applyWindowManifest(manifest:)": limits.MANIFEST_BYTES,
+}
 
 
 def _inputs() -> dict[str, GraphQLArgument | GraphQLInputField]:
@@ -266,6 +297,16 @@ UPDATE_HOOK = """mutation($input: WebhookEndpointPatch!) {
 # A global address written as one: accepted without a DNS lookup (nothing is sent to it).
 PUBLIC_HOOK = "http://93.184.215.14/"
 VALIDATE = "query($e: String!) { validateCondition(expression: $e) }"
+CREATE_WINDOW = """mutation($input: PromotionWindowInput!) {
+  createPromotionWindow(input: $input) { window { name } errors { code field message } } }"""
+UPDATE_WINDOW = """mutation($input: PromotionWindowPatch!) {
+  updatePromotionWindow(name: "existing-window", input: $input) {
+    window { name } errors { code field message } } }"""
+APPLY_WINDOW = """mutation($pairs: [AppEnvInput!]!) {
+  applyPromotionWindow(window: "existing-window", applicationEnvironments: $pairs) {
+    bindings { envName } errors { code field message } } }"""
+APPLY_WINDOW_MANIFEST = """mutation($m: String!) {
+  applyWindowManifest(manifest: $m) { bindings { envName } errors { code field message } } }"""
 APPLY_MANIFEST = """mutation($m: String!) {
   applyPolicyManifest(manifest: $m) { bindings { envName } errors { code field message } } }"""
 
@@ -283,6 +324,55 @@ def manifest(pairs: int = 1, size: int | None = None) -> str:
         text += "#" + "x" * (size - len(text.encode()) - 2) + "\n"
         assert len(text.encode()) == size
     return text
+
+
+def window_manifest(pairs: int = 1, size: int | None = None) -> str:
+    """A window manifest applying `existing-window` to shop/prod `pairs` times, padded with
+    a comment to `size` UTF-8 bytes."""
+    text = (
+        "apiVersion: v1\nkind: promotionWindow\nspec:\n  payload:\n"
+        "    applyToWindowName: existing-window\n    applicationEnvironments:\n"
+        + "      - appName: shop\n        envName: prod\n"
+        * pairs
+    )
+    if size is not None:
+        text += "#" + "x" * (size - len(text.encode()) - 2) + "\n"
+        assert len(text.encode()) == size
+    return text
+
+
+def _window(query: str, field: str, make: Callable[[int], Any]) -> Send:
+    """A window input with `field` made for the size; the other fields a valid window's."""
+
+    def variables(s: Setting, n: int) -> dict[str, Any]:
+        values: dict[str, Any] = {field: make(n)}
+        if query is CREATE_WINDOW:
+            base = {
+                "name": f"window-{n}",
+                "kind": "DENY",
+                "timeZone": "Europe/Paris",
+                "rrule": "FREQ=WEEKLY;BYDAY=FR;BYHOUR=16",
+                "duration": "64h",
+            }
+            values = {**base, **values}
+        if field == "rrule":
+            values["duration"] = "1h"
+        if field == "duration":
+            values["rrule"] = "FREQ=WEEKLY;BYDAY=FR"
+        return {"input": values}
+
+    return _gql(query, "admin", variables)
+
+
+def _rrule(n: int) -> str:
+    """A valid RRULE exactly `n` characters long (BYHOUR=0...01)."""
+    head = "FREQ=DAILY;BYHOUR="
+    return head + "0" * (n - len(head) - 1) + "1"
+
+
+def _local(n: int) -> str:
+    """A local date-time exactly `n` characters long (leading blanks are stripped)."""
+    return " " * (n - 26) + "2026-01-01T00:00:00.000000"
 
 
 def refusals(body: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -792,6 +882,125 @@ CASES = [
         "gitCommits",
         _image(gitCommits=lambda n: [{"repo": f"r{i}"} for i in range(n)]),
     ),
+    # Promotion windows and break glass.
+    Case(
+        "BreakGlassInput.reason",
+        limits.REASON,
+        "breakGlass.reason",
+        _gql(
+            """mutation($image: ID!, $reason: String!) {
+              promoteImage(imageId: $image, source: {type: CI}, targetEnvironments: ["prod"],
+                breakGlass: {reason: $reason}) {
+                results { outcome } errors { code field message } } }""",
+            "dev",
+            lambda s, n: {"image": s.image, "reason": "r" * n},
+        ),
+    ),
+    Case(
+        "PromotionWindowInput.name", limits.NAME, "name", _window(CREATE_WINDOW, "name", _letters)
+    ),
+    Case(
+        "PromotionWindowInput.description",
+        limits.DESCRIPTION,
+        "description",
+        _window(CREATE_WINDOW, "description", lambda n: "d" * n),
+    ),
+    Case(
+        "PromotionWindowInput.rrule", limits.RRULE, "rrule", _window(CREATE_WINDOW, "rrule", _rrule)
+    ),
+    Case(
+        "PromotionWindowInput.duration",
+        limits.DURATION,
+        "duration",
+        _window(CREATE_WINDOW, "duration", _duration),
+    ),
+    Case(
+        "PromotionWindowInput.startsAt",
+        limits.LOCAL_TIME,
+        "startsAt",
+        _window(CREATE_WINDOW, "startsAt", _local),
+    ),
+    Case(
+        "PromotionWindowInput.dateRanges",
+        limits.MAX_ITEMS,
+        "dateRanges",
+        _window(
+            CREATE_WINDOW,
+            "dateRanges",
+            lambda n: [
+                {"start": f"2026-01-{1 + i % 28:02d}", "end": "2026-02-01"} for i in range(n)
+            ],
+        ),
+    ),
+    Case(
+        "WindowDateRangeInput.start",
+        limits.LOCAL_TIME,
+        "dateRanges[0].start",
+        _window(CREATE_WINDOW, "dateRanges", lambda n: [{"start": _local(n), "end": "2026-02-01"}]),
+    ),
+    Case(
+        "WindowDateRangeInput.end",
+        limits.LOCAL_TIME,
+        "dateRanges[0].end",
+        _window(CREATE_WINDOW, "dateRanges", lambda n: [{"start": "2025-12-01", "end": _local(n)}]),
+    ),
+    Case(
+        "PromotionWindowPatch.name", limits.NAME, "name", _window(UPDATE_WINDOW, "name", _letters)
+    ),
+    Case(
+        "PromotionWindowPatch.description",
+        limits.DESCRIPTION,
+        "description",
+        _window(UPDATE_WINDOW, "description", lambda n: "d" * n),
+    ),
+    Case(
+        "PromotionWindowPatch.rrule", limits.RRULE, "rrule", _window(UPDATE_WINDOW, "rrule", _rrule)
+    ),
+    Case(
+        "PromotionWindowPatch.duration",
+        limits.DURATION,
+        "duration",
+        _window(UPDATE_WINDOW, "duration", _duration),
+    ),
+    Case(
+        "PromotionWindowPatch.startsAt",
+        limits.LOCAL_TIME,
+        "startsAt",
+        _window(UPDATE_WINDOW, "startsAt", _local),
+    ),
+    Case(
+        "PromotionWindowPatch.dateRanges",
+        limits.MAX_ITEMS,
+        "dateRanges",
+        _window(
+            UPDATE_WINDOW,
+            "dateRanges",
+            lambda n: [{"start": "2026-01-01", "end": "2026-02-01"}] * n,
+        ),
+    ),
+    Case(
+        "Mutation.applyPromotionWindow(applicationEnvironments:)",
+        limits.MAX_ITEMS,
+        "applicationEnvironments",
+        _gql(
+            APPLY_WINDOW,
+            "admin",
+            lambda s, n: {"pairs": [{"appName": "shop", "envName": "prod"}] * n},
+        ),
+    ),
+    Case(
+        "Mutation.applyWindowManifest(manifest:)",
+        limits.MANIFEST_BYTES,
+        "manifest",
+        _gql(APPLY_WINDOW_MANIFEST, "admin", lambda s, n: {"m": window_manifest(size=n)}),
+        code="INVALID_MANIFEST",
+    ),
+    Case(
+        "Mutation.applyWindowManifest(manifest:) applicationEnvironments",
+        limits.MAX_ITEMS,
+        "spec.payload.applicationEnvironments",
+        _gql(APPLY_WINDOW_MANIFEST, "admin", lambda s, n: {"m": window_manifest(pairs=n)}),
+    ),
     Case(
         "WebhookEndpointInput.name",
         limits.NAME,
@@ -866,6 +1075,15 @@ async def setting(gql: GraphQLClient, people: People, admin: str) -> Setting:
     image = await world.image("2.0")
     async with unit_of_work():
         await catalog.create_environment(SYSTEM, "e0", False)
+        await windows.create_window(
+            SYSTEM,
+            windows.WindowFields(
+                name="existing-window",
+                kind=WindowKind.DENY,
+                time_zone="UTC",
+                date_ranges=(("2020-01-01", "2020-01-02"),),
+            ),
+        )
     return Setting(world, global_id("Image", image), r["request"]["id"])
 
 

@@ -1,8 +1,10 @@
-// Promotion policies (super-admins): the list, with where each one applies.
+// Promotion policies (super-admins): the list, with where each one applies; then the
+// promotion windows (windows.js).
 import { gql } from "./api.js";
 import { clear, h, loading, pageTitle } from "./dom.js";
 import { href } from "./router.js";
 import { me } from "./session.js";
+import { windowsSection } from "./windows.js";
 
 export const POLICY_FIELDS = `name description passCondition failCondition approverCount
   allowRequestFromApprove allowImageBuilderFromApprove allowApproverFromDeploy version
@@ -42,5 +44,6 @@ export async function renderPolicies(view) {
         h("td", {}, `v${p.version}`),
         h("td", { class: "small" }, p.bindings.map((b) => `${b.appName}/${b.envName}`)
           .join(", ") || "—")))))
-      : h("p", { class: "muted empty" }, "No policy yet. Without one, nothing can be promoted."));
+      : h("p", { class: "muted empty" }, "No policy yet. Without one, nothing can be promoted."),
+    await windowsSection());
 }

@@ -5,8 +5,10 @@ import { imageSummary, sourceText } from "./image.js";
 import { approvalsText, approve, cancelControl, decisionLine, isMine, rejectControl,
   REQUEST_FIELDS } from "./requests.js";
 import { href } from "./router.js";
+import { windowState } from "./windows.js";
 
-const REQUEST = `query($id: ID!) { promotionRequest(id: $id) { ${REQUEST_FIELDS} } }`;
+const REQUEST = `query($id: ID!) { promotionRequest(id: $id) { ${REQUEST_FIELDS}
+  breakGlassReason window { open opensAt closesAt closedBy } } }`;
 
 // Ids are opaque (base64): the page is named by what the request asks for instead.
 const requestTitle = (r) => r
@@ -45,6 +47,9 @@ export async function renderRequest(view, { id }) {
       `${r.remindersSent} sent`, r.nextReminderAt && [", next ", when(r.nextReminderAt)]]],
     r.rejection && ["Rejected", [r.rejection.user.name, " ", when(r.rejection.at), ": ",
       r.rejection.comment ?? ""]],
+    r.breakGlassReason && ["Break glass", r.breakGlassReason],
+    r.window && ["Promotion window", windowState(r.window)
+      + (r.window.open ? "" : ` (${r.window.closedBy.join(", ")})`)],
     r.staleReason && ["Stale because", r.staleReason],
     r.promotedAt && ["Promoted", when(r.promotedAt)],
     r.autoDeployBlockedReason && ["Not deployed automatically", r.autoDeployBlockedReason],
@@ -61,6 +66,8 @@ export async function renderRequest(view, { id }) {
       actions.append(h("span", { class: "muted" }, r.cannotApproveReason ?? ""));
     }
     if (isMine(r)) actions.append(cancelControl(r, decided));
+  } else if (r.status === "QUEUED" && isMine(r)) {
+    actions.append(cancelControl(r, decided)); // waiting for its window: still withdrawable
   }
   clear(view, title(r), notices,
     h("section", { class: "card" }, imageSummary(r.image),

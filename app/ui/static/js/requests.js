@@ -38,7 +38,7 @@ export const isMine = (request) => me()?.id === request.requestedBy.id;
 
 // One decision outcome, as a line: "prod APPROVED: recorded (1 of 2)".
 export function decisionLine(result) {
-  const ok = ["APPROVED", "PROMOTING", "REJECTED", "CANCELLED"].includes(result.outcome);
+  const ok = ["APPROVED", "PROMOTING", "QUEUED", "REJECTED", "CANCELLED"].includes(result.outcome);
   return h("div", { class: `result ${ok ? "ok" : "failed"}` },
     h("strong", {}, result.request?.targetEnvironment.name ?? "Request"),
     " ", badge(result.outcome, ok ? "ok" : "blocked"), " ", result.message);

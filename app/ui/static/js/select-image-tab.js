@@ -5,6 +5,7 @@ import { badge, busy, clear, errorSlot, h, loading } from "./dom.js";
 import { imageSummary } from "./image.js";
 import { pagedList } from "./pager.js";
 import { href } from "./router.js";
+import { localTime } from "./windows.js";
 
 const IMAGES = `query($app: String!, $workflow: String!, $source: ImageSourceInput!,
   $after: String) { promotableImages(application: $app, workflow: $workflow, source: $source,
@@ -13,14 +14,15 @@ const IMAGES = `query($app: String!, $workflow: String!, $source: ImageSourceInp
 const PREVIEW = `query($image: ID!, $source: ImageSourceInput!, $targets: [String!]!) {
   promotionPreview(imageId: $image, source: $source, targetEnvironments: $targets) {
     environment outcome message requiredApprovals eligibleApprovers { name }
+    window { open opensAt closedBy }
     passCondition { expression result error } failCondition { expression result error } } }`;
 const PROMOTE = `mutation($image: ID!, $source: ImageSourceInput!, $targets: [String!]!,
-  $comment: String) { promoteImage(imageId: $image, source: $source,
-  targetEnvironments: $targets, comment: $comment) {
+  $comment: String, $breakGlass: BreakGlassInput) { promoteImage(imageId: $image,
+  source: $source, targetEnvironments: $targets, comment: $comment, breakGlass: $breakGlass) {
     results { environment outcome message request { id status } }
     errors { code message field } } }`;
 
-const ELIGIBLE = new Set(["PROMOTING", "AWAITING_APPROVAL"]);
+const ELIGIBLE = new Set(["PROMOTING", "AWAITING_APPROVAL", "QUEUED"]);
 
 export function renderSelectImageTab(panel, ctx) {
   const state = { source: { type: "CI" }, image: null };
@@ -95,6 +97,10 @@ export function renderSelectImageTab(panel, ctx) {
       value: p.environment, disabled: !ELIGIBLE.has(p.outcome) }));
     const comment = h("textarea", { id: "promote-comment", rows: 2, maxlength: 1000,
       placeholder: "Why this image, why now (optional)" });
+    // Break glass, offered when a target's promotion window is closed.
+    const closed = previews.some((p) => p.window && !p.window.open);
+    const glass = h("input", { type: "text", id: "break-glass", maxlength: 2000,
+      placeholder: "Why it cannot wait for the window" });
     const promote = h("button", { class: "primary", disabled: true }, "Promote Image");
     const slot = errorSlot();
     const results = h("div", { class: "results" });
@@ -102,8 +108,10 @@ export function renderSelectImageTab(panel, ctx) {
     for (const box of boxes) box.addEventListener("change", refresh);
     promote.addEventListener("click", () => busy(promote, slot, async () => {
       const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+      const reason = glass.value.trim();
       const data = await gql(PROMOTE, { image: image.id, source: state.source,
-        targets: chosen, comment: comment.value.trim() || null });
+        targets: chosen, comment: comment.value.trim() || null,
+        breakGlass: closed && reason ? { reason } : null });
       const payload = checkPayload(data.promoteImage);
       clear(results, h("h4", {}, "Result"), payload.results.map(resultRow));
       for (const box of boxes) box.disabled = true;
@@ -112,6 +120,9 @@ export function renderSelectImageTab(panel, ctx) {
     clear(body, back, heading,
       h("ul", { class: "targets" }, previews.map((p, i) => targetRow(p, boxes[i]))),
       h("label", { for: "promote-comment" }, "Comment"), comment,
+      closed && [h("label", { for: "break-glass" }, "Break glass (optional)"), glass,
+        h("div", { class: "muted small" }, "Promotes through the closed window, but needs the ",
+          "policy's extra break-glass approvals; every approver is emailed.")],
       h("div", { class: "actions" }, promote, slot), results);
   }
 
@@ -120,14 +131,19 @@ export function renderSelectImageTab(panel, ctx) {
 
 function targetRow(preview, box) {
   const eligible = ELIGIBLE.has(preview.outcome);
-  const verdict = eligible
-    ? badge(preview.requiredApprovals ? `needs ${preview.requiredApprovals} approval(s)`
+  const verdict = preview.outcome === "QUEUED" ? badge("queued until the window opens", "queued")
+    : eligible ? badge(preview.requiredApprovals ? `needs ${preview.requiredApprovals} approval(s)`
       : "no approval needed", "ok")
-    : badge(preview.outcome.replaceAll("_", " ").toLowerCase(), "blocked");
+      : badge(preview.outcome.replaceAll("_", " ").toLowerCase(), "blocked");
+  const window = preview.window;
   return h("li", { class: `target ${eligible ? "eligible" : "not-eligible"}`,
     "data-env": preview.environment },
   h("label", {}, box, h("strong", {}, preview.environment)), verdict,
   h("div", { class: "verdict-message" }, preview.message),
+  window && !window.open && h("div", { class: "window closed small" },
+    `Promotion window closed (${window.closedBy.join(", ")}): `,
+    window.opensAt ? `opens ${localTime(window.opensAt)}` : "no opening scheduled",
+    preview.outcome === "AWAITING_APPROVAL" ? "; approvals are collected meanwhile" : ""),
   eligible && preview.requiredApprovals > 0 && h("div", { class: "muted small" },
     "Can approve: ", preview.eligibleApprovers.map((u) => u.name).join(", ") || "nobody yet"),
   [preview.passCondition && condition("pass", preview.passCondition),
