@@ -110,6 +110,12 @@ def test_policy_lifecycle(server: LiveServer, folder: Path) -> None:
         "allowRequestFromApprove": False,
         "allowImageBuilderFromApprove": True,
         "allowApproverFromDeploy": False,
+        # No time limits unless asked for; the defaults of the counts.
+        "requestTimeout": None,
+        "approvalMaxAge": None,
+        "remindAfter": None,
+        "maxReminders": 2,
+        "breakGlassApproverCount": 1,
         "bindings": [{"appName": "app1", "envName": "env-demo"}],
     }
     text = succeeded(hoist(server, folder, "get", "policy", "example-policy"))

@@ -93,6 +93,12 @@ QUERIES: dict[str, Args] = {
         "actor": "admin@example.com",
         "action": "promotion.",
     },
+    "webhookEventTypes": lambda w: {},
+    "webhookEndpoints": lambda w: {},
+    "webhookDeliveries": lambda w: {"endpoint": "shop-hook"},
+    "promotionWindows": lambda w: {},
+    "promotionWindow": lambda w: {"name": "shop-freeze"},
+    "windowBindings": lambda w: {"application": "shop", "environment": "prod", "window": "x"},
 }
 # Arguments that are not names to look up: their answers differ by content, not by match.
 NOT_LOOKUPS = {("validateCondition", "expression")}
@@ -201,9 +207,55 @@ MUTATIONS: dict[str, Args] = {
     },
     "retryOutboxJob": lambda w: {"id": global_id("OutboxJob", 1)},
     "resendNotifications": lambda w: {"ids": [global_id("Notification", 1)]},
+    # A global address written as one: accepted without a DNS lookup, never called here.
+    "createWebhookEndpoint": lambda w: {
+        "input": {
+            "name": fresh("hook"),
+            "url": "http://93.184.215.14/hook",
+            "eventTypes": ["dev.hoist.promotion.promoted"],
+            "applications": ["shop"],
+            "secret": "0123456789abcdef",
+        }
+    },
+    "updateWebhookEndpoint": lambda w: {
+        "name": "shop-hook",
+        "input": {"url": "http://93.184.215.14/other", "applications": ["shop"]},
+    },
+    "deleteWebhookEndpoint": lambda w: {"name": "no-such-hook"},
+    "redeliverWebhooks": lambda w: {"ids": [global_id("WebhookDelivery", 1)]},
+    "createPromotionWindow": lambda w: {
+        "input": {
+            "name": fresh("win"),
+            "kind": Enum("DENY"),
+            "timeZone": "Europe/Berlin",
+            "description": "d",
+            "rrule": "FREQ=WEEKLY;BYDAY=FR",
+            "duration": "8h",
+            "startsAt": "2026-01-02T16:00",
+            "dateRanges": [{"start": "2026-12-24", "end": "2027-01-02"}],
+        }
+    },
+    "updatePromotionWindow": lambda w: {
+        "name": "no-such-window",
+        "input": {"description": "d", "timeZone": "UTC"},
+    },
+    "deletePromotionWindow": lambda w: {"name": "no-such-window"},
+    "applyPromotionWindow": lambda w: {
+        "window": "no-such-window",
+        "applicationEnvironments": [{"appName": "shop", "envName": "prod"}],
+    },
+    "applyWindowManifest": lambda w: {"manifest": "apiVersion: v1\n"},
 }
 # Mutations that delete or revoke by what the arguments name (never by a payload).
-DELETES = {"revokeRole", "revokeApiToken", "deletePromotionPolicy", "applyPromotionPolicy"}
+DELETES = {
+    "revokeRole",
+    "revokeApiToken",
+    "deletePromotionPolicy",
+    "applyPromotionPolicy",
+    "deleteWebhookEndpoint",
+    "deletePromotionWindow",
+    "applyPromotionWindow",
+}
 
 
 def string_paths(fields: dict[str, Any], name: str) -> Iterator[tuple[str, ...]]:

@@ -79,6 +79,15 @@ MANIFEST = (
 )
 
 
+WINDOW = (
+    "apiVersion: v1\nkind: promotionWindow\nspec:\n  window:\n    name: blog-freeze\n"
+    "    kind: DENY\n    timeZone: UTC\n"
+    "    dateRanges: [{{start: 2026-12-24, end: 2027-01-02}}]\n"
+    "  payload:\n    applyToWindowName: blog-freeze\n"
+    "    applicationEnvironments: [{{appName: {app}, envName: prod}}]\n"
+)
+
+
 def ghostly(value: Any) -> Any:
     """`value` with every reference to blog replaced by one to nothing."""
     if isinstance(value, B):
@@ -185,6 +194,20 @@ def query_probes(w: TwoApps) -> dict[str, list[Probe]]:
         ],
         # Super-admins only; jobs hold ids and task names, nothing of an application.
         "outboxJobs": [Probe({"state": Enum("DEAD")}, admin_sees_blog=False)],
+        # Super-admins only; the two applications' world has no webhook or window.
+        "webhookEventTypes": [Probe({}, admin_sees_blog=False)],
+        "webhookEndpoints": [Probe({}, admin_sees_blog=False)],
+        "webhookDeliveries": [
+            Probe({"endpoint": "blog-hook", "state": Enum("FAILED")}, admin_sees_blog=False)
+        ],
+        "promotionWindows": [Probe({}, admin_sees_blog=False)],
+        "promotionWindow": [Probe({"name": "blog-freeze"}, admin_sees_blog=False)],
+        "windowBindings": [
+            Probe(
+                {"application": APP, "environment": "prod", "window": "blog-freeze"},
+                admin_sees_blog=False,
+            )
+        ],
     }
 
 
@@ -289,7 +312,15 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
                     "targetEnvironments": ["prod"],
                     "comment": "mine now",
                 }
-            )
+            ),
+            Probe(
+                {
+                    "imageId": image,
+                    "source": CI,
+                    "targetEnvironments": ["prod"],
+                    "breakGlass": {"reason": "mine now, through the freeze"},
+                }
+            ),
         ],
         "approvePromotionRequests": [Probe({"requestIds": [request], "comment": "ok"})],
         "rejectPromotionRequests": [Probe({"requestIds": [request], "reason": "no"})],
@@ -305,6 +336,49 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
         # Super-admins only: refused whole, whatever the ids name.
         "retryOutboxJob": [Probe({"id": global_id("OutboxJob", 1)})],
         "resendNotifications": [Probe({"ids": [global_id("Notification", 1)]})],
+        # Super-admins only: webhooks and promotion windows are refused whole.
+        "createWebhookEndpoint": [
+            Probe(
+                {
+                    "input": {
+                        "name": "blog-hook",
+                        "url": "http://93.184.215.14/hook",
+                        "applications": [APP],
+                    }
+                }
+            )
+        ],
+        "updateWebhookEndpoint": [
+            Probe({"name": "blog-hook", "input": {"applications": [APP], "active": True}})
+        ],
+        "deleteWebhookEndpoint": [Probe({"name": "blog-hook"})],
+        "redeliverWebhooks": [Probe({"ids": [global_id("WebhookDelivery", 1)]})],
+        "createPromotionWindow": [
+            Probe(
+                {
+                    "input": {
+                        "name": "blog-freeze",
+                        "kind": Enum("DENY"),
+                        "timeZone": "UTC",
+                        "dateRanges": [{"start": "2026-12-24", "end": "2027-01-02"}],
+                    }
+                }
+            )
+        ],
+        "updatePromotionWindow": [Probe({"name": "blog-freeze", "input": {"description": "x"}})],
+        "deletePromotionWindow": [Probe({"name": "blog-freeze"})],
+        "applyPromotionWindow": [
+            Probe(
+                {
+                    "window": "blog-freeze",
+                    "applicationEnvironments": [{"appName": APP, "envName": "prod"}],
+                    "remove": False,
+                }
+            )
+        ],
+        "applyWindowManifest": [
+            Probe({"manifest": B(WINDOW.format(app="blog"), WINDOW.format(app="ghost-app"))})
+        ],
     }
 
 
