@@ -11,13 +11,15 @@ from playwright.sync_api import expect
 
 from app.ids import row_id
 from tests.support.live_server import LiveServer
+from tests.support.waiting import eventually
 from tests.ui.conftest import SignIn
-from tests.ui.scenario import Shop
+from tests.ui.scenario import READY_WITHIN_SECONDS, Shop
 
 PROMOTE = (
     "mutation($image: ID!) { promoteImage(imageId: $image, source: {type: CI}, "
     'targetEnvironments: ["prod"]) { results { outcome request { id } } } }'
 )
+SAVED = '{ promotionPolicy(name: "prod-hotfix") { remindAfter } }'
 APPROVE = (
     "mutation($id: ID!) { approvePromotionRequests(requestIds: [$id]) { results { outcome } } }"
 )
@@ -38,6 +40,12 @@ def test_time_limits_in_the_form_and_on_the_request_page(
     expect(remind.locator(".error")).to_contain_text("must be a duration")  # next to its field
     admin.get_by_label("Remind undecided approvers every").fill("8h")
     admin.get_by_role("button", name="Save changes").click()
+
+    def saved() -> bool:  # the form stays on the page: ask the API when the save landed
+        policy = shop.api(SAVED, shop.admin)["promotionPolicy"]
+        return bool(policy["remindAfter"] == "8h")
+
+    eventually(saved, "the policy saved", READY_WITHIN_SECONDS)
     admin.get_by_role("link", name="Promotion policies").click()
     expect(admin.locator('tr[data-policy="prod-hotfix"]')).to_contain_text(
         "expires after 3d, approvals count 1h30m, reminder every 8h (at most 2)"
