@@ -132,6 +132,8 @@ def serve(
         "port": settings.port,
         "log_level": settings.log_level.lower(),
         "timeout_keep_alive": settings.keep_alive_seconds,
+        # A WebSocket message (a subscription's document) is bounded as a body is.
+        "ws_max_size": settings.max_body_bytes,
     }
     if processes == 1:
         uvicorn.run(create_app(), **options)

@@ -1,27 +1,43 @@
 """The GraphQL HTTP endpoint: request context from the Bearer token, GraphiQL served locally,
 GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/) for media types and
-status codes: README "GraphQL over HTTP"."""
+status codes: README "GraphQL over HTTP". Live subscriptions (app/graphql/live.py) come over
+graphql-transport-ws (a WebSocket on /graphql, the token in `connection_init`) and GraphQL
+over SSE (a request with `Accept: text/event-stream`): README "Live subscriptions"."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.streaming import HTTPStreamTransport, SSETransport
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
 
+from app.accounts.service import authenticate
 from app.errors import Unauthenticated
-from app.graphql.context import Context, Ports, bearer_token, build_context
+from app.graphql.context import Context, Ports, bearer_token, build_context, parse_bearer
 from app.graphql.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from app.settings import get_settings
 from app.ui.routes import SECURITY_HEADERS
@@ -135,9 +151,68 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# A WebSocket client has this long after connecting to send `connection_init`.
+CONNECTION_INIT_SECONDS = 10
+
+
+class HeartbeatSSE(SSETransport):
+    """GraphQL over SSE with a comment (`: ping`) every HOIST_LIVE_HEARTBEAT_SECONDS."""
+
+    def __init__(self) -> None:
+        super().__init__(heartbeat_interval=get_settings().live_heartbeat_seconds)
+
+
+def _wants_event_stream(accept: str) -> bool:
+    return any(
+        part.split(";", 1)[0].strip().lower() == "text/event-stream" for part in accept.split(",")
+    )
+
+
+class HeartbeatTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with a `ping` message every HOIST_LIVE_HEARTBEAT_SECONDS once
+    the connection is acknowledged (the protocol lets either side ping; clients answer
+    `pong`), so proxies that close idle connections see traffic. Strawberry sends none."""
+
+    pinger: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.pinger is None:
+            self.pinger = asyncio.create_task(self._ping())
+            self.pinger.add_done_callback(self._task_done)
+
+    async def _ping(self) -> None:
+        interval = get_settings().live_heartbeat_seconds
+        with suppress(WebSocketDisconnected):  # the connection is gone: handle() ends it
+            while True:
+                await asyncio.sleep(interval)
+                await self.send_message({"type": "ping"})
+
+    async def shutdown(self) -> None:
+        if self.pinger is not None:
+            self.pinger.cancel()
+            with suppress(asyncio.CancelledError):
+                await self.pinger
+        await super().shutdown()
+
+
 class HoistGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = HeartbeatTransportWS
+    stream_transport_classes_by_protocol: dict[str, type[HTTPStreamTransport]] = {
+        GRAPHQL_SSE_PROTOCOL: HeartbeatSSE
+    }
+
     def __init__(self, schema: BaseSchema, ports: Ports) -> None:
-        super().__init__(schema)
+        settings = get_settings()
+        super().__init__(
+            schema,
+            # Not the legacy graphql-ws protocol, nor multipart subscriptions: one of each kind.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
+            max_subscriptions_per_connection=settings.live_max_subscriptions_per_connection,
+            # A page of another origin may open a WebSocket only when CORS lets it call.
+            allowed_origins=settings.cors_origins,
+        )
         self.ports = ports
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,6 +247,10 @@ class HoistGraphQL(GraphQL[Context, None]):
             # A CORS preflight is answered by app.cors when origins are configured; without
             # them it gets this, with no CORS headers, so the browser refuses the page.
             return Response(status_code=204, headers={"Allow": ALLOWED_METHODS})
+        if _wants_event_stream(request.headers.get("accept", "")) and method in ("GET", "POST"):
+            # GraphQL over SSE: Strawberry streams each result as an `event: next`, then
+            # `event: complete`; errors before execution come as a `next` with errors.
+            return await self.run(request)
         media_type = negotiate(request.headers.get("accept", ""))
         if media_type is not None:
             answer.media_type = media_type
@@ -283,12 +362,27 @@ class HoistGraphQL(GraphQL[Context, None]):
             )
         return decoded
 
-    # Narrower than strawberry's (Request | WebSocket): Hoist mounts no websocket route, so
-    # only HTTP requests arrive here.
-    async def get_context(  # type: ignore[override]
-        self, request: Request, response: Response
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        if isinstance(request, WebSocket):
+            # The caller is known at `connection_init` (on_ws_connect); a token in the
+            # handshake's Authorization header counts when the payload has none.
+            return Context(request=None, user=None, ports=self.ports, token=bearer_token(request))
         return await build_context(request, self.ports)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws's `connection_init`: its payload's `authorization`
+        ("Bearer <token>") names the caller; without a valid token the connection is
+        closed with 4403 Forbidden."""
+        params = context.connection_params or {}
+        given = params.get("authorization", params.get("Authorization"))
+        if isinstance(given, str):
+            context.token = parse_bearer(given) or given.strip() or None
+        context.user = await authenticate(context.token)
+        if context.user is None:
+            raise ConnectionRejectionError({"message": "a valid API token is required"})
+        return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # The dashboard's policy: the page runs only Hoist's own files (a token is pasted
