@@ -19,7 +19,6 @@ import strawberry
 from app import ids, live
 from app.accounts.access import Access
 from app.catalog.types import load_environment
-from app.db import column
 from app.deployments import repository as deployments
 from app.deployments.types import Deployment
 from app.graphql.context import Context, Info
@@ -105,15 +104,19 @@ async def _deployment(info: Info, deployment_id: int) -> Deployment | None:
     return found[0] if found else None
 
 
-async def _inbox(access: Access, request_id: int | None = None) -> set[int]:
-    """Ids of the requests the caller could approve now (pendingApprovals' rule), or
-    whether `request_id` is one of them."""
+async def _inbox(
+    access: Access, application: str | None = None, environment: str | None = None
+) -> set[int]:
+    """Ids of the requests the caller could approve now (pendingApprovals' own query), of
+    one application and target environment when they are given (a change's pair)."""
     rows = await promotions.pending_requests(
-        access, application=None, workflow=None, environment=None, pending_with_me=True
+        access,
+        application=application,
+        workflow=None,
+        environment=environment,
+        pending_with_me=True,
     )
-    if request_id is not None:
-        rows = rows.filter(id=request_id)
-    return set(await column(rows.values_list("id", flat=True), int))
+    return {row.id for row in await rows}
 
 
 def _event_id(change: live.Change) -> strawberry.ID:
@@ -173,7 +176,9 @@ class Subscription:
 
         async for change in _changes(info.context, wants, caller):
             request_id = change.ids["request_id"]
-            now_in = bool(await _inbox(caller.access, request_id))
+            now_in = request_id in await _inbox(
+                caller.access, change.application, change.environment
+            )
             if now_in == (request_id in inbox):
                 continue
             (inbox.add if now_in else inbox.discard)(request_id)
