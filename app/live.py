@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -145,15 +146,25 @@ def _client(url: str) -> aioredis.Redis:
     return client
 
 
+# After a failed publish, this process does not try Redis again for RECONNECT_SECONDS: a
+# mutation's after-commit step must not wait out a connect timeout for each of its events.
+_redis_down_until = 0.0
+
+
 async def publish(change: Change) -> None:
     """Hand a committed change to every API process's subscribers (this one's, embedded)."""
+    global _redis_down_until
     url = redis_url()
     if url is None:
         HUB.deliver(change)
         return
+    if time.monotonic() < _redis_down_until:
+        log.debug("live event %s not published: Redis was unreachable", change.event_id)
+        return
     try:
         await _client(url).publish(CHANNEL, change.to_json())
     except (RedisError, OSError) as exc:
+        _redis_down_until = time.monotonic() + RECONNECT_SECONDS
         log.warning("live event %s (%s) not published: %s", change.event_id, change.action, exc)
 
 

@@ -189,8 +189,9 @@ class Subscription:
                 )
 
     @strawberry.subscription(
-        description="A deployment was made or changed status, or one of its stages reported "
-        "a result; with the deployment as it is after it."
+        description="A deployment was made or changed status, or a stage result was reported "
+        "for an image in an environment (told with the image's newest deployment there); "
+        "with the deployment as it is after it."
     )
     async def deployment_changed(
         self,

@@ -161,3 +161,40 @@ async def test_subscriptions_are_bounded(embedded: LiveServer) -> None:
             with pytest.raises(Closed) as full:
                 await fifth.next()
         assert _error_codes(full.value) == ["TOO_MANY_SUBSCRIPTIONS"]
+
+
+async def test_a_deployments_status_and_stage_results_are_told(embedded: LiveServer) -> None:
+    await _idle(embedded)
+    admin = Api(embedded.url, embedded.token)
+    dev = admin.user("dora@example.com", ("BUILD_DEPLOY", "shop", "*"))
+    query = """subscription { deploymentChanged(application: "shop", environment: "dev") {
+      action deployment { id status environment { name } } } }"""
+    async with ws_subscription(embedded.url, dev.token, query) as on_dev:
+        await subscribers(embedded.url, 1)
+        image = dev.image("5.0.0")
+        deployed = dev(
+            """mutation($i: ID!) { deployImage(application: "shop", environment: "dev",
+            imageId: $i) { deployment { id } errors { message } } }""",
+            {"i": image},
+        )["deployImage"]
+        assert deployed["errors"] == [], deployed
+        deployment = deployed["deployment"]["id"]
+        # The embedded noop executor finishes it at once: made, then SUCCEEDED.
+        made = (await on_dev.next())["deploymentChanged"]
+        assert (made["action"], made["deployment"]["id"]) == ("deployment.created", deployment)
+        done = (await on_dev.next())["deploymentChanged"]
+        assert done["action"] == "deployment.succeeded"
+        assert done["deployment"] == {
+            "id": deployment,
+            "status": "SUCCEEDED",
+            "environment": {"name": "dev"},
+        }
+        # A stage result of the image in dev is told with its newest deployment there.
+        stage = dev(
+            """mutation($i: ID!) { recordStageResult(input: {imageId: $i, environment: "dev",
+            stage: DEPLOY, status: SUCCEEDED}) { errors { message } } }""",
+            {"i": image},
+        )["recordStageResult"]
+        assert stage["errors"] == [], stage
+        reported = (await on_dev.next())["deploymentChanged"]
+        assert (reported["action"], reported["deployment"]["id"]) == ("stage.reported", deployment)
