@@ -46,3 +46,17 @@ def test_a_message_that_is_not_a_change_is_ignored() -> None:
     assert live.Change.from_json(change.to_json()) == change
     assert live.Change.from_json(b'{"event_id": "x"}') is None
     assert live.Change.from_json(b"not json") is None
+
+
+async def test_an_unreachable_redis_costs_a_mutation_one_timeout_then_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nothing listens on port 1: the first publish fails (logged); the next ones within
+    # RECONNECT_SECONDS do not try, so the events of one mutation cost one timeout at most.
+    monkeypatch.setattr(get_settings(), "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(live, "_redis_down_until", 0.0)
+    await live.publish(_change(1))
+    assert live._redis_down_until > 0
+    down_until = live._redis_down_until
+    await live.publish(_change(2))
+    assert live._redis_down_until == down_until  # not tried again
