@@ -31,13 +31,17 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from app.accounts.service import authenticate
 from app.errors import Unauthenticated
 from app.graphql.context import Context, Ports, bearer_token, build_context, parse_bearer
+from app.graphql.loaders import Loaders
 from app.graphql.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from app.settings import get_settings
 from app.ui.routes import SECURITY_HEADERS
@@ -180,6 +184,19 @@ class HeartbeatTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and self.pinger is None:
             self.pinger = asyncio.create_task(self._ping())
             self.pinger.add_done_callback(self._task_done)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Each operation starts with the token checked again, the caller's roles re-read
+        and fresh loaders: the connection's one context must not answer from rows or
+        rights read for an earlier operation. A token revoked meanwhile closes it (4403)."""
+        if self.connection_acknowledged:
+            self.context.loaders = Loaders()
+            try:
+                await self.context.reauthenticate()
+            except Unauthenticated:
+                await self.websocket.close(4403, "Forbidden: the API token is no longer valid")
+                return
+        await super().handle_subscribe(message)
 
     async def _ping(self) -> None:
         interval = get_settings().live_heartbeat_seconds

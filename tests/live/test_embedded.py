@@ -3,6 +3,7 @@ visibility, revoked tokens, heartbeats and limits, over WebSocket and SSE."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -113,6 +114,13 @@ async def test_a_revoked_tokens_subscriptions_are_closed_and_idle_ones_get_heart
         with pytest.raises(Closed) as ws_end:
             await ws.next()
         assert _error_codes(ws_end.value) == ["UNAUTHENTICATED"]
+        with pytest.raises(Closed, match="complete"):
+            await ws.next()
+        # A new operation on that connection closes it: nothing more runs on the token.
+        again = {"query": "{ me { email } }"}
+        await ws.socket.send(json.dumps({"id": "2", "type": "subscribe", "payload": again}))
+        with pytest.raises(Closed, match="4403"):
+            await ws.next()
         with pytest.raises(Closed) as sse_end:
             await sse.next()
         assert _error_codes(sse_end.value) == ["UNAUTHENTICATED"]
