@@ -39,9 +39,16 @@ class PromotionRequestChange:
     request: PromotionRequest = strawberry.field(description="The request as it is now.")
 
 
+# The action of a pendingApprovalsChanged event found when the caller's roles were re-read.
+RESYNCED = "inbox.resynced"
+
+
 @strawberry.type(description="A request entered or left your approval inbox (pendingApprovals).")
 class PendingApprovalsChange:
-    event_id: strawberry.ID = strawberry.field(description=_EVENT_ID)
+    event_id: strawberry.ID | None = strawberry.field(
+        description=_EVENT_ID + " Null when your roles changed (they are re-read every "
+        "HOIST_LIVE_RECHECK_SECONDS): then `action` is inbox.resynced."
+    )
     action: str = strawberry.field(description=_ACTION)
     added: bool = strawberry.field(
         description="True: you can approve it now (it entered the inbox); false: it left it."
@@ -68,9 +75,10 @@ class _Caller:
 
 async def _changes(
     context: Context, wants: Callable[[live.Change], bool], caller: _Caller | None = None
-) -> AsyncGenerator[live.Change, None]:
+) -> AsyncGenerator[live.Change | None, None]:
     """The committed changes `wants` keeps that the caller may see, until the token fails
-    a re-check (UNAUTHENTICATED) or the subscriber falls behind (SUBSCRIBER_TOO_SLOW)."""
+    a re-check (UNAUTHENTICATED) or the subscriber falls behind (SUBSCRIBER_TOO_SLOW);
+    None after each re-check (the caller's roles were read again)."""
     recheck = get_settings().live_recheck_seconds
     caller = caller or _Caller(await context.reauthenticate())
     loop = asyncio.get_running_loop()
@@ -81,6 +89,7 @@ async def _changes(
             if loop.time() >= due:
                 caller.access = await context.reauthenticate()
                 due = loop.time() + recheck
+                yield None
                 if change is not None and not caller.can_view(change):
                     continue
             if change is not None:
@@ -155,6 +164,8 @@ class Subscription:
             )
 
         async for change in _changes(info.context, wants):
+            if change is None:
+                continue
             request = await _request(info, change.ids["request_id"])
             if request is not None:
                 yield PromotionRequestChange(
@@ -175,6 +186,18 @@ class Subscription:
             return change.action.startswith("promotion.") and "request_id" in change.ids
 
         async for change in _changes(info.context, wants, caller):
+            if change is None:
+                # Roles re-read: the inbox may have changed without a request's event (a
+                # role granted or revoked); what entered or left it is told, eventId null.
+                now = await _inbox(caller.access)
+                for request_id in sorted(now ^ inbox):
+                    request = await _request(info, request_id)
+                    if request is not None:
+                        yield PendingApprovalsChange(
+                            event_id=None, action=RESYNCED, added=request_id in now, request=request
+                        )
+                inbox = now
+                continue
             request_id = change.ids["request_id"]
             now_in = request_id in await _inbox(
                 caller.access, change.application, change.environment
@@ -214,6 +237,8 @@ class Subscription:
             return change.action == "stage.reported" and _matches(change.environment, env)
 
         async for change in _changes(info.context, wants):
+            if change is None:
+                continue
             deployment_id = change.ids.get("deployment_id")
             if deployment_id is None and change.environment is not None:
                 deployment_id = await deployments.latest_deployment_of_image(
