@@ -221,8 +221,8 @@ class Settings(BaseSettings):
         15.0,
         gt=0,
         le=300,
-        description="Idle time after which a subscription's connection carries a heartbeat "
-        "(a WebSocket ping message; an SSE comment), so proxies keep it open.",
+        description="How often a subscription's connection carries a heartbeat (a "
+        "graphql-transport-ws ping message; an SSE comment), so proxies keep it open.",
     )
 
     # Email notifications (SPEC §7); app/notifications/delivery.py explains the retries.
