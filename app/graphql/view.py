@@ -6,10 +6,8 @@ over SSE (a request with `Accept: text/event-stream`): README "Live subscription
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -22,27 +20,24 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.http.streaming import HTTPStreamTransport, SSETransport
+from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
-    ConnectionInitMessage,
-    SubscribeMessage,
-)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from app.accounts.service import authenticate
 from app.errors import Unauthenticated
 from app.graphql.context import Context, Ports, bearer_token, build_context, parse_bearer
-from app.graphql.loaders import Loaders
 from app.graphql.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from app.graphql.transports import (
+    CONNECTION_INIT_SECONDS,
+    HeartbeatSSE,
+    HeartbeatTransportWS,
+    wants_event_stream,
+)
 from app.settings import get_settings
 from app.ui.routes import SECURITY_HEADERS
 from app.validation import storable
@@ -155,64 +150,6 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-# A WebSocket client has this long after connecting to send `connection_init`.
-CONNECTION_INIT_SECONDS = 10
-
-
-class HeartbeatSSE(SSETransport):
-    """GraphQL over SSE with a comment (`: ping`) every HOIST_LIVE_HEARTBEAT_SECONDS."""
-
-    def __init__(self) -> None:
-        super().__init__(heartbeat_interval=get_settings().live_heartbeat_seconds)
-
-
-def _wants_event_stream(accept: str) -> bool:
-    return any(
-        part.split(";", 1)[0].strip().lower() == "text/event-stream" for part in accept.split(",")
-    )
-
-
-class HeartbeatTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with a `ping` message every HOIST_LIVE_HEARTBEAT_SECONDS once
-    the connection is acknowledged (the protocol lets either side ping; clients answer
-    `pong`), so proxies that close idle connections see traffic. Strawberry sends none."""
-
-    pinger: asyncio.Task[None] | None = None
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self.pinger is None:
-            self.pinger = asyncio.create_task(self._ping())
-            self.pinger.add_done_callback(self._task_done)
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        """Each operation starts with the token checked again, the caller's roles re-read
-        and fresh loaders: the connection's one context must not answer from rows or
-        rights read for an earlier operation. A token revoked meanwhile closes it (4403)."""
-        if self.connection_acknowledged:
-            self.context.loaders = Loaders()
-            try:
-                await self.context.reauthenticate()
-            except Unauthenticated:
-                await self.websocket.close(4403, "Forbidden: the API token is no longer valid")
-                return
-        await super().handle_subscribe(message)
-
-    async def _ping(self) -> None:
-        interval = get_settings().live_heartbeat_seconds
-        with suppress(WebSocketDisconnected):  # the connection is gone: handle() ends it
-            while True:
-                await asyncio.sleep(interval)
-                await self.send_message({"type": "ping"})
-
-    async def shutdown(self) -> None:
-        if self.pinger is not None:
-            self.pinger.cancel()
-            with suppress(asyncio.CancelledError):
-                await self.pinger
-        await super().shutdown()
-
-
 class HoistGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = HeartbeatTransportWS
     stream_transport_classes_by_protocol: dict[str, type[HTTPStreamTransport]] = {
@@ -264,7 +201,7 @@ class HoistGraphQL(GraphQL[Context, None]):
             # A CORS preflight is answered by app.cors when origins are configured; without
             # them it gets this, with no CORS headers, so the browser refuses the page.
             return Response(status_code=204, headers={"Allow": ALLOWED_METHODS})
-        if _wants_event_stream(request.headers.get("accept", "")) and method in ("GET", "POST"):
+        if wants_event_stream(request.headers.get("accept", "")) and method in ("GET", "POST"):
             # GraphQL over SSE: Strawberry streams each result as an `event: next`, then
             # `event: complete`; errors before execution come as a `next` with errors.
             return await self.run(request)
