@@ -1,7 +1,7 @@
 // Promote dialog, "Approval Pending": requests of this workflow awaiting approval,
 // grouped by image; "Approve for…" picks the target environments (the requests) to approve.
 import { gql } from "./api.js";
-import { debounced, live } from "./live.js";
+import { debounced, live, liveIndicator } from "./live.js";
 import { badge, busy, clear, errorSlot, h, when } from "./dom.js";
 import { imageSummary, sourceText } from "./image.js";
 import { pagedList } from "./pager.js";
@@ -25,7 +25,7 @@ export function renderApprovalTab(panel, ctx) {
     onchange: () => show() });
   const notices = h("div", { class: "notices", "aria-live": "polite" });
   const body = h("div", { class: "tab-body" });
-  const liveState = h("span", { class: "live-state", role: "status" }, "connecting…");
+  const liveState = liveIndicator();
   clear(panel, h("div", { class: "toolbar" },
     h("label", { for: "request-target" }, "Show requests"), target,
     h("label", { class: "check" }, mine, "Only those pending with me"), liveState),

@@ -1,9 +1,10 @@
 // Live updates: a GraphQL subscription over SSE (fetch, so the token goes in the
 // Authorization header as for every call), falling back to polling while the stream is
-// down. `live(indicator, query, variables, changed)` calls changed() at each event, and
+// down. `live(indicator, query, variables, changed)` calls changed(data) at each event, and
 // once every RETRY_MS while disconnected (then tries to connect again); the indicator
 // says "live" or "polling". It stops by itself once the indicator has left the page.
 import { token } from "./api.js";
+import { h } from "./dom.js";
 
 const RETRY_MS = 5000;
 const GONE_CHECK_MS = 2000;
@@ -50,7 +51,7 @@ export function live(indicator, query, variables, changed) {
         if (event !== "next") continue; // a heartbeat (": ping")
         const data = JSON.parse(/^data: *(.*)$/m.exec(block)?.[1] || "{}");
         if (data.errors) return; // e.g. the token was revoked: poll, as the page does
-        changed();
+        changed(data.data);
       }
     }
   }
@@ -66,7 +67,7 @@ export function live(indicator, query, variables, changed) {
       state("polling", false);
       await sleep(RETRY_MS);
       if (gone()) break;
-      changed();
+      changed(null); // no event: a refresh
     }
     clearInterval(watch);
   })();
@@ -75,8 +76,12 @@ export function live(indicator, query, variables, changed) {
 // `fn` at most once per `ms`, after the last call: a decision tells several events.
 export function debounced(fn, ms = 250) {
   let timer = null;
-  return () => {
+  return (...args) => {
     clearTimeout(timer);
-    timer = setTimeout(fn, ms);
+    timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+// An indicator for live(): "connecting…" until it knows.
+export const liveIndicator = () => h("span", { class: "live-state", role: "status" },
+  "connecting…");
