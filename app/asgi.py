@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
+from app import live
 from app.body_limit import BodyLimit
 from app.cors import cors_middleware
 from app.db import tortoise_config
@@ -41,6 +42,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
         async with (
             RegisterTortoise(app, config=tortoise_config()),
             job_runner(get_settings(), _celery_dispatcher),
+            live.listening(),  # with Redis: this process hears every process's changes
         ):
             yield
 
@@ -51,6 +53,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
             # Every method reaches HoistGraphQL, which answers HEAD (uptime checkers),
             # OPTIONS, and the others' 405 in JSON (the Route's own 405 is plain text).
             Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),  # live subscriptions (graphql-transport-ws)
             Route("/assets/{package}/{path:path}", graphiql_asset),
             *health_routes(),
             *ui_routes(),  # the dashboard: static files that use /graphql

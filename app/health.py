@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise import connections
 
+from app import live
 from app.outbox.service import dead_job_count
 
 log = logging.getLogger("hoist.health")
@@ -28,9 +29,10 @@ DATABASE_CHECK_SECONDS = 2.0
 
 async def healthz(request: Request) -> Response:
     """The process is up and its event loop answers; with it, how many worker jobs gave up
-    (DEAD: a super-admin looks at `outboxJobs` and retries them). The count never makes
-    the answer fail: null when the database does not answer in time."""
-    return JSONResponse({"status": "ok", "deadJobs": await dead_jobs()})
+    (DEAD: a super-admin looks at `outboxJobs` and retries them), and this process's live
+    subscriptions (how many; whether Redis feeds them, when it is the broker). The count
+    never makes the answer fail: null when the database does not answer in time."""
+    return JSONResponse({"status": "ok", "deadJobs": await dead_jobs(), "live": live.HUB.status()})
 
 
 async def dead_jobs() -> int | None:

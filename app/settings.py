@@ -191,6 +191,40 @@ class Settings(BaseSettings):
         "(the super-admins are told).",
     )
 
+    # Live GraphQL subscriptions (issue 17); app/live.py and app/graphql/live.py.
+    live_max_subscriptions: int = Field(
+        1000,
+        ge=1,
+        description="Most live subscriptions one API process holds (WebSocket and SSE).",
+    )
+    live_max_subscriptions_per_connection: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="Most operations one WebSocket connection runs at once.",
+    )
+    live_queue_size: int = Field(
+        100,
+        ge=1,
+        le=100_000,
+        description="Events waiting for one subscriber; a subscriber that falls further "
+        "behind is dropped with a SUBSCRIBER_TOO_SLOW error.",
+    )
+    live_recheck_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=60,
+        description="How often a subscription checks its token again (a revoked or "
+        "expired one ends it) and re-reads the caller's roles.",
+    )
+    live_heartbeat_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="How often a subscription's connection carries a heartbeat (a "
+        "graphql-transport-ws ping message; an SSE comment), so proxies keep it open.",
+    )
+
     # Email notifications (SPEC §7); app/notifications/delivery.py explains the retries.
     email_backend: Literal["console", "smtp", "ses"] = Field(
         "console",

@@ -6,6 +6,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
+from app import live
 from app.accounts.access import Access
 from app.audit import repository
 from app.audit.models import AuditEvent
@@ -20,16 +21,18 @@ async def record(
     **data: Any,
 ) -> None:
     """Write one audit event for `action` by the caller (None for the system); a caller
-    who came another way than the API (an email link) has it in the data's `via`."""
+    who came another way than the API (an email link) has it in the data's `via`. Live
+    subscribers hear of it once the transaction has committed (app/live.py)."""
     if access.via is not None:
         data = {**data, "via": access.via}
-    await AuditEvent.create(
+    event = await AuditEvent.create(
         actor_id=access.user_id,
         action=action,
         application=application,
         environment=environment,
         data=data,
     )
+    live.publish_after_commit(event.id, action, application, environment, data)
 
 
 def audit_log(

@@ -9,7 +9,9 @@ any client module (tests/cli/test_layers.py checks it).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -34,6 +36,9 @@ EXIT_CODES = (
 )
 
 TIMEOUT_SECONDS = 30.0
+# A live stream carries a heartbeat at least every 300 s (HOIST_LIVE_HEARTBEAT_SECONDS' bound):
+# silence for twice that is a connection that is gone.
+STREAM_SILENCE_SECONDS = 600.0
 MAX_PAGE = 100  # the API's largest page
 USER_ERRORS = "errors { code message field }"
 BOOL = "true|false"  # every boolean flag takes one, default false
@@ -117,6 +122,66 @@ class Api:
                 f"{endpoint} answered without data (HTTP {response.status_code})", EXIT_UNREACHABLE
             )
         return data
+
+    @contextmanager
+    def stream(
+        self, query: str, variables: dict[str, Any], deadline: float | None = None
+    ) -> Iterator[Iterator[dict[str, Any] | None]]:
+        """A GraphQL subscription over SSE, open (the server has it) on entering: its
+        events' `data`, and None at each heartbeat (so a caller can look at the clock);
+        they end when the server completes the stream; errors exit as `call` does. With
+        a `deadline` (time.monotonic()), no read waits past it: a read still waiting then
+        leaves the block quietly, and the caller looks at the clock."""
+        headers = {"Accept": "text/event-stream"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        endpoint = f"{self.url}/graphql"
+        silence = STREAM_SILENCE_SECONDS
+        if deadline is not None:
+            silence = max(0.1, min(silence, deadline - time.monotonic()))
+        try:
+            with httpx.stream(
+                "POST",
+                endpoint,
+                json={"query": query, "variables": variables},
+                headers=headers,
+                timeout=httpx.Timeout(TIMEOUT_SECONDS, read=silence),
+            ) as response:
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    response.read()
+                    fail(
+                        f"{endpoint} did not answer with an event stream "
+                        f"(HTTP {response.status_code}); is that a Hoist server?",
+                        EXIT_UNREACHABLE,
+                    )
+                yield self._events(response)
+        except httpx.ReadTimeout:
+            if deadline is not None and time.monotonic() >= deadline - 0.1:
+                return
+            fail(
+                f"the Hoist server at {self.url} went silent for {silence:.0f} s", EXIT_UNREACHABLE
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            fail(f"cannot reach the Hoist server at {self.url}: {exc}", EXIT_UNREACHABLE)
+
+    def _events(self, response: httpx.Response) -> Iterator[dict[str, Any] | None]:
+        name = data = ""
+        for line in response.iter_lines():
+            if line.startswith(":"):
+                yield None  # a heartbeat
+            elif line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data = line[5:].strip()
+            elif not line and name:
+                if name == "complete":
+                    return
+                body = json.loads(data) if data else {}
+                if body.get("errors"):
+                    self._top_level_errors(body["errors"])
+                if isinstance(body.get("data"), dict):
+                    yield body["data"]
+                name = data = ""
 
     def mutate(
         self,

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 # The ORM is imported inside the commands that use it: every `hoist` client command loads
 # this module too, and Tortoise alone would double their start-up time.
 
+# How long a stopping `hoist serve` lets requests under way finish (an SSE subscription
+# would otherwise hold it open for ever); WebSockets are closed by uvicorn at once.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 # How long uvicorn's supervisor waits for a server process to answer its ping before it
 # kills it as hung and starts another. A new process answers only once its imports are
 # done, and uvicorn's 5 s is less than that takes on a busy 2-core machine: there, every
@@ -132,6 +136,11 @@ def serve(
         "port": settings.port,
         "log_level": settings.log_level.lower(),
         "timeout_keep_alive": settings.keep_alive_seconds,
+        # A WebSocket message (a subscription's document) is bounded as a body is.
+        "ws_max_size": settings.max_body_bytes,
+        # uvicorn waits for open connections before it stops, and a live subscription over
+        # SSE never ends by itself: past this, what is still open is cancelled.
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
     if processes == 1:
         uvicorn.run(create_app(), **options)

@@ -14,6 +14,7 @@ revoke = typer.Typer(help="Revoke a role or an API token.", no_args_is_help=True
 register = typer.Typer(help="Record what CI built.", no_args_is_help=True)
 record = typer.Typer(help="Report what CI/CD did.", no_args_is_help=True)
 wait = typer.Typer(help="Wait for an object to reach a state.", no_args_is_help=True)
+watch = typer.Typer(help="Print live changes as they happen (over SSE).", no_args_is_help=True)
 
 GROUPS = {
     "create": create,
@@ -25,4 +26,5 @@ GROUPS = {
     "register": register,
     "record": record,
     "wait": wait,
+    "watch": watch,
 }

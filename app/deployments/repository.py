@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from tortoise.queryset import QuerySet
 
+from app.db import column
 from app.deployments.models import Deployment
 
 
@@ -19,3 +20,16 @@ def deployments_of(application: str, environment: str | None) -> QuerySet[Deploy
 
 async def deployments_by_ids(ids: Sequence[int]) -> list[Deployment]:
     return await Deployment.filter(id__in=list(ids))
+
+
+async def latest_deployment_of_image(image_id: int, environment: str) -> int | None:
+    """The id of the newest deployment of the image to the environment (the one a stage
+    result just reported is attached to), or None."""
+    ids = await column(
+        Deployment.filter(image_id=image_id, environment__name=environment)
+        .order_by("-id")
+        .limit(1)
+        .values_list("id", flat=True),
+        int,
+    )
+    return ids[0] if ids else None

@@ -1,4 +1,8 @@
-"""The request context: the caller (resolved from the Bearer token) and per-request loaders."""
+"""The request context: the caller (resolved from the Bearer token) and per-request loaders.
+
+A WebSocket connection has one context for all its operations: its token comes in the
+`connection_init` message (app/graphql/view.py), and a live subscription starts afresh
+loaders for each event it answers (app/graphql/live.py), so no event shows stale rows."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
+from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from app.accounts.access import Access
@@ -34,6 +39,10 @@ class Context:
     ports: Ports
     _access: Access | None = None
     loaders: Loaders = field(default_factory=Loaders)
+    # The API token the caller sent, so a long-lived subscription can check it again.
+    token: str | None = None
+    # graphql-transport-ws: the `connection_init` payload (Strawberry sets it).
+    connection_params: dict[str, object] | None = None
 
     def caller(self) -> User:
         """The signed-in user; UNAUTHENTICATED when the request carries no valid token.
@@ -50,9 +59,24 @@ class Context:
             self._access = await Access.of(self.caller())
         return self._access
 
+    async def reauthenticate(self) -> Access:
+        """Check the token again and re-read the caller's roles (a live subscription does,
+        periodically); UNAUTHENTICATED once it is revoked or expired or its user disabled."""
+        self.user = await authenticate(self.token)
+        self._access = None
+        if self.user is None:
+            raise Unauthenticated(
+                "the API token was revoked or has expired (or its user was disabled)"
+            )
+        return await self.access()
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+
+def bearer_token(request: Request | WebSocket) -> str | None:
+    return parse_bearer(request.headers.get("authorization", ""))
+
+
+def parse_bearer(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value; None for anything else."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
@@ -60,7 +84,8 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def build_context(request: Request, ports: Ports) -> Context:
-    return Context(request=request, user=await authenticate(bearer_token(request)), ports=ports)
+    token = bearer_token(request)
+    return Context(request=request, user=await authenticate(token), ports=ports, token=token)
 
 
 Info = StrawberryInfo[Context, Any]

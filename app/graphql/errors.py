@@ -15,7 +15,7 @@ from strawberry.types.base import get_object_definition
 from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as ColumnValidationError
 
-from app import ids, limits
+from app import ids, limits, live
 from app.db import in_unit_of_work
 from app.errors import (
     DomainError,
@@ -83,7 +83,15 @@ describe_values(
 # Exceptions whose message a client may see: ours carry their `extensions.code`; a
 # GraphQLError is graphql-core's or Strawberry's own word on bad input (a variable of
 # the wrong type arrives wrapped in one), written for clients.
-_EXPECTED = (Unauthenticated, Forbidden, DomainError, GraphQLError)
+# A live subscription's end (app/live.py) is an answer too: too many, or read too slowly.
+_EXPECTED = (
+    Unauthenticated,
+    Forbidden,
+    DomainError,
+    GraphQLError,
+    live.TooManySubscriptions,
+    live.TooSlow,
+)
 
 
 @strawberry.type(description="A problem with the input; nothing was written.")

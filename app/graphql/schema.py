@@ -18,7 +18,7 @@ from app.accounts import schema as accounts
 from app.audit import schema as audit
 from app.catalog import schema as catalog
 from app.deployments import schema as deployments
-from app.graphql import nodes
+from app.graphql import live, nodes
 from app.graphql.context import Ports
 from app.graphql.errors import MaskCrashes, is_expected, should_mask
 from app.graphql.limits import (
@@ -112,7 +112,9 @@ def build_schema() -> HoistSchema:
             should_mask_error=should_mask, error_message="Internal error; it has been logged."
         ),
     ]
-    return HoistSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return HoistSchema(
+        query=Query, mutation=Mutation, subscription=live.Subscription, extensions=extensions
+    )
 
 
 schema = build_schema()

@@ -1,28 +1,43 @@
 """The GraphQL HTTP endpoint: request context from the Bearer token, GraphiQL served locally,
 GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/) for media types and
-status codes: README "GraphQL over HTTP"."""
+status codes: README "GraphQL over HTTP". Live subscriptions (app/graphql/live.py) come over
+graphql-transport-ws (a WebSocket on /graphql, the token in `connection_init`) and GraphQL
+over SSE (a request with `Accept: text/event-stream`): README "Live subscriptions"."""
 
 from __future__ import annotations
 
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
 
+from app.accounts.service import authenticate
 from app.errors import Unauthenticated
-from app.graphql.context import Context, Ports, bearer_token, build_context
+from app.graphql.context import Context, Ports, bearer_token, build_context, parse_bearer
 from app.graphql.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from app.graphql.transports import (
+    CONNECTION_INIT_SECONDS,
+    HeartbeatSSE,
+    HeartbeatTransportWS,
+    wants_event_stream,
+)
 from app.settings import get_settings
 from app.ui.routes import SECURITY_HEADERS
 from app.validation import storable
@@ -136,8 +151,22 @@ class _Answer:
 
 
 class HoistGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = HeartbeatTransportWS
+    stream_transport_classes_by_protocol: dict[str, type[HTTPStreamTransport]] = {
+        GRAPHQL_SSE_PROTOCOL: HeartbeatSSE
+    }
+
     def __init__(self, schema: BaseSchema, ports: Ports) -> None:
-        super().__init__(schema)
+        settings = get_settings()
+        super().__init__(
+            schema,
+            # Not the legacy graphql-ws protocol, nor multipart subscriptions: one of each kind.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
+            max_subscriptions_per_connection=settings.live_max_subscriptions_per_connection,
+            # A page of another origin may open a WebSocket only when CORS lets it call.
+            allowed_origins=settings.cors_origins,
+        )
         self.ports = ports
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,6 +201,10 @@ class HoistGraphQL(GraphQL[Context, None]):
             # A CORS preflight is answered by app.cors when origins are configured; without
             # them it gets this, with no CORS headers, so the browser refuses the page.
             return Response(status_code=204, headers={"Allow": ALLOWED_METHODS})
+        if wants_event_stream(request.headers.get("accept", "")) and method in ("GET", "POST"):
+            # GraphQL over SSE: Strawberry streams each result as an `event: next`, then
+            # `event: complete`; errors before execution come as a `next` with errors.
+            return await self.run(request)
         media_type = negotiate(request.headers.get("accept", ""))
         if media_type is not None:
             answer.media_type = media_type
@@ -283,12 +316,27 @@ class HoistGraphQL(GraphQL[Context, None]):
             )
         return decoded
 
-    # Narrower than strawberry's (Request | WebSocket): Hoist mounts no websocket route, so
-    # only HTTP requests arrive here.
-    async def get_context(  # type: ignore[override]
-        self, request: Request, response: Response
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        if isinstance(request, WebSocket):
+            # The caller is known at `connection_init` (on_ws_connect); a token in the
+            # handshake's Authorization header counts when the payload has none.
+            return Context(request=None, user=None, ports=self.ports, token=bearer_token(request))
         return await build_context(request, self.ports)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws's `connection_init`: its payload's `authorization`
+        ("Bearer <token>") names the caller; without a valid token the connection is
+        closed with 4403 Forbidden."""
+        params = context.connection_params or {}
+        given = params.get("authorization", params.get("Authorization"))
+        if isinstance(given, str):
+            context.token = parse_bearer(given) or given.strip() or None
+        context.user = await authenticate(context.token)
+        if context.user is None:
+            raise ConnectionRejectionError({"message": "a valid API token is required"})
+        return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # The dashboard's policy: the page runs only Hoist's own files (a token is pasted

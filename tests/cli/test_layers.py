@@ -25,6 +25,7 @@ CLIENT_MODULES = [
     "promote",
     "users",
     "verbs",
+    "watch",
     "windows",
 ]
 # What a client module may import from the project: itself, settings, errors, and the

@@ -1,6 +1,7 @@
 // Promote dialog, "Approval Pending": requests of this workflow awaiting approval,
 // grouped by image; "Approve for…" picks the target environments (the requests) to approve.
 import { gql } from "./api.js";
+import { debounced, live, liveIndicator } from "./live.js";
 import { badge, busy, clear, errorSlot, h, when } from "./dom.js";
 import { imageSummary, sourceText } from "./image.js";
 import { pagedList } from "./pager.js";
@@ -12,6 +13,9 @@ const PENDING = `query($app: String!, $workflow: String!, $target: String, $mine
   $after: String) { pendingApprovals(application: $app, workflow: $workflow,
   targetEnvironment: $target, pendingWithMe: $mine, first: 20, after: $after) {
   totalCount pageInfo { hasNextPage endCursor } edges { node { ${REQUEST_FIELDS} } } } }`;
+// Any change of the application's requests: the list is read again (one query).
+const CHANGED = `subscription($app: String) { promotionRequestChanged(application: $app) {
+  action } }`;
 
 export function renderApprovalTab(panel, ctx) {
   const target = h("select", { id: "request-target", onchange: () => show() },
@@ -21,9 +25,16 @@ export function renderApprovalTab(panel, ctx) {
     onchange: () => show() });
   const notices = h("div", { class: "notices", "aria-live": "polite" });
   const body = h("div", { class: "tab-body" });
+  const liveState = liveIndicator();
   clear(panel, h("div", { class: "toolbar" },
     h("label", { for: "request-target" }, "Show requests"), target,
-    h("label", { class: "check" }, mine, "Only those pending with me")), notices, body);
+    h("label", { class: "check" }, mine, "Only those pending with me"), liveState),
+    notices, body);
+  // Live: another user's approval, rejection or request shows without a reload (not while
+  // an "Approve for…" choice is open, which a reload would throw away).
+  live(liveState, CHANGED, { app: ctx.app }, debounced(() => {
+    if (!body.querySelector(".approve-for:not([hidden])")) show();
+  }));
 
   // After a decision: say what happened (it stays), then reload the list.
   const decided = (results) => {

@@ -3,6 +3,7 @@ import { gql } from "./api.js";
 import { badge, clear, h, pageTitle, when } from "./dom.js";
 import { promotedFromText } from "./deploy.js";
 import { pagedList } from "./pager.js";
+import { debounced, live, liveIndicator } from "./live.js";
 import { href } from "./router.js";
 
 const HISTORY = `query($app: String!, $env: String!, $after: String) {
@@ -10,20 +11,27 @@ const HISTORY = `query($app: String!, $env: String!, $after: String) {
     totalCount pageInfo { hasNextPage endCursor } edges { node {
       id status createdAt error image { tag image } deployedBy { name }
       promotedFrom { sourceType sourceEnvironment requestId approvers { name } } } } } }`;
+const CHANGED = `subscription($app: String, $env: String) {
+  deploymentChanged(application: $app, environment: $env) { action } }`;
 
 export async function renderHistory(view, { app, env }) {
   const body = h("div");
+  const liveState = liveIndicator();
   clear(view, pageTitle(h("a", { href: "#/" }, "Applications"),
     h("a", { href: href("apps", app) }, app), env, "Deployment History"),
   h("p", { class: "subnav" },
-    h("a", { href: href("apps", app, "envs", env, "deploy") }, "Select Image to deploy")),
+    h("a", { href: href("apps", app, "envs", env, "deploy") }, "Select Image to deploy"),
+    liveState),
   body);
-  await pagedList({
+  const show = () => pagedList({
     container: body,
     empty: `Nothing has been deployed to ${env} yet.`,
     load: async (after) => (await gql(HISTORY, { app, env, after })).deploymentHistory,
     renderNode: (d, list) => list.append(historyRow(d, env)),
   });
+  // Live: a deployment made or changing status, or a stage reported, reloads the list.
+  live(liveState, CHANGED, { app, env }, debounced(() => show()));
+  await show();
 }
 
 function historyRow(d, env) {

@@ -4,11 +4,14 @@ import { badge, busy, clear, errorSlot, h, loading, pageTitle, when } from "./do
 import { imageSummary, sourceText } from "./image.js";
 import { approvalsText, approve, cancelControl, decisionLine, isMine, rejectControl,
   REQUEST_FIELDS } from "./requests.js";
+import { debounced, live, liveIndicator } from "./live.js";
 import { href } from "./router.js";
 import { windowState } from "./windows.js";
 
 const REQUEST = `query($id: ID!) { promotionRequest(id: $id) { ${REQUEST_FIELDS}
   breakGlassReason window { open opensAt closesAt closedBy } } }`;
+const CHANGED = `subscription($app: String, $env: String) {
+  promotionRequestChanged(application: $app, targetEnvironment: $env) { request { id } } }`;
 
 // Ids are opaque (base64): the page is named by what the request asks for instead.
 const requestTitle = (r) => r
@@ -69,8 +72,20 @@ export async function renderRequest(view, { id }) {
   } else if (r.status === "QUEUED" && isMine(r)) {
     actions.append(cancelControl(r, decided)); // waiting for its window: still withdrawable
   }
+  const liveState = liveIndicator();
   clear(view, title(r), notices,
     h("section", { class: "card" }, imageSummary(r.image),
       h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-      actions));
+      actions, h("div", { class: "actions" }, liveState)));
+  // Live: this request's changes (a decision elsewhere, the worker's PROMOTED) show at
+  // once; not while you type in one of its forms (a reject reason).
+  live(liveState, CHANGED, { app: r.application.name, env: r.targetEnvironment.name },
+    debounced(async (data) => {
+      const mine = !data || data.promotionRequestChanged.request.id === r.id;
+      const typing = document.activeElement?.closest("form, input, textarea") ?? null;
+      if (!mine || view.contains(typing)) return;
+      const kept = [...notices.childNodes]; // what your own decision said stays
+      await renderRequest(view, { id });
+      view.querySelector(".notices")?.append(...kept);
+    }));
 }

@@ -1,0 +1,62 @@
+"""The hub's bounds, in one process: a subscriber that falls behind is dropped with an
+error and its queue emptied; a full process refuses more subscriptions."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import live
+from app.settings import get_settings
+
+
+def _change(event_id: int, application: str = "shop") -> live.Change:
+    return live.Change(event_id, "promotion.requested", application, "prod", {"request_id": 1})
+
+
+async def test_a_slow_subscriber_is_dropped_and_holds_no_events() -> None:
+    hub = live.Hub()
+    size = get_settings().live_queue_size
+    async with hub.subscription(lambda change: change.application == "shop") as subscriber:
+        hub.deliver(_change(0, "other"))  # not wanted: never queued
+        for event_id in range(1, size + 1):
+            hub.deliver(_change(event_id))
+        assert subscriber.queue.qsize() == size
+        assert (await subscriber.next(1.0)) == _change(1)
+        hub.deliver(_change(size + 1))
+        hub.deliver(_change(size + 2))  # one more than the queue holds
+        assert subscriber.overflowed and subscriber.queue.empty()
+        with pytest.raises(live.TooSlow):
+            await subscriber.next(1.0)
+    assert hub.subscribers == set()
+
+
+async def test_a_full_process_refuses_more_subscriptions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "live_max_subscriptions", 1)
+    hub = live.Hub()
+    async with hub.subscription(lambda change: True):
+        with pytest.raises(live.TooManySubscriptions):
+            async with hub.subscription(lambda change: True):
+                pass
+    async with hub.subscription(lambda change: True):  # the first let go: room again
+        pass
+
+
+def test_a_message_that_is_not_a_change_is_ignored() -> None:
+    change = _change(7)
+    assert live.Change.from_json(change.to_json()) == change
+    assert live.Change.from_json(b'{"event_id": "x"}') is None
+    assert live.Change.from_json(b"not json") is None
+
+
+async def test_an_unreachable_redis_costs_a_mutation_one_timeout_then_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nothing listens on port 1: the first publish fails (logged); the next ones within
+    # RECONNECT_SECONDS do not try, so the events of one mutation cost one timeout at most.
+    monkeypatch.setattr(get_settings(), "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(live, "_redis_down_until", 0.0)
+    await live.publish(_change(1))
+    assert live._redis_down_until > 0
+    down_until = live._redis_down_until
+    await live.publish(_change(2))
+    assert live._redis_down_until == down_until  # not tried again
