@@ -162,7 +162,9 @@ def _keep(errors: ErrorCollector, error: DomainError | None) -> None:
 
 
 async def _endpoint(name: str, field: str = "name") -> WebhookEndpoint:
-    endpoint = await WebhookEndpoint.get_or_none(name=name)
+    # A lookup: a name longer than any endpoint's finds nothing, without a query (the
+    # column's own length check would answer VALIDATION instead).
+    endpoint = await WebhookEndpoint.get_or_none(name=name) if len(name) <= limits.NAME else None
     if endpoint is None:
         raise not_found(f"no webhook endpoint named {name[: limits.NAME]}", field)
     return endpoint

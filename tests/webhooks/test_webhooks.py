@@ -280,6 +280,13 @@ async def test_internal_addresses_unknown_names_and_non_admins_are_refused(world
     }
     [error] = await errors(world.tokens["dev"], url="https://example.com/")
     assert error["code"] == "FORBIDDEN"
+    # A name longer than any endpoint's is a lookup that finds nothing (found by fuzzing).
+    deleted = await world.gql(
+        "mutation($n: String!) { deleteWebhookEndpoint(name: $n) { errors { code field } } }",
+        {"n": "x" * 300},
+        token=world.admin,
+    )
+    assert deleted["deleteWebhookEndpoint"]["errors"] == [{"code": "NOT_FOUND", "field": "name"}]
     assert await WebhookDelivery.all().count() == 0
 
 
