@@ -223,6 +223,15 @@ async def column(query: ValuesListQuery[Literal[False]], of: type[T]) -> list[T]
 M = TypeVar("M", bound=Model)
 
 
+async def get_named(model: type[M], name: str, max_len: int) -> M | None:
+    """The row of `model` whose unique `name` is `name`, for a lookup by name: None, with
+    no query, for a name longer than the column's `max_len` (the column's own length check
+    would raise a VALIDATION error where a lookup should find nothing)."""
+    if len(name) > max_len:
+        return None
+    return await model.get_or_none(name=name)
+
+
 async def insert_new(rows: Sequence[M], *unique: str) -> list[M]:
     """Insert `rows` (new instances of one model) in one multi-row INSERT, skipping each
     row that would repeat the `unique` fields (a unique constraint's) of a stored row or

@@ -12,7 +12,7 @@ from app import clock, limits
 from app.accounts.access import Access
 from app.audit.service import record
 from app.catalog.models import Application
-from app.db import column
+from app.db import column, get_named
 from app.errors import DomainError, ErrorCollector, conflict, not_found, validation
 from app.settings import get_settings
 from app.validation import check_name
@@ -162,9 +162,7 @@ def _keep(errors: ErrorCollector, error: DomainError | None) -> None:
 
 
 async def _endpoint(name: str, field: str = "name") -> WebhookEndpoint:
-    # A lookup: a name longer than any endpoint's finds nothing, without a query (the
-    # column's own length check would answer VALIDATION instead).
-    endpoint = await WebhookEndpoint.get_or_none(name=name) if len(name) <= limits.NAME else None
+    endpoint = await get_named(WebhookEndpoint, name, limits.NAME)
     if endpoint is None:
         raise not_found(f"no webhook endpoint named {name[: limits.NAME]}", field)
     return endpoint

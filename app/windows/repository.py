@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app import limits
+from app.db import get_named
 from app.windows.models import PromotionWindow, WindowBinding
 
 
@@ -13,11 +14,7 @@ async def windows_by_name() -> list[PromotionWindow]:
 
 
 async def window_named(name: str) -> PromotionWindow | None:
-    # A lookup: a name longer than any window's finds nothing, without a query (the
-    # column's own length check would answer VALIDATION instead).
-    if len(name) > limits.NAME:
-        return None
-    return await PromotionWindow.get_or_none(name=name)
+    return await get_named(PromotionWindow, name, limits.NAME)
 
 
 async def windows_by_ids(ids: Sequence[int]) -> list[PromotionWindow]:
