@@ -1,7 +1,10 @@
 // An application's Build & Deploy view: each workflow as CI → its CD pipeline tree,
-// every environment with the image last deployed there, and the Promote button.
+// every environment with the image last deployed there, and the Promote button. Live: a
+// deployment anywhere in the application redraws the workflows (not the page, so the live
+// stream and an open Promote dialog stay).
 import { gql } from "./api.js";
 import { badge, clear, h, loading, pageTitle, when } from "./dom.js";
+import { debounced, live, liveIndicator } from "./live.js";
 import { openPromoteDialog } from "./promote-dialog.js";
 import { href } from "./router.js";
 
@@ -12,6 +15,7 @@ const APPLICATION = `query($name: String!) { application(name: $name) { name wor
 const TARGETS = `query($app: String!, $workflow: String!) {
   promotionTargets(application: $app, workflow: $workflow) {
     environment { name } policy { name approverCount } } }`;
+const CHANGED = `subscription($app: String) { deploymentChanged(application: $app) { action } }`;
 const LAST_DEPLOYMENT = `query($app: String!, $env: String!) {
   deploymentHistory(application: $app, environment: $env, first: 1) { edges { node {
     id status createdAt image { tag image } deployedBy { name } } } } }`;
@@ -24,13 +28,20 @@ export async function renderBuildDeploy(view, { app }) {
       h("p", { class: "error" }, `No application named ${app}, or you hold no role on it.`));
     return;
   }
-  const rows = await Promise.all(application.workflows.map((w) => workflowRow(app, w, view)));
+  const workflows = h("div", { class: "workflows" });
+  const liveState = liveIndicator();
+  const show = async () => {
+    const rows = await Promise.all(application.workflows.map((w) => workflowRow(app, w, show)));
+    clear(workflows,
+      rows.length ? rows : h("p", { class: "muted empty" }, "This application has no workflows."));
+  };
+  await show();
   clear(view, pageTitle(h("a", { href: "#/" }, "Applications"), app),
-    h("h2", { class: "section" }, "Build & Deploy"),
-    rows.length ? rows : h("p", { class: "muted empty" }, "This application has no workflows."));
+    h("h2", { class: "section" }, "Build & Deploy ", liveState), workflows);
+  live(liveState, CHANGED, { app }, debounced(show));
 }
 
-async function workflowRow(app, workflow, view) {
+async function workflowRow(app, workflow, refresh) {
   const environments = workflow.cdPipelines.map((p) => p.environment.name);
   const [{ promotionTargets }, ...latest] = await Promise.all([
     gql(TARGETS, { app, workflow: workflow.name }),
@@ -41,7 +52,7 @@ async function workflowRow(app, workflow, view) {
   const promote = promotionTargets.length > 0 && h("button", {
     class: "primary promote",
     onclick: () => openPromoteDialog({
-      app, workflow, targets: promotionTargets, onClose: () => renderBuildDeploy(view, { app }),
+      app, workflow, targets: promotionTargets, onClose: refresh,
     }),
   }, "Promote");
   return h("section", { class: "card workflow", "data-workflow": workflow.name },
