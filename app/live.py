@@ -9,11 +9,13 @@ the change goes out on one pub/sub channel and every API process's `listening()`
 hands it to its own subscribers; in the embedded default it goes straight to this
 process's. Live events are best-effort: a Redis that does not answer loses them (the
 change is committed all the same, and logged); webhooks (app/webhooks) are the
-at-least-once path.
+at-least-once path. But a loss is never silent: when a process's listener loses Redis,
+its subscriptions end with FeedLost (the dashboard polls then, a script re-reads), and
+while it is not connected it takes no new ones, so "subscribed" always means "hearing".
 
 Everything here is bounded: subscriptions per process (HOIST_LIVE_MAX_SUBSCRIPTIONS), and
 each subscriber's queue (HOIST_LIVE_QUEUE_SIZE). A subscriber that falls that far behind
-is dropped, its queue emptied, and told so (TooSlow), rather than let memory grow. What a
+is ended, its queue emptied, and told so (TooSlow), rather than let memory grow. What a
 subscriber may see is its own filter (`wants`), applied before anything is queued.
 """
 
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.db import after_commit
@@ -46,6 +49,9 @@ ID_KEYS = ("request_id", "deployment_id", "image_id", "stage_run_id", "promotion
 # Redis calls on the publishing side are short: a mutation's answer waits for them.
 PUBLISH_TIMEOUT_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
+# An API process starts serving once its listener has subscribed, or after this long
+# without Redis (it serves all the same, refusing subscriptions until Redis answers).
+STARTUP_WAIT_SECONDS = 3.0
 
 
 class TooManySubscriptions(Exception):
@@ -58,6 +64,13 @@ class TooSlow(Exception):
     """The subscriber did not read its events as fast as they came; they were dropped."""
 
     extensions = {"code": "SUBSCRIBER_TOO_SLOW"}
+
+
+class FeedLost(Exception):
+    """With Redis: this process does not hear the other processes' changes now (Redis went
+    away, or has not answered yet), so a subscription would miss events without knowing."""
+
+    extensions = {"code": "LIVE_FEED_LOST"}
 
 
 @dataclass(frozen=True)
@@ -128,21 +141,27 @@ def redis_url() -> str | None:
     return url if url and url.startswith(("redis://", "rediss://", "unix://")) else None
 
 
-# One client per event loop: a Celery worker process and tests run several loops.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+# One client per event loop (a Celery worker process and tests run several loops), for
+# the URL it was made for.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, aioredis.Redis]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def _client(url: str) -> aioredis.Redis:
     loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = _clients[loop] = aioredis.Redis.from_url(
-            url,
-            socket_timeout=PUBLISH_TIMEOUT_SECONDS,
-            socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
-        )
+    kept = _clients.get(loop)
+    if kept is not None and kept[0] == url:
+        return kept[1]
+    client = aioredis.Redis.from_url(
+        url,
+        socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+        socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+        # A pooled connection Redis closed (it restarted) fails its first command: that
+        # one is tried again on a new connection (the default retry covers connecting only).
+        retry_on_error=[RedisConnectionError],
+    )
+    _clients[loop] = (url, client)
     return client
 
 
@@ -173,31 +192,44 @@ class Subscriber:
 
     def __init__(self, wants: Callable[[Change], bool], size: int) -> None:
         self.wants = wants
-        self.queue: asyncio.Queue[Change] = asyncio.Queue(size)
-        self.overflowed = False
+        # None: the end marker, which wakes a reader waiting when the subscription ends.
+        self.queue: asyncio.Queue[Change | None] = asyncio.Queue(size)
+        self.ended: Exception | None = None
 
     def offer(self, change: Change) -> None:
-        if self.overflowed or not self.wants(change):
+        if self.ended is not None or not self.wants(change):
             return
         try:
             self.queue.put_nowait(change)
         except asyncio.QueueFull:
-            self.overflowed = True
-            while not self.queue.empty():  # free the memory now, not when it is read
-                self.queue.get_nowait()
+            self.end(
+                TooSlow(
+                    f"more than {self.queue.maxsize} events were waiting to be read: "
+                    "they were dropped; subscribe again (and read faster)"
+                )
+            )
+
+    def end(self, reason: Exception) -> None:
+        """End the subscription: the next read raises `reason`. The queue is emptied now,
+        not when it is read, to free its memory."""
+        self.ended = reason
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
     async def next(self, timeout: float) -> Change | None:
         """The next change, or None when none came within `timeout` seconds."""
-        if self.overflowed:
-            raise TooSlow(
-                f"more than {self.queue.maxsize} events were waiting to be read: "
-                "they were dropped; subscribe again (and read faster)"
-            )
+        if self.ended is not None:
+            raise self.ended
         try:
             async with asyncio.timeout(timeout):
-                return await self.queue.get()
+                change = await self.queue.get()
         except TimeoutError:
             return None
+        if change is None:
+            assert self.ended is not None
+            raise self.ended
+        return change
 
 
 class Hub:
@@ -215,6 +247,11 @@ class Hub:
                 f"this server holds {settings.live_max_subscriptions} live subscriptions "
                 "already; try again later"
             )
+        if redis_url() is not None and not self.listening:
+            raise FeedLost(
+                "this server is not connected to Redis, which brings the other servers' "
+                "changes; read what you need, and subscribe again in a few seconds"
+            )
         subscriber = Subscriber(wants, settings.live_queue_size)
         self.subscribers.add(subscriber)
         try:
@@ -226,15 +263,18 @@ class Hub:
         for subscriber in list(self.subscribers):
             subscriber.offer(change)
 
-    async def listen(self, url: str) -> None:
+    async def listen(self, url: str, connected: asyncio.Event | None = None) -> None:
         """Hand every change on the Redis channel to this process's subscribers, for ever
-        (reconnecting after a pause when Redis goes away)."""
+        (reconnecting after a pause when Redis goes away, which ends the subscriptions of
+        the moment); `connected` is set once it first listens."""
         while True:
             client = aioredis.Redis.from_url(url)
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
                     self.listening = True
+                    if connected is not None:
+                        connected.set()
                     async for message in pubsub.listen():
                         if message["type"] != "message":
                             continue
@@ -244,9 +284,22 @@ class Hub:
             except (RedisError, OSError) as exc:
                 log.warning("live events: lost Redis (%s); reconnecting", exc)
             finally:
-                self.listening = False
+                if self.listening:
+                    self.lose_feed()
                 await client.aclose()
             await asyncio.sleep(RECONNECT_SECONDS)
+
+    def lose_feed(self) -> None:
+        """Redis went away: every subscription of the moment may miss changes from now on,
+        so each ends, told why (its client re-reads and subscribes again)."""
+        self.listening = False
+        for subscriber in list(self.subscribers):
+            subscriber.end(
+                FeedLost(
+                    "this server lost Redis, which brings the other servers' changes: some "
+                    "may have been missed; read again, and subscribe again in a few seconds"
+                )
+            )
 
     def status(self) -> dict[str, object]:
         """For /healthz: how many subscribers, and whether Redis feeds them."""
@@ -266,7 +319,11 @@ async def listening() -> AsyncIterator[None]:
     if url is None:
         yield
         return
-    task = asyncio.create_task(HUB.listen(url))
+    connected = asyncio.Event()
+    task = asyncio.create_task(HUB.listen(url, connected))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(STARTUP_WAIT_SECONDS):
+            await connected.wait()
     try:
         yield
     finally:

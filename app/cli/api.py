@@ -44,6 +44,16 @@ USER_ERRORS = "errors { code message field }"
 BOOL = "true|false"  # every boolean flag takes one, default false
 
 
+# A live stream the server ended this way missed nothing the caller cannot read again: it
+# lost its Redis feed, or the reader fell behind. A caller that waits subscribes again.
+INTERRUPTIONS = frozenset({"LIVE_FEED_LOST", "SUBSCRIBER_TOO_SLOW"})
+
+
+class StreamInterrupted(Exception):
+    """The server ended a live stream for one of INTERRUPTIONS, or the connection dropped
+    mid-stream; the message says which."""
+
+
 class Output(StrEnum):
     text = "text"
     json = "json"
@@ -129,14 +139,17 @@ class Api:
     ) -> Iterator[Iterator[dict[str, Any] | None]]:
         """A GraphQL subscription over SSE, open (the server has it) on entering: its
         events' `data`, and None at each heartbeat (so a caller can look at the clock);
-        they end when the server completes the stream; errors exit as `call` does. With
-        a `deadline` (time.monotonic()), no read waits past it: a read still waiting then
-        leaves the block quietly, and the caller looks at the clock."""
+        they end when the server completes the stream; errors exit as `call` does, but
+        an interruption (INTERRUPTIONS, or the connection dropping once open) raises
+        StreamInterrupted for a caller that can subscribe again. With a `deadline`
+        (time.monotonic()), no read waits past it: a read still waiting then leaves the
+        block quietly, and the caller looks at the clock."""
         headers = {"Accept": "text/event-stream"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         endpoint = f"{self.url}/graphql"
         silence = STREAM_SILENCE_SECONDS
+        opened = False
         if deadline is not None:
             silence = max(0.1, min(silence, deadline - time.monotonic()))
         try:
@@ -154,6 +167,7 @@ class Api:
                         f"(HTTP {response.status_code}); is that a Hoist server?",
                         EXIT_UNREACHABLE,
                     )
+                opened = True
                 yield self._events(response)
         except httpx.ReadTimeout:
             if deadline is not None and time.monotonic() >= deadline - 0.1:
@@ -162,6 +176,8 @@ class Api:
                 f"the Hoist server at {self.url} went silent for {silence:.0f} s", EXIT_UNREACHABLE
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            if opened and isinstance(exc, httpx.TransportError):
+                raise StreamInterrupted(f"the connection to {self.url} dropped ({exc})") from exc
             fail(f"cannot reach the Hoist server at {self.url}: {exc}", EXIT_UNREACHABLE)
 
     def _events(self, response: httpx.Response) -> Iterator[dict[str, Any] | None]:
@@ -177,8 +193,11 @@ class Api:
                 if name == "complete":
                     return
                 body = json.loads(data) if data else {}
-                if body.get("errors"):
-                    self._top_level_errors(body["errors"])
+                if errors := body.get("errors"):
+                    codes = {(e.get("extensions") or {}).get("code") for e in errors}
+                    if codes and codes <= INTERRUPTIONS:
+                        raise StreamInterrupted("; ".join(str(e.get("message")) for e in errors))
+                    self._top_level_errors(errors)
                 if isinstance(body.get("data"), dict):
                     yield body["data"]
                 name = data = ""

@@ -20,6 +20,7 @@ from app.cli.api import (
     Api,
     Output,
     OutputOption,
+    StreamInterrupted,
     TokenOption,
     UrlOption,
     fail,
@@ -37,6 +38,9 @@ CHANGES = f"""subscription Watch($application: String, $environment: String) {{
 _DURATION = re.compile(r"(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?(?:(\d{1,7})s)?")
 _UNITS = (86_400, 3_600, 60, 1)
 MAX_WAIT_SECONDS = 7 * 86_400
+# After an interrupted stream (the server lost Redis, restarted...), the pause before
+# subscribing again: the server refuses subscriptions until its feed is back.
+RESUBSCRIBE_SECONDS = 2.0
 
 
 def _seconds(flag: str, text: str) -> int:
@@ -83,15 +87,24 @@ def watch_requests(
     api = Api(url, token)
     variables = {"application": application, "environment": environment}
     try:
-        with api.stream(CHANGES, variables) as events:
-            for data in events:
-                if data is None:
-                    continue
-                change = data["promotionRequestChanged"]
-                typer.echo(json.dumps(change) if output is Output.json else _line(change))
+        while True:
+            try:
+                with api.stream(CHANGES, variables) as events:
+                    for data in events:
+                        if data is None:
+                            continue
+                        change = data["promotionRequestChanged"]
+                        typer.echo(json.dumps(change) if output is Output.json else _line(change))
+            except StreamInterrupted as exc:
+                typer.echo(
+                    f"warning: {exc}; changes until the next one may be missing; subscribing again",
+                    err=True,
+                )
+                time.sleep(RESUBSCRIBE_SECONDS)
+                continue
+            fail("the server ended the stream", EXIT_REFUSED)
     except KeyboardInterrupt:
         return
-    fail("the server ended the stream", EXIT_REFUSED)
 
 
 @watch.command("request")
@@ -121,6 +134,26 @@ def watch_request(
     seconds = _seconds("--timeout", timeout)
     api = Api(url, token)
     deadline = time.monotonic() + seconds
+    request: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        try:
+            request = _wait(api, request_id, wanted, deadline, output)
+        except StreamInterrupted as exc:
+            # What happened meanwhile is read again on subscribing: nothing is missed.
+            typer.echo(f"warning: {exc}; subscribing again", err=True)
+            time.sleep(min(RESUBSCRIBE_SECONDS, max(0.0, deadline - time.monotonic())))
+            continue
+        if request is None:
+            return
+    status = request["status"] if request else "unchanged"
+    fail(f"request {request_id} is still {status} after {timeout}", EXIT_REFUSED)
+
+
+def _wait(
+    api: Api, request_id: str, wanted: str, deadline: float, output: Output
+) -> dict[str, Any] | None:
+    """Subscribe, read the request, and follow it until it is `wanted` (None, printed),
+    or the deadline (the request as last seen); exits 1 when it closed otherwise."""
     # Subscribed before the request is read: a change between the two is not missed.
     with api.stream(CHANGES, {}, deadline) as events:
         request = api.call(
@@ -130,16 +163,18 @@ def watch_request(
         if request is None:
             fail(f"request {request_id} not found", EXIT_REFUSED)
         if _settled(request, wanted, output):
-            return
+            return None
         for data in events:
             changed = data["promotionRequestChanged"]["request"] if data else None
             if changed is not None and changed["id"] == request["id"]:
                 request = changed
                 if _settled(request, wanted, output):
-                    return
+                    return None
             if time.monotonic() >= deadline:
                 break
-    fail(f"request {request_id} is still {request['status']} after {timeout}", EXIT_REFUSED)
+    if time.monotonic() < deadline:
+        raise StreamInterrupted("the server ended the stream")
+    return dict(request)
 
 
 def _settled(request: dict[str, Any], wanted: str, output: Output) -> bool:

@@ -83,7 +83,8 @@ describe_values(
 # Exceptions whose message a client may see: ours carry their `extensions.code`; a
 # GraphQLError is graphql-core's or Strawberry's own word on bad input (a variable of
 # the wrong type arrives wrapped in one), written for clients.
-# A live subscription's end (app/live.py) is an answer too: too many, or read too slowly.
+# A live subscription's end (app/live.py) is an answer too: too many, read too slowly, or
+# the process lost the Redis feed.
 _EXPECTED = (
     Unauthenticated,
     Forbidden,
@@ -91,6 +92,7 @@ _EXPECTED = (
     GraphQLError,
     live.TooManySubscriptions,
     live.TooSlow,
+    live.FeedLost,
 )
 
 

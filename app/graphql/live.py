@@ -77,8 +77,9 @@ async def _changes(
     context: Context, wants: Callable[[live.Change], bool], caller: _Caller | None = None
 ) -> AsyncGenerator[live.Change | None, None]:
     """The committed changes `wants` keeps that the caller may see, until the token fails
-    a re-check (UNAUTHENTICATED) or the subscriber falls behind (SUBSCRIBER_TOO_SLOW);
-    None after each re-check (the caller's roles were read again)."""
+    a re-check (UNAUTHENTICATED), the subscriber falls behind (SUBSCRIBER_TOO_SLOW) or
+    the process loses Redis (LIVE_FEED_LOST); None after each re-check (the caller's
+    roles were read again)."""
     recheck = get_settings().live_recheck_seconds
     caller = caller or _Caller(await context.reauthenticate())
     loop = asyncio.get_running_loop()

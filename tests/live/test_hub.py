@@ -1,12 +1,20 @@
 """The hub's bounds, in one process: a subscriber that falls behind is dropped with an
-error and its queue emptied; a full process refuses more subscriptions."""
+error and its queue emptied; a full process refuses more subscriptions; a process that
+loses Redis ends its subscriptions and takes none until Redis is back."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
+
 import pytest
+import redis.asyncio as aioredis
 
 from app import live
 from app.settings import get_settings
+from tests.support.processes import running_redis
+from tests.support.waiting import eventually
 
 
 def _change(event_id: int, application: str = "shop") -> live.Change:
@@ -24,9 +32,12 @@ async def test_a_slow_subscriber_is_dropped_and_holds_no_events() -> None:
         assert (await subscriber.next(1.0)) == _change(1)
         hub.deliver(_change(size + 1))
         hub.deliver(_change(size + 2))  # one more than the queue holds
-        assert subscriber.overflowed and subscriber.queue.empty()
+        assert isinstance(subscriber.ended, live.TooSlow)
+        assert subscriber.queue.qsize() == 1  # the end marker alone: the events are freed
         with pytest.raises(live.TooSlow):
             await subscriber.next(1.0)
+        hub.deliver(_change(size + 3))  # an ended subscriber queues nothing more
+        assert subscriber.queue.qsize() == 1
     assert hub.subscribers == set()
 
 
@@ -60,3 +71,49 @@ async def test_an_unreachable_redis_costs_a_mutation_one_timeout_then_nothing(
     down_until = live._redis_down_until
     await live.publish(_change(2))
     assert live._redis_down_until == down_until  # not tried again
+
+
+async def test_losing_redis_ends_the_subscriptions_and_refuses_new_ones_until_it_is_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with running_redis(tmp_path) as redis:
+        monkeypatch.setattr(get_settings(), "broker_url", redis.url)
+        monkeypatch.setattr(live, "_redis_down_until", 0.0)  # an earlier test's failure
+        hub = live.Hub()
+        with pytest.raises(live.FeedLost):  # not listening yet: it would hear nothing
+            async with hub.subscription(lambda change: True):
+                pass
+        connected = asyncio.Event()
+        listener = asyncio.create_task(hub.listen(redis.url, connected))
+        try:
+            await asyncio.wait_for(connected.wait(), 10)
+            async with hub.subscription(lambda change: True) as subscriber:
+                await live.publish(_change(1))  # through Redis, back to the listener
+                assert (await subscriber.next(10.0)) == _change(1)
+                waiting = asyncio.create_task(subscriber.next(30.0))
+                redis.stop()
+                with pytest.raises(live.FeedLost):  # a reader waiting wakes to the loss
+                    await asyncio.wait_for(waiting, 10)
+            assert not hub.listening
+            with pytest.raises(live.FeedLost):
+                async with hub.subscription(lambda change: True):
+                    pass
+
+            redis.start()
+
+            async def listening() -> bool:  # async: the listener runs on this loop
+                return hub.listening
+
+            await eventually(listening, "the listener back on Redis")
+            async with hub.subscription(lambda change: True) as subscriber:
+                # Another process's publish (a client of its own): heard again.
+                other = aioredis.Redis.from_url(redis.url)
+                try:
+                    await other.publish(live.CHANNEL, _change(2).to_json())
+                finally:
+                    await other.aclose()
+                assert (await subscriber.next(10.0)) == _change(2)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
