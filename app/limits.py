@@ -44,6 +44,8 @@ GIT_BRANCH = 255  # git's own limit on a ref name component
 GIT_COMMIT_HASH = 100  # a SHA-256 object name is 64 hex digits
 GIT_COMMIT_MESSAGE = 4_000
 GIT_AUTHOR = 400  # "Name <email>"
+GIT_PATH = 1_000  # a file's path in a Git target's repository
+GIT_KEY = 200  # a Helm values key path (image.tag)
 # CEL condition text. Only the length is checked here, before the text reaches the CEL
 # parser; app/cel/__init__.py bounds what a condition may cost beyond that.
 CONDITION = 2_000

@@ -76,6 +76,9 @@ class CdPipeline(Model):
     deployment_approval_count = fields.IntField(default=0)
     filter_pass_condition = fields.TextField(null=True)
     filter_fail_condition = fields.TextField(null=True)
+    # Where the `git` executor commits each deployment (app/catalog/git_target.py); null:
+    # the installation's executor (HOIST_DEPLOY_EXECUTOR).
+    git_target: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

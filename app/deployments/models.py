@@ -53,6 +53,16 @@ class Deployment(Model):
     )
     promotion_request_id: int | None
     error = fields.TextField(null=True)
+    # A rollback (rollbackDeployment): the deployment it replaced, whose image was in the
+    # environment then; the image it brings back is its own `image`.
+    rollback_of: fields.ForeignKeyNullableRelation[Deployment] = fields.ForeignKeyField(
+        "hoist.Deployment", related_name="rollbacks", null=True, on_delete=fields.SET_NULL
+    )
+    rollback_of_id: int | None
+    # The `git` executor's commit: its SHA, and the repository as the target named it
+    # then (the pipeline's target may change later). Both null for other executors.
+    commit_sha = fields.CharField(max_length=64, null=True)
+    commit_repository = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

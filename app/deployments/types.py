@@ -115,6 +115,31 @@ class DeployableImage:
         return await load_promoted_from(info, self.promotion_id)
 
 
+@strawberry.type(description="The commit the git executor made for a deployment.")
+class DeploymentCommit:
+    sha: str = strawberry.field(description="The commit's object name (SHA).")
+    repository: str = strawberry.field(
+        description="The repository it was pushed to, as the CD pipeline's Git target named it."
+    )
+
+    @strawberry.field(
+        description="A link to the commit on the repository's web forge, when the repository "
+        "is an https:// URL (GitHub's, GitLab's, Gitea's and Bitbucket Server's are alike); "
+        "null otherwise."
+    )
+    def url(self) -> str | None:
+        return commit_url(self.repository, self.sha)
+
+
+def commit_url(repository: str, sha: str) -> str | None:
+    """The web page of a commit for an https:// repository URL (the forges share the
+    `<repository>/commit/<sha>` form); None for ssh://, file:// and paths."""
+    if not repository.startswith("https://"):
+        return None
+    base = repository.rstrip("/").removesuffix(".git")
+    return f"{base}/commit/{sha}"
+
+
 @strawberry.type(description="One deployment of an image to an environment.")
 class Deployment(relay.Node):
     id: relay.NodeID[int]
@@ -150,6 +175,25 @@ class Deployment(relay.Node):
     @strawberry.field(description="Null for the normal path.")
     async def promoted_from(self, info: Info) -> PromotedFrom | None:
         return await load_promoted_from(info, self.row.promotion_request_id)
+
+    @strawberry.field(
+        description="The commit that carried it, when the CD pipeline deploys through Git "
+        "(its gitTarget); null for other executors and before the push."
+    )
+    def commit(self) -> DeploymentCommit | None:
+        if self.row.commit_sha is None or self.row.commit_repository is None:
+            return None
+        return DeploymentCommit(sha=self.row.commit_sha, repository=self.row.commit_repository)
+
+    @strawberry.field(
+        description="When it is a rollback (rollbackDeployment): the deployment it replaced; "
+        "the image it brought back is its own image."
+    )
+    async def rollback_of(self, info: Info) -> Deployment | None:
+        if self.row.rollback_of_id is None:
+            return None
+        found = await repository.deployments_by_ids([self.row.rollback_of_id])
+        return Deployment.of(found[0]) if found else None
 
 
 @strawberry.type(description="Whether your Image Deployment Approval was recorded.")
