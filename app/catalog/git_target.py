@@ -41,8 +41,8 @@ REQUIRED = {GitEdit.KUSTOMIZE: "image", GitEdit.HELM_VALUES: "key", GitEdit.MANI
 
 _SCHEMES = ("https", "http", "ssh", "file")
 # A branch name git accepts (git check-ref-format, simplified to what is safe to pass on).
-_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![./])$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,255}(?<![./])$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # its length: limits.NAME
 _LONGEST = {
     "repository": limits.GIT_REPO,
     "branch": limits.GIT_BRANCH,

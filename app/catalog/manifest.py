@@ -19,16 +19,25 @@ the CLI runs it before it sends anything.
         - environment: prod
           parentEnvironment: staging
           deploymentApprovalCount: 1
+          gitTarget:                      # optional: deploy by committing to Git
+            repository: https://git.example.com/shop/deploy.git
+            branch: main
+            path: envs/prod/kustomization.yaml
+            edit: KUSTOMIZE
+            image: registry.example.com/shop
+            credential: gitops
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from yaml.nodes import Node
 
+from app.catalog.git_target import GitEdit
 from app.manifests import (
     boolean,
     check_kind,
@@ -46,6 +55,7 @@ from app.manifests import (
 KIND = "workflow"
 SPEC_FIELDS = ("application", "name", "ciPipeline", "cdPipelines")
 TRIGGERS = ("AUTOMATIC", "MANUAL")
+GIT_EDITS = tuple(edit.value for edit in GitEdit)
 # Each optional field of a CD pipeline and how its YAML value is read.
 _PIPELINE_FIELDS = {
     "parentEnvironment": string,
@@ -56,7 +66,19 @@ _PIPELINE_FIELDS = {
     "filterPassCondition": string,
     "filterFailCondition": string,
 }
-PIPELINE_FIELDS = ("environment", *_PIPELINE_FIELDS)
+PIPELINE_FIELDS = ("environment", *_PIPELINE_FIELDS, "gitTarget")
+# A Git target's keys (GitTargetInput's): each a string; their checks are the server's.
+GIT_TARGET_FIELDS = (
+    "repository",
+    "branch",
+    "path",
+    "edit",
+    "image",
+    "key",
+    "container",
+    "credential",
+)
+GIT_TARGET_REQUIRED = ("repository", "branch", "path", "edit")
 MAX_PIPELINES = 100  # the API's bound on an input list
 _LAST_PART = re.compile(r"(\.[^.\[]*|\[\d+\])$")  # ".environment" or "[1]"
 
@@ -120,6 +142,9 @@ def read(text: str) -> WorkflowManifest:
             node = optional_child(item, name, f"spec.{at}")
             if node is not None:
                 pipeline[name] = read_value(take(node, f"{at}.{name}"), f"spec.{at}.{name}")
+        target = optional_child(item, "gitTarget", f"spec.{at}")
+        if target is not None:
+            pipeline["gitTarget"] = _git_target(take(target, f"{at}.gitTarget"), at, take)
         if pipeline.get("trigger", "MANUAL") not in TRIGGERS:
             raise error(
                 f"spec.{at}.trigger must be AUTOMATIC or MANUAL",
@@ -129,3 +154,24 @@ def read(text: str) -> WorkflowManifest:
         pipelines.append(pipeline)
     workflow["cdPipelines"] = pipelines
     return WorkflowManifest(input=workflow, lines=lines)
+
+
+def _git_target(node: Node, at: str, take: Callable[[Node, str], Node]) -> dict[str, str]:
+    """A pipeline's `gitTarget` mapping, as GitTargetInput (edit upper-cased, as the
+    enum's values are)."""
+    path = f"spec.{at}.gitTarget"
+    only_keys(node, GIT_TARGET_FIELDS, path)
+    target: dict[str, str] = {}
+    nodes: dict[str, Node] = {}
+    for name in GIT_TARGET_FIELDS:
+        found = (child if name in GIT_TARGET_REQUIRED else optional_child)(node, name, path)
+        if found is not None:
+            nodes[name] = take(found, f"{at}.gitTarget.{name}")
+            target[name] = string(nodes[name], f"{path}.{name}")
+    edit = target["edit"].upper().replace("-", "_")
+    if edit not in GIT_EDITS:
+        raise error(
+            f"{path}.edit must be one of {', '.join(GIT_EDITS)}", f"{path}.edit", nodes["edit"]
+        )
+    target["edit"] = edit
+    return target

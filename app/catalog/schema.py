@@ -7,11 +7,13 @@ from typing import Annotated
 import strawberry
 
 from app import limits
-from app.catalog import models, service
+from app.catalog import git_target, models, service
 from app.catalog.repository import get_visible_image
 from app.catalog.types import (
     Application,
+    CdPipeline,
     Environment,
+    GitEdit,
     Image,
     Stage,
     StageRun,
@@ -25,6 +27,56 @@ from app.graphql.errors import UNSET, UserError, error_list, mutate, parse_id, u
 
 _NAME_NOTE = "Lowercase letters, digits and '-'. " + limits.text_note(limits.NAME)
 _NEW_NAME = Annotated[str, strawberry.argument(description=_NAME_NOTE)]
+
+
+@strawberry.input(
+    description="Where the git executor commits each deployment (see the GitTarget type)."
+)
+class GitTargetInput:
+    repository: str = strawberry.field(
+        description="An https://, ssh:// or file:// URL, or an absolute path on the server; "
+        "never with a password or token in it (name a credential). "
+        + limits.text_note(limits.GIT_REPO)
+    )
+    branch: str = strawberry.field(
+        description="The branch to commit to. " + limits.text_note(limits.GIT_BRANCH)
+    )
+    path: str = strawberry.field(
+        description="The file to edit, relative to the repository's root. "
+        + limits.text_note(limits.GIT_PATH)
+    )
+    edit: GitEdit = strawberry.field(description="How to edit it.")
+    image: str | None = strawberry.field(
+        default=UNSET,
+        description="KUSTOMIZE (required): the `images:` entry's name. "
+        + limits.text_note(limits.IMAGE),
+    )
+    key: str | None = strawberry.field(
+        default=UNSET,
+        description="HELM_VALUES (required): a dotted key path, e.g. image.tag. "
+        + limits.text_note(limits.GIT_KEY),
+    )
+    container: str | None = strawberry.field(
+        default=UNSET,
+        description="MANIFEST (required): the container's name. " + limits.text_note(limits.NAME),
+    )
+    credential: str | None = strawberry.field(
+        default=UNSET,
+        description="The name of a file of HOIST_GIT_CREDENTIALS_DIR to fetch and push with. "
+        + limits.text_note(limits.NAME),
+    )
+
+    def spec(self) -> git_target.GitTarget:
+        return git_target.GitTarget(
+            repository=self.repository,
+            branch=self.branch,
+            path=self.path,
+            edit=self.edit,
+            image=unset_to_none(self.image),
+            key=unset_to_none(self.key),
+            container=unset_to_none(self.container),
+            credential=unset_to_none(self.credential),
+        )
 
 
 @strawberry.input(description="One CD pipeline of a new workflow.")
@@ -60,6 +112,11 @@ class CdPipelineInput:
         description="CEL that keeps an image from being deployed there when true; it wins "
         "over the pass condition. " + limits.text_note(limits.CONDITION),
     )
+    git_target: GitTargetInput | None = strawberry.field(
+        default=UNSET,
+        description="Deploy by committing the image to a Git repository (the git executor); "
+        "default: the installation's executor.",
+    )
 
     def spec(self) -> service.CdPipelineSpec:
         return service.CdPipelineSpec(
@@ -71,6 +128,7 @@ class CdPipelineInput:
             deployment_approval_count=self.deployment_approval_count or 0,
             filter_pass_condition=unset_to_none(self.filter_pass_condition),
             filter_fail_condition=unset_to_none(self.filter_fail_condition),
+            git_target=self.git_target.spec() if self.git_target else None,
         )
 
 
@@ -197,6 +255,19 @@ class WorkflowPayload:
     )
 
 
+@strawberry.type(description="What setGitTarget did.")
+class CdPipelinePayload:
+    cd_pipeline: CdPipeline | None = strawberry.field(
+        default=None, description="The CD pipeline as it is now; null when refused."
+    )
+    errors: list[UserError] = error_list(
+        "Why nothing changed: every problem of the target, each naming its field.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+    )
+
+
 @strawberry.type(description="What registerImage did.")
 class ImagePayload:
     image: Image | None = strawberry.field(
@@ -309,6 +380,34 @@ class Mutation:
             return WorkflowPayload(workflow=Workflow.of(workflow))
 
         return await mutate(run, lambda errors: WorkflowPayload(errors=errors))
+
+    @strawberry.mutation(
+        description="Give a CD pipeline a Git target, so each deployment there is a commit "
+        "(the git executor), or take it away with gitTarget: null (super-admins)."
+    )
+    async def set_git_target(
+        self,
+        info: Info,
+        application: Annotated[str, strawberry.argument(description="The application's name.")],
+        environment: Annotated[
+            str, strawberry.argument(description="The environment of its CD pipeline.")
+        ],
+        git_target: Annotated[
+            GitTargetInput | None,
+            strawberry.argument(
+                description="The target; null: none (the installation's executor)."
+            ),
+        ],
+    ) -> CdPipelinePayload | None:
+        access = await info.context.access()
+
+        async def run() -> CdPipelinePayload:
+            pipeline = await service.set_git_target(
+                access, application, environment, git_target.spec() if git_target else None
+            )
+            return CdPipelinePayload(cd_pipeline=CdPipeline.of(pipeline))
+
+        return await mutate(run, lambda errors: CdPipelinePayload(errors=errors))
 
     @strawberry.mutation(description="Record an image built by a workflow's CI (BUILD_DEPLOY).")
     async def register_image(

@@ -9,7 +9,7 @@ from app import cel, limits
 from app.accounts.access import Access
 from app.accounts.models import Role, User
 from app.audit.service import record
-from app.catalog import repository
+from app.catalog import git_target, repository
 from app.catalog.models import (
     Application,
     CdPipeline,
@@ -62,6 +62,42 @@ class CdPipelineSpec:
     deployment_approval_count: int = 0
     filter_pass_condition: str | None = None
     filter_fail_condition: str | None = None
+    git_target: git_target.GitTarget | None = None
+
+
+async def pipeline_of(application: str, environment: str) -> CdPipeline:
+    """The application's CD pipeline in the environment, or NOT_FOUND naming the field."""
+    app = await Application.get_or_none(name=application)
+    if app is None:
+        raise not_found(f"no application named {application!r}", "application")
+    pipeline = await CdPipeline.get_or_none(application_id=app.id, environment__name=environment)
+    if pipeline is None:
+        raise not_found(f"{application} has no CD pipeline in {environment!r}", "environment")
+    return pipeline
+
+
+async def set_git_target(
+    access: Access, application: str, environment: str, target: git_target.GitTarget | None
+) -> CdPipeline:
+    """Give the pipeline a Git target (its deployments become commits), or take it away
+    (None: the installation's executor again). Super-admins only; every bad field named."""
+    access.require_super_admin()
+    pipeline = await pipeline_of(application, environment)
+    if target is not None:
+        errors = ErrorCollector()
+        for error in git_target.check(target, "gitTarget"):
+            errors.add(error)
+        errors.raise_if_any()
+    pipeline.git_target = target.to_json() if target else None
+    await pipeline.save(update_fields=["git_target"])
+    await record(
+        access,
+        "cd_pipeline.git_target_set",
+        application=application,
+        environment=environment,
+        git_target=target.to_json() if target else None,
+    )
+    return pipeline
 
 
 def check_condition(expression: str | None, field: str) -> DomainError | None:
@@ -167,6 +203,9 @@ async def create_workflow(
             # On the CEL threads: parsing and trying out a condition take milliseconds.
             if error := await cel.off_loop(check_condition, expression, field):
                 errors.add(error)
+        if spec.git_target is not None:
+            for error in git_target.check(spec.git_target, f"{at}.gitTarget"):
+                errors.add(error)
     order = _tree_order(specs, errors)
     errors.raise_if_any()
     assert app is not None
@@ -188,6 +227,7 @@ async def create_workflow(
             deployment_approval_count=spec.deployment_approval_count,
             filter_pass_condition=blank_to_none(spec.filter_pass_condition),
             filter_fail_condition=blank_to_none(spec.filter_fail_condition),
+            git_target=spec.git_target.to_json() if spec.git_target else None,
         )
     await record(
         access,

@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from app.accounts.types import User, load_user
-from app.catalog import models, repository, visibility
+from app.catalog import git_target, models, repository, visibility
 from app.cel import split_reference
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
@@ -35,6 +35,19 @@ describe_values(
         "(built by CI, passed the previous stage, or promoted there) when the deploy checks "
         "allow it.",
         Trigger.MANUAL: "A user with BUILD_DEPLOY deploys an image there (deployImage).",
+    },
+)
+GitEdit = git_target.GitEdit
+strawberry.enum(GitEdit, description="How the git executor writes the image into the file.")
+describe_values(
+    GitEdit,
+    {
+        GitEdit.KUSTOMIZE: "Set the `images:` entry named `image` of a kustomization.yaml "
+        "(newName and newTag, or digest for an image referenced by digest).",
+        GitEdit.HELM_VALUES: "Set the value at the dotted `key` (e.g. image.tag) of a Helm "
+        "values file to the image's tag (its digest when it has no tag).",
+        GitEdit.MANIFEST: "Set `image:` of the container named `container` in a Kubernetes "
+        "manifest (every document of the file) to the image's full reference.",
     },
 )
 describe_values(
@@ -147,6 +160,50 @@ async def load_workflow(info: Info, workflow_id: int) -> Workflow:
     return Workflow.of(await load_existing(workflow_by_id(info), workflow_id))
 
 
+@strawberry.type(
+    description="Where the git executor commits each deployment of a CD pipeline, for a "
+    "GitOps tool (Argo CD, Flux) to deploy. Holds no secret: credential names one the "
+    "server reads from HOIST_GIT_CREDENTIALS_DIR."
+)
+class GitTarget:
+    repository: str = strawberry.field(
+        description="The repository: an https://, ssh:// or file:// URL, or a path on the server."
+    )
+    branch: str = strawberry.field(description="The branch committed to.")
+    path: str = strawberry.field(description="The file edited, inside the repository.")
+    edit: GitEdit = strawberry.field(description="How the file is edited.")
+    image: str | None = strawberry.field(
+        description="KUSTOMIZE: the name of the `images:` entry set."
+    )
+    key: str | None = strawberry.field(description="HELM_VALUES: the dotted key path set.")
+    container: str | None = strawberry.field(
+        description="MANIFEST: the name of the container whose image is set."
+    )
+    credential: str | None = strawberry.field(
+        description="The name of the credential used to fetch and push (a file of "
+        "HOIST_GIT_CREDENTIALS_DIR); null: none (a local or public repository, or ssh "
+        "keys of the server's own)."
+    )
+
+    @classmethod
+    def of(cls, target: git_target.GitTarget) -> GitTarget:
+        return cls(
+            repository=target.repository,
+            branch=target.branch,
+            path=target.path,
+            edit=target.edit,
+            image=target.image,
+            key=target.key,
+            container=target.container,
+            credential=target.credential,
+        )
+
+
+def _git_target(row: models.CdPipeline) -> GitTarget | None:
+    target = git_target.GitTarget.from_json(row.git_target)
+    return GitTarget.of(target) if target else None
+
+
 @strawberry.type(description="How one environment of a workflow receives images.")
 class CdPipeline(relay.Node):
     id: relay.NodeID[int]
@@ -164,6 +221,10 @@ class CdPipeline(relay.Node):
         description="CEL that keeps an image from being deployed here when true; it wins "
         "over the pass condition. Null: none."
     )
+    git_target: GitTarget | None = strawberry.field(
+        description="Where its deployments are committed (the git executor); null: the "
+        "installation's executor (HOIST_DEPLOY_EXECUTOR)."
+    )
     environment_id: strawberry.Private[int]
     application_id: strawberry.Private[int]
     parent_id: strawberry.Private[int | None]
@@ -178,6 +239,7 @@ class CdPipeline(relay.Node):
             deployment_approval_count=row.deployment_approval_count,
             filter_pass_condition=row.filter_pass_condition,
             filter_fail_condition=row.filter_fail_condition,
+            git_target=_git_target(row),
             environment_id=row.environment_id,
             application_id=row.application_id,
             parent_id=row.parent_id,

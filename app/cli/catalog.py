@@ -1,6 +1,7 @@
 """The catalog: `hoist create application|environment`, `hoist get
-applications|environments|workflows`, and for CI scripts `hoist register image` and
-`hoist record stage`. Workflows are made from a file: `hoist apply -f` (app/cli/apply.py)."""
+applications|environments|workflows`, `hoist update gitTarget`, and for CI scripts `hoist
+register image` and `hoist record stage`. Workflows are made from a file: `hoist apply -f`
+(app/cli/apply.py)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ from app.cli.api import (
     rows_or_none,
     show,
 )
-from app.cli.verbs import create, get, record, register
+from app.cli.verbs import create, get, record, register, update
 
-PIPELINE_FIELDS = """environment { name } parentEnvironment { name } preStage postStage trigger
-  deploymentApprovalCount filterPassCondition filterFailCondition policy { name }"""
+GIT_TARGET_FIELDS = "repository branch path edit image key container credential"
+PIPELINE_FIELDS = f"""environment {{ name }} parentEnvironment {{ name }} preStage postStage
+  trigger deploymentApprovalCount filterPassCondition filterFailCondition policy {{ name }}
+  gitTarget {{ {GIT_TARGET_FIELDS} }}"""
 WORKFLOW_FIELDS = f"id name ciPipeline cdPipelines {{ {PIPELINE_FIELDS} }}"
 IMAGE_FIELDS = """id image digest repository tag labels createdAt builtBy { email }
   registeredBy { email } gitCommits { repo branch commitHash commitMessage author }"""
@@ -128,7 +131,102 @@ def pipeline_line(pipeline: dict[str, Any]) -> str:
         extras.append(f"{pipeline['deploymentApprovalCount']} deployment approval(s)")
     if pipeline["policy"]:
         extras.append(f"policy {pipeline['policy']['name']}")
+    if target := pipeline.get("gitTarget"):
+        extras.append(f"git {git_target_text(target)}")
     return f"  {pipeline['environment']['name']} (after {follows}; {', '.join(extras)})"
+
+
+def git_target_text(target: dict[str, Any]) -> str:
+    """`repository@branch:path (EDIT what)`, one line."""
+    what = target.get("image") or target.get("key") or target.get("container")
+    return f"{target['repository']}@{target['branch']}:{target['path']} ({target['edit']} {what})"
+
+
+@update.command("gitTarget")
+def update_git_target(
+    application: ApplicationOption,
+    environment: Annotated[str, typer.Option("--environment", help="Its CD pipeline's.")],
+    repository: Annotated[
+        str | None, typer.Option("--repository", help="https://, ssh://, file:// or a path.")
+    ] = None,
+    branch: Annotated[str, typer.Option("--branch", help="The branch (default main).")] = "main",
+    path: Annotated[
+        str | None, typer.Option("--path", help="The file, inside the repository.")
+    ] = None,
+    edit: Annotated[
+        str | None, typer.Option("--edit", help="KUSTOMIZE, HELM_VALUES or MANIFEST.")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="KUSTOMIZE: the images: entry's name.")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="HELM_VALUES: the dotted key, e.g. image.tag.")
+    ] = None,
+    container: Annotated[
+        str | None, typer.Option("--container", help="MANIFEST: the container's name.")
+    ] = None,
+    credential: Annotated[
+        str | None,
+        typer.Option("--credential", help="A file of the server's HOIST_GIT_CREDENTIALS_DIR."),
+    ] = None,
+    clear: Annotated[
+        str | None,
+        typer.Option(
+            "--clear", metavar=BOOL, help="Take the target away (the installation's executor)."
+        ),
+    ] = None,
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Make each deployment to a CD pipeline a commit to a Git repository, for Argo CD or
+    Flux to deploy (super-admins). The server checks every field."""
+    target: dict[str, Any] | None = None
+    if parse_bool("--clear", clear):
+        if repository or path or edit:
+            fail("--clear takes no --repository, --path or --edit", EXIT_USAGE)
+    else:
+        missing = [
+            f"--{n}"
+            for n, v in (("repository", repository), ("path", path), ("edit", edit))
+            if not v
+        ]
+        if missing:
+            fail(f"give {', '.join(missing)} (or --clear true)", EXIT_USAGE)
+        assert edit is not None
+        target = {
+            "repository": repository,
+            "branch": branch,
+            "path": path,
+            "edit": edit.upper().replace("-", "_"),
+            **{
+                name: value
+                for name, value in (
+                    ("image", image),
+                    ("key", key),
+                    ("container", container),
+                    ("credential", credential),
+                )
+                if value is not None
+            },
+        }
+    pipeline = Api(url, token).mutate(
+        f"""mutation SetGitTarget($app: String!, $env: String!, $target: GitTargetInput) {{
+              setGitTarget(application: $app, environment: $env, gitTarget: $target) {{
+                cdPipeline {{ id gitTarget {{ {GIT_TARGET_FIELDS} }} }} {USER_ERRORS} }} }}""",
+        {"app": application, "env": environment, "target": target},
+        "setGitTarget",
+    )["cdPipeline"]
+    emit(
+        output,
+        pipeline,
+        lambda: (
+            f"{application}/{environment} deploys through git "
+            f"{git_target_text(pipeline['gitTarget'])}"
+            if pipeline["gitTarget"]
+            else f"{application}/{environment} deploys with the installation's executor"
+        ),
+    )
 
 
 @get.command("workflows")

@@ -17,6 +17,7 @@ from app.catalog import stages
 from app.catalog.builders import builders_of
 from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, Trigger
 from app.catalog.repository import get_visible_image
+from app.catalog.service import pipeline_of
 from app.catalog.stages import passed_all_stages
 from app.deployments import repository
 from app.deployments.eligibility import (
@@ -42,17 +43,6 @@ from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequ
 from app.windows import service as windows
 
 EXECUTE_JOB = "deployments.execute"
-
-
-async def pipeline_of(application: str, environment: str) -> CdPipeline:
-    """The application's CD pipeline in the environment, or NOT_FOUND naming the field."""
-    app = await Application.get_or_none(name=application)
-    if app is None:
-        raise not_found(f"no application named {application!r}", "application")
-    pipeline = await CdPipeline.get_or_none(application_id=app.id, environment__name=environment)
-    if pipeline is None:
-        raise not_found(f"{application} has no CD pipeline in {environment!r}", "environment")
-    return pipeline
 
 
 @dataclass

@@ -297,6 +297,35 @@ async def create_workflow(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expe
     )
 
 
+@row("cd_pipeline.git_target_set")
+async def set_git_target(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await mark()
+    await s.mutate(
+        "admin",
+        """mutation { setGitTarget(application: "shop", environment: "prod", gitTarget: {
+      repository: "https://git.example.com/shop/deploy.git", branch: "main",
+      path: "prod/kustomization.yaml", edit: KUSTOMIZE, image: "shop", credential: "gitops"})
+      { cdPipeline { id } errors { code message } } }""",
+    )
+    return Expected(
+        "admin@example.com",
+        "shop",
+        "prod",
+        data={
+            "git_target": {
+                "repository": "https://git.example.com/shop/deploy.git",
+                "branch": "main",
+                "path": "prod/kustomization.yaml",
+                "edit": "KUSTOMIZE",
+                "image": "shop",
+                "key": None,
+                "container": None,
+                "credential": "gitops",
+            }
+        },
+    )
+
+
 @row("image.registered")
 async def register_image(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
     await mark()

@@ -362,6 +362,44 @@ def test_workflow_manifest(live_server: LiveServer, folder: Path) -> None:
         1,
         "wf-app already has a workflow named 'main' [CONFLICT, field spec.name, line 5]",
     )
+
+    # A pipeline's Git target: set, shown, refused by field, taken away.
+    target = ("--application=wf-app", "--environment=wf-prod", "--path=prod/values.yaml")
+    assert succeeded(
+        run(
+            "update",
+            "gitTarget",
+            *target,
+            "--repository=/srv/deploy.git",
+            "--edit=helm-values",
+            "--key=image.tag",
+        )
+    ) == (
+        "wf-app/wf-prod deploys through git /srv/deploy.git@main:prod/values.yaml "
+        "(HELM_VALUES image.tag)\n"
+    )
+    assert "git /srv/deploy.git@main:prod/values.yaml (HELM_VALUES image.tag)" in succeeded(
+        run("get", "workflows", "--application=wf-app")
+    )
+    failed(
+        run(
+            "update",
+            "gitTarget",
+            *target,
+            "--repository=https://u:pw@git.example.com/d.git",
+            "--edit=HELM_VALUES",
+            "--key=image.tag",
+        ),
+        1,
+        "must not carry credentials",
+    )
+    failed(
+        run("update", "gitTarget", *target[:2], "--edit=MANIFEST"), 2, "give --repository, --path"
+    )
+    assert (
+        succeeded(run("update", "gitTarget", *target[:2], "--clear=true"))
+        == "wf-app/wf-prod deploys with the installation's executor\n"
+    )
     # A policy manifest goes through `apply -f` too.
     succeeded(run("create", "imagePromotionPolicy", "--name=wf-policy"))
     path.write_text(POLICY_MANIFEST.format(app="wf-app", env="wf-prod", policy="wf-policy"))

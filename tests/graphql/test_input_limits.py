@@ -78,6 +78,13 @@ TEXTS: dict[str, int] = {
     "CreateWorkflowInput.ciPipeline": limits.CI_PIPELINE,
     "CdPipelineInput.filterPassCondition": limits.CONDITION,
     "CdPipelineInput.filterFailCondition": limits.CONDITION,
+    "GitTargetInput.repository": limits.GIT_REPO,
+    "GitTargetInput.branch": limits.GIT_BRANCH,
+    "GitTargetInput.path": limits.GIT_PATH,
+    "GitTargetInput.image": limits.IMAGE,
+    "GitTargetInput.key": limits.GIT_KEY,
+    "GitTargetInput.container": limits.NAME,
+    "GitTargetInput.credential": limits.NAME,
     "RegisterImageInput.image": limits.IMAGE,
     "RegisterImageInput.digest": limits.DIGEST,
     "GitCommitInput.repo": limits.GIT_REPO,
@@ -157,6 +164,8 @@ LOOKUPS: set[str] = {
     "Mutation.approveDeployment(environment:)",
     "Mutation.deployImage(application:)",
     "Mutation.deployImage(environment:)",
+    "Mutation.setGitTarget(application:)",
+    "Mutation.setGitTarget(environment:)",
     "ImageSourceInput.environment",
     "CreateWorkflowInput.application",
     "CdPipelineInput.environment",
@@ -549,7 +558,40 @@ def _duration(n: int) -> str:
     return "0" * (n - len(text)) + text
 
 
+SET_GIT_TARGET = """mutation($target: GitTargetInput!) {
+  setGitTarget(application: "shop", environment: "prod", gitTarget: $target) {
+    cdPipeline { id } errors { code field message } } }"""
+GIT_REPOSITORY = "https://git.example.com/"
+
+
+def _git_target(field: str, make: Callable[[int], str]) -> Send:
+    def variables(s: Setting, n: int) -> dict[str, Any]:
+        target = {
+            "repository": GIT_REPOSITORY + "deploy.git",
+            "branch": "main",
+            "path": "prod/values.yaml",
+            "edit": "HELM_VALUES",
+            "key": "image.tag",
+            field: make(n),
+        }
+        return {"target": target}
+
+    return _gql(SET_GIT_TARGET, "admin", variables)
+
+
 CASES = [
+    *(
+        Case(f"GitTargetInput.{name}", max_len, f"gitTarget.{name}", _git_target(name, make))
+        for name, max_len, make in (
+            ("repository", limits.GIT_REPO, lambda n: GIT_REPOSITORY + "a" * (n - 24)),
+            ("branch", limits.GIT_BRANCH, _letters),
+            ("path", limits.GIT_PATH, _letters),
+            ("image", limits.IMAGE, _letters),
+            ("key", limits.GIT_KEY, _letters),
+            ("container", limits.NAME, _letters),
+            ("credential", limits.NAME, _letters),
+        )
+    ),
     # Free text.
     Case(
         "Mutation.promoteImage(comment:)",

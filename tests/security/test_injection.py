@@ -205,6 +205,18 @@ MUTATIONS: dict[str, Args] = {
         "environment": "dev",
         "imageId": global_id("Image", w.a_image),
     },
+    "setGitTarget": lambda w: {
+        "application": "shop",
+        "environment": "dev",
+        "gitTarget": {
+            "repository": "https://git.example.com/shop/deploy.git",
+            "branch": "main",
+            "path": "dev/kustomization.yaml",
+            "edit": Enum("KUSTOMIZE"),
+            "image": "shop",
+            "credential": "gitops",
+        },
+    },
     "retryOutboxJob": lambda w: {"id": global_id("OutboxJob", 1)},
     "resendNotifications": lambda w: {"ids": [global_id("Notification", 1)]},
     # A global address written as one: accepted without a DNS lookup, never called here.

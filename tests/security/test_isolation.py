@@ -333,6 +333,22 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
             Probe({"application": APP, "environment": "prod", "imageId": image}),
             Probe({"application": "shop", "environment": "prod", "imageId": image}),
         ],
+        # Super-admins only: refused whole, whatever the pair.
+        "setGitTarget": [
+            Probe(
+                {
+                    "application": APP,
+                    "environment": "prod",
+                    "gitTarget": {
+                        "repository": "/srv/git/deploy.git",
+                        "branch": "main",
+                        "path": "values.yaml",
+                        "edit": Enum("HELM_VALUES"),
+                        "key": "image.tag",
+                    },
+                }
+            )
+        ],
         # Super-admins only: refused whole, whatever the ids name.
         "retryOutboxJob": [Probe({"id": global_id("OutboxJob", 1)})],
         "resendNotifications": [Probe({"ids": [global_id("Notification", 1)]})],
