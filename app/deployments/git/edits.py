@@ -70,12 +70,12 @@ def kustomize(text: str, path: str, image: str, reference: str) -> str:
     if not entries:
         raise EditError(f"{path} has no images entry named {image!r}")
     for entry in entries:
-        if get(entry, "newName") is not None or repository != image:
-            _set(edit, entry, "newName", repository, None)
         if digest:
             _set(edit, entry, "digest", digest, "newTag")
         else:
             _set(edit, entry, "newTag", tag, "digest")
+        if get(entry, "newName") is not None or repository != image:
+            _set(edit, entry, "newName", repository, None)
     return edit.result()
 
 

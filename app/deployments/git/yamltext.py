@@ -124,6 +124,7 @@ class Edit:
         self._before, self._where = _flatten(self.docs)
         self._expected = dict(self._before)
         self._splices: list[_Splice] = []
+        self._removed: set[int] = set()  # the key nodes of pairs taken out
         self._newline = "\r\n" if "\r\n" in text else "\n"
 
     def _value_end(self, key: Node, value: Node) -> int:
@@ -162,8 +163,9 @@ class Edit:
         self._expected[(*path[:-1], new_key)] = (STR, new)
 
     def add_pair(self, mapping: MappingNode, new_key: str, new: str) -> None:
-        """`new_key: new` after the mapping's last pair (on a line of its own in a block)."""
-        last_key, last_value = pairs(mapping)[-1]
+        """`new_key: new` after the mapping's last pair (on a line of its own in a block);
+        pairs to take out go first."""
+        last_key, last_value = [p for p in pairs(mapping) if id(p[0]) not in self._removed][-1]
         end = self._value_end(last_key, last_value)
         pair = f"{new_key}: {render(new, None)}"
         if mapping.flow_style:
@@ -177,7 +179,7 @@ class Edit:
             indent = " " * pairs(mapping)[0][0].start_mark.column
             self._splices.append(_Splice(line_end, line_end, f"{self._newline}{indent}{pair}"))
         path = self._where[id(mapping)]
-        self._expected[path] = ("!map", str(len(mapping.value) + 1))
+        self._count(path, +1)
         self._expected[(*path, new_key)] = (STR, new)
 
     def remove_pair(self, mapping: MappingNode, key: Node, value: Node, what: str) -> None:
@@ -197,9 +199,14 @@ class Edit:
             line_end = self.text.find("\n", end)
             end = len(self.text) if line_end == -1 else line_end + 1
         self._splices.append(_Splice(start, end, ""))
+        self._removed.add(id(key))
         path = self._where[id(mapping)]
-        self._expected[path] = ("!map", str(len(mapping.value) - 1))
+        self._count(path, -1)
         del self._expected[self._where[id(value)]]
+
+    def _count(self, path: Path, change: int) -> None:
+        kind, count = self._expected[path]
+        self._expected[path] = (kind, str(int(count) + change))
 
     def result(self) -> str:
         """The edited text; EditError when the edits would change anything else."""
