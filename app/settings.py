@@ -146,7 +146,8 @@ class Settings(BaseSettings):
     deploy_executor: Literal["noop", "webhook"] = Field(
         "noop",
         description="noop: report every stage succeeded at once; webhook: POST to a "
-        "deployer that reports back with recordStageResult.",
+        "deployer that reports back with recordStageResult. A pipeline with a Git target "
+        "uses the git executor whatever this says.",
     )
     deploy_webhook_url: str | None = Field(None, description="Where the webhook executor POSTs.")
     deploy_webhook_secret: str | None = Field(
