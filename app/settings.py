@@ -18,6 +18,7 @@ _REPO_NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 # What a browser sends as Origin: scheme://host[:port], nothing after it. A trailing slash
 # or a path never equals any Origin header, so such an entry would silently allow nobody.
 _ORIGIN = re.compile(r"https?://[^/?#\s]+")
+_AUTHOR = re.compile(r"(?P<name>[^<>\n]*[^<>\s])\s*<(?P<email>[^<>\s]+)>")
 
 
 class Settings(BaseSettings):
@@ -145,7 +146,8 @@ class Settings(BaseSettings):
     deploy_executor: Literal["noop", "webhook"] = Field(
         "noop",
         description="noop: report every stage succeeded at once; webhook: POST to a "
-        "deployer that reports back with recordStageResult.",
+        "deployer that reports back with recordStageResult. A pipeline with a Git target "
+        "uses the git executor whatever this says.",
     )
     deploy_webhook_url: str | None = Field(None, description="Where the webhook executor POSTs.")
     deploy_webhook_secret: str | None = Field(
@@ -161,6 +163,37 @@ class Settings(BaseSettings):
     deploy_webhook_backoff_seconds: float = Field(
         0.5,
         description="First wait between tries; it doubles each time.",
+    )
+
+    # The `git` executor (issue 18): pipelines with a Git target; app/deployments/git.
+    git_workdir: Path | None = Field(
+        None,
+        description="Folder of the cached working copies of Git targets "
+        "(unset: `git` in the data folder).",
+    )
+    git_credentials_dir: Path | None = Field(
+        None,
+        description="Folder (a mounted secret) of the files Git targets name as `credential`: "
+        "`username:token` for https, a private key for ssh, and `known_hosts`.",
+    )
+    git_author: str = Field(
+        "Hoist <hoist@localhost>",
+        description="Author and committer of the git executor's commits: `Name <email>`.",
+    )
+    git_commit_message: str = Field(
+        "Deploy {image} to {application}/{environment}\\n\\n"
+        "Deployed by {deployer}; request {request}, approved by {approvers}.",
+        description="Template of the commit message (placeholders in the README); the "
+        "Hoist-Request and Hoist-Deployment trailers follow it.",
+    )
+    git_push_attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Pushes tried when others push to the branch first, then FAILED.",
+    )
+    git_timeout_seconds: float = Field(
+        60.0, gt=0, description="Longest one git command (clone, fetch, push) may take."
     )
 
     # Event webhooks (issue 17); app/webhooks/delivery.py explains the tries.
@@ -315,6 +348,24 @@ class Settings(BaseSettings):
         seconds = link_ttl_seconds(self.email_link_ttl)
         assert seconds is not None
         return seconds
+
+    @field_validator("git_author")
+    @classmethod
+    def _check_author(cls, value: str) -> str:
+        if not _AUTHOR.fullmatch(value):
+            raise ValueError(f"{value[:80]!r} is not `Name <email>`")
+        return value
+
+    @property
+    def git_author_parts(self) -> tuple[str, str]:
+        """HOIST_GIT_AUTHOR as (name, email) (checked when the settings were read)."""
+        found = _AUTHOR.fullmatch(self.git_author)
+        assert found is not None
+        return found["name"], found["email"]
+
+    @property
+    def resolved_git_workdir(self) -> Path:
+        return (self.git_workdir or self.data_dir / "git").resolve()
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -11,11 +11,11 @@ from strawberry.dataloader import DataLoader
 
 from app.accounts.types import User, load_user
 from app.catalog import git_target, models, repository, visibility
-from app.cel import split_reference
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.graphql.nodes import everyone, visible_nodes
+from app.images import split_reference
 
 if TYPE_CHECKING:
     from app.policies.types import PromotionPolicy

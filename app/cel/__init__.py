@@ -52,12 +52,12 @@ from app.cel.base import (
     is_bool,
     lock,
     off_loop,
-    split_reference,
     syntax_error_message,
 )
 from app.cel.budget import BudgetExceeded, Meter
 from app.cel.limits import MAX_BATCH_SECONDS, RUNTIME_BUDGET
 from app.cel.validate import validate_condition
+from app.images import split_reference
 from app.validation import blank_to_none
 
 __all__ = [

@@ -27,6 +27,7 @@ from celpy.celparser import CELParseError, CELParser
 from celpy.evaluation import TranspilerTree
 
 from app.cel.limits import EVALUATION_THREADS
+from app.images import split_reference
 
 KNOWN_VARIABLES: tuple[str, ...] = (
     "containerImage",
@@ -96,21 +97,6 @@ def get_environment() -> celpy.Environment:
 
 
 # --------------------------------------------------------------------------- variables
-
-
-def split_reference(image: str) -> tuple[str, str]:
-    """Split an image reference into (repository, tag); the tag is "" when absent.
-
-    ``registry:5000/team/app:1.2`` -> (``registry:5000/team/app``, ``1.2``);
-    ``repo@sha256:…`` -> (``repo``, ``""``); ``repo:tag@sha256:…`` -> (``repo``, ``tag``).
-    """
-    # A digest never contains '@', and everything after it is the digest, not the tag.
-    name = image.strip().split("@", 1)[0]
-    colon = name.rfind(":")
-    # Only a ':' after the last '/' separates a tag; earlier ones belong to a registry port.
-    if colon > name.rfind("/"):
-        return name[:colon], name[colon + 1 :]
-    return name, ""
 
 
 def image_variables(

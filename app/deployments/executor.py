@@ -1,5 +1,12 @@
 """The deployment executor (a worker job): `noop` reports every stage succeeded at once;
-`webhook` POSTs a signed JSON body and the deployer reports back with recordStageResult.
+`webhook` POSTs a signed JSON body and the deployer reports back with recordStageResult;
+a pipeline with a Git target uses `git` whatever HOIST_DEPLOY_EXECUTOR says: the
+deployment is a commit that Argo CD or Flux deploys (app/deployments/git).
+
+The git executor's DEPLOY stage succeeds when the push is accepted (or the image was there
+already); PRE and POST, when the pipeline has them, are the CD system's to report with
+recordStageResult, and the deployment stays RUNNING until they are in. A pipeline with
+neither SUCCEEDS at once.
 
 Webhook deliveries are at-least-once: a worker that dies after the POST but before its
 commit has the job run again. Receivers deduplicate by `X-Hoist-Delivery` (the deployment id).
@@ -21,9 +28,19 @@ import httpx
 from app import ids, signatures
 from app.accounts.access import SYSTEM
 from app.audit.service import record
-from app.catalog.models import Application, CdPipeline, Environment, Image, StageRun, StageStatus
+from app.catalog.git_target import GitTarget
+from app.catalog.models import (
+    Application,
+    CdPipeline,
+    Environment,
+    Image,
+    Stage,
+    StageRun,
+    StageStatus,
+)
 from app.catalog.stages import configured_stages
 from app.deployments import service
+from app.deployments.git import run as git
 from app.deployments.models import Deployment, DeploymentStatus
 from app.settings import Settings, get_settings
 
@@ -46,7 +63,10 @@ async def execute(deployment_id: int) -> None:
         application_id=deployment.application_id, environment_id=deployment.environment_id
     )
     settings = get_settings()
-    if settings.deploy_executor == "webhook":
+    target = GitTarget.from_json(pipeline.git_target)
+    if target is not None:
+        await _git(deployment, pipeline, target, settings)
+    elif settings.deploy_executor == "webhook":
         await _webhook(deployment, pipeline, settings)
     else:
         await _noop(deployment, pipeline)
@@ -65,6 +85,38 @@ async def _noop(deployment: Deployment, pipeline: CdPipeline) -> None:
             deployment_id=deployment.id,
         )
         await service.stage_reported(pipeline, run)
+
+
+async def _git(
+    deployment: Deployment, pipeline: CdPipeline, target: GitTarget, settings: Settings
+) -> None:
+    try:
+        pushed = await git.push(deployment, target, settings)
+    except git.GitDeployFailed as exc:
+        await _fail(deployment, str(exc))
+        return
+    log.info(
+        "deployment %s: %s on %s (%s)",
+        deployment.id,
+        "pushed" if pushed.committed else "already there at",
+        target.branch,
+        pushed.sha,
+    )
+    changed = await Deployment.filter(id=deployment.id, status=DeploymentStatus.QUEUED).update(
+        status=DeploymentStatus.RUNNING,
+        commit_sha=pushed.sha,
+        commit_repository=target.repository,
+    )
+    if not changed:
+        return  # another run got here first
+    run = await StageRun.create(
+        image_id=deployment.image_id,
+        environment_id=deployment.environment_id,
+        stage=Stage.DEPLOY,
+        status=StageStatus.SUCCEEDED,
+        deployment_id=deployment.id,
+    )
+    await service.stage_reported(pipeline, run)
 
 
 async def payload(
