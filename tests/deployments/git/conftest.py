@@ -1,6 +1,6 @@
 """Fixtures of the git executor's tests: one seeded bare repository per module, copied for
 each test; Hoist's settings pointed at the test's folders; a world whose prod pipeline has
-a Git target (set with the ORM until the GraphQL input of gitTarget lands)."""
+a Git target (set through the API's setGitTarget)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from app.catalog.git_target import GitEdit, GitTarget
-from app.catalog.models import CdPipeline
 from app.deployments.models import Deployment
 from app.settings import Settings, get_settings
 from tests.conftest import People
@@ -59,11 +58,18 @@ def target_for(repository: str, edit: GitEdit = GitEdit.KUSTOMIZE, **extra: Any)
     return GitTarget(repository=repository, branch="main", edit=edit, **{**TARGETS[edit], **extra})
 
 
-async def set_target(target: GitTarget | None, environment: str = "prod") -> None:
-    """The pipeline's Git target, written with the ORM (the lead's GraphQL input is to come)."""
-    await CdPipeline.filter(environment__name=environment).update(
-        git_target=target.to_json() if target else None
-    )
+SET_TARGET = """mutation($env: String!, $target: GitTargetInput) {
+  setGitTarget(application: "shop", environment: $env, gitTarget: $target) {
+    errors { code field message } } }"""
+
+
+async def set_target(
+    gql: GraphQLClient, admin: str, target: GitTarget, environment: str = "prod"
+) -> None:
+    """The pipeline's Git target, set as a super-admin does (setGitTarget)."""
+    fields = {k: v for k, v in target.to_json().items() if v is not None}
+    data = await gql(SET_TARGET, {"env": environment, "target": fields}, token=admin)
+    assert data["setGitTarget"]["errors"] == [], data
 
 
 async def gitops_world(
@@ -77,7 +83,7 @@ async def gitops_world(
     """The promotion world, a policy on prod needing `approvals`, and prod's Git target."""
     world = await make_world(gql, people, admin, **prod)
     await world.policy("lane", "prod", approver_count=approvals)
-    await set_target(target)
+    await set_target(gql, admin, target)
     return world
 
 

@@ -47,6 +47,10 @@ EXPECTED_LINES = {
 }
 
 
+HISTORY = """{ deploymentHistory(application: "shop", environment: "prod", first: 5) {
+  edges { node { commit { sha repository url } } } } }"""
+
+
 @pytest.mark.parametrize("edit", list(GitEdit))
 async def test_a_promoted_image_is_one_commit_changing_only_its_line(
     gql: GraphQLClient,
@@ -81,6 +85,10 @@ async def test_a_promoted_image_is_one_commit_changing_only_its_line(
             assert remote.show(other) == text
     [run] = await StageRun.filter(deployment_id=deployment.id)
     assert (run.stage, run.status) == ("DEPLOY", "SUCCEEDED")
+    # The history shows the commit (a local path: no web link).
+    history = await gql(HISTORY, token=world.tokens["dev"])
+    [node] = [e["node"] for e in history["deploymentHistory"]["edges"]]
+    assert node["commit"] == {"sha": remote.head(), "repository": str(remote.path), "url": None}
 
 
 async def test_the_tag_already_there_makes_no_commit_and_records_the_head(
