@@ -7,11 +7,14 @@ folder, the in-process worker, no Redis.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,6 +113,40 @@ def bootstrap_admin(data_dir: Path, email: str = "admin@example.com", **settings
     return result.stdout.strip().splitlines()[-1]
 
 
+@dataclass(frozen=True)
+class _Template:
+    folder: Path
+    token: str  # its super-admin's
+
+
+_template: _Template | None = None  # this test process's
+
+
+def _migrated_template() -> _Template:
+    """A migrated database with a bootstrapped super-admin and nothing else, made once
+    per test process by `hoist admin bootstrap` (removed at exit). Each embedded server's
+    fresh data folder starts with a copy, so no start spends its seconds migrating an
+    empty file and bootstrapping: what Hoist does on a new database is tested by
+    tests/test_setup.py and tests/cli/test_admin.py, which start from nothing."""
+    global _template
+    if _template is None:
+        folder = Path(tempfile.mkdtemp(prefix="hoist-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _template = _Template(folder, bootstrap_admin(folder))
+    return _template
+
+
+def _seeded(data_dir: Path, settings: dict[str, str]) -> str | None:
+    """For an embedded server (no database URL) whose folder holds no database yet: the
+    template's database copied in, and its super-admin's token; None otherwise."""
+    if "HOIST_DATABASE_URL" in settings or any(data_dir.glob("hoist.sqlite3*")):
+        return None
+    template = _migrated_template()
+    for file in template.folder.glob("hoist.sqlite3*"):
+        shutil.copy2(file, data_dir / file.name)
+    return template.token
+
+
 @contextmanager
 def running_server(
     data_dir: Path,
@@ -122,6 +159,7 @@ def running_server(
     and extra command-line `args` (bench/ceiling's `--workers`, whose processes take
     longer to start: `ready_within`), and a bootstrapped super-admin; stopped on exit."""
     log = data_dir / "server.log"
+    token = _seeded(data_dir, settings)
     # A free port can be taken between asking and binding; a second try settles that.
     for attempt in range(3):
         port = free_port()
@@ -144,9 +182,9 @@ def running_server(
             if attempt == 2 or "address already in use" not in log.read_text():
                 raise
     try:
-        yield LiveServer(
-            url=url, token=bootstrap_admin(data_dir, **settings), data_dir=data_dir, process=process
-        )
+        if token is None:
+            token = bootstrap_admin(data_dir, **settings)
+        yield LiveServer(url=url, token=token, data_dir=data_dir, process=process)
     finally:
         _stop(process)
 
