@@ -36,6 +36,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from app.audit.rows import ROW_ID_KEYS
 from app.db import after_commit
 from app.settings import get_settings
 
@@ -44,8 +45,6 @@ log = logging.getLogger("hoist.live")
 CHANNEL = "hoist:live"
 # The actions subscribers hear: a request's and a deployment's life, and stage results.
 DOMAINS = ("promotion.", "deployment.", "stage.")
-# Data keys of an audit event that hold row ids, carried with the change.
-ID_KEYS = ("request_id", "deployment_id", "image_id", "stage_run_id", "promotion_request_id")
 # Redis calls on the publishing side are short: a mutation's answer waits for them.
 PUBLISH_TIMEOUT_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
@@ -125,7 +124,7 @@ def publish_after_commit(
     """Tell subscribers of the audit event once its transaction has committed."""
     if not published(action):
         return
-    ids = {k: v for k, v in data.items() if k in ID_KEYS and isinstance(v, int)}
+    ids = {k: v for k, v in data.items() if k in ROW_ID_KEYS and isinstance(v, int)}
     change = Change(event_id, action, application, environment, ids)
     try:
         after_commit(lambda: publish(change))

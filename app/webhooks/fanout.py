@@ -20,6 +20,7 @@ from cloudevents.http import CloudEvent
 
 from app import clock, ids
 from app.audit.models import AuditEvent
+from app.audit.rows import ROW_ID_KEYS
 from app.db import after_commit, insert_new, unit_of_work
 from app.notifications.content import RequestFacts
 from app.notifications.service import request_facts
@@ -143,8 +144,8 @@ def _data(event: AuditEvent) -> dict[str, Any]:
         "actor": event.actor.email if event.actor else None,
     }
     for key, value in event.data.items():
-        if key in kinds.ID_KEYS and isinstance(value, int):
-            value = ids.global_id(kinds.ID_KEYS[key], value)
+        if key in ROW_ID_KEYS and isinstance(value, int):
+            value = ids.global_id(ROW_ID_KEYS[key], value)
         data[_camel(key)] = value
     return data
 

@@ -37,14 +37,6 @@ PUBLISHED_DOMAINS = ("image.", "stage.", "promotion.", "deployment.")
 TYPES = tuple(TYPE_PREFIX + action for action in ACTIONS)
 _BY_ACTION = dict(zip(ACTIONS, TYPES, strict=True))
 
-# Audit data keys that hold row ids, and the API type whose global id they become.
-ID_KEYS = {
-    "request_id": "PromotionRequest",
-    "image_id": "Image",
-    "deployment_id": "Deployment",
-    "stage_run_id": "StageRun",
-}
-
 
 def event_type(action: str) -> str | None:
     """The CloudEvents type of an audited action; None for one that is not published."""

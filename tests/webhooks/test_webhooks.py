@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from app.audit.models import AuditEvent
 from app.ids import global_id
 from app.notifications.models import Notification, NotificationEvent
 from app.outbox.service import run_sweeps
-from app.webhooks import kinds
+from app.webhooks import fanout, kinds
 from app.webhooks.models import DeliveryState, WebhookDelivery
 from tests.audit.test_audit_actions import actions_in_code
 from tests.notifications.helpers import Clock, configure
@@ -293,3 +295,25 @@ async def test_internal_addresses_unknown_names_and_non_admins_are_refused(world
 def test_every_request_and_deployment_action_is_an_event_type() -> None:
     recorded = {a for a in actions_in_code() if a.startswith(kinds.PUBLISHED_DOMAINS)}
     assert recorded == set(kinds.ACTIONS)
+
+
+def test_every_row_id_in_an_events_data_becomes_a_global_id() -> None:
+    """app/audit/rows.py is the one table of such keys: a deployment's event names its
+    promotion with the API's id, as the live events let clients read it."""
+    event = AuditEvent(
+        id=9,
+        action="deployment.created",
+        application="shop",
+        environment="prod",
+        data={"deployment_id": 5, "image_id": 3, "promotion_request_id": 7, "attempt": 2},
+        actor=None,  # Hoist itself
+    )
+    event.at = datetime(2026, 12, 1, tzinfo=UTC)
+    body = json.loads(fanout.render(event, "dev.hoist.deployment.created"))
+    assert body["subject"] == global_id("Deployment", 5)
+    assert {k: body["data"][k] for k in ("deploymentId", "imageId", "promotionRequestId")} == {
+        "deploymentId": global_id("Deployment", 5),
+        "imageId": global_id("Image", 3),
+        "promotionRequestId": global_id("PromotionRequest", 7),
+    }
+    assert body["data"]["attempt"] == 2  # not a row id: as it is
