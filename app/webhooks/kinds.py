@@ -30,6 +30,7 @@ ACTIONS = (
     "deployment.running",
     "deployment.succeeded",
     "deployment.failed",
+    "deployment.rolled_back",
 )
 # Domains whose every action is an event (a new one must be added above: a test says so).
 PUBLISHED_DOMAINS = ("image.", "stage.", "promotion.", "deployment.")
@@ -42,6 +43,8 @@ ID_KEYS = {
     "request_id": "PromotionRequest",
     "image_id": "Image",
     "deployment_id": "Deployment",
+    "replaced_deployment_id": "Deployment",
+    "replaced_image_id": "Image",
     "stage_run_id": "StageRun",
 }
 
