@@ -157,6 +157,8 @@ LOOKUPS: set[str] = {
     "Mutation.approveDeployment(environment:)",
     "Mutation.deployImage(application:)",
     "Mutation.deployImage(environment:)",
+    "Mutation.rollbackDeployment(application:)",
+    "Mutation.rollbackDeployment(environment:)",
     "ImageSourceInput.environment",
     "CreateWorkflowInput.application",
     "CdPipelineInput.environment",

@@ -333,6 +333,10 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
             Probe({"application": APP, "environment": "prod", "imageId": image}),
             Probe({"application": "shop", "environment": "prod", "imageId": image}),
         ],
+        "rollbackDeployment": [
+            Probe({"application": APP, "environment": "prod", "toImage": image}),
+            Probe({"application": "shop", "environment": "prod", "toImage": image}),
+        ],
         # Super-admins only: refused whole, whatever the ids name.
         "retryOutboxJob": [Probe({"id": global_id("OutboxJob", 1)})],
         "resendNotifications": [Probe({"ids": [global_id("Notification", 1)]})],
