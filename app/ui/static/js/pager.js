@@ -7,7 +7,6 @@ export async function pagedList({ container, load, renderNode, empty = "Nothing 
   const more = h("button", { class: "secondary", hidden: true }, "Load more");
   const slot = errorSlot();
   const footer = h("div", { class: "pager" }, more, h("span", { class: "muted count" }), slot);
-  container.replaceChildren(list, footer);
   let after = null;
   let shown = 0;
 
@@ -27,4 +26,6 @@ export async function pagedList({ container, load, renderNode, empty = "Nothing 
   } catch (error) {
     showError(slot, error);
   }
+  // Shown once the first page is in: a reload (live) never flashes an empty list.
+  container.replaceChildren(list, footer);
 }
