@@ -511,4 +511,4 @@ def test_history_rolls_back_after_a_confirmation_and_shows_commits(
     expect(lee.get_by_role("button", name="Roll back to this")).to_have_count(2)
     expect(newest.get_by_role("button", name="Roll back to this")).to_have_count(0)
     expect(rows).to_have_count(4)
-    shoot(lee, "11-history-rollback")
+    shoot(lee, "09b-history-rollback")
