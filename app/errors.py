@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     WINDOW_CLOSED = "WINDOW_CLOSED"
     NOT_DEAD = "NOT_DEAD"
     NOT_RESENDABLE = "NOT_RESENDABLE"
+    # rollbackDeployment: the image never SUCCEEDED in the environment, or is the one there.
+    NOT_ROLLBACKABLE = "NOT_ROLLBACKABLE"
 
 
 class DomainError(Exception):

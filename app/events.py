@@ -165,6 +165,27 @@ class RequestStatusChanged:
     reason: str | None = None
 
 
+# --- deployments --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeploymentRolledBack:
+    """A rollback (rollbackDeployment) was started: deployment `deployment_id` brings back
+    image `image_id`, which SUCCEEDED in the environment before, in place of the newest
+    SUCCEEDED deployment `replaced_deployment_id` (of image `replaced_image_id`)."""
+
+    actor: Access
+    deployment_id: int
+    replaced_deployment_id: int
+    application: str
+    environment: str
+    image_id: int
+    replaced_image_id: int
+    # The promotion request that brought the replaced deployment's image there; None when
+    # it came by the normal path (then nobody is emailed).
+    replaced_request_id: int | None
+
+
 E = TypeVar("E")
 Listener = Callable[[Any], Awaitable[None]]
 

@@ -13,5 +13,7 @@ ROW_ID_KEYS = {
     "promotion_request_id": "PromotionRequest",
     "image_id": "Image",
     "deployment_id": "Deployment",
+    "replaced_deployment_id": "Deployment",  # a rollback's
+    "replaced_image_id": "Image",
     "stage_run_id": "StageRun",
 }

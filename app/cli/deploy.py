@@ -1,4 +1,4 @@
-"""Deploying: `hoist deploy`, `hoist get deployable`, `hoist get history`."""
+"""Deploying: `hoist deploy`, `hoist rollback`, `hoist get deployable`, `hoist get history`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from app.cli.verbs import get
 
 PROMOTED_FROM = "promotedFrom { sourceType sourceEnvironment requestId approvers { email } }"
 DEPLOYMENT_FIELDS = f"""id status createdAt error image {{ id image }} environment {{ name }}
-  deployedBy {{ email }} {PROMOTED_FROM}"""
+  deployedBy {{ email }} {PROMOTED_FROM} rollbackOf {{ id image {{ id image }} }}
+  commit {{ sha repository url }}"""
 
 ApplicationOption = Annotated[str, typer.Option("--application")]
 EnvironmentOption = Annotated[str, typer.Option("--environment")]
@@ -61,6 +62,51 @@ def deploy(
             f"{application}/{environment}, {deployment['status']}"
         ),
     )
+
+
+def rollback(
+    application: ApplicationOption,
+    environment: EnvironmentOption,
+    image_id: Annotated[
+        str,
+        typer.Option("--image", help="The image to bring back: one that SUCCEEDED there before."),
+    ],
+    output: OutputOption = Output.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Roll back: deploy again an image that SUCCEEDED in the environment before, in place
+    of the one there now (BUILD_DEPLOY)."""
+    deployment = Api(url, token).mutate(
+        f"""mutation Rollback($application: String!, $environment: String!, $toImage: ID!) {{
+              rollbackDeployment(application: $application, environment: $environment,
+                                 toImage: $toImage) {{ deployment {{ {DEPLOYMENT_FIELDS} }}
+                {USER_ERRORS} }} }}""",
+        {"application": application, "environment": environment, "toImage": image_id},
+        "rollbackDeployment",
+    )["deployment"]
+    replaced = deployment["rollbackOf"]
+    emit(
+        output,
+        deployment,
+        lambda: (
+            f"deployment {deployment['id']}: rolling {application}/{environment} back to "
+            f"{deployment['image']['image']} (replacing deployment {replaced['id']}, "
+            f"{replaced['image']['image']}), {deployment['status']}"
+        ),
+    )
+
+
+def history_note(deployment: dict[str, Any]) -> str:
+    """The history's NOTE column: the rollback it is and the commit that carried it."""
+    notes = []
+    if deployment["rollbackOf"] is not None:
+        notes.append(f"rollback of {deployment['rollbackOf']['id']}")
+    if deployment["commit"] is not None:
+        notes.append(
+            f"commit {deployment['commit']['sha'][:12]} in {deployment['commit']['repository']}"
+        )
+    return "; ".join(notes) or "-"
 
 
 @get.command("deployable")
@@ -138,7 +184,7 @@ def get_history(
         output,
         deployments,
         lambda: rows_or_none(
-            ["ID", "WHEN", "ENVIRONMENT", "IMAGE", "STATUS", "BY", "PROMOTED"],
+            ["ID", "WHEN", "ENVIRONMENT", "IMAGE", "STATUS", "BY", "PROMOTED", "NOTE"],
             [
                 [
                     d["id"],
@@ -148,6 +194,7 @@ def get_history(
                     d["status"],
                     (d["deployedBy"] or {}).get("email") or "hoist",
                     promoted_text(d["promotedFrom"]),
+                    history_note(d),
                 ]
                 for d in deployments
             ],
@@ -160,3 +207,4 @@ def get_history(
 
 def register(cli: typer.Typer) -> None:
     cli.command("deploy")(deploy)
+    cli.command("rollback")(rollback)

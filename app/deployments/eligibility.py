@@ -36,6 +36,13 @@ class Candidate:
         """Reached by promotion alone: the promotion's rules (approver may deploy) apply."""
         return not self.normal_path and self.promotion is not None
 
+    @classmethod
+    def returning(cls, image: Image) -> Candidate:
+        """An image a rollback brings back: it SUCCEEDED in the environment before, which
+        stands for having reached it. Neither path is asked of it again (so no promotion
+        rule either); the environment's other rules (`Target.assess`) still are."""
+        return cls(image, normal_path=False, promotion=None)
+
 
 @dataclass
 class Assessment:

@@ -6,13 +6,14 @@ from typing import Annotated
 
 import strawberry
 
-from app.deployments import service
+from app.deployments import rollback, service
 from app.deployments.eligibility import Assessment
 from app.deployments.types import (
     DeployableImage,
     Deployment,
     DeploymentApprovalPayload,
     DeploymentPayload,
+    RollbackDeploymentPayload,
 )
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, mutate, parse_id, unset_to_none
@@ -125,3 +126,33 @@ class Mutation:
             return DeploymentPayload(deployment=Deployment.of(deployment))
 
         return await mutate(run, lambda errors: DeploymentPayload(errors=errors))
+
+    @strawberry.mutation(
+        description="Roll back: deploy again an image that SUCCEEDED in the environment "
+        "before, in place of the one there now (BUILD_DEPLOY). The environment's filter "
+        "conditions, deployment approvals and promotion window apply; promotion policy and "
+        "the normal path do not (the image was there already). The requester of the "
+        "promotion that brought the replaced image is emailed."
+    )
+    async def rollback_deployment(
+        self,
+        info: Info,
+        application: _APPLICATION,
+        environment: _ENVIRONMENT,
+        to_image: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The image to bring back: one that SUCCEEDED in the environment "
+                "before and is not the one there now."
+            ),
+        ],
+    ) -> RollbackDeploymentPayload | None:
+        access = await info.context.access()
+
+        async def run() -> RollbackDeploymentPayload:
+            deployment = await rollback.rollback_deployment(
+                access, application, environment, parse_id(to_image, "toImage", "Image")
+            )
+            return RollbackDeploymentPayload(deployment=Deployment.of(deployment))
+
+        return await mutate(run, lambda errors: RollbackDeploymentPayload(errors=errors))

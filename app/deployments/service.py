@@ -82,7 +82,7 @@ async def approve_deployment(
     access: Access, application: str, environment: str, image_id: int
 ) -> None:
     """A DEPLOYMENT_APPROVER's Image Deployment Approval of an image for the environment."""
-    pipeline, image = await _target_and_image(
+    pipeline, image = await target_and_image(
         access, Role.DEPLOYMENT_APPROVER, application, environment, image_id
     )
     if access.user is None:
@@ -113,18 +113,36 @@ async def approve_deployment(
     )
 
 
-async def _target_and_image(
-    access: Access, role: Role, application: str, environment: str, image_id: int
+async def target_and_image(
+    access: Access,
+    role: Role,
+    application: str,
+    environment: str,
+    image_id: int,
+    field: str = "imageId",
 ) -> tuple[CdPipeline, Image]:
-    """FORBIDDEN without `role` on the pair (top-level); then the pipeline and the image."""
+    """FORBIDDEN without `role` on the pair (top-level); then the pipeline and the image
+    (NOT_FOUND naming `field`, the argument that gave the image)."""
     access.require_role(role, application, environment)
     pipeline = await pipeline_of(application, environment)
-    image = await get_visible_image(access, image_id)
+    image = await get_visible_image(access, image_id, field)
     if image.application_id != pipeline.application_id:
         raise not_found(
-            f"no image with id {ids.global_id('Image', image_id)} in this application", "imageId"
+            f"no image with id {ids.global_id('Image', image_id)} in this application", field
         )
     return pipeline, image
+
+
+async def require_window_open(pipeline: CdPipeline, application: str, environment: str) -> None:
+    """WINDOW_CLOSED while the pair's promotion window is closed, saying when it opens."""
+    window = await windows.state_of_pair(pipeline.application_id, pipeline.environment_id)
+    if not window.open:
+        raise DomainError(
+            ErrorCode.WINDOW_CLOSED,
+            f"the promotion window of {application}/{environment} is closed "
+            f"({', '.join(window.closed_by)}); it {gates.opens_text(window)}",
+            "environment",
+        )
 
 
 async def _approved_the_promotion(user_id: int | None, request: PromotionRequest) -> bool:
@@ -137,17 +155,10 @@ async def deploy_image(
     access: Access, application: str, environment: str, image_id: int
 ) -> Deployment:
     """Deploy after the checks of SPEC §6, in order; the executor runs it after commit."""
-    pipeline, image = await _target_and_image(
+    pipeline, image = await target_and_image(
         access, Role.BUILD_DEPLOY, application, environment, image_id
     )
-    window = await windows.state_of_pair(pipeline.application_id, pipeline.environment_id)
-    if not window.open:
-        raise DomainError(
-            ErrorCode.WINDOW_CLOSED,
-            f"the promotion window of {application}/{environment} is closed "
-            f"({', '.join(window.closed_by)}); it {gates.opens_text(window)}",
-            "environment",
-        )
+    await require_window_open(pipeline, application, environment)
     assessment = await _assess_one(pipeline, environment, image)
     if not assessment.deployable:
         code, reason = assessment.failures[0]
@@ -174,14 +185,29 @@ async def deploy_image(
 async def _start(
     access: Access, pipeline: CdPipeline, environment: str, found: Candidate
 ) -> Deployment:
+    promotion = found.promotion if found.promoted_only else None
+    return await start(
+        access, pipeline, environment, found.image.id, promotion.id if promotion else None
+    )
+
+
+async def start(
+    access: Access,
+    pipeline: CdPipeline,
+    environment: str,
+    image_id: int,
+    promotion_request_id: int | None,
+    rollback_of_id: int | None = None,
+) -> Deployment:
+    """Make the QUEUED deployment, audit it, and enqueue its execution (after commit):
+    the one way every deployment starts (deployImage, AUTOMATIC triggers, rollback)."""
     deployment = await Deployment.create(
         application_id=pipeline.application_id,
         environment_id=pipeline.environment_id,
-        image_id=found.image.id,
+        image_id=image_id,
         deployed_by_id=access.user_id,
-        promotion_request_id=found.promotion.id
-        if found.promoted_only and found.promotion
-        else None,
+        promotion_request_id=promotion_request_id,
+        rollback_of_id=rollback_of_id,
     )
     app = await Application.get(id=pipeline.application_id)
     await record(
@@ -190,8 +216,8 @@ async def _start(
         application=app.name,
         environment=environment,
         deployment_id=deployment.id,
-        image_id=found.image.id,
-        promotion_request_id=deployment.promotion_request_id,
+        image_id=image_id,
+        promotion_request_id=promotion_request_id,
     )
     await outbox.enqueue(EXECUTE_JOB, deployment_id=deployment.id)
     return deployment

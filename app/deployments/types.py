@@ -233,3 +233,27 @@ class DeploymentPayload:
         ErrorCode.APPROVER_CANNOT_DEPLOY,
         ErrorCode.WINDOW_CLOSED,
     )
+
+
+@strawberry.type(description="The rollback deployment made, or why none was.")
+class RollbackDeploymentPayload:
+    deployment: Deployment | None = strawberry.field(
+        default=None,
+        description="The new deployment, QUEUED, with rollbackOf the deployment it replaces; "
+        "null when errors is not empty.",
+    )
+    errors: list[UserError] = error_list(
+        "Why none was made: FORBIDDEN (no BUILD_DEPLOY on the pair), NOT_FOUND, "
+        "NOT_ROLLBACKABLE (toImage never SUCCEEDED in the environment, or is the image there "
+        "now), WINDOW_CLOSED while the pair's promotion window is closed, or the first of "
+        "NOT_DEPLOYABLE (a deployment of the image is under way), FILTER_BLOCKED and "
+        "DEPLOYMENT_APPROVAL_REQUIRED that applies.",
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.VALIDATION,
+        ErrorCode.NOT_ROLLBACKABLE,
+        ErrorCode.WINDOW_CLOSED,
+        ErrorCode.NOT_DEPLOYABLE,
+        ErrorCode.FILTER_BLOCKED,
+        ErrorCode.DEPLOYMENT_APPROVAL_REQUIRED,
+    )

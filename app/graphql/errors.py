@@ -77,6 +77,9 @@ describe_values(
         "retried a moment ago: only a DEAD job can be retried. Reload the list.",
         ErrorCode.NOT_RESENDABLE: "The notification is not FAILED or UNKNOWN, or changed "
         "meanwhile: only those can be resent. Nothing was resent; reload and resend those.",
+        ErrorCode.NOT_ROLLBACKABLE: "A rollback may only bring back an image that SUCCEEDED "
+        "in the environment before and is not the one there now (the newest SUCCEEDED "
+        "deployment's). Pick another image from the environment's Deployment History.",
     },
 )
 

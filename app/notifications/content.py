@@ -37,6 +37,17 @@ class RequestFacts:
     expires_at: datetime | None = None
     # The requester's reason for breaking glass (a closed promotion window); None: none.
     break_glass_reason: str | None = None
+    # The rollback that replaced the request's image (ROLLED_BACK emails only).
+    rollback: Rollback | None = None
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What a rollback email adds to its request's facts: who rolled back, to which image."""
+
+    by: str
+    restored_image: str
+    deployment_id: str  # the rollback deployment's id, as the API shows it
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ _SUBJECTS = {
     NotificationEvent.STALE: "Image promotion request is stale",
     NotificationEvent.REMINDER: "Reminder: image promotion approval requested",
     NotificationEvent.EXPIRED: "Image promotion request expired",
+    NotificationEvent.ROLLED_BACK: "Promoted image rolled back",
 }
 
 
@@ -104,6 +116,12 @@ def _headline(event: NotificationEvent, facts: RequestFacts) -> str:
             f"{facts.requester} asked to promote an image to {facts.environment}, and it "
             "still awaits your decision. You can approve or reject the request."
         )
+    if event == NotificationEvent.ROLLED_BACK and facts.rollback is not None:
+        return (
+            f"The image your promotion request #{facts.request_id} brought to "
+            f"{facts.environment} was rolled back by {facts.rollback.by}: "
+            f"{facts.rollback.restored_image} is deployed there again in its place."
+        )
     if event == NotificationEvent.EXPIRED:
         return (
             f"Your promotion request #{facts.request_id} expired: it was not approved "
@@ -121,6 +139,8 @@ def _reason(event: NotificationEvent, facts: RequestFacts) -> tuple[str, str] | 
         return "Reason", facts.rejection_reason or "(none given)"
     if event == NotificationEvent.STALE:
         return "Reason", facts.stale_reason or "(none recorded)"
+    if event == NotificationEvent.ROLLED_BACK and facts.rollback is not None:
+        return "Rolled back to", facts.rollback.restored_image
     return None
 
 
@@ -140,6 +160,11 @@ def _details(event: NotificationEvent, facts: RequestFacts) -> list[tuple[str, s
     ]
     if facts.break_glass_reason is not None:
         rows.insert(0, ("Break glass", facts.break_glass_reason))
+    if facts.rollback is not None:
+        rows += [
+            ("Rolled back by", facts.rollback.by),
+            ("Rollback deployment", facts.rollback.deployment_id),
+        ]
     if facts.expires_at is not None and event in TO_APPROVERS:
         rows.append(("Expires", f"{facts.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"))
     reason = _reason(event, facts)

@@ -24,6 +24,9 @@ class NotificationEvent(StrEnum):
     EXPIRED = "EXPIRED"
     # Issue 17: to the super-admins, a webhook endpoint Hoist switched off.
     WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+    # Issue 18: to the requester of the promotion whose image a rollback replaced (one per
+    # rollback: `occurrence` is the rollback deployment's id).
+    ROLLED_BACK = "ROLLED_BACK"
 
 
 class NotificationState(StrEnum):

@@ -8,6 +8,7 @@ writes rows and a job; app/notifications/delivery.py sends them.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from tortoise.queryset import QuerySet
 
@@ -44,7 +45,8 @@ _EVENTS = {
 }
 
 
-def _person(user: User) -> str:
+def person(user: User) -> str:
+    """How an email names a user: `Name <email>`."""
     return f"{user.name} <{user.email}>"
 
 
@@ -64,7 +66,7 @@ async def request_facts(
         .select_related("user")
         .order_by("id")
     )
-    approvers = tuple(_person(d.user) for d in decisions if d.kind == DecisionKind.APPROVE)
+    approvers = tuple(person(d.user) for d in decisions if d.kind == DecisionKind.APPROVE)
     rejection = next((d for d in reversed(decisions) if d.kind == DecisionKind.REJECT), None)
     return content.RequestFacts(
         request_id=request.id,
@@ -72,13 +74,13 @@ async def request_facts(
         environment=request.target_environment.name,
         image=request.image.image,
         source=source,
-        requester=_person(request.requested_by),
+        requester=person(request.requested_by),
         comment=request.comment,
         policy=request.policy_name,
         required_approvals=request.required_approvals,
         approvers=approvers,
         link=content.request_link(get_settings().public_url, request.id),
-        rejected_by=_person(rejection.user) if rejection else None,
+        rejected_by=person(rejection.user) if rejection else None,
         rejection_reason=rejection.comment if rejection else None,
         stale_reason=request.stale_reason,
         expires_at=request.expires_at,
@@ -123,11 +125,16 @@ async def request_status_changed(request_id: int, status: PromotionStatus) -> No
 
 
 async def write_emails(
-    request: PromotionRequest, event: NotificationEvent, people: list[User], occurrence: int = 0
+    request: PromotionRequest,
+    event: NotificationEvent,
+    people: list[User],
+    occurrence: int = 0,
+    rollback: content.Rollback | None = None,
 ) -> int:
     """Render and write `event`'s email to each person, and the job that sends them; how
-    many were new. `request` comes as `recipients` takes it."""
-    facts = await request_facts(request, event)
+    many were new. `request` comes as `recipients` takes it; `rollback`: what a
+    ROLLED_BACK email tells of the rollback."""
+    facts = replace(await request_facts(request, event), rollback=rollback)
     # Due at once by the clock the delivery's time rules read (app.clock): with the system
     # time instead, a clock moved back or held still would never find them due.
     now = clock.now()

@@ -30,6 +30,7 @@ ACTIONS = (
     "deployment.running",
     "deployment.succeeded",
     "deployment.failed",
+    "deployment.rolled_back",
 )
 # Domains whose every action is an event (a new one must be added above: a test says so).
 PUBLISHED_DOMAINS = ("image.", "stage.", "promotion.", "deployment.")

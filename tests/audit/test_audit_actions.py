@@ -773,6 +773,37 @@ async def executor_fails(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expec
     )
 
 
+@row("deployment.rolled_back")
+async def roll_back(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    first, _ = await s.promoted_to_prod()
+    earlier = await s.deploy("dev", first)
+    await drain()  # the noop executor: SUCCEEDED
+    second = await s.world.image("3.0")
+    await s.world.pass_stages(second, "staging")
+    replaced = await s.deploy("dev", second)
+    await drain()
+    await mark()
+    payload = await s.mutate(
+        "builder",
+        """mutation($i: ID!) { rollbackDeployment(application: "shop", environment: "prod",
+      toImage: $i) { deployment { id } errors { code message } } }""",
+        {"i": global_id("Image", first)},
+    )
+    deployment = row_of(payload["deployment"]["id"], "Deployment")
+    assert earlier != deployment
+    return Expected(
+        "builder@example.com",
+        "shop",
+        "prod",
+        {
+            "deployment_id": deployment,
+            "replaced_deployment_id": replaced,
+            "image_id": first,
+            "replaced_image_id": second,
+        },
+    )
+
+
 # --- notifications and worker jobs ----------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from app.ids import global_id, row_id
 from tests.cli.runner import as_json, failed, hoist, succeeded
 from tests.support.live_server import LiveServer
 from tests.support.services import free_port
+from tests.support.waiting import eventually
 
 WORKFLOW = """\
 apiVersion: v1
@@ -778,4 +779,77 @@ def test_exit_codes_of_the_new_commands(live_server: LiveServer, folder: Path) -
         hoist(live_server, folder, "reject", "999999", f"--reason={'r' * (limits.REASON + 1)}"),
         1,
         "[VALIDATION, field reason]",
+    )
+
+
+def test_rollback_brings_back_an_image_and_history_marks_it(
+    live_server: LiveServer, folder: Path
+) -> None:
+    """`hoist rollback` (text, json and id output), its refusal, and `get history`'s NOTE."""
+    run = lambda *args: hoist(live_server, folder, *args)  # noqa: E731
+    succeeded(run("create", "application", "--name=rb-shop"))
+    succeeded(run("create", "environment", "--name=rb-dev"))
+    (folder / "workflow.yaml").write_text(
+        "apiVersion: v1\nkind: workflow\nspec:\n  application: rb-shop\n  name: main\n"
+        "  ciPipeline: rb-ci\n  cdPipelines:\n    - environment: rb-dev\n"
+        "      trigger: AUTOMATIC\n"
+    )
+    succeeded(run("apply", "-f", "workflow.yaml"))
+    where = ["--application=rb-shop", "--environment=rb-dev"]
+
+    def history() -> list[dict[str, object]]:
+        return list(as_json(run("get", "history", *where, "-o", "json")))
+
+    images = []
+    for tag in ("1.0", "2.0"):
+        image = succeeded(
+            run(
+                "register",
+                "image",
+                "--application=rb-shop",
+                "--workflow=main",
+                f"--image=registry.example.com/rb-shop:{tag}",
+                "-o",
+                "id",
+            )
+        ).strip()
+        images.append(image)
+        # rb-dev follows CI automatically; the embedded worker runs the deployment.
+        eventually(
+            lambda: (
+                [d["status"] for d in history()][:1] == ["SUCCEEDED"]
+                and len(history()) == len(images)
+            ),
+            f"the automatic deployment of {tag}",
+        )
+    first, second = images
+    replaced = history()[0]["id"]
+
+    failed(
+        run("rollback", *where, f"--image={second}"),
+        1,
+        "[NOT_ROLLBACKABLE, field toImage]",
+        "rb-dev now",
+    )
+    text = succeeded(run("rollback", *where, f"--image={first}"))
+    made = history()[0]
+    assert text == (
+        f"deployment {made['id']}: rolling rb-shop/rb-dev back to "
+        f"registry.example.com/rb-shop:1.0 (replacing deployment {replaced}, "
+        "registry.example.com/rb-shop:2.0), QUEUED\n"
+    )
+    assert made["rollbackOf"] == {
+        "id": replaced,
+        "image": {"id": second, "image": "registry.example.com/rb-shop:2.0"},
+    }
+    eventually(lambda: history()[0]["status"] == "SUCCEEDED", "the rollback's deployment")
+    listed = succeeded(run("get", "history", *where))
+    assert f"rollback of {replaced}" in listed.splitlines()[1]
+
+    back = as_json(run("rollback", *where, f"--image={second}", "-o", "json"))
+    assert (back["image"]["id"], back["rollbackOf"]["id"]) == (second, made["id"])
+    eventually(lambda: history()[0]["status"] == "SUCCEEDED", "the second rollback")
+    assert (
+        succeeded(run("rollback", *where, f"--image={first}", "-o", "id")).strip()
+        == (history()[0]["id"])
     )

@@ -166,6 +166,8 @@ LOOKUPS: set[str] = {
     "Mutation.deployImage(environment:)",
     "Mutation.setGitTarget(application:)",
     "Mutation.setGitTarget(environment:)",
+    "Mutation.rollbackDeployment(application:)",
+    "Mutation.rollbackDeployment(environment:)",
     "ImageSourceInput.environment",
     "CreateWorkflowInput.application",
     "CdPipelineInput.environment",

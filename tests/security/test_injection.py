@@ -217,6 +217,11 @@ MUTATIONS: dict[str, Args] = {
             "credential": "gitops",
         },
     },
+    "rollbackDeployment": lambda w: {
+        "application": "shop",
+        "environment": "dev",
+        "toImage": global_id("Image", w.a_image),
+    },
     "retryOutboxJob": lambda w: {"id": global_id("OutboxJob", 1)},
     "resendNotifications": lambda w: {"ids": [global_id("Notification", 1)]},
     # A global address written as one: accepted without a DNS lookup, never called here.

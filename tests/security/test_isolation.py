@@ -349,6 +349,10 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
                 }
             )
         ],
+        "rollbackDeployment": [
+            Probe({"application": APP, "environment": "prod", "toImage": image}),
+            Probe({"application": "shop", "environment": "prod", "toImage": image}),
+        ],
         # Super-admins only: refused whole, whatever the ids name.
         "retryOutboxJob": [Probe({"id": global_id("OutboxJob", 1)})],
         "resendNotifications": [Probe({"ids": [global_id("Notification", 1)]})],

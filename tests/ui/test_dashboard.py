@@ -7,6 +7,9 @@ README's pictures from these tests.
 from __future__ import annotations
 
 import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote, unquote
 
 import httpx
@@ -14,6 +17,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from app.ids import row_id
 from app.notifications.content import request_link
+from tests.support.live_server import LiveServer
 from tests.support.waiting import eventually
 from tests.ui.conftest import Shoot, SignIn
 from tests.ui.scenario import READY_WITHIN_SECONDS, Shop
@@ -381,3 +385,130 @@ def test_deploy_screen_pages_with_older_images(shop: Shop, sign_in: SignIn) -> N
     expect(older).to_have_count(0)  # that was the last page
     tags = cards.evaluate_all("cards => cards.map((c) => c.dataset.tag)")
     assert tags == [f"0.{n}" for n in range(page_size, -1, -1)]
+
+
+LEDGER_HISTORY = """{ deploymentHistory(application: "ledger", environment: "dev", first: 20) {
+  edges { node { id status image { id tag } } } } }"""
+SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+
+
+def test_history_rolls_back_after_a_confirmation_and_shows_commits(
+    shop: Shop, sign_in: SignIn, live_server: LiveServer, shoot: Shoot
+) -> None:
+    # An application of its own, dev following CI: each image is deployed there at once.
+    shop.api('mutation { createApplication(name: "ledger") { errors { message } } }', shop.admin)
+    shop.api(
+        "mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) "
+        "{ errors { message } } }",
+        shop.admin,
+        input={
+            "application": "ledger",
+            "name": "main",
+            "ciPipeline": "ledger-ci",
+            "cdPipelines": [{"environment": "dev", "trigger": "AUTOMATIC"}],
+        },
+    )
+    shop.person("lee", "Lee Ledger", ("BUILD_DEPLOY", "ledger", "*"))
+    shop.person("vic", "Vic Viewer", ("VIEWER", "ledger", "*"))
+
+    def history() -> list[dict[str, Any]]:
+        edges = shop.api(LEDGER_HISTORY, shop.admin)["deploymentHistory"]["edges"]
+        return [e["node"] for e in edges]
+
+    for count, tag in enumerate(("1.0", "2.0", "3.0"), start=1):
+        shop.api(
+            'mutation($i: String!) { registerImage(input: {application: "ledger", '
+            'workflow: "main", image: $i}) { image { id } errors { message } } }',
+            shop.admin,
+            i=f"registry.example.com/ledger:{tag}",
+        )
+        eventually(
+            lambda n=count: [d["status"] for d in history()].count("SUCCEEDED") == n,
+            f"the automatic deployment of {tag}",
+            READY_WITHIN_SECONDS,
+        )
+    by_tag = {d["image"]["tag"]: d for d in history()}
+    # The git executor lands separately: its commits are written here as it would.
+    with sqlite3.connect(live_server.data_dir / "hoist.sqlite3", timeout=10) as database:
+        for tag, repository in (
+            ("3.0", "https://git.example.com/ledger/deploy.git"),
+            ("2.0", "https://git.example.com/ledger/deploy.git"),
+            ("1.0", "ssh://git@git.example.com/ledger/deploy.git"),
+        ):
+            database.execute(
+                "UPDATE deployments SET commit_sha = ?, commit_repository = ? WHERE id = ?",
+                (SHA, repository, row_id(by_tag[tag]["id"], "Deployment")),
+            )
+
+    vic = sign_in(shop.tokens["vic"])
+    vic.goto(f"{shop.url}/ui/#/apps/ledger/envs/dev/history")
+    expect(vic.locator(".history-row")).to_have_count(3)
+    expect(vic.get_by_role("button", name="Roll back to this")).to_have_count(0)  # a VIEWER
+
+    lee = sign_in(shop.tokens["lee"])
+    lee.get_by_role("link", name="ledger").click()
+    expect(lee.locator('[data-env="dev"] .last-deployed .deployment-commit')).to_have_text(SHA[:7])
+    lee.goto(f"{shop.url}/ui/#/apps/ledger/envs/dev/history")
+    expect(lee.locator(".live-state")).to_have_text("live")
+    rows = lee.locator(".history-row")
+    expect(rows).to_have_count(3)
+    row_of = {
+        tag: lee.locator(f'.history-row[data-deployment="{d["id"]}"]') for tag, d in by_tag.items()
+    }
+    # The newest SUCCEEDED is the image there now: no button; the earlier ones have one.
+    expect(row_of["3.0"].get_by_role("button", name="Roll back to this")).to_have_count(0)
+    for tag in ("2.0", "1.0"):
+        expect(row_of[tag].get_by_role("button", name="Roll back to this")).to_be_visible()
+    forge = row_of["2.0"].locator(".deployment-commit")
+    expect(forge).to_have_text(f"commit {SHA[:7]} in https://git.example.com/ledger/deploy.git")
+    expect(forge.get_by_role("link", name=SHA[:7])).to_have_attribute(
+        "href", f"https://git.example.com/ledger/deploy/commit/{SHA}"
+    )
+    ssh = row_of["1.0"].locator(".deployment-commit")
+    expect(ssh).to_contain_text(f"commit {SHA[:7]} in ssh://git@git.example.com/ledger/deploy.git")
+    expect(ssh.get_by_role("link")).to_have_count(0)  # no web page for an ssh:// repository
+
+    # Asked first; and a refusal (a freeze on ledger/dev, applied meanwhile) shows its message.
+    today = datetime.now(UTC).date()
+    shop.api(
+        "mutation($input: PromotionWindowInput!) { createPromotionWindow(input: $input) "
+        "{ errors { message } } }",
+        shop.admin,
+        input={
+            "name": "ledger-freeze",
+            "kind": "DENY",
+            "timeZone": "UTC",
+            "dateRanges": [
+                {"start": str(today - timedelta(days=1)), "end": str(today + timedelta(days=2))}
+            ],
+        },
+    )
+    shop.api(
+        'mutation { applyPromotionWindow(window: "ledger-freeze", applicationEnvironments: '
+        '[{appName: "ledger", envName: "dev"}]) { errors { message } } }',
+        shop.admin,
+    )
+    row_of["1.0"].get_by_role("button", name="Roll back to this").click()
+    confirm = row_of["1.0"].get_by_role("button", name="Confirm rollback to 1.0")
+    confirm.click()
+    expect(row_of["1.0"].get_by_role("alert")).to_contain_text(
+        "the promotion window of ledger/dev is closed"
+    )
+    assert len(history()) == 3
+    shop.api(
+        'mutation { deletePromotionWindow(name: "ledger-freeze") { errors { message } } }',
+        shop.admin,
+    )
+
+    confirm.click()
+    expect(lee.locator(".notice")).to_contain_text("Rolling dev back to 1.0:")
+    newest = rows.first
+    expect(newest).to_contain_text("1.0")
+    expect(newest.locator(".rollback-of")).to_contain_text("rollback of deployment of 3.0")
+    eventually(lambda: history()[0]["status"] == "SUCCEEDED", "the rollback", READY_WITHIN_SECONDS)
+    expect(newest).to_contain_text("SUCCEEDED")
+    # 1.0 is there now: its rows have no button, 3.0 and 2.0 have one.
+    expect(lee.get_by_role("button", name="Roll back to this")).to_have_count(2)
+    expect(newest.get_by_role("button", name="Roll back to this")).to_have_count(0)
+    expect(rows).to_have_count(4)
+    shoot(lee, "09b-history-rollback")

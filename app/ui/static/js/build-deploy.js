@@ -18,7 +18,7 @@ const TARGETS = `query($app: String!, $workflow: String!) {
 const CHANGED = `subscription($app: String) { deploymentChanged(application: $app) { action } }`;
 const LAST_DEPLOYMENT = `query($app: String!, $env: String!) {
   deploymentHistory(application: $app, environment: $env, first: 1) { edges { node {
-    id status createdAt image { tag image } deployedBy { name } } } } }`;
+    id status createdAt image { tag image } deployedBy { name } commit { sha } } } } }`;
 
 export async function renderBuildDeploy(view, { app }) {
   clear(view, pageTitle(h("a", { href: "#/" }, "Applications"), app), loading());
@@ -93,7 +93,10 @@ function environmentNode(app, pipeline, last) {
     pipeline.policy && h("div", { class: "small policy" }, "policy: ", pipeline.policy.name),
     h("div", { class: "last-deployed" }, last
       ? [h("strong", { title: last.image.image }, last.image.tag), " ",
-        badge(last.status, last.status.toLowerCase()), " ", when(last.createdAt)]
+        badge(last.status, last.status.toLowerCase()), " ", when(last.createdAt),
+        // A git deployment: the commit that carried it (History has the whole of it).
+        last.commit && [" ", h("code", { class: "deployment-commit", title: last.commit.sha },
+          last.commit.sha.slice(0, 7))]]
       : h("span", { class: "muted" }, "nothing deployed")),
     h("div", { class: "node-links" },
       h("a", { href: href("apps", app, "envs", env, "deploy") }, "Select Image"),
