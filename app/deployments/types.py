@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 
 from app import ids
 from app.accounts.types import User, load_user
@@ -17,6 +18,7 @@ from app.errors import ErrorCode
 from app.graphql.context import Info
 from app.graphql.describe import describe_values
 from app.graphql.errors import UserError, error_list
+from app.graphql.loaders import rows_by_id
 from app.graphql.nodes import visible_nodes
 from app.promotions import models as promotions
 from app.promotions.types import SourceType, decisions_by_request, promotion_request_by_id
@@ -192,8 +194,15 @@ class Deployment(relay.Node):
     async def rollback_of(self, info: Info) -> Deployment | None:
         if self.row.rollback_of_id is None:
             return None
-        found = await repository.deployments_by_ids([self.row.rollback_of_id])
-        return Deployment.of(found[0]) if found else None
+        found = await deployment_by_id(info).load(self.row.rollback_of_id)
+        return Deployment.of(found) if found else None
+
+
+def deployment_by_id(info: Info) -> DataLoader[int, models.Deployment | None]:
+    """Deployments by id (a rollback's rollbackOf): one query for a page of history."""
+    return info.context.loaders.get(
+        "deployment_by_id", lambda: rows_by_id(repository.deployments_by_ids)
+    )
 
 
 @strawberry.type(description="Whether your Image Deployment Approval was recorded.")

@@ -11,6 +11,7 @@ tests/support/queries.py.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from app.accounts.access import SYSTEM
 from app.accounts.models import Role, User
@@ -211,15 +212,30 @@ async def test_deployment_history(gql: GraphQLClient, people: People, admin: str
     deployers = await builders(people)
     rows = await images(100)
     environments = await catalog.environments()
-    # Deployments written as rows: the history reads them, however they were made.
+
+    # Deployments written as rows: the history reads them, however they were made. Each
+    # one listed is a rollback (with a git executor's commit) of an older one of its image,
+    # which no page lists: every page loads what rollbackOf names.
+    def deployment(i: int, image: Image, **extra: Any) -> Deployment:
+        return Deployment(
+            application_id=image.application_id,
+            environment_id=environments[i % 10].id,
+            image=image,
+            deployed_by=deployers[i % 10],
+            status=DeploymentStatus.SUCCEEDED,
+            **extra,
+        )
+
+    await Deployment.bulk_create([deployment(i, image) for i, image in enumerate(rows)])
+    replaced = await Deployment.all().order_by("id")
     await Deployment.bulk_create(
         [
-            Deployment(
-                application_id=image.application_id,
-                environment_id=environments[i % 10].id,
-                image=image,
-                deployed_by=deployers[i % 10],
-                status=DeploymentStatus.SUCCEEDED,
+            deployment(
+                i,
+                image,
+                rollback_of_id=replaced[i].id,
+                commit_sha="ab12" * 10,
+                commit_repository="https://git.example.com/shop/deploy.git",
             )
             for i, image in enumerate(rows)
         ]
@@ -230,7 +246,8 @@ async def test_deployment_history(gql: GraphQLClient, people: People, admin: str
             """query($first: Int) { deploymentHistory(application: "shop",
             first: $first) { totalCount edges { node { id status error
               image { tag builtBy { email } } environment { name } deployedBy { email }
-              promotedFrom { requestId } } } } }""",
+              promotedFrom { requestId } commit { sha repository url }
+              rollbackOf { id status image { tag } environment { name } } } } } }""",
             {"first": size},
             token=admin,
         )
