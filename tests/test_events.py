@@ -57,6 +57,8 @@ def test_every_event_has_its_listeners_in_order() -> None:
         "PairsLostPolicy": ["app.promotions.listeners.pairs_lost_policy"],
         "PairPolicyChanged": ["app.audit.listeners.pair_policy_changed"],
         "PromotionRequested": ["app.audit.listeners.promotion_requested"],
+        # The replaced promotion's requester is emailed (issue 18's rollback).
+        "DeploymentRolledBack": ["app.notifications.listeners.rolled_back"],
         "RequestApproved": ["app.audit.listeners.request_approved"],
         # A request's emails are written before its AUTOMATIC deployment starts.
         "RequestStatusChanged": [
