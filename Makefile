@@ -60,19 +60,25 @@ serve: setup
 	$(VENV)/bin/hoist serve $(strip $(SERVE_ARGS))
 
 # The dashboard's browser tests (tests/ui) drive the system's Chromium through Playwright
-# (Playwright cannot download its own browsers here). Installed with apt-get when missing
-# and we are root; otherwise those tests are skipped with a note (a failure in CI).
+# (Playwright cannot download its own browsers here), and the metrics end-to-end test
+# scrapes the stack with a real Prometheus server: both are Debian packages, installed with
+# apt-get when missing and we are root; otherwise those tests are skipped with a note (a
+# failure in CI, where HOIST_TEST_REQUIRE_SERVICES=1).
 CHROMIUM := /usr/bin/chromium
+PROMETHEUS := /usr/bin/prometheus
 
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="$$missing chromium chromium-driver"; \
+	[ -x $(PROMETHEUS) ] || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Chromium for the dashboard's browser tests (apt-get)"; \
+	    echo "installing$$missing for the browser and metrics tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	      apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "note: $(CHROMIUM) is missing, so tests/ui will be skipped;" \
-	         "install it with: sudo apt-get install chromium"; \
+	    echo "note:$$missing missing, so tests/ui and the Prometheus test will be" \
+	         "skipped; install with: sudo apt-get install$$missing"; \
 	  fi; \
 	fi
 
