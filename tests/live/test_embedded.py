@@ -210,6 +210,28 @@ async def test_a_deployments_status_and_stage_results_are_told(embedded: LiveSer
         assert stage["errors"] == [], stage
         reported = (await on_dev.next())["deploymentChanged"]
         assert (reported["action"], reported["deployment"]["id"]) == ("stage.reported", deployment)
+        # A newer image replaces it; rolling back brings 5.0.0 again and is told as such,
+        # naming the new deployment (the one whose rollbackOf is the replaced one).
+        newer = dev(
+            """mutation($i: ID!) { deployImage(application: "shop", environment: "dev",
+            imageId: $i) { deployment { id } errors { message } } }""",
+            {"i": dev.image("5.0.1")},
+        )["deployImage"]
+        assert newer["errors"] == [], newer
+        told = [(await on_dev.next())["deploymentChanged"]["action"] for _ in range(2)]
+        assert told == ["deployment.created", "deployment.succeeded"]
+        rolled = dev(
+            """mutation($i: ID!) { rollbackDeployment(application: "shop", environment: "dev",
+            toImage: $i) { deployment { id } errors { message } } }""",
+            {"i": image},
+        )["rollbackDeployment"]
+        assert rolled["errors"] == [], rolled
+        actions = {}
+        while "deployment.rolled_back" not in actions or "deployment.succeeded" not in actions:
+            change = (await on_dev.next())["deploymentChanged"]
+            actions[change["action"]] = change["deployment"]["id"]
+        assert actions["deployment.rolled_back"] == rolled["deployment"]["id"]
+        assert actions["deployment.succeeded"] == rolled["deployment"]["id"]
 
 
 async def test_a_role_granted_brings_its_requests_into_the_inbox(embedded: LiveServer) -> None:
