@@ -60,7 +60,14 @@ class OperationMetrics(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        yield
+        try:
+            yield
+        finally:
+            # Also when an error passes through (a document that does not parse, raised by
+            # the parser cache): the operation is counted whatever became of it.
+            self._record(time.perf_counter() - started)
+
+    def _record(self, seconds: float) -> None:
         context = self.execution_context
         document = context.graphql_document
         operation = (
@@ -73,14 +80,15 @@ class OperationMetrics(SchemaExtension):
             root = context.schema._schema.get_root_type(operation.operation)
             known = set(root.fields) if root is not None else set()
         label = operation_label(operation, known)
-        metrics.GRAPHQL_OPERATIONS.labels(label, result_label(context.result)).inc()
-        metrics.GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)
+        result = result_label(context.result, parsed=document is not None)
+        metrics.GRAPHQL_OPERATIONS.labels(label, result).inc()
+        metrics.GRAPHQL_DURATION.labels(label).observe(seconds)
 
 
-def result_label(result: object) -> str:
+def result_label(result: object, *, parsed: bool) -> str:
     """invalid: refused before it ran (parse, validation, limits); error: it ran and a
     top-level error came back (authentication, a crash; payload errors are data)."""
-    if isinstance(result, PreExecutionError):
+    if isinstance(result, PreExecutionError) or (result is None and not parsed):
         return INVALID
     if isinstance(result, ExecutionResult | GraphQLExecutionResult) and not result.errors:
         return SUCCESS

@@ -10,7 +10,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -20,7 +21,9 @@ from app.observability.multiprocess import multiprocess_dir
 
 log = logging.getLogger("hoist.metrics")
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The text format every Prometheus reads (2.x included: Debian's is 2.42); Hoist's names
+# need none of 1.0.0's escaping, so generate_latest's text is this format.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 UNAUTHORIZED_BODY = json.dumps(
     {
         "errors": [
