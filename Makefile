@@ -76,7 +76,21 @@ browser:
 	  fi; \
 	fi
 
-test: setup browser
+# tests/e2e/test_metrics_stack.py has a real Prometheus scrape the stack: Debian's package
+# (its promtool checks deploy/prometheus.yml), installed like Chromium.
+prometheus:
+	@if ! command -v prometheus >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Prometheus for the metrics tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq prometheus >/dev/null; \
+	  else \
+	    echo "note: prometheus is missing, so the metrics test's Prometheus part will be" \
+	         "skipped; install it with: sudo apt-get install prometheus"; \
+	  fi; \
+	fi
+
+test: setup browser prometheus
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Re-take the README's dashboard screenshots (docs/screenshots/) from the browser tests.
