@@ -20,7 +20,7 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup browser serve test screenshots lint lint-imports typecheck format schema lock lock-check
+.PHONY: setup browser prometheus serve test screenshots lint lint-imports typecheck format schema lock lock-check
 
 $(UV_HOME)/bin/uv:
 	@echo "installing uv $(UV_VERSION) from PyPI into $(UV_HOME)"
