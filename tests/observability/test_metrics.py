@@ -104,7 +104,8 @@ async def test_graphql_operation_labels_are_root_fields(world: World) -> None:
     gql, token = world.gql, world.tokens["viewer"]
     before = await scrape(gql)
     await gql.raw("query MyVeryOwnName { me { email } }", token=token)
-    two_fields = '{ me { email } promotionTargets(application: "shop", workflow: "main") { id } }'
+    two_fields = '{ me { email } promotionTargets(application: "shop", workflow: "main") {'
+    two_fields += " policy { name } } }"
     await gql.raw(two_fields, token=token)
     await gql.raw("{ __schema { queryType { name } } }", token=token)
     await gql.raw("{ me { ", token=token)  # does not parse
