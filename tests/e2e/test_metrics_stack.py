@@ -24,7 +24,7 @@ import httpx
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
-from tests.notifications.mailbox import SmtpServer
+from tests.notifications.mailbox import SmtpServer, running_smtp
 from tests.observability.scrape import Scrape, moved
 from tests.support.http_api import Api
 from tests.support.processes import stop_group
@@ -118,10 +118,8 @@ def promql(url: str, query: str) -> Any:
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    with running_smtp() as server:
+        yield server
 
 
 @dataclass(frozen=True)
