@@ -40,7 +40,8 @@ class Settings(BaseSettings):
         "127.0.0.1",
         min_length=1,
         max_length=253,
-        description="Address `hoist serve` listens on (0.0.0.0: every interface).",
+        description="Address `hoist serve` (and `hoist worker`'s metrics port) listens on "
+        "(0.0.0.0: every interface).",
     )
     port: int = Field(8000, ge=1, le=65535, description="Port `hoist serve` listens on.")
     workers: int = Field(
