@@ -17,6 +17,7 @@ from app.db import tortoise_config
 from app.graphql.schema import ports, schema
 from app.graphql.view import HoistGraphQL, graphiql_asset
 from app.health import health_routes
+from app.metrics_endpoint import metrics_routes
 from app.outbox.runner import job_runner
 from app.outbox.service import Dispatcher
 from app.settings import get_settings
@@ -56,6 +57,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
             WebSocketRoute("/graphql", graphql),  # live subscriptions (graphql-transport-ws)
             Route("/assets/{package}/{path:path}", graphiql_asset),
             *health_routes(),
+            *metrics_routes(),  # Prometheus's text format (README "Metrics")
             *ui_routes(),  # the dashboard: static files that use /graphql
             *email_routes(),  # an approval email's Approve and Reject links
         ],

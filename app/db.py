@@ -162,6 +162,11 @@ def after_commit(callback: AfterCommit) -> None:
     pending.append(callback)
 
 
+def unit_of_work_open() -> bool:
+    """Whether a unit of work is open here (so `after_commit` may be called)."""
+    return _after_commit.get() is not None
+
+
 @asynccontextmanager
 async def unit_of_work() -> AsyncIterator[None]:
     """The transaction a door (mutation, task, command) opens; services never commit.

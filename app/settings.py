@@ -40,7 +40,8 @@ class Settings(BaseSettings):
         "127.0.0.1",
         min_length=1,
         max_length=253,
-        description="Address `hoist serve` listens on (0.0.0.0: every interface).",
+        description="Address `hoist serve` (and `hoist worker`'s metrics port) listens on "
+        "(0.0.0.0: every interface).",
     )
     port: int = Field(8000, ge=1, le=65535, description="Port `hoist serve` listens on.")
     workers: int = Field(
@@ -329,6 +330,25 @@ class Settings(BaseSettings):
         description="Another SES endpoint (tests point it at moto).",
     )
 
+    # Prometheus metrics (issue 19); README "Metrics", app/observability.
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a scraper must send to read /metrics (and the worker's "
+        "metrics port); unset: anyone who reaches them may read them.",
+    )
+    metrics_dir: Path | None = Field(
+        None,
+        description="Folder where every process of this machine (server processes, worker "
+        "pool) keeps its metrics, added up when scraped (unset: `metrics` in the data folder).",
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="`hoist worker` serves its own /metrics on this port (at HOIST_HOST), for "
+        "a worker on another machine or container than the server; unset: no port.",
+    )
+
     # Client side of the `hoist` CLI (commands that talk to a server over HTTP).
     url: str = Field("http://127.0.0.1:8000", description="Server the CLI talks to.")
     token: str | None = Field(None, description="API token the CLI sends.")
@@ -362,6 +382,10 @@ class Settings(BaseSettings):
         found = _AUTHOR.fullmatch(self.git_author)
         assert found is not None
         return found["name"], found["email"]
+
+    @property
+    def resolved_metrics_dir(self) -> Path:
+        return (self.metrics_dir or self.data_dir / "metrics").resolve()
 
     @property
     def resolved_git_workdir(self) -> Path:

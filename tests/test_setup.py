@@ -27,7 +27,7 @@ from tests.conftest import create_scratch_database, drop_scratch_database
 from tests.notifications.mailbox import SmtpServer
 from tests.support.http_api import Api
 from tests.support.live_server import HOIST, _stop, _wait_until_ready, running_server, server_env
-from tests.support.services import POSTGRES_URL, free_port, require
+from tests.support.services import POSTGRES_URL, free_port, require, require_program
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,3 +337,36 @@ def test_image_holds_only_the_served_browser_assets() -> None:
         f"{package}/{path}" for package, paths in ASSET_PACKAGES.items() for path in paths
     }
     assert "HOIST_NODE_MODULES=/opt/hoist/assets" in dockerfile
+
+
+def test_compose_prometheus_scrapes_api_and_worker_with_the_token() -> None:
+    compose = _compose()
+    services, env = compose["services"], compose["x-hoist-env"]
+    config_path = "deploy/prometheus.yml"
+    assert f"./{config_path}:/etc/prometheus/prometheus.yml:ro" in services["prometheus"]["volumes"]
+    config = yaml.safe_load((ROOT / config_path).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    api_port = services["api"]["command"][services["api"]["command"].index("--port") + 1]
+    assert jobs["hoist-api"]["static_configs"] == [{"targets": [f"api:{api_port}"]}]
+    worker_port = env["HOIST_WORKER_METRICS_PORT"]
+    assert jobs["hoist-worker"]["static_configs"] == [{"targets": [f"worker:{worker_port}"]}]
+    for job in jobs.values():
+        assert job["authorization"]["credentials"] == env["HOIST_METRICS_TOKEN"]
+    # Grafana loads the dashboard of docs/ over that Prometheus.
+    assert any("docs/grafana-dashboard.json" in v for v in services["grafana"]["volumes"])
+    for name in ("prometheus", "grafana"):
+        assert all(str(p).startswith("127.0.0.1:") for p in services[name]["ports"])
+
+
+def test_compose_prometheus_config_passes_promtool() -> None:
+    """promtool comes with Debian's prometheus package (.ci/run installs it)."""
+    promtool = require_program("promtool")
+    result = subprocess.run(
+        [promtool, "check", "config", "deploy/prometheus.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

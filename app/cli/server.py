@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from pydantic import ValidationError
 
+from app.observability.multiprocess import use_metrics_dir
 from app.settings import Settings, get_settings, served_url
 
 if TYPE_CHECKING:
@@ -114,6 +115,8 @@ def serve(
     processes = workers or settings.workers
     given = f"--workers {workers}" if workers else f"HOIST_WORKERS={processes}"
     refuse_processes_on_sqlite(settings, processes, given)
+    # Before the app's imports: they import prometheus_client, which reads the variable.
+    use_metrics_dir(settings)
     import uvicorn
 
     from app import db
@@ -197,8 +200,14 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
+    use_metrics_dir(settings)  # before the imports below (see `serve`)
     from app import db
     from workers.celery_app import celery
+
+    if settings.worker_metrics_port is not None:
+        from app.observability.exposition import serve_in_thread
+
+        serve_in_thread(settings.host, settings.worker_metrics_port, settings.metrics_token)
 
     db.ensure_data_dir(settings)
     missing = database_in_use()

@@ -27,6 +27,7 @@ from app.graphql.limits import (
     DocumentLimits,
     limit_rules,
 )
+from app.graphql.metrics import OperationMetrics
 from app.notifications import schema as notifications
 from app.outbox import schema as outbox
 from app.policies import schema as policies
@@ -103,6 +104,7 @@ def build_schema() -> HoistSchema:
         )
     )
     extensions: list[Any] = [
+        OperationMetrics,  # first: its time includes the other extensions' work
         # Before the parser cache: it sets the parse option the cache is keyed on.
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         BoundedParserCache,

@@ -51,6 +51,7 @@ from app import clock
 from app.db import after_commit
 from app.notifications.models import Notification, NotificationState
 from app.notifications.providers import DeliveryError, OutgoingEmail, Provider, make_provider
+from app.observability import metrics
 from app.outbox import service as outbox
 from app.settings import Settings
 
@@ -142,6 +143,7 @@ async def deliver(
         except DeliveryError as exc:
             log.warning("email provider unavailable, %d email(s) to retry: %s", len(due), exc)
             for row in due:
+                _count(settings, exc)
                 await _record_failure(row, exc, settings)
         else:
             try:
@@ -149,6 +151,7 @@ async def deliver(
                     lost = await _send_one(provider, row, settings)
                     if lost is not None:  # the service went away: the rest wait with it
                         for rest in due[index + 1 :]:
+                            _count(settings, lost)
                             await _record_failure(rest, lost, settings)
                         break
             finally:
@@ -189,6 +192,7 @@ async def _send_one(
     try:
         await provider.send(outgoing(row, settings))
     except DeliveryError as exc:
+        _count(settings, exc)
         kind = "unreachable" if exc.unreachable else "permanent" if exc.permanent else "transient"
         log.warning(
             "email %s to %s failed (attempt %d, %s): %s", row.id, row.recipient, attempts, kind, exc
@@ -199,16 +203,29 @@ async def _send_one(
         # Not a failure the provider knows: raised before the email left, so a retry
         # (bounded by the attempts) is safe.
         log.exception("email %s to %s failed unexpectedly", row.id, row.recipient)
+        _count(settings, DeliveryError(""))
         await mine.update(
             claimed_by=None,
             claimed_at=None,
             **_after_failure(row, DeliveryError(repr(exc)), settings),
         )
     else:
+        _count(settings, None)
         await mine.update(
             state=SENT, sent_at=clock.now(), error=None, claimed_by=None, claimed_at=None
         )
     return None
+
+
+def _count(settings: Settings, error: DeliveryError | None) -> None:
+    """One try of one email in hoist_emails_total: sent (error None), or how it failed."""
+    if error is None:
+        result = metrics.EMAIL_SENT
+    elif error.unreachable:
+        result = metrics.EMAIL_UNREACHABLE
+    else:
+        result = metrics.EMAIL_PERMANENT if error.permanent else metrics.EMAIL_TRANSIENT
+    metrics.EMAILS.labels(settings.email_backend, result).inc()
 
 
 async def _record_failure(row: Notification, error: DeliveryError, settings: Settings) -> None:

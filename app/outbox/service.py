@@ -20,10 +20,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tortoise.expressions import F, Q
+from tortoise.functions import Count, Min
 from tortoise.queryset import QuerySet
 
 from app import clock, ids
@@ -31,9 +33,10 @@ from app.accounts.access import Access
 from app.audit.service import record
 from app.db import after_commit, unit_of_work
 from app.errors import DomainError, ErrorCode, not_found
+from app.observability import metrics
 from app.outbox import repository
 from app.outbox.models import OutboxJob
-from app.outbox.registry import load_handlers, load_sweeps
+from app.outbox.registry import Handler, load_handlers, load_sweeps
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("hoist.outbox")
@@ -190,6 +193,14 @@ async def run_job(job_id: int) -> bool:
     handler that raises leaves the job not done, its failure recorded (see the module's
     docstring); True only when this run did it."""
     handlers = load_handlers()
+    timer = metrics.JobTimer(handlers)
+    try:
+        return await _run_job(job_id, handlers, timer)
+    finally:
+        timer.observe()
+
+
+async def _run_job(job_id: int, handlers: dict[str, Handler], timer: metrics.JobTimer) -> bool:
     try:
         async with unit_of_work():
             # The claim before the read, in a statement of its own: the read's snapshot is
@@ -206,6 +217,7 @@ async def run_job(job_id: int) -> bool:
                 # A stale second delivery, before the backoff is over: the relay hands the
                 # job over again once it is due, and this run would only burn an attempt.
                 return False
+            timer.start(job.task)
             await handlers[job.task](job.payload)
             # Conditional, so two workers racing on one job can't both count it done.
             done = await OutboxJob.filter(id=job_id, done_at__isnull=True).update(
@@ -277,6 +289,24 @@ def jobs_in_state(state: str | None) -> QuerySet[OutboxJob]:
     if state == PENDING:
         return rows.filter(dead_at__isnull=True, done_at__isnull=True)
     return rows
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Jobs not done and not dead (waiting for a worker or for their retry)."""
+
+    jobs: int
+    oldest_created_at: datetime | None
+
+
+async def backlog() -> Backlog:
+    """The pending jobs: how many, and when the oldest was written (one query)."""
+    [row] = (
+        await jobs_in_state(PENDING)
+        .annotate(n=Count("id"), oldest=Min("created_at"))
+        .values("n", "oldest")
+    )
+    return Backlog(int(row["n"]), row["oldest"])
 
 
 async def dead_job_count() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from app.accounts.access import Access
@@ -25,6 +26,20 @@ async def approvals_of(request_id: int) -> dict[int, datetime]:
         "user_id", "at"
     )
     return {row.user_id: row.at for row in rows}
+
+
+async def count_by_status() -> dict[PromotionStatus, int]:
+    """How many requests are in each status (every status, 0 for none): one GROUP BY."""
+    rows = (
+        await PromotionRequest.all()
+        .group_by("status")
+        .annotate(n=Count("id"))
+        .values("status", "n")
+    )
+    counts = dict.fromkeys(PromotionStatus, 0)
+    for row in rows:
+        counts[PromotionStatus(row["status"])] = int(row["n"])
+    return counts
 
 
 async def awaiting_of_policy(policy_id: int) -> list[PromotionRequest]:

@@ -17,6 +17,7 @@ from app.catalog.repository import get_visible_image
 from app.db import insert_new
 from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.events import PromotionRequested, RequestApproved, RequestStatusChanged, publish
+from app.observability import metrics
 from app.outbox import service as outbox
 from app.promotions import approval, gates, lifecycle, repository, transitions
 from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
@@ -112,6 +113,7 @@ async def promote_image(
         results.append(
             await _create_request(access, checks, verdict, comment, states[target], reason)
         )
+    metrics.count_after_commit(metrics.PROMOTIONS, [(r.outcome,) for r in results])
     return results
 
 
@@ -416,7 +418,11 @@ async def _each(
 ) -> list[DecisionResult]:
     # No savepoint per request: nothing _decide writes can fail on a unique constraint
     # (its decision INSERT skips a duplicate instead), and any other error fails the call.
-    return [await _decide(access, request_id, kind, comment) for request_id in request_ids]
+    results = [await _decide(access, request_id, kind, comment) for request_id in request_ids]
+    metrics.count_after_commit(
+        metrics.APPROVAL_DECISIONS, [(kind.value, r.outcome) for r in results]
+    )
+    return results
 
 
 async def approve(

@@ -13,6 +13,7 @@ from app import clock
 from app.accounts.access import Access
 from app.audit.service import record
 from app.events import RequestStatusChanged, publish
+from app.observability import metrics
 from app.outbox import service as outbox
 from app.promotions import gates
 from app.promotions.models import CLOSED_STATUSES, PromotionRequest, PromotionStatus
@@ -20,6 +21,8 @@ from app.windows import service as windows
 from app.windows.calendar import WindowState
 
 PROMOTE_JOB = "promotions.promote"
+# Where a request's life ends (its lifetime is observed then); PROMOTED is not "closed".
+ENDED = (PromotionStatus.PROMOTED, *CLOSED_STATUSES)
 
 
 async def move(
@@ -55,6 +58,8 @@ async def move(
     else:  # the caller's row now says what the database does, without a read
         for name, value in changes.items():
             setattr(request, name, value)
+    if to in ENDED:
+        metrics.observe_end(request.created_at, to.value)
     # Audit, notifications and deployments (auto-deploy on PROMOTED) listen.
     await publish(
         RequestStatusChanged(
@@ -107,6 +112,7 @@ async def start_promoting(access: Access, request: int | PromotionRequest) -> St
     to = gates.status_when_approved(window, break_glass)
     if not await move(access, row, PromotionStatus.AWAITING_APPROVAL, to):
         return None
+    metrics.observe_quorum(row.created_at)
     if to == PromotionStatus.PROMOTING:
         await outbox.enqueue(PROMOTE_JOB, request_id=row.id)
         if not window.open:

@@ -32,6 +32,7 @@ from app.audit.service import record
 from app.db import unit_of_work
 from app.notifications.models import NotificationEvent
 from app.notifications.service import email_super_admins
+from app.observability import metrics
 from app.outbox.registry import SWEEP_BATCH
 from app.settings import Settings, get_settings
 from app.webhooks import addresses
@@ -96,6 +97,7 @@ async def _try(client: httpx.AsyncClient, delivery_id: int, settings: Settings) 
     status, response, error = await _post(client, endpoint, delivery, settings)
     mine = WebhookDelivery.filter(id=delivery.id, claimed_at=claimed_at)
     if status is not None and 200 <= status < 300:
+        metrics.WEBHOOK_DELIVERIES.labels(metrics.WEBHOOK_DELIVERED).inc()
         await mine.update(
             state=DeliveryState.DELIVERED,
             delivered_at=clock.now(),
@@ -106,6 +108,8 @@ async def _try(client: httpx.AsyncClient, delivery_id: int, settings: Settings) 
         )
         await WebhookEndpoint.filter(id=endpoint.id).update(consecutive_failures=0)
         return True
+    failure = metrics.WEBHOOK_NO_ANSWER if status is None else metrics.WEBHOOK_REFUSED_ANSWER
+    metrics.WEBHOOK_DELIVERIES.labels(failure).inc()
     attempts = delivery.attempts + 1
     failed = attempts >= settings.webhook_max_attempts
     wait = clock.backoff(

@@ -14,6 +14,9 @@ import signal
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
+from tests.observability.scrape import Scrape
 from tests.support import procfs
 from tests.support.deployer import Deployer
 from tests.support.http_api import Api
@@ -98,6 +101,12 @@ def test_two_processes_behind_one_port_answer_graphql(pg_url: str, tmp_path: Pat
         admin.catalog(approvals=0)
         dev = admin.user("dev@example.com", ("BUILD_DEPLOY", "shop", "*"))
         promoted_once_each(admin, dev, 6)  # through Celery on the private Redis
+
+        # Whichever process answers /metrics, it adds up every process's counts (their
+        # metrics folder: README "Metrics").
+        for _ in range(4):
+            metrics = Scrape(httpx.get(f"{server.url}/metrics", timeout=WITHIN_SECONDS).text)
+            assert metrics.value("hoist_promotions_total", outcome="PROMOTING") == 6
 
 
 def test_each_process_runs_jobs_and_leaves_a_job_another_holds_to_it(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
@@ -142,3 +144,14 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+@contextmanager
+def running_smtp() -> Iterator[SmtpServer]:
+    """A started SmtpServer on loopback, stopped on exit."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

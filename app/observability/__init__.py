@@ -1,0 +1,1 @@
+"""What Hoist tells its operators about itself: metrics (and, beside them, traces and logs)."""
