@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,10 +33,19 @@ admin = typer.Typer(help="Administration straight against the database.", no_arg
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """HOIST_LOG_FORMAT and HOIST_LOG_LEVEL for everything this process logs."""
+    from app.observability import logs
+
+    logs.configure(get_settings())
+
+
+def configure_tracing() -> None:
+    """Traces over OTLP when an endpoint is set (app/observability/tracing.py); before the
+    app is made, which adds the tracing middleware and GraphQL extension only then."""
+    from app.observability import tracing
+
+    settings = get_settings()
+    tracing.configure(tracing.API_SERVICE, settings.resolved_database_url)
 
 
 def checked_settings() -> Settings:
@@ -141,8 +149,12 @@ def serve(
         # uvicorn waits for open connections before it stops, and a live subscription over
         # SSE never ends by itself: past this, what is still open is cancelled.
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        # uvicorn's lines (its access log too) go through Hoist's handler: one format, the
+        # request id and trace id on each, and the redaction (app/observability/logs.py).
+        "log_config": None,
     }
     if processes == 1:
+        configure_tracing()
         uvicorn.run(create_app(), **options)
         return
     # uvicorn's supervisor binds the port once and starts (and restarts, should one die)
@@ -179,6 +191,7 @@ def served_app() -> Starlette:
     from app.asgi import create_app
 
     configure_logging()
+    configure_tracing()
     return create_app()
 
 

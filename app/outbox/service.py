@@ -31,9 +31,10 @@ from app.accounts.access import Access
 from app.audit.service import record
 from app.db import after_commit, unit_of_work
 from app.errors import DomainError, ErrorCode, not_found
+from app.observability import logs, tracing
 from app.outbox import repository
 from app.outbox.models import OutboxJob
-from app.outbox.registry import load_handlers, load_sweeps
+from app.outbox.registry import Handler, load_handlers, load_sweeps
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("hoist.outbox")
@@ -96,8 +97,12 @@ async def _hand_over_logged(job: OutboxJob) -> None:
 
 
 async def enqueue(task: str, **payload: Any) -> OutboxJob:
-    """Write a job in the current unit of work; it is handed over once that commits."""
-    job = await OutboxJob.create(task=task, payload=payload)
+    """Write a job in the current unit of work; it is handed over once that commits. With
+    tracing on, the job carries the current span's trace context (its run is a child)."""
+    traceparent, tracestate = tracing.outbox_context()
+    job = await OutboxJob.create(
+        task=task, payload=payload, traceparent=traceparent, tracestate=tracestate
+    )
     after_commit(lambda: _after_commit_hand_over(job))
     return job
 
@@ -108,7 +113,10 @@ async def enqueue_fallback(task: str, **payload: Any) -> int:
     The row is the safety net: should the caller's process die before `finish_fallback`,
     the relay finds the row not done and hands it over like any job left behind.
     """
-    job = await OutboxJob.create(task=task, payload=payload)
+    traceparent, tracestate = tracing.outbox_context()
+    job = await OutboxJob.create(
+        task=task, payload=payload, traceparent=traceparent, tracestate=tracestate
+    )
     return job.id
 
 
@@ -190,6 +198,11 @@ async def run_job(job_id: int) -> bool:
     handler that raises leaves the job not done, its failure recorded (see the module's
     docstring); True only when this run did it."""
     handlers = load_handlers()
+    with logs.scope(job_id=job_id):
+        return await _run_job(job_id, handlers)
+
+
+async def _run_job(job_id: int, handlers: dict[str, Handler]) -> bool:
     try:
         async with unit_of_work():
             # The claim before the read, in a statement of its own: the read's snapshot is
@@ -206,7 +219,11 @@ async def run_job(job_id: int) -> bool:
                 # A stale second delivery, before the backoff is over: the relay hands the
                 # job over again once it is due, and this run would only burn an attempt.
                 return False
-            await handlers[job.task](job.payload)
+            logs.bind(job=job.task)
+            with tracing.job_span(
+                job.task, job.id, job.attempts + 1, job.traceparent, job.tracestate
+            ):
+                await handlers[job.task](job.payload)
             # Conditional, so two workers racing on one job can't both count it done.
             done = await OutboxJob.filter(id=job_id, done_at__isnull=True).update(
                 done_at=clock.now()

@@ -1,0 +1,1 @@
+"""Observability sinks: metrics, traces and logs."""
