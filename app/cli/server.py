@@ -48,6 +48,14 @@ def configure_tracing() -> None:
     tracing.configure(tracing.API_SERVICE, settings.resolved_database_url)
 
 
+def say(message: str, err: bool = False) -> None:
+    """Print a line for the operator; with HOIST_LOG_FORMAT=json, as a JSON object like the
+    log's, so that every line a server or worker writes is one."""
+    from app.observability import logs
+
+    typer.echo(logs.line(message, "hoist.cli"), err=err)
+
+
 def checked_settings() -> Settings:
     """The settings, or a one-line error per bad HOIST_ variable (named, its value not
     echoed: it may be a password) and exit code 2 instead of a traceback."""
@@ -69,14 +77,14 @@ def database_in_use() -> Path | None:
     file = db.sqlite_file(url)
     if file is not None and not file.exists():
         return file
-    typer.echo(f"database: {db.describe_database(url)}", err=True)
+    say(f"database: {db.describe_database(url)}", err=True)
     return None
 
 
 def created_database(file: Path | None, hint: bool = False) -> None:
     if file is None or not file.exists():
         return
-    typer.echo(f"database: created a new, empty SQLite database at {file.resolve()}", err=True)
+    say(f"database: created a new, empty SQLite database at {file.resolve()}", err=True)
     if hint:
         # The usual slip: bootstrapping from another folder than the server runs in, where
         # the relative default data folder is a different, new one.
@@ -99,7 +107,7 @@ def migrate() -> None:
     new = database_in_use()
     asyncio.run(db.migrate())
     created_database(new)
-    typer.echo("migrations applied")
+    say("migrations applied")
 
 
 def serve(
@@ -133,7 +141,7 @@ def serve(
     new = database_in_use()
     asyncio.run(db.migrate())  # once, here: the processes below only serve
     created_database(new)
-    typer.echo(
+    say(
         f"Hoist serving at {served_url(settings.host, settings.port)}/graphql "
         f"(listening on {settings.host}:{settings.port}"
         + (f" with {processes} processes" if processes > 1 else "")
@@ -214,9 +222,10 @@ def worker(
     from workers.celery_app import celery
 
     db.ensure_data_dir(settings)
+    configure_logging()  # Celery configures it again, the same way (workers/celery_app.py)
     missing = database_in_use()
     if missing is not None:  # the worker migrates nothing: `hoist serve` / `hoist migrate` do
-        typer.echo(
+        say(
             f"database: SQLite file {missing.resolve()} (not there yet: `hoist serve` "
             "or `hoist migrate` creates it)",
             err=True,

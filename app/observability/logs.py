@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from app.observability import redaction, tracing
@@ -102,6 +103,8 @@ class JsonLines(JsonFormatter):
             ["levelname", "name", "message"],
             rename_fields={"levelname": "level", "name": "logger"},
             timestamp=True,
+            # uvicorn's copy of its message with terminal colours: the message says it.
+            reserved_attrs=[*RESERVED_ATTRS, "color_message", WHOLE_EMAIL],
         )
 
     def format(self, record: logging.LogRecord) -> str:
@@ -112,11 +115,27 @@ class _HoistHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Hoist's own handler on the root logger, replaced when logging is configured again."""
 
 
+_json = False  # what configure() chose, for line()
+
+
+def line(message: str, name: str = "hoist") -> str:
+    """A line a command prints for the operator (`hoist serve`'s address, its database): as
+    is in the text format, a JSON object like the log records' in the json format, so that
+    every line of the output is one. Printed whatever the log level."""
+    if not _json:
+        return message
+    record = logging.LogRecord(name, logging.INFO, __file__, 0, message, None, None)
+    ContextFields().filter(record)
+    return JsonLines().format(record)
+
+
 def configure(settings: Settings) -> None:
     """Log to stderr in HOIST_LOG_FORMAT at HOIST_LOG_LEVEL, every library through the root
     logger (uvicorn's and Celery's included: their callers leave logging to this)."""
+    global _json
+    _json = settings.log_format == "json"
     handler = _HoistHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if settings.log_format == "json" else TextLines(TEXT_FORMAT))
+    handler.setFormatter(JsonLines() if _json else TextLines(TEXT_FORMAT))
     handler.addFilter(ContextFields())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _HoistHandler)]:
