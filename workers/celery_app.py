@@ -49,7 +49,8 @@ celery = make_celery()
 def _configure_logging(**_: object) -> None:
     """The worker logs as `hoist serve` does (HOIST_LOG_FORMAT, the redaction): with a
     receiver of this signal, Celery sets up no logging of its own, nor redirects stdout."""
-    logs.configure(get_settings())
+    # billiard's pool logs to "multiprocessing", which propagates nothing to the root.
+    logs.configure(get_settings(), "multiprocessing")
 
 
 setup_logging.connect(_configure_logging)

@@ -238,6 +238,9 @@ def worker(
     ]
     if beat:
         argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
+    if settings.log_format == "json":
+        # Celery's start-up banner is printed, not logged: in json, every line is a record.
+        argv.insert(0, "--quiet")
     celery.worker_main(argv)
 
 

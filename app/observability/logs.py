@@ -129,16 +129,21 @@ def line(message: str, name: str = "hoist") -> str:
     return JsonLines().format(record)
 
 
-def configure(settings: Settings) -> None:
+def configure(settings: Settings, *unpropagated: str) -> None:
     """Log to stderr in HOIST_LOG_FORMAT at HOIST_LOG_LEVEL, every library through the root
-    logger (uvicorn's and Celery's included: their callers leave logging to this)."""
+    logger (uvicorn's and Celery's included: their callers leave logging to this), and the
+    `unpropagated` loggers, which don't pass their records up to it, directly."""
     global _json
     _json = settings.log_format == "json"
     handler = _HoistHandler(sys.stderr)
     handler.setFormatter(JsonLines() if _json else TextLines(TEXT_FORMAT))
     handler.addFilter(ContextFields())
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _HoistHandler)]:
-        root.removeHandler(old)
-    root.addHandler(handler)
+    for logger in (root, *(logging.getLogger(name) for name in unpropagated)):
+        for old in [h for h in logger.handlers if isinstance(h, _HoistHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    # Warnings (Celery's about running as root, a library's deprecation) are records too,
+    # rather than lines of their own format on stderr.
+    logging.captureWarnings(True)

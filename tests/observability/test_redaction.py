@@ -33,6 +33,7 @@ def output() -> Iterator[io.StringIO]:
     yield stream
     root.handlers[:] = before
     root.setLevel(level)
+    logging.captureWarnings(False)
 
 
 def _configured(output: io.StringIO, log_format: str) -> None:

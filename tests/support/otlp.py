@@ -37,9 +37,11 @@ class Collector:
         return [s for s in self.received() if s.name == name]
 
     def ancestors(self, span: ExportedSpan) -> list[ExportedSpan]:
+        """The span's parent, its parent's... as far as this collector has them (a parent
+        in a process that exports elsewhere ends the chain)."""
         by_id = {s.span_id: s for s in self.received()}
         chain = []
-        while span.parent_id:
+        while span.parent_id in by_id:
             span = by_id[span.parent_id]
             chain.append(span)
         return chain
