@@ -126,6 +126,13 @@ async def traced_world(
         yield await build_world(GraphQLClient(http), people, admin)
 
 
+def test_on_the_app_has_the_middleware_and_the_extension() -> None:
+    with in_memory_tracing():
+        app = create_app(manage_database=False)
+    assert app.user_middleware[0].cls is OpenTelemetryMiddleware  # outermost
+    assert sum(_builds_otel_extension(f) for f in _extension_factories(app)) == 1
+
+
 def _ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[ReadableSpan]:
     chain = []
     while span.parent is not None:
