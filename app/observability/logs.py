@@ -62,11 +62,6 @@ def bind(**fields: Any) -> None:
         current.update(fields)
 
 
-def current(name: str) -> Any:
-    """A field of the current scope (None outside one)."""
-    return (_scope.get() or {}).get(name)
-
-
 class ContextFields(logging.Filter):
     """Puts the scope's fields and the current span's ids on every record."""
 

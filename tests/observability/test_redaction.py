@@ -15,7 +15,9 @@ from app.accounts.tokens import new_secret
 from app.notifications.providers import OutgoingEmail, make_provider
 from app.observability import logs
 from app.observability.redaction import scrub
+from app.outbox.service import run_job
 from app.settings import Settings
+from tests.outbox.test_outbox_dead_jobs import write_poison
 
 TOKEN = new_secret()
 
@@ -80,6 +82,16 @@ def test_json_lines_have_the_scope_fields_and_scrubbed_secrets(output: io.String
     assert TOKEN not in output.getvalue() and "hunter2" not in output.getvalue()
     assert "ValueError: refused <token>" in failed["exc_info"]
     assert outside["request_id"] is None and outside["operation"] is None
+
+
+async def test_a_job_runs_lines_name_the_job(output: io.StringIO, db: str) -> None:
+    """A job run's lines (its failure's, here): no request, the job's task and id."""
+    job = await write_poison()
+    _configured(output, "json")
+    assert await run_job(job.id) is False
+    [line] = [json.loads(t) for t in output.getvalue().splitlines() if "failed (attempt" in t]
+    assert (line["job"], line["job_id"], line["request_id"]) == (job.task, job.id, None)
+    assert line["level"] == "WARNING" and "exc_info" in line
 
 
 def test_the_text_format_is_redacted_too(output: io.StringIO) -> None:
