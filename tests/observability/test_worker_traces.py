@@ -32,17 +32,22 @@ def collector() -> Iterator[Collector]:
         yield running
 
 
+@pytest.fixture
+def postgres_url(db: str, db_url: str) -> str:
+    """Before the other fixtures (no Redis started for nothing): PostgreSQL only."""
+    if db != "postgres":
+        pytest.skip("a separate worker shares the server's database on PostgreSQL")
+    return db_url
+
+
 async def test_a_celery_workers_job_span_continues_the_mutations_trace(
-    db: str,
-    db_url: str,
+    postgres_url: str,
     redis_url: str,
     people: People,
     admin: str,
     tmp_path: Path,
     collector: Collector,
 ) -> None:
-    if db != "postgres":
-        pytest.skip("a separate worker shares the server's database on PostgreSQL")
     worker_env = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
         "OTEL_BSP_SCHEDULE_DELAY": "100",
@@ -52,7 +57,7 @@ async def test_a_celery_workers_job_span_continues_the_mutations_trace(
     try:
         with (
             in_memory_tracing() as api_spans,
-            celery_worker(tmp_path, db_url, redis_url, **worker_env),
+            celery_worker(tmp_path, postgres_url, redis_url, **worker_env),
         ):
             transport = httpx.ASGITransport(app=create_app(manage_database=False))
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
