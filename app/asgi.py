@@ -14,12 +14,14 @@ from app import live
 from app.body_limit import BodyLimit
 from app.cors import cors_middleware
 from app.db import tortoise_config
-from app.graphql.schema import ports, schema
+from app.graphql.schema import build_schema, ports, schema
 from app.graphql.view import HoistGraphQL, graphiql_asset
 from app.health import health_routes
 from app.metrics_endpoint import metrics_routes
+from app.observability import tracing
 from app.outbox.runner import job_runner
 from app.outbox.service import Dispatcher
+from app.request_ids import RequestIds
 from app.settings import get_settings
 from app.ui.email_actions import email_routes
 from app.ui.routes import ui_routes
@@ -47,7 +49,10 @@ def create_app(*, manage_database: bool = True) -> Starlette:
         ):
             yield
 
-    graphql = HoistGraphQL(schema, ports)
+    # Tracing on (app/observability/tracing.py): a schema of its own, with Strawberry's
+    # OpenTelemetry extension; off, the shared one, which has none.
+    provider = tracing.provider()
+    graphql = HoistGraphQL(schema if provider is None else build_schema(provider), ports)
     return Starlette(
         routes=[
             # A Route, not a Mount: a Mount answers POST /graphql with a 307 redirect.
@@ -61,8 +66,11 @@ def create_app(*, manage_database: bool = True) -> Starlette:
             *ui_routes(),  # the dashboard: static files that use /graphql
             *email_routes(),  # an approval email's Approve and Reject links
         ],
-        # CORS outermost: a cross-origin page can read even a 413.
+        # The request's span first (tracing on), then its id and log scope, so that both
+        # cover everything after; CORS next: a cross-origin page can read even a 413.
         middleware=[
+            *tracing.asgi_middleware(),
+            Middleware(RequestIds),
             *cors_middleware(get_settings().cors_origins),
             Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes),
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,11 @@ class Settings(BaseSettings):
         "reportTo); unset: http://HOST:PORT, the address served (localhost for 0.0.0.0).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one human-readable line per record; json: one JSON object per "
+        'line with the request id, trace id, operation and user id (README "Logs").',
+    )
     keep_alive_seconds: int = Field(
         30,
         ge=1,
@@ -444,6 +450,19 @@ def link_ttl_seconds(text: str) -> int | None:
     text = text.strip()
     seconds = int(text) * 3600 if text.isdigit() and len(text) <= 6 else durations.parse(text)
     return seconds if seconds else None
+
+
+# OpenTelemetry's own variables, read by its SDK (app/observability/tracing.py); Hoist only
+# asks whether one is set, since an endpoint is what turns tracing on.
+OTLP_TRACES_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def otlp_traces_configured() -> bool:
+    """True when an OTLP endpoint for traces is set (the standard OTEL_ variables), unless
+    OTEL_SDK_DISABLED=true switches OpenTelemetry off as the specification says."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return any(os.environ.get(name, "").strip() for name in OTLP_TRACES_ENDPOINTS)
 
 
 def served_url(host: str, port: int) -> str:

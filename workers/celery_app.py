@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
 
+from app.observability import logs
 from app.outbox.models import OutboxJob
 from app.settings import get_settings
 
@@ -42,6 +44,16 @@ def make_celery(broker_url: str | None = None) -> Celery:
 
 
 celery = make_celery()
+
+
+def _configure_logging(**_: object) -> None:
+    """The worker logs as `hoist serve` does (HOIST_LOG_FORMAT, the redaction): with a
+    receiver of this signal, Celery sets up no logging of its own, nor redirects stdout."""
+    # billiard's pool logs to "multiprocessing", which propagates nothing to the root.
+    logs.configure(get_settings(), "multiprocessing")
+
+
+setup_logging.connect(_configure_logging)
 
 
 class CeleryDispatcher:

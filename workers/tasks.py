@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from app.observability import tracing
 from app.outbox import service as outbox
 from app.outbox.registry import load_handlers
 from app.settings import get_settings
@@ -40,9 +41,16 @@ def sweep() -> dict[str, int]:
 
 @worker_process_init.connect
 def _init_process(**_: object) -> None:
+    # In each pool process, after the fork: the span exporter's thread does not survive one.
+    provider = tracing.configure(tracing.WORKER_SERVICE, get_settings().resolved_database_url)
+    if provider is not None:
+        from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+        CeleryInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     runtime.start()
 
 
 @worker_process_shutdown.connect
 def _close_process(**_: object) -> None:
     runtime.stop()
+    tracing.shutdown()

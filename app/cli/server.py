@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,10 +34,27 @@ admin = typer.Typer(help="Administration straight against the database.", no_arg
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """HOIST_LOG_FORMAT and HOIST_LOG_LEVEL for everything this process logs."""
+    from app.observability import logs
+
+    logs.configure(get_settings())
+
+
+def configure_tracing() -> None:
+    """Traces over OTLP when an endpoint is set (app/observability/tracing.py); before the
+    app is made, which adds the tracing middleware and GraphQL extension only then."""
+    from app.observability import tracing
+
+    settings = get_settings()
+    tracing.configure(tracing.API_SERVICE, settings.resolved_database_url)
+
+
+def say(message: str, err: bool = False) -> None:
+    """Print a line for the operator; with HOIST_LOG_FORMAT=json, as a JSON object like the
+    log's, so that every line a server or worker writes is one."""
+    from app.observability import logs
+
+    typer.echo(logs.line(message, "hoist.cli"), err=err)
 
 
 def checked_settings() -> Settings:
@@ -62,14 +78,14 @@ def database_in_use() -> Path | None:
     file = db.sqlite_file(url)
     if file is not None and not file.exists():
         return file
-    typer.echo(f"database: {db.describe_database(url)}", err=True)
+    say(f"database: {db.describe_database(url)}", err=True)
     return None
 
 
 def created_database(file: Path | None, hint: bool = False) -> None:
     if file is None or not file.exists():
         return
-    typer.echo(f"database: created a new, empty SQLite database at {file.resolve()}", err=True)
+    say(f"database: created a new, empty SQLite database at {file.resolve()}", err=True)
     if hint:
         # The usual slip: bootstrapping from another folder than the server runs in, where
         # the relative default data folder is a different, new one.
@@ -92,7 +108,7 @@ def migrate() -> None:
     new = database_in_use()
     asyncio.run(db.migrate())
     created_database(new)
-    typer.echo("migrations applied")
+    say("migrations applied")
 
 
 def serve(
@@ -128,7 +144,7 @@ def serve(
     new = database_in_use()
     asyncio.run(db.migrate())  # once, here: the processes below only serve
     created_database(new)
-    typer.echo(
+    say(
         f"Hoist serving at {served_url(settings.host, settings.port)}/graphql "
         f"(listening on {settings.host}:{settings.port}"
         + (f" with {processes} processes" if processes > 1 else "")
@@ -144,8 +160,12 @@ def serve(
         # uvicorn waits for open connections before it stops, and a live subscription over
         # SSE never ends by itself: past this, what is still open is cancelled.
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        # uvicorn's lines (its access log too) go through Hoist's handler: one format, the
+        # request id and trace id on each, and the redaction (app/observability/logs.py).
+        "log_config": None,
     }
     if processes == 1:
+        configure_tracing()
         uvicorn.run(create_app(), **options)
         return
     # uvicorn's supervisor binds the port once and starts (and restarts, should one die)
@@ -182,6 +202,7 @@ def served_app() -> Starlette:
     from app.asgi import create_app
 
     configure_logging()
+    configure_tracing()
     return create_app()
 
 
@@ -210,9 +231,10 @@ def worker(
         serve_in_thread(settings.host, settings.worker_metrics_port, settings.metrics_token)
 
     db.ensure_data_dir(settings)
+    configure_logging()  # Celery configures it again, the same way (workers/celery_app.py)
     missing = database_in_use()
     if missing is not None:  # the worker migrates nothing: `hoist serve` / `hoist migrate` do
-        typer.echo(
+        say(
             f"database: SQLite file {missing.resolve()} (not there yet: `hoist serve` "
             "or `hoist migrate` creates it)",
             err=True,
@@ -225,6 +247,9 @@ def worker(
     ]
     if beat:
         argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
+    if settings.log_format == "json":
+        # Celery's start-up banner is printed, not logged: in json, every line is a record.
+        argv.insert(0, "--quiet")
     celery.worker_main(argv)
 
 

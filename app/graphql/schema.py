@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -27,6 +27,7 @@ from app.graphql.limits import (
     DocumentLimits,
     limit_rules,
 )
+from app.graphql.log_fields import LogFields
 from app.graphql.metrics import OperationMetrics
 from app.notifications import schema as notifications
 from app.outbox import schema as outbox
@@ -36,6 +37,9 @@ from app.promotions import schema as promotions
 from app.settings import get_settings
 from app.webhooks import schema as webhooks
 from app.windows import schema as windows
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger("hoist.graphql")
 
@@ -91,7 +95,15 @@ class HoistSchema(strawberry.Schema):
                 )
 
 
-def build_schema() -> HoistSchema:
+def _no_argument_values(args: dict[str, Any], info: Any) -> dict[str, Any]:
+    # A resolver's arguments may hold what no span may carry (a comment, a reason, a
+    # credential's name...): the spans name the fields, not what was passed.
+    return {}
+
+
+def build_schema(tracer_provider: TracerProvider | None = None) -> HoistSchema:
+    """The schema; with `tracer_provider` (tracing on), each operation, its parsing,
+    validation and resolvers are spans (Strawberry's OpenTelemetry extension)."""
     settings = get_settings()
     # Built once, here: the same rule objects on every request let ValidationCache hit.
     rules = limit_rules(
@@ -113,7 +125,18 @@ def build_schema() -> HoistSchema:
         lambda: MaskCrashes(
             should_mask_error=should_mask, error_message="Internal error; it has been logged."
         ),
+        LogFields,
     ]
+    if tracer_provider is not None:
+        from strawberry.extensions.tracing import OpenTelemetryExtension
+
+        # First, so that the operation's span encloses what the others do.
+        extensions.insert(
+            0,
+            lambda: OpenTelemetryExtension(
+                arg_filter=_no_argument_values, tracer_provider=tracer_provider
+            ),
+        )
     return HoistSchema(
         query=Query, mutation=Mutation, subscription=live.Subscription, extensions=extensions
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiosmtplib
 
+from app.observability import logs
 from app.settings import Settings
 
 log = logging.getLogger("hoist.notifications")
@@ -61,15 +62,29 @@ class Provider:
 
 
 class ConsoleProvider(Provider):
-    """Writes each email to the log: the default, for trying Hoist out."""
+    """Writes each email to the log: the default, for trying Hoist out. Whole (links and
+    all) in the text log format; in the JSON format, which goes to log collectors, only
+    who it is for and its subject: never an email's body (README "Logs")."""
+
+    def __init__(self, whole: bool = True) -> None:
+        self.whole = whole
 
     async def send(self, email: OutgoingEmail) -> None:
+        if not self.whole:
+            log.info(
+                "email to %s from %s (its body is not logged in the json log format)\nSubject: %s",
+                email.recipient,
+                email.sender,
+                email.subject,
+            )
+            return
         log.info(
             "email to %s from %s\nSubject: %s\n\n%s",
             email.recipient,
             email.sender,
             email.subject,
             email.text,
+            extra={logs.WHOLE_EMAIL: True},
         )
 
 
@@ -296,4 +311,4 @@ def make_provider(settings: Settings) -> Provider:
         return SmtpProvider(settings)
     if settings.email_backend == "ses":
         return SesProvider(settings)
-    return ConsoleProvider()
+    return ConsoleProvider(whole=settings.log_format == "text")

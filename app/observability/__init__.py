@@ -1,1 +1,1 @@
-"""What Hoist tells its operators about itself: metrics (and, beside them, traces and logs)."""
+"""What Hoist tells its operators about itself: metrics, traces and log lines."""

@@ -25,6 +25,10 @@ class OutboxJob(Model):
     retry_at = fields.DatetimeField(null=True)
     # Set when the job gave up: it is never run again unless a super-admin retries it.
     dead_at = fields.DatetimeField(null=True)
+    # The W3C trace context of the span that wrote the job (tracing on and a span
+    # recording, else NULL): the job's run is traced as its child (app/observability/tracing.py).
+    traceparent = fields.CharField(max_length=55, null=True)
+    tracestate = fields.CharField(max_length=512, null=True)
 
     class Meta:
         table = "outbox_jobs"

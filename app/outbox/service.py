@@ -33,7 +33,7 @@ from app.accounts.access import Access
 from app.audit.service import record
 from app.db import after_commit, unit_of_work
 from app.errors import DomainError, ErrorCode, not_found
-from app.observability import metrics
+from app.observability import logs, metrics, tracing
 from app.outbox import repository
 from app.outbox.models import OutboxJob
 from app.outbox.registry import Handler, load_handlers, load_sweeps
@@ -99,8 +99,12 @@ async def _hand_over_logged(job: OutboxJob) -> None:
 
 
 async def enqueue(task: str, **payload: Any) -> OutboxJob:
-    """Write a job in the current unit of work; it is handed over once that commits."""
-    job = await OutboxJob.create(task=task, payload=payload)
+    """Write a job in the current unit of work; it is handed over once that commits. With
+    tracing on, the job carries the current span's trace context (its run is a child)."""
+    traceparent, tracestate = tracing.outbox_context()
+    job = await OutboxJob.create(
+        task=task, payload=payload, traceparent=traceparent, tracestate=tracestate
+    )
     after_commit(lambda: _after_commit_hand_over(job))
     return job
 
@@ -111,7 +115,10 @@ async def enqueue_fallback(task: str, **payload: Any) -> int:
     The row is the safety net: should the caller's process die before `finish_fallback`,
     the relay finds the row not done and hands it over like any job left behind.
     """
-    job = await OutboxJob.create(task=task, payload=payload)
+    traceparent, tracestate = tracing.outbox_context()
+    job = await OutboxJob.create(
+        task=task, payload=payload, traceparent=traceparent, tracestate=tracestate
+    )
     return job.id
 
 
@@ -195,7 +202,8 @@ async def run_job(job_id: int) -> bool:
     handlers = load_handlers()
     timer = metrics.JobTimer(handlers)
     try:
-        return await _run_job(job_id, handlers, timer)
+        with logs.scope(job_id=job_id):
+            return await _run_job(job_id, handlers, timer)
     finally:
         timer.observe()
 
@@ -218,7 +226,11 @@ async def _run_job(job_id: int, handlers: dict[str, Handler], timer: metrics.Job
                 # job over again once it is due, and this run would only burn an attempt.
                 return False
             timer.start(job.task)
-            await handlers[job.task](job.payload)
+            logs.bind(job=job.task)
+            with tracing.job_span(
+                job.task, job.id, job.attempts + 1, job.traceparent, job.tracestate
+            ):
+                await handlers[job.task](job.payload)
             # Conditional, so two workers racing on one job can't both count it done.
             done = await OutboxJob.filter(id=job_id, done_at__isnull=True).update(
                 done_at=clock.now()

@@ -11,7 +11,6 @@ records say the decision came through an email link (`data.via = "email_link"`).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -28,6 +27,7 @@ from app.notifications import content, links
 from app.notifications.links import Opened
 from app.notifications.models import LinkAction
 from app.notifications.service import request_facts
+from app.observability.redaction import hide_link_tokens
 from app.promotions import service as promotions
 from app.promotions.deciding import decision_blocker
 from app.promotions.models import DecisionKind
@@ -189,9 +189,6 @@ def _endpoint(action: LinkAction) -> Callable[[Request], Awaitable[Response]]:
     return link_page
 
 
-_TOKEN_IN_PATH = re.compile(r"(/email/(?:approve|reject)/)[^/?\s\"]+")
-
-
 class RedactLinkTokens(logging.Filter):
     """Access logs show `/email/approve/<token>`, never the token: until it is used or
     expires, a link is a credential, and a log reader must not be able to use it."""
@@ -199,8 +196,7 @@ class RedactLinkTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _TOKEN_IN_PATH.sub(r"\1<token>", arg) if isinstance(arg, str) else arg
-                for arg in record.args
+                hide_link_tokens(arg) if isinstance(arg, str) else arg for arg in record.args
             )
         return True
 
