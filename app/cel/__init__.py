@@ -42,7 +42,11 @@ from celpy.celparser import CELParseError
 
 from app.cel import budget as cel_budget
 from app.cel.base import (
+    EVIDENCE_AGE_KEYS,
     KNOWN_VARIABLES,
+    NO_EVIDENCE,
+    VULNERABILITY_COUNTS,
+    EvidenceValues,
     cel_type_name,
     clip,
     eval_error_message,
@@ -52,6 +56,7 @@ from app.cel.base import (
     is_bool,
     lock,
     off_loop,
+    recordable,
     syntax_error_message,
 )
 from app.cel.budget import BudgetExceeded, Meter
@@ -61,7 +66,11 @@ from app.images import split_reference
 from app.validation import blank_to_none
 
 __all__ = [
+    "EVIDENCE_AGE_KEYS",
     "KNOWN_VARIABLES",
+    "NO_EVIDENCE",
+    "VULNERABILITY_COUNTS",
+    "EvidenceValues",
     "CompiledConditions",
     "ConditionResult",
     "Evaluation",
@@ -71,6 +80,7 @@ __all__ = [
     "get_environment",
     "image_variables",
     "off_loop",
+    "recordable",
     "split_reference",
     "validate_condition",
 ]
