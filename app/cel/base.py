@@ -190,7 +190,8 @@ def recordable(variables: Mapping[str, object]) -> dict[str, object]:
     ages = out.get("evidenceAge")
     if isinstance(ages, Mapping):
         out["evidenceAge"] = {
-            key: f"{int(value.total_seconds())}s" if isinstance(value, celtypes.DurationType)
+            key: f"{int(value.total_seconds())}s"
+            if isinstance(value, celtypes.DurationType)
             else value
             for key, value in ages.items()
         }

@@ -147,8 +147,10 @@ def _macro(real: Callable[..., Any], builds_list: bool) -> Callable[..., Any]:
 
 def _null_aware(real: Callable[[Any, Any], Any], equal: bool) -> Callable[[Any, Any], Any]:
     def compare(left: Any, right: Any) -> Any:
-        if (left is None or right is None) and not isinstance(left, CELEvalError) and not (
-            isinstance(right, CELEvalError)
+        if (
+            (left is None or right is None)
+            and not isinstance(left, CELEvalError)
+            and not (isinstance(right, CELEvalError))
         ):
             return celtypes.BoolType((left is None and right is None) == equal)
         return real(left, right)

@@ -48,7 +48,6 @@ DURATION = "duration"
 EMPTY = "empty"
 
 
-
 def struct(*fields: tuple[str, Type]) -> Type:
     """A map with known string keys of known types (an object of the evidence variables);
     at run time a CEL map, or null where the evidence is absent."""
@@ -100,6 +99,8 @@ def _field_type(t: Type, name: str) -> Type | None:
         if isinstance(entry, tuple) and entry[0] == name:
             return entry[1]
     return None
+
+
 _TYPE_NAMES = frozenset(
     {"bool", "bytes", "double", "int", "uint", "string", "list", "map", "null_type", "type"}
 )
@@ -501,6 +502,7 @@ class _Checker:
     def _macro(
         self, node: Tree, name: str, t: Type, args: list[Node], scope: dict[str, Type]
     ) -> Type:
+        element: Type
         if _is_struct(t):
             element = STRING  # a map's macros range over its keys
         elif isinstance(t, tuple) and t[0] in ("list", "map"):

@@ -29,8 +29,7 @@ def parse_json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise DocumentError(
-            f"document is not valid JSON: {error.msg} at line {error.lineno}, "
-            f"column {error.colno}",
+            f"document is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
             "",
         ) from error
     except RecursionError as error:
@@ -43,18 +42,21 @@ def obj(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
+_WORDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+
+
 def get(parent: dict[str, Any], key: str, path: str, kind: type | tuple[type, ...]) -> Any:
     """parent[key], which must be of `kind`; `path` is the parent's JSON path."""
     field = f"{path}.{key}" if path else key
     value = parent.get(key)
     if not isinstance(value, kind):
         names = kind if isinstance(kind, tuple) else (kind,)
-        wanted = " or ".join({dict: "an object", list: "a list", str: "a string"}.get(k, k.__name__) for k in names)
+        wanted = " or ".join(_WORDS.get(k, k.__name__) for k in names)
         raise DocumentError(f"{field} must be {wanted}", field)
     return value
 
 
-def optional(parent: dict[str, Any], key: str) -> Any:
+def optional(parent: Any, key: str) -> Any:
     """parent[key] when parent is an object (None otherwise): for what a tool may leave out."""
     return parent.get(key) if isinstance(parent, dict) else None
 

@@ -52,7 +52,7 @@ def _statement(statement: dict[str, Any], prefix: str, key: str | None) -> Parse
     if not isinstance(subjects, list) or not subjects:
         raise DocumentError(f"{at('subject')} must be a non-empty list", at("subject"))
     digests: list[str] = []
-    for i, subject in enumerate(subjects[:_MAX_SUBJECTS]):
+    for subject in subjects[:_MAX_SUBJECTS]:
         sha = optional(optional(subject, "digest"), "sha256")
         if isinstance(sha, str) and sha.strip():
             digests.append("sha256:" + sha.strip().lower())

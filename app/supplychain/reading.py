@@ -51,4 +51,3 @@ async def read_off_loop(
 
 def sha256(document: str) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
-

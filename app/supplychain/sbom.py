@@ -3,7 +3,6 @@ SPDX JSON (read and validated with spdx-tools), summarised to packages."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from app.supplychain.documents import DocumentError, digest_of, optional, text
@@ -45,7 +44,9 @@ def _cyclonedx(document: dict[str, Any], raw: str) -> Parsed:
         "1.6": SchemaVersion.V1_6,
     }.get(version)
     if schema is None:
-        raise DocumentError("specVersion must be a CycloneDX JSON version, 1.2 to 1.6", "specVersion")
+        raise DocumentError(
+            "specVersion must be a CycloneDX JSON version, 1.2 to 1.6", "specVersion"
+        )
     problem = JsonStrictValidator(schema).validate_str(raw)
     if problem is not None:
         error = problem.data
@@ -66,17 +67,22 @@ def _cyclonedx(document: dict[str, Any], raw: str) -> Parsed:
             if name:
                 licenses.append(str(name)[:100])
         packages.append(
-            {"name": str(component.name)[:200], "version": str(component.version or "")[:100],
-             "licenses": licenses}
+            {
+                "name": str(component.name)[:200],
+                "version": str(component.version or "")[:100],
+                "licenses": licenses,
+            }
         )
-    component = optional(document.get("metadata"), "component") or {}
+    component = optional(document.get("metadata") or {}, "component") or {}
     hashes = [
         "sha256:" + str(h.get("content", "")).lower()
         for h in optional(component, "hashes") or []
         if isinstance(h, dict) and h.get("alg") == "SHA-256"
     ]
     digests = _digests(optional(component, "version"), optional(component, "purl"), *hashes)
-    return Parsed("cyclonedx", digests, "metadata.component.version", _summary("CycloneDX", packages))
+    return Parsed(
+        "cyclonedx", digests, "metadata.component.version", _summary("CycloneDX", packages)
+    )
 
 
 def _spdx(document: dict[str, Any]) -> Parsed:
@@ -85,9 +91,9 @@ def _spdx(document: dict[str, Any]) -> Parsed:
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
     try:
-        parsed = JsonLikeDictParser().parse(document)
+        parsed = JsonLikeDictParser().parse(document)  # type: ignore[no-untyped-call]
     except SPDXParsingError as error:
-        messages = error.get_messages()
+        messages = error.get_messages()  # type: ignore[no-untyped-call]
         raise DocumentError(f"not valid SPDX: {'; '.join(messages)[:200]}", "") from error
     problems = validate_full_spdx_document(parsed)
     if problems:
@@ -104,14 +110,22 @@ def _spdx(document: dict[str, Any]) -> Parsed:
             for value in (package.license_declared, package.license_concluded)
             if value is not None and str(value) not in ("NOASSERTION", "NONE")
         ]
-        packages.append(
-            {"name": str(package.name)[:200], "version": str(package.version or "")[:100],
-             "licenses": list(dict.fromkeys(licenses))[:_MAX_LICENSES]}
-        )
-        # syft writes the image as a package whose version is its digest, with an oci purl.
+        # syft writes the image as a package whose version is its digest, with an oci purl:
+        # it names the digest, and is no package of the image.
         refs = [ref.locator for ref in package.external_references]
-        digests += _digests(package.version, *refs)
-    return Parsed("spdx", list(dict.fromkeys(digests)), "packages[].versionInfo", _summary("SPDX", packages))
+        if image := _digests(package.version, *refs):
+            digests += image
+            continue
+        packages.append(
+            {
+                "name": str(package.name)[:200],
+                "version": str(package.version or "")[:100],
+                "licenses": list(dict.fromkeys(licenses))[:_MAX_LICENSES],
+            }
+        )
+    return Parsed(
+        "spdx", list(dict.fromkeys(digests)), "packages[].versionInfo", _summary("SPDX", packages)
+    )
 
 
 def _digests(*values: Any) -> list[str]:

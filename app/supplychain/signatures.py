@@ -8,7 +8,7 @@ registered key with `cryptography`; one that none verifies is kept, unverified.
 
 from __future__ import annotations
 
-from app.dsse import b64decode, verify_signature, EnvelopeError
+from app.dsse import EnvelopeError, b64decode, verify_signature
 from app.supplychain.documents import DocumentError, digest_of, get, obj, parse_json, text
 from app.supplychain.parsed import Keys, Parsed
 
