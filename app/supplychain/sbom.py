@@ -3,6 +3,7 @@ SPDX JSON (read and validated with spdx-tools), summarised to packages."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from app.supplychain.documents import DocumentError, digest_of, optional, text
@@ -30,10 +31,17 @@ def _summary(fmt: str, packages: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _validator(schema: Any) -> Any:
+    """One validator per schema version: building one loads and compiles the JSON schema."""
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    return JsonStrictValidator(schema)
+
+
 def _cyclonedx(document: dict[str, Any], raw: str) -> Parsed:
     from cyclonedx.model.bom import Bom
     from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
 
     version = text(document.get("specVersion"), 10) or ""
     schema = {
@@ -47,7 +55,7 @@ def _cyclonedx(document: dict[str, Any], raw: str) -> Parsed:
         raise DocumentError(
             "specVersion must be a CycloneDX JSON version, 1.2 to 1.6", "specVersion"
         )
-    problem = JsonStrictValidator(schema).validate_str(raw)
+    problem = _validator(schema).validate_str(raw)
     if problem is not None:
         error = problem.data
         path = ".".join(str(p) for p in getattr(error, "absolute_path", []))
