@@ -158,13 +158,26 @@ def _null_aware(real: Callable[[Any, Any], Any], equal: bool) -> Callable[[Any, 
     return compare
 
 
+NULL_VALUE = "the value is null (no evidence of that type is attached)"
+
+
 def _result(activation: evaluation.Activation, expr: Expr) -> Any:
+    """celpy's result(), with what a null value caused said as such: reading its field
+    (an AttributeError celpy lets through) or using it as an operand ("no such overload")."""
     try:
-        return evaluation.result(activation, expr)
+        value = evaluation.result(activation, expr)
     except AttributeError as error:
         if "'NoneType' object" not in str(error):
             raise
-        return CELEvalError("no such key: the value is null", KeyError, error.args)
+        return CELEvalError(NULL_VALUE, KeyError, error.args)
+    if (
+        isinstance(value, CELEvalError)
+        and len(value.args) >= 3
+        and value.args[1] is TypeError
+        and "NoneType" in str(value.args[2])
+    ):
+        return CELEvalError(NULL_VALUE, KeyError, value.args[2])
+    return value
 
 
 def _namespace(module: types.ModuleType, **overrides: Any) -> types.SimpleNamespace:

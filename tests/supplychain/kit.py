@@ -60,7 +60,9 @@ class Signer:
     def public_pem(self) -> str:
         return (
             self.private.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             .decode()
         )
 
@@ -68,7 +70,9 @@ class Signer:
         """base64 of the ASN.1 DER ECDSA signature over SHA-256(data) (`cosign sign --key`)."""
         return base64.b64encode(self.private.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
 
-    def envelope(self, statement: dict[str, Any], payload_type: str = "application/vnd.in-toto+json") -> str:
+    def envelope(
+        self, statement: dict[str, Any], payload_type: str = "application/vnd.in-toto+json"
+    ) -> str:
         body = json.dumps(statement).encode()
         return json.dumps(
             {

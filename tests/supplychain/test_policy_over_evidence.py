@@ -52,8 +52,13 @@ async def test_the_policy_admits_the_good_image_and_refuses_the_others(world: Wo
         "unknown": 0,
         "fixableCritical": 0,
         "fixableHigh": 1,
-        "ids": ["CVE-2024-45490", "CVE-2024-2511", "CVE-2023-50495", "CVE-2024-35195",
-                "CVE-2011-3374"],
+        "ids": [
+            "CVE-2024-45490",
+            "CVE-2024-2511",
+            "CVE-2023-50495",
+            "CVE-2024-35195",
+            "CVE-2011-3374",
+        ],
     }
 
     unsigned_digest = digest("unsigned")
@@ -117,7 +122,7 @@ async def test_dsse_signed_provenance_is_verified_with_a_registered_key(world: W
     ci, stranger = Signer(), Signer()
     await register_key(world, "ci", ci)
     condition = (
-        'provenance != null && provenance.verified && provenance.sourceRepository == '
+        "provenance != null && provenance.verified && provenance.sourceRepository == "
         '"https://github.com/example/shop"'
     )
     await world.policy("built-here", "dev", pass_condition=condition)
@@ -153,7 +158,9 @@ async def test_dsse_signed_provenance_is_verified_with_a_registered_key(world: W
 
 
 async def test_cyclonedx_and_spdx_sboms_become_packages(world: World) -> None:
-    condition = 'sbom != null && sbom.packages.exists(p, p.name == "urllib3" && "MIT" in p.licenses)'
+    condition = (
+        'sbom != null && sbom.packages.exists(p, p.name == "urllib3" && "MIT" in p.licenses)'
+    )
     await world.policy("licensed", "dev", pass_condition=condition)
     expected = [
         {"name": "libssl3", "version": "3.0.15-1~deb12u1", "licenses": ["Apache-2.0"]},
@@ -181,13 +188,23 @@ async def test_evidence_for_another_digest_is_refused_and_nothing_is_stored(
     image = await image_with_digest(world, "mine", digest("mine"))
     cases = [
         ("VULNERABILITY_REPORT", sample("trivy.json"), None, "document.Metadata.RepoDigests"),
-        ("VULNERABILITY_REPORT", sample("grype.json"), None, "document.source.target.manifestDigest"),
+        (
+            "VULNERABILITY_REPORT",
+            sample("grype.json"),
+            None,
+            "document.source.target.manifestDigest",
+        ),
         ("SBOM", sample("cyclonedx.json"), None, "document.metadata.component.version"),
         ("PROVENANCE", sample("provenance.json"), None, "document.subject[].digest.sha256"),
     ]
     theirs = simple_signing(SAMPLE_DIGEST)
     cases.append(
-        ("SIGNATURE", theirs, ci.sign(theirs.encode()), "document.critical.image.docker-manifest-digest")
+        (
+            "SIGNATURE",
+            theirs,
+            ci.sign(theirs.encode()),
+            "document.critical.image.docker-manifest-digest",
+        )
     )
     for kind, document, signature, field in cases:
         result = await attach(world, image, kind, document, signature)

@@ -78,9 +78,7 @@ def check_evidence(where: Page | Locator) -> None:
     )
     expect(bad.locator(".evidence-provenance")).to_have_text("no provenance")
     # An image nobody scanned says so, rather than showing zero findings.
-    expect(card(where, "1.4.0").locator(".evidence-vulnerabilities")).to_have_text(
-        "never scanned"
-    )
+    expect(card(where, "1.4.0").locator(".evidence-vulnerabilities")).to_have_text("never scanned")
 
 
 def test_select_image_and_deploy_show_the_evidence(shop: Shop, sign_in: SignIn) -> None:
