@@ -308,8 +308,10 @@ def _compatible(a: Type, b: Type) -> bool:
     """Could values of these types be compared with == (celpy needs equal types)?"""
     if a in (DYN, EMPTY) or b in (DYN, EMPTY):
         return True
-    if NULL in (a, b) and (_is_struct(a) or _is_struct(b)):
-        return True  # `vulnerabilities == null`: the evidence objects may be null
+    if NULL in (a, b) and (_is_struct(a) or _is_struct(b) or DURATION in (a, b)):
+        # `vulnerabilities == null`: the evidence objects may be null, and so may each of
+        # evidenceAge's durations (the only durations a variable holds).
+        return True
     if _is_struct(a) or _is_struct(b):
         return _kind(a) == _kind(b)
     if isinstance(a, tuple) and isinstance(b, tuple):
