@@ -51,27 +51,26 @@ async def shop_with_evidence(count: int) -> None:
     now = clock.now()
     rows = []
     for image in await Image.all():
-
-        def row(
-            kind: EvidenceType, fmt: str, summary: dict[str, object], **extra: object
-        ) -> Evidence:
-            return Evidence(
+        facts: list[tuple[EvidenceType, str, dict[str, object], dict[str, object]]] = [
+            (EvidenceType.SIGNATURE, "cosign", {}, {"verified": image.id % 2 == 0}),
+            (EvidenceType.VULNERABILITY_REPORT, "trivy", {"critical": 5, "fixableCritical": 5}, {}),
+            (EvidenceType.VULNERABILITY_REPORT, "grype", {"critical": 1, "ids": ["CVE-1"]}, {}),
+            (EvidenceType.PROVENANCE, "in-toto", {"builderId": "ci"}, {"verified": True}),
+            (EvidenceType.SBOM, "spdx", {"packageCount": 1, "packages": [{"name": "a"}]}, {}),
+        ]
+        rows += [
+            Evidence(
                 image_id=image.id,
                 kind=kind,
                 format=fmt,
                 digest=image.digest,
                 summary=summary,
+                key_name="ci",
                 document_sha256="0" * 64,
                 created_at=now,
                 **extra,
             )
-
-        rows += [
-            row(EvidenceType.SIGNATURE, "cosign", {}, verified=image.id % 2 == 0, key_name="ci"),
-            row(EvidenceType.VULNERABILITY_REPORT, "trivy", {"critical": 5, "fixableCritical": 5}),
-            row(EvidenceType.VULNERABILITY_REPORT, "grype", {"critical": 1, "ids": ["CVE-1"]}),
-            row(EvidenceType.PROVENANCE, "in-toto", {"builderId": "ci"}, verified=True),
-            row(EvidenceType.SBOM, "spdx", {"packageCount": 1, "packages": [{"name": "a"}]}),
+            for kind, fmt, summary, extra in facts
         ]
     await Evidence.bulk_create(rows)
 
