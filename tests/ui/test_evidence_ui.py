@@ -8,7 +8,7 @@ import json
 from playwright.sync_api import Locator, Page, expect
 
 from tests.supplychain.kit import Signer, digest, sample, simple_signing
-from tests.ui.conftest import SignIn
+from tests.ui.conftest import Shoot, SignIn
 from tests.ui.scenario import Shop
 
 ATTACH = """mutation($image: ID!, $type: EvidenceType!, $document: String!, $signature: String) {
@@ -81,13 +81,16 @@ def check_evidence(where: Page | Locator) -> None:
     expect(card(where, "1.4.0").locator(".evidence-vulnerabilities")).to_have_text("never scanned")
 
 
-def test_select_image_and_deploy_show_the_evidence(shop: Shop, sign_in: SignIn) -> None:
+def test_select_image_and_deploy_show_the_evidence(
+    shop: Shop, sign_in: SignIn, shoot: Shoot
+) -> None:
     register_with_evidence(shop)
     dana = sign_in(shop.tokens["dana"])
 
     dana.get_by_role("link", name="shop").click()
     dana.locator('[data-workflow="main"]').get_by_role("button", name="Promote").click()
     check_evidence(dana.get_by_role("dialog"))
+    shoot(dana, "13-evidence-select-image")
 
     dana.goto(f"{shop.url}/ui/#/apps/shop/envs/dev/deploy")
     check_evidence(dana)
