@@ -183,10 +183,20 @@ def _ages(attached_at: Mapping[str, datetime], now: datetime | None) -> dict[str
     return ages
 
 
+# Packages of an SBOM a request's recorded evaluation keeps (the SBOM holds up to 2,000;
+# every request would otherwise carry them all).
+RECORDED_PACKAGES = 100
+
+
 def recordable(variables: Mapping[str, object]) -> dict[str, object]:
     """The variables as JSON, for a request's recorded evaluation: evidenceAge's durations
-    as CEL's duration text ("3600s")."""
+    as CEL's duration text ("3600s"), an SBOM's packages cut to RECORDED_PACKAGES (with
+    their count)."""
     out = dict(variables)
+    sbom = out.get("sbom")
+    if isinstance(sbom, Mapping) and isinstance(sbom.get("packages"), list):
+        packages = sbom["packages"]
+        out["sbom"] = {"packages": packages[:RECORDED_PACKAGES], "packageCount": len(packages)}
     ages = out.get("evidenceAge")
     if isinstance(ages, Mapping):
         out["evidenceAge"] = {

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,9 +107,14 @@ def test_the_evidence_variables_are_type_checked_at_save(
         assert problem == message
 
 
-def test_a_requests_record_holds_the_ages_as_text() -> None:
-    variables = cel.image_variables("app:1", [], [], evidence=SCANNED, now=NOW)
-    assert cel.recordable(variables)["evidenceAge"] == {
+def test_a_requests_record_holds_the_ages_as_text_and_a_bounded_sbom() -> None:
+    packages = [{"name": f"p{i}", "version": "1", "licenses": []} for i in range(2000)]
+    evidence = dataclasses.replace(SCANNED, sbom={"packages": packages})
+    variables = cel.image_variables("app:1", [], [], evidence=evidence, now=NOW)
+    record = cel.recordable(variables)
+    assert record["sbom"] == {"packages": packages[:100], "packageCount": 2000}
+    assert variables["sbom"] == {"packages": packages}  # what conditions read is whole
+    assert record["evidenceAge"] == {
         "signature": "0s",
         "vulnerabilities": "108000s",
         "provenance": None,
