@@ -85,7 +85,8 @@ def _source(build: dict[str, Any]) -> tuple[str | None, str | None]:
     """The source repository and commit: the first resolved dependency with a gitCommit
     digest (GitHub's and GitLab's builders write it so), else the external parameters'
     repository and ref as the common build types name them."""
-    for dependency in (optional(build, "resolvedDependencies") or [])[:100]:
+    dependencies = optional(build, "resolvedDependencies")
+    for dependency in dependencies[:100] if isinstance(dependencies, list) else []:
         commit = optional(optional(dependency, "digest"), "gitCommit") or optional(
             optional(dependency, "digest"), "sha1"
         )

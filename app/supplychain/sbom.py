@@ -103,6 +103,10 @@ def _spdx(document: dict[str, Any]) -> Parsed:
     except SPDXParsingError as error:
         messages = error.get_messages()  # type: ignore[no-untyped-call]
         raise DocumentError(f"not valid SPDX: {'; '.join(messages)[:200]}", "") from error
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        # The parser takes the JSON's shape on trust in places (an object where a list was
+        # expected): still a document at fault, not Hoist.
+        raise DocumentError(f"not readable as SPDX: {str(error)[:200]}", "") from error
     problems = validate_full_spdx_document(parsed)
     if problems:
         first = problems[0]
