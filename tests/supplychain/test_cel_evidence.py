@@ -120,3 +120,24 @@ def test_a_requests_record_holds_the_ages_as_text_and_a_bounded_sbom() -> None:
         "provenance": None,
         "sbom": None,
     }
+
+
+def test_only_the_variables_a_condition_names_are_converted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An SBOM of 2,000 packages costs ~50 ms to turn into CEL values: a condition on
+    signatures must not pay it for every image."""
+    converted: list[set[str]] = []
+    real = cel.json_to_cel
+
+    def recording(values: dict[str, object]) -> object:
+        converted.append(set(values))
+        return real(values)
+
+    monkeypatch.setattr(cel, "json_to_cel", recording)
+    conditions = cel.CompiledConditions(
+        "signatures.exists(s, s.verified)", "vulnerabilities.critical > 5 || imageLabels == []"
+    )
+    variables = cel.image_variables("app:1", ["x"], [], evidence=SCANNED, now=NOW)
+    assert conditions.evaluate(variables).eligible is True
+    assert converted == [{"signatures", "vulnerabilities", "imageLabels"}]
