@@ -32,6 +32,7 @@ T = TypeVar("T")
 MODEL_MODULES = [
     "app.accounts.models",
     "app.catalog.models",
+    "app.supplychain.models",
     "app.policies.models",
     "app.promotions.models",
     "app.windows.models",

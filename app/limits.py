@@ -63,6 +63,9 @@ LOCAL_TIME = 32
 # bytes. A real one (100 pairs) is under 10 KB; PyYAML composes about 250 KB a second
 # here, on the event loop, so the former 1 MB held the server for 4 s.
 MANIFEST_BYTES = 64 * 1024
+# An evidence document (attachEvidence), in UTF-8 bytes: HOIST_MAX_EVIDENCE_BYTES' default.
+# A Trivy report of a large image is a few hundred KB; the request body must hold it.
+EVIDENCE_BYTES = 512 * 1024
 
 
 def text_note(max_len: int) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app import durations
+from app import durations, limits
 
 # Where `npm ci` puts GraphiQL and React (the README's commands run it).
 _REPO_NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
@@ -123,6 +123,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest HTTP request body, in bytes; a bigger one "
         "is refused with 413 before it is read further.",
+    )
+    max_evidence_bytes: int = Field(
+        limits.EVIDENCE_BYTES,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest evidence document (attachEvidence), in UTF-8 bytes. It travels "
+        "inside a GraphQL request, so HOIST_MAX_BODY_BYTES must be larger still.",
     )
 
     outbox_relay_after_seconds: float = Field(

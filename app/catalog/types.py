@@ -19,6 +19,7 @@ from app.images import split_reference
 
 if TYPE_CHECKING:
     from app.policies.types import PromotionPolicy
+    from app.supplychain.types import ImageEvidence
 
 # strawberry.enum registers the GraphQL enum on the class itself (and returns it): the
 # names below are the model enums, so they can annotate fields.
@@ -357,6 +358,17 @@ class Image(relay.Node):
     @strawberry.field(description="The workflow whose CI pipeline built it.")
     async def workflow(self, info: Info) -> Workflow:
         return await load_workflow(info, self.workflow_id)
+
+    @strawberry.field(
+        description="Its signatures, newest vulnerability report, provenance and SBOM "
+        "(what the evidence variables of conditions see)."
+    )
+    async def evidence(
+        self, info: Info
+    ) -> Annotated[ImageEvidence, strawberry.lazy("app.supplychain.types")]:
+        # The supply-chain domain sits a layer above the catalog: its loader is a port.
+        evidence: ImageEvidence = await info.context.ports.evidence_of_image(info, self.id)
+        return evidence
 
 
 async def load_image(info: Info, image_id: int) -> Image:

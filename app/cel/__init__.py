@@ -37,12 +37,17 @@ from dataclasses import dataclass
 
 import celpy
 import celpy.celtypes as celtypes
+import lark
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 
 from app.cel import budget as cel_budget
 from app.cel.base import (
+    EVIDENCE_AGE_KEYS,
     KNOWN_VARIABLES,
+    NO_EVIDENCE,
+    VULNERABILITY_COUNTS,
+    EvidenceValues,
     cel_type_name,
     clip,
     eval_error_message,
@@ -52,6 +57,7 @@ from app.cel.base import (
     is_bool,
     lock,
     off_loop,
+    recordable,
     syntax_error_message,
 )
 from app.cel.budget import BudgetExceeded, Meter
@@ -60,17 +66,24 @@ from app.cel.validate import validate_condition
 from app.images import split_reference
 from app.validation import blank_to_none
 
+_KNOWN = frozenset(KNOWN_VARIABLES)
+
 __all__ = [
+    "EVIDENCE_AGE_KEYS",
     "KNOWN_VARIABLES",
+    "NO_EVIDENCE",
+    "VULNERABILITY_COUNTS",
     "CompiledConditions",
     "ConditionResult",
     "Evaluation",
+    "EvidenceValues",
     "compile_conditions",
     "evaluate_many",
     "evaluate_one",
     "get_environment",
     "image_variables",
     "off_loop",
+    "recordable",
     "split_reference",
     "validate_condition",
 ]
@@ -105,6 +118,9 @@ class _Condition:
     expression: str
     program: celpy.Runner | None
     error: str | None
+    # The variables it may read: only they are converted to CEL values per image (an SBOM's
+    # 2,000 packages cost ~50 ms to convert, which a condition on signatures need not pay).
+    names: frozenset[str] = frozenset(KNOWN_VARIABLES)
 
     @classmethod
     def build(cls, expression: str | None) -> _Condition | None:
@@ -113,14 +129,16 @@ class _Condition:
         env = get_environment()
         try:
             with lock:
-                program = env.program(env.compile(expression))
+                tree = env.compile(expression)
+                program = env.program(tree)
         except CELParseError as error:
             # Saved conditions were validated, but a stored one that no longer compiles
             # must make images not eligible rather than crash the caller.
             return cls(expression, None, syntax_error_message(error))
         except Exception as error:
             return cls(expression, None, f"invalid expression: {eval_error_message(error)}")
-        return cls(expression, program, None)
+        identifiers = tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type == "IDENT")
+        return cls(expression, program, None, frozenset(map(str, identifiers)) & _KNOWN)
 
     def run(self, activation: celtypes.Value, deadline: float | None) -> ConditionResult:
         if self.program is None:
@@ -165,7 +183,10 @@ class CompiledConditions:
         """
         if self.empty:
             return Evaluation(True, None, None, None)
-        activation = json_to_cel(dict(variables))
+        needed = (self._pass.names if self._pass else frozenset()) | (
+            self._fail.names if self._fail else frozenset()
+        )
+        activation = json_to_cel({k: v for k, v in variables.items() if k in needed})
         passed = self._pass.run(activation, deadline) if self._pass else None
         failed = self._fail.run(activation, deadline) if self._fail else None
 

@@ -16,8 +16,10 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import celpy
@@ -35,7 +37,23 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "containerImageTag",
     "imageLabels",
     "gitCommitDetails",
+    # Supply-chain evidence attached to the image (issue 20; README "Supply-chain evidence").
+    "signatures",
+    "vulnerabilities",
+    "provenance",
+    "sbom",
+    "evidenceAge",
 )
+# The integer fields of `vulnerabilities` (its `ids` is a list of strings).
+VULNERABILITY_COUNTS: tuple[str, ...] = (
+    "critical",
+    "high",
+    "medium",
+    "low",
+    "fixableCritical",
+    "fixableHigh",
+)
+EVIDENCE_AGE_KEYS: tuple[str, ...] = ("signature", "vulnerabilities", "provenance", "sbom")
 
 # Longest message we hand back to a user (validation messages and run-time reasons).
 _MAX_MESSAGE = 200
@@ -99,17 +117,37 @@ def get_environment() -> celpy.Environment:
 # --------------------------------------------------------------------------- variables
 
 
+@dataclass(frozen=True)
+class EvidenceValues:
+    """An image's evidence as its CEL variables take it (app/supplychain/variables.py
+    builds it from the newest evidence of each type); the defaults: none attached."""
+
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+    vulnerabilities: dict[str, Any] | None = None
+    provenance: dict[str, Any] | None = None
+    sbom: dict[str, Any] | None = None
+    # When the newest evidence of each type (EVIDENCE_AGE_KEYS) was attached.
+    attached_at: Mapping[str, datetime] = field(default_factory=dict)
+
+
+NO_EVIDENCE = EvidenceValues()
+
+
 def image_variables(
     image: str,
     labels: list[str],
     git_commits: list[dict[str, str | None]],
     digest: str | None = None,
+    *,
+    evidence: EvidenceValues = NO_EVIDENCE,
+    now: datetime | None = None,
 ) -> dict[str, object]:
-    """Build the five CEL variables of SPEC §3 as plain JSON-able values.
+    """Build the CEL variables of SPEC §3 and of the image's evidence (issue 20).
 
-    ``digest`` (the separately recorded digest) is accepted so callers can pass an
-    image row as-is, but it changes nothing: ``containerImage`` is the reference as
-    recorded and the spec defines no digest variable.
+    All are plain JSON-able values except ``evidenceAge``'s, CEL durations (``now`` minus
+    when the newest evidence of that type was attached; null when there is none).
+    ``digest`` (the separately recorded digest) is accepted so callers can pass an image
+    row as-is, but it changes nothing: ``containerImage`` is the reference as recorded.
     """
     del digest  # deliberately unused, see docstring
     repository, tag = split_reference(image)
@@ -128,7 +166,46 @@ def image_variables(
         "containerImageTag": tag,
         "imageLabels": [str(label) for label in labels],
         "gitCommitDetails": details,
+        "signatures": evidence.signatures,
+        "vulnerabilities": evidence.vulnerabilities,
+        "provenance": evidence.provenance,
+        "sbom": evidence.sbom,
+        "evidenceAge": _ages(evidence.attached_at, now),
     }
+
+
+def _ages(attached_at: Mapping[str, datetime], now: datetime | None) -> dict[str, object]:
+    ages: dict[str, object] = dict.fromkeys(EVIDENCE_AGE_KEYS)
+    for key, when in attached_at.items():
+        if now is not None and key in ages:
+            seconds = max(0, int((now - when).total_seconds()))
+            ages[key] = celtypes.DurationType(seconds=seconds)
+    return ages
+
+
+# Packages of an SBOM a request's recorded evaluation keeps (the SBOM holds up to 2,000;
+# every request would otherwise carry them all).
+RECORDED_PACKAGES = 100
+
+
+def recordable(variables: Mapping[str, object]) -> dict[str, object]:
+    """The variables as JSON, for a request's recorded evaluation: evidenceAge's durations
+    as CEL's duration text ("3600s"), an SBOM's packages cut to RECORDED_PACKAGES (with
+    their count)."""
+    out = dict(variables)
+    sbom = out.get("sbom")
+    if isinstance(sbom, Mapping) and isinstance(sbom.get("packages"), list):
+        packages = sbom["packages"]
+        out["sbom"] = {"packages": packages[:RECORDED_PACKAGES], "packageCount": len(packages)}
+    ages = out.get("evidenceAge")
+    if isinstance(ages, Mapping):
+        out["evidenceAge"] = {
+            key: f"{int(value.total_seconds())}s"
+            if isinstance(value, celtypes.DurationType)
+            else value
+            for key, value in ages.items()
+        }
+    return out
 
 
 # -------------------------------------------------------------------------- messages

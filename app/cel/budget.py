@@ -136,6 +136,50 @@ def _macro(real: Callable[..., Any], builds_list: bool) -> Callable[..., Any]:
     return macro
 
 
+# ------------------------------------------------------------------ null evidence
+# The evidence variables are null when nothing is attached (`vulnerabilities == null`).
+# celpy 0.5 compares a map with null only one way (`m == null` is false, `m != null` is
+# "no such overload"), and reads a field of null as a Python AttributeError, which its
+# && and || do not absorb: `vulnerabilities != null && vulnerabilities.critical == 0`
+# would fail for exactly the images it guards against. So in Hoist's evaluation a value
+# and null compare equal only when both are null, and a field of null is a CEL error.
+
+
+def _null_aware(real: Callable[[Any, Any], Any], equal: bool) -> Callable[[Any, Any], Any]:
+    def compare(left: Any, right: Any) -> Any:
+        if (
+            (left is None or right is None)
+            and not isinstance(left, CELEvalError)
+            and not (isinstance(right, CELEvalError))
+        ):
+            return celtypes.BoolType((left is None and right is None) == equal)
+        return real(left, right)
+
+    return compare
+
+
+NULL_VALUE = "the value is null (no evidence of that type is attached)"
+
+
+def _result(activation: evaluation.Activation, expr: Expr) -> Any:
+    """celpy's result(), with what a null value caused said as such: reading its field
+    (an AttributeError celpy lets through) or using it as an operand ("no such overload")."""
+    try:
+        value = evaluation.result(activation, expr)
+    except AttributeError as error:
+        if "'NoneType' object" not in str(error):
+            raise
+        return CELEvalError(NULL_VALUE, KeyError, error.args)
+    if (
+        isinstance(value, CELEvalError)
+        and len(value.args) >= 3
+        and value.args[1] is TypeError
+        and "NoneType" in str(value.args[2])
+    ):
+        return CELEvalError(NULL_VALUE, KeyError, value.args[2])
+    return value
+
+
 def _namespace(module: types.ModuleType, **overrides: Any) -> types.SimpleNamespace:
     return types.SimpleNamespace(**{**vars(module), **overrides})
 
@@ -147,6 +191,9 @@ _EVALUATION = _namespace(
     macro_all=_macro(evaluation.macro_all, False),
     macro_exists=_macro(evaluation.macro_exists, False),
     macro_exists_one=_macro(evaluation.macro_exists_one, False),
+    bool_eq=_null_aware(evaluation.bool_eq, True),
+    bool_ne=_null_aware(evaluation.bool_ne, False),
+    result=_result,
 )
 # The only global names celpy's generated code uses (its templates, celpy 0.5).
 _GLOBALS: dict[str, Any] = {

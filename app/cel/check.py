@@ -47,13 +47,60 @@ DURATION = "duration"
 # combined with (``imageLabels + []`` is still a list of strings).
 EMPTY = "empty"
 
+
+def struct(*fields: tuple[str, Type]) -> Type:
+    """A map with known string keys of known types (an object of the evidence variables);
+    at run time a CEL map, or null where the evidence is absent."""
+    return ("struct", *fields)
+
+
+_SIGNATURE = struct(("keyName", STRING), ("verified", BOOL))
+_PACKAGE = struct(("name", STRING), ("version", STRING), ("licenses", ("list", STRING)))
+
 VARIABLE_TYPES: dict[str, Type] = {
     "containerImage": STRING,
     "containerRepository": STRING,
     "containerImageTag": STRING,
     "imageLabels": ("list", STRING),
     "gitCommitDetails": ("map", STRING, ("map", STRING, STRING)),
+    # issue 20: the evidence; each object is null when no evidence of its type is attached.
+    "signatures": ("list", _SIGNATURE),
+    "vulnerabilities": struct(
+        ("critical", INT),
+        ("high", INT),
+        ("medium", INT),
+        ("low", INT),
+        ("fixableCritical", INT),
+        ("fixableHigh", INT),
+        ("ids", ("list", STRING)),
+    ),
+    "provenance": struct(
+        ("builderId", STRING),
+        ("sourceRepository", STRING),
+        ("sourceCommit", STRING),
+        ("verified", BOOL),
+    ),
+    "sbom": struct(("packages", ("list", _PACKAGE))),
+    "evidenceAge": struct(
+        ("signature", DURATION),
+        ("vulnerabilities", DURATION),
+        ("provenance", DURATION),
+        ("sbom", DURATION),
+    ),
 }
+
+
+def _is_struct(t: Type) -> bool:
+    return isinstance(t, tuple) and t[0] == "struct"
+
+
+def _field_type(t: Type, name: str) -> Type | None:
+    for entry in t[1:] if isinstance(t, tuple) else ():
+        if isinstance(entry, tuple) and entry[0] == name:
+            return entry[1]
+    return None
+
+
 _TYPE_NAMES = frozenset(
     {"bool", "bytes", "double", "int", "uint", "string", "list", "map", "null_type", "type"}
 )
@@ -112,12 +159,16 @@ class CheckError(Exception):
 def type_name(t: Type) -> str:
     if t == EMPTY:
         return DYN
+    if _is_struct(t):
+        return "map(string, dyn)"
     if isinstance(t, tuple):
         return f"{t[0]}({', '.join(type_name(part) for part in t[1:])})"
     return t
 
 
 def _kind(t: Type) -> str:
+    if _is_struct(t):
+        return "map"
     return str(t[0]) if isinstance(t, tuple) else t
 
 
@@ -257,6 +308,12 @@ def _compatible(a: Type, b: Type) -> bool:
     """Could values of these types be compared with == (celpy needs equal types)?"""
     if a in (DYN, EMPTY) or b in (DYN, EMPTY):
         return True
+    if NULL in (a, b) and (_is_struct(a) or _is_struct(b) or DURATION in (a, b)):
+        # `vulnerabilities == null`: the evidence objects may be null, and so may each of
+        # evidenceAge's durations (the only durations a variable holds).
+        return True
+    if _is_struct(a) or _is_struct(b):
+        return _kind(a) == _kind(b)
     if isinstance(a, tuple) and isinstance(b, tuple):
         return a[0] == b[0] and all(_compatible(x, y) for x, y in zip(a[1:], b[1:], strict=True))
     return a == b
@@ -402,6 +459,12 @@ class _Checker:
         t = self.infer(receiver, scope)
         if t == DYN:
             return DYN
+        if _is_struct(t):
+            found = _field_type(t, str(field))
+            if found is None:
+                names = ", ".join(str(e[0]) for e in t[1:] if isinstance(e, tuple))
+                raise _problem(node, f"no field {str(field)!r} here (it has {names})")
+            return found
         if _kind(t) == "map" and isinstance(t, tuple) and t[1] in (STRING, DYN, EMPTY):
             return _known(t[2])
         raise _problem(node, f"{type_name(t)} has no field {str(field)!r}")
@@ -410,6 +473,10 @@ class _Checker:
         receiver, index = node.children
         t, i = self.infer(receiver, scope), self.infer(index, scope)
         if t == DYN:
+            return DYN
+        if _is_struct(t):
+            if i not in (STRING, DYN):
+                raise _problem(index, f"a key of this map must be a string, got {type_name(i)}")
             return DYN
         if isinstance(t, tuple) and t[0] == "list":
             if i not in (INT, DYN):
@@ -437,7 +504,10 @@ class _Checker:
     def _macro(
         self, node: Tree, name: str, t: Type, args: list[Node], scope: dict[str, Type]
     ) -> Type:
-        if isinstance(t, tuple) and t[0] in ("list", "map"):
+        element: Type
+        if _is_struct(t):
+            element = STRING  # a map's macros range over its keys
+        elif isinstance(t, tuple) and t[0] in ("list", "map"):
             element = _known(t[1])
         elif t == DYN:
             element = DYN
@@ -450,7 +520,8 @@ class _Checker:
             return ("list", body)
         self._need_bool(args[1], body, f"the expression of {name}()")
         # filter() keeps the elements, so it keeps their type (an empty literal's too).
-        return ("list", t[1] if isinstance(t, tuple) else DYN) if name == "filter" else BOOL
+        kept = STRING if _is_struct(t) else (t[1] if isinstance(t, tuple) else DYN)
+        return ("list", kept) if name == "filter" else BOOL
 
     def _ident_arg(self, node: Tree, scope: dict[str, Type], _: bool) -> Type:
         name = str(node.children[0])
@@ -512,6 +583,8 @@ def _binary_result(op: str, a: Type, b: Type) -> Type | None:
     if op == "in":
         if b == DYN:
             return BOOL
+        if _is_struct(b):
+            return BOOL if a in (STRING, DYN) else None
         if isinstance(b, tuple) and _compatible(a, b[1]):
             return BOOL
         return None

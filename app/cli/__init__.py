@@ -15,6 +15,7 @@ from app.cli import (
     apply,
     catalog,
     deploy,
+    evidence,
     operations,
     policies,
     promote,
@@ -40,7 +41,7 @@ for name, group in verbs.GROUPS.items():
 cli.add_typer(apply.apply, name="apply")
 operations.register(cli)  # retry, resend; and `get jobs`, `get notifications`
 # Imported for the commands they add to the verb groups.
-__all__ = ["catalog", "cli", "main", "policies", "users", "watch", "windows"]
+__all__ = ["catalog", "cli", "evidence", "main", "policies", "users", "watch", "windows"]
 
 
 def _split_short_equals(argv: list[str]) -> list[str]:

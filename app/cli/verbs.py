@@ -13,6 +13,7 @@ grant = typer.Typer(help="Grant a role.", no_args_is_help=True)
 revoke = typer.Typer(help="Revoke a role or an API token.", no_args_is_help=True)
 register = typer.Typer(help="Record what CI built.", no_args_is_help=True)
 record = typer.Typer(help="Report what CI/CD did.", no_args_is_help=True)
+attach = typer.Typer(help="Attach evidence to what CI built.", no_args_is_help=True)
 wait = typer.Typer(help="Wait for an object to reach a state.", no_args_is_help=True)
 watch = typer.Typer(help="Print live changes as they happen (over SSE).", no_args_is_help=True)
 
@@ -25,6 +26,7 @@ GROUPS = {
     "revoke": revoke,
     "register": register,
     "record": record,
+    "attach": attach,
     "wait": wait,
     "watch": watch,
 }

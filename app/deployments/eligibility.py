@@ -19,8 +19,8 @@ from app.deployments.models import (
 )
 from app.errors import ErrorCode
 from app.policies.programs import filter_program
-from app.promotions.checks import image_variables
 from app.promotions.models import PromotionRequest, PromotionStatus
+from app.supplychain.variables import images_variables
 
 
 @dataclass
@@ -183,9 +183,9 @@ class Target:
         of them evaluated in one batch off the event loop (SPEC §3)."""
         program = filter_program(self.pipeline)
         reached = [image for image, found in items if found is not None]
-        evaluations = iter(
-            await cel.evaluate_many([(program, image_variables(image)) for image in reached])
-        )
+        # Without conditions nothing reads the variables: the evidence is not even loaded.
+        variables = await images_variables(reached) if not program.empty else [{}] * len(reached)
+        evaluations = iter(await cel.evaluate_many([(program, v) for v in variables]))
         return [
             self.assess(image, found, next(evaluations) if found is not None else None)
             for image, found in items

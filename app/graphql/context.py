@@ -30,6 +30,8 @@ class Ports:
 
     # (info, application id, environment id) -> that pair's PromotionPolicy, or None.
     policy_of_pair: Callable[[Info, int, int], Awaitable[Any]]
+    # (info, image id) -> the image's ImageEvidence (app/supplychain, above the catalog).
+    evidence_of_image: Callable[[Info, int], Awaitable[Any]]
 
 
 @dataclass

@@ -35,6 +35,8 @@ from app.policies import schema as policies
 from app.policies import types as policy_types
 from app.promotions import schema as promotions
 from app.settings import get_settings
+from app.supplychain import schema as supplychain
+from app.supplychain import types as supplychain_types
 from app.webhooks import schema as webhooks
 from app.windows import schema as windows
 
@@ -49,6 +51,7 @@ Query = merge_types(
         nodes.Query,
         accounts.Query,
         catalog.Query,
+        supplychain.Query,
         policies.Query,
         windows.Query,
         promotions.Query,
@@ -64,6 +67,7 @@ Mutation = merge_types(
     (
         accounts.Mutation,
         catalog.Mutation,
+        supplychain.Mutation,
         policies.Mutation,
         windows.Mutation,
         promotions.Mutation,
@@ -144,4 +148,7 @@ def build_schema(tracer_provider: TracerProvider | None = None) -> HoistSchema:
 
 schema = build_schema()
 # The lower domains' views of higher ones (app/graphql/context.py).
-ports = Ports(policy_of_pair=policy_types.load_policy_of_pair)
+ports = Ports(
+    policy_of_pair=policy_types.load_policy_of_pair,
+    evidence_of_image=supplychain_types.load_image_evidence,
+)

@@ -19,6 +19,7 @@ from app.policies.repository import policies_of_pairs
 from app.promotions.approval import quorum_reached
 from app.promotions.models import PromotionRequest, PromotionStatus, SourceType
 from app.promotions.outcomes import PromoteOutcome
+from app.supplychain.variables import image_variables
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,6 @@ class Source:
 
     def describe(self) -> str:
         return "CI" if self.type == SourceType.CI else f"environment {self.environment}"
-
-
-def image_variables(image: Image) -> dict[str, Any]:
-    return cel.image_variables(
-        image.image, list(image.labels), list(image.git_commits), image.digest
-    )
 
 
 def open_key(image_id: int, environment_id: int) -> str:
@@ -114,7 +109,7 @@ class PromotionChecks:
             for target, step in early
         ]
         pending = [step for step in steps if isinstance(step, _Pending)]
-        variables = image_variables(self.image)
+        variables = await image_variables(self.image)
         evaluations = iter(
             await cel.evaluate_many([(policy_program(p.policy), variables) for p in pending])
         )

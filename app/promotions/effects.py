@@ -8,8 +8,8 @@ from app.db import column
 from app.policies.models import PromotionPolicy
 from app.policies.programs import policy_program
 from app.promotions import approval, gates, repository, transitions
-from app.promotions.checks import image_variables
 from app.promotions.models import PromotionRequest, PromotionStatus
+from app.supplychain.variables import images_variables
 
 
 async def pairs_lost_policy(access: Access, pairs: list[tuple[int, int]], reason: str) -> None:
@@ -32,9 +32,8 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
     program = policy_program(policy)
     requests = await repository.awaiting_of_policy(policy.id)
     # One batch off the event loop for all of them (SPEC §3: bounded, never on the loop).
-    evaluations = await cel.evaluate_many(
-        [(program, image_variables(request.image)) for request in requests]
-    )
+    variables = await images_variables([request.image for request in requests])
+    evaluations = await cel.evaluate_many([(program, v) for v in variables])
     for request, evaluation in zip(requests, evaluations, strict=True):
         if not evaluation.eligible:
             await transitions.mark_stale(

@@ -55,7 +55,7 @@ def _evaluation_record(verdict: Verdict) -> dict[str, Any]:
         return {"expression": result.expression, "result": result.result, "error": result.error}
 
     return {
-        "variables": verdict.variables,
+        "variables": cel.recordable(verdict.variables),
         "eligible": evaluation.eligible,
         "passCondition": condition(evaluation.pass_condition),
         "failCondition": condition(evaluation.fail_condition),

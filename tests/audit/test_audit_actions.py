@@ -39,6 +39,14 @@ from app.webhooks.models import WebhookDelivery
 from tests.conftest import People
 from tests.notifications.helpers import configure
 from tests.promotions.world import World, build_world, drain, request_row
+from tests.supplychain.kit import (
+    ATTACH,
+    CREATE_KEY,
+    SAMPLE_DIGEST,
+    Signer,
+    image_with_digest,
+    sample,
+)
 from tests.support.graphql import GraphQLClient
 from tests.support.ids import row as row_of
 
@@ -938,6 +946,48 @@ async def redeliver_webhook(s: Scene, mark: Callable[[], Awaitable[None]]) -> Ex
     return Expected(
         "admin@example.com",
         data={"endpoint": "ci-bot", "delivery_id": delivery.id, "previous": "FAILED"},
+    )
+
+
+# --- supply-chain evidence ---------------------------------------------------------------
+
+SIGNER = Signer()
+
+
+async def _signing_key(s: Scene) -> None:
+    await s.mutate("admin", CREATE_KEY, {"name": "ci", "key": SIGNER.public_pem})
+
+
+@row("signing_key.created")
+async def create_signing_key(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await mark()
+    await _signing_key(s)
+    return Expected("admin@example.com", data={"name": "ci", "algorithm": "ECDSA_P256"})
+
+
+@row("signing_key.deleted")
+async def delete_signing_key(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    await _signing_key(s)
+    await mark()
+    await s.mutate(
+        "admin", 'mutation { deleteSigningKey(name: "ci") { deleted errors { code message } } }'
+    )
+    return Expected("admin@example.com", data={"name": "ci", "evidence_unverified": 0})
+
+
+@row("evidence.attached")
+async def attach_evidence(s: Scene, mark: Callable[[], Awaitable[None]]) -> Expected:
+    image = await image_with_digest(s.world, "2.1", SAMPLE_DIGEST)
+    await mark()
+    await s.mutate(
+        "builder",
+        ATTACH,
+        {"image": global_id("Image", image), "type": "SBOM", "document": sample("spdx.json")},
+    )
+    return Expected(
+        "builder@example.com",
+        application="shop",
+        data={"image_id": image, "type": "SBOM", "format": "spdx", "verified": False},
     )
 
 

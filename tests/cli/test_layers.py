@@ -21,6 +21,7 @@ CLIENT_MODULES = [
     "apply",
     "catalog",
     "deploy",
+    "evidence",
     "policies",
     "promote",
     "users",

@@ -29,11 +29,22 @@ from app.catalog import service as catalog
 from app.db import unit_of_work
 from app.graphql.schema import schema
 from app.ids import global_id
+from app.supplychain.keys import MAX_PEM
+from app.supplychain.signatures import MAX_SIGNATURE
 from app.windows import service as windows
 from app.windows.calendar import WindowKind
 from tests.conftest import People
 from tests.policies.helpers import row_counts
 from tests.promotions.world import CI, PROMOTE, World, build_world
+from tests.supplychain.kit import (
+    ATTACH,
+    CREATE_KEY,
+    SAMPLE_DIGEST,
+    Signer,
+    image_with_digest,
+    sample,
+    simple_signing,
+)
 from tests.support.graphql import GraphQLClient
 
 GRAPHQL = schema._schema
@@ -124,6 +135,9 @@ TEXTS: dict[str, int] = {
     "WebhookEndpointInput.url": limits.URL,
     "WebhookEndpointInput.secret": limits.WEBHOOK_SECRET,
     "WebhookEndpointPatch.url": limits.URL,
+    "Mutation.createSigningKey(name:)": limits.NAME,
+    "Mutation.createSigningKey(publicKey:)": MAX_PEM,
+    "Mutation.attachEvidence(signature:)": MAX_SIGNATURE,
 }
 
 # Strings that name something that exists (an application, an environment, a user's email,
@@ -191,6 +205,7 @@ LOOKUPS: set[str] = {
     "Query.webhookDeliveries(endpoint:)",
     "Mutation.updateWebhookEndpoint(name:)",
     "Mutation.deleteWebhookEndpoint(name:)",
+    "Mutation.deleteSigningKey(name:)",
 }
 # `after` cursors of every connection are lookups too (decoded, then compared to ids).
 CURSOR = "(after:)"
@@ -198,6 +213,7 @@ CURSOR = "(after:)"
 BYTES = {
     "Mutation.applyPolicyManifest(manifest:)": limits.MANIFEST_BYTES,
     "Mutation.applyWindowManifest(manifest:)": limits.MANIFEST_BYTES,
+    "Mutation.attachEvidence(document:)": limits.EVIDENCE_BYTES,
 }
 
 
@@ -1095,6 +1111,79 @@ CASES = [
         "applications",
         _hook(UPDATE_HOOK, lambda n: {"applications": ["shop"] * n}),
         prepare=_existing_hook,
+    ),
+]
+
+# --- supply-chain evidence: an image with a digest, made before the accepted value ---------
+_EVIDENCE_IMAGES: dict[int, str] = {}
+
+
+async def _digested_image(s: Setting) -> None:
+    image = await image_with_digest(s.world, "evidence", SAMPLE_DIGEST)
+    _EVIDENCE_IMAGES[id(s)] = global_id("Image", image)
+
+
+def _padded_sbom(n: int) -> str:
+    """The SPDX sample, its document comment padded to exactly `n` UTF-8 bytes."""
+    document = json.loads(sample("spdx.json"))
+    document["comment"] = ""
+    text = json.dumps(document)
+    document["comment"] = "x" * (n - len(text.encode()))
+    return json.dumps(document)
+
+
+def _attach(
+    document: Callable[[int], str], signature: Callable[[int], str | None] = lambda _: None
+) -> Send:
+    return _gql(
+        ATTACH,
+        "builder",
+        lambda s, n: {
+            "image": _EVIDENCE_IMAGES.get(id(s), s.image),
+            "type": "SIGNATURE" if signature(n) is not None else "SBOM",
+            "document": document(n),
+            "signature": signature(n),
+        },
+    )
+
+
+_SIGNER = Signer()
+_PAYLOAD = simple_signing(SAMPLE_DIGEST)
+
+
+def _key(name: Callable[[int], str], key: Callable[[int], str]) -> Send:
+    return _gql(CREATE_KEY, "admin", lambda s, n: {"name": name(n), "key": key(n)})
+
+
+def _pem(n: int) -> str:
+    pem = Signer().public_pem
+    return pem + "\n" * (n - len(pem))  # the key, then blank lines up to n characters
+
+
+CASES += [
+    Case(
+        "Mutation.attachEvidence(document:)",
+        limits.EVIDENCE_BYTES,
+        "document",
+        _attach(_padded_sbom),
+        prepare=_digested_image,
+    ),
+    Case(
+        "Mutation.attachEvidence(signature:)",
+        MAX_SIGNATURE,
+        "signature",
+        _attach(
+            lambda _: _PAYLOAD,
+            lambda n: (sig := _SIGNER.sign(_PAYLOAD.encode())) + " " * (n - len(sig)),
+        ),
+        prepare=_digested_image,
+    ),
+    Case("Mutation.createSigningKey(name:)", limits.NAME, "name", _key(lambda n: "k" * n, _pem)),
+    Case(
+        "Mutation.createSigningKey(publicKey:)",
+        MAX_PEM,
+        "publicKey",
+        _key(lambda n: f"key-{n}", _pem),
     ),
 ]
 

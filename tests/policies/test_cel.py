@@ -12,7 +12,10 @@ import pytest
 
 from app import cel
 
-KNOWN_LIST = "containerImage, containerRepository, containerImageTag, imageLabels, gitCommitDetails"
+KNOWN_LIST = (
+    "containerImage, containerRepository, containerImageTag, imageLabels, gitCommitDetails, "
+    "signatures, vulnerabilities, provenance, sbom, evidenceAge"
+)
 
 # Conditions by outcome against IMAGE below. ERROR reads a repo the image doesn't have.
 TRUE = 'containerImageTag == "1.4.2"'

@@ -34,6 +34,7 @@ from tests.security.schema_walk import (
     query_fields,
 )
 from tests.security.world import TwoApps, build_two_apps, snapshot
+from tests.supplychain.kit import Signer
 from tests.support.graphql import GraphQLClient
 
 PAYLOADS = ["' OR '1'='1", '"; DROP TABLE users; --', "\\'", "%", "_", "*", "%.", "_%"]
@@ -57,6 +58,7 @@ QUERIES: dict[str, Args] = {
     "applications": lambda w: {},
     "application": lambda w: {"name": "shop"},
     "environments": lambda w: {},
+    "signingKeys": lambda w: {},
     "image": lambda w: {"id": global_id("Image", w.a_image)},
     "node": lambda w: {"id": global_id("Image", w.a_image)},
     "nodes": lambda w: {
@@ -262,6 +264,14 @@ MUTATIONS: dict[str, Args] = {
         "applicationEnvironments": [{"appName": "shop", "envName": "prod"}],
     },
     "applyWindowManifest": lambda w: {"manifest": "apiVersion: v1\n"},
+    "createSigningKey": lambda w: {"name": fresh("key"), "publicKey": Signer().public_pem},
+    "deleteSigningKey": lambda w: {"name": "no-such-key"},
+    "attachEvidence": lambda w: {
+        "image": global_id("Image", w.a_image),
+        "type": Enum("SBOM"),
+        "document": "{}",
+        "signature": "c2ln",
+    },
 }
 # Mutations that delete or revoke by what the arguments name (never by a payload).
 DELETES = {
@@ -272,6 +282,7 @@ DELETES = {
     "deleteWebhookEndpoint",
     "deletePromotionWindow",
     "applyPromotionWindow",
+    "deleteSigningKey",
 }
 
 

@@ -200,6 +200,8 @@ def query_probes(w: TwoApps) -> dict[str, list[Probe]]:
         "webhookDeliveries": [
             Probe({"endpoint": "blog-hook", "state": Enum("FAILED")}, admin_sees_blog=False)
         ],
+        # Public keys, not of any application.
+        "signingKeys": [Probe({}, admin_sees_blog=False)],
         "promotionWindows": [Probe({}, admin_sees_blog=False)],
         "promotionWindow": [Probe({"name": "blog-freeze"}, admin_sees_blog=False)],
         "windowBindings": [
@@ -398,6 +400,15 @@ def mutation_probes(w: TwoApps) -> dict[str, list[Probe]]:
         ],
         "applyWindowManifest": [
             Probe({"manifest": B(WINDOW.format(app="blog"), WINDOW.format(app="ghost-app"))})
+        ],
+        # Super-admins only: refused whole.
+        "createSigningKey": [
+            Probe({"name": "blog-key", "publicKey": "-----BEGIN PUBLIC KEY-----"})
+        ],
+        "deleteSigningKey": [Probe({"name": "blog-key"})],
+        # Blog's image is not found for alice, as an image that does not exist.
+        "attachEvidence": [
+            Probe({"image": image, "type": Enum("SBOM"), "document": "{}", "signature": "c2ln"})
         ],
     }
 

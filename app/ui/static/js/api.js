@@ -57,3 +57,7 @@ export function checkPayload(payload) {
 export const IMAGE_FIELDS = `id image tag labels createdAt
   gitCommits { repo branch commitHash commitMessage author }
   builtBy { name email }`;
+// What Select Image and Deploy show of an image's evidence (imageSummary renders it).
+export const EVIDENCE_FIELDS = `evidence { signatures { keyName verified }
+  vulnerabilities { scanner critical high medium low fixableCritical fixableHigh }
+  provenance { builderId sourceRepository sourceCommit verified keyName } }`;

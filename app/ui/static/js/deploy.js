@@ -1,6 +1,6 @@
 // An environment's "Select Image" for deployment: every deployable image with why or
 // why not, deployment approvals, and Deploy.
-import { checkPayload, gql, IMAGE_FIELDS } from "./api.js";
+import { checkPayload, EVIDENCE_FIELDS, gql, IMAGE_FIELDS } from "./api.js";
 import { badge, busy, clear, errorSlot, h, loading, pageTitle } from "./dom.js";
 import { imageSummary } from "./image.js";
 import { href } from "./router.js";
@@ -9,7 +9,7 @@ import { can } from "./session.js";
 const DEPLOYABLE = `query($app: String!, $env: String!, $after: String) {
   deployableImages(application: $app, environment: $env, first: 20, after: $after) {
     edges { node {
-      image { ${IMAGE_FIELDS} } deployable reasons deploymentApprovals requiredDeploymentApprovals
+      image { ${IMAGE_FIELDS} ${EVIDENCE_FIELDS} } deployable reasons deploymentApprovals requiredDeploymentApprovals
       promotedFrom { sourceType sourceEnvironment requestId approvers { name } } } }
     pageInfo { hasNextPage endCursor } } }`;
 const APPROVE = `mutation($app: String!, $env: String!, $image: ID!) {

@@ -19,7 +19,33 @@ export function imageSummary(image) {
     h("div", { class: "image-meta" },
       commitLine(image),
       h("span", {}, "built by ", image.builtBy ? image.builtBy.name : "unknown"),
-      when(image.createdAt)));
+      when(image.createdAt)),
+    image.evidence && evidenceLine(image.evidence));
+}
+
+// Signature, vulnerability counts and provenance: what the evidence variables see.
+export function evidenceLine(evidence) {
+  const verified = evidence.signatures.filter((s) => s.verified);
+  const signature = verified.length
+    ? badge(`signed by ${verified.map((s) => s.keyName).join(", ")}`, "ok")
+    : evidence.signatures.length ? badge("signature not verified", "blocked")
+      : badge("unsigned", "muted");
+  const v = evidence.vulnerabilities;
+  const vulns = v === null ? badge("never scanned", "muted")
+    : badge(`${v.critical} critical (${v.fixableCritical} fixable) · ${v.high} high ` +
+      `(${v.fixableHigh} fixable) · ${v.medium} medium · ${v.low} low`,
+    v.fixableCritical > 0 ? "blocked" : v.critical + v.high > 0 ? "queued" : "ok");
+  const p = evidence.provenance;
+  const provenance = p === null ? h("span", { class: "muted" }, "no provenance")
+    : h("span", { title: p.builderId }, "built from ",
+      h("code", {}, p.sourceRepository || "unknown source"),
+      p.sourceCommit ? ["@", h("code", {}, p.sourceCommit.slice(0, 8))] : "",
+      " ", badge(p.verified ? `provenance verified (${p.keyName})` : "provenance unverified",
+        p.verified ? "ok" : "blocked"));
+  return h("div", { class: "image-evidence small" },
+    h("span", { class: "evidence-signature" }, signature),
+    h("span", { class: "evidence-vulnerabilities", title: v ? v.scanner : null }, vulns),
+    h("span", { class: "evidence-provenance" }, provenance));
 }
 
 export const sourceText = (source) =>

@@ -1,6 +1,6 @@
 // Promote dialog, "Select Image": pick an image from CI or an environment, choose the
 // targets (each with its promotionPreview verdict), promote, and show each outcome.
-import { checkPayload, gql, IMAGE_FIELDS } from "./api.js";
+import { checkPayload, EVIDENCE_FIELDS, gql, IMAGE_FIELDS } from "./api.js";
 import { badge, busy, clear, errorSlot, h, loading } from "./dom.js";
 import { imageSummary } from "./image.js";
 import { pagedList } from "./pager.js";
@@ -10,7 +10,7 @@ import { localTime } from "./windows.js";
 const IMAGES = `query($app: String!, $workflow: String!, $source: ImageSourceInput!,
   $after: String) { promotableImages(application: $app, workflow: $workflow, source: $source,
   first: 10, after: $after) { totalCount pageInfo { hasNextPage endCursor }
-  edges { node { ${IMAGE_FIELDS} } } } }`;
+  edges { node { ${IMAGE_FIELDS} ${EVIDENCE_FIELDS} } } } }`;
 const PREVIEW = `query($image: ID!, $source: ImageSourceInput!, $targets: [String!]!) {
   promotionPreview(imageId: $image, source: $source, targetEnvironments: $targets) {
     environment outcome message requiredApprovals eligibleApprovers { name }
