@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('hoist', '0012_rollback_notifications')]
+    dependencies = [('hoist', '0013_outbox_traceparent')]
 
     initial = False
 
