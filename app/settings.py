@@ -165,6 +165,14 @@ class Settings(BaseSettings):
         description="First wait between tries; it doubles each time.",
     )
 
+    # Signed promotion records (issue 20): app/attestation/keys.py.
+    signing_key_file: Path | None = Field(
+        None,
+        description="PEM file of Hoist's private key for signed promotion records (ECDSA "
+        "P-256 or Ed25519, PKCS#8, unencrypted); unset: hoist-signing-key.pem in the data "
+        "folder, generated at first start.",
+    )
+
     # The `git` executor (issue 18): pipelines with a Git target; app/deployments/git.
     git_workdir: Path | None = Field(
         None,
@@ -362,6 +370,10 @@ class Settings(BaseSettings):
         found = _AUTHOR.fullmatch(self.git_author)
         assert found is not None
         return found["name"], found["email"]
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return (self.signing_key_file or self.data_dir / "hoist-signing-key.pem").resolve()
 
     @property
     def resolved_git_workdir(self) -> Path:

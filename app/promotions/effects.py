@@ -5,7 +5,7 @@ from __future__ import annotations
 from app import cel, clock
 from app.accounts.access import Access
 from app.db import column
-from app.policies.models import PromotionPolicy
+from app.policies.models import Enforcement, PromotionPolicy
 from app.policies.programs import policy_program
 from app.promotions import approval, gates, repository, transitions
 from app.promotions.checks import image_variables
@@ -36,7 +36,8 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
         [(program, image_variables(request.image)) for request in requests]
     )
     for request, evaluation in zip(requests, evaluations, strict=True):
-        if not evaluation.eligible:
+        # A WARN policy's failing conditions block nothing, now either (issue 20).
+        if not evaluation.eligible and policy.enforcement != Enforcement.WARN:
             await transitions.mark_stale(
                 access,
                 request.id,
