@@ -8,6 +8,7 @@ makes a second call (a promote job run twice) write nothing.
 from __future__ import annotations
 
 import json
+
 from app.attestation import keys
 from app.attestation.models import PromotionAttestation
 from app.attestation.statement import PAYLOAD_TYPE, PromotionRecord, payload
@@ -28,4 +29,3 @@ async def record_promotion(request_pk: int, record: PromotionRecord) -> bool:
     envelope, key_id = envelope_json(record)
     row = PromotionAttestation(request_id=request_pk, key_id=key_id, envelope=envelope)
     return bool(await insert_new([row], "request_id"))
-

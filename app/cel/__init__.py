@@ -55,7 +55,7 @@ from app.cel.base import (
     syntax_error_message,
 )
 from app.cel.budget import BudgetExceeded, Meter
-from app.cel.explain import FAIL, PASS, ClauseResult, describe, explain
+from app.cel.explain import FAIL, PASS, ClauseResult, describe, explain_clauses
 from app.cel.limits import MAX_BATCH_SECONDS, RUNTIME_BUDGET
 from app.cel.validate import validate_condition
 from app.images import split_reference
@@ -66,9 +66,9 @@ __all__ = [
     "ClauseResult",
     "CompiledConditions",
     "ConditionResult",
-    "describe",
     "Evaluation",
     "compile_conditions",
+    "describe",
     "evaluate_many",
     "evaluate_one",
     "get_environment",
@@ -225,10 +225,10 @@ class CompiledConditions:
 
         if explainable(failed, True):
             assert failed is not None
-            return explain(failed.expression, FAIL, activation, deadline)
+            return explain_clauses(failed.expression, FAIL, activation, deadline)
         if explainable(passed, False):
             assert passed is not None
-            return explain(passed.expression, PASS, activation, deadline)
+            return explain_clauses(passed.expression, PASS, activation, deadline)
         return ()
 
 

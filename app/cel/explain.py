@@ -317,7 +317,7 @@ class _Explainer:
         return None if isinstance(value, Exception) else render(value)
 
 
-def explain(
+def explain_clauses(
     expression: str, condition: str, activation: celtypes.Value, deadline: float | None = None
 ) -> tuple[ClauseResult, ...]:
     """The clauses of ``expression``, the :data:`PASS` or :data:`FAIL` condition, that kept
@@ -337,4 +337,3 @@ def explain(
     except RecursionError:
         pass
     return tuple(explainer.found)
-
