@@ -167,3 +167,34 @@ def test_hoist_get_attestation(live_server: LiveServer, request_id: str, tmp_pat
         1,
         "no promotion request",
     )
+
+
+def test_hoist_sets_a_policys_enforcement(
+    live_server: LiveServer, request_id: str, tmp_path: Path
+) -> None:
+    changed = json.loads(
+        succeeded(
+            hoist(
+                live_server,
+                tmp_path,
+                "update",
+                "imagePromotionPolicy",
+                "--name=fast-lane",
+                "--enforcement=warn",
+                "--output=json",
+            )
+        )
+    )
+    assert (changed["enforcement"], changed["version"]) == ("WARN", 2)
+    failed(
+        hoist(
+            live_server,
+            tmp_path,
+            "update",
+            "imagePromotionPolicy",
+            "--name=fast-lane",
+            "--enforcement=maybe",
+        ),
+        2,
+        "--enforcement must be ENFORCE or WARN",
+    )
