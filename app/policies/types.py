@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 from app import durations
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.graphql.nodes import super_admins, visible_nodes
 from app.policies import models, repository
@@ -16,6 +17,15 @@ from app.policies import models, repository
 strawberry.enum(
     models.Enforcement,
     description="What a policy's failing conditions do: block (ENFORCE) or warn (WARN).",
+)
+describe_values(
+    models.Enforcement,
+    {
+        models.Enforcement.ENFORCE: "A failing condition blocks the promotion "
+        "(BLOCKED_BY_POLICY).",
+        models.Enforcement.WARN: "A failing condition does not block: the request is made and "
+        "carries the failed clauses as its warnings (GraphQL, approval emails, audit log).",
+    },
 )
 
 
