@@ -21,8 +21,7 @@ strawberry.enum(
 describe_values(
     models.Enforcement,
     {
-        models.Enforcement.ENFORCE: "A failing condition blocks the promotion "
-        "(BLOCKED_BY_POLICY).",
+        models.Enforcement.ENFORCE: "A failing condition blocks the promotion (BLOCKED_BY_POLICY).",
         models.Enforcement.WARN: "A failing condition does not block: the request is made and "
         "carries the failed clauses as its warnings (GraphQL, approval emails, audit log).",
     },
