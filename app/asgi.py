@@ -11,6 +11,8 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app import live
+from app.attestation.keys import signing_key
+from app.attestation.routes import signing_key_routes
 from app.body_limit import BodyLimit
 from app.cors import cors_middleware
 from app.db import tortoise_config
@@ -39,6 +41,9 @@ def create_app(*, manage_database: bool = True) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # At first start the key is made (HOIST_DATA_DIR); a configured one that is
+        # missing stops the server here rather than at its first promotion.
+        signing_key()
         if not manage_database:
             yield
             return
@@ -63,6 +68,7 @@ def create_app(*, manage_database: bool = True) -> Starlette:
             Route("/assets/{package}/{path:path}", graphiql_asset),
             *health_routes(),
             *metrics_routes(),  # Prometheus's text format (README "Metrics")
+            *signing_key_routes(),
             *ui_routes(),  # the dashboard: static files that use /graphql
             *email_routes(),  # an approval email's Approve and Reject links
         ],

@@ -41,6 +41,7 @@ MODEL_MODULES = [
     "app.deployments.models",
     "app.notifications.models",
     "app.webhooks.models",
+    "app.attestation.models",
 ]
 
 

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 # What a signature check is given: the public key objects `cryptography` loads from PEM.
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+# What Hoist signs its own promotion records with (app/attestation/keys.py).
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -52,7 +54,7 @@ def verify_signature(public_key: PublicKey, signature: bytes, data: bytes) -> bo
 class EnvelopeError(ValueError):
     """The envelope is not DSSE; `field` names the part that is wrong."""
 
-    def __init__(self, message: str, field: str) -> None:
+    def __init__(self, message: str, field: str = "envelope") -> None:
         super().__init__(message)
         self.field = field
 
@@ -110,3 +112,31 @@ def verify_envelope(
         if any(check(key, signature, message) for signature in decoded):
             return Verified(payload_type, payload, name)
     return Verified(payload_type, payload, None)
+
+
+def sign_envelope(
+    payload_type: str, payload: bytes, private_key: PrivateKey, keyid: str
+) -> dict[str, Any]:
+    """An envelope of `payload` with one signature by `private_key`, named `keyid`:
+    ECDSA P-256 with SHA-256 (DER), or Ed25519."""
+    message = pae(payload_type, payload)
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        signature = private_key.sign(message)
+    else:
+        signature = private_key.sign(message, ec.ECDSA(hashes.SHA256()))
+    return {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": keyid, "sig": base64.b64encode(signature).decode()}],
+    }
+
+
+def verified_payload(envelope: dict[str, Any], public_key: PublicKey) -> bytes:
+    """The body of `envelope` when one of its signatures verifies with `public_key`;
+    raises EnvelopeError otherwise (whatever the keyids say: they are only hints)."""
+    if not isinstance(envelope, dict):
+        raise EnvelopeError("the envelope must be a JSON object")
+    verified = verify_envelope(envelope, [("key", public_key)])
+    if verified.key is None:
+        raise EnvelopeError("no signature verifies with the key", "signatures")
+    return verified.payload

@@ -136,6 +136,8 @@ class PromotionRequested:
     status: str
     # The requester's reason when the request breaks glass (a closed promotion window).
     break_glass: str | None = None
+    # A WARN policy's failed clauses the request went ahead with, one line each.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         description="First wait between tries; it doubles each time.",
     )
 
+    # Signed promotion records (issue 20): app/attestation/keys.py.
+    signing_key_file: Path | None = Field(
+        None,
+        description="PEM file of Hoist's private key for signed promotion records (ECDSA "
+        "P-256 or Ed25519, PKCS#8, unencrypted); unset: hoist-signing-key.pem in the data "
+        "folder, generated at first start.",
+    )
+
     # The `git` executor (issue 18): pipelines with a Git target; app/deployments/git.
     git_workdir: Path | None = Field(
         None,
@@ -399,6 +407,10 @@ class Settings(BaseSettings):
     @property
     def resolved_metrics_dir(self) -> Path:
         return (self.metrics_dir or self.data_dir / "metrics").resolve()
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return (self.signing_key_file or self.data_dir / "hoist-signing-key.pem").resolve()
 
     @property
     def resolved_git_workdir(self) -> Path:

@@ -66,6 +66,8 @@ async def promotion_requested(event: PromotionRequested) -> None:
         policy_version=event.policy_version,
         status=event.status,
         break_glass=event.break_glass,
+        # A WARN policy's failed clauses (issue 20); absent when there were none.
+        **({"warnings": list(event.warnings)} if event.warnings else {}),
     )
 
 

@@ -61,6 +61,7 @@ from app.cel.base import (
     syntax_error_message,
 )
 from app.cel.budget import BudgetExceeded, Meter
+from app.cel.explain import FAIL, PASS, ClauseResult, describe, explain_clauses
 from app.cel.limits import MAX_BATCH_SECONDS, RUNTIME_BUDGET
 from app.cel.validate import validate_condition
 from app.images import split_reference
@@ -73,11 +74,13 @@ __all__ = [
     "KNOWN_VARIABLES",
     "NO_EVIDENCE",
     "VULNERABILITY_COUNTS",
+    "ClauseResult",
     "CompiledConditions",
     "ConditionResult",
     "Evaluation",
     "EvidenceValues",
     "compile_conditions",
+    "describe",
     "evaluate_many",
     "evaluate_one",
     "get_environment",
@@ -103,12 +106,33 @@ class ConditionResult:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Eligibility of one image; ``reason`` is None when eligible, else one line."""
+    """Eligibility of one image; ``reason`` is None when eligible, else one line.
+
+    ``failed_clauses``: when asked for (``explain``) and the image is not eligible, the
+    clauses of the deciding condition that kept it back, with their values (explain.py).
+    """
 
     eligible: bool
     pass_condition: ConditionResult | None
     fail_condition: ConditionResult | None
     reason: str | None
+    failed_clauses: tuple[ClauseResult, ...] = ()
+
+    def kept_back_by(self) -> tuple[ClauseResult, ...]:
+        """What kept the image back: the failed clauses, else (nothing explained, e.g.
+        over budget) the deciding condition as one clause; empty when eligible."""
+        if self.eligible:
+            return ()
+        if self.failed_clauses:
+            return self.failed_clauses
+        failed, passed = self.fail_condition, self.pass_condition
+        deciding, kind = (
+            (failed, FAIL) if failed is not None and failed.result is not False else (passed, PASS)
+        )
+        if deciding is None:
+            return ()
+        value = "error" if deciding.result is None else str(deciding.result).lower()
+        return (ClauseResult(kind, deciding.expression, value, deciding.result, deciding.error),)
 
 
 @dataclass(frozen=True)
@@ -173,7 +197,10 @@ class CompiledConditions:
         return self._pass is None and self._fail is None
 
     def evaluate(
-        self, variables: Mapping[str, object], deadline: float | None = None
+        self,
+        variables: Mapping[str, object],
+        deadline: float | None = None,
+        explain: bool = False,
     ) -> Evaluation:
         """Decide eligibility for one image's variables (see :func:`image_variables`).
 
@@ -199,7 +226,31 @@ class CompiledConditions:
             reason = f"pass condition error: {passed.error}"
         elif passed is not None and not passed.result:
             reason = f"pass condition is false: {clip(passed.expression)}"
-        return Evaluation(reason is None, passed, failed, reason)
+        clauses = self._explain(activation, passed, failed, deadline) if explain and reason else ()
+        return Evaluation(reason is None, passed, failed, reason, clauses)
+
+    def _explain(
+        self,
+        activation: celtypes.Value,
+        passed: ConditionResult | None,
+        failed: ConditionResult | None,
+        deadline: float | None,
+    ) -> tuple[ClauseResult, ...]:
+        """The clauses of the condition that decided (fail first, as in evaluate)."""
+
+        def explainable(result: ConditionResult | None, bad: bool) -> bool:
+            # Over budget once, it would be over budget again: nothing to explain then.
+            if result is None or (result.error or "").startswith(cel_budget.BUDGET_EXCEEDED):
+                return False
+            return result.error is not None or result.result is bad
+
+        if explainable(failed, True):
+            assert failed is not None
+            return explain_clauses(failed.expression, FAIL, activation, deadline)
+        if explainable(passed, False):
+            assert passed is not None
+            return explain_clauses(passed.expression, PASS, activation, deadline)
+        return ()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -226,8 +277,8 @@ def compile_conditions(
 Job = tuple[CompiledConditions, Mapping[str, object]]
 
 
-def _evaluate_batch(jobs: Sequence[Job], deadline: float) -> list[Evaluation]:
-    return [conditions.evaluate(variables, deadline) for conditions, variables in jobs]
+def _evaluate_batch(jobs: Sequence[Job], deadline: float, explain: bool) -> list[Evaluation]:
+    return [conditions.evaluate(variables, deadline, explain) for conditions, variables in jobs]
 
 
 def _over_budget(conditions: CompiledConditions) -> Evaluation:
@@ -245,8 +296,12 @@ def _over_budget(conditions: CompiledConditions) -> Evaluation:
     return Evaluation(False, result, None, f"pass condition error: {error}")
 
 
-async def evaluate_many(jobs: Sequence[Job]) -> list[Evaluation]:
+async def evaluate_many(jobs: Sequence[Job], explain: bool = False) -> list[Evaluation]:
     """Evaluate (conditions, image variables) pairs off the event loop, in one batch.
+
+    ``explain``: an image kept back gets its failed clauses too (explain.py), found under
+    the same budgets and deadline. Asked for where one image's verdict is shown (promote,
+    preview), not for lists of images.
 
     One thread hop for the whole batch, not one per image. Each evaluation has the
     run-time budget; the batch as a whole stops evaluating after MAX_BATCH_SECONDS (the
@@ -257,7 +312,7 @@ async def evaluate_many(jobs: Sequence[Job]) -> list[Evaluation]:
         return [Evaluation(True, None, None, None) for _ in jobs]
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + MAX_BATCH_SECONDS
-    future = loop.run_in_executor(executor(), _evaluate_batch, list(jobs), deadline)
+    future = loop.run_in_executor(executor(), _evaluate_batch, list(jobs), deadline, explain)
     try:
         return await asyncio.wait_for(future, timeout=MAX_BATCH_SECONDS + 5.0)
     except TimeoutError:

@@ -37,7 +37,7 @@ POLICY_FIELDS = """
   name description version passCondition failCondition approverCount
   allowRequestFromApprove allowImageBuilderFromApprove allowApproverFromDeploy
   requestTimeout approvalMaxAge remindAfter maxReminders breakGlassApproverCount
-  bindings { appName envName }
+  enforcement bindings { appName envName }
 """
 
 APPLY_MANIFEST = f"""
@@ -109,6 +109,25 @@ BreakGlassOption = Annotated[
     ),
 ]
 
+EnforcementOption = Annotated[
+    str | None,
+    typer.Option(
+        "--enforcement",
+        metavar="ENFORCE|WARN",
+        help="WARN: failing conditions do not block; the request carries them as warnings "
+        "(default ENFORCE).",
+    ),
+]
+
+
+def parse_enforcement(flag: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() in ("ENFORCE", "WARN"):
+        return value.upper()
+    fail(f"{flag} must be ENFORCE or WARN (got {value!r})", EXIT_USAGE)
+
+
 # Each option's API name and how its text is read; durations go as written (the server
 # reads them and names the field when one is not a duration).
 _FLAGS: dict[str, tuple[str, Callable[[str, str | None], Any]]] = {
@@ -118,6 +137,7 @@ _FLAGS: dict[str, tuple[str, Callable[[str, str | None], Any]]] = {
     "allow_approver_from_deploy": ("allowApproverFromDeploy", parse_bool),
     "max_reminders": ("maxReminders", parse_int),
     "break_glass_approver_count": ("breakGlassApproverCount", parse_int),
+    "enforcement": ("enforcement", parse_enforcement),
 }
 _TEXTS = {
     "description": "description",
@@ -179,6 +199,7 @@ def create_policy(
     remind_after: RemindOption = None,
     max_reminders: RemindersOption = None,
     break_glass_approver_count: BreakGlassOption = None,
+    enforcement: EnforcementOption = None,
     apply_path: Annotated[
         Path | None,
         typer.Option(
@@ -205,6 +226,7 @@ def create_policy(
             remind_after=remind_after,
             max_reminders=max_reminders,
             break_glass_approver_count=break_glass_approver_count,
+            enforcement=enforcement,
         ),
     }
     manifest = check_manifest(apply_path, name) if apply_path is not None else None
@@ -278,6 +300,7 @@ def update_policy(
     remind_after: RemindOption = None,
     max_reminders: RemindersOption = None,
     break_glass_approver_count: BreakGlassOption = None,
+    enforcement: EnforcementOption = None,
     if_version: Annotated[
         str | None,
         typer.Option(
@@ -308,6 +331,7 @@ def update_policy(
         remind_after=remind_after,
         max_reminders=max_reminders,
         break_glass_approver_count=break_glass_approver_count,
+        enforcement=enforcement,
     )
     if not patch:
         fail("name at least one field to change (see --help)", EXIT_USAGE)

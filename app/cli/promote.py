@@ -1,5 +1,5 @@
 """The daily verbs of promotion: `hoist promote`, `hoist approve`, `hoist reject`,
-`hoist cancel`, `hoist get requests`.
+`hoist cancel`, `hoist get requests`, `hoist get attestation`.
 
 Promoting and deciding answer one outcome per target or request: each is printed (a
 refused one on stderr), and the command exits 1 when any was refused, after the others
@@ -408,3 +408,25 @@ def register(cli: typer.Typer) -> None:
     cli.command("approve")(approve)
     cli.command("reject")(reject)
     cli.command("cancel")(cancel)
+
+
+@get.command("attestation")
+def get_attestation(
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST", help="The request's id.")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Print the signed record of a PROMOTED request: its DSSE envelope, as JSON (README:
+    Verifying a promotion record)."""
+    request = Api(url, token).call(
+        """query Attestation($id: ID!) { promotionRequest(id: $id) {
+             status attestation { envelope keyId } } }""",
+        {"id": request_id},
+    )["promotionRequest"]
+    if request is None:
+        fail(f"no promotion request with id {request_id}", EXIT_REFUSED)
+    if request["attestation"] is None:
+        fail(
+            f"request {request_id} has no promotion record: it is {request['status']}", EXIT_REFUSED
+        )
+    typer.echo(request["attestation"]["envelope"])

@@ -178,14 +178,19 @@ class Target:
             return f"deployment {deployment} of this image is in progress"
         return f"already running here (deployment {deployment})"
 
-    async def assess_all(self, items: list[tuple[Image, Candidate | None]]) -> list[Assessment]:
+    async def assess_all(
+        self, items: list[tuple[Image, Candidate | None]], explain: bool = False
+    ) -> list[Assessment]:
         """:meth:`assess` for each (image, candidate), with the filter conditions of all
-        of them evaluated in one batch off the event loop (SPEC §3)."""
+        of them evaluated in one batch off the event loop (SPEC §3); ``explain``: a
+        blocked image's reason names the failed clauses too (one image, not a list)."""
         program = filter_program(self.pipeline)
         reached = [image for image, found in items if found is not None]
         # Without conditions nothing reads the variables: the evidence is not even loaded.
         variables = await images_variables(reached) if not program.empty else [{}] * len(reached)
-        evaluations = iter(await cel.evaluate_many([(program, v) for v in variables]))
+        evaluations = iter(
+            await cel.evaluate_many([(program, v) for v in variables], explain=explain)
+        )
         return [
             self.assess(image, found, next(evaluations) if found is not None else None)
             for image, found in items
@@ -212,10 +217,12 @@ class Target:
             result.failures.append((ErrorCode.NOT_DEPLOYABLE, busy))
         assert evaluation is not None
         if not evaluation.eligible:
+            clauses = "".join(f"; {cel.describe(c)}" for c in evaluation.failed_clauses)
             result.failures.append(
                 (
                     ErrorCode.FILTER_BLOCKED,
-                    f"blocked by the filter condition of {self.environment}: {evaluation.reason}",
+                    f"blocked by the filter condition of {self.environment}: "
+                    f"{evaluation.reason}{clauses}",
                 )
             )
         if approvals < pipeline.deployment_approval_count:

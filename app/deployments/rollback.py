@@ -67,7 +67,7 @@ async def rollback_deployment(
         )
     await service.require_window_open(pipeline, application, environment)
     target = await Target.load(pipeline, environment, [image.id])
-    [assessment] = await target.assess_all([(image, Candidate.returning(image))])
+    [assessment] = await target.assess_all([(image, Candidate.returning(image))], explain=True)
     if not assessment.deployable:
         code, reason = assessment.failures[0]
         raise DomainError(code, reason, FIELD)

@@ -74,7 +74,10 @@ async def deployable_images(
 
 async def _assess_one(pipeline: CdPipeline, environment: str, image: Image) -> Assessment:
     target = await Target.load(pipeline, environment, [image.id])
-    [assessment] = await target.assess_all([(image, await candidate(pipeline, image))])
+    # One image: its refusal names the filter's failed clauses (a list's reasons do not).
+    [assessment] = await target.assess_all(
+        [(image, await candidate(pipeline, image))], explain=True
+    )
     return assessment
 
 

@@ -39,6 +39,8 @@ class RequestFacts:
     break_glass_reason: str | None = None
     # The rollback that replaced the request's image (ROLLED_BACK emails only).
     rollback: Rollback | None = None
+    # A WARN policy's failed clauses the request went ahead with, one line each.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ def _details(event: NotificationEvent, facts: RequestFacts) -> list[tuple[str, s
         ("Policy", facts.policy),
         ("Approvals", approvals),
     ]
+    if facts.warnings:
+        rows.append(("Policy warnings", "; ".join(facts.warnings)))
     if facts.break_glass_reason is not None:
         rows.insert(0, ("Break glass", facts.break_glass_reason))
     if facts.rollback is not None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from tortoise.queryset import QuerySet
 
-from app import clock
+from app import cel, clock
 from app.accounts.access import Access
 from app.accounts.models import User
 from app.catalog.builders import builders_of
@@ -85,6 +85,7 @@ async def request_facts(
         stale_reason=request.stale_reason,
         expires_at=request.expires_at,
         break_glass_reason=request.break_glass_reason,
+        warnings=tuple(cel.describe(cel.ClauseResult(**w)) for w in request.warnings or []),
     )
 
 

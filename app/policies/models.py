@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -9,6 +10,14 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from app.catalog.models import Application, Environment
+
+
+class Enforcement(StrEnum):
+    """What a policy's failing conditions do (issue 20): block the promotion, or let it
+    through with the failed clauses recorded as warnings (to roll out a new rule)."""
+
+    ENFORCE = "ENFORCE"
+    WARN = "WARN"
 
 
 class PromotionPolicy(Model):
@@ -32,6 +41,9 @@ class PromotionPolicy(Model):
     max_reminders = fields.IntField(default=2, db_default=2)
     # Extra approvals a break-glass promotion through a closed window needs.
     break_glass_approver_count = fields.IntField(default=1, db_default=1)
+    enforcement = fields.CharEnumField(
+        Enforcement, max_length=16, default=Enforcement.ENFORCE, db_default="ENFORCE"
+    )
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -15,6 +15,7 @@ from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, error_list, mutate, unset_to_none
 from app.policies import manifest as manifests
 from app.policies import service
+from app.policies.models import Enforcement
 from app.policies.types import PolicyBinding, PromotionPolicy
 
 _NAME = f"Lowercase letters, digits and '-', 3-{limits.NAME} characters."
@@ -46,6 +47,10 @@ _BREAK_GLASS = (
     "Approvals a break-glass promotion through a closed promotion window needs on top of "
     "approverCount, 0-6 (default 1); super-admins are not exempt from separation of duty."
 )
+_ENFORCEMENT = (
+    "ENFORCE (default): a failing condition blocks the promotion. WARN: it does not; the "
+    "request, its approval email and the audit log carry the failed clauses as warnings."
+)
 _POLICY_NAME = Annotated[str, strawberry.argument(description="The policy's name.")]
 
 
@@ -70,6 +75,9 @@ class PromotionPolicyInput:
     remind_after: str | None = strawberry.field(default=UNSET, description=_REMIND_AFTER)
     max_reminders: int | None = strawberry.field(default=2, description=_MAX_REMINDERS)
     break_glass_approver_count: int | None = strawberry.field(default=1, description=_BREAK_GLASS)
+    enforcement: Enforcement | None = strawberry.field(
+        default=Enforcement.ENFORCE, description=_ENFORCEMENT
+    )
 
 
 @strawberry.input(description='Only the fields you set change; set a condition to "" to drop it.')
@@ -102,6 +110,9 @@ class PromotionPolicyPatch:
     )
     break_glass_approver_count: int | None = strawberry.field(
         default=strawberry.UNSET, description=_BREAK_GLASS
+    )
+    enforcement: Enforcement | None = strawberry.field(
+        default=strawberry.UNSET, description=_ENFORCEMENT
     )
 
 
@@ -153,6 +164,7 @@ _NOT_NULL = {
     "allow_approver_from_deploy",
     "max_reminders",
     "break_glass_approver_count",
+    "enforcement",
 }
 # Durations in the API (`72h`), seconds in the service: the API name of each.
 _DURATIONS = {attr: api for attr, (api, _, _) in service.DURATIONS.items()}
@@ -259,6 +271,7 @@ def _policy_fields(input: PromotionPolicyInput) -> service.PolicyFields:
         break_glass_approver_count=(
             input.break_glass_approver_count if input.break_glass_approver_count is not None else 1
         ),
+        enforcement=input.enforcement or Enforcement.ENFORCE,
     )
 
 

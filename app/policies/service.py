@@ -21,7 +21,7 @@ from app.events import (
     publish,
 )
 from app.policies import repository
-from app.policies.models import PolicyBinding, PromotionPolicy
+from app.policies.models import Enforcement, PolicyBinding, PromotionPolicy
 from app.policies.pairs import Pair as Pair
 from app.policies.pairs import bad_pair as _bad_pair
 from app.validation import blank_to_none, check_count, check_name
@@ -45,6 +45,8 @@ class PolicyFields:
     remind_after_seconds: int | None = None
     max_reminders: int = 2
     break_glass_approver_count: int = 1
+    # Part of the version like every field here: changing it makes a new version.
+    enforcement: Enforcement = Enforcement.ENFORCE
 
 
 # Bounds of the duration fields, in seconds: (API name, shortest, longest). A reminder more

@@ -9,9 +9,23 @@ from strawberry.dataloader import DataLoader
 from app import durations
 from app.catalog.types import application_by_id, environment_by_id
 from app.graphql.context import Info
+from app.graphql.describe import describe_values
 from app.graphql.loaders import load_existing, rows_by_id, rows_grouped
 from app.graphql.nodes import super_admins, visible_nodes
 from app.policies import models, repository
+
+strawberry.enum(
+    models.Enforcement,
+    description="What a policy's failing conditions do: block (ENFORCE) or warn (WARN).",
+)
+describe_values(
+    models.Enforcement,
+    {
+        models.Enforcement.ENFORCE: "A failing condition blocks the promotion (BLOCKED_BY_POLICY).",
+        models.Enforcement.WARN: "A failing condition does not block: the request is made and "
+        "carries the failed clauses as its warnings (GraphQL, approval emails, audit log).",
+    },
+)
 
 
 def _binding_by_pair(info: Info) -> DataLoader[tuple[int, int], models.PolicyBinding | None]:
@@ -101,6 +115,11 @@ class PromotionPolicy(relay.Node):
         description="Extra approvals a break-glass promotion through a closed promotion "
         "window needs."
     )
+    enforcement: models.Enforcement = strawberry.field(
+        default=models.Enforcement.ENFORCE,
+        description="ENFORCE: failing conditions block a promotion; WARN: they are recorded "
+        "as the request's warnings and the promotion goes on.",
+    )
 
     @classmethod
     def of(cls, row: models.PromotionPolicy) -> PromotionPolicy:
@@ -120,6 +139,7 @@ class PromotionPolicy(relay.Node):
             remind_after=_duration(row.remind_after_seconds),
             max_reminders=row.max_reminders,
             break_glass_approver_count=row.break_glass_approver_count,
+            enforcement=row.enforcement,
         )
 
     resolve_nodes = visible_nodes(repository.policies_by_ids, super_admins)

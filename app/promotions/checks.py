@@ -13,7 +13,7 @@ from app.catalog.models import CdPipeline, Image
 from app.catalog.repository import pipelines_of_workflow
 from app.catalog.stages import environments_passed, passed_all_stages
 from app.errors import validation
-from app.policies.models import PromotionPolicy
+from app.policies.models import Enforcement, PromotionPolicy
 from app.policies.programs import policy_program
 from app.policies.repository import policies_of_pairs
 from app.promotions.approval import quorum_reached
@@ -46,10 +46,19 @@ class Verdict:
     policy: PromotionPolicy | None = None
     evaluation: cel.Evaluation | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    # A WARN policy's failing clauses: the request goes ahead and carries them (issue 20).
+    warnings: tuple[cel.ClauseResult, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.outcome in (PromoteOutcome.PROMOTING, PromoteOutcome.AWAITING_APPROVAL)
+
+    @property
+    def failed_clauses(self) -> tuple[cel.ClauseResult, ...]:
+        """The clauses that blocked the promotion, or that it goes ahead with as warnings."""
+        if self.evaluation is None:
+            return ()
+        return self.evaluation.kept_back_by()
 
 
 class PromotionChecks:
@@ -111,7 +120,9 @@ class PromotionChecks:
         pending = [step for step in steps if isinstance(step, _Pending)]
         variables = await image_variables(self.image)
         evaluations = iter(
-            await cel.evaluate_many([(policy_program(p.policy), variables) for p in pending])
+            await cel.evaluate_many(
+                [(policy_program(p.policy), variables) for p in pending], explain=True
+            )
         )
         return [
             step if isinstance(step, Verdict) else step.finish(next(evaluations), variables)
@@ -213,7 +224,10 @@ class _Pending:
 
     def finish(self, evaluation: cel.Evaluation, variables: dict[str, Any]) -> Verdict:
         target, pipeline, policy = self.target, self.pipeline, self.policy
-        if not evaluation.eligible:
+        warnings: tuple[cel.ClauseResult, ...] = ()
+        if not evaluation.eligible and policy.enforcement == Enforcement.WARN:
+            warnings = evaluation.kept_back_by()
+        elif not evaluation.eligible:
             return Verdict(
                 target,
                 PromoteOutcome.BLOCKED_BY_POLICY,
@@ -228,7 +242,9 @@ class _Pending:
         else:
             outcome = PromoteOutcome.AWAITING_APPROVAL
             message = f"waiting for {policy.approver_count} approval(s)"
-        return Verdict(target, outcome, message, pipeline, policy, evaluation, variables)
+        if warnings:
+            message += f" (policy {policy.name} warns: {evaluation.reason})"
+        return Verdict(target, outcome, message, pipeline, policy, evaluation, variables, warnings)
 
 
 def already(target: str, existing: PromotionRequest) -> Verdict:

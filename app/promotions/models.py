@@ -101,6 +101,9 @@ class PromotionRequest(Model):
     policy_version = fields.IntField()
     required_approvals = fields.IntField()
     evaluation: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    # A WARN policy's failed clauses the request went ahead with (issue 20): each a dict
+    # of app.cel.ClauseResult's fields. NULL (requests older than the column) or empty: none.
+    warnings: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
     stale_reason = fields.TextField(null=True)
     # Why the AUTOMATIC deployment after promotion was not made (filter, approvals).
     auto_deploy_blocked_reason = fields.TextField(null=True)

@@ -18,6 +18,7 @@ from app.policies.types import PromotionPolicy
 from app.promotions import choices, repository, service
 from app.promotions.checks import Source
 from app.promotions.types import (
+    ClauseResult,
     ConditionResult,
     DecisionPayload,
     DecisionResult,
@@ -105,6 +106,7 @@ def _request_result(result: service.PromoteResult) -> PromoteResult:
         outcome=result.outcome,
         message=result.message,
         request=PromotionRequest.of(result.request) if result.request else None,
+        failed_clauses=[ClauseResult.of(c) for c in result.failed_clauses],
     )
 
 
@@ -184,6 +186,7 @@ class Query:
                 expires_at=p.expires_at,
                 eligible_approvers=[User.of(u) for u in p.eligible_approvers],
                 window=PromotionWindowState.of(p.window) if p.verdict.ok else None,
+                failed_clauses=[ClauseResult.of(c) for c in p.verdict.failed_clauses],
             )
             for p in previews
         ]

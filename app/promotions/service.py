@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from app.errors import DomainError, ErrorCode, Forbidden, not_found
 from app.events import PromotionRequested, RequestApproved, RequestStatusChanged, publish
 from app.observability import metrics
 from app.outbox import service as outbox
-from app.promotions import approval, gates, lifecycle, repository, transitions
+from app.promotions import approval, gates, lifecycle, record, repository, transitions
 from app.promotions.checks import PromotionChecks, Source, Verdict, already, open_key
 from app.promotions.models import (
     DecisionKind,
@@ -43,6 +43,8 @@ class PromoteResult:
     outcome: PromoteOutcome
     message: str
     request: PromotionRequest | None = None
+    # The clauses that blocked it, or (a WARN policy) that it went ahead with.
+    failed_clauses: tuple[cel.ClauseResult, ...] = ()
 
 
 def _evaluation_record(verdict: Verdict) -> dict[str, Any]:
@@ -59,6 +61,7 @@ def _evaluation_record(verdict: Verdict) -> dict[str, Any]:
         "eligible": evaluation.eligible,
         "passCondition": condition(evaluation.pass_condition),
         "failCondition": condition(evaluation.fail_condition),
+        "failedClauses": [asdict(clause) for clause in evaluation.kept_back_by()],
     }
 
 
@@ -108,7 +111,11 @@ async def promote_image(
     for verdict in verdicts:
         target = verdict.environment
         if not verdict.ok:
-            results.append(PromoteResult(target, verdict.outcome, verdict.message))
+            results.append(
+                PromoteResult(
+                    target, verdict.outcome, verdict.message, failed_clauses=verdict.failed_clauses
+                )
+            )
             continue
         results.append(
             await _create_request(access, checks, verdict, comment, states[target], reason)
@@ -167,6 +174,7 @@ async def _create_request(
                 required_approvals=gates.required_approvals(policy, break_glass is not None),
                 break_glass_reason=break_glass,
                 evaluation=_evaluation_record(verdict),
+                warnings=[asdict(clause) for clause in verdict.warnings],
                 expires_at=lifecycle.expires_at(policy, status, now),
                 next_reminder_at=lifecycle.first_reminder_at(policy, status, now),
             )
@@ -192,6 +200,7 @@ async def _create_request(
             policy_version=policy.version,
             status=status.value,
             break_glass=break_glass,
+            warnings=tuple(cel.describe(clause) for clause in verdict.warnings),
         )
     )
     await publish(
@@ -215,7 +224,7 @@ async def _create_request(
                 pipeline.environment,
             )
             await transitions.record_break_glass(access, request, window)
-    return PromoteResult(verdict.environment, outcome, message, request)
+    return PromoteResult(verdict.environment, outcome, message, request, verdict.warnings)
 
 
 @dataclass
@@ -286,7 +295,9 @@ async def complete_promotion(request_id: int) -> None:
         )
         return
     # Deployments listens for PROMOTED (an AUTOMATIC target deploys the image).
-    await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED)
+    if await transitions.move(SYSTEM, request_id, Status.PROMOTING, Status.PROMOTED):
+        # Same transaction as the move: a PROMOTED request always has its signed record.
+        await record.record_promotion(request_id)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from app import clock
 from app.accounts.types import User, load_user
+from app.attestation.types import PromotionAttestation, attestation_by_request
 from app.catalog.builders import builders_of
 from app.catalog.types import (
     Application,
@@ -231,6 +232,11 @@ class PromotionRequest(relay.Node):
         "promotion window once it has the policy's breakGlassApproverCount approvals on top "
         "of its approverCount. Null: an ordinary request.",
     )
+    warnings: list[ClauseResult] = strawberry.field(
+        default_factory=list,
+        description="The failed clauses of a WARN policy's conditions the request went ahead "
+        "with (they are in its approval emails and the audit log too); empty: none.",
+    )
     row: strawberry.Private[models.PromotionRequest]
     # canApprove and cannotApproveReason read one evaluation of the blocker: the first of
     # them to run starts it, the other awaits the same task (they resolve concurrently).
@@ -251,6 +257,7 @@ class PromotionRequest(relay.Node):
             reminders_sent=row.reminders_sent,
             next_reminder_at=row.next_reminder_at,
             break_glass_reason=row.break_glass_reason,
+            warnings=[ClauseResult.of(w) for w in row.warnings or []],
             row=row,
         )
 
@@ -279,6 +286,14 @@ class PromotionRequest(relay.Node):
         user = await load_user(info, self.row.requested_by_id)
         assert user is not None
         return user
+
+    @strawberry.field(
+        description="The signed record of the promotion (an in-toto statement in a DSSE "
+        "envelope), written when the request turned PROMOTED; null before that."
+    )
+    async def attestation(self, info: Info) -> PromotionAttestation | None:
+        row = await attestation_by_request(info).load(self.row.id)
+        return PromotionAttestation.of(row) if row else None
 
     @strawberry.field(description="The policy that made the request (null once deleted).")
     async def policy(self, info: Info) -> PromotionPolicy | None:
@@ -405,6 +420,47 @@ class ConditionResult:
         return cls(expression=result.expression, result=result.result, error=result.error)
 
 
+@strawberry.type(
+    description="One clause of a policy condition that kept an image back (or, under a WARN "
+    "policy, that a request went ahead with), and what it came to for the image."
+)
+class ClauseResult:
+    condition: str = strawberry.field(
+        description='"pass" or "fail": the condition the clause is part of.'
+    )
+    expression: str = strawberry.field(
+        description="The clause: a top-level && / || operand of the condition (nested ones "
+        "are explained down to the clause that decided), in CEL."
+    )
+    value: str = strawberry.field(
+        description='The clause with its operands evaluated: `3 == 0`, `"1.4.2".startsWith('
+        '"v")`; or its value (`false`), or `error: ...`.'
+    )
+    result: bool | None = strawberry.field(
+        description="What the clause evaluated to; null when evaluating it failed."
+    )
+    error: str | None = strawberry.field(description="Why evaluating the clause failed.")
+
+    @classmethod
+    def of(cls, clause: Any) -> ClauseResult:
+        """From an app.cel.ClauseResult, or the dict a request stores of one."""
+        data = clause if isinstance(clause, dict) else vars(clause)
+        return cls(
+            condition=str(data["condition"]),
+            expression=str(data["expression"]),
+            value=str(data["value"]),
+            result=data.get("result"),
+            error=data.get("error"),
+        )
+
+
+_FAILED_CLAUSES = (
+    "The clauses of the policy condition that decided: those that blocked the promotion "
+    "(BLOCKED_BY_POLICY), or under a WARN policy those it goes ahead with anyway. At most "
+    "10; empty when the conditions passed or an earlier check answered."
+)
+
+
 @strawberry.type(description="What promoting to one target would do; nothing is written.")
 class PromotionPreview:
     environment: str = strawberry.field(description="The target environment, as asked.")
@@ -442,6 +498,9 @@ class PromotionPreview:
         description="The target pair's promotion window now: open or closed, and when that "
         "changes; null when an earlier check stopped the promotion.",
     )
+    failed_clauses: list[ClauseResult] = strawberry.field(
+        default_factory=list, description=_FAILED_CLAUSES
+    )
 
 
 @strawberry.type(description="The outcome of promoting to one target.")
@@ -454,6 +513,9 @@ class PromoteResult:
     request: PromotionRequest | None = strawberry.field(
         description="The request made; null unless the outcome is PROMOTING, QUEUED or "
         "AWAITING_APPROVAL."
+    )
+    failed_clauses: list[ClauseResult] = strawberry.field(
+        default_factory=list, description=_FAILED_CLAUSES
     )
 
 

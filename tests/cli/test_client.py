@@ -116,6 +116,7 @@ def test_policy_lifecycle(server: LiveServer, folder: Path) -> None:
         "remindAfter": None,
         "maxReminders": 2,
         "breakGlassApproverCount": 1,
+        "enforcement": "ENFORCE",
         "bindings": [{"appName": "app1", "envName": "env-demo"}],
     }
     text = succeeded(hoist(server, folder, "get", "policy", "example-policy"))

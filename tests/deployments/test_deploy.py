@@ -81,6 +81,10 @@ async def test_filter_condition_blocks_a_promoted_image(
     ]
     result = await deploy(world, world.tokens["dev"], image)
     assert result["errors"][0]["code"] == "FILTER_BLOCKED"
+    # deployImage names the clause that blocked it, with its value (issue 20).
+    assert result["errors"][0]["message"].endswith(
+        'fail condition: containerImageTag == "1.0" → "1.0" == "1.0"'
+    ), result["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("required", [0, 1, 2])

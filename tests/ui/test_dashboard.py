@@ -130,6 +130,11 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     blocked = dialog.locator('.target[data-env="prod"]')
     expect(blocked).to_contain_text("blocked by policy")
     expect(blocked).to_contain_text('"rc" in imageLabels')
+    # The clause that blocks it is highlighted with its value (issue 20).
+    clause = blocked.locator(".failed-clauses.blocking .failed-clause")
+    expect(clause).to_have_count(1)
+    expect(clause).to_contain_text('fail condition "rc" in imageLabels')
+    expect(clause.locator(".clause-value")).to_have_text('"rc" in ["rc"]')
     expect(blocked.get_by_role("checkbox")).to_be_disabled()
     shoot(dana, "06-promote-blocked")
 
@@ -205,6 +210,7 @@ def test_promote_from_ci_approve_deploy_and_see_history(
     )
     expect(dana.locator(".facts")).to_contain_text("PROMOTED")
     expect(dana.locator(".facts")).to_contain_text("1/1 approval(s)")
+    expect(dana.locator(".facts")).to_contain_text("Signed record")  # issue 20's record
     expect(dana.locator("main")).not_to_contain_text(request_id)
 
 

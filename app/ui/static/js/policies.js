@@ -9,7 +9,7 @@ import { windowsSection } from "./windows.js";
 export const POLICY_FIELDS = `name description passCondition failCondition approverCount
   allowRequestFromApprove allowImageBuilderFromApprove allowApproverFromDeploy version
   requestTimeout approvalMaxAge remindAfter maxReminders breakGlassApproverCount
-  bindings { appName envName }`;
+  enforcement bindings { appName envName }`;
 
 export async function renderPolicies(view) {
   const title = pageTitle("Promotion policies");
@@ -37,6 +37,7 @@ export async function renderPolicies(view) {
         "Allowed", "Time limits", "Version", "Applied to"].map((c) => h("th", {}, c)))),
       h("tbody", {}, promotionPolicies.map((p) => h("tr", { "data-policy": p.name },
         h("td", {}, h("a", { href: href("policies", p.name) }, p.name),
+          p.enforcement === "WARN" && h("span", { class: "badge queued warn-only" }, "warn only"),
           p.description && h("div", { class: "muted small" }, p.description)),
         h("td", {}, code(p.passCondition)), h("td", {}, code(p.failCondition)),
         h("td", {}, String(p.approverCount)), h("td", { class: "small" }, flags(p)),

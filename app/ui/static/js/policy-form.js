@@ -70,7 +70,13 @@ export async function renderPolicyForm(view, { name }) {
     FLAGS.map(([key, label]) => {
       fields[key] = h("input", { type: "checkbox", id: key, checked: policy?.[key] ?? false });
       return h("label", { class: "check" }, fields[key], label);
-    }));
+    }),
+    (() => {
+      fields.enforcement = h("input", { type: "checkbox", id: "enforcement",
+        checked: policy?.enforcement === "WARN" });
+      return h("label", { class: "check" }, fields.enforcement,
+        "Warn only: failing conditions do not block; requests carry them as warnings");
+    })());
   for (const key of ["passCondition", "failCondition"]) liveValidation(fields[key], slots[key]);
 
   const save = h("button", { class: "primary", type: "submit" },
@@ -88,6 +94,7 @@ export async function renderPolicyForm(view, { name }) {
         approverCount: Number(fields.approverCount.value),
         maxReminders: Number(fields.maxReminders.value),
         breakGlassApproverCount: Number(fields.breakGlassApproverCount.value),
+        enforcement: fields.enforcement.checked ? "WARN" : "ENFORCE",
         // "" drops a limit on update; on create, none is the same as "".
         ...Object.fromEntries(DURATIONS.map(([key]) => [key, fields[key].value.trim()])),
         ...Object.fromEntries(FLAGS.map(([key]) => [key, fields[key].checked])),

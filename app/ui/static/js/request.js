@@ -1,5 +1,6 @@
 // One promotion request (emails link here): its story so far, and what you can do now.
 import { gql } from "./api.js";
+import { CLAUSE_FIELDS, failedClauses } from "./clauses.js";
 import { badge, busy, clear, errorSlot, h, loading, pageTitle, when } from "./dom.js";
 import { imageSummary, sourceText } from "./image.js";
 import { approvalsText, approve, cancelControl, decisionLine, isMine, rejectControl,
@@ -9,7 +10,8 @@ import { href } from "./router.js";
 import { windowState } from "./windows.js";
 
 const REQUEST = `query($id: ID!) { promotionRequest(id: $id) { ${REQUEST_FIELDS}
-  breakGlassReason window { open opensAt closesAt closedBy } } }`;
+  breakGlassReason window { open opensAt closesAt closedBy }
+  warnings { ${CLAUSE_FIELDS} } attestation { keyId } } }`;
 const CHANGED = `subscription($app: String, $env: String) {
   promotionRequestChanged(application: $app, targetEnvironment: $env) { request { id } } }`;
 
@@ -54,7 +56,10 @@ export async function renderRequest(view, { id }) {
     r.window && ["Promotion window", windowState(r.window)
       + (r.window.open ? "" : ` (${r.window.closedBy.join(", ")})`)],
     r.staleReason && ["Stale because", r.staleReason],
+    r.warnings.length > 0 && ["Policy warnings", failedClauses(r.warnings, true)],
     r.promotedAt && ["Promoted", when(r.promotedAt)],
+    r.attestation && ["Signed record", h("span", { class: "muted small" },
+      `signed with key ${r.attestation.keyId.slice(0, 12)}…; hoist get attestation prints it`)],
     r.autoDeployBlockedReason && ["Not deployed automatically", r.autoDeployBlockedReason],
   ].filter(Boolean);
   const actions = h("div", { class: "actions" });

@@ -1,6 +1,7 @@
 // Promote dialog, "Select Image": pick an image from CI or an environment, choose the
 // targets (each with its promotionPreview verdict), promote, and show each outcome.
 import { checkPayload, EVIDENCE_FIELDS, gql, IMAGE_FIELDS } from "./api.js";
+import { CLAUSE_FIELDS, failedClauses } from "./clauses.js";
 import { badge, busy, clear, errorSlot, h, loading } from "./dom.js";
 import { imageSummary } from "./image.js";
 import { pagedList } from "./pager.js";
@@ -15,11 +16,13 @@ const PREVIEW = `query($image: ID!, $source: ImageSourceInput!, $targets: [Strin
   promotionPreview(imageId: $image, source: $source, targetEnvironments: $targets) {
     environment outcome message requiredApprovals eligibleApprovers { name }
     window { open opensAt closedBy }
-    passCondition { expression result error } failCondition { expression result error } } }`;
+    passCondition { expression result error } failCondition { expression result error }
+    failedClauses { ${CLAUSE_FIELDS} } } }`;
 const PROMOTE = `mutation($image: ID!, $source: ImageSourceInput!, $targets: [String!]!,
   $comment: String, $breakGlass: BreakGlassInput) { promoteImage(imageId: $image,
   source: $source, targetEnvironments: $targets, comment: $comment, breakGlass: $breakGlass) {
-    results { environment outcome message request { id status } }
+    results { environment outcome message request { id status }
+      failedClauses { ${CLAUSE_FIELDS} } }
     errors { code message field } } }`;
 
 const ELIGIBLE = new Set(["PROMOTING", "AWAITING_APPROVAL", "QUEUED"]);
@@ -147,7 +150,8 @@ function targetRow(preview, box) {
   eligible && preview.requiredApprovals > 0 && h("div", { class: "muted small" },
     "Can approve: ", preview.eligibleApprovers.map((u) => u.name).join(", ") || "nobody yet"),
   [preview.passCondition && condition("pass", preview.passCondition),
-    preview.failCondition && condition("fail", preview.failCondition)]);
+    preview.failCondition && condition("fail", preview.failCondition)],
+  failedClauses(preview.failedClauses, eligible));
 }
 
 function condition(kind, c) {
@@ -162,6 +166,7 @@ function resultRow(result) {
     h("strong", {}, result.environment), " ", badge(result.outcome, ok ? "ok" : "blocked"), " ",
     result.message,
     result.request && [" · ", h("a", { href: href("requests", result.request.id) },
-      "view request")]);
+      "view request")],
+    failedClauses(result.failedClauses, ok));
 }
 
