@@ -5,8 +5,10 @@ CEL variables; absent evidence is null; filter conditions see the same variables
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from app.deployments.models import Deployment
+from app.ids import global_id
 from app.supplychain.models import Evidence
 from tests.conftest import People
 from tests.deployments.conftest import deployable, make_world, promoted_image
@@ -27,9 +29,32 @@ from tests.support.graphql import GraphQLClient
 POLICY = "signatures.exists(s, s.verified) && vulnerabilities.fixableCritical == 0"
 
 
-async def outcome(world: World, image: int) -> dict[str, str]:
-    [result] = await world.promote(world.tokens["dev"], image, ["dev"])
-    return result
+PROMOTE = """mutation($i: ID!) { promoteImage(imageId: $i, source: {type: CI},
+    targetEnvironments: ["dev"]) { results { outcome message
+    failedClauses { condition expression value result error } } errors { message } } }"""
+
+
+async def outcome(world: World, image: int) -> dict[str, Any]:
+    data = await world.gql(PROMOTE, {"i": global_id("Image", image)}, token=world.tokens["dev"])
+    assert data["promoteImage"]["errors"] == [], data
+    [result] = data["promoteImage"]["results"]
+    return dict(result)
+
+
+def clause(expression: str, value: str) -> dict[str, object]:
+    """A pass condition's operand that was false, shown with its values."""
+    return {
+        "condition": "pass",
+        "expression": expression,
+        "value": value,
+        "result": False,
+        "error": None,
+    }
+
+
+SIGNED = "signatures.exists(s, s.verified)"
+NO_SIGNATURE = clause(SIGNED, "[].exists(s, s.verified)")
+UNVERIFIED = clause(SIGNED, '[{"keyName": "", "verified": false}].exists(s, s.verified)')
 
 
 async def test_the_policy_admits_the_good_image_and_refuses_the_others(world: World) -> None:
@@ -89,13 +114,23 @@ async def test_the_policy_admits_the_good_image_and_refuses_the_others(world: Wo
     assert grype["image"]["evidence"]["vulnerabilities"]["fixableCritical"] == 1
     assert grype["image"]["evidence"]["vulnerabilities"]["scanner"] == "grype 0.86.1"
 
-    assert (await outcome(world, good))["outcome"] == "PROMOTING"
-    for refused in (unsigned, foreign, tampered, vulnerable):
+    admitted = await outcome(world, good)
+    assert (admitted["outcome"], admitted["failedClauses"]) == ("PROMOTING", [])
+    # Each refusal names the clause that failed, with its value: the signature clause for
+    # the unsigned, the stranger-signed and the tampered image; the scan for the vulnerable.
+    expected = {
+        unsigned: [NO_SIGNATURE],
+        foreign: [UNVERIFIED],
+        tampered: [UNVERIFIED],
+        vulnerable: [clause("vulnerabilities.fixableCritical == 0", "1 == 0")],
+    }
+    for refused, clauses in expected.items():
         result = await outcome(world, refused)
         assert result["outcome"] == "BLOCKED_BY_POLICY", result
-        assert result["message"] == (
+        assert result["message"].startswith(
             f"blocked by policy evidence: pass condition is false: {POLICY}"
-        )
+        ), result
+        assert result["failedClauses"] == clauses, result
 
 
 async def test_a_never_scanned_image_has_null_vulnerabilities(world: World) -> None:
