@@ -68,7 +68,14 @@ class Deployment(Model):
 
     class Meta:
         table = "deployments"
-        indexes = (("application_id", "environment_id", "id"), ("image_id", "environment_id"))
+        indexes = (
+            ("application_id", "environment_id", "id"),
+            ("image_id", "environment_id"),
+            # Delivery insights (app/insights): an application's deployments in a time
+            # range, and whether a rollback points at one.
+            ("application_id", "created_at"),
+            ("rollback_of_id",),
+        )
 
 
 class DeploymentApproval(Model):

@@ -132,6 +132,8 @@ class PromotionRequest(Model):
             # The expiry sweep: the awaiting requests whose deadline has come.
             ("status", "expires_at"),
             ("status", "next_reminder_at"),
+            # Delivery insights (app/insights): an application's requests in a time range.
+            ("application_id", "created_at"),
         )
 
 

@@ -1,0 +1,37 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+from tortoise.indexes import Index
+
+# Issue 19 item 4, delivery insights: images keep their newest commit time (null for the
+# images registered before: CI sent none), and the indexes the insights' range queries
+# use. Named for the issue's plan; 0013 is another branch's.
+
+class Migration(migrations.Migration):
+    dependencies = [('hoist', '0012_rollback_notifications')]
+
+    initial = False
+
+    operations = [
+        ops.AddIndex(
+            model_name='Deployment',
+            index=Index(fields=['application_id', 'created_at']),
+        ),
+        ops.AddIndex(
+            model_name='Deployment',
+            index=Index(fields=['rollback_of_id']),
+        ),
+        ops.AddField(
+            model_name='Image',
+            name='newest_commit_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddIndex(
+            model_name='PromotionRequest',
+            index=Index(fields=['application_id', 'created_at']),
+        ),
+        ops.AddIndex(
+            model_name='StageRun',
+            index=Index(fields=['deployment_id', 'created_at']),
+        ),
+    ]
