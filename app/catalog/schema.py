@@ -176,7 +176,10 @@ class GitCommitInput:
     def spec(self) -> service.GitCommitSpec:
         return service.GitCommitSpec(
             self.repo,
-            *map(unset_to_none, (self.branch, self.commit_hash, self.commit_message, self.author)),
+            branch=unset_to_none(self.branch),
+            commit_hash=unset_to_none(self.commit_hash),
+            commit_message=unset_to_none(self.commit_message),
+            author=unset_to_none(self.author),
             committed_at=unset_to_none(self.committed_at),
         )
 

@@ -27,6 +27,7 @@ from app.graphql.limits import (
     DocumentLimits,
     limit_rules,
 )
+from app.insights import schema as insights
 from app.notifications import schema as notifications
 from app.outbox import schema as outbox
 from app.policies import schema as policies
@@ -52,6 +53,7 @@ Query = merge_types(
         notifications.Query,
         outbox.Query,
         webhooks.Query,
+        insights.Query,
     ),
 )
 Mutation = merge_types(
