@@ -26,6 +26,7 @@ from app.deployments.models import DeploymentStatus
 from app.promotions.models import DecisionKind, PromotionStatus
 
 WEEK_MS = 7 * 24 * 3600 * 1000
+_UNIX_EPOCH_JULIAN_DAY = 2440587.5
 TOTAL = -1  # the `week` of the row over the whole range
 
 
@@ -72,8 +73,15 @@ class _Sql:
         return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400000) AS INTEGER)"
 
     def week(self, moment: str, scope: Scope) -> str:
-        """The number of the week `moment` falls in, 0 for the week of `scope.origin`."""
-        return f"({self.millis(moment, self.param(scope.origin))} / {WEEK_MS})"
+        """The number of the week `moment` falls in, 0 for the week of `scope.origin`. The
+        origin goes in as a number (a Julian day on SQLite, Unix seconds on Postgres),
+        which each row subtracts, rather than a timestamp each row would convert again."""
+        seconds = int(scope.origin.timestamp())
+        if self.postgres:
+            since = f"(EXTRACT(EPOCH FROM {moment}) - {self.param(seconds)})"
+            return f"(CAST(ROUND({since} * 1000) AS BIGINT) / {WEEK_MS})"
+        since = f"(julianday({moment}) - {self.param(_UNIX_EPOCH_JULIAN_DAY + seconds / 86400)})"
+        return f"(CAST(ROUND({since} * 86400000) AS INTEGER) / {WEEK_MS})"
 
     def in_range(self, moment: str, scope: Scope) -> str:
         return f"{moment} >= {self.param(scope.start)} AND {moment} < {self.param(scope.end)}"
@@ -81,7 +89,9 @@ class _Sql:
     def of_scope(self, table: str, environment_column: str, scope: Scope) -> str:
         where = f"{table}.application_id = {self.param(scope.application_id)}"
         if scope.environment_id is not None:
-            where += f" AND {table}.{environment_column} = {self.param(scope.environment_id)}"
+            # Unary plus: the environment is filtered inside the (application, time) index
+            # range, never chosen as the index to walk (both databases read it so).
+            where += f" AND +{table}.{environment_column} = {self.param(scope.environment_id)}"
         return where
 
 
@@ -101,14 +111,15 @@ def _rank(p: int) -> Callable[[str], str]:
     return lambda n: f"(({n}) * {p} + 99) / 100"
 
 
-async def _percentiles(statement: _Sql, samples: str) -> dict[int, Ranked]:
+async def _percentiles(statement: _Sql, samples: str, before: str = "") -> dict[int, Ranked]:
     """p50/p90 per week and over the range (key TOTAL) of `samples`, a SELECT of
-    (week, ms) rows."""
+    (week, ms) rows (which may read the common table expressions `before` defines)."""
     p50, p90 = _rank(50), _rank(90)
+    # MATERIALIZED (SQLite 3.35+, Postgres 12+): the two reads below share one ranking.
     rows = await _rows(
         statement,
         f"""
-        WITH ranked AS (
+        WITH {before}ranked AS MATERIALIZED (
             SELECT week, ms,
                 ROW_NUMBER() OVER (PARTITION BY week ORDER BY ms) AS week_rank,
                 COUNT(*) OVER (PARTITION BY week) AS week_n,
@@ -147,15 +158,14 @@ async def lead_times(scope: Scope) -> dict[int, Ranked]:
         SELECT {s.week("arrived.running_at", scope)} AS week,
             {s.millis("arrived.running_at", "i.newest_commit_at")} AS ms
         FROM (
-            SELECT ran.image_id, MIN(ran.running_at) AS running_at FROM (
-                SELECT d.id, d.image_id, d.environment_id, MAX(r.created_at) AS running_at
-                FROM deployments d JOIN stage_runs r ON r.deployment_id = d.id
-                WHERE {s.of_scope("d", "environment_id", scope)}
-                    AND d.status = '{succeeded}' AND d.rollback_of_id IS NULL
-                    AND d.created_at < {s.param(scope.end)}
-                GROUP BY d.id, d.image_id, d.environment_id
-            ) ran
-            GROUP BY ran.image_id, ran.environment_id
+            SELECT d.image_id, MIN((
+                SELECT MAX(r.created_at) FROM stage_runs r WHERE r.deployment_id = d.id
+            )) AS running_at
+            FROM deployments d
+            WHERE {s.of_scope("d", "environment_id", scope)}
+                AND d.status = '{succeeded}' AND d.rollback_of_id IS NULL
+                AND d.created_at < {s.param(scope.end)}
+            GROUP BY d.image_id, d.environment_id
         ) arrived
         JOIN images i ON i.id = arrived.image_id
         WHERE {s.in_range("arrived.running_at", scope)}
@@ -173,10 +183,9 @@ async def approval_waits(scope: Scope) -> dict[int, Ranked]:
         f"'{status.value}'"
         for status in (PromotionStatus.QUEUED, PromotionStatus.PROMOTING, PromotionStatus.PROMOTED)
     )
-    samples = f"""
-        SELECT {s.week("q.created_at", scope)} AS week,
-            {s.millis("q.quorum_at", "q.created_at")} AS ms
-        FROM (
+    # Materialized, so each request's last approval is looked up once (inlined, the
+    # lookup would run for the filter and again for the duration).
+    quorums = f"""q AS MATERIALIZED (
             SELECT p.created_at, (
                 SELECT MAX(a.at) FROM promotion_decisions a
                 WHERE a.request_id = p.id AND a.kind = '{DecisionKind.APPROVE.value}'
@@ -185,10 +194,13 @@ async def approval_waits(scope: Scope) -> dict[int, Ranked]:
             WHERE {s.of_scope("p", "target_environment_id", scope)}
                 AND {s.in_range("p.created_at", scope)}
                 AND p.required_approvals > 0 AND p.status IN ({approved})
-        ) q
-        WHERE q.quorum_at IS NOT NULL
+        ), """
+    samples = f"""
+        SELECT {s.week("q.created_at", scope)} AS week,
+            {s.millis("q.quorum_at", "q.created_at")} AS ms
+        FROM q WHERE q.quorum_at IS NOT NULL
     """
-    return await _percentiles(s, samples)
+    return await _percentiles(s, samples, before=quorums)
 
 
 @dataclass(frozen=True)
