@@ -154,10 +154,9 @@ async def lead_times(scope: Scope) -> dict[int, Ranked]:
     (the report that made it SUCCEEDED), bucketed by the week it started running."""
     s = _sql()
     succeeded = DeploymentStatus.SUCCEEDED.value
-    samples = f"""
-        SELECT {s.week("arrived.running_at", scope)} AS week,
-            {s.millis("arrived.running_at", "i.newest_commit_at")} AS ms
-        FROM (
+    # Materialized, so each deployment's last stage run is looked up once (inlined,
+    # Postgres repeats the lookup for every use of running_at).
+    arrivals = f"""arrived AS MATERIALIZED (
             SELECT d.image_id, MIN((
                 SELECT MAX(r.created_at) FROM stage_runs r WHERE r.deployment_id = d.id
             )) AS running_at
@@ -166,12 +165,15 @@ async def lead_times(scope: Scope) -> dict[int, Ranked]:
                 AND d.status = '{succeeded}' AND d.rollback_of_id IS NULL
                 AND d.created_at < {s.param(scope.end)}
             GROUP BY d.image_id, d.environment_id
-        ) arrived
-        JOIN images i ON i.id = arrived.image_id
+        ), """
+    samples = f"""
+        SELECT {s.week("arrived.running_at", scope)} AS week,
+            {s.millis("arrived.running_at", "i.newest_commit_at")} AS ms
+        FROM arrived JOIN images i ON i.id = arrived.image_id
         WHERE {s.in_range("arrived.running_at", scope)}
             AND i.newest_commit_at IS NOT NULL AND i.newest_commit_at <= arrived.running_at
     """
-    return await _percentiles(s, samples)
+    return await _percentiles(s, samples, before=arrivals)
 
 
 async def approval_waits(scope: Scope) -> dict[int, Ranked]:
