@@ -10,7 +10,10 @@ milliseconds, so no date function of either dialect decides where a week starts.
 
 Percentiles are nearest-rank (the value at rank ceil(p/100 * n) of the n values in
 ascending order), found with ROW_NUMBER and COUNT windows (SQLite 3.25+ has them; Postgres's
-percentile_cont interpolates, SQLite has none).
+percentile_cont interpolates, SQLite has none). Intermediate results read more than once
+are `MATERIALIZED` common table expressions (SQLite 3.35+, Postgres 12+), so no lookup or
+ranking runs twice; the range's rows come from covering indexes (0014_insights_indexes).
+bench/insights.py times it at 100,000 requests.
 """
 
 from __future__ import annotations
