@@ -100,6 +100,9 @@ class Image(Model):
     digest = fields.CharField(max_length=100, null=True)
     labels: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     git_commits: fields.JSONField[list[Any]] = fields.JSONField(default=list)
+    # The newest `committedAt` of its git commits (null: none given), kept beside the list
+    # so delivery insights (app/insights) measure lead time in SQL on either database.
+    newest_commit_at = fields.DatetimeField(null=True)
     built_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "hoist.User", related_name="built_images", null=True, on_delete=fields.SET_NULL
     )
@@ -148,4 +151,8 @@ class StageRun(Model):
 
     class Meta:
         table = "stage_runs"
-        indexes = (("image_id", "environment_id", "stage"),)
+        indexes = (
+            ("image_id", "environment_id", "stage"),
+            # Delivery insights: when a deployment's last stage run came (it started running).
+            ("deployment_id", "created_at"),
+        )

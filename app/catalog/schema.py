@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -166,11 +167,20 @@ class GitCommitInput:
         default=UNSET,
         description="Who wrote it, e.g. 'Name <email>'. " + limits.text_note(limits.GIT_AUTHOR),
     )
+    committed_at: datetime | None = strawberry.field(
+        default=UNSET,
+        description="When it was committed (without a zone: UTC). Delivery insights "
+        "measure lead time from the image's newest commit.",
+    )
 
     def spec(self) -> service.GitCommitSpec:
         return service.GitCommitSpec(
             self.repo,
-            *map(unset_to_none, (self.branch, self.commit_hash, self.commit_message, self.author)),
+            branch=unset_to_none(self.branch),
+            commit_hash=unset_to_none(self.commit_hash),
+            commit_message=unset_to_none(self.commit_message),
+            author=unset_to_none(self.author),
+            committed_at=unset_to_none(self.committed_at),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from app import cel, limits
 from app.accounts.access import Access
@@ -259,6 +260,18 @@ class GitCommitSpec:
     commit_hash: str | None = None
     commit_message: str | None = None
     author: str | None = None
+    # When the commit was made (the committer's time): lead time is measured from the
+    # image's newest one (app/insights).
+    committed_at: datetime | None = None
+
+
+def _utc(moment: datetime) -> datetime:
+    """A commit time in UTC; one without a zone is taken as UTC (as CI tools write it)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    return None if moment is None else _utc(moment).isoformat()
 
 
 async def _named_builder(access: Access, built_by: str) -> User:
@@ -375,9 +388,13 @@ async def register_image(
                 "commitHash": c.commit_hash,
                 "commitMessage": c.commit_message,
                 "author": c.author,
+                "committedAt": _utc_text(c.committed_at),
             }
             for c in git_commits
         ],
+        newest_commit_at=max(
+            (_utc(c.committed_at) for c in git_commits if c.committed_at), default=None
+        ),
         built_by_id=builder.id if builder else None,
         registered_by_id=access.user_id,
         registered_by_ci=bool(access.user and access.user.ci_identity),

@@ -273,6 +273,10 @@ class CdPipeline(relay.Node):
         return policy
 
 
+def _parsed(moment: str | None) -> datetime | None:
+    return None if moment is None else datetime.fromisoformat(moment)
+
+
 @strawberry.type(description="A commit an image was built from.")
 class GitCommit:
     repo: str = strawberry.field(description="The repository's URL.")
@@ -280,6 +284,9 @@ class GitCommit:
     commit_hash: str | None = strawberry.field(description="The commit's hash.")
     commit_message: str | None = strawberry.field(description="The commit's message.")
     author: str | None = strawberry.field(description="Who wrote it, e.g. 'Name <email>'.")
+    committed_at: datetime | None = strawberry.field(
+        description="When it was committed, when CI said."
+    )
 
 
 @strawberry.type(description="A container image built by a workflow's CI pipeline.")
@@ -335,6 +342,7 @@ class Image(relay.Node):
                 commit_hash=c.get("commitHash"),
                 commit_message=c.get("commitMessage"),
                 author=c.get("author"),
+                committed_at=_parsed(c.get("committedAt")),
             )
             for c in self.git_commit_rows
         ]

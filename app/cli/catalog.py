@@ -288,7 +288,7 @@ def register_image(
         typer.Option(
             "--gitCommit",
             help='JSON: {"repo", "branch", "commitHash", "commitMessage", '
-            '"author"}; repeat for more.',
+            '"author", "committedAt"}; repeat for more.',
         ),
     ] = None,
     built_by: Annotated[

@@ -68,7 +68,22 @@ class Deployment(Model):
 
     class Meta:
         table = "deployments"
-        indexes = (("application_id", "environment_id", "id"), ("image_id", "environment_id"))
+        indexes = (
+            ("application_id", "environment_id", "id"),
+            ("image_id", "environment_id"),
+            # Delivery insights (app/insights): an application's deployments in a time
+            # range, covering what the figures read of them (no table row is fetched),
+            # and whether a rollback points at one.
+            (
+                "application_id",
+                "created_at",
+                "environment_id",
+                "status",
+                "image_id",
+                "rollback_of_id",
+            ),
+            ("rollback_of_id",),
+        )
 
 
 class DeploymentApproval(Model):

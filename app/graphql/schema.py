@@ -29,6 +29,7 @@ from app.graphql.limits import (
 )
 from app.graphql.log_fields import LogFields
 from app.graphql.metrics import OperationMetrics
+from app.insights import schema as insights
 from app.notifications import schema as notifications
 from app.outbox import schema as outbox
 from app.policies import schema as policies
@@ -60,6 +61,7 @@ Query = merge_types(
         notifications.Query,
         outbox.Query,
         webhooks.Query,
+        insights.Query,
     ),
 )
 Mutation = merge_types(

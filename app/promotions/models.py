@@ -135,6 +135,16 @@ class PromotionRequest(Model):
             # The expiry sweep: the awaiting requests whose deadline has come.
             ("status", "expires_at"),
             ("status", "next_reminder_at"),
+            # Delivery insights (app/insights): an application's requests in a time range,
+            # covering what the figures read of them (no table row is fetched).
+            (
+                "application_id",
+                "created_at",
+                "target_environment_id",
+                "status",
+                "source_environment_id",
+                "required_approvals",
+            ),
         )
 
 
@@ -158,4 +168,8 @@ class PromotionDecision(Model):
         unique_together = (("request", "user", "kind"),)
         # pendingApprovals' "not yet approved by me" subquery reads one user's approvals; the
         # unique index above leads with the request and can't serve it (bench/promotion/).
-        indexes = (("user_id", "kind", "request_id"),)
+        indexes = (
+            ("user_id", "kind", "request_id"),
+            # Delivery insights: when a request's last approval came.
+            ("request_id", "kind", "at"),
+        )

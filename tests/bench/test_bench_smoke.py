@@ -38,6 +38,7 @@ SCRIPTS = {
     "emails.py": Script(("bench/emails.py", "--smoke"), "server received"),
     "queries.py": Script(("bench/queries.py", "--smoke"), "SQL statements per list request"),
     "deployable.py": Script(("bench/deployable.py", "--smoke"), "(1 is flat)"),
+    "insights.py": Script(("bench/insights.py", "--smoke"), "done"),
     "live.py": Script(("bench/live.py", "--smoke"), "processes and database removed", stack=True),
     "load.py": Script(
         ("bench/load.py", "--smoke"), "invariant promoted without their quorum", stack=True

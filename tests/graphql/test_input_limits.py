@@ -161,6 +161,8 @@ LOOKUPS: set[str] = {
     "Query.deployableImages(environment:)",
     "Query.deploymentHistory(application:)",
     "Query.deploymentHistory(environment:)",
+    "Query.deliveryInsights(application:)",
+    "Query.deliveryInsights(environment:)",
     "Query.auditLog(application:)",
     "Query.auditLog(actor:)",
     "Query.auditLog(action:)",

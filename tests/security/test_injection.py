@@ -89,6 +89,12 @@ QUERIES: dict[str, Args] = {
     "promotionRequest": lambda w: {"id": global_id("PromotionRequest", w.a_request)},
     "deployableImages": lambda w: {"application": "shop", "environment": "dev"},
     "deploymentHistory": lambda w: {"application": "blog", "environment": "prod"},
+    "deliveryInsights": lambda w: {
+        "application": "shop",
+        "environment": "prod",
+        "from": "2026-01-01T00:00:00Z",
+        "to": "2026-03-01T00:00:00Z",
+    },
     "notifications": lambda w: {},
     "auditLog": lambda w: {
         "application": "shop",

@@ -185,6 +185,16 @@ def query_probes(w: TwoApps) -> dict[str, list[Probe]]:
             Probe({"application": APP}),
             Probe({"application": APP, "environment": "prod"}),
         ],
+        "deliveryInsights": [
+            Probe(
+                {
+                    "application": APP,
+                    "environment": "prod",
+                    "from": "2026-01-01T00:00:00Z",
+                    "to": "2027-01-01T00:00:00Z",
+                }
+            )
+        ],
         "notifications": [Probe({}), Probe({"state": Enum("PENDING")}, admin_sees_blog=False)],
         "auditLog": [
             Probe({}),

@@ -8,6 +8,7 @@ import { renderApplications } from "./applications.js";
 import { renderBuildDeploy } from "./build-deploy.js";
 import { renderDeploy } from "./deploy.js";
 import { renderHistory } from "./history.js";
+import { renderInsights } from "./insights.js";
 import { renderPolicies } from "./policies.js";
 import { renderPolicyForm } from "./policy-form.js";
 import { renderRequest } from "./request.js";
@@ -22,6 +23,8 @@ route("/policies", renderPolicies);
 route("/new-policy", renderPolicyForm);
 route("/policies/:name", renderPolicyForm);
 route("/requests/:id", renderRequest);
+route("/insights", renderInsights);
+route("/insights/:app", renderInsights);
 
 // Emails link to /ui/requests/<id> (the id percent-encoded): turn the path into the hash route.
 const linked = /^\/ui\/requests\/([^/]+)\/?$/.exec(location.pathname);
@@ -33,6 +36,7 @@ function renderHeader() {
   const user = me();
   clear(document.getElementById("nav"), user && [
     h("a", { href: "#/" }, "Applications"),
+    h("a", { href: href("insights") }, "Insights"),
     user.superAdmin && h("a", { href: href("policies") }, "Policies"),
   ]);
   clear(document.getElementById("account"), user && [
