@@ -39,7 +39,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         rid = request_id(scope)
-        tracing.annotate(request_id=rid)
+        tracing.set_attributes(request_id=rid)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

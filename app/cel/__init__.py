@@ -44,6 +44,7 @@ from celpy.celparser import CELParseError
 from app.cel import budget as cel_budget
 from app.cel.base import (
     EVIDENCE_AGE_KEYS,
+    EVIDENCE_VARIABLES,
     KNOWN_VARIABLES,
     NO_EVIDENCE,
     VULNERABILITY_COUNTS,
@@ -71,6 +72,7 @@ _KNOWN = frozenset(KNOWN_VARIABLES)
 
 __all__ = [
     "EVIDENCE_AGE_KEYS",
+    "EVIDENCE_VARIABLES",
     "KNOWN_VARIABLES",
     "NO_EVIDENCE",
     "VULNERABILITY_COUNTS",
@@ -196,6 +198,13 @@ class CompiledConditions:
         """No condition: every image is eligible, nothing to evaluate."""
         return self._pass is None and self._fail is None
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The variables the conditions may read."""
+        return (self._pass.names if self._pass else frozenset()) | (
+            self._fail.names if self._fail else frozenset()
+        )
+
     def evaluate(
         self,
         variables: Mapping[str, object],
@@ -210,9 +219,7 @@ class CompiledConditions:
         """
         if self.empty:
             return Evaluation(True, None, None, None)
-        needed = (self._pass.names if self._pass else frozenset()) | (
-            self._fail.names if self._fail else frozenset()
-        )
+        needed = self.names
         activation = json_to_cel({k: v for k, v in variables.items() if k in needed})
         passed = self._pass.run(activation, deadline) if self._pass else None
         failed = self._fail.run(activation, deadline) if self._fail else None

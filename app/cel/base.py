@@ -44,6 +44,9 @@ KNOWN_VARIABLES: tuple[str, ...] = (
     "sbom",
     "evidenceAge",
 )
+# The variables that come from evidence rows: only read (one query) when a condition names
+# one of them (app/supplychain/variables.py).
+EVIDENCE_VARIABLES = frozenset(KNOWN_VARIABLES[KNOWN_VARIABLES.index("signatures") :])
 # The integer fields of `vulnerabilities` (its `ids` is a list of strings).
 VULNERABILITY_COUNTS: tuple[str, ...] = (
     "critical",

@@ -186,8 +186,13 @@ class Target:
         blocked image's reason names the failed clauses too (one image, not a list)."""
         program = filter_program(self.pipeline)
         reached = [image for image, found in items if found is not None]
-        # Without conditions nothing reads the variables: the evidence is not even loaded.
-        variables = await images_variables(reached) if not program.empty else [{}] * len(reached)
+        # Without conditions nothing reads the variables; evidence is read only when the
+        # conditions name it.
+        variables = (
+            await images_variables(reached, program.names)
+            if not program.empty
+            else [{}] * len(reached)
+        )
         evaluations = iter(
             await cel.evaluate_many([(program, v) for v in variables], explain=explain)
         )

@@ -27,7 +27,7 @@ class LogFields(SchemaExtension):
         # The name the client gave, if any; the document's once it is parsed (on_execute).
         operation = _bounded(self.execution_context.operation_name)
         logs.bind(user_id=user_id, operation=operation)
-        tracing.annotate(user_id=user_id)
+        tracing.set_attributes(user_id=user_id)
         yield
 
     def on_execute(self) -> Iterator[None]:

@@ -216,7 +216,7 @@ def _scrub_url_attributes(span: Span, scope: dict[str, Any]) -> None:
             span.set_attribute(name, redaction.scrub(value))
 
 
-def annotate(**attributes: str | int | None) -> None:
+def set_attributes(**attributes: str | int | None) -> None:
     """Set attributes on the current span (the request's, a job's); nothing when off."""
     if _provider is None:
         return

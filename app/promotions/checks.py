@@ -19,7 +19,7 @@ from app.policies.repository import policies_of_pairs
 from app.promotions.approval import quorum_reached
 from app.promotions.models import PromotionRequest, PromotionStatus, SourceType
 from app.promotions.outcomes import PromoteOutcome
-from app.supplychain.variables import image_variables
+from app.supplychain.variables import images_variables
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,11 @@ class PromotionChecks:
             for target, step in early
         ]
         pending = [step for step in steps if isinstance(step, _Pending)]
-        variables = await image_variables(self.image)
+        programs = [policy_program(p.policy) for p in pending]
+        names = frozenset().union(*(program.names for program in programs))
+        [variables] = await images_variables([self.image], names)
         evaluations = iter(
-            await cel.evaluate_many(
-                [(policy_program(p.policy), variables) for p in pending], explain=True
-            )
+            await cel.evaluate_many([(program, variables) for program in programs], explain=True)
         )
         return [
             step if isinstance(step, Verdict) else step.finish(next(evaluations), variables)

@@ -32,7 +32,7 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
     program = policy_program(policy)
     requests = await repository.awaiting_of_policy(policy.id)
     # One batch off the event loop for all of them (SPEC §3: bounded, never on the loop).
-    variables = await images_variables([request.image for request in requests])
+    variables = await images_variables([request.image for request in requests], program.names)
     evaluations = await cel.evaluate_many([(program, v) for v in variables])
     for request, evaluation in zip(requests, evaluations, strict=True):
         # A WARN policy's failing conditions block nothing, now either (issue 20).

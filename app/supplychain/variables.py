@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from app import cel, clock
@@ -55,13 +55,22 @@ def evidence_values(rows: Sequence[Evidence]) -> cel.EvidenceValues:
     )
 
 
-async def images_variables(images: Sequence[Image]) -> list[dict[str, object]]:
-    """Each image's CEL variables (SPEC §3 and issue 20), its evidence read in one query."""
+async def images_variables(
+    images: Sequence[Image], reads: Collection[str] = cel.KNOWN_VARIABLES
+) -> list[dict[str, object]]:
+    """Each image's CEL variables (SPEC §3 and issue 20), its evidence read in one query.
+
+    ``reads``: the variables the conditions may read. When none of them is evidence the
+    query is not made and the evidence variables are left out (a request's recorded
+    evaluation then shows only what was read, not an empty signature list it never saw).
+    """
+    wanted = not cel.EVIDENCE_VARIABLES.isdisjoint(reads)
     rows: dict[int, list[Evidence]] = defaultdict(list)
-    for row in await newest_evidence([image.id for image in images]):
-        rows[row.image_id].append(row)
+    if wanted:
+        for row in await newest_evidence([image.id for image in images]):
+            rows[row.image_id].append(row)
     now = clock.now()
-    return [
+    every = [
         cel.image_variables(
             image.image,
             list(image.labels),
@@ -72,8 +81,6 @@ async def images_variables(images: Sequence[Image]) -> list[dict[str, object]]:
         )
         for image in images
     ]
-
-
-async def image_variables(image: Image) -> dict[str, object]:
-    [variables] = await images_variables([image])
-    return variables
+    if wanted:
+        return every
+    return [{k: v for k, v in one.items() if k not in cel.EVIDENCE_VARIABLES} for one in every]

@@ -88,7 +88,7 @@ def _shell_verify(secret: str, headers: dict[str, str], body: bytes, folder: Pat
         "PATH": "/usr/bin:/bin",
     }
     done = subprocess.run(
-        ["bash", "-c", _readme_block("sh", "openssl dgst")],
+        ["bash", "-c", _readme_block("sh", "openssl dgst -sha256 -hmac")],
         cwd=folder,
         env=env,
         capture_output=True,

@@ -2,7 +2,7 @@
 // when they block the promotion, amber when a WARN policy lets it go ahead with them.
 import { h } from "./dom.js";
 
-export const CLAUSE_FIELDS = "condition expression value result error";
+export const CLAUSE_FIELDS = `condition expression value result error`;
 
 export function failedClauses(clauses, warn) {
   if (!clauses || clauses.length === 0) return null;
