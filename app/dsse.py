@@ -16,13 +16,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 # What a signature check is given: the public key objects `cryptography` loads from PEM.
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 # What Hoist signs its own promotion records with (app/attestation/keys.py).
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+def public_key_der(key: PublicKey) -> bytes:
+    """The key's DER SubjectPublicKeyInfo: what key ids and fingerprints are digests of."""
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def public_key_pem(key: PublicKey) -> str:
+    """The key as a SubjectPublicKeyInfo PEM (-----BEGIN PUBLIC KEY-----)."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:

@@ -3,6 +3,10 @@ knows how a reference splits, for CEL's variables, the API's fields and the `git
 
 from __future__ import annotations
 
+import re
+
+SHA256_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
 
 def split_reference(image: str) -> tuple[str, str]:
     """Split an image reference into (repository, tag); the tag is "" when absent.
@@ -23,3 +27,16 @@ def digest_of(image: str) -> str:
     """The digest a reference pins (``sha256:…`` after the ``@``); "" when it pins none."""
     _, at, digest = image.strip().partition("@")
     return digest if at else ""
+
+
+def sha256_digest(text: str) -> str | None:
+    """The sha256 digest `text` names, lower-cased: a bare ``sha256:…`` or the one a
+    reference pins; None when it names none (or a malformed one)."""
+    candidate = (digest_of(text) or text).strip().lower()
+    return candidate if SHA256_DIGEST.fullmatch(candidate) else None
+
+
+def image_digest(reference: str, recorded: str | None) -> str | None:
+    """The digest an image is known by: the one CI registered, else the one its reference
+    pins (evidence must name it; a promotion record's subject is it)."""
+    return (sha256_digest(recorded) if recorded else None) or sha256_digest(reference)

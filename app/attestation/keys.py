@@ -26,7 +26,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from app.dsse import PrivateKey, PublicKey
+from app.dsse import PrivateKey, PublicKey, public_key_der, public_key_pem
 from app.settings import get_settings
 
 
@@ -43,10 +43,7 @@ class SigningKey:
 
 
 def _key_id(public_key: PublicKey) -> str:
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
+    return hashlib.sha256(public_key_der(public_key)).hexdigest()
 
 
 def _load(path: Path) -> SigningKey:
@@ -61,10 +58,7 @@ def _load(path: Path) -> SigningKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         raise SigningKeyError(f"{path}: the key must be ECDSA P-256 or Ed25519")
     public = key.public_key()
-    pem = public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    return SigningKey(key, public, _key_id(public), pem)
+    return SigningKey(key, public, _key_id(public), public_key_pem(public))
 
 
 def _generate(path: Path) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.images import digest_of, split_reference
+from app.images import image_digest, split_reference
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://hoist.dev/promotion/v1"
@@ -57,11 +57,11 @@ def _time(at: datetime | None) -> str | None:
 def subject(image: str, digest: str | None) -> dict[str, Any]:
     """The image by name (without tag or digest) and its sha256 digest: the recorded digest,
     else the one in the reference; none known, an empty digest set (it matches nothing)."""
-    algorithm, _, value = (digest or digest_of(image)).partition(":")
+    known = image_digest(image, digest)
     repository, _ = split_reference(image)
     return {
         "name": repository,
-        "digest": {algorithm: value} if algorithm == "sha256" and value else {},
+        "digest": {"sha256": known.removeprefix("sha256:")} if known else {},
     }
 
 

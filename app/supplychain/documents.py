@@ -4,12 +4,9 @@ syntax error, and helpers that walk the parsed value naming the field that is wr
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from app.errors import DomainError, validation
-
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class DocumentError(ValueError):
@@ -64,9 +61,3 @@ def optional(parent: Any, key: str) -> Any:
 def text(value: Any, limit: int = 500) -> str | None:
     """A string value, cut to `limit` characters; None for anything else."""
     return value[:limit] if isinstance(value, str) and value else None
-
-
-def digest_of(reference: str) -> str | None:
-    """The sha256 digest of `registry/repo@sha256:...` or of a bare digest."""
-    candidate = reference.rsplit("@", 1)[-1].strip().lower()
-    return candidate if DIGEST.fullmatch(candidate) else None

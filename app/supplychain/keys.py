@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from app.dsse import PublicKey
+from app.dsse import PublicKey, public_key_der, public_key_pem
 from app.errors import validation
 
 # A PEM public key is under 1 KB (RSA 4096: 800 characters); 8 KB leaves room for comments.
@@ -46,10 +46,5 @@ def parse_public_key(text: str, field: str = "publicKey") -> ParsedKey:
         algorithm = "RSA"
     else:
         raise validation(f"{field}: use an ECDSA P-256, Ed25519 or RSA key", field)
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    pem = key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
-    return ParsedKey(algorithm, key, "sha256:" + hashlib.sha256(der).hexdigest(), pem)
+    fingerprint = "sha256:" + hashlib.sha256(public_key_der(key)).hexdigest()
+    return ParsedKey(algorithm, key, fingerprint, public_key_pem(key))

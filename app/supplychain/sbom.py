@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from app.supplychain.documents import DocumentError, digest_of, optional, text
+from app.images import sha256_digest
+from app.supplychain.documents import DocumentError, optional, text
 from app.supplychain.parsed import Parsed
 
 MAX_PACKAGES = 2000  # kept (and shown to conditions as sbom.packages); the rest are counted
@@ -146,6 +147,6 @@ def _digests(*values: Any) -> list[str]:
         if not isinstance(value, str):
             continue
         candidate = value.replace("%3A", ":").replace("%3a", ":").split("?")[0]
-        if digest := digest_of(candidate):
+        if digest := sha256_digest(candidate):
             found.append(digest)
     return found

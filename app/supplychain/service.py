@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app import clock, limits
+from app import clock, images, limits
 from app.accounts.access import Access
 from app.accounts.models import Role
 from app.audit.service import record
@@ -13,7 +13,6 @@ from app.errors import DomainError, ErrorCode, conflict, not_found, validation
 from app.settings import get_settings
 from app.supplychain import keys as key_rules
 from app.supplychain import repository
-from app.supplychain.documents import digest_of
 from app.supplychain.models import Evidence, EvidenceType, SigningKey
 from app.supplychain.reading import read_off_loop, sha256
 from app.supplychain.signatures import MAX_SIGNATURE
@@ -93,10 +92,8 @@ async def _loaded_keys() -> list[tuple[int, str, PublicKey]]:
 
 
 def image_digest(image: Image) -> str | None:
-    """The digest evidence must name: the one CI registered, else the reference's."""
-    if image.digest and (digest := digest_of(image.digest)):
-        return digest
-    return digest_of(image.image) if "@" in image.image else None
+    """The digest evidence must name (app/images.py)."""
+    return images.image_digest(image.image, image.digest)
 
 
 def _check_sizes(document: str, signature: str | None) -> None:

@@ -9,7 +9,8 @@ registered key with `cryptography`; one that none verifies is kept, unverified.
 from __future__ import annotations
 
 from app.dsse import EnvelopeError, b64decode, verify_signature
-from app.supplychain.documents import DocumentError, digest_of, get, obj, parse_json, text
+from app.images import sha256_digest
+from app.supplychain.documents import DocumentError, get, obj, parse_json, text
 from app.supplychain.parsed import Keys, Parsed
 
 PAYLOAD_TYPE = "cosign container image signature"
@@ -34,7 +35,7 @@ def read_signature(document: str, signature: str | None, keys: Keys) -> Parsed:
         raise DocumentError(f"critical.type must be {PAYLOAD_TYPE!r}", "critical.type")
     image = get(critical, "image", "critical", dict)
     manifest = get(image, "docker-manifest-digest", "critical.image", str)
-    digest = digest_of(manifest)
+    digest = sha256_digest(manifest)
     if digest is None:
         raise DocumentError(
             "critical.image.docker-manifest-digest must be sha256:<64 hex digits>",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.supplychain.documents import DocumentError, digest_of, get, obj, optional, text
+from app.images import sha256_digest
+from app.supplychain.documents import DocumentError, get, obj, optional, text
 from app.supplychain.parsed import Parsed
 
 SEVERITIES = ("critical", "high", "medium", "low", "unknown")
@@ -66,7 +67,7 @@ def read_report(document: dict[str, Any]) -> Parsed:
 def _digests(*references: Any) -> list[str]:
     found: list[str] = []
     for ref in references:
-        if isinstance(ref, str) and (digest := digest_of(ref)) and digest not in found:
+        if isinstance(ref, str) and (digest := sha256_digest(ref)) and digest not in found:
             found.append(digest)
     return found
 
