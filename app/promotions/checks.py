@@ -13,8 +13,8 @@ from app.catalog.models import CdPipeline, Image
 from app.catalog.repository import pipelines_of_workflow
 from app.catalog.stages import environments_passed, passed_all_stages
 from app.errors import validation
-from app.policies.models import Enforcement, PromotionPolicy
-from app.policies.programs import policy_program
+from app.policies.models import PromotionPolicy
+from app.policies.programs import blocks, policy_program
 from app.policies.repository import policies_of_pairs
 from app.promotions.approval import quorum_reached
 from app.promotions.models import PromotionRequest, PromotionStatus, SourceType
@@ -224,10 +224,7 @@ class _Pending:
 
     def finish(self, evaluation: cel.Evaluation, variables: dict[str, Any]) -> Verdict:
         target, pipeline, policy = self.target, self.pipeline, self.policy
-        warnings: tuple[cel.ClauseResult, ...] = ()
-        if not evaluation.eligible and policy.enforcement == Enforcement.WARN:
-            warnings = evaluation.kept_back_by()
-        elif not evaluation.eligible:
+        if blocks(policy, evaluation):
             return Verdict(
                 target,
                 PromoteOutcome.BLOCKED_BY_POLICY,
@@ -237,6 +234,8 @@ class _Pending:
                 evaluation,
                 variables,
             )
+        # Failed but let through (a WARN policy): the failed clauses are its warnings.
+        warnings = () if evaluation.eligible else evaluation.kept_back_by()
         if quorum_reached(0, policy):  # no approval needed
             outcome, message = PromoteOutcome.PROMOTING, "no approval needed: promoting"
         else:

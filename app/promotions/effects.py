@@ -5,8 +5,8 @@ from __future__ import annotations
 from app import cel, clock
 from app.accounts.access import Access
 from app.db import column
-from app.policies.models import Enforcement, PromotionPolicy
-from app.policies.programs import policy_program
+from app.policies.models import PromotionPolicy
+from app.policies.programs import blocks, policy_program
 from app.promotions import approval, gates, repository, transitions
 from app.promotions.models import PromotionRequest, PromotionStatus
 from app.supplychain.variables import images_variables
@@ -36,7 +36,7 @@ async def policy_updated(access: Access, policy: PromotionPolicy) -> None:
     evaluations = await cel.evaluate_many([(program, v) for v in variables])
     for request, evaluation in zip(requests, evaluations, strict=True):
         # A WARN policy's failing conditions block nothing, now either (issue 20).
-        if not evaluation.eligible and policy.enforcement != Enforcement.WARN:
+        if blocks(policy, evaluation):
             await transitions.mark_stale(
                 access,
                 request.id,
