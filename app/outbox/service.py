@@ -98,13 +98,18 @@ async def _hand_over_logged(job: OutboxJob) -> None:
         log.exception("could not hand over job %s (%s)", job.id, job.task)
 
 
-async def enqueue(task: str, **payload: Any) -> OutboxJob:
-    """Write a job in the current unit of work; it is handed over once that commits. With
-    tracing on, the job carries the current span's trace context (its run is a child)."""
+async def _write(task: str, payload: dict[str, Any]) -> OutboxJob:
+    """The job's row. With tracing on, it carries the current span's trace context, so
+    that its run is a child of what wrote it."""
     traceparent, tracestate = tracing.outbox_context()
-    job = await OutboxJob.create(
+    return await OutboxJob.create(
         task=task, payload=payload, traceparent=traceparent, tracestate=tracestate
     )
+
+
+async def enqueue(task: str, **payload: Any) -> OutboxJob:
+    """Write a job in the current unit of work; it is handed over once that commits."""
+    job = await _write(task, payload)
     after_commit(lambda: _after_commit_hand_over(job))
     return job
 
@@ -115,10 +120,7 @@ async def enqueue_fallback(task: str, **payload: Any) -> int:
     The row is the safety net: should the caller's process die before `finish_fallback`,
     the relay finds the row not done and hands it over like any job left behind.
     """
-    traceparent, tracestate = tracing.outbox_context()
-    job = await OutboxJob.create(
-        task=task, payload=payload, traceparent=traceparent, tracestate=tracestate
-    )
+    job = await _write(task, payload)
     return job.id
 
 
