@@ -7,7 +7,8 @@ from app import ids
 from app.attestation import service as attestation
 from app.attestation.statement import Approver, PromotionRecord
 from app.policies.models import Enforcement, PromotionPolicy
-from app.promotions.models import DecisionKind, PromotionDecision, PromotionRequest
+from app.promotions import repository
+from app.promotions.models import PromotionRequest
 
 
 async def record_promotion(request_id: int) -> bool:
@@ -15,11 +16,7 @@ async def record_promotion(request_id: int) -> bool:
     request = await PromotionRequest.get(id=request_id).select_related(
         "image", "application", "source_environment", "target_environment", "requested_by"
     )
-    approvals = (
-        await PromotionDecision.filter(request_id=request_id, kind=DecisionKind.APPROVE)
-        .select_related("user")
-        .order_by("at", "id")
-    )
+    approvals = await repository.approvals_in_order(request_id)
     policy = await PromotionPolicy.get_or_none(id=request.policy_id) if request.policy_id else None
     assert request.promoted_at is not None  # set by the move to PROMOTED
     record = PromotionRecord(

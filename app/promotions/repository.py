@@ -28,6 +28,15 @@ async def approvals_of(request_id: int) -> dict[int, datetime]:
     return {row.user_id: row.at for row in rows}
 
 
+async def approvals_in_order(request_id: int) -> list[PromotionDecision]:
+    """The request's approvals with their approvers, oldest first."""
+    return (
+        await PromotionDecision.filter(request_id=request_id, kind=DecisionKind.APPROVE)
+        .select_related("user")
+        .order_by("at", "id")
+    )
+
+
 async def count_by_status() -> dict[PromotionStatus, int]:
     """How many requests are in each status (every status, 0 for none): one GROUP BY."""
     rows = (
