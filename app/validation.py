@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from app.errors import DomainError, validation
 
@@ -34,6 +35,24 @@ def blank_to_none(value: str | None) -> str | None:
 def check_count(value: int, field: str, *, low: int = 0, high: int = 6) -> DomainError | None:
     if not low <= value <= high:
         return validation(f"{field} must be between {low} and {high} (got {value})", field)
+    return None
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; one without a zone is taken as UTC (as CI tools and scripts write
+    it). Raises OverflowError for a moment no UTC datetime can hold: `check_moment` first."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def check_moment(moment: datetime | None, field: str) -> DomainError | None:
+    """A client's date-time must have a UTC equivalent: 9999-12-31T23:00-14:00 is later than
+    any datetime Python (or the database) can hold."""
+    if moment is None:
+        return None
+    try:
+        utc(moment)
+    except OverflowError:
+        return validation(f"{field} is out of range (latest: 9999-12-31T23:59:59Z)", field)
     return None
 
 

@@ -15,6 +15,7 @@ from app.accounts.models import ApiToken, Role, RoleBinding, User
 from app.audit.service import record
 from app.errors import ErrorCollector, Forbidden, conflict, not_found, validation
 from app.events import RoleScopeNamed, publish
+from app.validation import check_moment, utc
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -142,13 +143,10 @@ async def create_api_token(
     if not name.strip() or len(name) > limits.TOKEN_NAME:
         errors.add(validation(f"name must be 1-{limits.TOKEN_NAME} characters long", "name"))
     if expires_at is not None:
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=UTC)
-        try:
-            expires_at = expires_at.astimezone(UTC)
-        except OverflowError:  # 9999-12-31T23:00-14:00 is later than any UTC datetime
-            errors.add(validation("expiresAt is out of range", "expiresAt"))
+        if error := check_moment(expires_at, "expiresAt"):
+            errors.add(error)
         else:
+            expires_at = utc(expires_at)
             if expires_at <= datetime.now(UTC):
                 errors.add(validation("expiresAt must be in the future", "expiresAt"))
     errors.raise_if_any()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app import cel, limits
 from app.accounts.access import Access
@@ -26,7 +26,7 @@ from app.catalog.repository import get_visible_image
 from app.catalog.stages import configured_stages
 from app.errors import DomainError, ErrorCode, ErrorCollector, conflict, not_found, validation
 from app.events import ImageBuilt, StageReported, publish
-from app.validation import blank_to_none, check_count, check_name
+from app.validation import blank_to_none, check_count, check_moment, check_name, utc
 
 
 async def create_application(access: Access, name: str) -> Application:
@@ -265,13 +265,8 @@ class GitCommitSpec:
     committed_at: datetime | None = None
 
 
-def _utc(moment: datetime) -> datetime:
-    """A commit time in UTC; one without a zone is taken as UTC (as CI tools write it)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _utc_text(moment: datetime | None) -> str | None:
-    return None if moment is None else _utc(moment).isoformat()
+    return None if moment is None else utc(moment).isoformat()
 
 
 async def _named_builder(access: Access, built_by: str) -> User:
@@ -367,6 +362,8 @@ async def register_image(
     for i, commit in enumerate(git_commits):
         if not commit.repo.strip():
             errors.add(validation("repo must not be empty", f"gitCommits[{i}].repo"))
+        if error := check_moment(commit.committed_at, f"gitCommits[{i}].committedAt"):
+            errors.add(error)
     builder: User | None = access.user
     if built_by is not None:
         try:
@@ -393,7 +390,7 @@ async def register_image(
             for c in git_commits
         ],
         newest_commit_at=max(
-            (_utc(c.committed_at) for c in git_commits if c.committed_at), default=None
+            (utc(c.committed_at) for c in git_commits if c.committed_at), default=None
         ),
         built_by_id=builder.id if builder else None,
         registered_by_id=access.user_id,

@@ -200,22 +200,56 @@ async def mutate(fn: Callable[[], Awaitable[P]], failed: Callable[[list[UserErro
     return _declared(failed(errors), errors)
 
 
+# graphql-core's wording when checking a literal in the document raised something other
+# than a GraphQLError: "Expected value of type 'T', but encountered error '...'; found: X."
+_ENCOUNTERED = re.compile(r", but encountered error '.*'; found: ", re.DOTALL)
+
+
+def _literal_crash(error: GraphQLError) -> bool:
+    """graphql-core's own suggestion code fails on some literals while validating the
+    document: an enum value given as the string "İ", whose lower case is longer than itself,
+    raises IndexError in suggestion_list (graphql-core 3.3.2). The literal is still the
+    client's mistake: the answer is graphql-core's message without the crash's text."""
+    return (
+        error.path is None
+        and error.original_error is not None
+        and _ENCOUNTERED.search(error.message) is not None
+    )
+
+
 def is_expected(error: GraphQLError) -> bool:
     """Errors that are answers, not incidents: validation, auth, and bad input."""
     original = error.original_error
-    return original is None or isinstance(original, (*_EXPECTED, ColumnValidationError))
+    return (
+        original is None
+        or isinstance(original, (*_EXPECTED, ColumnValidationError))
+        or _literal_crash(error)
+    )
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Crashes are masked; a value too long for its column is reworded (see MaskCrashes)."""
-    return not is_expected(error) or isinstance(error.original_error, ColumnValidationError)
+    """Crashes are masked; a value too long for its column and a literal graphql-core failed
+    to check are reworded (see MaskCrashes)."""
+    return (
+        not is_expected(error)
+        or isinstance(error.original_error, ColumnValidationError)
+        or _literal_crash(error)
+    )
 
 
 class MaskCrashes(MaskErrors):
     """Strawberry's masking, except that Tortoise's refusal of a too-long value (raised
-    outside `mutate`, e.g. in a query's filter) becomes a VALIDATION error saying so."""
+    outside `mutate`, e.g. in a query's filter) becomes a VALIDATION error saying so, and a
+    literal graphql-core failed to check keeps graphql-core's message (`_literal_crash`)."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if _literal_crash(error):
+            return GraphQLError(
+                _ENCOUNTERED.sub(", found: ", error.message),
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+            )
         if not isinstance(error.original_error, ColumnValidationError):
             return super().anonymise_error(error)
         bad = bad_value(error.original_error)

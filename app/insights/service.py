@@ -20,6 +20,7 @@ from app.errors import ErrorCollector, not_found, validation
 from app.insights import repository
 from app.insights.repository import TOTAL, Ranked, Scope
 from app.promotions.models import PromotionStatus
+from app.validation import check_moment, utc
 
 # A year, a leap one included: at most 54 ISO weeks (a partial first and last one).
 MAX_RANGE = timedelta(days=366)
@@ -90,17 +91,21 @@ class DeliveryInsights:
     total: Figures
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _check_range(start: datetime, end: datetime) -> None:
+def _check_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The range in UTC, if it is one Hoist reports on."""
+    errors = ErrorCollector()
+    for moment, field in ((start, "from"), (end, "to")):
+        if error := check_moment(moment, field):
+            errors.add(error)
+    errors.raise_if_any()
+    start, end = utc(start), utc(end)
     if end <= start:
         raise validation("to must be after from", "to")
     if end - start > MAX_RANGE:
         raise validation(
             f"the range may span at most {MAX_RANGE.days} days (got {(end - start).days})", "to"
         )
+    return start, end
 
 
 async def _scope(
@@ -109,7 +114,7 @@ async def _scope(
     # The right is checked on the name first: without a role on it, FORBIDDEN whether or
     # not the application exists (the answer reveals no names).
     access.require_view(application)
-    _check_range(start, end)
+    start, end = _check_range(start, end)
     errors = ErrorCollector()
     app = await get_named(Application, application, limits.NAME)
     if app is None:
@@ -128,8 +133,8 @@ async def delivery_insights(
 ) -> DeliveryInsights:
     """The application's delivery figures (in one environment, or all) per ISO week of
     [start, end) and over it, for whoever may see the application."""
-    start, end = _utc(start), _utc(end)
     scope = await _scope(access, application, environment, start, end)
+    start, end = scope.start, scope.end
     lead = await repository.lead_times(scope)
     wait = await repository.approval_waits(scope)
     outcomes: dict[int, dict[PromotionStatus, int]] = defaultdict(

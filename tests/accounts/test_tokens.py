@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+import pytest
 
 from app.accounts.models import ApiToken, User
 from app.ids import global_id
@@ -92,13 +95,22 @@ async def test_create_token_shows_the_secret_once_and_stores_only_its_hash(
     assert secret not in str(again)
 
 
-async def test_create_token_refuses_an_expiry_in_the_past(
-    gql: GraphQLClient, people: People
+@pytest.mark.parametrize(
+    "expires",
+    [
+        pytest.param(lambda: (datetime.now(UTC) - timedelta(minutes=1)).isoformat(), id="past"),
+        # Later than any UTC date-time can be: refused, not a crash.
+        pytest.param(lambda: "9999-12-31T23:59:00-14:00", id="beyond-9999"),
+    ],
+)
+async def test_create_token_refuses_an_expiry_in_the_past_or_out_of_range(
+    gql: GraphQLClient, people: People, expires: Callable[[], str]
 ) -> None:
     token = await people.token("dev@example.com")
     before = await row_counts()
-    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    payload = (await gql(CREATE, {"name": "ci", "expiresAt": past}, token=token))["createApiToken"]
+    payload = (await gql(CREATE, {"name": "ci", "expiresAt": expires()}, token=token))[
+        "createApiToken"
+    ]
     assert payload["token"] is None and payload["apiToken"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("VALIDATION", "expiresAt")]
     assert await row_counts() == before

@@ -176,7 +176,8 @@ async def test_every_bad_field_is_reported_and_nothing_written(
         image="bad ref",
         digest=" ",
         labels=["ok", ""],
-        gitCommits=[{"repo": " "}],
+        # 9999-12-31T23:59-14:00 is later than any UTC date-time can be.
+        gitCommits=[{"repo": " "}, {"repo": "r", "committedAt": "9999-12-31T23:59:00-14:00"}],
         builtBy="who@example.com",
     )
     assert sorted(errors_of(payload)) == [
@@ -184,6 +185,7 @@ async def test_every_bad_field_is_reported_and_nothing_written(
         ("NOT_FOUND", "workflow"),
         ("VALIDATION", "digest"),
         ("VALIDATION", "gitCommits[0].repo"),
+        ("VALIDATION", "gitCommits[1].committedAt"),
         ("VALIDATION", "image"),
         ("VALIDATION", "labels[1]"),
     ]

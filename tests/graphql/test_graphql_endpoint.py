@@ -189,3 +189,17 @@ async def test_a_variable_of_the_wrong_type_is_explained_not_masked(
             assert message != MASKED
             assert "Variable '$" in message
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_literal_graphql_core_fails_to_check_is_explained_not_masked(
+    gql: GraphQLClient, admin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "İ" lower-cases to two characters, which crashes graphql-core 3.3.2's "did you mean"
+    # code while it validates the enum literal (found by tests/fuzz).
+    with caplog.at_level(logging.ERROR):
+        body = await gql.raw('{ promotionRequests(status: ["İ"]) { totalCount } }', {}, admin)
+    assert body.get("data") is None
+    [error] = body["errors"]
+    assert error["message"] == "Expected value of type 'PromotionStatus', found: \"İ\"."
+    assert error["locations"] == [{"line": 1, "column": 30}]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
