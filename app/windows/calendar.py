@@ -122,12 +122,44 @@ def parse_rule(text: str, starts_at: datetime | None) -> rrule:
     return rule
 
 
-def first_after(rule: rrule, local: datetime) -> datetime | None:
-    """The rule's first occurrence at or after `local` (naive), searched from a recent
-    start. dateutil searches a rule that never matches (30 February) up to the year 9999,
-    seconds of CPU: saving a rule runs this under a time limit (app/windows/service.py),
-    so the rules the calendar iterates are known to match."""
-    return _rebased(rule, local).after(local, inc=True)
+# The Gregorian calendar repeats itself every 400 years to the weekday (146097 days,
+# exactly 20871 weeks): from a start 400·k years later, a rule yields the same occurrences
+# 400·k years later. BYEASTER (dateutil's extension) follows another cycle.
+CYCLE_YEARS = 400
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    return moment.replace(year=moment.year + years)  # 29 February too: both are leap years
+
+
+def first_within(rule: rrule, local: datetime, horizon: timedelta) -> datetime | None:
+    """The rule's first occurrence in [local, local + horizon] (naive local times), or None.
+
+    dateutil searches a rule that never matches (30 February) up to the year 9999: seconds
+    of CPU from today for an hourly rule, and no way to stop it. The search is therefore
+    moved by whole 400-year cycles to the last cycle before 9999, where giving up costs at
+    most CYCLE_YEARS of periods. Saving a rule runs this (under a time limit as well,
+    app/windows/service.py), so the rules the calendar iterates are known to match."""
+    end = local + horizon
+    rule = _rebased(rule, local)
+    start: datetime = _part(rule, "dtstart")
+    if start > end:
+        return None
+    shift = CYCLE_YEARS * ((datetime.max.year - end.year) // CYCLE_YEARS)
+    if shift == 0 or _part(rule, "byeaster"):
+        found = rule.after(local, inc=True)
+        return found if found is not None and found <= end else None
+    until: datetime | None = _part(rule, "until")
+    moved = rule.replace(
+        dtstart=_years_later(start, shift),
+        # An UNTIL past the horizon changes nothing the search may find.
+        until=None if until is None or until > end else _years_later(until, shift),
+    )
+    found = moved.after(_years_later(local, shift), inc=True)
+    if found is None:
+        return None
+    found = _years_later(found, -shift)
+    return found if found <= end else None
 
 
 def _part(rule: rrule, name: str) -> Any:

@@ -106,6 +106,8 @@ async def test_bad_rules_zones_and_ranges_are_refused_naming_the_field(
         ({"rrule": "FREQ=WEEKLY;BYDAY=XX"}, "rrule", "not a valid RRULE"),
         ({"rrule": "FREQ=MINUTELY"}, "rrule", "FREQ must be"),
         ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "rrule", "no occurrence"),
+        # Searched to the year 9999 from today, seconds of CPU: the search is bounded.
+        ({"rrule": "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=1,2,3"}, "rrule", "no occurrence"),
         ({"timeZone": "Mars/Olympus"}, "timeZone", "is not an IANA time zone"),
         ({"duration": "forever"}, "duration", "must be a duration"),
         ({"duration": "40d"}, "duration", "between 1m and 31d"),
