@@ -147,11 +147,13 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, aiored
 )
 
 
-def _client(url: str) -> aioredis.Redis:
+async def _client(url: str) -> aioredis.Redis:
     loop = asyncio.get_running_loop()
     kept = _clients.get(loop)
     if kept is not None and kept[0] == url:
         return kept[1]
+    if kept is not None:  # the URL changed (settings reloaded): its sockets are closed now
+        await close_publisher()
     client = aioredis.Redis.from_url(
         url,
         socket_timeout=PUBLISH_TIMEOUT_SECONDS,
@@ -162,6 +164,15 @@ def _client(url: str) -> aioredis.Redis:
     )
     _clients[loop] = (url, client)
     return client
+
+
+async def close_publisher() -> None:
+    """Close the connections this event loop published with (before the loop ends: Redis
+    connections left to the garbage collector are sockets open until it runs)."""
+    kept = _clients.pop(asyncio.get_running_loop(), None)
+    if kept is not None:
+        with contextlib.suppress(RedisError, OSError):
+            await kept[1].aclose()
 
 
 # After a failed publish, this process does not try Redis again for RECONNECT_SECONDS: a
@@ -180,7 +191,7 @@ async def publish(change: Change) -> None:
         log.debug("live event %s not published: Redis was unreachable", change.event_id)
         return
     try:
-        await _client(url).publish(CHANNEL, change.to_json())
+        await (await _client(url)).publish(CHANNEL, change.to_json())
     except (RedisError, OSError) as exc:
         _redis_down_until = time.monotonic() + RECONNECT_SECONDS
         log.warning("live event %s (%s) not published: %s", change.event_id, change.action, exc)
@@ -329,3 +340,4 @@ async def listening() -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await close_publisher()

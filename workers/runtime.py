@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
+from app import live
 from app.db import tortoise_config
 from app.outbox import service as outbox
 from workers.celery_app import CeleryDispatcher
@@ -48,6 +49,7 @@ def stop() -> None:
     if loop is None:
         return
     with _local.ctx:
+        loop.run_until_complete(live.close_publisher())
         loop.run_until_complete(Tortoise.close_connections())
     loop.close()
     _local.loop = None

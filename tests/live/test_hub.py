@@ -117,3 +117,40 @@ async def test_losing_redis_ends_the_subscriptions_and_refuses_new_ones_until_it
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+
+
+async def test_publishing_leaves_no_connection_open_to_a_redis_it_no_longer_uses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The publish client is replaced when the URL changes, and closed when the process
+    stops (live.listening, the worker's runtime): its connections are closed then, not
+    left to the garbage collector."""
+
+    async def clients(url: str) -> int:  # besides the one asking
+        probe = aioredis.Redis.from_url(url)
+        try:
+            return int((await probe.info("clients"))["connected_clients"]) - 1
+        finally:
+            await probe.aclose()
+
+    monkeypatch.setattr(live, "_redis_down_until", 0.0)  # an earlier test's failure
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with running_redis(tmp_path / "a") as first, running_redis(tmp_path / "b") as second:
+        monkeypatch.setattr(get_settings(), "broker_url", first.url)
+        await live.publish(_change(1))
+        assert await clients(first.url) == 1
+        monkeypatch.setattr(get_settings(), "broker_url", second.url)
+        await live.publish(_change(2))
+        assert await clients(second.url) == 1
+
+        async def first_released() -> bool:
+            return await clients(first.url) == 0
+
+        await eventually(first_released, "the first Redis's publish connection closed")
+        await live.close_publisher()
+
+        async def second_released() -> bool:
+            return await clients(second.url) == 0
+
+        await eventually(second_released, "the second Redis's publish connection closed")
