@@ -22,7 +22,7 @@ from app.catalog.types import (
     Trigger,
     Workflow,
 )
-from app.errors import DomainError, ErrorCode
+from app.errors import DomainError, ErrorCode, validation
 from app.graphql.context import Info
 from app.graphql.errors import UNSET, UserError, error_list, mutate, parse_id, unset_to_none
 
@@ -407,11 +407,13 @@ class Mutation:
             strawberry.argument(
                 description="The target; null: none (the installation's executor)."
             ),
-        ],
+        ] = UNSET,
     ) -> CdPipelinePayload | None:
         access = await info.context.access()
 
         async def run() -> CdPipelinePayload:
+            if git_target is UNSET:  # taking a target away is said, never implied
+                raise validation("give gitTarget, or gitTarget: null to take it away", "gitTarget")
             pipeline = await service.set_git_target(
                 access, application, environment, git_target.spec() if git_target else None
             )

@@ -80,6 +80,27 @@ async def test_set_git_target_sets_changes_and_clears_it(
     assert await CdPipeline.filter(git_target__isnull=False).count() == 0
 
 
+async def test_leaving_git_target_out_is_refused_and_keeps_the_target(
+    gql: GraphQLClient, admin: str, envs: None
+) -> None:
+    """Taking a target away is said (gitTarget: null), never implied by leaving it out
+    (found by tests/fuzz: the resolver once crashed without it)."""
+    assert (await create(gql, admin, workflow(pipeline("prod", gitTarget=TARGET))))["errors"] == []
+    for document, variables in (
+        (
+            'mutation { setGitTarget(application: "shop", environment: "prod") { '
+            "cdPipeline { id } errors { code field message } } }",
+            {},
+        ),
+        (SET, {"env": "prod"}),  # an undefined variable: the argument is left out
+    ):
+        payload = (await gql(document, variables, token=admin))["setGitTarget"]
+        assert payload["cdPipeline"] is None
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [("VALIDATION", "gitTarget")]
+        assert "gitTarget: null" in payload["errors"][0]["message"]
+    assert (await targets(gql, admin))["prod"] == {**TARGET, "key": None, "container": None}
+
+
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
