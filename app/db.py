@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -170,6 +171,34 @@ def unit_of_work_open() -> bool:
 
 
 @asynccontextmanager
+async def _transaction() -> AsyncIterator[None]:
+    """Tortoise's `in_transaction`, safe against a cancellation while it begins.
+
+    Tortoise (1.1.9) takes the connection (SQLite: the process's transaction lock; Postgres:
+    one from the pool), makes it the task's, then awaits BEGIN; a task cancelled during that
+    await never reaches `__aexit__`. SQLite's lock then stays taken and every later
+    transaction of the process waits for ever; a Postgres connection stays out of the pool,
+    idle in its transaction. Here the half-entered transaction is rolled back and given
+    back before the cancellation goes on (a client's disconnect, a timeout, a shutdown)."""
+    context = in_transaction()
+    try:
+        await context.__aenter__()
+    except BaseException as exc:
+        # `token` is set once the connection is the task's (no await between the two):
+        # from then on `__aexit__` rolls back, releases and resets.
+        if hasattr(context, "token"):
+            with contextlib.suppress(Exception):
+                await context.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    try:
+        yield
+    except BaseException as exc:
+        await context.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    await context.__aexit__(None, None, None)
+
+
+@asynccontextmanager
 async def unit_of_work() -> AsyncIterator[None]:
     """The transaction a door (mutation, task, command) opens; services never commit.
 
@@ -178,13 +207,13 @@ async def unit_of_work() -> AsyncIterator[None]:
     """
     outer = _after_commit.get()
     if outer is not None:  # nested: the outermost unit of work owns the commit
-        async with in_transaction():
+        async with _transaction():
             yield
         return
     callbacks: list[AfterCommit] = []
     token = _after_commit.set(callbacks)
     try:
-        async with in_transaction():
+        async with _transaction():
             yield
     finally:
         _after_commit.reset(token)
