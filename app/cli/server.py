@@ -136,7 +136,6 @@ def serve(
     import uvicorn
 
     from app import db
-    from app.asgi import create_app
 
     # Before anything reads public_url: links in emails must follow the address served.
     settings.serve_at(host or settings.host, port or settings.port)
@@ -165,6 +164,10 @@ def serve(
         "log_config": None,
     }
     if processes == 1:
+        # Imported here: with several processes, only the children need the app (its
+        # import is most of a process's start-up CPU).
+        from app.asgi import create_app
+
         configure_tracing()
         uvicorn.run(create_app(), **options)
         return
