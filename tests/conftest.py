@@ -7,6 +7,7 @@ server); it is skipped when down, unless HOIST_TEST_REQUIRE_SERVICES=1.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 import redis
 from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.transactions import in_transaction
 
 from app import db as app_db
 from app.accounts.access import SYSTEM, Access
@@ -58,12 +60,41 @@ async def database(
         await drop_scratch_database(POSTGRES_URL, scratch)
 
 
+# TRUNCATE waits for every lock on the tables. A connection an earlier test left in a
+# transaction would stall it until asyncpg's pool drops idle connections (300 s): past
+# this, the connections in a transaction are logged and ended (the database is this run's
+# own scratch one) and the tables emptied then.
+TRUNCATE_LOCK_SECONDS = 20
+log = logging.getLogger("tests.conftest")
+
+
+async def _truncate_postgres(tables: list[str]) -> None:
+    truncate = "TRUNCATE {} RESTART IDENTITY CASCADE".format(", ".join(f'"{t}"' for t in tables))
+    try:
+        async with in_transaction() as tx:
+            await tx.execute_script(f"SET LOCAL lock_timeout = '{TRUNCATE_LOCK_SECONDS}s'")
+            await tx.execute_script(truncate)
+        return
+    except Exception as exc:  # asyncpg's LockNotAvailableError, as Tortoise lets it through
+        if "lock timeout" not in str(exc):
+            raise
+    conn = connections.get("default")
+    _, holders = await conn.execute_query(
+        "SELECT pid, state, application_name, now() - xact_start AS age, left(query, 300) AS q "
+        "FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+    )
+    log.warning("emptying the tables waited %s s; ending %s", TRUNCATE_LOCK_SECONDS, holders)
+    for holder in holders:
+        await conn.execute_query("SELECT pg_terminate_backend($1)", [holder["pid"]])
+    await conn.execute_script(truncate)
+
+
 async def _truncate(backend: str) -> None:
     conn = connections.get("default")
     tables = [m._meta.db_table for m in Tortoise.apps["hoist"].values()]
     if backend == "postgres":
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        await _truncate_postgres(tables)
     else:
         # Foreign keys off: RESTRICT (a CD pipeline's parent) refuses deleting a parent row
         # before its children, whatever order the tables are emptied in.
