@@ -517,7 +517,10 @@ class _Checker:
         assert variable is not None  # the name check refused anything else
         body = self.infer(args[1], {**scope, variable: element})
         if name == "map":
-            return ("list", body)
+            # Mapping an empty literal makes an empty list: of no type yet, like the literal
+            # (else `imageLabels + [].map(y, y + "!")` would pass as a list of dyn).
+            empty = isinstance(t, tuple) and t[1] == EMPTY
+            return ("list", EMPTY if empty else body)
         self._need_bool(args[1], body, f"the expression of {name}()")
         # filter() keeps the elements, so it keeps their type (an empty literal's too).
         kept = STRING if _is_struct(t) else (t[1] if isinstance(t, tuple) else DYN)

@@ -172,6 +172,11 @@ def test_a_condition_within_the_static_limits_that_is_costly_on_samples_is_refus
             "type error at line 1, column 1: exists() needs a list or map, got string",
         ),
         ("size(imageLabels)", "condition must evaluate to a boolean, got int"),
+        (
+            # Mapping an empty literal gives an empty list, not a list of dyn (tests/fuzz).
+            '0 in (imageLabels + [].map(y, y + "!"))',
+            "type error at line 1, column 1: 'in' cannot be applied to int and list(string)",
+        ),
     ],
 )
 def test_type_errors_are_refused_with_the_position(condition: str, message: str) -> None:
