@@ -145,17 +145,19 @@ def first_within(rule: rrule, local: datetime, horizon: timedelta) -> datetime |
     start: datetime = _part(rule, "dtstart")
     if start > end:
         return None
-    shift = CYCLE_YEARS * ((datetime.max.year - end.year) // CYCLE_YEARS)
-    if shift == 0 or _part(rule, "byeaster"):
-        found = rule.after(local, inc=True)
-        return found if found is not None and found <= end else None
-    until: datetime | None = _part(rule, "until")
-    moved = rule.replace(
-        dtstart=_years_later(start, shift),
-        # An UNTIL past the horizon changes nothing the search may find.
-        until=None if until is None or until > end else _years_later(until, shift),
+    shift = (
+        0
+        if _part(rule, "byeaster")
+        else CYCLE_YEARS * ((datetime.max.year - end.year) // CYCLE_YEARS)
     )
-    found = moved.after(_years_later(local, shift), inc=True)
+    if shift:
+        until: datetime | None = _part(rule, "until")
+        rule = rule.replace(
+            dtstart=_years_later(start, shift),
+            # An UNTIL past the horizon changes nothing the search may find.
+            until=None if until is None or until > end else _years_later(until, shift),
+        )
+    found = rule.after(_years_later(local, shift), inc=True)
     if found is None:
         return None
     found = _years_later(found, -shift)
